@@ -1,0 +1,407 @@
+//! `ObjectStore` on Amazon S3 (or any S3-compatible endpoint) through the AWS SDK.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::{RetryPartition, TokenBucket};
+use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
+    ServerSideEncryption,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use tokio::task::JoinSet;
+
+use crate::headers::Headers;
+use crate::scan::hex;
+use crate::store::{ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, WriteOutcome};
+
+/// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
+const PARTS_IN_FLIGHT: usize = 4;
+
+/// Characters left as they are in a `CopySource`: RFC 3986 unreserved, plus `/` between segments.
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// One bucket on S3.
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Store {
+    /// A store for `bucket`. Integrity comes from the `Content-MD5` of the scan (which S3
+    /// checks), so the SDK's own streaming checksums are turned off: they are computed while
+    /// sending and would bless a file that changed after the scan.
+    #[must_use]
+    pub fn new(sdk: &aws_config::SdkConfig, bucket: &str, path_style: bool) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(path_style)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            // Every retry is bounded by MAX_ATTEMPTS and by the executor's concurrency; the
+            // default quota would give up on a flaky link long before either.
+            .retry_partition(
+                RetryPartition::custom("shipfront")
+                    .token_bucket(TokenBucket::unlimited())
+                    .build(),
+            )
+            .build();
+        S3Store {
+            client: Client::from_conf(config),
+            bucket: bucket.to_owned(),
+        }
+    }
+}
+
+fn classify<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or_default();
+            if code == "NoSuchBucket" {
+                return StoreError::BucketMissing;
+            }
+            if code == "AccessDenied" || status == 403 {
+                return StoreError::AccessDenied;
+            }
+            let message = service.err().message().unwrap_or_default();
+            StoreError::Other {
+                message: format!("{code} (HTTP {status}): {message}"),
+                retryable: status >= 500 || matches!(code, "SlowDown" | "RequestTimeout"),
+            }
+        }
+        other => {
+            let message = DisplayErrorContext(other).to_string();
+            if message.contains("credentials") && message.contains("load") {
+                return StoreError::NoCredentials(message);
+            }
+            StoreError::Other {
+                message,
+                retryable: true,
+            }
+        }
+    }
+}
+
+fn strip_quotes(etag: &str) -> String {
+    etag.trim_matches('"').to_owned()
+}
+
+fn content_md5(md5: &[u8; 16]) -> String {
+    BASE64.encode(md5)
+}
+
+fn i64_len(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn body(path: &std::path::Path, offset: u64, len: u64) -> Result<ByteStream, StoreError> {
+    ByteStream::read_from()
+        .path(path)
+        .offset(offset)
+        .length(Length::Exact(len))
+        .build()
+        .await
+        .map_err(|e| StoreError::Other {
+            message: format!("cannot read `{}`: {e}", path.display()),
+            retryable: false,
+        })
+}
+
+/// A second line of defence behind `Content-MD5`: for plain single-part writes S3's ETag is
+/// the MD5 of what it stored, so a mismatch means the object is not what the scan hashed.
+/// (SSE-KMS ETags are not MD5s and are not checked.)
+fn check_etag(
+    key: &str,
+    expected: &str,
+    etag: Option<&str>,
+    sse: Option<&ServerSideEncryption>,
+) -> Result<(), StoreError> {
+    let kms = matches!(
+        sse,
+        Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+    );
+    match etag.map(strip_quotes) {
+        Some(got) if !kms && got != expected => Err(StoreError::Other {
+            message: format!(
+                "`{key}` was stored with ETag {got}, expected {expected}: the file changed \
+                 while uploading"
+            ),
+            retryable: false,
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl S3Store {
+    async fn put_single(&self, put: PutFile) -> Result<WriteOutcome, StoreError> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&put.key)
+            .body(body(&put.path, 0, put.size).await?)
+            .content_length(i64_len(put.size))
+            .content_md5(content_md5(&put.md5))
+            .content_type(&put.headers.content_type)
+            .cache_control(&put.headers.cache_control)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        check_etag(
+            &put.key,
+            &hex(&put.md5),
+            out.e_tag(),
+            out.server_side_encryption(),
+        )?;
+        Ok(WriteOutcome {
+            version_id: out.version_id().map(str::to_owned),
+            etag: out.e_tag().map(strip_quotes),
+        })
+    }
+
+    async fn put_multipart(
+        &self,
+        put: PutFile,
+        part_size: u64,
+        part_md5s: Vec<[u8; 16]>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&put.key)
+            .content_type(&put.headers.content_type)
+            .cache_control(&put.headers.cache_control)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| StoreError::Other {
+                message: format!(
+                    "CreateMultipartUpload for `{}` returned no upload id",
+                    put.key
+                ),
+                retryable: true,
+            })?
+            .to_owned();
+        let result = self
+            .upload_parts(&put, &upload_id, part_size, &part_md5s)
+            .await;
+        let parts = match result {
+            Ok(parts) => parts,
+            Err(e) => {
+                // Best effort: an upload left open only costs storage until a lifecycle rule
+                // (documented in the README) removes it.
+                let _ = self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&put.key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                return Err(e);
+            }
+        };
+        let out = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&put.key)
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(WriteOutcome {
+            version_id: out.version_id().map(str::to_owned),
+            etag: out.e_tag().map(strip_quotes),
+        })
+    }
+
+    async fn upload_parts(
+        &self,
+        put: &PutFile,
+        upload_id: &str,
+        part_size: u64,
+        part_md5s: &[[u8; 16]],
+    ) -> Result<Vec<CompletedPart>, StoreError> {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(PARTS_IN_FLIGHT));
+        let mut tasks = JoinSet::new();
+        for (index, md5) in part_md5s.iter().enumerate() {
+            let offset = part_size * index as u64;
+            let len = part_size.min(put.size.saturating_sub(offset));
+            let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
+            let client = self.client.clone();
+            let bucket = self.bucket.clone();
+            let key = put.key.clone();
+            let path = put.path.clone();
+            let upload_id = upload_id.to_owned();
+            let md5 = *md5;
+            let semaphore = Arc::clone(&semaphore);
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                let out = client
+                    .upload_part()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
+                    .part_number(number)
+                    .body(body(&path, offset, len).await?)
+                    .content_length(i64_len(len))
+                    .content_md5(content_md5(&md5))
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?;
+                check_etag(&key, &hex(&md5), out.e_tag(), out.server_side_encryption())?;
+                Ok::<_, StoreError>(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(out.e_tag().map(str::to_owned))
+                        .build(),
+                )
+            });
+        }
+        let mut parts = Vec::with_capacity(part_md5s.len());
+        while let Some(joined) = tasks.join_next().await {
+            let part = joined.map_err(|e| StoreError::Other {
+                message: format!("upload task failed: {e}"),
+                retryable: false,
+            })??;
+            parts.push(part);
+        }
+        parts.sort_by_key(|p| p.part_number());
+        Ok(parts)
+    }
+}
+
+impl ObjectStore for S3Store {
+    fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    async fn list(&self, prefix: &str) -> Result<RemoteListing, StoreError> {
+        let mut listing = RemoteListing::default();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            listing.pages += 1;
+            for obj in page.contents() {
+                let Some(key) = obj.key() else { continue };
+                listing.objects.push(RemoteObject {
+                    key: key.to_owned(),
+                    etag: obj.e_tag().map(strip_quotes).unwrap_or_default(),
+                    size: obj.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                });
+            }
+            match (page.is_truncated(), page.next_continuation_token()) {
+                (Some(true), Some(next)) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listing)
+    }
+
+    async fn put_file(&self, mut put: PutFile) -> Result<WriteOutcome, StoreError> {
+        match put.parts.take() {
+            Some((part_size, md5s)) => self.put_multipart(put, part_size, md5s).await,
+            None => self.put_single(put).await,
+        }
+    }
+
+    async fn update_headers(
+        &self,
+        key: &str,
+        headers: &Headers,
+    ) -> Result<WriteOutcome, StoreError> {
+        let source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE));
+        let out = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(source)
+            .metadata_directive(MetadataDirective::Replace)
+            .content_type(&headers.content_type)
+            .cache_control(&headers.cache_control)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(WriteOutcome {
+            version_id: out.version_id().map(str::to_owned),
+            etag: out
+                .copy_object_result()
+                .and_then(|r| r.e_tag())
+                .map(strip_quotes),
+        })
+    }
+
+    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Other {
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| StoreError::Other {
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        let out = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(out
+            .errors()
+            .iter()
+            .map(|e| {
+                (
+                    e.key().unwrap_or_default().to_owned(),
+                    format!(
+                        "{}: {}",
+                        e.code().unwrap_or_default(),
+                        e.message().unwrap_or_default()
+                    ),
+                )
+            })
+            .collect())
+    }
+}

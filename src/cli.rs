@@ -1,0 +1,91 @@
+//! The command line as clap sees it: syntax only. Everything that needs the config file, the
+//! environment's meaning or IO is resolved later, once, in `config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Deploy a static site's build folder to a versioned S3 bucket behind CloudFront.
+#[derive(Debug, Parser)]
+#[command(name = "shipfront", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload what changed in DIR, delete what is gone, in an order that keeps the site working.
+    Deploy(DeployArgs),
+}
+
+/// Flags of `shipfront deploy`. Options left unset fall back to `SHIPFRONT_*` variables, then
+/// `shipfront.toml`, then defaults.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The build output folder, e.g. ./dist
+    pub dir: PathBuf,
+
+    /// Target bucket name
+    #[arg(long, env = "SHIPFRONT_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Key prefix inside the bucket, e.g. `site/` (default: the bucket root)
+    #[arg(long, env = "SHIPFRONT_PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Config file (default: ./shipfront.toml when it exists)
+    #[arg(long, env = "SHIPFRONT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print the plan with the reason for every action, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Delete objects that are no longer in the folder (the default)
+    #[arg(long, overrides_with = "no_delete")]
+    pub delete: bool,
+
+    /// Keep objects that are no longer in the folder
+    #[arg(long, overrides_with = "delete")]
+    pub no_delete: bool,
+
+    /// Refuse, before any write, a plan that deletes more objects than this [default: 256]
+    #[arg(long, env = "SHIPFRONT_MAX_DELETES", value_name = "N")]
+    pub max_deletes: Option<usize>,
+
+    /// Writes in flight at once [default: 32]
+    #[arg(long, env = "SHIPFRONT_CONCURRENCY", value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// Leave out files matching this glob (relative to DIR; repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Print one JSON document (the plan, or the result) on stdout; logs go to stderr
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress bars or progress lines
+    #[arg(long)]
+    pub no_progress: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Where and as whom to reach AWS; unset values come from the standard AWS chain.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsArgs {
+    /// AWS region (default: from the AWS profile or AWS_REGION)
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// AWS profile from ~/.aws/config
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// S3-compatible endpoint (MinIO, R2, an emulator); implies path-style addressing
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}

@@ -1,0 +1,384 @@
+//! Flags, `SHIPFRONT_*` variables, `shipfront.toml` and defaults, merged once into the one
+//! `DeployConfig` the rest of the program reads (flags win, then the environment, then the file,
+//! then defaults). Invalid input is refused here, with the file, line and column.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{AwsArgs, DeployArgs};
+use crate::error::{Error, Result};
+use crate::headers::{HeaderPolicy, Rule};
+
+/// The config file looked for in the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "shipfront.toml";
+
+/// Default for `--max-deletes`: a deploy that removes more is probably a mistake.
+pub const DEFAULT_MAX_DELETES: usize = 256;
+/// Default for `--concurrency`: enough to fill a fast link, well under S3's per-prefix limits.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// Default multipart threshold and part size, in MiB.
+pub const DEFAULT_PART_SIZE_MIB: u64 = 16;
+
+/// `shipfront.toml`, as written by users. Unknown keys are errors so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub bucket: Option<String>,
+    pub prefix: Option<String>,
+    #[serde(default)]
+    pub deploy: DeploySection,
+    #[serde(default)]
+    pub rules: Vec<RuleSection>,
+}
+
+/// `[deploy]` in `shipfront.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySection {
+    pub delete: Option<bool>,
+    pub max_deletes: Option<usize>,
+    pub concurrency: Option<usize>,
+    /// Globs left out of every deploy, added to `--exclude`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Files at or above this size (MiB) upload in parts of this size; 5 at least (S3's minimum).
+    pub part_size_mib: Option<u64>,
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSection {
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub cache_control: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// Everything `deploy` needs, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    /// The build folder.
+    pub dir: PathBuf,
+    pub bucket: String,
+    /// Key prefix: empty, or ending in `/` without a leading `/`.
+    pub prefix: String,
+    /// Print the plan and write nothing.
+    pub dry_run: bool,
+    /// Delete stale keys.
+    pub delete: bool,
+    /// Refuse plans that delete more than this.
+    pub max_deletes: usize,
+    /// Writes in flight at once.
+    pub concurrency: usize,
+    /// Exclusion globs from flags and the file.
+    pub excludes: Vec<String>,
+    /// Multipart threshold and part size, bytes.
+    pub part_size: u64,
+    /// Header defaults and `[[rules]]`.
+    pub headers: HeaderPolicy,
+    /// One JSON document on stdout.
+    pub json: bool,
+    /// Show progress (bars on a terminal, lines otherwise).
+    pub progress: bool,
+    /// Where and as whom to reach AWS.
+    pub aws: AwsArgs,
+}
+
+/// Reads and parses a config file; errors carry `path:line:column`.
+pub fn load_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_file(path, &text)
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<FileConfig> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map_or((1, 1), |span| line_column(text, span.start));
+        Error::ConfigSyntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().to_owned(),
+        }
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+/// Normalises a key prefix: no leading `/`, one trailing `/`, no empty or `..` segments.
+pub fn normalize_prefix(raw: &str) -> Result<String> {
+    let trimmed = raw.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if trimmed
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(Error::Usage(format!(
+            "invalid --prefix `{raw}`: use a path like `site/` without empty, `.` or `..` segments"
+        )));
+    }
+    Ok(format!("{trimmed}/"))
+}
+
+impl DeployConfig {
+    /// Merges flags (with their `SHIPFRONT_*` variables, which clap already applied) over the
+    /// config file over defaults.
+    pub fn resolve(args: DeployArgs) -> Result<Self> {
+        let (file, file_path) = match &args.config {
+            Some(path) => (load_file(path)?, Some(path.clone())),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => (
+                load_file(Path::new(DEFAULT_CONFIG_FILE))?,
+                Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
+            ),
+            None => (FileConfig::default(), None),
+        };
+        Self::merge(args, file, file_path.as_deref())
+    }
+
+    fn merge(args: DeployArgs, file: FileConfig, file_path: Option<&Path>) -> Result<Self> {
+        let in_file =
+            || file_path.map_or_else(String::new, |p| format!(" or `bucket` in {}", p.display()));
+        let bucket = args.bucket.or(file.bucket).ok_or_else(|| {
+            Error::Usage(format!(
+                "no bucket given: pass --bucket NAME, set SHIPFRONT_BUCKET{}",
+                if file_path.is_some() {
+                    in_file()
+                } else {
+                    format!(" or write `bucket = \"NAME\"` in {DEFAULT_CONFIG_FILE}")
+                }
+            ))
+        })?;
+        let bucket = bucket.trim().to_owned();
+        if bucket.is_empty() || bucket.contains('/') || bucket.starts_with("s3:") {
+            return Err(Error::Usage(format!(
+                "invalid bucket `{bucket}`: give the bucket name only (no s3:// and no path; \
+                 use --prefix for a folder inside the bucket)"
+            )));
+        }
+        let prefix = normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?;
+        let delete = if args.no_delete {
+            false
+        } else if args.delete {
+            true
+        } else {
+            file.deploy.delete.unwrap_or(true)
+        };
+        let concurrency = args
+            .concurrency
+            .or(file.deploy.concurrency)
+            .unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 {
+            return Err(Error::Usage("--concurrency must be at least 1".to_owned()));
+        }
+        let part_size_mib = file.deploy.part_size_mib.unwrap_or(DEFAULT_PART_SIZE_MIB);
+        if !(5..=5120).contains(&part_size_mib) {
+            return Err(Error::Usage(format!(
+                "part_size_mib = {part_size_mib} in [deploy]: S3 parts must be 5 to 5120 MiB"
+            )));
+        }
+        let mut rules = Vec::with_capacity(file.rules.len());
+        for r in file.rules {
+            if r.cache_control.is_none() && r.content_type.is_none() {
+                return Err(Error::Usage(format!(
+                    "[[rules]] entry `{}` sets neither cache_control nor content_type",
+                    r.pattern
+                )));
+            }
+            rules.push(Rule::new(&r.pattern, r.cache_control, r.content_type)?);
+        }
+        let mut excludes = args.exclude;
+        excludes.extend(file.deploy.exclude);
+        Ok(DeployConfig {
+            dir: args.dir,
+            bucket,
+            prefix,
+            dry_run: args.dry_run,
+            delete,
+            max_deletes: args
+                .max_deletes
+                .or(file.deploy.max_deletes)
+                .unwrap_or(DEFAULT_MAX_DELETES),
+            concurrency,
+            excludes,
+            part_size: part_size_mib << 20,
+            headers: HeaderPolicy::new(rules),
+            json: args.json,
+            progress: !args.no_progress,
+            aws: args.aws,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn args(argv: &[&str]) -> DeployArgs {
+        let mut full = vec!["shipfront", "deploy"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).unwrap().command {
+            Command::Deploy(a) => a,
+        }
+    }
+
+    fn file(text: &str) -> FileConfig {
+        parse_file(Path::new("shipfront.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn flags_win_over_file_over_defaults() {
+        let f = file(
+            "bucket = \"from-file\"\nprefix = \"site\"\n[deploy]\nmax_deletes = 10\nconcurrency = 4\ndelete = false\n",
+        );
+        let c = DeployConfig::merge(
+            args(&["dist", "--bucket", "from-flag", "--concurrency", "8"]),
+            f,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.bucket, "from-flag");
+        assert_eq!(c.prefix, "site/");
+        assert_eq!(c.concurrency, 8);
+        assert_eq!(c.max_deletes, 10);
+        assert!(!c.delete);
+
+        let c = DeployConfig::merge(
+            args(&["dist", "--bucket", "b"]),
+            FileConfig::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.prefix.as_str(),
+                c.delete,
+                c.max_deletes,
+                c.concurrency,
+                c.part_size
+            ),
+            ("", true, 256, 32, 16 << 20)
+        );
+    }
+
+    #[test]
+    fn delete_flags() {
+        let f = || file("[deploy]\ndelete = false\n");
+        let cases: [(&[&str], bool); 4] = [
+            (&["d", "--bucket", "b"], false),
+            (&["d", "--bucket", "b", "--delete"], true),
+            (&["d", "--bucket", "b", "--no-delete"], false),
+            (&["d", "--bucket", "b", "--no-delete", "--delete"], true),
+        ];
+        for (argv, want) in cases {
+            assert_eq!(
+                DeployConfig::merge(args(argv), f(), None).unwrap().delete,
+                want,
+                "{argv:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        let cases = [
+            ("", Some("")),
+            ("/", Some("")),
+            ("site", Some("site/")),
+            ("/site/", Some("site/")),
+            ("a/b", Some("a/b/")),
+            ("a//b", None),
+            ("../x", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                normalize_prefix(raw).ok().as_deref(),
+                want,
+                "prefix {raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_files_name_line_and_column() {
+        let cases = [
+            (
+                "bucket = \"b\"\nbukcet = \"x\"\n",
+                2,
+                1,
+                "unknown field `bukcet`",
+            ),
+            ("[deploy]\nmax_deletes = \"lots\"\n", 2, 15, "invalid type"),
+            ("bucket = \n", 1, 10, ""),
+        ];
+        for (text, line, column, msg) in cases {
+            let err = parse_file(Path::new("cfg/shipfront.toml"), text).unwrap_err();
+            let s = err.to_string();
+            assert!(
+                s.starts_with(&format!("cfg/shipfront.toml:{line}:{column}: ")),
+                "{text:?} -> {s}"
+            );
+            assert!(s.contains(msg), "{text:?} -> {s}");
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_usage_errors() {
+        let cases: [(&[&str], &str, &str); 5] = [
+            (&["d"], "", "no bucket given"),
+            (
+                &["d", "--bucket", "s3://b/x"],
+                "",
+                "invalid bucket `s3://b/x`",
+            ),
+            (
+                &["d", "--bucket", "b", "--concurrency", "0"],
+                "",
+                "--concurrency",
+            ),
+            (
+                &["d", "--bucket", "b"],
+                "[deploy]\npart_size_mib = 1\n",
+                "part_size_mib",
+            ),
+            (
+                &["d", "--bucket", "b"],
+                "[[rules]]\nmatch = \"*.js\"\n",
+                "sets neither",
+            ),
+        ];
+        for (argv, text, want) in cases {
+            let err = DeployConfig::merge(args(argv), file(text), None).unwrap_err();
+            assert!(err.to_string().contains(want), "{argv:?} -> {err}");
+            assert_eq!(err.exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn rules_from_file_apply() {
+        let f = file(
+            "[[rules]]\nmatch = \"assets/**\"\ncache_control = \"public, max-age=31536000, immutable\"\n",
+        );
+        let c = DeployConfig::merge(args(&["d", "--bucket", "b"]), f, None).unwrap();
+        assert_eq!(
+            c.headers.headers_for("assets/app.js").cache_control,
+            "public, max-age=31536000, immutable"
+        );
+    }
+}

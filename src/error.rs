@@ -1,0 +1,152 @@
+//! One error type for the library, so every failure names the thing that failed and the way out,
+//! and `main` can map it to the documented exit code (1 a deploy failed, 2 bad usage, config or
+//! input).
+
+use std::path::PathBuf;
+
+/// Everything that can stop a shipfront command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag or flag combination that makes no sense.
+    #[error("{0}")]
+    Usage(String),
+
+    /// `shipfront.toml` (or `--config`) could not be read or is invalid.
+    #[error("{path}:{line}:{column}: {message}")]
+    ConfigSyntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// The config file named by `--config` cannot be read.
+    #[error("cannot read config file `{path}`: {source}")]
+    ConfigRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// The build folder does not exist.
+    #[error(
+        "folder `{0}` does not exist; pass the folder your build wrote, e.g. `shipfront deploy ./dist`"
+    )]
+    FolderMissing(PathBuf),
+
+    /// The path given as the build folder is a file.
+    #[error("`{0}` is a file, not a folder; pass the folder that holds the built site")]
+    NotAFolder(PathBuf),
+
+    /// The build folder holds nothing to deploy.
+    #[error(
+        "folder `{dir}` has no files to deploy: that would delete every object in {target}; \
+         check that the build ran and wrote to this folder"
+    )]
+    EmptyFolder { dir: PathBuf, target: String },
+
+    /// A file or folder name that S3 keys cannot represent faithfully.
+    #[error("file name `{0}` is not valid UTF-8; rename it (S3 keys are UTF-8)")]
+    NonUtf8Name(PathBuf),
+
+    /// A symlink whose target lies outside the build folder.
+    #[error(
+        "symlink `{link}` points outside the build folder (to `{target}`); \
+         shipfront deploys only what is inside the folder: copy the file in, or exclude the link"
+    )]
+    SymlinkEscapes { link: PathBuf, target: PathBuf },
+
+    /// A local file or folder that cannot be read.
+    #[error("cannot read `{path}`: {source}; fix its permissions or exclude it with --exclude")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// The plan would delete more objects than `--max-deletes` allows.
+    #[error(
+        "the plan deletes {count} objects from {target}, more than --max-deletes {max}; nothing was \
+         written. Check the folder, then pass --max-deletes {count} to allow it, or --no-delete \
+         to keep them"
+    )]
+    TooManyDeletes {
+        count: usize,
+        max: usize,
+        target: String,
+    },
+
+    /// The AWS credential chain found nothing.
+    #[error(
+        "no AWS credentials found ({detail}); set AWS_PROFILE or --profile, run `aws sso login`, \
+         or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )]
+    NoCredentials { detail: String },
+
+    /// The bucket does not exist.
+    #[error("bucket `{bucket}` does not exist; check --bucket (and --region or --endpoint-url)")]
+    BucketMissing { bucket: String },
+
+    /// The credentials may not read or write the bucket.
+    #[error(
+        "access denied: {operation} on bucket `{bucket}`{key_part}; the credentials in use need \
+         the IAM actions listed in the README (s3:ListBucket, s3:PutObject, s3:DeleteObject, ...)",
+        key_part = key.as_deref().map(|k| format!(" key `{k}`")).unwrap_or_default()
+    )]
+    AccessDenied {
+        operation: &'static str,
+        bucket: String,
+        key: Option<String>,
+    },
+
+    /// Any other failed call to the object store.
+    #[error("{operation} failed for s3://{bucket}/{key}: {message}")]
+    Remote {
+        operation: &'static str,
+        bucket: String,
+        key: String,
+        message: String,
+    },
+
+    /// Some writes of a deploy failed; earlier phases completed, later ones did not start.
+    #[error(
+        "deploy stopped in the {phase} phase: {} of its writes failed (first: `{}`: {}); the live \
+         site still references only objects that exist. Fix the cause and run the deploy again",
+        failures.len(),
+        failures.first().map_or("", |f| f.0.as_str()),
+        failures.first().map_or("", |f| f.1.as_str())
+    )]
+    DeployFailed {
+        phase: &'static str,
+        failures: Vec<(String, String)>,
+    },
+
+    /// Writing the output (JSON, summary) failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The process exit code the README documents for this error.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_)
+            | Error::ConfigSyntax { .. }
+            | Error::ConfigRead { .. }
+            | Error::FolderMissing(_)
+            | Error::NotAFolder(_)
+            | Error::EmptyFolder { .. }
+            | Error::NonUtf8Name(_)
+            | Error::SymlinkEscapes { .. }
+            | Error::Unreadable { .. }
+            | Error::TooManyDeletes { .. }
+            | Error::NoCredentials { .. } => 2,
+            Error::BucketMissing { .. }
+            | Error::AccessDenied { .. }
+            | Error::Remote { .. }
+            | Error::DeployFailed { .. }
+            | Error::Output(_) => 1,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

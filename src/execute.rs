@@ -1,0 +1,293 @@
+//! Runs a `Plan` against an `ObjectStore`: phase by phase (assets, pages, the root page, then
+//! deletions), each finished before the next begins, with bounded concurrency. Stopping between
+//! phases on the first failure is what keeps a half-done deploy harmless: no page goes live
+//! before everything it references, and nothing is deleted while a live page may need it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use crate::error::{Error, Result};
+use crate::plan::{Action, Op, Phase, Plan, Reason};
+use crate::store::{ObjectStore, PutFile, StoreError, WriteOutcome};
+
+/// `DeleteObjects` takes at most 1000 keys per call.
+pub const DELETE_BATCH: usize = 1000;
+
+/// What the executor tells the user interface as it goes.
+pub trait Progress: Send + Sync {
+    /// A phase with `actions` actions moving `bytes` bytes starts.
+    fn phase_started(&self, phase: Phase, actions: usize, bytes: u64);
+    /// One action (or a batch of deletions) finished.
+    fn action_done(&self, action: &Action);
+    /// The phase ended.
+    fn phase_finished(&self, phase: Phase);
+}
+
+/// A progress sink that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn phase_started(&self, _: Phase, _: usize, _: u64) {}
+    fn action_done(&self, _: &Action) {}
+    fn phase_finished(&self, _: Phase) {}
+}
+
+/// One write that happened: the seam releases and invalidation build on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteRecord {
+    pub key: String,
+    pub reason: Reason,
+    /// The object version this write created (None on unversioned buckets and for deletes on
+    /// them).
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// What a finished (or stopped) execution did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExecReport {
+    pub uploaded: usize,
+    pub uploaded_bytes: u64,
+    pub headers_updated: usize,
+    pub deleted: usize,
+    /// Every upload and header update, in the order they completed within their phase.
+    pub writes: Vec<WriteRecord>,
+    /// Every key deleted.
+    pub deleted_keys: Vec<String>,
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+fn store_error(store_bucket: &str, operation: &'static str, key: &str, e: StoreError) -> Error {
+    match e {
+        StoreError::BucketMissing => Error::BucketMissing {
+            bucket: store_bucket.to_owned(),
+        },
+        StoreError::AccessDenied => Error::AccessDenied {
+            operation,
+            bucket: store_bucket.to_owned(),
+            key: Some(key.to_owned()),
+        },
+        StoreError::NoCredentials(detail) => Error::NoCredentials { detail },
+        StoreError::Other { message, .. } => Error::Remote {
+            operation,
+            bucket: store_bucket.to_owned(),
+            key: key.to_owned(),
+            message,
+        },
+    }
+}
+
+async fn run_write<S: ObjectStore>(store: &S, action: &Action) -> Result<WriteOutcome, StoreError> {
+    match &action.op {
+        Op::Upload { headers, file } => {
+            store
+                .put_file(PutFile {
+                    key: action.key.clone(),
+                    path: file.path.clone(),
+                    size: file.size,
+                    md5: file.md5,
+                    parts: file
+                        .multipart
+                        .as_ref()
+                        .map(|m| (m.part_size, m.part_md5s.clone())),
+                    headers: headers.clone(),
+                })
+                .await
+        }
+        Op::UpdateHeaders { headers } => store.update_headers(&action.key, headers).await,
+        Op::Delete => unreachable!("deletes run in batches"),
+    }
+}
+
+/// Errors about the whole bucket (missing, denied, no credentials) are reported as such; the
+/// rest as a failed phase listing every key that failed.
+fn phase_error(phase: Phase, mut failures: Vec<(String, Error)>) -> Error {
+    if matches!(
+        failures[0].1,
+        Error::BucketMissing { .. } | Error::AccessDenied { .. } | Error::NoCredentials { .. }
+    ) {
+        return failures.swap_remove(0).1;
+    }
+    Error::DeployFailed {
+        phase: phase.name(),
+        failures: failures
+            .into_iter()
+            .map(|(key, e)| (key, e.to_string()))
+            .collect(),
+    }
+}
+
+/// Executes `plan` with at most `concurrency` writes in flight.
+pub async fn execute<S: ObjectStore>(
+    store: Arc<S>,
+    plan: &Plan,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> Result<ExecReport> {
+    let started = Instant::now();
+    let mut report = ExecReport::default();
+    for phase in Phase::ALL {
+        let actions: Vec<Action> = plan.in_phase(phase).cloned().collect();
+        if actions.is_empty() {
+            continue;
+        }
+        let bytes = actions
+            .iter()
+            .filter(|a| matches!(a.op, Op::Upload { .. }))
+            .map(|a| a.size)
+            .sum();
+        progress.phase_started(phase, actions.len(), bytes);
+        let failures = if phase == Phase::Deletes {
+            run_deletes(&store, actions, concurrency, &*progress, &mut report).await
+        } else {
+            run_writes(&store, actions, concurrency, &progress, &mut report).await
+        };
+        progress.phase_finished(phase);
+        if !failures.is_empty() {
+            return Err(phase_error(phase, failures));
+        }
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+async fn run_writes<S: ObjectStore>(
+    store: &Arc<S>,
+    actions: Vec<Action>,
+    concurrency: usize,
+    progress: &Arc<dyn Progress>,
+    report: &mut ExecReport,
+) -> Vec<(String, Error)> {
+    let mut tasks = JoinSet::new();
+    let mut failures = Vec::new();
+    let mut pending = actions.into_iter();
+    loop {
+        // Start tasks while there are permits; stop starting new ones after a failure.
+        while failures.is_empty() && tasks.len() < concurrency {
+            let Some(action) = pending.next() else { break };
+            let store = Arc::clone(store);
+            let progress = Arc::clone(progress);
+            tasks.spawn(async move {
+                let outcome = run_write(&*store, &action).await;
+                if outcome.is_ok() {
+                    progress.action_done(&action);
+                }
+                (action, outcome)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let (action, outcome) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                failures.push((
+                    String::new(),
+                    Error::Usage(format!("internal task error: {e}")),
+                ));
+                continue;
+            }
+        };
+        let operation = match action.op {
+            Op::Upload { .. } => "PutObject",
+            _ => "CopyObject",
+        };
+        match outcome {
+            Ok(out) => {
+                match action.op {
+                    Op::Upload { .. } => {
+                        report.uploaded += 1;
+                        report.uploaded_bytes += action.size;
+                    }
+                    _ => report.headers_updated += 1,
+                }
+                report.writes.push(WriteRecord {
+                    key: action.key,
+                    reason: action.reason,
+                    version_id: out.version_id,
+                    etag: out.etag,
+                });
+            }
+            Err(e) => {
+                let err = store_error(store.bucket(), operation, &action.key, e);
+                failures.push((action.key, err));
+            }
+        }
+    }
+    failures
+}
+
+async fn run_deletes<S: ObjectStore>(
+    store: &Arc<S>,
+    actions: Vec<Action>,
+    concurrency: usize,
+    progress: &dyn Progress,
+    report: &mut ExecReport,
+) -> Vec<(String, Error)> {
+    let mut failures = Vec::new();
+    let batches: Vec<Vec<Action>> = actions
+        .chunks(DELETE_BATCH)
+        .map(<[Action]>::to_vec)
+        .collect();
+    let mut tasks = JoinSet::new();
+    let mut pending = batches.into_iter();
+    let limit = concurrency.clamp(1, 4);
+    loop {
+        while failures.is_empty() && tasks.len() < limit {
+            let Some(batch) = pending.next() else { break };
+            let store = Arc::clone(store);
+            tasks.spawn(async move {
+                let keys = batch.iter().map(|a| a.key.clone()).collect();
+                let outcome = store.delete_batch(keys).await;
+                (batch, outcome)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let Ok((batch, outcome)) = joined else {
+            failures.push((String::new(), Error::Usage("internal task error".into())));
+            continue;
+        };
+        match outcome {
+            Ok(key_errors) => {
+                for action in &batch {
+                    if let Some((_, why)) = key_errors.iter().find(|(k, _)| *k == action.key) {
+                        failures.push((
+                            action.key.clone(),
+                            store_error(
+                                store.bucket(),
+                                "DeleteObjects",
+                                &action.key,
+                                StoreError::Other {
+                                    message: why.clone(),
+                                    retryable: false,
+                                },
+                            ),
+                        ));
+                    } else {
+                        report.deleted += 1;
+                        report.deleted_keys.push(action.key.clone());
+                        progress.action_done(action);
+                    }
+                }
+            }
+            Err(e) => {
+                let first = batch.first().map(|a| a.key.clone()).unwrap_or_default();
+                failures.push((
+                    first.clone(),
+                    store_error(store.bucket(), "DeleteObjects", &first, e),
+                ));
+            }
+        }
+    }
+    failures
+}

@@ -1,0 +1,608 @@
+//! Decides what a deploy does, as data: which keys to upload, re-header or delete, each with its
+//! reason, in the phase that keeps the live site working. Pure and deterministic (no IO, output
+//! sorted), so every rule is tested with tables and `--dry-run` shows exactly what will run.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::headers::{HeaderPolicy, Headers, is_html};
+use crate::release::Release;
+use crate::scan::{LocalFile, LocalTree};
+use crate::store::RemoteListing;
+
+/// Keys under `<prefix>.shipfront/` are shipfront's own bookkeeping: never site, never deleted.
+pub const STATE_DIR: &str = ".shipfront/";
+
+/// Everything the plan needs besides the three inputs.
+#[derive(Debug, Clone)]
+pub struct PlanConfig {
+    pub bucket: String,
+    /// Normalised: empty or ending in `/`.
+    pub prefix: String,
+    /// Delete remote keys that are not in the folder.
+    pub delete: bool,
+    pub headers: HeaderPolicy,
+}
+
+/// Why an action is in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The key does not exist in the bucket.
+    New,
+    /// The bucket holds other bytes under the key.
+    ContentChanged,
+    /// Same bytes, but Content-Type or Cache-Control differ from what they should be.
+    HeadersChanged,
+    /// The key is in the bucket but no longer in the folder.
+    Stale,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::New => "new",
+            Reason::ContentChanged => "content changed",
+            Reason::HeadersChanged => "headers changed",
+            Reason::Stale => "stale",
+        })
+    }
+}
+
+/// The ordered phases of a deploy. Each finishes before the next starts, so a deploy killed at
+/// any moment leaves pages that reference only objects that exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Everything that is not HTML: what pages reference.
+    Assets,
+    /// HTML pages other than the root page.
+    Pages,
+    /// The root `index.html`, the entry point of the site, last of all writes.
+    RootPage,
+    /// Removal of stale keys, once nothing new references them.
+    Deletes,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [Phase::Assets, Phase::Pages, Phase::RootPage, Phase::Deletes];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Assets => "assets",
+            Phase::Pages => "pages",
+            Phase::RootPage => "root page",
+            Phase::Deletes => "deletes",
+        }
+    }
+}
+
+/// What to do with one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Op {
+    Upload {
+        #[serde(flatten)]
+        headers: Headers,
+        #[serde(skip)]
+        file: Box<LocalFile>,
+    },
+    UpdateHeaders {
+        #[serde(flatten)]
+        headers: Headers,
+    },
+    Delete,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub key: String,
+    #[serde(flatten)]
+    pub op: Op,
+    pub reason: Reason,
+    pub phase: Phase,
+    /// Bytes to send (uploads) or of the object (deletes, header updates).
+    pub size: u64,
+}
+
+impl Action {
+    /// Whether this action replaces or removes something a CDN may have cached.
+    #[must_use]
+    pub fn overwrites_existing(&self) -> bool {
+        self.reason != Reason::New
+    }
+}
+
+/// The whole plan of a deploy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub bucket: String,
+    pub prefix: String,
+    /// Sorted by phase, then key.
+    pub actions: Vec<Action>,
+    /// Keys whose content and headers already match.
+    pub unchanged: usize,
+    pub unchanged_bytes: u64,
+    /// Stale keys left in place because deletion is off.
+    pub kept_stale: usize,
+}
+
+impl Plan {
+    /// `s3://bucket/prefix`, for messages.
+    #[must_use]
+    pub fn target(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    pub fn in_phase(&self, phase: Phase) -> impl Iterator<Item = &Action> {
+        self.actions.iter().filter(move |a| a.phase == phase)
+    }
+
+    #[must_use]
+    pub fn count(&self, pred: impl Fn(&Action) -> bool) -> usize {
+        self.actions.iter().filter(|a| pred(a)).count()
+    }
+
+    #[must_use]
+    pub fn deletes(&self) -> usize {
+        self.count(|a| matches!(a.op, Op::Delete))
+    }
+
+    #[must_use]
+    pub fn upload_bytes(&self) -> u64 {
+        self.actions
+            .iter()
+            .filter(|a| matches!(a.op, Op::Upload { .. }))
+            .map(|a| a.size)
+            .sum()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// The phase a key's write belongs to.
+fn write_phase(key: &str, prefix: &str) -> Phase {
+    let rel = key.strip_prefix(prefix).unwrap_or(key);
+    if rel == "index.html" {
+        Phase::RootPage
+    } else if is_html(rel) {
+        Phase::Pages
+    } else {
+        Phase::Assets
+    }
+}
+
+/// Computes the plan that makes `s3://bucket/prefix` equal to the folder.
+///
+/// A remote object is unchanged when its ETag equals the local MD5 (single part) or the local
+/// multipart ETag, or when the last release recorded the same content under the ETag it still
+/// has (SSE-KMS ETags and foreign part sizes are not MD5s). Headers are compared only where the
+/// release recorded them: `ListObjectsV2` does not return them, and a HEAD per object is what
+/// this tool exists to avoid.
+#[must_use]
+pub fn plan(
+    local: &LocalTree,
+    remote: &RemoteListing,
+    release: Option<&Release>,
+    config: &PlanConfig,
+) -> Plan {
+    let state_prefix = format!("{}{STATE_DIR}", config.prefix);
+    let remote_by_key: BTreeMap<&str, _> = remote
+        .objects
+        .iter()
+        .filter(|o| o.key.starts_with(&config.prefix) && !o.key.starts_with(&state_prefix))
+        .map(|o| (o.key.as_str(), o))
+        .collect();
+    let recorded = |key: &str| release.and_then(|r| r.objects.get(key));
+
+    let mut actions = Vec::new();
+    let mut unchanged = 0;
+    let mut unchanged_bytes = 0;
+    for file in &local.files {
+        // A file inside the folder's own `.shipfront/` would collide with the state prefix.
+        if file.key.starts_with(&state_prefix) {
+            continue;
+        }
+        let headers = config.headers.headers_for(&file.rel);
+        let phase = write_phase(&file.key, &config.prefix);
+        let upload = |reason| Action {
+            key: file.key.clone(),
+            op: Op::Upload {
+                headers: headers.clone(),
+                file: Box::new(file.clone()),
+            },
+            reason,
+            phase,
+            size: file.size,
+        };
+        let Some(obj) = remote_by_key.get(file.key.as_str()) else {
+            actions.push(upload(Reason::New));
+            continue;
+        };
+        let rec = recorded(&file.key);
+        let same_content = obj.size == file.size
+            && (obj.etag == file.expected_etag()
+                || obj.etag == crate::scan::hex(&file.md5)
+                || rec.is_some_and(|r| {
+                    r.etag == obj.etag && r.content_md5 == crate::scan::hex(&file.md5)
+                }));
+        if !same_content {
+            actions.push(upload(Reason::ContentChanged));
+            continue;
+        }
+        let drifted = rec.is_some_and(|r| {
+            r.content_type != headers.content_type || r.cache_control != headers.cache_control
+        });
+        if drifted {
+            actions.push(Action {
+                key: file.key.clone(),
+                op: Op::UpdateHeaders { headers },
+                reason: Reason::HeadersChanged,
+                phase,
+                size: file.size,
+            });
+        } else {
+            unchanged += 1;
+            unchanged_bytes += file.size;
+        }
+    }
+
+    let local_keys: std::collections::BTreeSet<&str> =
+        local.files.iter().map(|f| f.key.as_str()).collect();
+    let mut kept_stale = 0;
+    for (key, obj) in &remote_by_key {
+        if local_keys.contains(key) {
+            continue;
+        }
+        if config.delete {
+            actions.push(Action {
+                key: (*key).to_owned(),
+                op: Op::Delete,
+                reason: Reason::Stale,
+                phase: Phase::Deletes,
+                size: obj.size,
+            });
+        } else {
+            kept_stale += 1;
+        }
+    }
+    actions.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    Plan {
+        bucket: config.bucket.clone(),
+        prefix: config.prefix.clone(),
+        actions,
+        unchanged,
+        unchanged_bytes,
+        kept_stale,
+    }
+}
+
+/// Human-readable byte counts for summaries.
+#[must_use]
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "plan for {}:", self.target())?;
+        for a in &self.actions {
+            let verb = match a.op {
+                Op::Upload { .. } => "upload",
+                Op::UpdateHeaders { .. } => "headers",
+                Op::Delete => "delete",
+            };
+            let detail = match &a.op {
+                Op::Upload { headers, .. } | Op::UpdateHeaders { headers } => {
+                    format!("  [{}; {}]", headers.content_type, headers.cache_control)
+                }
+                Op::Delete => String::new(),
+            };
+            writeln!(
+                f,
+                "  {verb:<8} {:<16} {} ({}){detail}",
+                a.reason.to_string(),
+                a.key,
+                human_bytes(a.size)
+            )?;
+        }
+        let uploads = self.count(|a| matches!(a.op, Op::Upload { .. }));
+        let headers = self.count(|a| matches!(a.op, Op::UpdateHeaders { .. }));
+        write!(
+            f,
+            "{uploads} to upload ({}), {headers} to re-header, {} to delete, {} unchanged",
+            human_bytes(self.upload_bytes()),
+            self.deletes(),
+            self.unchanged
+        )?;
+        if self.kept_stale > 0 {
+            write!(f, ", {} stale kept (--no-delete)", self.kept_stale)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::ReleasedObject;
+    use crate::scan::{MultipartDigest, hex};
+    use crate::store::RemoteObject;
+    use md5::{Digest, Md5};
+
+    fn file(rel: &str, body: &str) -> LocalFile {
+        LocalFile {
+            rel: rel.into(),
+            key: rel.into(),
+            path: rel.into(),
+            size: body.len() as u64,
+            md5: Md5::digest(body.as_bytes()).into(),
+            multipart: None,
+        }
+    }
+
+    fn remote(key: &str, body: &str) -> RemoteObject {
+        RemoteObject {
+            key: key.into(),
+            etag: hex(&Md5::digest(body.as_bytes())),
+            size: body.len() as u64,
+        }
+    }
+
+    fn config() -> PlanConfig {
+        PlanConfig {
+            bucket: "b".into(),
+            prefix: String::new(),
+            delete: true,
+            headers: HeaderPolicy::default(),
+        }
+    }
+
+    fn summary(p: &Plan) -> Vec<(String, &'static str, Reason, Phase)> {
+        p.actions
+            .iter()
+            .map(|a| {
+                let op = match a.op {
+                    Op::Upload { .. } => "upload",
+                    Op::UpdateHeaders { .. } => "headers",
+                    Op::Delete => "delete",
+                };
+                (a.key.clone(), op, a.reason, a.phase)
+            })
+            .collect()
+    }
+
+    fn tree(files: Vec<LocalFile>) -> LocalTree {
+        LocalTree {
+            files,
+            warnings: vec![],
+        }
+    }
+
+    fn listing(objects: Vec<RemoteObject>) -> RemoteListing {
+        RemoteListing { objects, pages: 1 }
+    }
+
+    #[test]
+    fn decides_by_content_with_reasons_and_phases() {
+        use Phase::*;
+        use Reason::*;
+        let local = tree(vec![
+            file("a/page.html", "page v2"),
+            file("assets/app.js", "js"),
+            file("index.html", "root"),
+            file("new.css", "css"),
+            file("same.txt", "same"),
+        ]);
+        let remote = listing(vec![
+            remote("a/page.html", "page v1"),
+            remote("assets/app.js", "js"),
+            remote("gone.html", "old"),
+            remote("index.html", "root-old"),
+            remote("old.js", "x"),
+            remote("same.txt", "same"),
+        ]);
+        let p = plan(&local, &remote, None, &config());
+        assert_eq!(
+            summary(&p),
+            [
+                ("new.css".into(), "upload", New, Assets),
+                ("a/page.html".into(), "upload", ContentChanged, Pages),
+                ("index.html".into(), "upload", ContentChanged, RootPage),
+                ("gone.html".into(), "delete", Stale, Deletes),
+                ("old.js".into(), "delete", Stale, Deletes),
+            ]
+        );
+        assert_eq!(p.unchanged, 2);
+        assert_eq!(p.unchanged_bytes, 6);
+    }
+
+    #[test]
+    fn same_etag_different_size_is_changed_and_quoted_etags_never_reach_plan() {
+        let local = tree(vec![file("a.txt", "abc")]);
+        let mut obj = remote("a.txt", "abc");
+        obj.size = 99;
+        let p = plan(&local, &listing(vec![obj]), None, &config());
+        assert_eq!(p.actions[0].reason, Reason::ContentChanged);
+    }
+
+    #[test]
+    fn multipart_etag_matches() {
+        let mut f = file("big.bin", "0123456789");
+        f.multipart = Some(MultipartDigest {
+            part_size: 5,
+            part_md5s: vec![Md5::digest(b"01234").into(), Md5::digest(b"56789").into()],
+        });
+        let etag = f.expected_etag();
+        assert!(etag.ends_with("-2"));
+        let cases = [
+            (etag.clone(), 0),                    // uploaded by shipfront in parts
+            (hex(&f.md5), 0),                     // uploaded by another tool in one part
+            ("0123456789abcdef-3".to_owned(), 1), // other part size, no record: re-upload
+        ];
+        for (remote_etag, want_actions) in cases {
+            let obj = RemoteObject {
+                key: "big.bin".into(),
+                etag: remote_etag.clone(),
+                size: 10,
+            };
+            let p = plan(&tree(vec![f.clone()]), &listing(vec![obj]), None, &config());
+            assert_eq!(p.actions.len(), want_actions, "remote etag {remote_etag}");
+        }
+    }
+
+    #[test]
+    fn release_record_covers_foreign_etags_and_reveals_header_drift() {
+        let f = file("app.css", "body{}");
+        let kms_etag = "f00dfeedf00dfeedf00dfeedf00dfeed".to_owned();
+        let obj = RemoteObject {
+            key: "app.css".into(),
+            etag: kms_etag.clone(),
+            size: 6,
+        };
+        let good = config().headers.headers_for("app.css");
+        let rec = |etag: &str, cache: &str| Release {
+            id: "r1".into(),
+            objects: [(
+                "app.css".to_owned(),
+                ReleasedObject {
+                    version_id: Some("v1".into()),
+                    size: 6,
+                    content_md5: hex(&f.md5),
+                    etag: etag.into(),
+                    content_type: good.content_type.clone(),
+                    cache_control: cache.into(),
+                },
+            )]
+            .into(),
+        };
+        let cases = [
+            // (release, expected ops)
+            (None, vec![Reason::ContentChanged]),
+            (Some(rec(&kms_etag, &good.cache_control)), vec![]),
+            (
+                Some(rec(&kms_etag, "no-store")),
+                vec![Reason::HeadersChanged],
+            ),
+            // The object changed since the release (other ETag): the record proves nothing.
+            (
+                Some(rec("other", &good.cache_control)),
+                vec![Reason::ContentChanged],
+            ),
+        ];
+        for (release, want) in cases {
+            let p = plan(
+                &tree(vec![f.clone()]),
+                &listing(vec![obj.clone()]),
+                release.as_ref(),
+                &config(),
+            );
+            let got: Vec<_> = p.actions.iter().map(|a| a.reason).collect();
+            assert_eq!(got, want, "release {release:?}");
+        }
+    }
+
+    #[test]
+    fn state_prefix_and_other_prefixes_are_never_touched() {
+        let mut cfg = config();
+        cfg.prefix = "site/".into();
+        let mut f = file("index.html", "x");
+        f.key = "site/index.html".into();
+        let remote = listing(vec![
+            remote("site/.shipfront/releases/1.json", "{}"),
+            remote("site/.shipfront/lock", "{}"),
+            remote("other/index.html", "y"),
+            remote("site/old.html", "z"),
+        ]);
+        let p = plan(&tree(vec![f]), &remote, None, &cfg);
+        assert_eq!(
+            summary(&p),
+            [
+                (
+                    "site/index.html".into(),
+                    "upload",
+                    Reason::New,
+                    Phase::RootPage
+                ),
+                (
+                    "site/old.html".into(),
+                    "delete",
+                    Reason::Stale,
+                    Phase::Deletes
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_delete_keeps_stale_keys() {
+        let mut cfg = config();
+        cfg.delete = false;
+        let p = plan(
+            &tree(vec![file("index.html", "x")]),
+            &listing(vec![remote("index.html", "x"), remote("old.js", "y")]),
+            None,
+            &cfg,
+        );
+        assert!(p.is_empty());
+        assert_eq!(p.kept_stale, 1);
+    }
+
+    #[test]
+    fn plan_is_deterministic_and_serializes_with_reasons() {
+        let local = tree(vec![
+            file("b.js", "b"),
+            file("a.js", "a"),
+            file("index.html", "i"),
+        ]);
+        let remote = listing(vec![remote("z.txt", "z")]);
+        let p1 = plan(&local, &remote, None, &config());
+        let p2 = plan(&local, &remote, None, &config());
+        assert_eq!(p1.actions, p2.actions);
+        let json = serde_json::to_value(&p1).unwrap();
+        assert_eq!(json["actions"][0]["key"], "a.js");
+        assert_eq!(json["actions"][0]["action"], "upload");
+        assert_eq!(json["actions"][0]["reason"], "new");
+        assert_eq!(json["actions"][0]["phase"], "assets");
+        assert_eq!(
+            json["actions"][0]["content_type"],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(json["actions"][3]["action"], "delete");
+        assert_eq!(json["actions"][3]["reason"], "stale");
+        let text = p1.to_string();
+        assert!(text.contains("upload   new"), "{text}");
+        assert!(text.contains("3 to upload"), "{text}");
+    }
+
+    #[test]
+    fn human_bytes_table() {
+        for (n, want) in [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1536, "1.5 KiB"),
+            (5 << 20, "5.0 MiB"),
+        ] {
+            assert_eq!(human_bytes(n), want);
+        }
+    }
+}

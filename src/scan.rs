@@ -1,0 +1,464 @@
+//! Turns the build folder into a `LocalTree`: which files deploy under which keys, and the hashes
+//! that let the plan skip everything S3 already holds. This is the only module that reads the
+//! site's files; every file is read once, streaming, on all cores.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use md5::{Digest, Md5};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Files that operating systems drop into folders and nobody means to publish.
+const OS_JUNK: &[&str] = &[".DS_Store", "Thumbs.db"];
+
+/// Per-folder exclusion files, in .gitignore syntax.
+pub const IGNORE_FILE: &str = ".shipfrontignore";
+
+/// What to scan and how to hash it.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Key prefix, already normalised (empty or ending in `/`).
+    pub prefix: String,
+    /// `--exclude` globs, relative to the folder.
+    pub excludes: Vec<String>,
+    /// Files at or above this size are uploaded in parts of this size, and get a multipart ETag.
+    pub part_size: u64,
+}
+
+/// One file to deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFile {
+    /// Path relative to the folder, `/`-separated: what `[[rules]]` globs match.
+    pub rel: String,
+    /// The S3 key: prefix + `rel`.
+    pub key: String,
+    /// Where to read it from.
+    pub path: PathBuf,
+    pub size: u64,
+    /// MD5 of the whole file: the ETag of a single-part upload, and its `Content-MD5`.
+    pub md5: [u8; 16],
+    /// For files of at least `part_size`: the MD5 of each part and the resulting multipart ETag.
+    pub multipart: Option<MultipartDigest>,
+}
+
+/// The hashes of a file uploaded in parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartDigest {
+    pub part_size: u64,
+    pub part_md5s: Vec<[u8; 16]>,
+}
+
+impl MultipartDigest {
+    /// S3's ETag for an object uploaded in these parts: `md5(md5(p1)..md5(pN))-N`.
+    #[must_use]
+    pub fn etag(&self) -> String {
+        let mut h = Md5::new();
+        for part in &self.part_md5s {
+            h.update(part);
+        }
+        format!("{}-{}", hex(&h.finalize()), self.part_md5s.len())
+    }
+}
+
+impl LocalFile {
+    /// The ETag S3 reports when this file was uploaded as shipfront uploads it.
+    #[must_use]
+    pub fn expected_etag(&self) -> String {
+        match &self.multipart {
+            Some(m) => m.etag(),
+            None => hex(&self.md5),
+        }
+    }
+}
+
+/// The scanned folder, sorted by key.
+#[derive(Debug, Clone, Default)]
+pub struct LocalTree {
+    pub files: Vec<LocalFile>,
+    /// Things skipped that the user may want to know about (symlinked folders).
+    pub warnings: Vec<String>,
+}
+
+impl LocalTree {
+    #[must_use]
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// Lower-case hex of a digest.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Checks that `dir` is a folder we can deploy, before anything else happens.
+pub fn check_folder(dir: &Path) -> Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::NotAFolder(dir.to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::FolderMissing(dir.to_owned()))
+        }
+        Err(source) => Err(Error::Unreadable {
+            path: dir.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Walks `dir` and hashes every file that deploys.
+///
+/// Hidden files deploy (`.well-known/` must); `.gitignore` files are not honoured (a build folder
+/// is output, not source); OS junk is skipped; `.shipfrontignore` files and `--exclude` globs
+/// exclude. Symlinks are not followed into folders, and one that points outside `dir` is an
+/// error, so a deploy can never publish a file from elsewhere on the machine.
+pub fn scan(dir: &Path, opts: &ScanOptions) -> Result<LocalTree> {
+    check_folder(dir)?;
+    let root = dir.canonicalize().map_err(|source| Error::Unreadable {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let excludes = compile_excludes(&opts.excludes)?;
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+
+    let walker = ignore::WalkBuilder::new(&root)
+        .standard_filters(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .follow_links(false)
+        .build();
+    for entry in walker {
+        let entry = entry.map_err(|e| walk_error(dir, e))?;
+        let Some(file_type) = entry.file_type() else {
+            continue; // stdin; never produced for a folder walk
+        };
+        if file_type.is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        let rel = relative_key(&root, path)?;
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        if OS_JUNK.contains(&name) || name == IGNORE_FILE || excludes.is_match(&rel) {
+            continue;
+        }
+        if file_type.is_symlink() {
+            let target = path.canonicalize().map_err(|source| Error::Unreadable {
+                path: path.to_owned(),
+                source,
+            })?;
+            if !target.starts_with(&root) {
+                return Err(Error::SymlinkEscapes {
+                    link: display_path(dir, &rel),
+                    target,
+                });
+            }
+            if target.is_dir() {
+                warnings.push(format!(
+                    "skipped `{rel}`: a symlink to a folder is not followed"
+                ));
+                continue;
+            }
+        }
+        found.push((rel, path.to_owned()));
+    }
+
+    let mut files = found
+        .into_par_iter()
+        .map(|(rel, path)| {
+            let (size, md5, multipart) =
+                hash_file(&path, opts.part_size).map_err(|source| Error::Unreadable {
+                    path: display_path(dir, &rel),
+                    source,
+                })?;
+            Ok(LocalFile {
+                key: format!("{}{rel}", opts.prefix),
+                rel,
+                path,
+                size,
+                md5,
+                multipart,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    files.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(LocalTree { files, warnings })
+}
+
+/// The path as the user would write it: their folder argument joined with the relative path.
+fn display_path(dir: &Path, rel: &str) -> PathBuf {
+    dir.join(rel)
+}
+
+fn relative_key(root: &Path, path: &Path) -> Result<String> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut parts = Vec::new();
+    for component in rel.components() {
+        let s = component
+            .as_os_str()
+            .to_str()
+            .ok_or_else(|| Error::NonUtf8Name(path.to_owned()))?;
+        parts.push(s);
+    }
+    Ok(parts.join("/"))
+}
+
+fn walk_error(dir: &Path, err: ignore::Error) -> Error {
+    fn find(err: &ignore::Error) -> (Option<PathBuf>, Option<std::io::ErrorKind>) {
+        match err {
+            ignore::Error::WithPath { path, err } => (Some(path.clone()), find(err).1),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                find(err)
+            }
+            ignore::Error::Io(io) => (None, Some(io.kind())),
+            _ => (None, None),
+        }
+    }
+    let (path, kind) = find(&err);
+    Error::Unreadable {
+        path: path.unwrap_or_else(|| dir.to_owned()),
+        source: std::io::Error::new(kind.unwrap_or(std::io::ErrorKind::Other), err.to_string()),
+    }
+}
+
+fn compile_excludes(globs: &[String]) -> Result<GlobSet> {
+    let mut set = GlobSetBuilder::new();
+    for g in globs {
+        let glob = GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::Usage(format!("invalid --exclude glob `{g}`: {e}")))?;
+        set.add(glob);
+        // `--exclude drafts` (or `drafts/`) leaves out the whole folder, as users expect.
+        let dir_glob = format!("{}/**", g.trim_end_matches('/'));
+        if let Ok(glob) = GlobBuilder::new(&dir_glob).literal_separator(true).build() {
+            set.add(glob);
+        }
+    }
+    set.build()
+        .map_err(|e| Error::Usage(format!("invalid --exclude globs: {e}")))
+}
+
+/// Reads a file once, computing its MD5 and, at or above `part_size`, the MD5 of each part.
+fn hash_file(
+    path: &Path,
+    part_size: u64,
+) -> std::io::Result<(u64, [u8; 16], Option<MultipartDigest>)> {
+    const BUF: usize = 1 << 20;
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let multipart = len >= part_size && part_size > 0;
+    let mut whole = Md5::new();
+    let mut part = Md5::new();
+    let mut part_filled = 0u64;
+    let mut part_md5s = Vec::new();
+    let mut buf = vec![0u8; BUF];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let mut chunk = &buf[..n];
+        size += n as u64;
+        whole.update(chunk);
+        if multipart {
+            while !chunk.is_empty() {
+                let room = usize::try_from(part_size - part_filled).unwrap_or(usize::MAX);
+                let take = room.min(chunk.len());
+                part.update(&chunk[..take]);
+                part_filled += take as u64;
+                chunk = &chunk[take..];
+                if part_filled == part_size {
+                    part_md5s.push(part.finalize_reset().into());
+                    part_filled = 0;
+                }
+            }
+        }
+    }
+    if multipart && part_filled > 0 {
+        part_md5s.push(part.finalize().into());
+    }
+    let digest = multipart.then_some(MultipartDigest {
+        part_size,
+        part_md5s,
+    });
+    Ok((size, whole.finalize().into(), digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn opts() -> ScanOptions {
+        ScanOptions {
+            prefix: String::new(),
+            excludes: vec![],
+            part_size: 16 << 20,
+        }
+    }
+
+    fn write(root: &Path, rel: &str, body: &[u8]) {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, body).unwrap();
+    }
+
+    fn keys(tree: &LocalTree) -> Vec<&str> {
+        tree.files.iter().map(|f| f.key.as_str()).collect()
+    }
+
+    #[test]
+    fn includes_hidden_skips_junk_and_ignores_gitignore() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "index.html", b"<h1>hi</h1>");
+        write(root, ".well-known/security.txt", b"Contact: x");
+        write(root, ".DS_Store", b"junk");
+        write(root, "img/Thumbs.db", b"junk");
+        write(root, ".gitignore", b"*.html\n");
+        let tree = scan(root, &opts()).unwrap();
+        assert_eq!(
+            keys(&tree),
+            [".gitignore", ".well-known/security.txt", "index.html"]
+        );
+    }
+
+    #[test]
+    fn shipfrontignore_and_exclude_globs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "index.html", b"x");
+        write(root, ".shipfrontignore", b"*.map\nprivate/\n");
+        write(root, "a.js.map", b"x");
+        write(root, "assets/b.js.map", b"x");
+        write(root, "private/secret.txt", b"x");
+        write(root, "drafts/one.html", b"x");
+        write(root, "notes.md", b"x");
+        let mut o = opts();
+        o.excludes = vec!["drafts".into(), "*.md".into()];
+        let tree = scan(root, &o).unwrap();
+        assert_eq!(keys(&tree), ["index.html"]);
+    }
+
+    #[test]
+    fn keys_keep_special_characters_and_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in [
+            "docs/getting started.html",
+            "a+b.txt",
+            "c#d.txt",
+            "café/ü.txt",
+        ] {
+            write(root, rel, b"x");
+        }
+        let mut o = opts();
+        o.prefix = "site/".into();
+        let tree = scan(root, &o).unwrap();
+        assert_eq!(
+            keys(&tree),
+            [
+                "site/a+b.txt",
+                "site/c#d.txt",
+                "site/café/ü.txt",
+                "site/docs/getting started.html"
+            ]
+        );
+        assert_eq!(tree.files[0].rel, "a+b.txt");
+    }
+
+    #[test]
+    fn md5_and_multipart_etag() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "small.txt", b"hello");
+        // 2.5 parts of 1 KiB: parts of 1024, 1024 and 512 bytes.
+        let big: Vec<u8> = (0..2560u32).map(|i| (i % 251) as u8).collect();
+        write(root, "big.bin", &big);
+        write(root, "exact.bin", &big[..1024]);
+        let mut o = opts();
+        o.part_size = 1024;
+        let tree = scan(root, &o).unwrap();
+        let by_key = |k: &str| tree.files.iter().find(|f| f.key == k).unwrap();
+
+        let small = by_key("small.txt");
+        assert_eq!(hex(&small.md5), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(small.expected_etag(), "5d41402abc4b2a76b9719d911017c592");
+        assert!(small.multipart.is_none());
+
+        let big_file = by_key("big.bin");
+        let m = big_file.multipart.as_ref().unwrap();
+        let parts: Vec<[u8; 16]> = [&big[..1024], &big[1024..2048], &big[2048..]]
+            .iter()
+            .map(|p| Md5::digest(p).into())
+            .collect();
+        assert_eq!(m.part_md5s, parts);
+        let mut concat = Vec::new();
+        parts.iter().for_each(|p| concat.extend_from_slice(p));
+        assert_eq!(
+            big_file.expected_etag(),
+            format!("{}-3", hex(&Md5::digest(&concat)))
+        );
+        assert_eq!(big_file.md5, <[u8; 16]>::from(Md5::digest(&big)));
+
+        // A file of exactly one part size is one part.
+        assert!(by_key("exact.bin").expected_etag().ends_with("-1"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_inside_deploy_outside_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), b"s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "main.js", b"x");
+        std::os::unix::fs::symlink(root.join("main.js"), root.join("latest.js")).unwrap();
+        std::os::unix::fs::symlink(root.join("sub"), root.join("linkdir")).unwrap();
+        write(root, "sub/a.txt", b"x");
+        let tree = scan(root, &opts()).unwrap();
+        assert_eq!(keys(&tree), ["latest.js", "main.js", "sub/a.txt"]);
+        assert_eq!(tree.warnings.len(), 1, "{:?}", tree.warnings);
+
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("leak")).unwrap();
+        let err = scan(root, &opts()).unwrap_err();
+        assert!(matches!(err, Error::SymlinkEscapes { .. }), "{err}");
+        assert!(err.to_string().contains("leak"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_name_refused() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"bad\xffname.txt");
+        fs::write(dir.path().join(name), b"x").unwrap();
+        let err = scan(dir.path(), &opts()).unwrap_err();
+        assert!(matches!(err, Error::NonUtf8Name(_)), "{err}");
+    }
+
+    #[test]
+    fn missing_folder_and_file_instead_of_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        assert!(matches!(
+            scan(&missing, &opts()),
+            Err(Error::FolderMissing(_))
+        ));
+        let file = dir.path().join("f.txt");
+        fs::write(&file, b"x").unwrap();
+        assert!(matches!(scan(&file, &opts()), Err(Error::NotAFolder(_))));
+    }
+}

@@ -1,0 +1,100 @@
+//! The narrow boundary between shipfront and the services it drives, in our own types. The
+//! executor only knows these traits, so unit tests drive it with an in-memory store that fails on
+//! demand, and only `src/aws/` knows the SDK.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use crate::headers::Headers;
+
+/// An object as `ListObjectsV2` reports it: no per-object HEAD is ever needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteObject {
+    pub key: String,
+    /// Without quotes, as S3 computes it (an MD5 for single-part uploads without SSE-KMS).
+    pub etag: String,
+    pub size: u64,
+}
+
+/// Everything under the deploy's prefix, the state prefix left out.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteListing {
+    /// Sorted by key.
+    pub objects: Vec<RemoteObject>,
+    /// How many `ListObjectsV2` pages it took.
+    pub pages: usize,
+}
+
+/// A file upload: its bytes are streamed from `path` and checked by S3 against `md5` (and
+/// `part_md5s` for multipart), so a file changed after the scan is rejected, not stored wrong.
+#[derive(Debug, Clone)]
+pub struct PutFile {
+    pub key: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub md5: [u8; 16],
+    /// Set for multipart uploads: the part size and each part's MD5.
+    pub parts: Option<(u64, Vec<[u8; 16]>)>,
+    pub headers: Headers,
+}
+
+/// What S3 said about a write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// The new object version (None when the bucket is not versioned).
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// A failed store call, classified so callers can tell the user what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    BucketMissing,
+    AccessDenied,
+    NoCredentials(String),
+    /// Anything else; `retryable` when another attempt may succeed (throttling, 5xx, network).
+    Other {
+        message: String,
+        retryable: bool,
+    },
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::BucketMissing => f.write_str("the bucket does not exist"),
+            StoreError::AccessDenied => f.write_str("access denied"),
+            StoreError::NoCredentials(m) => write!(f, "no credentials: {m}"),
+            StoreError::Other { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+/// The object store a deploy writes to: one bucket, keys already prefixed.
+pub trait ObjectStore: Send + Sync + 'static {
+    /// The bucket's name, for messages.
+    fn bucket(&self) -> &str;
+
+    /// Every object under `prefix` (one `ListObjectsV2` call per 1000 keys).
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<RemoteListing, StoreError>> + Send;
+
+    /// Uploads a file, in parts when `parts` is set, with its integrity checksum.
+    fn put_file(
+        &self,
+        put: PutFile,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// Rewrites an object's headers in place (server-side copy onto itself), without re-upload.
+    fn update_headers(
+        &self,
+        key: &str,
+        headers: &Headers,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// Deletes up to 1000 keys in one call (the `DeleteObjects` limit). Returns the keys that
+    /// failed, with why.
+    fn delete_batch(
+        &self,
+        keys: Vec<String>,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+}
