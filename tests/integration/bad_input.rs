@@ -1,0 +1,129 @@
+//! Bad input is refused before any write, with one line that names the thing and the fix, and
+//! the documented exit code (2 usage/config/input, 1 remote).
+
+use crate::harness::{Proxy, Run, Site, World};
+
+#[test]
+fn missing_folder_file_and_empty_folder_are_refused() {
+    let world = World::new("bad-folder");
+    world.put("keep.html", "live");
+    let dir = world.workdir.path().join("dist");
+    let d = dir.to_str().unwrap();
+    Run::of(world.cmd(&["deploy", d, "--bucket", &world.bucket])).fails(2, "does not exist");
+    std::fs::write(&dir, "not a folder").unwrap();
+    Run::of(world.cmd(&["deploy", d, "--bucket", &world.bucket]))
+        .fails(2, "is a file, not a folder");
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    Run::of(world.cmd(&["deploy", d, "--bucket", &world.bucket])).fails(
+        2,
+        &format!("would delete every object in s3://{}/", world.bucket),
+    );
+    assert_eq!(world.objects().len(), 1, "nothing deleted");
+}
+
+#[test]
+fn no_credentials_is_a_clear_error() {
+    let world = World::new("no-creds");
+    let site = Site::new();
+    site.file("index.html", "x");
+    let mut cmd = world.cmd(&[
+        "deploy",
+        site.path().to_str().unwrap(),
+        "--bucket",
+        &world.bucket,
+    ]);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    Run::of(cmd).fails(2, "no AWS credentials found");
+    assert!(world.objects().is_empty());
+}
+
+#[test]
+fn missing_bucket_is_named() {
+    let world = World::without_bucket("missing-bucket");
+    let site = Site::new();
+    site.file("index.html", "x");
+    world
+        .deploy(&site, &[])
+        .fails(1, &format!("bucket `{}` does not exist", world.bucket));
+}
+
+#[test]
+fn access_denied_names_operation_and_bucket() {
+    let world = World::new("denied");
+    let site = Site::new();
+    site.file("index.html", "x");
+    let proxy = Proxy::start(&["--deny"]);
+    Run::of(world.cmd_via(
+        &proxy.endpoint,
+        &[
+            "deploy",
+            site.path().to_str().unwrap(),
+            "--bucket",
+            &world.bucket,
+        ],
+    ))
+    .fails(
+        1,
+        &format!("access denied: ListObjectsV2 on bucket `{}`", world.bucket),
+    );
+}
+
+#[test]
+fn unreadable_file_is_named_before_any_write() {
+    let world = World::new("unreadable");
+    let site = Site::new();
+    site.file("index.html", "x").file("a.css", "a");
+    // A dangling link stands for a file that cannot be read (tests may run as root, which
+    // reads any file whatever its mode).
+    std::os::unix::fs::symlink(site.path().join("gone.js"), site.path().join("broken.js")).unwrap();
+    world.deploy(&site, &[]).fails(2, "broken.js");
+    assert!(world.objects().is_empty(), "nothing written");
+}
+
+#[test]
+fn bad_config_file_gives_file_line_and_column() {
+    let world = World::new("bad-config");
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "bucket = \"x\"\n[deploy]\nmax_delets = 3\n",
+    )
+    .unwrap();
+    let site = Site::new();
+    site.file("index.html", "x");
+    world
+        .deploy(&site, &[])
+        .fails(2, "shipfront.toml:3:1: unknown field `max_delets`");
+}
+
+#[test]
+fn mistyped_flag_and_bad_values_exit_2() {
+    let world = World::new("usage");
+    let site = Site::new();
+    site.file("index.html", "x");
+    world.deploy(&site, &["--dryrun"]).fails(2, "--dry-run");
+    world
+        .deploy(&site, &["--concurrency", "many"])
+        .fails(2, "invalid value 'many'");
+    Run::of(world.cmd(&[
+        "deploy",
+        site.path().to_str().unwrap(),
+        "--bucket",
+        "s3://b/x",
+    ]))
+    .fails(2, "invalid bucket `s3://b/x`");
+    Run::of(world.cmd(&["deploy", site.path().to_str().unwrap()])).fails(2, "no bucket given");
+}
+
+#[test]
+fn symlink_out_of_the_folder_is_refused() {
+    let world = World::new("symlink-escape");
+    let site = Site::new();
+    site.file("index.html", "x");
+    std::os::unix::fs::symlink("/etc/hostname", site.path().join("leak.txt")).unwrap();
+    world
+        .deploy(&site, &[])
+        .fails(2, "points outside the build folder");
+    assert!(world.objects().is_empty());
+}

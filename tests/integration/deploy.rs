@@ -1,0 +1,371 @@
+//! What a deploy does to a bucket: keys, bytes, headers, deletions, and what it sends.
+
+use crate::harness::{Proxy, Site, World};
+
+fn basic_site() -> Site {
+    let site = Site::new();
+    site.file(
+        "index.html",
+        "<html><script src=\"/assets/app.3f2a1b9c.js\"></script></html>",
+    )
+    .file("about/index.html", "<h1>about</h1>")
+    .file("assets/app.3f2a1b9c.js", "console.log(1)")
+    .file("style.css", "body{}")
+    .file(".well-known/security.txt", "Contact: mailto:x@example.com")
+    .file(".DS_Store", "junk")
+    .file("docs/getting started.html", "<p>start</p>")
+    .file("a+b.txt", "plus")
+    .file("c#d.txt", "hash")
+    .file("café/ü.txt", "unicode")
+    .file("sw.js", "self.addEventListener('fetch', () => {})");
+    site
+}
+
+#[test]
+fn first_deploy_makes_bucket_equal_folder_with_exact_keys_and_headers() {
+    let world = World::new("first-deploy");
+    let site = basic_site();
+    let run = world.deploy(&site, &[]).ok();
+    assert!(run.stdout.contains("uploaded 10"), "{}", run.stdout);
+
+    let mut want = site.md5s("");
+    want.remove(".DS_Store");
+    assert_eq!(world.objects(), want);
+    for key in [
+        "a+b.txt",
+        "c#d.txt",
+        "café/ü.txt",
+        "docs/getting started.html",
+    ] {
+        assert_eq!(
+            world.get(key),
+            std::fs::read(site.path().join(key)).unwrap(),
+            "{key}"
+        );
+    }
+    let cases = [
+        (
+            "index.html",
+            "text/html; charset=utf-8",
+            "public, max-age=0, must-revalidate",
+        ),
+        (
+            "assets/app.3f2a1b9c.js",
+            "text/javascript; charset=utf-8",
+            "public, max-age=31536000, immutable",
+        ),
+        (
+            "style.css",
+            "text/css; charset=utf-8",
+            "public, max-age=3600",
+        ),
+        (
+            "sw.js",
+            "text/javascript; charset=utf-8",
+            "public, max-age=0, must-revalidate",
+        ),
+        (
+            ".well-known/security.txt",
+            "text/plain; charset=utf-8",
+            "public, max-age=3600",
+        ),
+    ];
+    for (key, ctype, cache) in cases {
+        assert_eq!(
+            world.headers(key),
+            (ctype.to_owned(), cache.to_owned()),
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn redeploy_with_fresh_mtimes_sends_only_the_changed_file() {
+    let world = World::new("redeploy");
+    let site = basic_site();
+    world.deploy(&site, &[]).ok();
+    // A new CI build: every file rewritten (fresh mtimes), one changed.
+    for (key, _) in site.md5s("") {
+        let body = std::fs::read(site.path().join(&key)).unwrap();
+        site.file(&key, body);
+    }
+    site.file("style.css", "body{color:red}");
+
+    let proxy = Proxy::start(&[]);
+    let dir = site.path().to_str().unwrap();
+    let run = crate::harness::Run::of(
+        world.cmd_via(&proxy.endpoint, &["deploy", dir, "--bucket", &world.bucket]),
+    )
+    .ok();
+    assert!(run.stdout.contains("uploaded 1 "), "{}", run.stdout);
+    assert!(run.stdout.contains("unchanged 9"), "{}", run.stdout);
+    let stats = proxy.stats();
+    assert_eq!(stats.get("writes"), Some(&1), "{stats:?}");
+    assert_eq!(stats.get("put"), Some(&1), "{stats:?}");
+    assert_eq!(stats.get("list"), Some(&1), "{stats:?}");
+    assert_eq!(stats.get("head"), None, "no HEAD per object: {stats:?}");
+    assert_eq!(world.objects()["style.css"], site.md5s("")["style.css"]);
+}
+
+#[test]
+fn identical_redeploy_makes_no_writes_and_one_list_per_thousand_keys() {
+    let world = World::new("identical");
+    let site = Site::new();
+    site.file("index.html", "<h1>home</h1>");
+    for i in 0..1200 {
+        site.file(&format!("p/{i:04}.txt"), format!("file {i}"));
+    }
+    world.deploy(&site, &["--no-progress"]).ok();
+
+    let proxy = Proxy::start(&[]);
+    let dir = site.path().to_str().unwrap();
+    let run = crate::harness::Run::of(
+        world.cmd_via(&proxy.endpoint, &["deploy", dir, "--bucket", &world.bucket]),
+    )
+    .ok();
+    assert!(run.stdout.contains("uploaded 0 "), "{}", run.stdout);
+    assert!(run.stdout.contains("unchanged 1201"), "{}", run.stdout);
+    let stats = proxy.stats();
+    assert_eq!(stats.get("writes"), None, "{stats:?}");
+    assert_eq!(
+        stats.get("list"),
+        Some(&2),
+        "1201 keys = 2 pages: {stats:?}"
+    );
+}
+
+#[test]
+fn stale_keys_are_deleted_but_state_prefix_and_no_delete_are_respected() {
+    let world = World::new("stale");
+    world.put(".shipfront/releases/r1.json", "{}");
+    world.put("old.html", "old");
+    world.put("assets/old.js", "old");
+    let site = Site::new();
+    site.file("index.html", "new");
+
+    world.deploy(&site, &["--no-delete"]).ok();
+    let keys: Vec<String> = world.objects().into_keys().collect();
+    assert_eq!(
+        keys,
+        [
+            ".shipfront/releases/r1.json",
+            "assets/old.js",
+            "index.html",
+            "old.html"
+        ]
+    );
+
+    let run = world.deploy(&site, &[]).ok();
+    assert!(run.stdout.contains("deleted 2"), "{}", run.stdout);
+    let keys: Vec<String> = world.objects().into_keys().collect();
+    assert_eq!(keys, [".shipfront/releases/r1.json", "index.html"]);
+}
+
+#[test]
+fn max_deletes_refuses_before_any_write() {
+    let world = World::new("max-deletes");
+    for k in ["a.html", "b.html", "c.html"] {
+        world.put(k, "stale");
+    }
+    let site = Site::new();
+    site.file("index.html", "new");
+    let before = world.objects();
+    world
+        .deploy(&site, &["--max-deletes", "2"])
+        .fails(2, "deletes 3 objects")
+        .fails(2, "--max-deletes 3");
+    assert_eq!(world.objects(), before, "nothing may be written");
+    world.deploy(&site, &["--max-deletes", "3"]).ok();
+    assert_eq!(world.objects().len(), 1);
+}
+
+#[test]
+fn dry_run_prints_reasons_and_writes_nothing() {
+    let world = World::new("dry-run");
+    world.put("gone.js", "x");
+    world.put("style.css", "old");
+    let site = Site::new();
+    site.file("index.html", "<h1>x</h1>")
+        .file("style.css", "new");
+
+    let proxy = Proxy::start(&[]);
+    let dir = site.path().to_str().unwrap().to_owned();
+    let run = crate::harness::Run::of(world.cmd_via(
+        &proxy.endpoint,
+        &["deploy", &dir, "--bucket", &world.bucket, "--dry-run"],
+    ))
+    .ok();
+    for want in [
+        "upload   content changed  style.css",
+        "upload   new              index.html",
+        "delete   stale            gone.js",
+        "nothing was written",
+    ] {
+        assert!(
+            run.stdout.contains(want),
+            "missing {want:?} in\n{}",
+            run.stdout
+        );
+    }
+    let run = crate::harness::Run::of(world.cmd_via(
+        &proxy.endpoint,
+        &[
+            "deploy",
+            &dir,
+            "--bucket",
+            &world.bucket,
+            "--dry-run",
+            "--json",
+        ],
+    ))
+    .ok();
+    let json = run.json();
+    assert_eq!(json["dry_run"], true);
+    let actions = json["plan"]["actions"].as_array().unwrap();
+    let summary: Vec<(String, String, String)> = actions
+        .iter()
+        .map(|a| {
+            (
+                a["key"].as_str().unwrap().to_owned(),
+                a["action"].as_str().unwrap().to_owned(),
+                a["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "style.css".into(),
+                "upload".into(),
+                "content_changed".into()
+            ),
+            ("index.html".into(), "upload".into(), "new".into()),
+            ("gone.js".into(), "delete".into(), "stale".into()),
+        ]
+    );
+    assert_eq!(
+        proxy.stats().get("writes"),
+        None,
+        "a dry run sends no write"
+    );
+    assert_eq!(world.get("style.css"), b"old");
+}
+
+#[test]
+fn json_result_reports_every_write_with_its_version() {
+    let world = World::new("json");
+    let site = Site::new();
+    site.file("index.html", "<h1>x</h1>").file("a.css", "a{}");
+    let run = world.deploy(&site, &["--json"]).ok();
+    let json = run.json();
+    assert_eq!(json["dry_run"], false);
+    assert_eq!(json["result"]["uploaded"], 2);
+    let writes = json["result"]["writes"].as_array().unwrap();
+    let keys: Vec<&str> = writes.iter().map(|w| w["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["a.css", "index.html"], "assets before the root page");
+    for w in writes {
+        assert!(
+            w["version_id"].as_str().is_some_and(|v| !v.is_empty()),
+            "{w}"
+        );
+    }
+    // Logs stay off stdout, so it parses as one document.
+    assert!(run.stderr.contains("uploaded index.html"), "{}", run.stderr);
+}
+
+#[test]
+fn prefix_scopes_listing_writes_and_deletes() {
+    let world = World::new("prefix");
+    world.put("other/keep.html", "not ours");
+    world.put("site/stale.html", "ours");
+    let site = Site::new();
+    site.file("index.html", "home");
+    world.deploy(&site, &["--prefix", "/site"]).ok();
+    let keys: Vec<String> = world.objects().into_keys().collect();
+    assert_eq!(keys, ["other/keep.html", "site/index.html"]);
+}
+
+#[test]
+fn config_file_env_and_flags_layer() {
+    let world = World::new("config");
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        format!(
+            "bucket = \"{}\"\nprefix = \"from-file\"\n\n[[rules]]\nmatch = \"**/*.css\"\ncache_control = \"no-cache\"\n",
+            world.bucket
+        ),
+    )
+    .unwrap();
+    let site = Site::new();
+    site.file("index.html", "home").file("css/a.css", "a{}");
+    let dir = site.path().to_str().unwrap();
+    // The file gives bucket, prefix and rules; the environment overrides the prefix...
+    let mut cmd = world.cmd(&["deploy", dir]);
+    cmd.env("SHIPFRONT_PREFIX", "from-env");
+    crate::harness::Run::of(cmd).ok();
+    assert_eq!(world.headers("from-env/css/a.css").1, "no-cache");
+    // ...and a flag overrides the environment.
+    let mut cmd = world.cmd(&["deploy", dir, "--prefix", "from-flag"]);
+    cmd.env("SHIPFRONT_PREFIX", "from-env");
+    crate::harness::Run::of(cmd).ok();
+    let keys: Vec<String> = world.objects().into_keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "from-env/css/a.css",
+            "from-env/index.html",
+            "from-flag/css/a.css",
+            "from-flag/index.html"
+        ]
+    );
+}
+
+#[test]
+fn large_files_upload_in_parts_and_match_their_multipart_etag() {
+    let world = World::new("multipart");
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "[deploy]\npart_size_mib = 5\n",
+    )
+    .unwrap();
+    let site = Site::new();
+    let big: Vec<u8> = (0..11u32 << 20).map(|i| (i % 253) as u8).collect();
+    site.file("index.html", "home").file("video.bin", &big);
+    let proxy = Proxy::start(&[]);
+    let dir = site.path().to_str().unwrap();
+    crate::harness::Run::of(
+        world.cmd_via(&proxy.endpoint, &["deploy", dir, "--bucket", &world.bucket]),
+    )
+    .ok();
+    let stats = proxy.stats();
+    assert_eq!(stats.get("upload_part"), Some(&3), "{stats:?}");
+    assert_eq!(stats.get("writes_without_checksum"), None, "{stats:?}");
+    assert!(world.objects()["video.bin"].ends_with("-3"));
+    assert_eq!(world.get("video.bin"), big);
+    // Unchanged on the next deploy: the local multipart ETag matches.
+    let run = world.deploy(&site, &[]).ok();
+    assert!(run.stdout.contains("uploaded 0 "), "{}", run.stdout);
+}
+
+#[test]
+fn progress_lines_in_ci_and_none_with_no_progress() {
+    let world = World::new("progress");
+    let site = Site::new();
+    site.file("index.html", "home").file("a.css", "a{}");
+    let run = world.deploy(&site, &[]).ok();
+    assert!(run.stderr.contains("assets: 1 writes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("uploaded a.css (new, 3 B)"),
+        "{}",
+        run.stderr
+    );
+    site.file("a.css", "b{}");
+    let run = world.deploy(&site, &["--no-progress"]).ok();
+    assert_eq!(run.stderr, "", "no progress output");
+    assert!(
+        run.stdout.starts_with("deployed to s3://"),
+        "{}",
+        run.stdout
+    );
+}

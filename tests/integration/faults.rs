@@ -1,0 +1,152 @@
+//! Deploys through a hostile link: throttling and dropped connections must be retried to a
+//! bucket exactly equal to the folder, and a deploy killed at any moment must leave a site whose
+//! live pages reference only objects that exist.
+
+use std::collections::BTreeMap;
+
+use crate::harness::{Proxy, Run, Site, World};
+
+fn versioned_site(site: &Site, version: u32, pages: u32) {
+    let js = format!("assets/app.{:08x}.js", 0xa0a0_0000u32 + version);
+    let css = format!("assets/style.{:08x}.css", 0xc0c0_0000u32 + version);
+    site.file(&js, format!("console.log({version})"));
+    site.file(&css, format!("body{{--v:{version}}}"));
+    let page = |title: &str| {
+        format!(
+            "<html><head><link rel=\"stylesheet\" href=\"/{css}\"></head>\
+             <body><h1>{title} v{version}</h1><script src=\"/{js}\"></script></body></html>"
+        )
+    };
+    site.file("index.html", page("home"));
+    for i in 0..pages {
+        site.file(&format!("docs/page{i}.html"), page(&format!("page {i}")));
+        site.file(
+            &format!("img/pic{i}.{version}.txt"),
+            format!("pic {i} {version}"),
+        );
+    }
+}
+
+fn clear_previous(site: &Site, version: u32, pages: u32) {
+    site.remove(&format!("assets/app.{:08x}.js", 0xa0a0_0000u32 + version));
+    site.remove(&format!(
+        "assets/style.{:08x}.css",
+        0xc0c0_0000u32 + version
+    ));
+    for i in 0..pages {
+        site.remove(&format!("img/pic{i}.{version}.txt"));
+    }
+}
+
+/// Every `src="/x"` and `href="/x"` of every live HTML page names an object that exists.
+fn assert_pages_reference_only_existing_objects(world: &World) {
+    let objects = world.objects();
+    for key in objects.keys().filter(|k| k.ends_with(".html")) {
+        let body = String::from_utf8(world.get(key)).unwrap();
+        for attr in ["src=\"/", "href=\"/"] {
+            for part in body.split(attr).skip(1) {
+                let target = part.split('"').next().unwrap();
+                assert!(
+                    objects.contains_key(target),
+                    "live page {key} references {target}, which does not exist; objects: {:?}",
+                    objects.keys().collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+}
+
+fn deploy_via(world: &World, proxy: &Proxy, site: &Site, extra: &[&str]) -> Run {
+    let dir = site.path().to_str().unwrap();
+    let mut args = vec![
+        "deploy",
+        dir,
+        "--bucket",
+        world.bucket.as_str(),
+        "--no-progress",
+    ];
+    args.extend_from_slice(extra);
+    Run::of(world.cmd_via(&proxy.endpoint, &args))
+}
+
+#[test]
+fn deploy_through_throttling_and_dropped_connections_ends_equal_to_folder() {
+    let world = World::new("faults");
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "[deploy]\npart_size_mib = 5\n",
+    )
+    .unwrap();
+    let site = Site::new();
+    versioned_site(&site, 1, 40);
+    let big: Vec<u8> = (0..11u32 << 20).map(|i| (i % 241) as u8).collect();
+    site.file("media/big.bin", &big);
+    world.put("stale-1.html", "old");
+    world.put("stale-2.js", "old");
+
+    let proxy = Proxy::start(&["--fail-rate", "0.15", "--drop-rate", "0.05", "--seed", "7"]);
+    deploy_via(&world, &proxy, &site, &[]).ok();
+    let stats = proxy.stats();
+    assert!(
+        stats.get("injected_503").copied().unwrap_or(0) > 5,
+        "{stats:?}"
+    );
+    assert!(
+        stats.get("injected_drop").copied().unwrap_or(0) > 0,
+        "{stats:?}"
+    );
+
+    let objects: BTreeMap<String, String> = world.objects();
+    let mut want = site.md5s("");
+    // The multipart object's ETag is not its MD5: compare its bytes instead.
+    want.remove("media/big.bin");
+    let mut got = objects.clone();
+    got.remove("media/big.bin");
+    assert_eq!(got, want, "bucket equals folder");
+    assert_eq!(world.get("media/big.bin"), big);
+}
+
+#[test]
+fn deploy_killed_at_any_moment_leaves_a_working_site() {
+    let world = World::new("killed");
+    let site = Site::new();
+    let pages = 12;
+    versioned_site(&site, 1, pages);
+    world.deploy(&site, &["--no-progress"]).ok();
+
+    // Version 2 replaces every asset, every page, and deletes version 1's assets.
+    let mut version = 1;
+    for hold_after in [0, 3, 9, 14, 20, 26, 27] {
+        clear_previous(&site, version, pages);
+        version += 1;
+        versioned_site(&site, version, pages);
+
+        let mut proxy = Proxy::start(&["--hold-after", &hold_after.to_string()]);
+        let dir = site.path().to_str().unwrap().to_owned();
+        let mut child = world
+            .cmd_via(
+                &proxy.endpoint,
+                &[
+                    "deploy",
+                    &dir,
+                    "--bucket",
+                    &world.bucket,
+                    "--no-progress",
+                    "--concurrency",
+                    "4",
+                ],
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        proxy.wait_until_held();
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert_pages_reference_only_existing_objects(&world);
+    }
+    // A deploy after the kills completes the site.
+    world.deploy(&site, &["--no-progress"]).ok();
+    assert_eq!(world.objects(), site.md5s(""));
+    assert_pages_reference_only_existing_objects(&world);
+}

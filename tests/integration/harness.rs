@@ -1,0 +1,505 @@
+//! Test harness: starts the S3 emulator (moto server) once per test binary on a free loopback
+//! port, gives each test its own versioned bucket, builds sites in temp folders, runs the real
+//! `shipfront` binary against them, and inspects the bucket through the real AWS SDK.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use md5::{Digest, Md5};
+
+pub(crate) fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    runtime().block_on(f)
+}
+
+/// The moto server for S3, pinned by scripts/lib/moto.sh.
+fn moto_s3_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("SHIPFRONT_MOTO_S3") {
+        return PathBuf::from(p);
+    }
+    repo_root().join(".venv/moto-s3/bin/moto_server")
+}
+
+/// A helper process that lives as long as the test binary: its stdin is our pipe, and the
+/// wrapper kills it when that pipe closes (when this process exits, however it exits).
+struct Daemon {
+    _child: Child,
+    _stdin: ChildStdin,
+}
+
+/// Starts `program args...` under such a wrapper and returns once it prints `marker` followed by
+/// its port on stderr. Its stderr keeps being drained so it never blocks on a full pipe.
+fn start_daemon(program: &Path, args: &[&str], marker: &str) -> (Daemon, u16) {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"prog="$1"; shift; "$prog" "$@" </dev/null & pid=$!; cat >/dev/null; kill $pid 2>/dev/null; wait $pid 2>/dev/null"#)
+        .arg("sh")
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let stdin = child.stdin.take().expect("stdin");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let (tx, rx) = std::sync::mpsc::channel::<Result<u16, String>>();
+    let marker = marker.to_owned();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        let mut lines = stderr.lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split(&marker).nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                let _ = tx.send(digits.parse().map_err(|_| line.clone()));
+                break;
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        let _ = tx.send(Err(seen));
+        for _ in lines {}
+    });
+    let port = rx.recv().expect("daemon output").unwrap_or_else(|seen| {
+        panic!(
+            "{} did not start; `scripts/test` installs it into .venv/:\n{seen}",
+            program.display()
+        )
+    });
+    (
+        Daemon {
+            _child: child,
+            _stdin: stdin,
+        },
+        port,
+    )
+}
+
+struct Moto {
+    endpoint: String,
+    _daemon: Daemon,
+}
+
+fn moto() -> &'static str {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    &MOTO
+        .get_or_init(|| {
+            let bin = moto_s3_binary();
+            assert!(
+                bin.exists(),
+                "moto server not found at {}: run `scripts/test` (it installs moto[server] into \
+                 .venv/) or set SHIPFRONT_MOTO_S3",
+                bin.display()
+            );
+            let (daemon, port) = start_daemon(
+                &bin,
+                &["-H", "127.0.0.1", "-p", "0"],
+                "Running on http://127.0.0.1:",
+            );
+            Moto {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _daemon: daemon,
+            }
+        })
+        .endpoint
+}
+
+/// The fault-injecting, request-counting proxy of tests/support/fault_proxy.py.
+pub(crate) struct Proxy {
+    pub(crate) endpoint: String,
+    stdout: Option<BufReader<ChildStdout>>,
+    child: Child,
+    _stdin: ChildStdin,
+}
+
+impl Proxy {
+    pub(crate) fn start(args: &[&str]) -> Proxy {
+        let target = moto().to_owned();
+        let mut cmd = Command::new("python3");
+        cmd.arg(repo_root().join("tests/support/fault_proxy.py"))
+            .arg("--target")
+            .arg(&target)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("start fault_proxy.py");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("proxy output");
+        let port: u16 = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("fault proxy did not start: {line:?}"));
+        Proxy {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            stdout: Some(stdout),
+            child,
+            _stdin: stdin,
+        }
+    }
+
+    /// Blocks until the proxy prints `held` (with --hold-after).
+    pub(crate) fn wait_until_held(&mut self) {
+        let stdout = self.stdout.as_mut().expect("stdout");
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("proxy output");
+        assert_eq!(line.trim(), "held", "unexpected proxy output");
+    }
+
+    /// Request counts by kind (`list`, `put`, `writes`, `injected_503`, ...).
+    pub(crate) fn stats(&self) -> BTreeMap<String, u64> {
+        let url = format!("{}/__stats", self.endpoint);
+        let addr = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect proxy");
+        use std::io::Write;
+        write!(
+            stream,
+            "GET /__stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        serde_json::from_str(body).expect("stats json")
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A site in a temp folder.
+pub(crate) struct Site {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub(crate) fn new() -> Site {
+        Site {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn file(&self, rel: &str, body: impl AsRef<[u8]>) -> &Site {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+        self
+    }
+
+    pub(crate) fn remove(&self, rel: &str) -> &Site {
+        std::fs::remove_file(self.dir.path().join(rel)).unwrap();
+        self
+    }
+
+    /// key -> hex MD5 of every file, for comparing with the bucket.
+    pub(crate) fn md5s(&self, prefix: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for entry in walk(self.dir.path()) {
+            let rel = entry
+                .strip_prefix(self.dir.path())
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .replace('\\', "/");
+            let body = std::fs::read(&entry).unwrap();
+            out.insert(format!("{prefix}{rel}"), hex(&Md5::digest(&body)));
+        }
+        out
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One test's world: a fresh versioned bucket on the shared emulator.
+pub(crate) struct World {
+    pub(crate) bucket: String,
+    pub(crate) client: Client,
+    pub(crate) endpoint: String,
+    /// Where `shipfront` runs (an empty folder, so no stray shipfront.toml is picked up).
+    pub(crate) workdir: tempfile::TempDir,
+}
+
+static BUCKETS: AtomicUsize = AtomicUsize::new(0);
+
+pub(crate) fn s3_client(endpoint: &str) -> Client {
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    Client::from_conf(config)
+}
+
+impl World {
+    /// A world whose bucket has versioning on, like the users' buckets.
+    pub(crate) fn new(name: &str) -> World {
+        let world = World::without_bucket(name);
+        world.create_bucket();
+        world
+    }
+
+    /// A world whose bucket name is reserved but not created.
+    pub(crate) fn without_bucket(name: &str) -> World {
+        let n = BUCKETS.fetch_add(1, Ordering::SeqCst);
+        let slug: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let bucket = format!("t{}-{n}-{slug}", std::process::id())
+            .chars()
+            .take(63)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_owned();
+        let endpoint = moto().to_owned();
+        World {
+            client: s3_client(&endpoint),
+            bucket,
+            endpoint,
+            workdir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub(crate) fn create_bucket(&self) {
+        block_on(async {
+            self.client
+                .create_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .expect("create bucket");
+            self.client
+                .put_bucket_versioning()
+                .bucket(&self.bucket)
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("enable versioning");
+        });
+    }
+
+    /// `shipfront ARGS` against this world's emulator, as a user would run it.
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_via(&self.endpoint, args)
+    }
+
+    /// `shipfront ARGS` reaching S3 through `endpoint` (a proxy).
+    pub(crate) fn cmd_via(&self, endpoint: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipfront"));
+        cmd.args(args).current_dir(self.workdir.path());
+        isolate_env(&mut cmd, self.workdir.path());
+        cmd.env("AWS_ENDPOINT_URL_S3", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1");
+        cmd
+    }
+
+    /// Runs `shipfront deploy DIR --bucket B ARGS...`.
+    pub(crate) fn deploy(&self, site: &Site, extra: &[&str]) -> Run {
+        let dir = site.path().to_str().unwrap().to_owned();
+        let mut args = vec!["deploy", dir.as_str(), "--bucket", self.bucket.as_str()];
+        args.extend_from_slice(extra);
+        Run::of(self.cmd(&args))
+    }
+
+    /// key -> ETag of every object in the bucket (current versions).
+    pub(crate) fn objects(&self) -> BTreeMap<String, String> {
+        block_on(async {
+            let mut out = BTreeMap::new();
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                for o in page.expect("list").contents() {
+                    out.insert(
+                        o.key().unwrap().to_owned(),
+                        o.e_tag().unwrap().trim_matches('"').to_owned(),
+                    );
+                }
+            }
+            out
+        })
+    }
+
+    pub(crate) fn put(&self, key: &str, body: &str) {
+        block_on(async {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .expect("put");
+        });
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Vec<u8> {
+        block_on(async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
+            out.body.collect().await.unwrap().to_vec()
+        })
+    }
+
+    /// (Content-Type, Cache-Control) of an object.
+    pub(crate) fn headers(&self, key: &str) -> (String, String) {
+        block_on(async {
+            let out = self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("head {key}: {e:?}"));
+            (
+                out.content_type().unwrap_or_default().to_owned(),
+                out.cache_control().unwrap_or_default().to_owned(),
+            )
+        })
+    }
+}
+
+/// Keeps the user's AWS and shipfront settings out of a test run.
+pub(crate) fn isolate_env(cmd: &mut Command, home: &Path) {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") && key != "AWS_CA_BUNDLE" || key.starts_with("SHIPFRONT_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("AWS_CONFIG_FILE", home.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HOME", home);
+}
+
+/// The outcome of one run of the binary.
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    pub(crate) fn of(mut cmd: Command) -> Run {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("run shipfront");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub(crate) fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "shipfront failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub(crate) fn fails(self, code: i32, message: &str) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(message),
+            "stderr lacks {message:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""An HTTP proxy between shipfront and the S3 emulator, for tests and benchmarks.
+
+It behaves like S3 where the emulator does not (it rejects a write whose body does not match its
+Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on demand:
+
+  --fail-rate R   answer this share of writes with 503 SlowDown, without forwarding them
+  --drop-rate R   forward this share of writes, then close the connection without answering
+  --deny          answer every request with 403 AccessDenied, as S3 does for a bucket policy
+                  or IAM policy that denies the caller
+  --hold-after N  let N writes through, then hold every later write until the proxy exits,
+                  printing "held" on stdout once (so a test can kill the client at that point)
+
+On start it prints "listening on PORT". GET /__stats returns the counts as JSON.
+"""
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import random
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qs
+
+lock = threading.Lock()
+stats = {}
+writes_seen = 0
+held_announced = False
+hold_forever = threading.Event()
+
+
+def bump(name, n=1):
+    with lock:
+        stats[name] = stats.get(name, 0) + n
+
+
+def kind(method, path):
+    query = parse_qs(urlsplit(path).query, keep_blank_values=True)
+    if method == "GET" and ("list-type" in query or (urlsplit(path).path.count("/") <= 1 and "versioning" not in query)):
+        return "list"
+    if method == "PUT" and "partNumber" in query:
+        return "upload_part"
+    if method == "POST" and "uploads" in query:
+        return "create_multipart"
+    if method == "POST" and "uploadId" in query:
+        return "complete_multipart"
+    if method == "DELETE" and "uploadId" in query:
+        return "abort_multipart"
+    if method == "POST" and "delete" in query:
+        return "delete_objects"
+    if method == "PUT":
+        return "put"
+    if method == "GET":
+        return "get"
+    if method == "HEAD":
+        return "head"
+    return method.lower()
+
+
+WRITES = {"put", "upload_part", "create_multipart", "complete_multipart", "delete_objects", "delete", "abort_multipart"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def s3_error(self, status, code, message):
+        body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'.encode()
+        self.reply(status, body, [("Content-Type", "application/xml")])
+
+    def handle_any(self):
+        global writes_seen, held_announced
+        if self.path == "/__stats":
+            with lock:
+                body = json.dumps(stats).encode()
+            return self.reply(200, body, [("Content-Type", "application/json")])
+        body = self.read_body()
+        if args.deny:
+            bump("denied")
+            return self.s3_error(403, "AccessDenied", "Access Denied")
+        k = kind(self.command, self.path)
+        bump(k)
+        is_write = k in WRITES
+        if is_write:
+            bump("writes")
+            if not self.headers.get("Content-MD5") and not any(h.lower().startswith("x-amz-checksum-") for h in self.headers.keys()) and k in ("put", "upload_part"):
+                bump("writes_without_checksum")
+            with lock:
+                writes_seen += 1
+                hold = args.hold_after is not None and writes_seen > args.hold_after
+                announce = hold and not held_announced
+                if announce:
+                    held_announced = True
+            if hold:
+                if announce:
+                    print("held", flush=True)
+                hold_forever.wait()
+                return
+            roll = rng.random()
+            if roll < args.fail_rate:
+                bump("injected_503")
+                return self.s3_error(503, "SlowDown", "Please reduce your request rate.")
+            drop = roll < args.fail_rate + args.drop_rate
+        else:
+            drop = False
+        md5 = self.headers.get("Content-MD5")
+        if md5 and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
+            bump("bad_digest")
+            return self.s3_error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+        conn = http.client.HTTPConnection(args.target_host, args.target_port, timeout=60)
+        headers = {k2: v for k2, v in self.headers.items() if k2.lower() not in ("transfer-encoding", "connection")}
+        headers["Content-Length"] = str(len(body))
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        if drop:
+            bump("injected_drop")
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        out_headers = [(h, v) for h, v in resp.getheaders() if h.lower() not in ("transfer-encoding", "content-length", "connection", "date", "server")]
+        self.reply(resp.status, data, out_headers)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up (a killed deploy, a dropped connection) are expected here.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+def main():
+    global args, rng
+    p = argparse.ArgumentParser()
+    p.add_argument("--target", required=True, help="http://127.0.0.1:PORT of the emulator")
+    p.add_argument("--fail-rate", type=float, default=0.0)
+    p.add_argument("--drop-rate", type=float, default=0.0)
+    p.add_argument("--deny", action="store_true")
+    p.add_argument("--hold-after", type=int, default=None)
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args()
+    target = urlsplit(args.target)
+    args.target_host, args.target_port = target.hostname, target.port
+    rng = random.Random(args.seed)
+    server = QuietServer(("127.0.0.1", 0), Handler)
+    print(f"listening on {server.server_address[1]}", flush=True)
+    # Exit when the parent closes our stdin, so no proxy outlives its test.
+    threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
