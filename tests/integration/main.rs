@@ -1,6 +1,9 @@
 //! Integration tests: the real `shipfront` binary against the moto S3 emulator, through the real
 //! AWS SDK. `scripts/test` installs the emulator; the harness starts it.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input;
 mod deploy;
 mod faults;
