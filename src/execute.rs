@@ -291,3 +291,223 @@ async fn run_deletes<S: ObjectStore>(
     }
     failures
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::headers::HeaderPolicy;
+    use crate::plan::{PlanConfig, plan};
+    use crate::scan::{LocalFile, LocalTree};
+    use crate::store::{RemoteListing, RemoteObject};
+    use std::sync::Mutex;
+
+    /// An in-memory store that records the order of calls and fails on demand.
+    #[derive(Default)]
+    struct MemStore {
+        log: Mutex<Vec<String>>,
+        fail_key: Option<String>,
+        missing_bucket: bool,
+    }
+
+    impl MemStore {
+        fn write(&self, op: &str, key: &str) -> Result<WriteOutcome, StoreError> {
+            if self.missing_bucket {
+                return Err(StoreError::BucketMissing);
+            }
+            if self.fail_key.as_deref() == Some(key) {
+                return Err(StoreError::Other {
+                    message: "boom".into(),
+                    retryable: false,
+                });
+            }
+            self.log.lock().unwrap().push(format!("{op} {key}"));
+            Ok(WriteOutcome {
+                version_id: Some(format!("v-{key}")),
+                etag: None,
+            })
+        }
+    }
+
+    impl ObjectStore for MemStore {
+        fn bucket(&self) -> &str {
+            "mem"
+        }
+        async fn list(&self, _: &str) -> Result<RemoteListing, StoreError> {
+            Ok(RemoteListing::default())
+        }
+        async fn put_file(&self, put: PutFile) -> Result<WriteOutcome, StoreError> {
+            // Yield so that concurrent tasks interleave as they would on a network.
+            tokio::task::yield_now().await;
+            self.write("put", &put.key)
+        }
+        async fn update_headers(
+            &self,
+            key: &str,
+            _: &crate::headers::Headers,
+        ) -> Result<WriteOutcome, StoreError> {
+            self.write("copy", key)
+        }
+        async fn delete_batch(
+            &self,
+            keys: Vec<String>,
+        ) -> Result<Vec<(String, String)>, StoreError> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("delete {} keys from {}", keys.len(), keys[0]));
+            Ok(vec![])
+        }
+    }
+
+    fn local(keys: &[&str]) -> LocalTree {
+        LocalTree {
+            files: keys
+                .iter()
+                .map(|k| LocalFile {
+                    rel: (*k).into(),
+                    key: (*k).into(),
+                    path: (*k).into(),
+                    size: 1,
+                    md5: [0; 16],
+                    multipart: None,
+                })
+                .collect(),
+            warnings: vec![],
+        }
+    }
+
+    fn remote(keys: impl IntoIterator<Item = String>) -> RemoteListing {
+        RemoteListing {
+            objects: keys
+                .into_iter()
+                .map(|key| RemoteObject {
+                    key,
+                    etag: "x".into(),
+                    size: 1,
+                })
+                .collect(),
+            pages: 1,
+        }
+    }
+
+    fn test_plan(local_keys: &[&str], stale: usize) -> Plan {
+        let cfg = PlanConfig {
+            bucket: "mem".into(),
+            prefix: String::new(),
+            delete: true,
+            headers: HeaderPolicy::default(),
+        };
+        plan(
+            &local(local_keys),
+            &remote((0..stale).map(|i| format!("stale/{i:05}"))),
+            None,
+            &cfg,
+        )
+    }
+
+    fn run(store: MemStore, plan: &Plan) -> (Result<ExecReport>, Vec<String>) {
+        let store = Arc::new(store);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let result = rt.block_on(execute(Arc::clone(&store), plan, 3, Arc::new(NoProgress)));
+        let log = store.log.lock().unwrap().clone();
+        (result, log)
+    }
+
+    const SITE: &[&str] = &[
+        "index.html",
+        "a.js",
+        "b.css",
+        "c.png",
+        "d.woff2",
+        "docs/index.html",
+        "docs/x.html",
+        "e.svg",
+    ];
+
+    #[test]
+    fn phases_run_in_order_and_deletes_go_in_batches_of_1000() {
+        let p = test_plan(SITE, 2500);
+        let (result, log) = run(MemStore::default(), &p);
+        let report = result.unwrap();
+        let position = |entry: &str| log.iter().position(|l| l == entry).unwrap();
+        let last_asset = [
+            "put a.js",
+            "put b.css",
+            "put c.png",
+            "put d.woff2",
+            "put e.svg",
+        ]
+        .iter()
+        .map(|e| position(e))
+        .max()
+        .unwrap();
+        let first_page = position("put docs/index.html").min(position("put docs/x.html"));
+        let last_page = position("put docs/index.html").max(position("put docs/x.html"));
+        let root = position("put index.html");
+        assert!(last_asset < first_page, "{log:?}");
+        assert!(last_page < root, "{log:?}");
+        let deletes: Vec<&String> = log[root + 1..].iter().collect();
+        assert_eq!(
+            deletes,
+            [
+                "delete 1000 keys from stale/00000",
+                "delete 1000 keys from stale/01000",
+                "delete 500 keys from stale/02000"
+            ]
+        );
+        assert_eq!((report.uploaded, report.deleted), (8, 2500));
+        assert_eq!(report.writes.len(), 8);
+        assert!(report.writes.iter().all(|w| w.version_id.is_some()));
+    }
+
+    #[test]
+    fn a_failed_asset_stops_before_any_page_or_delete() {
+        let p = test_plan(SITE, 3);
+        let store = MemStore {
+            fail_key: Some("c.png".into()),
+            ..MemStore::default()
+        };
+        let (result, log) = run(store, &p);
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::DeployFailed { phase: "assets", failures } if failures[0].0 == "c.png"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("`c.png`"), "{err}");
+        assert!(
+            log.iter()
+                .all(|l| !l.ends_with(".html") && !l.starts_with("delete")),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_page_stops_before_the_root_page() {
+        let p = test_plan(SITE, 1);
+        let store = MemStore {
+            fail_key: Some("docs/x.html".into()),
+            ..MemStore::default()
+        };
+        let (result, log) = run(store, &p);
+        assert!(matches!(
+            result,
+            Err(Error::DeployFailed { phase: "pages", .. })
+        ));
+        assert!(!log.contains(&"put index.html".to_owned()), "{log:?}");
+        assert!(log.iter().all(|l| !l.starts_with("delete")), "{log:?}");
+    }
+
+    #[test]
+    fn bucket_level_errors_are_reported_as_such() {
+        let p = test_plan(SITE, 0);
+        let store = MemStore {
+            missing_bucket: true,
+            ..MemStore::default()
+        };
+        let (result, _) = run(store, &p);
+        assert!(matches!(result, Err(Error::BucketMissing { .. })));
+    }
+}

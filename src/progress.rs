@@ -33,8 +33,9 @@ impl Progress for Lines {
         } else {
             writeln!(
                 err,
-                "{}: {actions} writes, {}",
+                "{}: {actions} {}, {}",
                 phase.name(),
+                if actions == 1 { "write" } else { "writes" },
                 human_bytes(bytes)
             )
         };

@@ -32,7 +32,7 @@ pub fn summary(plan: &Plan, report: &ExecReport) -> String {
     if plan.kept_stale > 0 {
         s.push_str(&format!(", stale kept {} (--no-delete)", plan.kept_stale));
     }
-    s.push_str(&format!(" in {:.1}s", report.elapsed.as_secs_f64()));
+    s.push_str(&format!(" in {:.2}s", report.elapsed.as_secs_f64()));
     s
 }
 
@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(
             summary(&plan, &report),
             "deployed to s3://b/site/: uploaded 3 (2.0 KiB), deleted 1, unchanged 7, \
-             stale kept 2 (--no-delete) in 1.2s"
+             stale kept 2 (--no-delete) in 1.25s"
         );
     }
 }

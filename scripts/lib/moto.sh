@@ -33,3 +33,59 @@ ensure_moto_servers() {
   SHIPFRONT_MOTO_CLOUDFRONT=$(ensure_moto cloudfront "$MOTO_CLOUDFRONT_VERSION") || return 1
   export SHIPFRONT_MOTO_S3 SHIPFRONT_MOTO_CLOUDFRONT
 }
+
+# start_moto SERVER_PATH -> starts it on a free 127.0.0.1 port; sets MOTO_PID and MOTO_ENDPOINT.
+# The port is read from the server's own "Running on" line, so there is no race for it and no
+# guessing how long start-up takes. Call stop_moto (from a trap) to end it.
+start_moto() {
+  local server=$1
+  local fifo
+  fifo=$(mktemp -u "${TMPDIR:-/tmp}/shipfront-moto.XXXXXX")
+  mkfifo "$fifo"
+  "$server" -H 127.0.0.1 -p 0 2>"$fifo" >/dev/null &
+  MOTO_PID=$!
+  local line port=""
+  exec {moto_fd}<"$fifo"
+  rm -f "$fifo"
+  while IFS= read -r -t 60 line <&"$moto_fd"; do
+    if [[ $line =~ Running\ on\ http://127\.0\.0\.1:([0-9]+) ]]; then
+      port=${BASH_REMATCH[1]}
+      break
+    fi
+  done
+  if [ -z "$port" ]; then
+    echo "error: moto server did not start (no 'Running on' line within 60 s)" >&2
+    kill "$MOTO_PID" 2>/dev/null || true
+    return 1
+  fi
+  # Keep draining its request log so it never blocks on a full pipe.
+  cat <&"$moto_fd" >/dev/null &
+  MOTO_DRAIN_PID=$!
+  exec {moto_fd}<&-
+  MOTO_ENDPOINT="http://127.0.0.1:$port"
+  export MOTO_ENDPOINT
+}
+
+stop_moto() {
+  [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+  [ -n "${MOTO_DRAIN_PID:-}" ] && kill "$MOTO_DRAIN_PID" 2>/dev/null
+  MOTO_PID=""
+  MOTO_DRAIN_PID=""
+  return 0
+}
+
+# moto_python -> the python of the S3 moto virtualenv (it has boto3, used to set up buckets).
+moto_python() {
+  printf '%s\n' "$_shipfront_root/.venv/moto-s3/bin/python"
+}
+
+# create_versioned_bucket NAME -> on $MOTO_ENDPOINT
+create_versioned_bucket() {
+  "$(moto_python)" - "$1" <<'PY'
+import os, sys, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["MOTO_ENDPOINT"], region_name="us-east-1",
+                  aws_access_key_id="demo", aws_secret_access_key="demo")
+s3.create_bucket(Bucket=sys.argv[1])
+s3.put_bucket_versioning(Bucket=sys.argv[1], VersioningConfiguration={"Status": "Enabled"})
+PY
+}

@@ -17,7 +17,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::task::JoinSet;
 
 use crate::headers::Headers;
-use crate::scan::hex;
+use crate::scan::{MultipartDigest, hex};
 use crate::store::{ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, WriteOutcome};
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
@@ -218,7 +218,7 @@ impl S3Store {
                 return Err(e);
             }
         };
-        let out = self
+        let completed = self
             .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
@@ -230,12 +230,45 @@ impl S3Store {
                     .build(),
             )
             .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(WriteOutcome {
-            version_id: out.version_id().map(str::to_owned),
-            etag: out.e_tag().map(strip_quotes),
-        })
+            .await;
+        match completed {
+            Ok(out) => Ok(WriteOutcome {
+                version_id: out.version_id().map(str::to_owned),
+                etag: out.e_tag().map(strip_quotes),
+            }),
+            // A retry of a Complete whose answer was lost finds the upload already completed.
+            // The object is there when it carries exactly our multipart ETag.
+            Err(SdkError::ServiceError(e)) if e.err().code() == Some("NoSuchUpload") => {
+                let expected = MultipartDigest {
+                    part_size,
+                    part_md5s,
+                }
+                .etag();
+                let head = self
+                    .client
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(&put.key)
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?;
+                if head.e_tag().map(strip_quotes).as_deref() == Some(expected.as_str()) {
+                    Ok(WriteOutcome {
+                        version_id: head.version_id().map(str::to_owned),
+                        etag: Some(expected),
+                    })
+                } else {
+                    Err(StoreError::Other {
+                        message: format!(
+                            "multipart upload of `{}` vanished before it completed",
+                            put.key
+                        ),
+                        retryable: true,
+                    })
+                }
+            }
+            Err(e) => Err(classify(&e)),
+        }
     }
 
     async fn upload_parts(

@@ -354,7 +354,7 @@ fn progress_lines_in_ci_and_none_with_no_progress() {
     let site = Site::new();
     site.file("index.html", "home").file("a.css", "a{}");
     let run = world.deploy(&site, &[]).ok();
-    assert!(run.stderr.contains("assets: 1 writes"), "{}", run.stderr);
+    assert!(run.stderr.contains("assets: 1 write,"), "{}", run.stderr);
     assert!(
         run.stderr.contains("uploaded a.css (new, 3 B)"),
         "{}",

@@ -8,3 +8,4 @@ mod bad_input;
 mod deploy;
 mod faults;
 mod harness;
+mod integrity;
