@@ -92,11 +92,7 @@ fn redeploy_with_fresh_mtimes_sends_only_the_changed_file() {
     site.file("style.css", "body{color:red}");
 
     let proxy = Proxy::start(&[]);
-    let dir = site.path().to_str().unwrap();
-    let run = crate::harness::Run::of(
-        world.cmd_via(&proxy.endpoint, &["deploy", dir, "--bucket", &world.bucket]),
-    )
-    .ok();
+    let run = world.deploy_via(&proxy, &site, &[]).ok();
     assert!(run.stdout.contains("uploaded 1 "), "{}", run.stdout);
     assert!(run.stdout.contains("unchanged 9"), "{}", run.stdout);
     let stats = proxy.stats();
@@ -118,11 +114,7 @@ fn identical_redeploy_makes_no_writes_and_one_list_per_thousand_keys() {
     world.deploy(&site, &["--no-progress"]).ok();
 
     let proxy = Proxy::start(&[]);
-    let dir = site.path().to_str().unwrap();
-    let run = crate::harness::Run::of(
-        world.cmd_via(&proxy.endpoint, &["deploy", dir, "--bucket", &world.bucket]),
-    )
-    .ok();
+    let run = world.deploy_via(&proxy, &site, &[]).ok();
     assert!(run.stdout.contains("uploaded 0 "), "{}", run.stdout);
     assert!(run.stdout.contains("unchanged 1201"), "{}", run.stdout);
     let stats = proxy.stats();
@@ -189,12 +181,7 @@ fn dry_run_prints_reasons_and_writes_nothing() {
         .file("style.css", "new");
 
     let proxy = Proxy::start(&[]);
-    let dir = site.path().to_str().unwrap().to_owned();
-    let run = crate::harness::Run::of(world.cmd_via(
-        &proxy.endpoint,
-        &["deploy", &dir, "--bucket", &world.bucket, "--dry-run"],
-    ))
-    .ok();
+    let run = world.deploy_via(&proxy, &site, &["--dry-run"]).ok();
     for want in [
         "upload   content changed  style.css",
         "upload   new              index.html",
@@ -207,18 +194,9 @@ fn dry_run_prints_reasons_and_writes_nothing() {
             run.stdout
         );
     }
-    let run = crate::harness::Run::of(world.cmd_via(
-        &proxy.endpoint,
-        &[
-            "deploy",
-            &dir,
-            "--bucket",
-            &world.bucket,
-            "--dry-run",
-            "--json",
-        ],
-    ))
-    .ok();
+    let run = world
+        .deploy_via(&proxy, &site, &["--dry-run", "--json"])
+        .ok();
     let json = run.json();
     assert_eq!(json["dry_run"], true);
     let actions = json["plan"]["actions"].as_array().unwrap();
@@ -333,11 +311,7 @@ fn large_files_upload_in_parts_and_match_their_multipart_etag() {
     let big: Vec<u8> = (0..11u32 << 20).map(|i| (i % 253) as u8).collect();
     site.file("index.html", "home").file("video.bin", &big);
     let proxy = Proxy::start(&[]);
-    let dir = site.path().to_str().unwrap();
-    crate::harness::Run::of(
-        world.cmd_via(&proxy.endpoint, &["deploy", dir, "--bucket", &world.bucket]),
-    )
-    .ok();
+    world.deploy_via(&proxy, &site, &[]).ok();
     let stats = proxy.stats();
     assert_eq!(stats.get("upload_part"), Some(&3), "{stats:?}");
     assert_eq!(stats.get("writes_without_checksum"), None, "{stats:?}");

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::harness::{Proxy, Run, Site, World};
+use crate::harness::{Proxy, Site, World};
 
 fn versioned_site(site: &Site, version: u32, pages: u32) {
     let js = format!("assets/app.{:08x}.js", 0xa0a0_0000u32 + version);
@@ -56,19 +56,6 @@ fn assert_pages_reference_only_existing_objects(world: &World) {
     }
 }
 
-fn deploy_via(world: &World, proxy: &Proxy, site: &Site, extra: &[&str]) -> Run {
-    let dir = site.path().to_str().unwrap();
-    let mut args = vec![
-        "deploy",
-        dir,
-        "--bucket",
-        world.bucket.as_str(),
-        "--no-progress",
-    ];
-    args.extend_from_slice(extra);
-    Run::of(world.cmd_via(&proxy.endpoint, &args))
-}
-
 #[test]
 fn deploy_through_throttling_and_dropped_connections_ends_equal_to_folder() {
     let world = World::new("faults");
@@ -85,7 +72,7 @@ fn deploy_through_throttling_and_dropped_connections_ends_equal_to_folder() {
     world.put("stale-2.js", "old");
 
     let proxy = Proxy::start(&["--fail-rate", "0.15", "--drop-rate", "0.05", "--seed", "7"]);
-    deploy_via(&world, &proxy, &site, &[]).ok();
+    world.deploy_via(&proxy, &site, &["--no-progress"]).ok();
     let stats = proxy.stats();
     assert!(
         stats.get("injected_503").copied().unwrap_or(0) > 5,

@@ -368,6 +368,14 @@ impl World {
         Run::of(self.cmd(&args))
     }
 
+    /// Runs `shipfront deploy DIR --bucket B ARGS...` through `proxy`.
+    pub(crate) fn deploy_via(&self, proxy: &Proxy, site: &Site, extra: &[&str]) -> Run {
+        let dir = site.path().to_str().unwrap().to_owned();
+        let mut args = vec!["deploy", dir.as_str(), "--bucket", self.bucket.as_str()];
+        args.extend_from_slice(extra);
+        Run::of(self.cmd_via(&proxy.endpoint, &args))
+    }
+
     /// key -> ETag of every object in the bucket (current versions).
     pub(crate) fn objects(&self) -> BTreeMap<String, String> {
         block_on(async {

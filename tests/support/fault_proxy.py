@@ -11,7 +11,8 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
                   printing "held" on stdout once (so a test can kill the client at that point)
 
-On start it prints "listening on PORT". GET /__stats returns the counts as JSON.
+On start it prints "listening on PORT". GET /__stats returns the counts (and bytes_sent, the
+request body bytes) as JSON.
 """
 import argparse
 import base64
@@ -108,6 +109,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.s3_error(403, "AccessDenied", "Access Denied")
         k = kind(self.command, self.path)
         bump(k)
+        bump("bytes_sent", len(body))
         is_write = k in WRITES
         if is_write:
             bump("writes")
