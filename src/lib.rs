@@ -83,7 +83,8 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
     }
 
     let sdk = aws::load(&config.aws).await;
-    aws::check_credentials(&sdk).await?;
+    aws::check_region(&sdk, &config.aws)?;
+    aws::check_credentials(&sdk, &config.aws).await?;
     let store = Arc::new(aws::S3Store::new(
         &sdk,
         &config.bucket,

@@ -42,7 +42,13 @@ pub async fn load(args: &AwsArgs) -> aws_config::SdkConfig {
 
 /// Fails before any request when the credential chain finds nothing, with a message that says
 /// how to provide credentials (the SDK's own error surfaces only at the first call).
-pub async fn check_credentials(sdk: &aws_config::SdkConfig) -> Result<()> {
+pub async fn check_credentials(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> Result<()> {
+    let profile = args
+        .profile
+        .clone()
+        .or_else(|| std::env::var("AWS_PROFILE").ok())
+        .map(|p| format!("profile `{p}`, which may not exist in ~/.aws/config; "))
+        .unwrap_or_default();
     let Some(provider) = sdk.credentials_provider() else {
         return Err(Error::NoCredentials {
             detail: "no credential provider is configured".to_owned(),
@@ -53,8 +59,42 @@ pub async fn check_credentials(sdk: &aws_config::SdkConfig) -> Result<()> {
         .await
         .map(|_| ())
         .map_err(|e| Error::NoCredentials {
-            detail: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+            detail: format!(
+                "{profile}{}",
+                describe(&e)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches(". Attempted:")
+            ),
         })
+}
+
+/// Refuses to start without a region when talking to AWS itself (custom endpoints such as
+/// emulators work without one): the SDK's own message comes only at the first request.
+pub fn check_region(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> Result<()> {
+    if sdk.region().is_none() && !custom_s3_endpoint(args) {
+        return Err(Error::Usage(
+            "no AWS region: pass --region, set AWS_REGION, or set `region` in your AWS profile"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// An error and its sources as one line of Display texts (the SDK's Debug dumps are for
+/// developers, not users), without the repeats that nested errors often carry.
+pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Whether S3 is reached through a custom endpoint (flag or environment): MinIO, R2 and

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::{RetryPartition, TokenBucket};
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
@@ -84,7 +84,7 @@ where
             }
         }
         other => {
-            let message = DisplayErrorContext(other).to_string();
+            let message = super::describe(other);
             if message.contains("credentials") && message.contains("load") {
                 return StoreError::NoCredentials(message);
             }

@@ -127,3 +127,20 @@ fn symlink_out_of_the_folder_is_refused() {
         .fails(2, "points outside the build folder");
     assert!(world.objects().is_empty());
 }
+
+#[test]
+fn missing_region_is_refused_before_any_request() {
+    let world = World::new("no-region");
+    let site = Site::new();
+    site.file("index.html", "x");
+    let mut cmd = world.cmd(&[
+        "deploy",
+        site.path().to_str().unwrap(),
+        "--bucket",
+        &world.bucket,
+    ]);
+    // Real AWS (no custom endpoint) needs a region.
+    cmd.env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_REGION");
+    Run::of(cmd).fails(2, "no AWS region: pass --region");
+}
