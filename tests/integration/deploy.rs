@@ -343,3 +343,23 @@ fn progress_lines_in_ci_and_none_with_no_progress() {
         run.stdout
     );
 }
+
+#[test]
+fn endpoint_url_flag_reaches_an_s3_compatible_store_path_style() {
+    let world = World::new("endpoint-flag");
+    let site = Site::new();
+    site.file("index.html", "home");
+    let mut cmd = world.cmd(&[
+        "deploy",
+        site.path().to_str().unwrap(),
+        "--bucket",
+        &world.bucket,
+        "--endpoint-url",
+        &world.endpoint,
+        "--region",
+        "eu-central-1",
+    ]);
+    cmd.env_remove("AWS_ENDPOINT_URL_S3").env_remove("AWS_REGION");
+    crate::harness::Run::of(cmd).ok();
+    assert_eq!(world.objects(), site.md5s(""));
+}

@@ -84,11 +84,12 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0") or 0)
         return self.rfile.read(n) if n else b""
 
-    def reply(self, status, body=b"", headers=()):
+    def reply(self, status, body=b"", headers=(), length=None):
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        # A HEAD answer has no body but the length of the object it describes.
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -153,7 +154,8 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return
         out_headers = [(h, v) for h, v in resp.getheaders() if h.lower() not in ("transfer-encoding", "content-length", "connection", "date", "server")]
-        self.reply(resp.status, data, out_headers)
+        length = resp.getheader("Content-Length") if self.command == "HEAD" else None
+        self.reply(resp.status, data, out_headers, length)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
