@@ -282,7 +282,7 @@ def write_report(args, n, total, timings, counts, scan_rate, openssl_rate, cores
     lines += [
         "",
         "Hashing (a `--dry-run` against an empty bucket is scan plus one list call, files in the page",
-        "cache; `openssl md5` reads the same files itself, one process through xargs; best of 3): shipfront {scan_rate:.0f} MiB/s on {cores} cores; `openssl md5` on one core",
+        f"cache; `openssl md5` reads the same files itself, one process through xargs; best of 3): shipfront {scan_rate:.0f} MiB/s on {cores} cores; `openssl md5` on one core",
         f"{openssl_rate:.0f} MiB/s; ratio {scan_rate / (openssl_rate * cores):.2f} of openssl's single-core speed times the cores.",
         "",
     ]

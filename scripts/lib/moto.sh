@@ -67,8 +67,13 @@ start_moto() {
 }
 
 stop_moto() {
-  [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
-  [ -n "${MOTO_DRAIN_PID:-}" ] && kill "$MOTO_DRAIN_PID" 2>/dev/null
+  if [ -n "${MOTO_PID:-}" ]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+  fi
+  if [ -n "${MOTO_DRAIN_PID:-}" ]; then
+    kill "$MOTO_DRAIN_PID" 2>/dev/null || true
+  fi
   MOTO_PID=""
   MOTO_DRAIN_PID=""
   return 0

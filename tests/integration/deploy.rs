@@ -359,7 +359,8 @@ fn endpoint_url_flag_reaches_an_s3_compatible_store_path_style() {
         "--region",
         "eu-central-1",
     ]);
-    cmd.env_remove("AWS_ENDPOINT_URL_S3").env_remove("AWS_REGION");
+    cmd.env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_REGION");
     crate::harness::Run::of(cmd).ok();
     assert_eq!(world.objects(), site.md5s(""));
 }
