@@ -28,8 +28,13 @@ use config::DeployConfig;
 use store::{ObjectStore, StoreError};
 
 /// Runs one command to completion on a fresh runtime.
+///
+/// One thread drives all requests: a deploy waits on the network, not the CPU, and a
+/// single-threaded runtime avoids the cross-thread wake-ups that made a fifth of the client's
+/// CPU time (measured in docs/benchmarks.md). Hashing runs on its own thread pool, file reads
+/// on tokio's blocking pool.
 pub fn run(cli: Cli) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Output)?;

@@ -100,6 +100,17 @@ fn redeploy_with_fresh_mtimes_sends_only_the_changed_file() {
     assert_eq!(stats.get("put"), Some(&1), "{stats:?}");
     assert_eq!(stats.get("list"), Some(&1), "{stats:?}");
     assert_eq!(stats.get("head"), None, "no HEAD per object: {stats:?}");
+    assert_eq!(
+        stats.get("writes_setting_acl"),
+        None,
+        "never an ACL: {stats:?}"
+    );
+    assert_eq!(
+        stats.get("writes_setting_encryption"),
+        None,
+        "the bucket's default encryption applies: {stats:?}"
+    );
+    assert_eq!(stats.get("writes_without_checksum"), None, "{stats:?}");
     assert_eq!(world.objects()["style.css"], site.md5s("")["style.css"]);
 }
 
@@ -363,4 +374,68 @@ fn endpoint_url_flag_reaches_an_s3_compatible_store_path_style() {
         .env_remove("AWS_REGION");
     crate::harness::Run::of(cmd).ok();
     assert_eq!(world.objects(), site.md5s(""));
+}
+
+#[test]
+fn profile_flag_reads_credentials_from_the_aws_files() {
+    let world = World::new("profile");
+    let home = world.workdir.path();
+    std::fs::write(
+        home.join("no-aws-credentials"),
+        "[deploy-role]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join("no-aws-config"),
+        "[profile deploy-role]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let site = Site::new();
+    site.file("index.html", "home");
+    let mut cmd = world.cmd(&[
+        "deploy",
+        site.path().to_str().unwrap(),
+        "--bucket",
+        &world.bucket,
+        "--profile",
+        "deploy-role",
+    ]);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_REGION");
+    crate::harness::Run::of(cmd).ok();
+    assert_eq!(world.objects(), site.md5s(""));
+}
+
+#[test]
+fn progress_bars_on_a_terminal() {
+    // `script` gives the deploy a pseudo-terminal, as a developer's shell would.
+    let world = World::new("tty");
+    let site = Site::new();
+    site.file("index.html", "home").file("a.css", "a{}");
+    let inner = format!(
+        "{} deploy {} --bucket {}",
+        env!("CARGO_BIN_EXE_shipfront"),
+        site.path().display(),
+        world.bucket
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qefc", &inner, "/dev/null"])
+        .current_dir(world.workdir.path());
+    crate::harness::isolate_env(&mut cmd, world.workdir.path());
+    cmd.env("AWS_ENDPOINT_URL_S3", &world.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("TERM", "xterm");
+    let run = crate::harness::Run::of(cmd).ok();
+    // Bars draw with a prefix per phase and a files counter; the plain CI lines do not appear.
+    assert!(run.stdout.contains("root page"), "{}", run.stdout);
+    assert!(run.stdout.contains("1/1 files"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("uploaded a.css (new"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("deployed to s3://"), "{}", run.stdout);
 }

@@ -114,6 +114,10 @@ class Handler(BaseHTTPRequestHandler):
         is_write = k in WRITES
         if is_write:
             bump("writes")
+            if any(h.lower() == "x-amz-acl" or h.lower().startswith("x-amz-grant-") for h in self.headers.keys()):
+                bump("writes_setting_acl")
+            if any(h.lower().startswith("x-amz-server-side-encryption") for h in self.headers.keys()):
+                bump("writes_setting_encryption")
             if not self.headers.get("Content-MD5") and not any(h.lower().startswith("x-amz-checksum-") for h in self.headers.keys()) and k in ("put", "upload_part"):
                 bump("writes_without_checksum")
             with lock:
