@@ -119,6 +119,10 @@ pub enum Error {
         failures: Vec<(String, String)>,
     },
 
+    /// A bug: a task panicked or was cancelled.
+    #[error("internal error: {0}; please report it with the command you ran")]
+    Internal(String),
+
     /// Writing the output (JSON, summary) failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -144,6 +148,7 @@ impl Error {
             | Error::AccessDenied { .. }
             | Error::Remote { .. }
             | Error::DeployFailed { .. }
+            | Error::Internal(_)
             | Error::Output(_) => 1,
         }
     }

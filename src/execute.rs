@@ -191,7 +191,7 @@ async fn run_writes<S: ObjectStore>(
             Err(e) => {
                 failures.push((
                     String::new(),
-                    Error::Usage(format!("internal task error: {e}")),
+                    Error::Internal(format!("upload task failed: {e}")),
                 ));
                 continue;
             }
@@ -254,7 +254,7 @@ async fn run_deletes<S: ObjectStore>(
             break;
         };
         let Ok((batch, outcome)) = joined else {
-            failures.push((String::new(), Error::Usage("internal task error".into())));
+            failures.push((String::new(), Error::Internal("delete task failed".into())));
             continue;
         };
         match outcome {

@@ -76,7 +76,7 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
     let dir = config.dir.clone();
     let tree = tokio::task::spawn_blocking(move || scan::scan(&dir, &scan_options))
         .await
-        .map_err(|e| Error::Usage(format!("scan task failed: {e}")))??;
+        .map_err(|e| Error::Internal(format!("scan task failed: {e}")))??;
     for warning in &tree.warnings {
         eprintln!("warning: {warning}");
     }
