@@ -27,12 +27,7 @@ fn no_credentials_is_a_clear_error() {
     let world = World::new("no-creds");
     let site = Site::new();
     site.file("index.html", "x");
-    let mut cmd = world.cmd(&[
-        "deploy",
-        site.path().to_str().unwrap(),
-        "--bucket",
-        &world.bucket,
-    ]);
+    let mut cmd = world.deploy_cmd(&site, &[]);
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY");
     Run::of(cmd).fails(2, "no AWS credentials found");
@@ -133,12 +128,7 @@ fn missing_region_is_refused_before_any_request() {
     let world = World::new("no-region");
     let site = Site::new();
     site.file("index.html", "x");
-    let mut cmd = world.cmd(&[
-        "deploy",
-        site.path().to_str().unwrap(),
-        "--bucket",
-        &world.bucket,
-    ]);
+    let mut cmd = world.deploy_cmd(&site, &[]);
     // Real AWS (no custom endpoint) needs a region.
     cmd.env_remove("AWS_ENDPOINT_URL_S3")
         .env_remove("AWS_REGION");

@@ -360,16 +360,15 @@ fn endpoint_url_flag_reaches_an_s3_compatible_store_path_style() {
     let world = World::new("endpoint-flag");
     let site = Site::new();
     site.file("index.html", "home");
-    let mut cmd = world.cmd(&[
-        "deploy",
-        site.path().to_str().unwrap(),
-        "--bucket",
-        &world.bucket,
-        "--endpoint-url",
-        &world.endpoint,
-        "--region",
-        "eu-central-1",
-    ]);
+    let mut cmd = world.deploy_cmd(
+        &site,
+        &[
+            "--endpoint-url",
+            &world.endpoint,
+            "--region",
+            "eu-central-1",
+        ],
+    );
     cmd.env_remove("AWS_ENDPOINT_URL_S3")
         .env_remove("AWS_REGION");
     crate::harness::Run::of(cmd).ok();
@@ -392,14 +391,7 @@ fn profile_flag_reads_credentials_from_the_aws_files() {
     .unwrap();
     let site = Site::new();
     site.file("index.html", "home");
-    let mut cmd = world.cmd(&[
-        "deploy",
-        site.path().to_str().unwrap(),
-        "--bucket",
-        &world.bucket,
-        "--profile",
-        "deploy-role",
-    ]);
+    let mut cmd = world.deploy_cmd(&site, &["--profile", "deploy-role"]);
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_REGION");

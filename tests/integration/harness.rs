@@ -360,12 +360,17 @@ impl World {
         cmd
     }
 
-    /// Runs `shipfront deploy DIR --bucket B ARGS...`.
-    pub(crate) fn deploy(&self, site: &Site, extra: &[&str]) -> Run {
+    /// `shipfront deploy DIR --bucket B ARGS...`, ready to adjust and run.
+    pub(crate) fn deploy_cmd(&self, site: &Site, extra: &[&str]) -> Command {
         let dir = site.path().to_str().unwrap().to_owned();
         let mut args = vec!["deploy", dir.as_str(), "--bucket", self.bucket.as_str()];
         args.extend_from_slice(extra);
-        Run::of(self.cmd(&args))
+        self.cmd(&args)
+    }
+
+    /// Runs `shipfront deploy DIR --bucket B ARGS...`.
+    pub(crate) fn deploy(&self, site: &Site, extra: &[&str]) -> Run {
+        Run::of(self.deploy_cmd(site, extra))
     }
 
     /// Runs `shipfront deploy DIR --bucket B ARGS...` through `proxy`.
