@@ -67,6 +67,7 @@ fn listing_error(bucket: &str, e: StoreError) -> Error {
 
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
 pub async fn deploy(config: DeployConfig) -> Result<()> {
+    let started = std::time::Instant::now();
     let target = format!("s3://{}/{}", config.bucket, config.prefix);
     let scan_options = scan::ScanOptions {
         prefix: config.prefix.clone(),
@@ -146,7 +147,10 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
     drop(stdout);
 
     let progress = progress::for_stderr(config.progress && !plan.is_empty());
-    let result = execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
+    let mut result =
+        execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
+    // The summary's time is the whole deploy's: scan, list and plan included.
+    result.elapsed = started.elapsed();
 
     let mut stdout = std::io::stdout().lock();
     if config.json {
