@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod execute;
 pub mod headers;
+pub mod invalidate;
 pub mod plan;
 pub mod progress;
 pub mod release;
