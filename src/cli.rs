@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Deploy a static site's build folder to a versioned S3 bucket behind CloudFront.
 #[derive(Debug, Parser)]
@@ -62,6 +62,31 @@ pub struct DeployArgs {
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
 
+    /// CloudFront distribution in front of the bucket: invalidate what the deploy changed
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
+
+    /// What to invalidate: `changed` (the URLs of overwritten and deleted objects) or `all` (/*)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        conflicts_with = "no_invalidate"
+    )]
+    pub invalidate: Option<InvalidateArg>,
+
+    /// Do not invalidate anything, even with a distribution
+    #[arg(long)]
+    pub no_invalidate: bool,
+
+    /// Above this many changed URLs, collapse them into folder wildcards [default: 100]
+    #[arg(long, value_name = "N")]
+    pub max_invalidation_paths: Option<usize>,
+
+    /// Wait until CloudFront reports the invalidation completed
+    #[arg(long)]
+    pub wait: bool,
+
     /// Print one JSON document (the plan, or the result) on stdout; logs go to stderr
     #[arg(long)]
     pub json: bool,
@@ -88,4 +113,13 @@ pub struct AwsArgs {
     /// S3-compatible endpoint (MinIO, R2, an emulator); implies path-style addressing
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+/// Values of `--invalidate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InvalidateArg {
+    /// The URLs of objects the deploy overwrote or deleted
+    Changed,
+    /// Everything (`/*`)
+    All,
 }

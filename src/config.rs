@@ -17,6 +17,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "shipfront.toml";
 pub const DEFAULT_MAX_DELETES: usize = 256;
 /// Default for `--concurrency`: enough to fill a fast link, well under S3's per-prefix limits.
 pub const DEFAULT_CONCURRENCY: usize = 32;
+/// Default for `--max-invalidation-paths`: CloudFront bills per path past 1000 a month, and a
+/// wildcard counts as one.
+pub const DEFAULT_MAX_INVALIDATION_PATHS: usize = 100;
 /// Default multipart threshold and part size, in MiB.
 pub const DEFAULT_PART_SIZE_MIB: u64 = 16;
 
@@ -26,6 +29,7 @@ pub const DEFAULT_PART_SIZE_MIB: u64 = 16;
 pub struct FileConfig {
     pub bucket: Option<String>,
     pub prefix: Option<String>,
+    pub distribution_id: Option<String>,
     #[serde(default)]
     pub deploy: DeploySection,
     #[serde(default)]
@@ -44,6 +48,8 @@ pub struct DeploySection {
     pub exclude: Vec<String>,
     /// Files at or above this size (MiB) upload in parts of this size; 5 at least (S3's minimum).
     pub part_size_mib: Option<u64>,
+    /// Above this many changed URLs, invalidations collapse into folder wildcards.
+    pub max_invalidation_paths: Option<usize>,
 }
 
 /// One `[[rules]]` entry.
@@ -84,6 +90,25 @@ pub struct DeployConfig {
     pub progress: bool,
     /// Where and as whom to reach AWS.
     pub aws: AwsArgs,
+    /// CloudFront distribution to invalidate, if any.
+    pub distribution_id: Option<String>,
+    /// What to invalidate after the writes.
+    pub invalidate: Invalidate,
+    /// Collapse invalidations above this many URLs.
+    pub max_invalidation_paths: usize,
+    /// Wait for the invalidation to complete.
+    pub wait: bool,
+}
+
+/// What a deploy invalidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalidate {
+    /// The URLs of overwritten and deleted objects (nothing when nothing changed).
+    Changed,
+    /// `/*`.
+    All,
+    /// Nothing.
+    Nothing,
 }
 
 /// Reads and parses a config file; errors carry `path:line:column`.
@@ -200,6 +225,38 @@ impl DeployConfig {
             }
             rules.push(Rule::new(&r.pattern, r.cache_control, r.content_type)?);
         }
+        let distribution_id = args
+            .distribution_id
+            .or(file.distribution_id)
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        let invalidate = match (args.no_invalidate, args.invalidate) {
+            (true, _) => Invalidate::Nothing,
+            (false, Some(crate::cli::InvalidateArg::All)) => Invalidate::All,
+            (false, _) => Invalidate::Changed,
+        };
+        if args.invalidate.is_some() && distribution_id.is_none() {
+            return Err(Error::Usage(
+                "--invalidate needs a distribution: pass --distribution-id ID or set \
+                 `distribution_id` in shipfront.toml"
+                    .to_owned(),
+            ));
+        }
+        if args.wait && distribution_id.is_none() {
+            return Err(Error::Usage(
+                "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
+        let max_invalidation_paths = args
+            .max_invalidation_paths
+            .or(file.deploy.max_invalidation_paths)
+            .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS);
+        if max_invalidation_paths == 0 {
+            return Err(Error::Usage(
+                "--max-invalidation-paths must be at least 1".to_owned(),
+            ));
+        }
         let mut excludes = args.exclude;
         excludes.extend(file.deploy.exclude);
         Ok(DeployConfig {
@@ -219,6 +276,10 @@ impl DeployConfig {
             json: args.json,
             progress: !args.no_progress,
             aws: args.aws,
+            distribution_id,
+            invalidate,
+            max_invalidation_paths,
+            wait: args.wait,
         })
     }
 }

@@ -106,6 +106,22 @@ pub enum Error {
         message: String,
     },
 
+    /// The CloudFront distribution does not exist.
+    #[error(
+        "CloudFront distribution `{distribution}` does not exist; check --distribution-id (the \
+         id looks like E2EXAMPLE1ABCD, from the CloudFront console or `aws cloudfront \
+         list-distributions`)"
+    )]
+    DistributionMissing { distribution: String },
+
+    /// A failed CloudFront call.
+    #[error("{operation} failed for CloudFront distribution `{distribution}`: {message}")]
+    Cdn {
+        operation: &'static str,
+        distribution: String,
+        message: String,
+    },
+
     /// Some writes of a deploy failed; earlier phases completed, later ones did not start.
     #[error(
         "deploy stopped in the {phase} phase: {} of its writes failed (first: `{}`: {}); the live \
@@ -148,6 +164,8 @@ impl Error {
             | Error::AccessDenied { .. }
             | Error::Remote { .. }
             | Error::DeployFailed { .. }
+            | Error::DistributionMissing { .. }
+            | Error::Cdn { .. }
             | Error::Internal(_)
             | Error::Output(_) => 1,
         }

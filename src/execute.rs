@@ -65,24 +65,8 @@ fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::O
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
-fn store_error(store_bucket: &str, operation: &'static str, key: &str, e: StoreError) -> Error {
-    match e {
-        StoreError::BucketMissing => Error::BucketMissing {
-            bucket: store_bucket.to_owned(),
-        },
-        StoreError::AccessDenied => Error::AccessDenied {
-            operation,
-            bucket: store_bucket.to_owned(),
-            key: Some(key.to_owned()),
-        },
-        StoreError::NoCredentials(detail) => Error::NoCredentials { detail },
-        StoreError::Other { message, .. } => Error::Remote {
-            operation,
-            bucket: store_bucket.to_owned(),
-            key: key.to_owned(),
-            message,
-        },
-    }
+fn store_error(bucket: &str, operation: &'static str, key: &str, e: StoreError) -> Error {
+    e.into_error(operation, bucket, Some(key))
 }
 
 async fn run_write<S: ObjectStore>(store: &S, action: &Action) -> Result<WriteOutcome, StoreError> {

@@ -2,9 +2,6 @@
 //! wait on every invalidation, so only URLs that were cached before and changed are sent,
 //! encoded the way CloudFront expects, and long lists collapse to the fewest wildcards that
 //! cover them within CloudFront's limits.
-//!
-//! Not wired into `deploy` yet: the CloudFront client, `--distribution-id` and the SPA guard
-//! come with the rest of the CloudFront issue.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,7 +3,7 @@
 //! site.
 //!
 //! The pipeline reads in the module names: `cli` -> `config` -> `scan` / list (`store`) ->
-//! `plan` -> `execute` -> `report`. Only `aws` talks to AWS.
+//! `plan` -> `execute` -> `invalidate` -> `report`. Only `aws` talks to AWS.
 
 pub mod aws;
 pub mod cli;
@@ -25,8 +25,8 @@ use std::sync::Arc;
 pub use cli::Cli;
 pub use error::{Error, Result};
 
-use config::DeployConfig;
-use store::{ObjectStore, StoreError};
+use config::{DeployConfig, Invalidate};
+use store::{Cdn, ObjectStore};
 
 /// Runs one command to completion on a fresh runtime.
 ///
@@ -44,26 +44,6 @@ pub fn run(cli: Cli) -> Result<()> {
             cli::Command::Deploy(args) => deploy(DeployConfig::resolve(args)?).await,
         }
     })
-}
-
-fn listing_error(bucket: &str, e: StoreError) -> Error {
-    match e {
-        StoreError::BucketMissing => Error::BucketMissing {
-            bucket: bucket.to_owned(),
-        },
-        StoreError::AccessDenied => Error::AccessDenied {
-            operation: "ListObjectsV2",
-            bucket: bucket.to_owned(),
-            key: None,
-        },
-        StoreError::NoCredentials(detail) => Error::NoCredentials { detail },
-        StoreError::Other { message, .. } => Error::Remote {
-            operation: "ListObjectsV2",
-            bucket: bucket.to_owned(),
-            key: String::new(),
-            message,
-        },
-    }
 }
 
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
@@ -100,7 +80,7 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
     let listing = store
         .list(&config.prefix)
         .await
-        .map_err(|e| listing_error(store.bucket(), e))?;
+        .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
 
     let plan = plan::plan(
         &tree,
@@ -114,18 +94,58 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
         },
     );
 
+    // The distribution is read before any write: a wrong id stops the deploy here.
+    let cdn = match &config.distribution_id {
+        Some(id) if config.invalidate != Invalidate::Nothing => {
+            let cdn = aws::CloudFrontCdn::new(&sdk);
+            let origin_path = cdn
+                .origin_path(id, &config.bucket)
+                .await
+                .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
+            Some((cdn, id.clone(), origin_path))
+        }
+        _ => None,
+    };
+    let invalidation_for = |keys: Vec<&str>, origin_path: &str| match config.invalidate {
+        Invalidate::Nothing => None,
+        Invalidate::All => Some(invalidate::Invalidation {
+            paths: vec!["/*".to_owned()],
+            urls: keys.len(),
+            collapsed: true,
+        }),
+        Invalidate::Changed => Some(invalidate::invalidation(
+            keys,
+            origin_path,
+            config.max_invalidation_paths,
+        ))
+        .filter(|inv| !inv.paths.is_empty()),
+    };
+
     let mut stdout = std::io::stdout().lock();
     if config.dry_run {
+        let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
+            let keys = plan
+                .actions
+                .iter()
+                .filter(|a| a.overwrites_existing())
+                .map(|a| a.key.as_str())
+                .collect();
+            invalidation_for(keys, origin_path)
+        });
         if config.json {
             let out = report::DeployOutput {
                 dry_run: true,
                 plan: &plan,
                 result: None,
+                invalidation: planned.as_ref().map(report::InvalidationReport::planned),
             };
             serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
             writeln!(stdout)?;
         } else {
             writeln!(stdout, "{plan}")?;
+            if let Some(inv) = &planned {
+                writeln!(stdout, "{}", report::invalidation_plan(inv))?;
+            }
             writeln!(stdout, "dry run: nothing was written")?;
         }
         if plan.deletes() > config.max_deletes {
@@ -150,7 +170,22 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
     let progress = progress::for_stderr(config.progress && !plan.is_empty());
     let mut result =
         execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
-    // The summary's time is the whole deploy's: scan, list and plan included.
+
+    let mut invalidation_report = None;
+    if let Some((cdn, id, origin_path)) = &cdn {
+        let changed: Vec<&str> = result
+            .writes
+            .iter()
+            .filter(|w| w.reason != plan::Reason::New)
+            .map(|w| w.key.as_str())
+            .chain(result.deleted_keys.iter().map(String::as_str))
+            .collect();
+        if let Some(inv) = invalidation_for(changed, origin_path) {
+            invalidation_report =
+                Some(send_invalidation(cdn, id, inv, started, config.wait, config.progress).await?);
+        }
+    }
+    // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
     result.elapsed = started.elapsed();
 
     let mut stdout = std::io::stdout().lock();
@@ -159,11 +194,73 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
             dry_run: false,
             plan: &plan,
             result: Some(&result),
+            invalidation: invalidation_report,
         };
         serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
         writeln!(stdout)?;
     } else {
-        writeln!(stdout, "{}", report::summary(&plan, &result))?;
+        writeln!(
+            stdout,
+            "{}",
+            report::summary(&plan, &result, invalidation_report.as_ref())
+        )?;
     }
     Ok(())
+}
+
+/// Creates the invalidation (and with `wait`, waits for it). Its `CallerReference` is derived
+/// from this deploy's start and paths, so the SDK's retries of the same call cannot create a
+/// second invalidation.
+async fn send_invalidation(
+    cdn: &aws::CloudFrontCdn,
+    distribution: &str,
+    inv: invalidate::Invalidation,
+    started: std::time::Instant,
+    wait: bool,
+    show_progress: bool,
+) -> Result<report::InvalidationReport> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(started.elapsed());
+    let digest = {
+        use md5::{Digest, Md5};
+        scan::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
+    };
+    let caller_reference = format!("shipfront-{}-{digest}", since_epoch.as_millis());
+    let id = cdn
+        .invalidate(distribution, &inv.paths, &caller_reference)
+        .await
+        .map_err(|e| e.into_cdn_error("CreateInvalidation", distribution))?;
+    let mut completed = false;
+    if wait {
+        let spinner = show_progress.then(|| {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.set_message(format!("waiting for invalidation {id}"));
+            s.enable_steady_tick(std::time::Duration::from_millis(120));
+            s
+        });
+        loop {
+            let status = cdn
+                .invalidation_status(distribution, &id)
+                .await
+                .map_err(|e| e.into_cdn_error("GetInvalidation", distribution))?;
+            // CloudFront says `Completed`; some emulators `COMPLETED`.
+            if status.eq_ignore_ascii_case("completed") {
+                completed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+    }
+    Ok(report::InvalidationReport {
+        id: Some(id),
+        paths: inv.paths,
+        urls: inv.urls,
+        collapsed: inv.collapsed,
+        completed,
+    })
 }

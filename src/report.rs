@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::execute::ExecReport;
+use crate::invalidate::Invalidation;
 use crate::plan::{Plan, human_bytes};
 
 /// The JSON document `--json` prints.
@@ -13,11 +14,64 @@ pub struct DeployOutput<'a> {
     pub plan: &'a Plan,
     /// None for a dry run.
     pub result: Option<&'a ExecReport>,
+    /// The CloudFront invalidation sent (or, in a dry run, planned); None when none.
+    pub invalidation: Option<InvalidationReport>,
+}
+
+/// A CloudFront invalidation as reported to the user.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidationReport {
+    /// None in a dry run.
+    pub id: Option<String>,
+    pub paths: Vec<String>,
+    /// Changed URLs before collapsing.
+    pub urls: usize,
+    pub collapsed: bool,
+    /// Whether `--wait` saw it complete.
+    pub completed: bool,
+}
+
+impl InvalidationReport {
+    /// What a dry run would send.
+    #[must_use]
+    pub fn planned(inv: &Invalidation) -> Self {
+        InvalidationReport {
+            id: None,
+            paths: inv.paths.clone(),
+            urls: inv.urls,
+            collapsed: inv.collapsed,
+            completed: false,
+        }
+    }
+}
+
+/// The dry-run lines for an invalidation.
+#[must_use]
+pub fn invalidation_plan(inv: &Invalidation) -> String {
+    let mut s = format!(
+        "invalidate {} path{}{}:",
+        inv.paths.len(),
+        if inv.paths.len() == 1 { "" } else { "s" },
+        if inv.collapsed {
+            format!(" (collapsed from {} URLs)", inv.urls)
+        } else {
+            String::new()
+        }
+    );
+    for p in &inv.paths {
+        s.push_str("\n  ");
+        s.push_str(p);
+    }
+    s
 }
 
 /// `deployed to s3://b/p: uploaded 3 (12.4 KiB), ...`.
 #[must_use]
-pub fn summary(plan: &Plan, report: &ExecReport) -> String {
+pub fn summary(
+    plan: &Plan,
+    report: &ExecReport,
+    invalidation: Option<&InvalidationReport>,
+) -> String {
     let mut s = format!(
         "deployed to {}: uploaded {} ({}), deleted {}, unchanged {}",
         plan.target(),
@@ -31,6 +85,19 @@ pub fn summary(plan: &Plan, report: &ExecReport) -> String {
     }
     if plan.kept_stale > 0 {
         s.push_str(&format!(", stale kept {} (--no-delete)", plan.kept_stale));
+    }
+    if let Some(inv) = invalidation {
+        s.push_str(&format!(
+            ", invalidated {} path{}",
+            inv.paths.len(),
+            if inv.paths.len() == 1 { "" } else { "s" }
+        ));
+        if inv.collapsed {
+            s.push_str(&format!(" (collapsed from {} URLs)", inv.urls));
+        }
+        if inv.completed {
+            s.push_str(", completed");
+        }
     }
     s.push_str(&format!(" in {:.2}s", report.elapsed.as_secs_f64()));
     s
@@ -59,7 +126,7 @@ mod tests {
             ..ExecReport::default()
         };
         assert_eq!(
-            summary(&plan, &report),
+            summary(&plan, &report, None),
             "deployed to s3://b/site/: uploaded 3 (2.0 KiB), deleted 1, unchanged 7, \
              stale kept 2 (--no-delete) in 1.25s"
         );

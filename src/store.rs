@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 
+use crate::error::Error;
 use crate::headers::Headers;
 
 /// An object as `ListObjectsV2` reports it: no per-object HEAD is ever needed.
@@ -50,6 +51,8 @@ pub struct WriteOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     BucketMissing,
+    /// The CloudFront distribution does not exist.
+    DistributionMissing,
     AccessDenied,
     NoCredentials(String),
     /// Anything else; `retryable` when another attempt may succeed (throttling, 5xx, network).
@@ -63,9 +66,50 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::BucketMissing => f.write_str("the bucket does not exist"),
+            StoreError::DistributionMissing => f.write_str("the distribution does not exist"),
             StoreError::AccessDenied => f.write_str("access denied"),
             StoreError::NoCredentials(m) => write!(f, "no credentials: {m}"),
             StoreError::Other { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl StoreError {
+    /// The user-facing error for a failed S3 call: `operation` on `bucket` (and `key`).
+    #[must_use]
+    pub fn into_error(self, operation: &'static str, bucket: &str, key: Option<&str>) -> Error {
+        match self {
+            StoreError::BucketMissing => Error::BucketMissing {
+                bucket: bucket.to_owned(),
+            },
+            StoreError::DistributionMissing | StoreError::Other { .. } => Error::Remote {
+                operation,
+                bucket: bucket.to_owned(),
+                key: key.unwrap_or_default().to_owned(),
+                message: self.to_string(),
+            },
+            StoreError::AccessDenied => Error::AccessDenied {
+                operation,
+                bucket: bucket.to_owned(),
+                key: key.map(str::to_owned),
+            },
+            StoreError::NoCredentials(detail) => Error::NoCredentials { detail },
+        }
+    }
+
+    /// The user-facing error for a failed CloudFront call on `distribution`.
+    #[must_use]
+    pub fn into_cdn_error(self, operation: &'static str, distribution: &str) -> Error {
+        match self {
+            StoreError::DistributionMissing => Error::DistributionMissing {
+                distribution: distribution.to_owned(),
+            },
+            StoreError::NoCredentials(detail) => Error::NoCredentials { detail },
+            other => Error::Cdn {
+                operation,
+                distribution: distribution.to_owned(),
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -97,4 +141,31 @@ pub trait ObjectStore: Send + Sync + 'static {
         &self,
         keys: Vec<String>,
     ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+}
+
+/// The CDN in front of the bucket: what a deploy needs from CloudFront.
+pub trait Cdn: Send + Sync + 'static {
+    /// The `OriginPath` of the distribution's origin for `bucket` (`""` when it has none, or
+    /// when no origin names the bucket).
+    fn origin_path(
+        &self,
+        distribution_id: &str,
+        bucket: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// Creates one invalidation; returns its id. `caller_reference` makes a retried call
+    /// idempotent on CloudFront.
+    fn invalidate(
+        &self,
+        distribution_id: &str,
+        paths: &[String],
+        caller_reference: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// The status CloudFront reports for an invalidation (`InProgress`, `Completed`).
+    fn invalidation_status(
+        &self,
+        distribution_id: &str,
+        invalidation_id: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
 }

@@ -1,6 +1,7 @@
 //! The only place that knows the AWS SDK: loading credentials, region and endpoints the standard
 //! way, and adapting S3 (and later CloudFront) to the traits in `store`.
 
+mod cloudfront;
 mod s3;
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_s3::config::{ProvideCredentials, Region};
 
+pub use cloudfront::CloudFrontCdn;
 pub use s3::S3Store;
 
 use crate::cli::AwsArgs;

@@ -126,6 +126,43 @@ fn moto() -> &'static str {
         .endpoint
 }
 
+fn moto_cloudfront() -> &'static str {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    &MOTO
+        .get_or_init(|| {
+            let bin = std::env::var("SHIPFRONT_MOTO_CLOUDFRONT").map_or_else(
+                |_| repo_root().join(".venv/moto-cloudfront/bin/moto_server"),
+                PathBuf::from,
+            );
+            assert!(
+                bin.exists(),
+                "moto server (CloudFront) not found at {}: run `scripts/test` or set \
+                 SHIPFRONT_MOTO_CLOUDFRONT",
+                bin.display()
+            );
+            let (daemon, port) = start_daemon(
+                &bin,
+                &["-H", "127.0.0.1", "-p", "0"],
+                "Running on http://127.0.0.1:",
+            );
+            Moto {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _daemon: daemon,
+            }
+        })
+        .endpoint
+}
+
+fn cloudfront_client() -> aws_sdk_cloudfront::Client {
+    let config = aws_sdk_cloudfront::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto_cloudfront())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_cloudfront::Client::from_conf(config)
+}
+
 /// The fault-injecting, request-counting proxy of tests/support/fault_proxy.py.
 pub(crate) struct Proxy {
     pub(crate) endpoint: String,
@@ -272,6 +309,94 @@ pub(crate) struct World {
     pub(crate) workdir: tempfile::TempDir,
 }
 
+impl World {
+    /// Creates a CloudFront distribution whose origin is this world's bucket, behind
+    /// `origin_path` (`""` or like `/site`); returns its id.
+    pub(crate) fn distribution(&self, origin_path: &str) -> String {
+        use aws_sdk_cloudfront::types::{
+            DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig,
+            ViewerProtocolPolicy,
+        };
+        let origin = Origin::builder()
+            .id("site")
+            .domain_name(format!("{}.s3.us-east-1.amazonaws.com", self.bucket))
+            .origin_path(origin_path)
+            .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+            .build()
+            .unwrap();
+        let config = DistributionConfig::builder()
+            .caller_reference(&self.bucket)
+            .comment("")
+            .enabled(true)
+            .default_root_object("index.html")
+            .origins(
+                Origins::builder()
+                    .quantity(1)
+                    .items(origin)
+                    .build()
+                    .unwrap(),
+            )
+            .default_cache_behavior(
+                DefaultCacheBehavior::builder()
+                    .target_origin_id("site")
+                    .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                    .cache_policy_id("658327ea-f89d-4fab-a63d-7e88639e58f6")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        block_on(async {
+            cloudfront_client()
+                .create_distribution()
+                .distribution_config(config)
+                .send()
+                .await
+                .expect("create distribution")
+                .distribution()
+                .unwrap()
+                .id()
+                .to_owned()
+        })
+    }
+
+    /// The path lists of every invalidation of `distribution`, oldest first.
+    pub(crate) fn invalidations(&self, distribution: &str) -> Vec<Vec<String>> {
+        block_on(async {
+            let client = cloudfront_client();
+            let list = client
+                .list_invalidations()
+                .distribution_id(distribution)
+                .send()
+                .await
+                .expect("list invalidations");
+            let mut out = Vec::new();
+            let ids: Vec<String> = list
+                .invalidation_list()
+                .map(|l| l.items().iter().map(|i| i.id().to_owned()).collect())
+                .unwrap_or_default();
+            for id in ids {
+                let inv = client
+                    .get_invalidation()
+                    .distribution_id(distribution)
+                    .id(&id)
+                    .send()
+                    .await
+                    .expect("get invalidation");
+                let mut paths: Vec<String> = inv
+                    .invalidation()
+                    .and_then(|i| i.invalidation_batch())
+                    .and_then(|b| b.paths())
+                    .map(|p| p.items().to_vec())
+                    .unwrap_or_default();
+                paths.sort();
+                out.push(paths);
+            }
+            out
+        })
+    }
+}
+
 static BUCKETS: AtomicUsize = AtomicUsize::new(0);
 
 pub(crate) fn s3_client(endpoint: &str) -> Client {
@@ -354,6 +479,7 @@ impl World {
         cmd.args(args).current_dir(self.workdir.path());
         isolate_env(&mut cmd, self.workdir.path());
         cmd.env("AWS_ENDPOINT_URL_S3", endpoint)
+            .env("AWS_ENDPOINT_URL_CLOUDFRONT", moto_cloudfront())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1");

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod cloudfront;
 mod deploy;
 mod faults;
 mod harness;

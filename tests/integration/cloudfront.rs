@@ -1,0 +1,151 @@
+//! CloudFront invalidation after a deploy, against the CloudFront emulator: only what was
+//! cached before and changed, encoded, mapped through the prefix and the origin's OriginPath.
+
+use crate::harness::{Site, World};
+
+fn site() -> Site {
+    let site = Site::new();
+    site.file("index.html", "<h1>home</h1>")
+        .file("dir/index.html", "<h1>dir</h1>")
+        .file("docs/getting started.html", "<p>start</p>")
+        .file("assets/app.3f2a1b9c.js", "console.log(1)");
+    site
+}
+
+#[test]
+fn an_edit_of_two_pages_invalidates_exactly_their_urls() {
+    let world = World::new("cf-two-pages");
+    let dist = world.distribution("");
+    let site = site();
+    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    assert!(!run.stdout.contains("invalidated"), "{}", run.stdout);
+    assert!(
+        world.invalidations(&dist).is_empty(),
+        "new keys were never cached"
+    );
+
+    site.file("dir/index.html", "<h1>dir v2</h1>")
+        .file("docs/getting started.html", "<p>start v2</p>")
+        .file("new.html", "<p>new</p>");
+    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    assert!(run.stdout.contains("invalidated 3 paths"), "{}", run.stdout);
+    assert_eq!(
+        world.invalidations(&dist),
+        [["/dir/", "/dir/index.html", "/docs/getting%20started.html"]]
+    );
+
+    // Nothing changed: no invalidation at all.
+    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    assert!(!run.stdout.contains("invalidated"), "{}", run.stdout);
+    assert_eq!(world.invalidations(&dist).len(), 1);
+}
+
+#[test]
+fn deletes_and_the_root_page_map_through_prefix_and_origin_path() {
+    let world = World::new("cf-origin-path");
+    let dist = world.distribution("/site");
+    let site = site();
+    site.file("old.html", "old");
+    world
+        .deploy(&site, &["--prefix", "site", "--distribution-id", &dist])
+        .ok();
+    site.remove("old.html")
+        .file("index.html", "<h1>home v2</h1>");
+    world
+        .deploy(&site, &["--prefix", "site", "--distribution-id", &dist])
+        .ok();
+    assert_eq!(
+        world.invalidations(&dist),
+        [["/", "/index.html", "/old.html"]]
+    );
+}
+
+#[test]
+fn long_lists_collapse_into_folder_wildcards() {
+    let world = World::new("cf-collapse");
+    let dist = world.distribution("");
+    let site = Site::new();
+    site.file("index.html", "home");
+    for i in 0..30 {
+        site.file(&format!("blog/post{i}.html"), "v1");
+    }
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    for i in 0..30 {
+        site.file(&format!("blog/post{i}.html"), "v2");
+    }
+    let args = [
+        "--distribution-id",
+        dist.as_str(),
+        "--max-invalidation-paths",
+        "10",
+    ];
+    let run = world.deploy(&site, &args).ok();
+    assert!(
+        run.stdout
+            .contains("invalidated 1 path (collapsed from 30 URLs)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(world.invalidations(&dist), [["/blog/*"]]);
+}
+
+#[test]
+fn dry_run_shows_paths_and_flags_choose_what_to_invalidate() {
+    let world = World::new("cf-flags");
+    let dist = world.distribution("");
+    let site = site();
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    site.file("index.html", "<h1>home v2</h1>");
+
+    let run = world
+        .deploy(&site, &["--distribution-id", &dist, "--dry-run"])
+        .ok();
+    assert!(
+        run.stdout
+            .contains("invalidate 2 paths:\n  /\n  /index.html"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        world.invalidations(&dist).is_empty(),
+        "a dry run sends nothing"
+    );
+
+    world
+        .deploy(&site, &["--distribution-id", &dist, "--no-invalidate"])
+        .ok();
+    assert!(world.invalidations(&dist).is_empty());
+
+    site.file("index.html", "<h1>home v3</h1>");
+    let run = world
+        .deploy(
+            &site,
+            &["--distribution-id", &dist, "--invalidate", "all", "--wait"],
+        )
+        .ok();
+    assert!(run.stdout.contains("invalidated 1 path"), "{}", run.stdout);
+    assert!(run.stdout.contains("completed"), "{}", run.stdout);
+    assert_eq!(world.invalidations(&dist), [["/*"]]);
+}
+
+#[test]
+fn a_missing_distribution_is_refused_before_any_write() {
+    let world = World::new("cf-missing");
+    let site = site();
+    world
+        .deploy(&site, &["--distribution-id", "E0000NOTTHERE"])
+        .fails(1, "CloudFront distribution `E0000NOTTHERE` does not exist");
+    assert!(world.objects().is_empty());
+}
+
+#[test]
+fn invalidation_flags_without_a_distribution_are_usage_errors() {
+    let world = World::new("cf-usage");
+    let site = site();
+    world
+        .deploy(&site, &["--wait"])
+        .fails(2, "--wait waits for a CloudFront invalidation");
+    world
+        .deploy(&site, &["--invalidate", "all"])
+        .fails(2, "--invalidate needs a distribution");
+}
