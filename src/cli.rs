@@ -66,6 +66,15 @@ pub struct DeployArgs {
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
     pub distribution_id: Option<String>,
 
+    /// Single-page app: refuse, before any write, a folder without index.html or a
+    /// distribution without the 403/404 -> /index.html (200) fallback
+    #[arg(long)]
+    pub spa: bool,
+
+    /// Like --spa, and add what the distribution lacks (DefaultRootObject, 403/404 fallback)
+    #[arg(long)]
+    pub fix_spa: bool,
+
     /// What to invalidate: `changed` (the URLs of overwritten and deleted objects) or `all` (/*)
     #[arg(
         long,

@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub bucket: Option<String>,
     pub prefix: Option<String>,
     pub distribution_id: Option<String>,
+    /// Single-page app: check index.html and the distribution's fallback before writing.
+    pub spa: Option<bool>,
     #[serde(default)]
     pub deploy: DeploySection,
     #[serde(default)]
@@ -98,6 +100,10 @@ pub struct DeployConfig {
     pub max_invalidation_paths: usize,
     /// Wait for the invalidation to complete.
     pub wait: bool,
+    /// Single-page app guard.
+    pub spa: bool,
+    /// Repair the distribution's SPA settings instead of refusing.
+    pub fix_spa: bool,
 }
 
 /// What a deploy invalidates.
@@ -248,6 +254,12 @@ impl DeployConfig {
                     .to_owned(),
             ));
         }
+        if args.fix_spa && distribution_id.is_none() {
+            return Err(Error::Usage(
+                "--fix-spa repairs a CloudFront distribution: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
         let max_invalidation_paths = args
             .max_invalidation_paths
             .or(file.deploy.max_invalidation_paths)
@@ -280,6 +292,8 @@ impl DeployConfig {
             invalidate,
             max_invalidation_paths,
             wait: args.wait,
+            spa: args.spa || args.fix_spa || file.spa.unwrap_or(false),
+            fix_spa: args.fix_spa,
         })
     }
 }

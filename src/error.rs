@@ -106,6 +106,20 @@ pub enum Error {
         message: String,
     },
 
+    /// `--spa` and the folder has no root page.
+    #[error(
+        "folder `{0}` has no index.html at its root, and a single-page app (--spa) needs it: \
+         check the build output folder"
+    )]
+    SpaNoIndex(PathBuf),
+
+    /// `--spa` and the distribution would break deep links.
+    #[error(
+        "CloudFront distribution `{distribution}` is not ready for a single-page app: {gaps}; \
+         nothing was written. Run again with --fix-spa to add what is missing"
+    )]
+    SpaNotReady { distribution: String, gaps: String },
+
     /// The CloudFront distribution does not exist.
     #[error(
         "CloudFront distribution `{distribution}` does not exist; check --distribution-id (the \
@@ -159,6 +173,8 @@ impl Error {
             | Error::SymlinkEscapes { .. }
             | Error::Unreadable { .. }
             | Error::TooManyDeletes { .. }
+            | Error::SpaNoIndex(_)
+            | Error::SpaNotReady { .. }
             | Error::NoCredentials { .. } => 2,
             Error::BucketMissing { .. }
             | Error::AccessDenied { .. }

@@ -17,6 +17,7 @@ pub mod progress;
 pub mod release;
 pub mod report;
 pub mod scan;
+pub mod spa;
 pub mod store;
 
 use std::io::Write;
@@ -68,6 +69,10 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
             target,
         });
     }
+    // Under --spa the root page must deploy, so no plan can delete it.
+    if config.spa && !tree.files.iter().any(|f| f.rel == spa::INDEX) {
+        return Err(Error::SpaNoIndex(config.dir.clone()));
+    }
 
     let sdk = aws::load(&config.aws).await;
     aws::check_region(&sdk, &config.aws)?;
@@ -94,17 +99,21 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
         },
     );
 
-    // The distribution is read before any write: a wrong id stops the deploy here.
+    // The distribution is read before any write: a wrong id, or a distribution that would
+    // break an SPA, stops the deploy here.
     let cdn = match &config.distribution_id {
-        Some(id) if config.invalidate != Invalidate::Nothing => {
+        Some(id) => {
             let cdn = aws::CloudFrontCdn::new(&sdk);
             let origin_path = cdn
                 .origin_path(id, &config.bucket)
                 .await
                 .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
-            Some((cdn, id.clone(), origin_path))
+            if config.spa {
+                check_spa(&cdn, id, config.fix_spa, config.dry_run).await?;
+            }
+            (config.invalidate != Invalidate::Nothing).then(|| (cdn, id.clone(), origin_path))
         }
-        _ => None,
+        None => None,
     };
     let invalidation_for = |keys: Vec<&str>, origin_path: &str| match config.invalidate {
         Invalidate::Nothing => None,
@@ -205,6 +214,43 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
             report::summary(&plan, &result, invalidation_report.as_ref())
         )?;
     }
+    Ok(())
+}
+
+/// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs.
+async fn check_spa(
+    cdn: &aws::CloudFrontCdn,
+    distribution: &str,
+    fix: bool,
+    dry_run: bool,
+) -> Result<()> {
+    let settings = cdn
+        .spa_settings(distribution)
+        .await
+        .map_err(|e| e.into_cdn_error("GetDistributionConfig", distribution))?;
+    let gaps = spa::gaps(&settings);
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    let listed = gaps
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !fix {
+        return Err(Error::SpaNotReady {
+            distribution: distribution.to_owned(),
+            gaps: listed,
+        });
+    }
+    if dry_run {
+        eprintln!("--fix-spa would repair distribution `{distribution}`: {listed}");
+        return Ok(());
+    }
+    cdn.fix_spa(distribution)
+        .await
+        .map_err(|e| e.into_cdn_error("UpdateDistribution", distribution))?;
+    eprintln!("repaired distribution `{distribution}` for a single-page app: {listed}");
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::headers::Headers;
+use crate::spa::SpaSettings;
 
 /// An object as `ListObjectsV2` reports it: no per-object HEAD is ever needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +162,17 @@ pub trait Cdn: Send + Sync + 'static {
         paths: &[String],
         caller_reference: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// The settings the SPA guard checks.
+    fn spa_settings(
+        &self,
+        distribution_id: &str,
+    ) -> impl Future<Output = Result<SpaSettings, StoreError>> + Send;
+
+    /// Fills the SPA gaps (`spa::repaired`) with a read-modify-write of the distribution's
+    /// config guarded by its ETag, every other setting preserved.
+    fn fix_spa(&self, distribution_id: &str)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The status CloudFront reports for an invalidation (`InProgress`, `Completed`).
     fn invalidation_status(

@@ -4,9 +4,82 @@ use std::time::Duration;
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
+use aws_sdk_cloudfront::types::{
+    CustomErrorResponse, CustomErrorResponses, DistributionConfig, InvalidationBatch, Paths,
+};
 
+use crate::spa::{self, ErrorResponse, SpaSettings};
 use crate::store::{Cdn, StoreError};
+
+/// How long CloudFront caches an error answer when shipfront adds the SPA fallback.
+const FALLBACK_ERROR_TTL: i64 = 10;
+
+fn spa_settings_of(config: &DistributionConfig) -> SpaSettings {
+    SpaSettings {
+        default_root_object: config.default_root_object().unwrap_or_default().to_owned(),
+        error_responses: config
+            .custom_error_responses()
+            .map(CustomErrorResponses::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| ErrorResponse {
+                error_code: r.error_code(),
+                page: r.response_page_path().map(str::to_owned),
+                response_code: r.response_code().map(str::to_owned),
+            })
+            .collect(),
+    }
+}
+
+fn build_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other {
+        message: e.to_string(),
+        retryable: false,
+    }
+}
+
+/// `config` with the SPA settings of `fixed`; entries that did not change keep every field
+/// (their caching TTL included), new ones cache errors for `FALLBACK_ERROR_TTL` seconds.
+fn with_spa_settings(
+    config: &DistributionConfig,
+    fixed: &SpaSettings,
+) -> Result<DistributionConfig, StoreError> {
+    let existing = config
+        .custom_error_responses()
+        .map(CustomErrorResponses::items)
+        .unwrap_or_default();
+    let mut items = Vec::with_capacity(fixed.error_responses.len());
+    for r in &fixed.error_responses {
+        let old = existing.iter().find(|e| e.error_code() == r.error_code);
+        let unchanged = old.is_some_and(|e| {
+            e.response_page_path() == r.page.as_deref()
+                && e.response_code() == r.response_code.as_deref()
+        });
+        let item = match old {
+            Some(e) if unchanged => e.clone(),
+            _ => CustomErrorResponse::builder()
+                .error_code(r.error_code)
+                .set_response_page_path(r.page.clone())
+                .set_response_code(r.response_code.clone())
+                .error_caching_min_ttl(
+                    old.and_then(CustomErrorResponse::error_caching_min_ttl)
+                        .unwrap_or(FALLBACK_ERROR_TTL),
+                )
+                .build()
+                .map_err(build_error)?,
+        };
+        items.push(item);
+    }
+    let responses = CustomErrorResponses::builder()
+        .quantity(i32::try_from(items.len()).unwrap_or(i32::MAX))
+        .set_items(Some(items))
+        .build()
+        .map_err(build_error)?;
+    let mut updated = config.clone();
+    updated.default_root_object = Some(fixed.default_root_object.clone());
+    updated.custom_error_responses = Some(responses);
+    Ok(updated)
+}
 
 /// Attempts at an invalidation while CloudFront answers TooManyInvalidationsInProgress (15
 /// wildcards or 3000 paths already in progress on the distribution); the waits double from
@@ -129,6 +202,44 @@ impl Cdn for CloudFrontCdn {
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    async fn spa_settings(&self, distribution_id: &str) -> Result<SpaSettings, StoreError> {
+        let out = self
+            .client
+            .get_distribution_config()
+            .id(distribution_id)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let config = out
+            .distribution_config()
+            .ok_or_else(|| build_error("GetDistributionConfig returned no DistributionConfig"))?;
+        Ok(spa_settings_of(config))
+    }
+
+    async fn fix_spa(&self, distribution_id: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .get_distribution_config()
+            .id(distribution_id)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let config = out
+            .distribution_config()
+            .ok_or_else(|| build_error("GetDistributionConfig returned no DistributionConfig"))?;
+        let fixed = spa::repaired(&spa_settings_of(config));
+        // If-Match makes CloudFront refuse the write if someone changed the config meanwhile.
+        self.client
+            .update_distribution()
+            .id(distribution_id)
+            .if_match(out.e_tag().unwrap_or_default())
+            .distribution_config(with_spa_settings(config, &fixed)?)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(())
     }
 
     async fn invalidation_status(

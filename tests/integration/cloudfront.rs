@@ -149,3 +149,90 @@ fn invalidation_flags_without_a_distribution_are_usage_errors() {
         .deploy(&site, &["--invalidate", "all"])
         .fails(2, "--invalidate needs a distribution");
 }
+
+#[test]
+fn spa_refuses_a_distribution_without_the_fallback_before_any_write() {
+    let world = World::new("spa-refuse");
+    let dist = world.spa_distribution(false);
+    let site = site();
+    let run = world
+        .deploy(&site, &["--distribution-id", &dist, "--spa"])
+        .fails(2, "is not ready for a single-page app");
+    for gap in [
+        "DefaultRootObject is not set",
+        "no 403 -> /index.html (200)",
+        "no 404 -> /index.html (200)",
+        "--fix-spa",
+    ] {
+        assert!(run.stderr.contains(gap), "{gap}: {}", run.stderr);
+    }
+    assert!(world.objects().is_empty(), "nothing written");
+
+    // `spa = true` in the config file arms the same guard.
+    std::fs::write(world.workdir.path().join("shipfront.toml"), "spa = true\n").unwrap();
+    world
+        .deploy(&site, &["--distribution-id", &dist])
+        .fails(2, "is not ready for a single-page app");
+
+    // A distribution that has it passes.
+    let ready = world.spa_distribution(true);
+    world
+        .deploy(&site, &["--distribution-id", &ready, "--spa"])
+        .ok();
+}
+
+#[test]
+fn fix_spa_adds_the_fallback_and_keeps_every_other_setting() {
+    let world = World::new("spa-fix");
+    let dist = world.spa_distribution(false);
+    let before = world.distribution_config(&dist);
+    let site = site();
+    let run = world
+        .deploy(&site, &["--distribution-id", &dist, "--fix-spa"])
+        .ok();
+    assert!(
+        run.stderr.contains("repaired distribution"),
+        "{}",
+        run.stderr
+    );
+
+    let after = world.distribution_config(&dist);
+    assert_eq!(after.default_root_object(), Some("index.html"));
+    let responses: Vec<(i32, Option<&str>, Option<&str>)> = after
+        .custom_error_responses()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|r| (r.error_code(), r.response_page_path(), r.response_code()))
+        .collect();
+    assert_eq!(
+        responses,
+        [
+            (500, Some("/500.html"), Some("500")),
+            (403, Some("/index.html"), Some("200")),
+            (404, Some("/index.html"), Some("200")),
+        ]
+    );
+    // Everything else is as it was.
+    let mut unchanged = after.clone();
+    unchanged.default_root_object = before.default_root_object.clone();
+    unchanged.custom_error_responses = before.custom_error_responses.clone();
+    assert_eq!(unchanged, before);
+    assert_eq!(world.objects(), site.md5s(""));
+
+    // Now the plain guard passes.
+    world
+        .deploy(&site, &["--distribution-id", &dist, "--spa"])
+        .ok();
+}
+
+#[test]
+fn spa_refuses_a_folder_without_a_root_index_html() {
+    let world = World::new("spa-no-index");
+    let site = Site::new();
+    site.file("app/index.html", "nested only");
+    world
+        .deploy(&site, &["--spa"])
+        .fails(2, "has no index.html at its root");
+    assert!(world.objects().is_empty());
+}

@@ -313,6 +313,56 @@ impl World {
     /// Creates a CloudFront distribution whose origin is this world's bucket, behind
     /// `origin_path` (`""` or like `/site`); returns its id.
     pub(crate) fn distribution(&self, origin_path: &str) -> String {
+        self.create_distribution(origin_path, |c| c.default_root_object("index.html"))
+    }
+
+    /// A distribution as a user may have set it up by hand: an alias, a comment, a 500 error
+    /// page, and (when `ready`) the SPA fallback; otherwise no DefaultRootObject and no
+    /// fallback.
+    pub(crate) fn spa_distribution(&self, ready: bool) -> String {
+        use aws_sdk_cloudfront::types::{Aliases, CustomErrorResponse, CustomErrorResponses};
+        let error = |code: i32, page: &str, status: &str| {
+            CustomErrorResponse::builder()
+                .error_code(code)
+                .response_page_path(page)
+                .response_code(status)
+                .error_caching_min_ttl(30)
+                .build()
+                .unwrap()
+        };
+        let mut errors = vec![error(500, "/500.html", "500")];
+        if ready {
+            errors.push(error(403, "/index.html", "200"));
+            errors.push(error(404, "/index.html", "200"));
+        }
+        self.create_distribution("", move |c| {
+            c.comment("hand-made, keep me")
+                .default_root_object(if ready { "index.html" } else { "" })
+                .aliases(
+                    Aliases::builder()
+                        .quantity(1)
+                        .items("www.example.com")
+                        .build()
+                        .unwrap(),
+                )
+                .custom_error_responses(
+                    CustomErrorResponses::builder()
+                        .quantity(i32::try_from(errors.len()).unwrap())
+                        .set_items(Some(errors))
+                        .build()
+                        .unwrap(),
+                )
+        })
+    }
+
+    fn create_distribution(
+        &self,
+        origin_path: &str,
+        customize: impl FnOnce(
+            aws_sdk_cloudfront::types::builders::DistributionConfigBuilder,
+        )
+            -> aws_sdk_cloudfront::types::builders::DistributionConfigBuilder,
+    ) -> String {
         use aws_sdk_cloudfront::types::{
             DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig,
             ViewerProtocolPolicy,
@@ -324,28 +374,33 @@ impl World {
             .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
             .build()
             .unwrap();
-        let config = DistributionConfig::builder()
-            .caller_reference(&self.bucket)
-            .comment("")
-            .enabled(true)
-            .default_root_object("index.html")
-            .origins(
-                Origins::builder()
-                    .quantity(1)
-                    .items(origin)
-                    .build()
-                    .unwrap(),
-            )
-            .default_cache_behavior(
-                DefaultCacheBehavior::builder()
-                    .target_origin_id("site")
-                    .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                    .cache_policy_id("658327ea-f89d-4fab-a63d-7e88639e58f6")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
+        let config = customize(
+            DistributionConfig::builder()
+                .caller_reference(format!(
+                    "{}-{}",
+                    self.bucket,
+                    BUCKETS.fetch_add(1, Ordering::SeqCst)
+                ))
+                .comment("")
+                .enabled(true)
+                .origins(
+                    Origins::builder()
+                        .quantity(1)
+                        .items(origin)
+                        .build()
+                        .unwrap(),
+                )
+                .default_cache_behavior(
+                    DefaultCacheBehavior::builder()
+                        .target_origin_id("site")
+                        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                        .cache_policy_id("658327ea-f89d-4fab-a63d-7e88639e58f6")
+                        .build()
+                        .unwrap(),
+                ),
+        )
+        .build()
+        .unwrap();
         block_on(async {
             cloudfront_client()
                 .create_distribution()
@@ -357,6 +412,24 @@ impl World {
                 .unwrap()
                 .id()
                 .to_owned()
+        })
+    }
+
+    /// The distribution's current config.
+    pub(crate) fn distribution_config(
+        &self,
+        distribution: &str,
+    ) -> aws_sdk_cloudfront::types::DistributionConfig {
+        block_on(async {
+            cloudfront_client()
+                .get_distribution_config()
+                .id(distribution)
+                .send()
+                .await
+                .expect("get distribution config")
+                .distribution_config()
+                .unwrap()
+                .clone()
         })
     }
 
