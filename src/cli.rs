@@ -17,6 +17,39 @@ pub struct Cli {
 pub enum Command {
     /// Upload what changed in DIR, delete what is gone, in an order that keeps the site working.
     Deploy(DeployArgs),
+    /// Check the bucket and distribution a deploy relies on, and say how to fix what is wrong.
+    Doctor(DoctorArgs),
+}
+
+/// Flags of `shipfront doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Bucket to check
+    #[arg(long, env = "SHIPFRONT_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Key prefix the site is deployed under
+    #[arg(long, env = "SHIPFRONT_PREFIX")]
+    pub prefix: Option<String>,
+
+    /// CloudFront distribution in front of the bucket
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
+
+    /// Also require the single-page-app fallback (403/404 -> /index.html)
+    #[arg(long)]
+    pub spa: bool,
+
+    /// Config file (default: ./shipfront.toml when it exists)
+    #[arg(long, env = "SHIPFRONT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print the checks as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Flags of `shipfront deploy`. Options left unset fall back to `SHIPFRONT_*` variables, then

@@ -165,41 +165,82 @@ pub fn normalize_prefix(raw: &str) -> Result<String> {
     Ok(format!("{trimmed}/"))
 }
 
+/// The bucket from the flag (or its variable), else the file; refused when missing or when it
+/// looks like a URL or a path.
+fn resolve_bucket(
+    flag: Option<String>,
+    from_file: Option<String>,
+    file_path: Option<&Path>,
+) -> Result<String> {
+    let bucket = flag.or(from_file).ok_or_else(|| {
+        Error::Usage(format!(
+            "no bucket given: pass --bucket NAME, set SHIPFRONT_BUCKET{}",
+            file_path.map_or_else(
+                || format!(" or write `bucket = \"NAME\"` in {DEFAULT_CONFIG_FILE}"),
+                |p| format!(" or `bucket` in {}", p.display())
+            )
+        ))
+    })?;
+    let bucket = bucket.trim().to_owned();
+    if bucket.is_empty() || bucket.contains('/') || bucket.starts_with("s3:") {
+        return Err(Error::Usage(format!(
+            "invalid bucket `{bucket}`: give the bucket name only (no s3:// and no path; \
+             use --prefix for a folder inside the bucket)"
+        )));
+    }
+    Ok(bucket)
+}
+
+/// The config file named by `--config`, else `./shipfront.toml` when it exists.
+fn find_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>)> {
+    match explicit {
+        Some(path) => Ok((load_file(path)?, Some(path.to_owned()))),
+        None if Path::new(DEFAULT_CONFIG_FILE).is_file() => Ok((
+            load_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
+        )),
+        None => Ok((FileConfig::default(), None)),
+    }
+}
+
+/// What `shipfront doctor` checks, resolved like a deploy's settings.
+#[derive(Debug, Clone)]
+pub struct DoctorConfig {
+    pub bucket: String,
+    pub prefix: String,
+    pub distribution_id: Option<String>,
+    pub spa: bool,
+    pub json: bool,
+    pub aws: AwsArgs,
+}
+
+impl DoctorConfig {
+    pub fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
+        let (file, file_path) = find_file(args.config.as_deref())?;
+        Ok(DoctorConfig {
+            bucket: resolve_bucket(args.bucket, file.bucket, file_path.as_deref())?,
+            prefix: normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?,
+            distribution_id: args
+                .distribution_id
+                .or(file.distribution_id)
+                .filter(|d| !d.trim().is_empty()),
+            spa: args.spa || file.spa.unwrap_or(false),
+            json: args.json,
+            aws: args.aws,
+        })
+    }
+}
+
 impl DeployConfig {
     /// Merges flags (with their `SHIPFRONT_*` variables, which clap already applied) over the
     /// config file over defaults.
     pub fn resolve(args: DeployArgs) -> Result<Self> {
-        let (file, file_path) = match &args.config {
-            Some(path) => (load_file(path)?, Some(path.clone())),
-            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => (
-                load_file(Path::new(DEFAULT_CONFIG_FILE))?,
-                Some(PathBuf::from(DEFAULT_CONFIG_FILE)),
-            ),
-            None => (FileConfig::default(), None),
-        };
+        let (file, file_path) = find_file(args.config.as_deref())?;
         Self::merge(args, file, file_path.as_deref())
     }
 
     fn merge(args: DeployArgs, file: FileConfig, file_path: Option<&Path>) -> Result<Self> {
-        let in_file =
-            || file_path.map_or_else(String::new, |p| format!(" or `bucket` in {}", p.display()));
-        let bucket = args.bucket.or(file.bucket).ok_or_else(|| {
-            Error::Usage(format!(
-                "no bucket given: pass --bucket NAME, set SHIPFRONT_BUCKET{}",
-                if file_path.is_some() {
-                    in_file()
-                } else {
-                    format!(" or write `bucket = \"NAME\"` in {DEFAULT_CONFIG_FILE}")
-                }
-            ))
-        })?;
-        let bucket = bucket.trim().to_owned();
-        if bucket.is_empty() || bucket.contains('/') || bucket.starts_with("s3:") {
-            return Err(Error::Usage(format!(
-                "invalid bucket `{bucket}`: give the bucket name only (no s3:// and no path; \
-                 use --prefix for a folder inside the bucket)"
-            )));
-        }
+        let bucket = resolve_bucket(args.bucket, file.bucket, file_path)?;
         let prefix = normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?;
         let delete = if args.no_delete {
             false
@@ -309,6 +350,7 @@ mod tests {
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).unwrap().command {
             Command::Deploy(a) => a,
+            Command::Doctor(_) => unreachable!(),
         }
     }
 

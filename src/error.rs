@@ -149,6 +149,10 @@ pub enum Error {
         failures: Vec<(String, String)>,
     },
 
+    /// `shipfront doctor` found problems (the table says which).
+    #[error("{0} check(s) failed; fix them as the table says and run `shipfront doctor` again")]
+    DoctorFailed(usize),
+
     /// A bug: a task panicked or was cancelled.
     #[error("internal error: {0}; please report it with the command you ran")]
     Internal(String),
@@ -182,6 +186,7 @@ impl Error {
             | Error::DeployFailed { .. }
             | Error::DistributionMissing { .. }
             | Error::Cdn { .. }
+            | Error::DoctorFailed(_)
             | Error::Internal(_)
             | Error::Output(_) => 1,
         }

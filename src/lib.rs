@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod execute;
 pub mod headers;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
     runtime.block_on(async {
         match cli.command {
             cli::Command::Deploy(args) => deploy(DeployConfig::resolve(args)?).await,
+            cli::Command::Doctor(args) => doctor(config::DoctorConfig::resolve(args)?).await,
         }
     })
 }
@@ -213,6 +215,49 @@ pub async fn deploy(config: DeployConfig) -> Result<()> {
             "{}",
             report::summary(&plan, &result, invalidation_report.as_ref())
         )?;
+    }
+    Ok(())
+}
+
+/// Runs every check and prints the table (or JSON); fails when any check fails.
+pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
+    let sdk = aws::load(&config.aws).await;
+    aws::check_region(&sdk, &config.aws)?;
+    aws::check_credentials(&sdk, &config.aws).await?;
+    let store = aws::S3Store::new(&sdk, &config.bucket, aws::custom_s3_endpoint(&config.aws));
+    let bucket = store.bucket_facts().await;
+    let distribution = match &config.distribution_id {
+        Some(id) => Some((
+            id.as_str(),
+            aws::CloudFrontCdn::new(&sdk)
+                .distribution_facts(id)
+                .await
+                .map_err(|e| e.into_cdn_error("GetDistributionConfig", id).to_string()),
+        )),
+        None => None,
+    };
+    let checks = doctor::checks(
+        &config.bucket,
+        &config.prefix,
+        &bucket,
+        distribution
+            .as_ref()
+            .map(|(id, facts)| (*id, facts.as_ref().map_err(String::as_str))),
+        config.spa,
+    );
+    let mut stdout = std::io::stdout().lock();
+    if config.json {
+        serde_json::to_writer_pretty(&mut stdout, &checks).map_err(std::io::Error::from)?;
+        writeln!(stdout)?;
+    } else {
+        writeln!(stdout, "{}", doctor::table(&checks))?;
+    }
+    let failed = checks
+        .iter()
+        .filter(|c| c.status == doctor::Status::Fail)
+        .count();
+    if failed > 0 {
+        return Err(Error::DoctorFailed(failed));
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ pub struct ErrorResponse {
 }
 
 /// The distribution settings the guard looks at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpaSettings {
     pub default_root_object: String,
     pub error_responses: Vec<ErrorResponse>,

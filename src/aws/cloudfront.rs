@@ -8,6 +8,7 @@ use aws_sdk_cloudfront::types::{
     CustomErrorResponse, CustomErrorResponses, DistributionConfig, InvalidationBatch, Paths,
 };
 
+use crate::doctor::{DistributionFacts, OriginFacts};
 use crate::spa::{self, ErrorResponse, SpaSettings};
 use crate::store::{Cdn, StoreError};
 
@@ -125,6 +126,54 @@ where
             message: super::describe(other),
             retryable: true,
         },
+    }
+}
+
+impl CloudFrontCdn {
+    /// What `shipfront doctor` checks about the distribution.
+    pub async fn distribution_facts(
+        &self,
+        distribution_id: &str,
+    ) -> Result<DistributionFacts, StoreError> {
+        let out = self
+            .client
+            .get_distribution_config()
+            .id(distribution_id)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let config = out
+            .distribution_config()
+            .ok_or_else(|| build_error("GetDistributionConfig returned no DistributionConfig"))?;
+        let certificate = config.viewer_certificate();
+        Ok(DistributionFacts {
+            origins: config
+                .origins()
+                .map(aws_sdk_cloudfront::types::Origins::items)
+                .unwrap_or_default()
+                .iter()
+                .map(|o| OriginFacts {
+                    domain_name: o.domain_name().to_owned(),
+                    origin_path: o.origin_path().unwrap_or_default().to_owned(),
+                    oac: o
+                        .origin_access_control_id()
+                        .is_some_and(|id| !id.is_empty()),
+                })
+                .collect(),
+            viewer_protocol_policy: config
+                .default_cache_behavior()
+                .map(|b| b.viewer_protocol_policy().as_str().to_owned())
+                .unwrap_or_default(),
+            spa: spa_settings_of(config),
+            aliases: config
+                .aliases()
+                .map(|a| a.items().to_vec())
+                .unwrap_or_default(),
+            custom_certificate: certificate.is_some_and(|c| {
+                c.acm_certificate_arn().is_some_and(|a| !a.is_empty())
+                    || c.iam_certificate_id().is_some_and(|a| !a.is_empty())
+            }),
+        })
     }
 }
 

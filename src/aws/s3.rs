@@ -16,6 +16,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::task::JoinSet;
 
+use crate::doctor::BucketFacts;
 use crate::headers::Headers;
 use crate::scan::{MultipartDigest, hex};
 use crate::store::{ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, WriteOutcome};
@@ -358,6 +359,77 @@ impl S3Store {
         }
         parts.sort_by_key(|p| p.part_number());
         Ok(parts)
+    }
+}
+
+impl S3Store {
+    /// What `shipfront doctor` checks about the bucket. A call that fails counts as "not
+    /// configured", except the first, which decides whether the bucket is reachable at all.
+    pub async fn bucket_facts(&self) -> BucketFacts {
+        if let Err(e) = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .max_keys(1)
+            .send()
+            .await
+        {
+            return BucketFacts {
+                reachable: Err(classify(&e)
+                    .into_error("ListObjectsV2", &self.bucket, None)
+                    .to_string()),
+                versioning: None,
+                encryption: None,
+                public_access_blocked: None,
+            };
+        }
+        let versioning = self
+            .client
+            .get_bucket_versioning()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|v| v.status().map(|s| s.as_str().to_owned()));
+        let encryption = self
+            .client
+            .get_bucket_encryption()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| {
+                out.server_side_encryption_configuration()?
+                    .rules()
+                    .iter()
+                    .find_map(|r| r.apply_server_side_encryption_by_default())
+                    .map(|d| d.sse_algorithm().as_str().to_owned())
+            });
+        let public_access_blocked = self
+            .client
+            .get_public_access_block()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| {
+                out.public_access_block_configuration().map(|c| {
+                    [
+                        c.block_public_acls(),
+                        c.ignore_public_acls(),
+                        c.block_public_policy(),
+                        c.restrict_public_buckets(),
+                    ]
+                    .iter()
+                    .all(|v| *v == Some(true))
+                })
+            });
+        BucketFacts {
+            reachable: Ok(()),
+            versioning,
+            encryption,
+            public_access_blocked,
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 mod bad_input;
 mod cloudfront;
 mod deploy;
+mod doctor;
 mod faults;
 mod harness;
 mod integrity;

@@ -1,0 +1,495 @@
+//! `shipfront doctor`: checks the bucket and distribution a deploy relies on, and says how to
+//! fix each problem. The facts are gathered by `aws`; turning them into verdicts is pure and
+//! table-tested here.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::spa::{self, SpaSettings};
+
+/// What `aws` found out about the bucket.
+#[derive(Debug, Clone)]
+pub struct BucketFacts {
+    /// Err: why the bucket cannot be listed (missing, denied, unreachable).
+    pub reachable: Result<(), String>,
+    /// `Enabled`, `Suspended`, or None when versioning was never turned on.
+    pub versioning: Option<String>,
+    /// The default encryption algorithm (`AES256`, `aws:kms`), None when none is set.
+    pub encryption: Option<String>,
+    /// Whether all four public-access-block settings are on; None when none is configured.
+    pub public_access_blocked: Option<bool>,
+}
+
+/// One origin of the distribution.
+#[derive(Debug, Clone, Default)]
+pub struct OriginFacts {
+    pub domain_name: String,
+    pub origin_path: String,
+    /// Origin Access Control in use.
+    pub oac: bool,
+}
+
+/// What `aws` found out about the distribution.
+#[derive(Debug, Clone, Default)]
+pub struct DistributionFacts {
+    pub origins: Vec<OriginFacts>,
+    /// `allow-all`, `redirect-to-https` or `https-only` of the default cache behavior.
+    pub viewer_protocol_policy: String,
+    pub spa: SpaSettings,
+    pub aliases: Vec<String>,
+    /// An ACM or IAM certificate is configured (needed for aliases).
+    pub custom_certificate: bool,
+}
+
+/// A verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        })
+    }
+}
+
+/// One line of the doctor's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    /// What to do, when not passing.
+    pub fix: Option<String>,
+}
+
+fn check(
+    name: &'static str,
+    status: Status,
+    detail: impl Into<String>,
+    fix: Option<String>,
+) -> Check {
+    Check {
+        name,
+        status,
+        detail: detail.into(),
+        fix,
+    }
+}
+
+/// The checks for `bucket` (and the distribution, when one was given).
+#[must_use]
+pub fn checks(
+    bucket: &str,
+    prefix: &str,
+    facts: &BucketFacts,
+    distribution: Option<(&str, Result<&DistributionFacts, &str>)>,
+    spa_app: bool,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    match &facts.reachable {
+        Ok(()) => out.push(check(
+            "bucket reachable",
+            Status::Pass,
+            format!("s3://{bucket}"),
+            None,
+        )),
+        Err(why) => {
+            out.push(check(
+                "bucket reachable",
+                Status::Fail,
+                why.clone(),
+                Some("check --bucket, --region and the credentials' s3:ListBucket".into()),
+            ));
+            return out;
+        }
+    }
+    out.push(match facts.versioning.as_deref() {
+        Some("Enabled") => check("versioning", Status::Pass, "enabled", None),
+        other => check(
+            "versioning",
+            Status::Fail,
+            format!("{}: rollback needs object versions", other.unwrap_or("never enabled")),
+            Some(format!(
+                "aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled"
+            )),
+        ),
+    });
+    out.push(match facts.encryption.as_deref() {
+        Some(alg) => check("default encryption", Status::Pass, alg, None),
+        None => check(
+            "default encryption",
+            Status::Warn,
+            "none configured",
+            Some(format!(
+                "aws s3api put-bucket-encryption --bucket {bucket} --server-side-encryption-configuration \
+                 '{{\"Rules\":[{{\"ApplyServerSideEncryptionByDefault\":{{\"SSEAlgorithm\":\"AES256\"}}}}]}}'"
+            )),
+        ),
+    });
+    out.push(match facts.public_access_blocked {
+        Some(true) => check("public access block", Status::Pass, "all four settings on", None),
+        other => check(
+            "public access block",
+            Status::Warn,
+            if other.is_some() { "partly off" } else { "not configured" },
+            Some(format!(
+                "aws s3api put-public-access-block --bucket {bucket} --public-access-block-configuration \
+                 BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"
+            )),
+        ),
+    });
+    let Some((id, distribution)) = distribution else {
+        return out;
+    };
+    let d = match distribution {
+        Ok(d) => {
+            out.push(check("distribution", Status::Pass, id, None));
+            d
+        }
+        Err(why) => {
+            out.push(check(
+                "distribution",
+                Status::Fail,
+                why,
+                Some("check --distribution-id".into()),
+            ));
+            return out;
+        }
+    };
+    let bucket_host = format!("{bucket}.s3");
+    let origin = d
+        .origins
+        .iter()
+        .find(|o| o.domain_name.starts_with(&bucket_host));
+    match origin {
+        None => out.push(check(
+            "origin is the bucket",
+            Status::Fail,
+            format!(
+                "no origin points at {bucket} (origins: {})",
+                d.origins
+                    .iter()
+                    .map(|o| o.domain_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some("deploy to the bucket the distribution serves, or add it as an origin".into()),
+        )),
+        Some(o) => {
+            out.push(check(
+                "origin is the bucket",
+                Status::Pass,
+                o.domain_name.clone(),
+                None,
+            ));
+            let served = o.origin_path.trim_matches('/');
+            let deployed = prefix.trim_end_matches('/');
+            out.push(if served == deployed || deployed.starts_with(&format!("{served}/")) && !served.is_empty() {
+                check(
+                    "origin path",
+                    Status::Pass,
+                    format!("OriginPath `{}`, --prefix `{prefix}`", o.origin_path),
+                    None,
+                )
+            } else {
+                check(
+                    "origin path",
+                    Status::Fail,
+                    format!(
+                        "OriginPath `{}` does not serve --prefix `{prefix}`: visitors would not see the deploy",
+                        o.origin_path
+                    ),
+                    Some(format!("deploy with --prefix {served}/ or change the origin's OriginPath")),
+                )
+            });
+            out.push(if o.oac {
+                check("origin access control", Status::Pass, "in use", None)
+            } else {
+                check(
+                    "origin access control",
+                    Status::Warn,
+                    "the origin has no Origin Access Control",
+                    Some("create an OAC and attach it to the origin, then allow it in the bucket policy".into()),
+                )
+            });
+        }
+    }
+    out.push(match d.viewer_protocol_policy.as_str() {
+        "redirect-to-https" | "https-only" => check(
+            "https",
+            Status::Pass,
+            d.viewer_protocol_policy.clone(),
+            None,
+        ),
+        other => check(
+            "https",
+            Status::Warn,
+            format!("viewer protocol policy `{other}` serves plain HTTP"),
+            Some(
+                "set the default cache behavior's ViewerProtocolPolicy to redirect-to-https".into(),
+            ),
+        ),
+    });
+    out.push(if d.spa.default_root_object == spa::INDEX {
+        check("default root object", Status::Pass, spa::INDEX, None)
+    } else {
+        check(
+            "default root object",
+            Status::Fail,
+            format!("`{}` (needs `{}`)", d.spa.default_root_object, spa::INDEX),
+            Some("deploy once with --fix-spa, or set DefaultRootObject".into()),
+        )
+    });
+    let fallback_gaps: Vec<String> = spa::gaps(&d.spa)
+        .into_iter()
+        .filter(|g| matches!(g, spa::SpaGap::Fallback(_)))
+        .map(|g| g.to_string())
+        .collect();
+    if spa_app || fallback_gaps.is_empty() {
+        out.push(if fallback_gaps.is_empty() {
+            check(
+                "spa fallback",
+                Status::Pass,
+                "403 and 404 -> /index.html (200)",
+                None,
+            )
+        } else {
+            check(
+                "spa fallback",
+                Status::Fail,
+                fallback_gaps.join(", "),
+                Some("deploy once with --fix-spa".into()),
+            )
+        });
+    }
+    out.push(match (d.aliases.is_empty(), d.custom_certificate) {
+        (true, _) => check(
+            "alias certificate",
+            Status::Warn,
+            "no alias: the site is served on the cloudfront.net name only",
+            Some(
+                "add your domain as an alternate domain name, with an ACM certificate in us-east-1"
+                    .into(),
+            ),
+        ),
+        (false, true) => check(
+            "alias certificate",
+            Status::Pass,
+            d.aliases.join(", "),
+            None,
+        ),
+        (false, false) => check(
+            "alias certificate",
+            Status::Fail,
+            format!(
+                "aliases {} without a custom certificate",
+                d.aliases.join(", ")
+            ),
+            Some("attach an ACM certificate (us-east-1) covering the aliases".into()),
+        ),
+    });
+    out
+}
+
+/// The doctor's table, one check a line.
+#[must_use]
+pub fn table(checks: &[Check]) -> String {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for c in checks {
+        s.push_str(&format!(
+            "{:<width$}  {:<4}  {}\n",
+            c.name,
+            c.status.to_string(),
+            c.detail
+        ));
+        if let Some(fix) = &c.fix {
+            s.push_str(&format!("{:<width$}        fix: {fix}\n", ""));
+        }
+    }
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    let warned = checks.iter().filter(|c| c.status == Status::Warn).count();
+    s.push_str(&format!(
+        "{failed} failed, {warned} warnings, {} passed",
+        checks.len() - failed - warned
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spa::ErrorResponse;
+
+    fn good_bucket() -> BucketFacts {
+        BucketFacts {
+            reachable: Ok(()),
+            versioning: Some("Enabled".into()),
+            encryption: Some("AES256".into()),
+            public_access_blocked: Some(true),
+        }
+    }
+
+    fn good_distribution() -> DistributionFacts {
+        let fallback = |code| ErrorResponse {
+            error_code: code,
+            page: Some("/index.html".into()),
+            response_code: Some("200".into()),
+        };
+        DistributionFacts {
+            origins: vec![OriginFacts {
+                domain_name: "www.s3.us-east-1.amazonaws.com".into(),
+                origin_path: String::new(),
+                oac: true,
+            }],
+            viewer_protocol_policy: "redirect-to-https".into(),
+            spa: SpaSettings {
+                default_root_object: "index.html".into(),
+                error_responses: vec![fallback(403), fallback(404)],
+            },
+            aliases: vec!["www.example.com".into()],
+            custom_certificate: true,
+        }
+    }
+
+    fn statuses(checks: &[Check]) -> Vec<(&'static str, Status)> {
+        checks.iter().map(|c| (c.name, c.status)).collect()
+    }
+
+    #[test]
+    fn a_well_set_up_site_passes_everything() {
+        let d = good_distribution();
+        let c = checks("www", "", &good_bucket(), Some(("E1", Ok(&d))), true);
+        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+        assert_eq!(c.len(), 12);
+    }
+
+    #[test]
+    fn each_problem_names_itself_and_its_fix() {
+        use Status::*;
+        type Case = (
+            fn(&mut BucketFacts, &mut DistributionFacts),
+            &'static str,
+            Status,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                |b, _| b.versioning = Some("Suspended".into()),
+                "versioning",
+                Fail,
+            ),
+            (|b, _| b.versioning = None, "versioning", Fail),
+            (|b, _| b.encryption = None, "default encryption", Warn),
+            (
+                |b, _| b.public_access_blocked = None,
+                "public access block",
+                Warn,
+            ),
+            (
+                |_, d| d.origins[0].domain_name = "other.s3.amazonaws.com".into(),
+                "origin is the bucket",
+                Fail,
+            ),
+            (
+                |_, d| d.origins[0].origin_path = "/site".into(),
+                "origin path",
+                Fail,
+            ),
+            (
+                |_, d| d.origins[0].oac = false,
+                "origin access control",
+                Warn,
+            ),
+            (
+                |_, d| d.viewer_protocol_policy = "allow-all".into(),
+                "https",
+                Warn,
+            ),
+            (
+                |_, d| d.spa.default_root_object = String::new(),
+                "default root object",
+                Fail,
+            ),
+            (|_, d| d.spa.error_responses.clear(), "spa fallback", Fail),
+            (
+                |_, d| d.custom_certificate = false,
+                "alias certificate",
+                Fail,
+            ),
+            (|_, d| d.aliases.clear(), "alias certificate", Warn),
+        ];
+        for (break_it, name, want) in cases {
+            let (mut b, mut d) = (good_bucket(), good_distribution());
+            break_it(&mut b, &mut d);
+            let c = checks("www", "", &b, Some(("E1", Ok(&d))), true);
+            let bad: Vec<_> = c.iter().filter(|c| c.status != Status::Pass).collect();
+            assert_eq!(bad.len(), 1, "{name}: {bad:#?}");
+            assert_eq!((bad[0].name, bad[0].status), (name, want));
+            assert!(bad[0].fix.is_some(), "{name} has a fix");
+        }
+    }
+
+    #[test]
+    fn prefix_under_origin_path_passes() {
+        let mut d = good_distribution();
+        d.origins[0].origin_path = "/site".into();
+        let c = checks("www", "site/", &good_bucket(), Some(("E1", Ok(&d))), true);
+        assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
+    }
+
+    #[test]
+    fn unreachable_bucket_and_missing_distribution_stop_the_list() {
+        let b = BucketFacts {
+            reachable: Err("bucket `www` does not exist".into()),
+            ..good_bucket()
+        };
+        assert_eq!(
+            statuses(&checks("www", "", &b, None, false)),
+            [("bucket reachable", Status::Fail)]
+        );
+        let c = checks(
+            "www",
+            "",
+            &good_bucket(),
+            Some(("E1", Err("does not exist"))),
+            false,
+        );
+        assert_eq!(
+            c.last().map(|c| (c.name, c.status)),
+            Some(("distribution", Status::Fail))
+        );
+    }
+
+    #[test]
+    fn spa_fallback_is_only_required_for_spas() {
+        let mut d = good_distribution();
+        d.spa.error_responses.clear();
+        let c = checks("www", "", &good_bucket(), Some(("E1", Ok(&d))), false);
+        assert!(c.iter().all(|c| c.name != "spa fallback"), "{c:#?}");
+    }
+
+    #[test]
+    fn table_lists_fixes_and_counts() {
+        let mut b = good_bucket();
+        b.versioning = None;
+        let t = table(&checks("www", "", &b, None, false));
+        assert!(
+            t.contains("versioning           FAIL  never enabled"),
+            "{t}"
+        );
+        assert!(
+            t.contains("fix: aws s3api put-bucket-versioning --bucket www"),
+            "{t}"
+        );
+        assert!(t.ends_with("1 failed, 0 warnings, 3 passed"), "{t}");
+    }
+}
