@@ -322,7 +322,24 @@ async fn send_invalidation(
     let id = cdn
         .invalidate(distribution, &inv.paths, &caller_reference)
         .await
-        .map_err(|e| e.into_cdn_error("CreateInvalidation", distribution))?;
+        .map_err(
+            |e| match e.into_cdn_error("CreateInvalidation", distribution) {
+                Error::Cdn {
+                    operation,
+                    distribution,
+                    message,
+                } => Error::Cdn {
+                    operation,
+                    distribution,
+                    message: format!(
+                        "{message}; the files were deployed, only the invalidation failed: run \
+                     `aws cloudfront create-invalidation --distribution-id ... --paths {}`",
+                        inv.paths.join(" ")
+                    ),
+                },
+                other => other,
+            },
+        )?;
     let mut completed = false;
     if wait {
         let spinner = show_progress.then(|| {

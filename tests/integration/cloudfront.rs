@@ -236,3 +236,25 @@ fn spa_refuses_a_folder_without_a_root_index_html() {
         .fails(2, "has no index.html at its root");
     assert!(world.objects().is_empty());
 }
+
+#[test]
+fn too_many_invalidations_in_progress_is_waited_out() {
+    let world = World::new("cf-busy");
+    let dist = world.distribution("");
+    let site = site();
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    site.file("index.html", "<h1>home v2</h1>");
+    // CloudFront refuses the first attempt: 15 wildcards or 3000 paths already in progress.
+    let proxy = crate::harness::Proxy::start_cloudfront(&[
+        "--reject-first",
+        "1",
+        "--reject-match",
+        "/invalidation",
+    ]);
+    let mut cmd = world.deploy_cmd(&site, &["--distribution-id", &dist]);
+    cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
+    let run = crate::harness::Run::of(cmd).ok();
+    assert!(run.stdout.contains("invalidated 2 paths"), "{}", run.stdout);
+    assert_eq!(proxy.stats().get("rejected"), Some(&1));
+    assert_eq!(world.invalidations(&dist), [["/", "/index.html"]]);
+}

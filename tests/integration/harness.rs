@@ -173,7 +173,16 @@ pub(crate) struct Proxy {
 
 impl Proxy {
     pub(crate) fn start(args: &[&str]) -> Proxy {
-        let target = moto().to_owned();
+        Proxy::start_for(moto(), args)
+    }
+
+    /// A proxy in front of the CloudFront emulator.
+    pub(crate) fn start_cloudfront(args: &[&str]) -> Proxy {
+        Proxy::start_for(moto_cloudfront(), args)
+    }
+
+    fn start_for(target: &str, args: &[&str]) -> Proxy {
+        let target = target.to_owned();
         let mut cmd = Command::new("python3");
         cmd.arg(repo_root().join("tests/support/fault_proxy.py"))
             .arg("--target")

@@ -8,6 +8,9 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
   --drop-rate R   forward this share of writes, then close the connection without answering
   --deny          answer every request with 403 AccessDenied, as S3 does for a bucket policy
                   or IAM policy that denies the caller
+  --reject-first N --reject-match TEXT --reject-code CODE
+                  answer the first N requests whose path contains TEXT with a 400 CloudFront-style
+                  error CODE (e.g. TooManyInvalidationsInProgress), without forwarding them
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
                   printing "held" on stdout once (so a test can kill the client at that point)
 
@@ -105,6 +108,14 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(stats).encode()
             return self.reply(200, body, [("Content-Type", "application/json")])
         body = self.read_body()
+        if args.reject_match and args.reject_match in self.path:
+            with lock:
+                reject = stats.get("rejected", 0) < args.reject_first
+            if reject:
+                bump("rejected")
+                body = (f'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>{args.reject_code}</Code>'
+                        f'<Message>rejected by the test proxy</Message></Error></ErrorResponse>').encode()
+                return self.reply(400, body, [("Content-Type", "text/xml")])
         if args.deny:
             bump("denied")
             return self.s3_error(403, "AccessDenied", "Access Denied")
@@ -181,6 +192,9 @@ def main():
     p.add_argument("--fail-rate", type=float, default=0.0)
     p.add_argument("--drop-rate", type=float, default=0.0)
     p.add_argument("--deny", action="store_true")
+    p.add_argument("--reject-first", type=int, default=0)
+    p.add_argument("--reject-match", default="")
+    p.add_argument("--reject-code", default="TooManyInvalidationsInProgress")
     p.add_argument("--hold-after", type=int, default=None)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
