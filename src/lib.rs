@@ -322,8 +322,13 @@ async fn send_invalidation(
     let id = cdn
         .invalidate(distribution, &inv.paths, &caller_reference)
         .await
-        .map_err(
-            |e| match e.into_cdn_error("CreateInvalidation", distribution) {
+        .map_err(|e| {
+            let hint = format!(
+                "the files were deployed, only the invalidation failed: run `aws cloudfront \
+                 create-invalidation --distribution-id {distribution} --paths {}`",
+                inv.paths.join(" ")
+            );
+            match e.into_cdn_error("CreateInvalidation", distribution) {
                 Error::Cdn {
                     operation,
                     distribution,
@@ -331,15 +336,11 @@ async fn send_invalidation(
                 } => Error::Cdn {
                     operation,
                     distribution,
-                    message: format!(
-                        "{message}; the files were deployed, only the invalidation failed: run \
-                     `aws cloudfront create-invalidation --distribution-id ... --paths {}`",
-                        inv.paths.join(" ")
-                    ),
+                    message: format!("{message}; {hint}"),
                 },
                 other => other,
-            },
-        )?;
+            }
+        })?;
     let mut completed = false;
     if wait {
         let spinner = show_progress.then(|| {
