@@ -1,0 +1,292 @@
+//! The `deploy` command: scan, list, plan, check the distribution, execute, invalidate, report,
+//! in that order, with every refusal before the first write.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::config::{DeployConfig, Invalidate};
+use crate::error::{Error, Result};
+use crate::store::{Cdn, ObjectStore};
+use crate::{aws, execute, invalidate, plan, progress, report, scan, spa};
+
+/// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
+pub async fn run(config: DeployConfig) -> Result<()> {
+    let started = std::time::Instant::now();
+    let target = format!("s3://{}/{}", config.bucket, config.prefix);
+    let scan_options = scan::ScanOptions {
+        prefix: config.prefix.clone(),
+        excludes: config.excludes.clone(),
+        part_size: config.part_size,
+    };
+    let dir = config.dir.clone();
+    let tree = tokio::task::spawn_blocking(move || scan::scan(&dir, &scan_options))
+        .await
+        .map_err(|e| Error::Internal(format!("scan task failed: {e}")))??;
+    for warning in &tree.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if tree.files.is_empty() {
+        return Err(Error::EmptyFolder {
+            dir: config.dir.clone(),
+            target,
+        });
+    }
+    // Under --spa the root page must deploy, so no plan can delete it.
+    if config.spa && !tree.files.iter().any(|f| f.rel == spa::INDEX) {
+        return Err(Error::SpaNoIndex(config.dir.clone()));
+    }
+
+    let sdk = aws::load(&config.aws).await;
+    aws::check_region(&sdk, &config.aws)?;
+    aws::check_credentials(&sdk, &config.aws).await?;
+    let store = Arc::new(aws::S3Store::new(
+        &sdk,
+        &config.bucket,
+        aws::custom_s3_endpoint(&config.aws),
+    ));
+    let listing = store
+        .list(&config.prefix)
+        .await
+        .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
+
+    let plan = plan::plan(
+        &tree,
+        &listing,
+        None,
+        &plan::PlanConfig {
+            bucket: config.bucket.clone(),
+            prefix: config.prefix.clone(),
+            delete: config.delete,
+            headers: config.headers.clone(),
+        },
+    );
+
+    // The distribution is read before any write: a wrong id, or a distribution that would
+    // break an SPA, stops the deploy here.
+    let cdn = match &config.distribution_id {
+        Some(id) => {
+            let cdn = aws::CloudFrontCdn::new(&sdk);
+            let origin_path = cdn
+                .origin_path(id, &config.bucket)
+                .await
+                .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
+            if config.spa {
+                check_spa(&cdn, id, config.fix_spa, config.dry_run).await?;
+            }
+            (config.invalidate != Invalidate::Nothing).then(|| (cdn, id.clone(), origin_path))
+        }
+        None => None,
+    };
+    let invalidation_for = |keys: Vec<&str>, origin_path: &str| match config.invalidate {
+        Invalidate::Nothing => None,
+        Invalidate::All => Some(invalidate::Invalidation {
+            paths: vec!["/*".to_owned()],
+            urls: keys.len(),
+            collapsed: true,
+        }),
+        Invalidate::Changed => Some(invalidate::invalidation(
+            keys,
+            origin_path,
+            config.max_invalidation_paths,
+        ))
+        .filter(|inv| !inv.paths.is_empty()),
+    };
+
+    let mut stdout = std::io::stdout().lock();
+    if config.dry_run {
+        let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
+            let keys = plan
+                .actions
+                .iter()
+                .filter(|a| a.overwrites_existing())
+                .map(|a| a.key.as_str())
+                .collect();
+            invalidation_for(keys, origin_path)
+        });
+        if config.json {
+            let out = report::DeployOutput {
+                dry_run: true,
+                plan: &plan,
+                result: None,
+                invalidation: planned.as_ref().map(report::InvalidationReport::planned),
+            };
+            serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
+            writeln!(stdout)?;
+        } else {
+            writeln!(stdout, "{plan}")?;
+            if let Some(inv) = &planned {
+                writeln!(stdout, "{}", report::invalidation_plan(inv))?;
+            }
+            writeln!(stdout, "dry run: nothing was written")?;
+        }
+        if plan.deletes() > config.max_deletes {
+            eprintln!(
+                "warning: this plan deletes {} objects, more than --max-deletes {}: a real deploy \
+                 would refuse it",
+                plan.deletes(),
+                config.max_deletes
+            );
+        }
+        return Ok(());
+    }
+    if plan.deletes() > config.max_deletes {
+        return Err(Error::TooManyDeletes {
+            count: plan.deletes(),
+            max: config.max_deletes,
+            target,
+        });
+    }
+    drop(stdout);
+
+    let progress = progress::for_stderr(config.progress && !plan.is_empty());
+    let mut result =
+        execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
+
+    let mut invalidation_report = None;
+    if let Some((cdn, id, origin_path)) = &cdn {
+        let changed: Vec<&str> = result
+            .writes
+            .iter()
+            .filter(|w| w.reason != plan::Reason::New)
+            .map(|w| w.key.as_str())
+            .chain(result.deleted_keys.iter().map(String::as_str))
+            .collect();
+        if let Some(inv) = invalidation_for(changed, origin_path) {
+            invalidation_report =
+                Some(send_invalidation(cdn, id, inv, started, config.wait, config.progress).await?);
+        }
+    }
+    // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
+    result.elapsed = started.elapsed();
+
+    let mut stdout = std::io::stdout().lock();
+    if config.json {
+        let out = report::DeployOutput {
+            dry_run: false,
+            plan: &plan,
+            result: Some(&result),
+            invalidation: invalidation_report,
+        };
+        serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
+        writeln!(stdout)?;
+    } else {
+        writeln!(
+            stdout,
+            "{}",
+            report::summary(&plan, &result, invalidation_report.as_ref())
+        )?;
+    }
+    Ok(())
+}
+
+/// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs.
+async fn check_spa(
+    cdn: &aws::CloudFrontCdn,
+    distribution: &str,
+    fix: bool,
+    dry_run: bool,
+) -> Result<()> {
+    let settings = cdn
+        .spa_settings(distribution)
+        .await
+        .map_err(|e| e.into_cdn_error("GetDistributionConfig", distribution))?;
+    let gaps = spa::gaps(&settings);
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    let listed = gaps
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !fix {
+        return Err(Error::SpaNotReady {
+            distribution: distribution.to_owned(),
+            gaps: listed,
+        });
+    }
+    if dry_run {
+        eprintln!("--fix-spa would repair distribution `{distribution}`: {listed}");
+        return Ok(());
+    }
+    cdn.fix_spa(distribution)
+        .await
+        .map_err(|e| e.into_cdn_error("UpdateDistribution", distribution))?;
+    eprintln!("repaired distribution `{distribution}` for a single-page app: {listed}");
+    Ok(())
+}
+
+/// Creates the invalidation (and with `wait`, waits for it). Its `CallerReference` is derived
+/// from this deploy's start and paths, so the SDK's retries of the same call cannot create a
+/// second invalidation.
+async fn send_invalidation(
+    cdn: &aws::CloudFrontCdn,
+    distribution: &str,
+    inv: invalidate::Invalidation,
+    started: std::time::Instant,
+    wait: bool,
+    show_progress: bool,
+) -> Result<report::InvalidationReport> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(started.elapsed());
+    let digest = {
+        use md5::{Digest, Md5};
+        scan::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
+    };
+    let caller_reference = format!("shipfront-{}-{digest}", since_epoch.as_millis());
+    let id = cdn
+        .invalidate(distribution, &inv.paths, &caller_reference)
+        .await
+        .map_err(|e| {
+            let hint = format!(
+                "the files were deployed, only the invalidation failed: run `aws cloudfront \
+                 create-invalidation --distribution-id {distribution} --paths {}`",
+                inv.paths.join(" ")
+            );
+            match e.into_cdn_error("CreateInvalidation", distribution) {
+                Error::Cdn {
+                    operation,
+                    distribution,
+                    message,
+                } => Error::Cdn {
+                    operation,
+                    distribution,
+                    message: format!("{message}; {hint}"),
+                },
+                other => other,
+            }
+        })?;
+    let mut completed = false;
+    if wait {
+        let spinner = show_progress.then(|| {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.set_message(format!("waiting for invalidation {id}"));
+            s.enable_steady_tick(std::time::Duration::from_millis(120));
+            s
+        });
+        loop {
+            let status = cdn
+                .invalidation_status(distribution, &id)
+                .await
+                .map_err(|e| e.into_cdn_error("GetInvalidation", distribution))?;
+            // CloudFront says `Completed`; some emulators `COMPLETED`.
+            if status.eq_ignore_ascii_case("completed") {
+                completed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+    }
+    Ok(report::InvalidationReport {
+        id: Some(id),
+        paths: inv.paths,
+        urls: inv.urls,
+        collapsed: inv.collapsed,
+        completed,
+    })
+}
