@@ -130,11 +130,11 @@ where
 }
 
 impl CloudFrontCdn {
-    /// What `shipfront doctor` checks about the distribution.
-    pub async fn distribution_facts(
+    /// The distribution's config and its ETag (for `If-Match` on an update).
+    async fn distribution_config(
         &self,
         distribution_id: &str,
-    ) -> Result<DistributionFacts, StoreError> {
+    ) -> Result<(DistributionConfig, String), StoreError> {
         let out = self
             .client
             .get_distribution_config()
@@ -142,9 +142,19 @@ impl CloudFrontCdn {
             .send()
             .await
             .map_err(|e| classify(&e))?;
+        let etag = out.e_tag().unwrap_or_default().to_owned();
         let config = out
-            .distribution_config()
+            .distribution_config
             .ok_or_else(|| build_error("GetDistributionConfig returned no DistributionConfig"))?;
+        Ok((config, etag))
+    }
+
+    /// What `shipfront doctor` checks about the distribution.
+    pub async fn distribution_facts(
+        &self,
+        distribution_id: &str,
+    ) -> Result<DistributionFacts, StoreError> {
+        let (config, _etag) = self.distribution_config(distribution_id).await?;
         let certificate = config.viewer_certificate();
         Ok(DistributionFacts {
             origins: config
@@ -164,7 +174,7 @@ impl CloudFrontCdn {
                 .default_cache_behavior()
                 .map(|b| b.viewer_protocol_policy().as_str().to_owned())
                 .unwrap_or_default(),
-            spa: spa_settings_of(config),
+            spa: spa_settings_of(&config),
             aliases: config
                 .aliases()
                 .map(|a| a.items().to_vec())
@@ -179,16 +189,9 @@ impl CloudFrontCdn {
 
 impl Cdn for CloudFrontCdn {
     async fn origin_path(&self, distribution_id: &str, bucket: &str) -> Result<String, StoreError> {
-        let out = self
-            .client
-            .get_distribution_config()
-            .id(distribution_id)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        let origins = out
-            .distribution_config()
-            .and_then(|c| c.origins())
+        let (config, _) = self.distribution_config(distribution_id).await?;
+        let origins = config
+            .origins()
             .map(aws_sdk_cloudfront::types::Origins::items)
             .unwrap_or_default();
         // S3 REST and website endpoints both start with `<bucket>.s3`.
@@ -254,37 +257,19 @@ impl Cdn for CloudFrontCdn {
     }
 
     async fn spa_settings(&self, distribution_id: &str) -> Result<SpaSettings, StoreError> {
-        let out = self
-            .client
-            .get_distribution_config()
-            .id(distribution_id)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        let config = out
-            .distribution_config()
-            .ok_or_else(|| build_error("GetDistributionConfig returned no DistributionConfig"))?;
-        Ok(spa_settings_of(config))
+        let (config, _etag) = self.distribution_config(distribution_id).await?;
+        Ok(spa_settings_of(&config))
     }
 
     async fn fix_spa(&self, distribution_id: &str) -> Result<(), StoreError> {
-        let out = self
-            .client
-            .get_distribution_config()
-            .id(distribution_id)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        let config = out
-            .distribution_config()
-            .ok_or_else(|| build_error("GetDistributionConfig returned no DistributionConfig"))?;
-        let fixed = spa::repaired(&spa_settings_of(config));
+        let (config, etag) = self.distribution_config(distribution_id).await?;
+        let fixed = spa::repaired(&spa_settings_of(&config));
         // If-Match makes CloudFront refuse the write if someone changed the config meanwhile.
         self.client
             .update_distribution()
             .id(distribution_id)
-            .if_match(out.e_tag().unwrap_or_default())
-            .distribution_config(with_spa_settings(config, &fixed)?)
+            .if_match(etag)
+            .distribution_config(with_spa_settings(&config, &fixed)?)
             .send()
             .await
             .map_err(|e| classify(&e))?;

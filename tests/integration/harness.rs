@@ -33,14 +33,6 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     runtime().block_on(f)
 }
 
-/// The moto server for S3, pinned by scripts/lib/moto.sh.
-fn moto_s3_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("SHIPFRONT_MOTO_S3") {
-        return PathBuf::from(p);
-    }
-    repo_root().join(".venv/moto-s3/bin/moto_server")
-}
-
 /// A helper process that lives as long as the test binary: its stdin is our pipe, and the
 /// wrapper kills it when that pipe closes (when this process exits, however it exits).
 struct Daemon {
@@ -102,54 +94,42 @@ struct Moto {
     _daemon: Daemon,
 }
 
+/// Starts the moto server of `.venv/moto-NAME` (or the one `env_var` names) on a free port.
+fn start_moto(name: &str, env_var: &str) -> Moto {
+    let bin = std::env::var(env_var).map_or_else(
+        |_| repo_root().join(format!(".venv/moto-{name}/bin/moto_server")),
+        PathBuf::from,
+    );
+    assert!(
+        bin.exists(),
+        "moto server ({name}) not found at {}: run `scripts/test` (it installs moto[server] \
+         into .venv/) or set {env_var}",
+        bin.display()
+    );
+    let (daemon, port) = start_daemon(
+        &bin,
+        &["-H", "127.0.0.1", "-p", "0"],
+        "Running on http://127.0.0.1:",
+    );
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _daemon: daemon,
+    }
+}
+
+/// The S3 emulator (moto 5.1.22, see scripts/lib/moto.sh).
 fn moto() -> &'static str {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     &MOTO
-        .get_or_init(|| {
-            let bin = moto_s3_binary();
-            assert!(
-                bin.exists(),
-                "moto server not found at {}: run `scripts/test` (it installs moto[server] into \
-                 .venv/) or set SHIPFRONT_MOTO_S3",
-                bin.display()
-            );
-            let (daemon, port) = start_daemon(
-                &bin,
-                &["-H", "127.0.0.1", "-p", "0"],
-                "Running on http://127.0.0.1:",
-            );
-            Moto {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                _daemon: daemon,
-            }
-        })
+        .get_or_init(|| start_moto("s3", "SHIPFRONT_MOTO_S3"))
         .endpoint
 }
 
+/// The CloudFront emulator (moto 5.2.5).
 fn moto_cloudfront() -> &'static str {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     &MOTO
-        .get_or_init(|| {
-            let bin = std::env::var("SHIPFRONT_MOTO_CLOUDFRONT").map_or_else(
-                |_| repo_root().join(".venv/moto-cloudfront/bin/moto_server"),
-                PathBuf::from,
-            );
-            assert!(
-                bin.exists(),
-                "moto server (CloudFront) not found at {}: run `scripts/test` or set \
-                 SHIPFRONT_MOTO_CLOUDFRONT",
-                bin.display()
-            );
-            let (daemon, port) = start_daemon(
-                &bin,
-                &["-H", "127.0.0.1", "-p", "0"],
-                "Running on http://127.0.0.1:",
-            );
-            Moto {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                _daemon: daemon,
-            }
-        })
+        .get_or_init(|| start_moto("cloudfront", "SHIPFRONT_MOTO_CLOUDFRONT"))
         .endpoint
 }
 
