@@ -99,6 +99,10 @@ pub struct DeployArgs {
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
     pub distribution_id: Option<String>,
 
+    /// Message of the release record (default: the commit, from GITHUB_SHA)
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+
     /// Single-page app: refuse, before any write, a folder without index.html or a
     /// distribution without the 403/404 -> /index.html (200) fallback
     #[arg(long)]

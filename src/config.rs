@@ -104,6 +104,8 @@ pub struct DeployConfig {
     pub spa: bool,
     /// Repair the distribution's SPA settings instead of refusing.
     pub fix_spa: bool,
+    /// Message of the release record.
+    pub message: Option<String>,
 }
 
 /// What a deploy invalidates.
@@ -335,6 +337,7 @@ impl DeployConfig {
             wait: args.wait,
             spa: args.spa || args.fix_spa || file.spa.unwrap_or(false),
             fix_spa: args.fix_spa,
+            message: crate::release::default_message(args.message),
         })
     }
 }

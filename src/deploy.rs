@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::config::{DeployConfig, Invalidate};
 use crate::error::{Error, Result};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, execute, invalidate, plan, progress, report, scan, spa};
+use crate::{aws, execute, invalidate, plan, progress, release, report, scan, spa};
 
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
 pub async fn run(config: DeployConfig) -> Result<()> {
@@ -49,10 +49,29 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         .await
         .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
 
+    // The live release record, when there is one, makes change detection exact.
+    let previous = match release::latest_key(&listing, &config.prefix) {
+        Some(key) => {
+            let bytes = store
+                .get_bytes(key)
+                .await
+                .map_err(|e| e.into_error("GetObject", &config.bucket, Some(key)))?;
+            match serde_json::from_slice::<release::Release>(&bytes) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!(
+                        "warning: ignoring release record `{key}`, which cannot be read: {e}"
+                    );
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let plan = plan::plan(
         &tree,
         &listing,
-        None,
+        previous.as_ref(),
         &plan::PlanConfig {
             bucket: config.bucket.clone(),
             prefix: config.prefix.clone(),
@@ -109,6 +128,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                 plan: &plan,
                 result: None,
                 invalidation: planned.as_ref().map(report::InvalidationReport::planned),
+                release: None,
             };
             serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
             writeln!(stdout)?;
@@ -156,6 +176,32 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                 Some(send_invalidation(cdn, id, inv, started, config.wait, config.progress).await?);
         }
     }
+    let release_id = if plan.is_empty() {
+        None
+    } else {
+        Some(
+            record_release(
+                &*store,
+                &config,
+                &release::Outcome {
+                    tree: &tree,
+                    listing: &listing,
+                    report: &result,
+                    previous: previous.as_ref(),
+                    headers: &config.headers,
+                    versions: &std::collections::BTreeMap::new(),
+                },
+            )
+            .await?,
+        )
+    };
+    if result.writes.iter().any(|w| w.version_id.is_none()) {
+        eprintln!(
+            "warning: bucket `{}` has versioning off: earlier versions are not kept, so a \
+             rollback will be impossible; `shipfront doctor` shows how to turn it on",
+            config.bucket
+        );
+    }
     // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
     result.elapsed = started.elapsed();
 
@@ -166,6 +212,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             plan: &plan,
             result: Some(&result),
             invalidation: invalidation_report,
+            release: release_id.clone(),
         };
         serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
         writeln!(stdout)?;
@@ -175,8 +222,75 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             "{}",
             report::summary(&plan, &result, invalidation_report.as_ref())
         )?;
+        if let Some(id) = &release_id {
+            writeln!(stdout, "release {id}")?;
+        }
     }
     Ok(())
+}
+
+/// Writes the release record, last of all. Version ids of objects that neither this deploy
+/// wrote nor the previous record covers come from one `ListObjectVersions` pass.
+async fn record_release<S: ObjectStore>(
+    store: &S,
+    config: &DeployConfig,
+    outcome: &release::Outcome<'_>,
+) -> Result<String> {
+    let written: std::collections::BTreeSet<&str> = outcome
+        .report
+        .writes
+        .iter()
+        .map(|w| w.key.as_str())
+        .collect();
+    let listed: std::collections::BTreeMap<&str, &str> = outcome
+        .listing
+        .objects
+        .iter()
+        .map(|o| (o.key.as_str(), o.etag.as_str()))
+        .collect();
+    let needs_versions = outcome.tree.files.iter().any(|f| {
+        !written.contains(f.key.as_str())
+            && outcome
+                .previous
+                .and_then(|p| p.objects.get(&f.key))
+                .is_none_or(|r| Some(r.etag.as_str()) != listed.get(f.key.as_str()).copied())
+    });
+    let versions = if needs_versions {
+        store
+            .latest_versions(&config.prefix)
+            .await
+            .map_err(|e| e.into_error("ListObjectVersions", &config.bucket, None))?
+    } else {
+        std::collections::BTreeMap::new()
+    };
+    let now = std::time::SystemTime::now();
+    let id = release::new_id(
+        now,
+        &outcome
+            .report
+            .writes
+            .iter()
+            .map(|w| w.key.as_str())
+            .chain(outcome.report.deleted_keys.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let record = release::record(
+        id.clone(),
+        humantime::format_rfc3339_seconds(now).to_string(),
+        config.message.clone(),
+        &release::Outcome {
+            versions: &versions,
+            ..*outcome
+        },
+    );
+    let key = format!("{}{id}.json", release::releases_prefix(&config.prefix));
+    let body = serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?;
+    store
+        .put_bytes(&key, body, "application/json")
+        .await
+        .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
+    Ok(id)
 }
 
 /// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs.

@@ -331,6 +331,26 @@ mod tests {
         ) -> Result<WriteOutcome, StoreError> {
             self.write("copy", key)
         }
+        async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+            Err(StoreError::Other {
+                message: format!("no {key}"),
+                retryable: false,
+            })
+        }
+        async fn put_bytes(
+            &self,
+            key: &str,
+            _: Vec<u8>,
+            _: &str,
+        ) -> Result<WriteOutcome, StoreError> {
+            self.write("put", key)
+        }
+        async fn latest_versions(
+            &self,
+            _: &str,
+        ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+            Ok(std::collections::BTreeMap::new())
+        }
         async fn delete_batch(
             &self,
             keys: Vec<String>,

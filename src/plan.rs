@@ -494,6 +494,7 @@ mod tests {
                 },
             )]
             .into(),
+            ..Release::default()
         };
         let cases = [
             // (release, expected ops)

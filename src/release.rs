@@ -1,16 +1,41 @@
-//! The release record: what a deploy left in the bucket, key by key. The plan reads the last one
-//! to recognise content it cannot tell from an ETag (SSE-KMS, foreign part sizes) and headers that
-//! drifted; writing records, the lock and rollback build on this type.
+//! The release record: what a deploy left in the bucket, key by key (version id, content hash,
+//! headers). The plan reads the live one to recognise content it cannot tell from an ETag
+//! (SSE-KMS, foreign part sizes) and headers that drifted; rollback (to come) puts recorded
+//! versions back.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
+use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-/// A deploy's record, stored as `.shipfront/releases/<id>.json`.
+use crate::execute::ExecReport;
+use crate::headers::HeaderPolicy;
+use crate::plan::STATE_DIR;
+use crate::scan::{LocalTree, hex};
+use crate::store::RemoteListing;
+
+/// A deploy's record, stored as `<prefix>.shipfront/releases/<id>.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
+    /// Sortable: UTC time, then a short hash (`20261128T032033Z-3f2a1b`).
     pub id: String,
-    /// Site objects by full key.
+    /// RFC 3339 UTC.
+    #[serde(default)]
+    pub time: String,
+    /// `--message`, else the commit (`GITHUB_SHA`) when known.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The shipfront version that wrote it.
+    #[serde(default)]
+    pub shipfront: String,
+    /// Objects written or deleted by this release.
+    #[serde(default)]
+    pub changed: usize,
+    /// Bytes uploaded by this release.
+    #[serde(default)]
+    pub bytes: u64,
+    /// Every site object after the release, by full key.
     pub objects: BTreeMap<String, ReleasedObject>,
 }
 
@@ -21,8 +46,244 @@ pub struct ReleasedObject {
     pub size: u64,
     /// Hex MD5 of the whole content.
     pub content_md5: String,
-    /// The ETag S3 reported after the write, without quotes.
+    /// The ETag S3 reports, without quotes.
     pub etag: String,
     pub content_type: String,
     pub cache_control: String,
+}
+
+/// `<prefix>.shipfront/releases/`.
+#[must_use]
+pub fn releases_prefix(prefix: &str) -> String {
+    format!("{prefix}{STATE_DIR}releases/")
+}
+
+/// The key of the newest release record in a listing of the deploy's prefix: ids sort by time.
+#[must_use]
+pub fn latest_key<'a>(listing: &'a RemoteListing, prefix: &str) -> Option<&'a str> {
+    let dir = releases_prefix(prefix);
+    listing
+        .objects
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| k.starts_with(&dir) && k.ends_with(".json"))
+        .max()
+}
+
+/// A new release id: the UTC second, then six hex digits of a digest of `salt`.
+#[must_use]
+pub fn new_id(now: SystemTime, salt: &str) -> String {
+    let stamp: String = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    format!("{stamp}-{}", &hex(&Md5::digest(salt.as_bytes()))[..6])
+}
+
+/// The message of a release: `--message`, else the commit GitHub Actions is building.
+#[must_use]
+pub fn default_message(flag: Option<String>) -> Option<String> {
+    flag.or_else(|| {
+        std::env::var("GITHUB_SHA")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(|sha| format!("commit {sha}"))
+    })
+}
+
+/// Everything `record` needs about the deploy that just ran.
+pub struct Outcome<'a> {
+    pub tree: &'a LocalTree,
+    pub listing: &'a RemoteListing,
+    pub report: &'a ExecReport,
+    pub previous: Option<&'a Release>,
+    pub headers: &'a HeaderPolicy,
+    /// Current version ids from `ListObjectVersions`, for keys neither written now nor
+    /// recorded by `previous`.
+    pub versions: &'a BTreeMap<String, String>,
+}
+
+/// The record of the bucket after a deploy. Pure: written keys take the version and ETag S3
+/// returned; unchanged keys keep what the previous record says when the object is still the one
+/// it recorded (same ETag), else the listing's ETag and current version. Headers of unchanged
+/// objects come from the previous record; without one they are taken to be what the rules say
+/// (the listing does not return headers, and a HEAD per object is what this tool avoids).
+#[must_use]
+pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>) -> Release {
+    let written: BTreeMap<&str, _> = o
+        .report
+        .writes
+        .iter()
+        .map(|w| (w.key.as_str(), w))
+        .collect();
+    let listed: BTreeMap<&str, &str> = o
+        .listing
+        .objects
+        .iter()
+        .map(|r| (r.key.as_str(), r.etag.as_str()))
+        .collect();
+    let mut objects = BTreeMap::new();
+    for file in &o.tree.files {
+        let wanted = o.headers.headers_for(&file.rel);
+        let before = o.previous.and_then(|p| p.objects.get(&file.key));
+        let entry = match written.get(file.key.as_str()) {
+            Some(w) => ReleasedObject {
+                version_id: w.version_id.clone(),
+                size: file.size,
+                content_md5: hex(&file.md5),
+                etag: w.etag.clone().unwrap_or_else(|| file.expected_etag()),
+                content_type: wanted.content_type,
+                cache_control: wanted.cache_control,
+            },
+            None => {
+                let etag = listed
+                    .get(file.key.as_str())
+                    .map_or_else(|| file.expected_etag(), |e| (*e).to_owned());
+                match before.filter(|b| b.etag == etag) {
+                    Some(b) => b.clone(),
+                    None => ReleasedObject {
+                        version_id: o.versions.get(&file.key).cloned(),
+                        size: file.size,
+                        content_md5: hex(&file.md5),
+                        etag,
+                        content_type: wanted.content_type,
+                        cache_control: wanted.cache_control,
+                    },
+                }
+            }
+        };
+        objects.insert(file.key.clone(), entry);
+    }
+    Release {
+        id,
+        time,
+        message,
+        shipfront: env!("CARGO_PKG_VERSION").to_owned(),
+        changed: o.report.writes.len() + o.report.deleted,
+        bytes: o.report.uploaded_bytes,
+        objects,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execute::WriteRecord;
+    use crate::plan::Reason;
+    use crate::scan::LocalFile;
+    use crate::store::RemoteObject;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn file(key: &str, body: &str) -> LocalFile {
+        LocalFile {
+            rel: key.into(),
+            key: key.into(),
+            path: key.into(),
+            size: body.len() as u64,
+            md5: Md5::digest(body.as_bytes()).into(),
+            multipart: None,
+        }
+    }
+
+    #[test]
+    fn ids_sort_by_time() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let a = new_id(t, "x");
+        let b = new_id(t + Duration::from_secs(1), "a");
+        assert!(a < b, "{a} < {b}");
+        assert_eq!(&a[..16], "20261118T110640Z");
+        assert_eq!(a.len(), 23);
+    }
+
+    #[test]
+    fn latest_key_ignores_other_state_and_site_keys() {
+        let listing = RemoteListing {
+            objects: [
+                "site/.shipfront/lock",
+                "site/.shipfront/releases/20260101T000000Z-aaaaaa.json",
+                "site/.shipfront/releases/20261128T000000Z-bbbbbb.json",
+                "site/zzz.html",
+            ]
+            .iter()
+            .map(|k| RemoteObject {
+                key: (*k).into(),
+                etag: String::new(),
+                size: 0,
+            })
+            .collect(),
+            pages: 1,
+        };
+        assert_eq!(
+            latest_key(&listing, "site/"),
+            Some("site/.shipfront/releases/20261128T000000Z-bbbbbb.json")
+        );
+        assert_eq!(latest_key(&listing, ""), None);
+    }
+
+    #[test]
+    fn record_takes_versions_from_writes_previous_record_or_listing() {
+        let tree = LocalTree {
+            files: vec![file("a.css", "a"), file("b.js", "b"), file("c.txt", "c")],
+            warnings: vec![],
+        };
+        let etag = |body: &str| hex(&Md5::digest(body.as_bytes()));
+        let listing = RemoteListing {
+            objects: ["b.js", "c.txt"]
+                .iter()
+                .map(|k| RemoteObject {
+                    key: (*k).into(),
+                    etag: etag(&k[..1]),
+                    size: 1,
+                })
+                .collect(),
+            pages: 1,
+        };
+        let report = ExecReport {
+            writes: vec![WriteRecord {
+                key: "a.css".into(),
+                reason: Reason::New,
+                version_id: Some("va2".into()),
+                etag: Some(etag("a")),
+            }],
+            uploaded_bytes: 1,
+            ..ExecReport::default()
+        };
+        let mut previous = Release::default();
+        previous.objects.insert(
+            "b.js".into(),
+            ReleasedObject {
+                version_id: Some("vb1".into()),
+                size: 1,
+                content_md5: etag("b"),
+                etag: etag("b"),
+                content_type: "text/javascript; charset=utf-8".into(),
+                cache_control: "no-cache".into(),
+            },
+        );
+        let versions: BTreeMap<String, String> = [("c.txt".to_owned(), "vc9".to_owned())].into();
+        let policy = HeaderPolicy::default();
+        let r = record(
+            "id".into(),
+            "t".into(),
+            None,
+            &Outcome {
+                tree: &tree,
+                listing: &listing,
+                report: &report,
+                previous: Some(&previous),
+                headers: &policy,
+                versions: &versions,
+            },
+        );
+        let v = |k: &str| r.objects[k].version_id.as_deref();
+        assert_eq!(
+            (v("a.css"), v("b.js"), v("c.txt")),
+            (Some("va2"), Some("vb1"), Some("vc9"))
+        );
+        // The previous record's headers stand for an object it recorded.
+        assert_eq!(r.objects["b.js"].cache_control, "no-cache");
+        assert_eq!(r.objects["c.txt"].content_type, "text/plain; charset=utf-8");
+        assert_eq!((r.changed, r.bytes), (1, 1));
+    }
 }

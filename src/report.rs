@@ -16,6 +16,8 @@ pub struct DeployOutput<'a> {
     pub result: Option<&'a ExecReport>,
     /// The CloudFront invalidation sent (or, in a dry run, planned); None when none.
     pub invalidation: Option<InvalidationReport>,
+    /// The id of the release record written; None when nothing changed (or a dry run).
+    pub release: Option<String>,
 }
 
 /// A CloudFront invalidation as reported to the user.

@@ -2,6 +2,7 @@
 //! executor only knows these traits, so unit tests drive it with an in-memory store that fails on
 //! demand, and only `src/aws/` knows the SDK.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 
@@ -135,6 +136,24 @@ pub trait ObjectStore: Send + Sync + 'static {
         key: &str,
         headers: &Headers,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// The bytes of a small object (a release record).
+    fn get_bytes(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+
+    /// Writes a small object (a release record) from memory.
+    fn put_bytes(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// The current version id of every key under `prefix` (`ListObjectVersions`, 1000 versions
+    /// a page); unversioned buckets give none.
+    fn latest_versions(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, StoreError>> + Send;
 
     /// Deletes up to 1000 keys in one call (the `DeleteObjects` limit). Returns the keys that
     /// failed, with why.

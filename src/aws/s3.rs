@@ -1,5 +1,6 @@
 //! `ObjectStore` on Amazon S3 (or any S3-compatible endpoint) through the AWS SDK.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_sdk_s3::Client;
@@ -13,6 +14,7 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use md5::Digest;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::task::JoinSet;
 
@@ -501,6 +503,84 @@ impl ObjectStore for S3Store {
                 .and_then(|r| r.e_tag())
                 .map(strip_quotes),
         })
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        out.body
+            .collect()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| StoreError::Other {
+                message: format!("reading `{key}`: {e}"),
+                retryable: true,
+            })
+    }
+
+    async fn put_bytes(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<WriteOutcome, StoreError> {
+        let md5: [u8; 16] = md5::Md5::digest(&body).into();
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(i64_len(body.len() as u64))
+            .content_md5(content_md5(&md5))
+            .content_type(content_type)
+            .cache_control("no-store")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(WriteOutcome {
+            version_id: out.version_id().map(str::to_owned),
+            etag: out.e_tag().map(strip_quotes),
+        })
+    }
+
+    async fn latest_versions(&self, prefix: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut versions = BTreeMap::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            for v in page.versions() {
+                if v.is_latest() == Some(true)
+                    && let (Some(key), Some(id)) = (v.key(), v.version_id())
+                {
+                    versions.insert(key.to_owned(), id.to_owned());
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                break;
+            }
+        }
+        Ok(versions)
     }
 
     async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {

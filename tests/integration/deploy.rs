@@ -96,9 +96,12 @@ fn redeploy_with_fresh_mtimes_sends_only_the_changed_file() {
     assert!(run.stdout.contains("uploaded 1 "), "{}", run.stdout);
     assert!(run.stdout.contains("unchanged 9"), "{}", run.stdout);
     let stats = proxy.stats();
-    assert_eq!(stats.get("writes"), Some(&1), "{stats:?}");
-    assert_eq!(stats.get("put"), Some(&1), "{stats:?}");
+    // Two writes: the changed file, and the release record, last.
+    assert_eq!(stats.get("writes"), Some(&2), "{stats:?}");
+    assert_eq!(stats.get("put"), Some(&2), "{stats:?}");
     assert_eq!(stats.get("list"), Some(&1), "{stats:?}");
+    // One GET: the live release record, read to plan.
+    assert_eq!(stats.get("get"), Some(&1), "{stats:?}");
     assert_eq!(stats.get("head"), None, "no HEAD per object: {stats:?}");
     assert_eq!(
         stats.get("writes_setting_acl"),
@@ -140,7 +143,7 @@ fn identical_redeploy_makes_no_writes_and_one_list_per_thousand_keys() {
 #[test]
 fn stale_keys_are_deleted_but_state_prefix_and_no_delete_are_respected() {
     let world = World::new("stale");
-    world.put(".shipfront/releases/r1.json", "{}");
+    world.put(".shipfront/keep.txt", "shipfront's own");
     world.put("old.html", "old");
     world.put("assets/old.js", "old");
     let site = Site::new();
@@ -148,20 +151,22 @@ fn stale_keys_are_deleted_but_state_prefix_and_no_delete_are_respected() {
 
     world.deploy(&site, &["--no-delete"]).ok();
     let keys: Vec<String> = world.objects().into_keys().collect();
-    assert_eq!(
-        keys,
-        [
-            ".shipfront/releases/r1.json",
-            "assets/old.js",
-            "index.html",
-            "old.html"
-        ]
-    );
+    assert_eq!(keys, ["assets/old.js", "index.html", "old.html"]);
 
     let run = world.deploy(&site, &[]).ok();
     assert!(run.stdout.contains("deleted 2"), "{}", run.stdout);
     let keys: Vec<String> = world.objects().into_keys().collect();
-    assert_eq!(keys, [".shipfront/releases/r1.json", "index.html"]);
+    assert_eq!(keys, ["index.html"]);
+    // shipfront's own keys are never deleted: the foreign one stays beside two release records.
+    let state = world.state_keys();
+    assert_eq!(state.len(), 3, "{state:?}");
+    assert_eq!(state[0], ".shipfront/keep.txt");
+    assert!(
+        state[1..]
+            .iter()
+            .all(|k| k.starts_with(".shipfront/releases/")),
+        "{state:?}"
+    );
 }
 
 #[test]

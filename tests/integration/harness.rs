@@ -569,8 +569,24 @@ impl World {
         Run::of(self.cmd_via(&proxy.endpoint, &args))
     }
 
-    /// key -> ETag of every object in the bucket (current versions).
+    /// key -> ETag of every site object in the bucket (current versions), shipfront's own
+    /// `.shipfront/` records left out.
     pub(crate) fn objects(&self) -> BTreeMap<String, String> {
+        let mut all = self.all_objects();
+        all.retain(|k, _| !k.contains(".shipfront/"));
+        all
+    }
+
+    /// The keys of shipfront's own records (`.shipfront/`).
+    pub(crate) fn state_keys(&self) -> Vec<String> {
+        self.all_objects()
+            .into_keys()
+            .filter(|k| k.contains(".shipfront/"))
+            .collect()
+    }
+
+    /// key -> ETag of every object in the bucket (current versions).
+    pub(crate) fn all_objects(&self) -> BTreeMap<String, String> {
         block_on(async {
             let mut out = BTreeMap::new();
             let mut pages = self

@@ -11,3 +11,4 @@ mod doctor;
 mod faults;
 mod harness;
 mod integrity;
+mod releases;

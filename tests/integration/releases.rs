@@ -1,0 +1,112 @@
+//! Release records: every deploy that changes something records which version of every key is
+//! live, and the next deploy plans with it.
+
+use crate::harness::{Site, World};
+
+fn release(world: &World, key: &str) -> serde_json::Value {
+    serde_json::from_slice(&world.get(key)).unwrap()
+}
+
+#[test]
+fn each_changing_deploy_records_every_key_with_its_version() {
+    let world = World::new("releases");
+    let site = Site::new();
+    site.file("index.html", "<h1>v1</h1>")
+        .file("a.css", "a{}")
+        .file("b.js", "b()");
+    let run = world.deploy(&site, &["--message", "first"]).ok();
+    assert!(run.stdout.contains("release "), "{}", run.stdout);
+    let first = world.state_keys();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let r1 = release(&world, &first[0]);
+    assert_eq!(r1["message"], "first");
+    assert_eq!(r1["changed"], 3);
+    let objects = r1["objects"].as_object().unwrap();
+    assert_eq!(objects.len(), 3);
+    for (key, o) in objects {
+        assert!(
+            o["version_id"].as_str().is_some_and(|v| !v.is_empty()),
+            "{key}: {o}"
+        );
+        assert_eq!(o["etag"], world.objects()[key], "{key}");
+    }
+
+    // Nothing changed: no new record.
+    world.deploy(&site, &[]).ok();
+    assert_eq!(world.state_keys().len(), 1);
+
+    // One change: a new record; unchanged keys keep their recorded versions.
+    site.file("a.css", "a{color:red}");
+    world.deploy(&site, &[]).ok();
+    let keys = world.state_keys();
+    assert_eq!(keys.len(), 2);
+    let r2 = release(&world, &keys[1]);
+    assert!(keys[0] < keys[1], "ids sort by time");
+    assert_eq!(r2["changed"], 1);
+    assert_eq!(
+        r2["objects"]["b.js"]["version_id"],
+        r1["objects"]["b.js"]["version_id"]
+    );
+    assert_ne!(
+        r2["objects"]["a.css"]["version_id"],
+        r1["objects"]["a.css"]["version_id"]
+    );
+}
+
+#[test]
+fn a_rule_change_updates_headers_in_place_without_re_uploading() {
+    let world = World::new("header-drift");
+    let site = Site::new();
+    site.file("index.html", "<h1>x</h1>")
+        .file("assets/app.js", "x()");
+    world.deploy(&site, &[]).ok();
+    assert_eq!(world.headers("assets/app.js").1, "public, max-age=3600");
+
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "[[rules]]\nmatch = \"assets/**\"\ncache_control = \"public, max-age=31536000, immutable\"\n",
+    )
+    .unwrap();
+    let proxy = crate::harness::Proxy::start(&[]);
+    let run = world.deploy_via(&proxy, &site, &["--dry-run"]).ok();
+    assert!(
+        run.stdout
+            .contains("headers  headers changed  assets/app.js"),
+        "{}",
+        run.stdout
+    );
+    let run = world.deploy_via(&proxy, &site, &[]).ok();
+    assert!(run.stdout.contains("headers updated 1"), "{}", run.stdout);
+    assert_eq!(
+        world.headers("assets/app.js"),
+        (
+            "text/javascript; charset=utf-8".to_owned(),
+            "public, max-age=31536000, immutable".to_owned()
+        )
+    );
+    let stats = proxy.stats();
+    // A server-side copy and the release record: no bytes of the file were sent again.
+    assert_eq!(stats.get("put"), Some(&2), "{stats:?}");
+    assert!(
+        stats.get("bytes_sent").copied().unwrap_or(0) < 2000,
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn an_unversioned_bucket_gets_a_warning_that_rollback_is_impossible() {
+    let world = World::without_bucket("unversioned");
+    crate::harness::block_on(async {
+        world
+            .client
+            .create_bucket()
+            .bucket(&world.bucket)
+            .send()
+            .await
+            .unwrap();
+    });
+    let site = Site::new();
+    site.file("index.html", "x");
+    let run = world.deploy(&site, &[]).ok();
+    assert!(run.stderr.contains("versioning off"), "{}", run.stderr);
+}
