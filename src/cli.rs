@@ -19,6 +19,31 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Check the bucket and distribution a deploy relies on, and say how to fix what is wrong.
     Doctor(DoctorArgs),
+    /// List the recorded releases, newest first, the live one marked.
+    Releases(ReleasesArgs),
+}
+
+/// Flags of `shipfront releases`.
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// Bucket the site is deployed to
+    #[arg(long, env = "SHIPFRONT_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Key prefix the site is deployed under
+    #[arg(long, env = "SHIPFRONT_PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Config file (default: ./shipfront.toml when it exists)
+    #[arg(long, env = "SHIPFRONT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print the releases as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Flags of `shipfront doctor`.

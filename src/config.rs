@@ -233,6 +233,27 @@ impl DoctorConfig {
     }
 }
 
+/// Where `shipfront releases` looks.
+#[derive(Debug, Clone)]
+pub struct ReleasesConfig {
+    pub bucket: String,
+    pub prefix: String,
+    pub json: bool,
+    pub aws: AwsArgs,
+}
+
+impl ReleasesConfig {
+    pub fn resolve(args: crate::cli::ReleasesArgs) -> Result<Self> {
+        let (file, file_path) = find_file(args.config.as_deref())?;
+        Ok(ReleasesConfig {
+            bucket: resolve_bucket(args.bucket, file.bucket, file_path.as_deref())?,
+            prefix: normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?,
+            json: args.json,
+            aws: args.aws,
+        })
+    }
+}
+
 impl DeployConfig {
     /// Merges flags (with their `SHIPFRONT_*` variables, which clap already applied) over the
     /// config file over defaults.
@@ -353,7 +374,7 @@ mod tests {
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).unwrap().command {
             Command::Deploy(a) => a,
-            Command::Doctor(_) => unreachable!(),
+            Command::Doctor(_) | Command::Releases(_) => unreachable!(),
         }
     }
 

@@ -264,17 +264,24 @@ async fn record_release<S: ObjectStore>(
         std::collections::BTreeMap::new()
     };
     let now = std::time::SystemTime::now();
-    let id = release::new_id(
-        now,
-        &outcome
-            .report
-            .writes
-            .iter()
-            .map(|w| w.key.as_str())
-            .chain(outcome.report.deleted_keys.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
+    // Salted with the previous release and what this one wrote (versions included), so two
+    // releases in the same second still get different ids.
+    let salt = outcome
+        .previous
+        .map(|p| p.id.clone())
+        .into_iter()
+        .chain(outcome.report.writes.iter().map(|w| {
+            format!(
+                "{} {} {}",
+                w.key,
+                w.etag.as_deref().unwrap_or_default(),
+                w.version_id.as_deref().unwrap_or_default()
+            )
+        }))
+        .chain(outcome.report.deleted_keys.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let id = release::new_id(now, &salt);
     let record = release::record(
         id.clone(),
         humantime::format_rfc3339_seconds(now).to_string(),

@@ -45,8 +45,61 @@ pub fn run(cli: Cli) -> Result<()> {
         match cli.command {
             cli::Command::Deploy(args) => deploy::run(DeployConfig::resolve(args)?).await,
             cli::Command::Doctor(args) => doctor(config::DoctorConfig::resolve(args)?).await,
+            cli::Command::Releases(args) => releases(config::ReleasesConfig::resolve(args)?).await,
         }
     })
+}
+
+/// Lists the release records, newest first; the newest is the live one.
+pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
+    use store::ObjectStore;
+    let sdk = aws::load(&config.aws).await;
+    aws::check_region(&sdk, &config.aws)?;
+    aws::check_credentials(&sdk, &config.aws).await?;
+    let store = aws::S3Store::new(&sdk, &config.bucket, aws::custom_s3_endpoint(&config.aws));
+    let dir = release::releases_prefix(&config.prefix);
+    let listing = store
+        .list(&dir)
+        .await
+        .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
+    let mut records = Vec::new();
+    for object in listing
+        .objects
+        .iter()
+        .rev()
+        .filter(|o| o.key.ends_with(".json"))
+    {
+        let bytes = store
+            .get_bytes(&object.key)
+            .await
+            .map_err(|e| e.into_error("GetObject", &config.bucket, Some(&object.key)))?;
+        match serde_json::from_slice::<release::Release>(&bytes) {
+            Ok(r) => records.push(r),
+            Err(e) => eprintln!(
+                "warning: skipping `{}`, which cannot be read: {e}",
+                object.key
+            ),
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    if config.json {
+        let summaries: Vec<report::ReleaseSummary> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| report::ReleaseSummary::of(r, i == 0))
+            .collect();
+        serde_json::to_writer_pretty(&mut stdout, &summaries).map_err(std::io::Error::from)?;
+        writeln!(stdout)?;
+    } else if records.is_empty() {
+        writeln!(
+            stdout,
+            "no releases recorded in s3://{}/{dir}: a deploy that changes something records one",
+            config.bucket
+        )?;
+    } else {
+        writeln!(stdout, "{}", report::releases_table(&records))?;
+    }
+    Ok(())
 }
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.

@@ -18,7 +18,7 @@ use crate::store::RemoteListing;
 /// A deploy's record, stored as `<prefix>.shipfront/releases/<id>.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
-    /// Sortable: UTC time, then a short hash (`20261128T032033Z-3f2a1b`).
+    /// Sortable: UTC time to the millisecond, then a short hash (`20261128T032033.120Z-3f2a1b`).
     pub id: String,
     /// RFC 3339 UTC.
     #[serde(default)]
@@ -70,10 +70,11 @@ pub fn latest_key<'a>(listing: &'a RemoteListing, prefix: &str) -> Option<&'a st
         .max()
 }
 
-/// A new release id: the UTC second, then six hex digits of a digest of `salt`.
+/// A new release id: the UTC time to the millisecond (so ids sort in the order releases were
+/// made), then six hex digits of a digest of `salt`.
 #[must_use]
 pub fn new_id(now: SystemTime, salt: &str) -> String {
-    let stamp: String = humantime::format_rfc3339_seconds(now)
+    let stamp: String = humantime::format_rfc3339_millis(now)
         .to_string()
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
@@ -192,8 +193,8 @@ mod tests {
         let a = new_id(t, "x");
         let b = new_id(t + Duration::from_secs(1), "a");
         assert!(a < b, "{a} < {b}");
-        assert_eq!(&a[..16], "20261118T110640Z");
-        assert_eq!(a.len(), 23);
+        assert_eq!(&a[..20], "20261118T110640.000Z");
+        assert_eq!(a.len(), 27);
     }
 
     #[test]
@@ -201,8 +202,8 @@ mod tests {
         let listing = RemoteListing {
             objects: [
                 "site/.shipfront/lock",
-                "site/.shipfront/releases/20260101T000000Z-aaaaaa.json",
-                "site/.shipfront/releases/20261128T000000Z-bbbbbb.json",
+                "site/.shipfront/releases/20260101T000000.000Z-aaaaaa.json",
+                "site/.shipfront/releases/20261128T000000.001Z-bbbbbb.json",
                 "site/zzz.html",
             ]
             .iter()
@@ -216,7 +217,7 @@ mod tests {
         };
         assert_eq!(
             latest_key(&listing, "site/"),
-            Some("site/.shipfront/releases/20261128T000000Z-bbbbbb.json")
+            Some("site/.shipfront/releases/20261128T000000.001Z-bbbbbb.json")
         );
         assert_eq!(latest_key(&listing, ""), None);
     }

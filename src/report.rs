@@ -134,3 +134,52 @@ mod tests {
         );
     }
 }
+
+/// One line of `shipfront releases --json`.
+#[derive(Debug, Serialize)]
+pub struct ReleaseSummary<'a> {
+    pub id: &'a str,
+    pub time: &'a str,
+    pub message: Option<&'a str>,
+    pub files: usize,
+    pub changed: usize,
+    pub bytes: u64,
+    pub live: bool,
+}
+
+impl<'a> ReleaseSummary<'a> {
+    #[must_use]
+    pub fn of(r: &'a crate::release::Release, live: bool) -> Self {
+        ReleaseSummary {
+            id: &r.id,
+            time: &r.time,
+            message: r.message.as_deref(),
+            files: r.objects.len(),
+            changed: r.changed,
+            bytes: r.bytes,
+            live,
+        }
+    }
+}
+
+/// `shipfront releases`: newest first, the live one (the first) marked with `*`.
+#[must_use]
+pub fn releases_table(newest_first: &[crate::release::Release]) -> String {
+    let mut s = String::from(
+        "  id                       time                  files  changed  uploaded   message",
+    );
+    for (i, r) in newest_first.iter().enumerate() {
+        s.push_str(&format!(
+            "\n{} {:<24} {:<21} {:>5}  {:>7}  {:>9}  {}",
+            if i == 0 { "*" } else { " " },
+            r.id,
+            r.time,
+            r.objects.len(),
+            r.changed,
+            human_bytes(r.bytes),
+            r.message.as_deref().unwrap_or("")
+        ));
+    }
+    s.push_str("\n(* live)");
+    s
+}

@@ -110,3 +110,41 @@ fn an_unversioned_bucket_gets_a_warning_that_rollback_is_impossible() {
     let run = world.deploy(&site, &[]).ok();
     assert!(run.stderr.contains("versioning off"), "{}", run.stderr);
 }
+
+#[test]
+fn releases_lists_newest_first_with_the_live_one_marked() {
+    let world = World::new("releases-list");
+    let run = crate::harness::Run::of(world.cmd(&["releases", "--bucket", &world.bucket])).ok();
+    assert!(
+        run.stdout.contains("no releases recorded"),
+        "{}",
+        run.stdout
+    );
+
+    let site = Site::new();
+    site.file("index.html", "v1");
+    world.deploy(&site, &["--message", "first"]).ok();
+    site.file("index.html", "v2");
+    world.deploy(&site, &["--message", "second"]).ok();
+
+    let run = crate::harness::Run::of(world.cmd(&["releases", "--bucket", &world.bucket])).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("* ") && lines[1].ends_with("second"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].starts_with("  ") && lines[2].ends_with("first"),
+        "{}",
+        run.stdout
+    );
+
+    let run =
+        crate::harness::Run::of(world.cmd(&["releases", "--bucket", &world.bucket, "--json"])).ok();
+    let json = run.json();
+    assert_eq!(json[0]["message"], "second");
+    assert_eq!(json[0]["live"], true);
+    assert_eq!(json[1]["live"], false);
+    assert_eq!(json[1]["files"], 1);
+}
