@@ -21,6 +21,51 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// List the recorded releases, newest first, the live one marked.
     Releases(ReleasesArgs),
+    /// Put back the object versions of an earlier release (default: the one before the live one).
+    Rollback(RollbackArgs),
+}
+
+/// Flags of `shipfront rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Release to restore (an id from `shipfront releases`) [default: the one before the live one]
+    #[arg(long, value_name = "RELEASE_ID")]
+    pub to: Option<String>,
+
+    /// Bucket the site is deployed to
+    #[arg(long, env = "SHIPFRONT_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Key prefix the site is deployed under
+    #[arg(long, env = "SHIPFRONT_PREFIX")]
+    pub prefix: Option<String>,
+
+    /// CloudFront distribution to invalidate after the rollback
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
+
+    /// Print the rollback plan and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Wait until CloudFront reports the invalidation completed
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Config file (default: ./shipfront.toml when it exists)
+    #[arg(long, env = "SHIPFRONT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Print one JSON document on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress bars or progress lines
+    #[arg(long)]
+    pub no_progress: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Flags of `shipfront releases`.

@@ -254,6 +254,60 @@ impl ReleasesConfig {
     }
 }
 
+/// What `shipfront rollback` does, resolved like a deploy's settings.
+#[derive(Debug, Clone)]
+pub struct RollbackConfig {
+    pub bucket: String,
+    pub prefix: String,
+    /// Release id to restore; None: the one before the live one.
+    pub to: Option<String>,
+    pub distribution_id: Option<String>,
+    pub dry_run: bool,
+    pub wait: bool,
+    pub json: bool,
+    pub progress: bool,
+    pub concurrency: usize,
+    pub max_invalidation_paths: usize,
+    pub aws: AwsArgs,
+}
+
+impl RollbackConfig {
+    pub fn resolve(args: crate::cli::RollbackArgs) -> Result<Self> {
+        let (file, file_path) = find_file(args.config.as_deref())?;
+        let distribution_id = args
+            .distribution_id
+            .or(file.distribution_id)
+            .filter(|d| !d.trim().is_empty());
+        if args.wait && distribution_id.is_none() {
+            return Err(Error::Usage(
+                "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
+        Ok(RollbackConfig {
+            bucket: resolve_bucket(args.bucket, file.bucket, file_path.as_deref())?,
+            prefix: normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?,
+            to: args.to,
+            distribution_id,
+            dry_run: args.dry_run,
+            wait: args.wait,
+            json: args.json,
+            progress: !args.no_progress,
+            concurrency: file
+                .deploy
+                .concurrency
+                .unwrap_or(DEFAULT_CONCURRENCY)
+                .max(1),
+            max_invalidation_paths: file
+                .deploy
+                .max_invalidation_paths
+                .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS)
+                .max(1),
+            aws: args.aws,
+        })
+    }
+}
+
 impl DeployConfig {
     /// Merges flags (with their `SHIPFRONT_*` variables, which clap already applied) over the
     /// config file over defaults.
@@ -374,7 +428,7 @@ mod tests {
         full.extend_from_slice(argv);
         match Cli::try_parse_from(full).unwrap().command {
             Command::Deploy(a) => a,
-            Command::Doctor(_) | Command::Releases(_) => unreachable!(),
+            Command::Doctor(_) | Command::Releases(_) | Command::Rollback(_) => unreachable!(),
         }
     }
 

@@ -340,7 +340,7 @@ async fn check_spa(
 /// Creates the invalidation (and with `wait`, waits for it). Its `CallerReference` is derived
 /// from this deploy's start and paths, so the SDK's retries of the same call cannot create a
 /// second invalidation.
-async fn send_invalidation(
+pub(crate) async fn send_invalidation(
     cdn: &aws::CloudFrontCdn,
     distribution: &str,
     inv: invalidate::Invalidation,

@@ -87,6 +87,7 @@ async fn run_write<S: ObjectStore>(store: &S, action: &Action) -> Result<WriteOu
                 .await
         }
         Op::UpdateHeaders { headers } => store.update_headers(&action.key, headers).await,
+        Op::Restore { version_id } => store.restore_version(&action.key, version_id).await,
         Op::Delete => unreachable!("deletes run in batches"),
     }
 }
@@ -182,6 +183,7 @@ async fn run_writes<S: ObjectStore>(
         };
         let operation = match action.op {
             Op::Upload { .. } => "PutObject",
+            Op::Restore { .. } => "CopyObject (restore)",
             _ => "CopyObject",
         };
         match outcome {
@@ -330,6 +332,9 @@ mod tests {
             _: &crate::headers::Headers,
         ) -> Result<WriteOutcome, StoreError> {
             self.write("copy", key)
+        }
+        async fn restore_version(&self, key: &str, _: &str) -> Result<WriteOutcome, StoreError> {
+            self.write("restore", key)
         }
         async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
             Err(StoreError::Other {

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod progress;
 pub mod release;
 pub mod report;
+pub mod rollback;
 pub mod scan;
 pub mod spa;
 pub mod store;
@@ -46,6 +47,9 @@ pub fn run(cli: Cli) -> Result<()> {
             cli::Command::Deploy(args) => deploy::run(DeployConfig::resolve(args)?).await,
             cli::Command::Doctor(args) => doctor(config::DoctorConfig::resolve(args)?).await,
             cli::Command::Releases(args) => releases(config::ReleasesConfig::resolve(args)?).await,
+            cli::Command::Rollback(args) => {
+                rollback::run(config::RollbackConfig::resolve(args)?).await
+            }
         }
     })
 }

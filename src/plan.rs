@@ -94,6 +94,10 @@ pub enum Op {
         #[serde(flatten)]
         headers: Headers,
     },
+    /// Rollback: copy a recorded version back over the key (its headers come with it).
+    Restore {
+        version_id: String,
+    },
     Delete,
 }
 
@@ -168,7 +172,7 @@ impl Plan {
 }
 
 /// The phase a key's write belongs to.
-fn write_phase(key: &str, prefix: &str) -> Phase {
+pub(crate) fn write_phase(key: &str, prefix: &str) -> Phase {
     let rel = key.strip_prefix(prefix).unwrap_or(key);
     if rel == "index.html" {
         Phase::RootPage
@@ -309,12 +313,14 @@ impl fmt::Display for Plan {
             let verb = match a.op {
                 Op::Upload { .. } => "upload",
                 Op::UpdateHeaders { .. } => "headers",
+                Op::Restore { .. } => "restore",
                 Op::Delete => "delete",
             };
             let detail = match &a.op {
                 Op::Upload { headers, .. } | Op::UpdateHeaders { headers } => {
                     format!("  [{}; {}]", headers.content_type, headers.cache_control)
                 }
+                Op::Restore { version_id } => format!("  [version {version_id}]"),
                 Op::Delete => String::new(),
             };
             writeln!(
@@ -327,6 +333,10 @@ impl fmt::Display for Plan {
         }
         let uploads = self.count(|a| matches!(a.op, Op::Upload { .. }));
         let headers = self.count(|a| matches!(a.op, Op::UpdateHeaders { .. }));
+        let restores = self.count(|a| matches!(a.op, Op::Restore { .. }));
+        if restores > 0 {
+            write!(f, "{restores} to restore, ")?;
+        }
         write!(
             f,
             "{uploads} to upload ({}), {headers} to re-header, {} to delete, {} unchanged",
@@ -384,6 +394,7 @@ mod tests {
                 let op = match a.op {
                     Op::Upload { .. } => "upload",
                     Op::UpdateHeaders { .. } => "headers",
+                    Op::Restore { .. } => "restore",
                     Op::Delete => "delete",
                 };
                 (a.key.clone(), op, a.reason, a.phase)

@@ -45,6 +45,7 @@ impl Progress for Lines {
         let verb = match action.op {
             Op::Upload { .. } => "uploaded",
             Op::UpdateHeaders { .. } => "re-headered",
+            Op::Restore { .. } => "restored",
             Op::Delete => "deleted",
         };
         let _ = writeln!(

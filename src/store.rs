@@ -137,6 +137,13 @@ pub trait ObjectStore: Send + Sync + 'static {
         headers: &Headers,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
 
+    /// Copies version `version_id` of `key` back over `key`, its headers included (rollback).
+    fn restore_version(
+        &self,
+        key: &str,
+        version_id: &str,
+    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
     /// The bytes of a small object (a release record).
     fn get_bytes(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 

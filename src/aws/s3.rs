@@ -505,6 +505,36 @@ impl ObjectStore for S3Store {
         })
     }
 
+    async fn restore_version(
+        &self,
+        key: &str,
+        version_id: &str,
+    ) -> Result<WriteOutcome, StoreError> {
+        let source = format!(
+            "{}/{}?versionId={}",
+            self.bucket,
+            utf8_percent_encode(key, COPY_SOURCE),
+            utf8_percent_encode(version_id, COPY_SOURCE)
+        );
+        let out = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(source)
+            .metadata_directive(MetadataDirective::Copy)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(WriteOutcome {
+            version_id: out.version_id().map(str::to_owned),
+            etag: out
+                .copy_object_result()
+                .and_then(|r| r.e_tag())
+                .map(strip_quotes),
+        })
+    }
+
     async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let out = self
             .client

@@ -12,3 +12,4 @@ mod faults;
 mod harness;
 mod integrity;
 mod releases;
+mod rollback;

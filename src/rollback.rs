@@ -1,0 +1,409 @@
+//! `shipfront rollback`: puts back the object versions an earlier release recorded, in the
+//! deploy's phases (assets, pages, the root page, deletions), so the site is consistent at every
+//! moment, then invalidates what changed and records the rollback as a release of its own
+//! (rolling forward is another rollback).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::config::RollbackConfig;
+use crate::error::{Error, Result};
+use crate::execute::ExecReport;
+use crate::plan::{Action, Op, Phase, Plan, Reason, STATE_DIR, write_phase};
+use crate::release::{self, Release};
+use crate::store::{Cdn, ObjectStore, RemoteListing};
+use crate::{aws, execute, invalidate, progress, report};
+
+/// The plan that makes the site under `prefix` equal to `target`. Pure.
+///
+/// A key is unchanged when the bucket holds the recorded ETag and the live release records the
+/// same headers; otherwise its recorded version is copied back (headers included). Site keys the
+/// target did not have are deleted. Errors with the keys whose version was not recorded
+/// (deployed while versioning was off).
+pub fn plan_rollback(
+    target: &Release,
+    live: Option<&Release>,
+    listing: &RemoteListing,
+    bucket: &str,
+    prefix: &str,
+) -> std::result::Result<Plan, Vec<String>> {
+    let state = format!("{prefix}{STATE_DIR}");
+    let now: BTreeMap<&str, &crate::store::RemoteObject> = listing
+        .objects
+        .iter()
+        .filter(|o| o.key.starts_with(prefix) && !o.key.starts_with(&state))
+        .map(|o| (o.key.as_str(), o))
+        .collect();
+    let mut actions = Vec::new();
+    let mut unchanged = 0;
+    let mut unchanged_bytes = 0;
+    let mut unversioned = Vec::new();
+    for (key, rec) in &target.objects {
+        let same_headers = live.and_then(|l| l.objects.get(key)).is_none_or(|l| {
+            l.content_type == rec.content_type && l.cache_control == rec.cache_control
+        });
+        let reason = match now.get(key.as_str()) {
+            Some(o) if o.etag == rec.etag && same_headers => {
+                unchanged += 1;
+                unchanged_bytes += rec.size;
+                continue;
+            }
+            Some(o) if o.etag == rec.etag => Reason::HeadersChanged,
+            Some(_) => Reason::ContentChanged,
+            None => Reason::New,
+        };
+        let Some(version_id) = rec.version_id.clone() else {
+            unversioned.push(key.clone());
+            continue;
+        };
+        actions.push(Action {
+            key: key.clone(),
+            op: Op::Restore { version_id },
+            reason,
+            phase: write_phase(key, prefix),
+            size: rec.size,
+        });
+    }
+    if !unversioned.is_empty() {
+        return Err(unversioned);
+    }
+    for (key, o) in &now {
+        if !target.objects.contains_key(*key) {
+            actions.push(Action {
+                key: (*key).to_owned(),
+                op: Op::Delete,
+                reason: Reason::Stale,
+                phase: Phase::Deletes,
+                size: o.size,
+            });
+        }
+    }
+    actions.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    Ok(Plan {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        actions,
+        unchanged,
+        unchanged_bytes,
+        kept_stale: 0,
+    })
+}
+
+/// The record of the bucket after rolling back to `target`: the target's objects, with the new
+/// versions the copies created.
+#[must_use]
+pub fn record_after(target: &Release, report: &ExecReport, id: String, time: String) -> Release {
+    let mut objects = target.objects.clone();
+    for w in &report.writes {
+        if let Some(o) = objects.get_mut(&w.key) {
+            o.version_id.clone_from(&w.version_id);
+            if let Some(etag) = &w.etag {
+                o.etag.clone_from(etag);
+            }
+        }
+    }
+    Release {
+        id,
+        time,
+        message: Some(format!("rollback to {}", target.id)),
+        shipfront: env!("CARGO_PKG_VERSION").to_owned(),
+        changed: report.writes.len() + report.deleted,
+        bytes: 0,
+        objects,
+    }
+}
+
+/// Runs `shipfront rollback`.
+pub async fn run(config: RollbackConfig) -> Result<()> {
+    let started = std::time::Instant::now();
+    let sdk = aws::load(&config.aws).await;
+    aws::check_region(&sdk, &config.aws)?;
+    aws::check_credentials(&sdk, &config.aws).await?;
+    let store = Arc::new(aws::S3Store::new(
+        &sdk,
+        &config.bucket,
+        aws::custom_s3_endpoint(&config.aws),
+    ));
+    let listing = store
+        .list(&config.prefix)
+        .await
+        .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
+    let dir = release::releases_prefix(&config.prefix);
+    let ids: Vec<&str> = listing
+        .objects
+        .iter()
+        .filter_map(|o| o.key.strip_prefix(&dir)?.strip_suffix(".json"))
+        .collect();
+    let Some(live_id) = ids.last().copied() else {
+        return Err(Error::Usage(format!(
+            "no releases recorded in s3://{}/{dir}: nothing to roll back to",
+            config.bucket
+        )));
+    };
+    let target_id = match &config.to {
+        Some(id) if ids.contains(&id.as_str()) => id.clone(),
+        Some(id) => {
+            return Err(Error::Usage(format!(
+                "no release `{id}` in s3://{}/{dir}; `shipfront releases` lists them",
+                config.bucket
+            )));
+        }
+        None if ids.len() >= 2 => ids[ids.len() - 2].to_owned(),
+        None => {
+            return Err(Error::Usage(format!(
+                "only one release (`{live_id}`) is recorded: there is no earlier one to roll back to"
+            )));
+        }
+    };
+    let read = |id: String| {
+        let store = Arc::clone(&store);
+        let key = format!("{dir}{id}.json");
+        let bucket = config.bucket.clone();
+        async move {
+            let bytes = store
+                .get_bytes(&key)
+                .await
+                .map_err(|e| e.into_error("GetObject", &bucket, Some(&key)))?;
+            serde_json::from_slice::<Release>(&bytes)
+                .map_err(|e| Error::Usage(format!("release record `{key}` cannot be read: {e}")))
+        }
+    };
+    let live = read(live_id.to_owned()).await?;
+    let target = read(target_id.clone()).await?;
+    let plan = plan_rollback(
+        &target,
+        Some(&live),
+        &listing,
+        &config.bucket,
+        &config.prefix,
+    )
+    .map_err(|keys| {
+        Error::Usage(format!(
+            "release `{target_id}` has no recorded version for {} key(s) (first: `{}`): it was \
+                 deployed while bucket versioning was off, so it cannot be restored",
+            keys.len(),
+            keys[0]
+        ))
+    })?;
+
+    let cdn = match &config.distribution_id {
+        Some(id) => {
+            let cdn = aws::CloudFrontCdn::new(&sdk);
+            let origin_path = cdn
+                .origin_path(id, &config.bucket)
+                .await
+                .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
+            Some((cdn, id.clone(), origin_path))
+        }
+        None => None,
+    };
+
+    let mut stdout = std::io::stdout().lock();
+    if config.dry_run {
+        if config.json {
+            serde_json::to_writer_pretty(&mut stdout, &plan).map_err(std::io::Error::from)?;
+            writeln!(stdout)?;
+        } else {
+            writeln!(stdout, "rollback to {target_id}")?;
+            writeln!(stdout, "{plan}")?;
+            writeln!(stdout, "dry run: nothing was written")?;
+        }
+        return Ok(());
+    }
+    drop(stdout);
+
+    let progress = progress::for_stderr(config.progress && !plan.is_empty());
+    let mut result =
+        execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
+    let mut invalidation = None;
+    if let Some((cdn, id, origin_path)) = &cdn {
+        let changed: Vec<&str> = result
+            .writes
+            .iter()
+            .filter(|w| w.reason != Reason::New)
+            .map(|w| w.key.as_str())
+            .chain(result.deleted_keys.iter().map(String::as_str))
+            .collect();
+        let inv = invalidate::invalidation(changed, origin_path, config.max_invalidation_paths);
+        if !inv.paths.is_empty() {
+            invalidation = Some(
+                crate::deploy::send_invalidation(
+                    cdn,
+                    id,
+                    inv,
+                    started,
+                    config.wait,
+                    config.progress,
+                )
+                .await?,
+            );
+        }
+    }
+    let now = std::time::SystemTime::now();
+    let new_id = release::new_id(now, &format!("rollback {} from {live_id}", target.id));
+    let record = record_after(
+        &target,
+        &result,
+        new_id.clone(),
+        humantime::format_rfc3339_millis(now).to_string(),
+    );
+    let key = format!("{dir}{new_id}.json");
+    store
+        .put_bytes(
+            &key,
+            serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?,
+            "application/json",
+        )
+        .await
+        .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
+    result.elapsed = started.elapsed();
+
+    let mut stdout = std::io::stdout().lock();
+    if config.json {
+        let out = report::DeployOutput {
+            dry_run: false,
+            plan: &plan,
+            result: Some(&result),
+            invalidation,
+            release: Some(new_id),
+        };
+        serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
+        writeln!(stdout)?;
+    } else {
+        let restored = result.writes.len();
+        writeln!(
+            stdout,
+            "rolled back {} to release {}: restored {restored}, deleted {}, unchanged {}{} in {:.2}s",
+            plan.target(),
+            target.id,
+            result.deleted,
+            plan.unchanged,
+            invalidation.as_ref().map_or_else(String::new, |i| format!(
+                ", invalidated {} path{}",
+                i.paths.len(),
+                if i.paths.len() == 1 { "" } else { "s" }
+            )),
+            result.elapsed.as_secs_f64()
+        )?;
+        writeln!(stdout, "release {new_id}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::ReleasedObject;
+    use crate::store::RemoteObject;
+
+    fn obj(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
+        ReleasedObject {
+            version_id: version.map(str::to_owned),
+            size: 1,
+            content_md5: etag.into(),
+            etag: etag.into(),
+            content_type: "text/html; charset=utf-8".into(),
+            cache_control: cache.into(),
+        }
+    }
+
+    fn release(id: &str, objects: &[(&str, ReleasedObject)]) -> Release {
+        Release {
+            id: id.into(),
+            objects: objects
+                .iter()
+                .map(|(k, o)| ((*k).to_owned(), o.clone()))
+                .collect(),
+            ..Release::default()
+        }
+    }
+
+    fn listing(objects: &[(&str, &str)]) -> RemoteListing {
+        RemoteListing {
+            objects: objects
+                .iter()
+                .map(|(k, e)| RemoteObject {
+                    key: (*k).into(),
+                    etag: (*e).into(),
+                    size: 1,
+                })
+                .collect(),
+            pages: 1,
+        }
+    }
+
+    #[test]
+    fn restores_changed_and_missing_keys_deletes_new_ones_in_phases() {
+        let target = release(
+            "v2",
+            &[
+                ("index.html", obj("i2", Some("vi2"), "c")),
+                ("app.js", obj("a2", Some("va2"), "c")),
+                ("gone.html", obj("g2", Some("vg2"), "c")),
+                ("same.css", obj("s", Some("vs"), "c")),
+            ],
+        );
+        let live = release(
+            "v3",
+            &[
+                ("index.html", obj("i3", Some("vi3"), "c")),
+                ("app.js", obj("a3", Some("va3"), "c")),
+                ("new.html", obj("n3", Some("vn3"), "c")),
+                ("same.css", obj("s", Some("vs"), "c")),
+            ],
+        );
+        let now = listing(&[
+            (".shipfront/releases/v3.json", "x"),
+            ("app.js", "a3"),
+            ("index.html", "i3"),
+            ("new.html", "n3"),
+            ("same.css", "s"),
+        ]);
+        let plan = plan_rollback(&target, Some(&live), &now, "b", "").unwrap();
+        let got: Vec<(&str, &Op, Reason, Phase)> = plan
+            .actions
+            .iter()
+            .map(|a| (a.key.as_str(), &a.op, a.reason, a.phase))
+            .collect();
+        let restore = |v: &str| Op::Restore {
+            version_id: v.into(),
+        };
+        assert_eq!(
+            got,
+            [
+                (
+                    "app.js",
+                    &restore("va2"),
+                    Reason::ContentChanged,
+                    Phase::Assets
+                ),
+                ("gone.html", &restore("vg2"), Reason::New, Phase::Pages),
+                (
+                    "index.html",
+                    &restore("vi2"),
+                    Reason::ContentChanged,
+                    Phase::RootPage
+                ),
+                ("new.html", &Op::Delete, Reason::Stale, Phase::Deletes),
+            ]
+        );
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn same_bytes_other_headers_are_restored_too() {
+        let target = release("v1", &[("a.css", obj("s", Some("v1"), "max-age=60"))]);
+        let live = release("v2", &[("a.css", obj("s", Some("v2"), "max-age=3600"))]);
+        let plan =
+            plan_rollback(&target, Some(&live), &listing(&[("a.css", "s")]), "b", "").unwrap();
+        assert_eq!(plan.actions[0].reason, Reason::HeadersChanged);
+    }
+
+    #[test]
+    fn unversioned_records_are_refused_with_their_keys() {
+        let target = release("v1", &[("a.css", obj("s", None, "c"))]);
+        let err = plan_rollback(&target, None, &listing(&[]), "b", "").unwrap_err();
+        assert_eq!(err, ["a.css"]);
+    }
+}

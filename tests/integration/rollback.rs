@@ -1,0 +1,123 @@
+//! Rollback from recorded object versions: exact, in the deploy's phases, invalidated, recorded.
+
+use std::collections::BTreeMap;
+
+use crate::harness::{Run, Site, World};
+
+fn version(site: &Site, n: u32) {
+    site.file("index.html", format!("<h1>home v{n}</h1>"));
+    site.file(
+        &format!("assets/app.{:08x}.js", 0xabc0_0000u32 + n),
+        format!("v{n}()"),
+    );
+    if n == 2 {
+        site.file("only-in-v2.html", "v2 page");
+    }
+}
+
+fn snapshot(site: &Site) -> BTreeMap<String, String> {
+    site.md5s("")
+}
+
+#[test]
+fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed() {
+    let world = World::new("rollback");
+    let dist = world.distribution("");
+    let site = Site::new();
+    let mut trees = Vec::new();
+    for n in 1..=3 {
+        if n > 1 {
+            site.remove(&format!("assets/app.{:08x}.js", 0xabc0_0000u32 + n - 1));
+        }
+        if n == 3 {
+            site.remove("only-in-v2.html");
+        }
+        version(&site, n);
+        world
+            .deploy(
+                &site,
+                &["--distribution-id", &dist, "--message", &format!("v{n}")],
+            )
+            .ok();
+        trees.push(snapshot(&site));
+    }
+    let invalidations_before = world.invalidations(&dist).len();
+
+    // A dry run shows the plan and writes nothing.
+    let run = Run::of(world.cmd(&["rollback", "--bucket", &world.bucket, "--dry-run"])).ok();
+    assert!(
+        run.stdout.contains("restore  content changed  index.html"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(world.objects(), trees[2]);
+
+    let run = Run::of(world.cmd(&[
+        "rollback",
+        "--bucket",
+        &world.bucket,
+        "--distribution-id",
+        &dist,
+    ]))
+    .ok();
+    assert!(run.stdout.contains("rolled back"), "{}", run.stdout);
+    assert_eq!(
+        world.objects(),
+        trees[1],
+        "the bucket is v2 again, byte for byte"
+    );
+    assert_eq!(
+        world.headers("index.html").1,
+        "public, max-age=0, must-revalidate",
+        "headers come back with the version"
+    );
+    let invalidations = world.invalidations(&dist);
+    assert_eq!(invalidations.len(), invalidations_before + 1);
+    // Overwritten: the root page; deleted: v3's bundle. New keys (v2's page and bundle) were
+    // never cached and are not invalidated.
+    assert_eq!(
+        invalidations.last().unwrap(),
+        &["/", "/assets/app.abc00003.js", "/index.html"]
+    );
+
+    // Rolling back further, to v1 by id.
+    let releases = Run::of(world.cmd(&["releases", "--bucket", &world.bucket, "--json"]))
+        .ok()
+        .json();
+    let v1 = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["message"] == "v1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Newest first: the rollback itself, then v3, v2 (its target), v1.
+    assert_eq!(releases[1]["message"], "v3");
+    assert_eq!(
+        releases[0]["message"],
+        format!("rollback to {}", releases[2]["id"].as_str().unwrap())
+    );
+    assert_eq!(releases[0]["live"], true);
+    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket, "--to", &v1])).ok();
+    assert_eq!(world.objects(), trees[0], "the bucket is v1");
+
+    // And a deploy after a rollback plans against it.
+    let run = world.deploy(&site, &[]).ok();
+    assert!(run.stdout.contains("uploaded 2 "), "{}", run.stdout);
+    assert_eq!(world.objects(), trees[2]);
+}
+
+#[test]
+fn rollback_refuses_without_an_earlier_release_or_with_an_unknown_id() {
+    let world = World::new("rollback-refuse");
+    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket])).fails(2, "no releases recorded");
+    let site = Site::new();
+    site.file("index.html", "v1");
+    world.deploy(&site, &[]).ok();
+    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket]))
+        .fails(2, "there is no earlier one to roll back to");
+    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket, "--to", "nope"]))
+        .fails(2, "no release `nope`");
+}
