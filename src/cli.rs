@@ -48,6 +48,10 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Take the deploy lock even if another deploy holds it (when that one died)
+    #[arg(long)]
+    pub force_unlock: bool,
+
     /// Wait until CloudFront reports the invalidation completed
     #[arg(long)]
     pub wait: bool,
@@ -168,6 +172,10 @@ pub struct DeployArgs {
     /// CloudFront distribution in front of the bucket: invalidate what the deploy changed
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
     pub distribution_id: Option<String>,
+
+    /// Take the deploy lock even if another deploy holds it (when that one died)
+    #[arg(long)]
+    pub force_unlock: bool,
 
     /// Message of the release record (default: the commit, from GITHUB_SHA)
     #[arg(long, value_name = "TEXT")]

@@ -106,6 +106,8 @@ pub struct DeployConfig {
     pub fix_spa: bool,
     /// Message of the release record.
     pub message: Option<String>,
+    /// Take the lock even when held.
+    pub force_unlock: bool,
 }
 
 /// What a deploy invalidates.
@@ -268,6 +270,7 @@ pub struct RollbackConfig {
     pub progress: bool,
     pub concurrency: usize,
     pub max_invalidation_paths: usize,
+    pub force_unlock: bool,
     pub aws: AwsArgs,
 }
 
@@ -303,6 +306,7 @@ impl RollbackConfig {
                 .max_invalidation_paths
                 .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS)
                 .max(1),
+            force_unlock: args.force_unlock,
             aws: args.aws,
         })
     }
@@ -413,6 +417,7 @@ impl DeployConfig {
             spa: args.spa || args.fix_spa || file.spa.unwrap_or(false),
             fix_spa: args.fix_spa,
             message: crate::release::default_message(args.message),
+            force_unlock: args.force_unlock,
         })
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::config::{DeployConfig, Invalidate};
 use crate::error::{Error, Result};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, execute, invalidate, plan, progress, release, report, scan, spa};
+use crate::{aws, execute, invalidate, lock, plan, progress, release, report, scan, spa};
 
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
 pub async fn run(config: DeployConfig) -> Result<()> {
@@ -44,11 +44,203 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         &config.bucket,
         aws::custom_s3_endpoint(&config.aws),
     ));
+    // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
+    // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
+    // else is changing.
+    let first = survey(&*store, &config, &tree).await?;
+    let lock = if config.dry_run || first.2.is_empty() {
+        None
+    } else {
+        Some(
+            lock::acquire(
+                Arc::clone(&store),
+                &config.prefix,
+                "deploy",
+                config.force_unlock,
+            )
+            .await?,
+        )
+    };
+    let work = async {
+        let (listing, previous, plan) = if lock.is_some() {
+            survey(&*store, &config, &tree).await?
+        } else {
+            first
+        };
+
+        // The distribution is read before any write: a wrong id, or a distribution that would
+        // break an SPA, stops the deploy here.
+        let cdn = match &config.distribution_id {
+            Some(id) => {
+                let cdn = aws::CloudFrontCdn::new(&sdk);
+                let origin_path = cdn
+                    .origin_path(id, &config.bucket)
+                    .await
+                    .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
+                if config.spa {
+                    check_spa(&cdn, id, config.fix_spa, config.dry_run).await?;
+                }
+                (config.invalidate != Invalidate::Nothing).then(|| (cdn, id.clone(), origin_path))
+            }
+            None => None,
+        };
+        let invalidation_for = |keys: Vec<&str>, origin_path: &str| match config.invalidate {
+            Invalidate::Nothing => None,
+            Invalidate::All => Some(invalidate::Invalidation {
+                paths: vec!["/*".to_owned()],
+                urls: keys.len(),
+                collapsed: true,
+            }),
+            Invalidate::Changed => Some(invalidate::invalidation(
+                keys,
+                origin_path,
+                config.max_invalidation_paths,
+            ))
+            .filter(|inv| !inv.paths.is_empty()),
+        };
+
+        let mut stdout = std::io::stdout().lock();
+        if config.dry_run {
+            let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
+                let keys = plan
+                    .actions
+                    .iter()
+                    .filter(|a| a.overwrites_existing())
+                    .map(|a| a.key.as_str())
+                    .collect();
+                invalidation_for(keys, origin_path)
+            });
+            if config.json {
+                let out = report::DeployOutput {
+                    dry_run: true,
+                    plan: &plan,
+                    result: None,
+                    invalidation: planned.as_ref().map(report::InvalidationReport::planned),
+                    release: None,
+                };
+                serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
+                writeln!(stdout)?;
+            } else {
+                writeln!(stdout, "{plan}")?;
+                if let Some(inv) = &planned {
+                    writeln!(stdout, "{}", report::invalidation_plan(inv))?;
+                }
+                writeln!(stdout, "dry run: nothing was written")?;
+            }
+            if plan.deletes() > config.max_deletes {
+                eprintln!(
+                    "warning: this plan deletes {} objects, more than --max-deletes {}: a real deploy \
+                     would refuse it",
+                    plan.deletes(),
+                    config.max_deletes
+                );
+            }
+            return Ok(());
+        }
+        if plan.deletes() > config.max_deletes {
+            return Err(Error::TooManyDeletes {
+                count: plan.deletes(),
+                max: config.max_deletes,
+                target,
+            });
+        }
+        drop(stdout);
+
+        let progress = progress::for_stderr(config.progress && !plan.is_empty());
+        let mut result =
+            execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
+
+        let mut invalidation_report = None;
+        if let Some((cdn, id, origin_path)) = &cdn {
+            let changed: Vec<&str> = result
+                .writes
+                .iter()
+                .filter(|w| w.reason != plan::Reason::New)
+                .map(|w| w.key.as_str())
+                .chain(result.deleted_keys.iter().map(String::as_str))
+                .collect();
+            if let Some(inv) = invalidation_for(changed, origin_path) {
+                invalidation_report = Some(
+                    send_invalidation(cdn, id, inv, started, config.wait, config.progress).await?,
+                );
+            }
+        }
+        let release_id = if plan.is_empty() {
+            None
+        } else {
+            Some(
+                record_release(
+                    &*store,
+                    &config,
+                    &release::Outcome {
+                        tree: &tree,
+                        listing: &listing,
+                        report: &result,
+                        previous: previous.as_ref(),
+                        headers: &config.headers,
+                        versions: &std::collections::BTreeMap::new(),
+                    },
+                )
+                .await?,
+            )
+        };
+        if result.writes.iter().any(|w| w.version_id.is_none()) {
+            eprintln!(
+                "warning: bucket `{}` has versioning off: earlier versions are not kept, so a \
+                 rollback will be impossible; `shipfront doctor` shows how to turn it on",
+                config.bucket
+            );
+        }
+        // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
+        result.elapsed = started.elapsed();
+
+        let mut stdout = std::io::stdout().lock();
+        if config.json {
+            let out = report::DeployOutput {
+                dry_run: false,
+                plan: &plan,
+                result: Some(&result),
+                invalidation: invalidation_report,
+                release: release_id.clone(),
+            };
+            serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
+            writeln!(stdout)?;
+        } else {
+            writeln!(
+                stdout,
+                "{}",
+                report::summary(&plan, &result, invalidation_report.as_ref())
+            )?;
+            if let Some(id) = &release_id {
+                writeln!(stdout, "release {id}")?;
+            }
+        }
+        Ok(())
+    };
+    let result = tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+    };
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    result
+}
+
+/// Lists the bucket, reads the live release record and plans.
+async fn survey<S: ObjectStore>(
+    store: &S,
+    config: &DeployConfig,
+    tree: &scan::LocalTree,
+) -> Result<(
+    crate::store::RemoteListing,
+    Option<release::Release>,
+    plan::Plan,
+)> {
     let listing = store
         .list(&config.prefix)
         .await
         .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
-
     // The live release record, when there is one, makes change detection exact.
     let previous = match release::latest_key(&listing, &config.prefix) {
         Some(key) => {
@@ -69,7 +261,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         None => None,
     };
     let plan = plan::plan(
-        &tree,
+        tree,
         &listing,
         previous.as_ref(),
         &plan::PlanConfig {
@@ -79,154 +271,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             headers: config.headers.clone(),
         },
     );
-
-    // The distribution is read before any write: a wrong id, or a distribution that would
-    // break an SPA, stops the deploy here.
-    let cdn = match &config.distribution_id {
-        Some(id) => {
-            let cdn = aws::CloudFrontCdn::new(&sdk);
-            let origin_path = cdn
-                .origin_path(id, &config.bucket)
-                .await
-                .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
-            if config.spa {
-                check_spa(&cdn, id, config.fix_spa, config.dry_run).await?;
-            }
-            (config.invalidate != Invalidate::Nothing).then(|| (cdn, id.clone(), origin_path))
-        }
-        None => None,
-    };
-    let invalidation_for = |keys: Vec<&str>, origin_path: &str| match config.invalidate {
-        Invalidate::Nothing => None,
-        Invalidate::All => Some(invalidate::Invalidation {
-            paths: vec!["/*".to_owned()],
-            urls: keys.len(),
-            collapsed: true,
-        }),
-        Invalidate::Changed => Some(invalidate::invalidation(
-            keys,
-            origin_path,
-            config.max_invalidation_paths,
-        ))
-        .filter(|inv| !inv.paths.is_empty()),
-    };
-
-    let mut stdout = std::io::stdout().lock();
-    if config.dry_run {
-        let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
-            let keys = plan
-                .actions
-                .iter()
-                .filter(|a| a.overwrites_existing())
-                .map(|a| a.key.as_str())
-                .collect();
-            invalidation_for(keys, origin_path)
-        });
-        if config.json {
-            let out = report::DeployOutput {
-                dry_run: true,
-                plan: &plan,
-                result: None,
-                invalidation: planned.as_ref().map(report::InvalidationReport::planned),
-                release: None,
-            };
-            serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-            writeln!(stdout)?;
-        } else {
-            writeln!(stdout, "{plan}")?;
-            if let Some(inv) = &planned {
-                writeln!(stdout, "{}", report::invalidation_plan(inv))?;
-            }
-            writeln!(stdout, "dry run: nothing was written")?;
-        }
-        if plan.deletes() > config.max_deletes {
-            eprintln!(
-                "warning: this plan deletes {} objects, more than --max-deletes {}: a real deploy \
-                 would refuse it",
-                plan.deletes(),
-                config.max_deletes
-            );
-        }
-        return Ok(());
-    }
-    if plan.deletes() > config.max_deletes {
-        return Err(Error::TooManyDeletes {
-            count: plan.deletes(),
-            max: config.max_deletes,
-            target,
-        });
-    }
-    drop(stdout);
-
-    let progress = progress::for_stderr(config.progress && !plan.is_empty());
-    let mut result =
-        execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
-
-    let mut invalidation_report = None;
-    if let Some((cdn, id, origin_path)) = &cdn {
-        let changed: Vec<&str> = result
-            .writes
-            .iter()
-            .filter(|w| w.reason != plan::Reason::New)
-            .map(|w| w.key.as_str())
-            .chain(result.deleted_keys.iter().map(String::as_str))
-            .collect();
-        if let Some(inv) = invalidation_for(changed, origin_path) {
-            invalidation_report =
-                Some(send_invalidation(cdn, id, inv, started, config.wait, config.progress).await?);
-        }
-    }
-    let release_id = if plan.is_empty() {
-        None
-    } else {
-        Some(
-            record_release(
-                &*store,
-                &config,
-                &release::Outcome {
-                    tree: &tree,
-                    listing: &listing,
-                    report: &result,
-                    previous: previous.as_ref(),
-                    headers: &config.headers,
-                    versions: &std::collections::BTreeMap::new(),
-                },
-            )
-            .await?,
-        )
-    };
-    if result.writes.iter().any(|w| w.version_id.is_none()) {
-        eprintln!(
-            "warning: bucket `{}` has versioning off: earlier versions are not kept, so a \
-             rollback will be impossible; `shipfront doctor` shows how to turn it on",
-            config.bucket
-        );
-    }
-    // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
-    result.elapsed = started.elapsed();
-
-    let mut stdout = std::io::stdout().lock();
-    if config.json {
-        let out = report::DeployOutput {
-            dry_run: false,
-            plan: &plan,
-            result: Some(&result),
-            invalidation: invalidation_report,
-            release: release_id.clone(),
-        };
-        serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-        writeln!(stdout)?;
-    } else {
-        writeln!(
-            stdout,
-            "{}",
-            report::summary(&plan, &result, invalidation_report.as_ref())
-        )?;
-        if let Some(id) = &release_id {
-            writeln!(stdout, "release {id}")?;
-        }
-    }
-    Ok(())
+    Ok((listing, previous, plan))
 }
 
 /// Writes the release record, last of all. Version ids of objects that neither this deploy
@@ -294,7 +339,7 @@ async fn record_release<S: ObjectStore>(
     let key = format!("{}{id}.json", release::releases_prefix(&config.prefix));
     let body = serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?;
     store
-        .put_bytes(&key, body, "application/json")
+        .put_bytes(&key, body, "application/json", None)
         .await
         .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
     Ok(id)

@@ -153,6 +153,26 @@ pub enum Error {
     #[error("{0} check(s) failed; fix them as the table says and run `shipfront doctor` again")]
     DoctorFailed(usize),
 
+    /// Another deploy or rollback holds the site's lock.
+    #[error(
+        "{target} is locked by {holder}{}, refreshed {age}s ago; wait for it to finish, or pass \
+         --force-unlock if it died",
+        if command.is_empty() { String::new() } else { format!(" ({command})") }
+    )]
+    Locked {
+        target: String,
+        holder: String,
+        command: String,
+        age: u64,
+    },
+
+    /// Ctrl-C during a deploy or rollback.
+    #[error(
+        "interrupted: the writes stopped where they were; the live site is consistent (every \
+         phase finishes before the next), run the command again to complete it"
+    )]
+    Interrupted,
+
     /// A bug: a task panicked or was cancelled.
     #[error("internal error: {0}; please report it with the command you ran")]
     Internal(String),
@@ -187,6 +207,8 @@ impl Error {
             | Error::DistributionMissing { .. }
             | Error::Cdn { .. }
             | Error::DoctorFailed(_)
+            | Error::Locked { .. }
+            | Error::Interrupted
             | Error::Internal(_)
             | Error::Output(_) => 1,
         }

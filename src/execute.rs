@@ -347,8 +347,15 @@ mod tests {
             key: &str,
             _: Vec<u8>,
             _: &str,
+            _: Option<crate::store::Condition>,
         ) -> Result<WriteOutcome, StoreError> {
             self.write("put", key)
+        }
+        async fn get_with_etag(&self, _: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+            Ok(None)
+        }
+        async fn delete_key(&self, _: &str) -> Result<(), StoreError> {
+            Ok(())
         }
         async fn latest_versions(
             &self,

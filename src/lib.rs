@@ -15,6 +15,7 @@ pub mod error;
 pub mod execute;
 pub mod headers;
 pub mod invalidate;
+pub mod lock;
 pub mod plan;
 pub mod progress;
 pub mod release;

@@ -13,7 +13,7 @@ use crate::execute::ExecReport;
 use crate::plan::{Action, Op, Phase, Plan, Reason, STATE_DIR, write_phase};
 use crate::release::{self, Release};
 use crate::store::{Cdn, ObjectStore, RemoteListing};
-use crate::{aws, execute, invalidate, progress, report};
+use crate::{aws, execute, invalidate, lock, progress, report};
 
 /// The plan that makes the site under `prefix` equal to `target`. Pure.
 ///
@@ -125,170 +125,195 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         &config.bucket,
         aws::custom_s3_endpoint(&config.aws),
     ));
-    let listing = store
-        .list(&config.prefix)
-        .await
-        .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
-    let dir = release::releases_prefix(&config.prefix);
-    let ids: Vec<&str> = listing
-        .objects
-        .iter()
-        .filter_map(|o| o.key.strip_prefix(&dir)?.strip_suffix(".json"))
-        .collect();
-    let Some(live_id) = ids.last().copied() else {
-        return Err(Error::Usage(format!(
-            "no releases recorded in s3://{}/{dir}: nothing to roll back to",
-            config.bucket
-        )));
+    let lock = if config.dry_run {
+        None
+    } else {
+        Some(
+            lock::acquire(
+                Arc::clone(&store),
+                &config.prefix,
+                "rollback",
+                config.force_unlock,
+            )
+            .await?,
+        )
     };
-    let target_id = match &config.to {
-        Some(id) if ids.contains(&id.as_str()) => id.clone(),
-        Some(id) => {
+    let work = async {
+        let listing = store
+            .list(&config.prefix)
+            .await
+            .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
+        let dir = release::releases_prefix(&config.prefix);
+        let ids: Vec<&str> = listing
+            .objects
+            .iter()
+            .filter_map(|o| o.key.strip_prefix(&dir)?.strip_suffix(".json"))
+            .collect();
+        let Some(live_id) = ids.last().copied() else {
             return Err(Error::Usage(format!(
-                "no release `{id}` in s3://{}/{dir}; `shipfront releases` lists them",
+                "no releases recorded in s3://{}/{dir}: nothing to roll back to",
                 config.bucket
             )));
-        }
-        None if ids.len() >= 2 => ids[ids.len() - 2].to_owned(),
-        None => {
-            return Err(Error::Usage(format!(
-                "only one release (`{live_id}`) is recorded: there is no earlier one to roll back to"
-            )));
-        }
-    };
-    let read = |id: String| {
-        let store = Arc::clone(&store);
-        let key = format!("{dir}{id}.json");
-        let bucket = config.bucket.clone();
-        async move {
-            let bytes = store
-                .get_bytes(&key)
-                .await
-                .map_err(|e| e.into_error("GetObject", &bucket, Some(&key)))?;
-            serde_json::from_slice::<Release>(&bytes)
-                .map_err(|e| Error::Usage(format!("release record `{key}` cannot be read: {e}")))
-        }
-    };
-    let live = read(live_id.to_owned()).await?;
-    let target = read(target_id.clone()).await?;
-    let plan = plan_rollback(
-        &target,
-        Some(&live),
-        &listing,
-        &config.bucket,
-        &config.prefix,
-    )
-    .map_err(|keys| {
-        Error::Usage(format!(
-            "release `{target_id}` has no recorded version for {} key(s) (first: `{}`): it was \
-                 deployed while bucket versioning was off, so it cannot be restored",
-            keys.len(),
-            keys[0]
-        ))
-    })?;
+        };
+        let target_id = match &config.to {
+            Some(id) if ids.contains(&id.as_str()) => id.clone(),
+            Some(id) => {
+                return Err(Error::Usage(format!(
+                    "no release `{id}` in s3://{}/{dir}; `shipfront releases` lists them",
+                    config.bucket
+                )));
+            }
+            None if ids.len() >= 2 => ids[ids.len() - 2].to_owned(),
+            None => {
+                return Err(Error::Usage(format!(
+                    "only one release (`{live_id}`) is recorded: there is no earlier one to roll back to"
+                )));
+            }
+        };
+        let read = |id: String| {
+            let store = Arc::clone(&store);
+            let key = format!("{dir}{id}.json");
+            let bucket = config.bucket.clone();
+            async move {
+                let bytes = store
+                    .get_bytes(&key)
+                    .await
+                    .map_err(|e| e.into_error("GetObject", &bucket, Some(&key)))?;
+                serde_json::from_slice::<Release>(&bytes).map_err(|e| {
+                    Error::Usage(format!("release record `{key}` cannot be read: {e}"))
+                })
+            }
+        };
+        let live = read(live_id.to_owned()).await?;
+        let target = read(target_id.clone()).await?;
+        let plan = plan_rollback(
+            &target,
+            Some(&live),
+            &listing,
+            &config.bucket,
+            &config.prefix,
+        )
+        .map_err(|keys| {
+            Error::Usage(format!(
+                "release `{target_id}` has no recorded version for {} key(s) (first: `{}`): it was \
+                     deployed while bucket versioning was off, so it cannot be restored",
+                keys.len(),
+                keys[0]
+            ))
+        })?;
 
-    let cdn = match &config.distribution_id {
-        Some(id) => {
-            let cdn = aws::CloudFrontCdn::new(&sdk);
-            let origin_path = cdn
-                .origin_path(id, &config.bucket)
-                .await
-                .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
-            Some((cdn, id.clone(), origin_path))
-        }
-        None => None,
-    };
+        let cdn = match &config.distribution_id {
+            Some(id) => {
+                let cdn = aws::CloudFrontCdn::new(&sdk);
+                let origin_path = cdn
+                    .origin_path(id, &config.bucket)
+                    .await
+                    .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
+                Some((cdn, id.clone(), origin_path))
+            }
+            None => None,
+        };
 
-    let mut stdout = std::io::stdout().lock();
-    if config.dry_run {
+        let mut stdout = std::io::stdout().lock();
+        if config.dry_run {
+            if config.json {
+                serde_json::to_writer_pretty(&mut stdout, &plan).map_err(std::io::Error::from)?;
+                writeln!(stdout)?;
+            } else {
+                writeln!(stdout, "rollback to {target_id}")?;
+                writeln!(stdout, "{plan}")?;
+                writeln!(stdout, "dry run: nothing was written")?;
+            }
+            return Ok(());
+        }
+        drop(stdout);
+
+        let progress = progress::for_stderr(config.progress && !plan.is_empty());
+        let mut result =
+            execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
+        let mut invalidation = None;
+        if let Some((cdn, id, origin_path)) = &cdn {
+            let changed: Vec<&str> = result
+                .writes
+                .iter()
+                .filter(|w| w.reason != Reason::New)
+                .map(|w| w.key.as_str())
+                .chain(result.deleted_keys.iter().map(String::as_str))
+                .collect();
+            let inv = invalidate::invalidation(changed, origin_path, config.max_invalidation_paths);
+            if !inv.paths.is_empty() {
+                invalidation = Some(
+                    crate::deploy::send_invalidation(
+                        cdn,
+                        id,
+                        inv,
+                        started,
+                        config.wait,
+                        config.progress,
+                    )
+                    .await?,
+                );
+            }
+        }
+        let now = std::time::SystemTime::now();
+        let new_id = release::new_id(now, &format!("rollback {} from {live_id}", target.id));
+        let record = record_after(
+            &target,
+            &result,
+            new_id.clone(),
+            humantime::format_rfc3339_millis(now).to_string(),
+        );
+        let key = format!("{dir}{new_id}.json");
+        store
+            .put_bytes(
+                &key,
+                serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?,
+                "application/json",
+                None,
+            )
+            .await
+            .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
+        result.elapsed = started.elapsed();
+
+        let mut stdout = std::io::stdout().lock();
         if config.json {
-            serde_json::to_writer_pretty(&mut stdout, &plan).map_err(std::io::Error::from)?;
+            let out = report::DeployOutput {
+                dry_run: false,
+                plan: &plan,
+                result: Some(&result),
+                invalidation,
+                release: Some(new_id),
+            };
+            serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
             writeln!(stdout)?;
         } else {
-            writeln!(stdout, "rollback to {target_id}")?;
-            writeln!(stdout, "{plan}")?;
-            writeln!(stdout, "dry run: nothing was written")?;
+            let restored = result.writes.len();
+            writeln!(
+                stdout,
+                "rolled back {} to release {}: restored {restored}, deleted {}, unchanged {}{} in {:.2}s",
+                plan.target(),
+                target.id,
+                result.deleted,
+                plan.unchanged,
+                invalidation.as_ref().map_or_else(String::new, |i| format!(
+                    ", invalidated {} path{}",
+                    i.paths.len(),
+                    if i.paths.len() == 1 { "" } else { "s" }
+                )),
+                result.elapsed.as_secs_f64()
+            )?;
+            writeln!(stdout, "release {new_id}")?;
         }
-        return Ok(());
+        Ok(())
+    };
+    let result = tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+    };
+    if let Some(lock) = lock {
+        lock.release().await;
     }
-    drop(stdout);
-
-    let progress = progress::for_stderr(config.progress && !plan.is_empty());
-    let mut result =
-        execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
-    let mut invalidation = None;
-    if let Some((cdn, id, origin_path)) = &cdn {
-        let changed: Vec<&str> = result
-            .writes
-            .iter()
-            .filter(|w| w.reason != Reason::New)
-            .map(|w| w.key.as_str())
-            .chain(result.deleted_keys.iter().map(String::as_str))
-            .collect();
-        let inv = invalidate::invalidation(changed, origin_path, config.max_invalidation_paths);
-        if !inv.paths.is_empty() {
-            invalidation = Some(
-                crate::deploy::send_invalidation(
-                    cdn,
-                    id,
-                    inv,
-                    started,
-                    config.wait,
-                    config.progress,
-                )
-                .await?,
-            );
-        }
-    }
-    let now = std::time::SystemTime::now();
-    let new_id = release::new_id(now, &format!("rollback {} from {live_id}", target.id));
-    let record = record_after(
-        &target,
-        &result,
-        new_id.clone(),
-        humantime::format_rfc3339_millis(now).to_string(),
-    );
-    let key = format!("{dir}{new_id}.json");
-    store
-        .put_bytes(
-            &key,
-            serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?,
-            "application/json",
-        )
-        .await
-        .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
-    result.elapsed = started.elapsed();
-
-    let mut stdout = std::io::stdout().lock();
-    if config.json {
-        let out = report::DeployOutput {
-            dry_run: false,
-            plan: &plan,
-            result: Some(&result),
-            invalidation,
-            release: Some(new_id),
-        };
-        serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-        writeln!(stdout)?;
-    } else {
-        let restored = result.writes.len();
-        writeln!(
-            stdout,
-            "rolled back {} to release {}: restored {restored}, deleted {}, unchanged {}{} in {:.2}s",
-            plan.target(),
-            target.id,
-            result.deleted,
-            plan.unchanged,
-            invalidation.as_ref().map_or_else(String::new, |i| format!(
-                ", invalidated {} path{}",
-                i.paths.len(),
-                if i.paths.len() == 1 { "" } else { "s" }
-            )),
-            result.elapsed.as_secs_f64()
-        )?;
-        writeln!(stdout, "release {new_id}")?;
-    }
-    Ok(())
+    result
 }
 
 #[cfg(test)]

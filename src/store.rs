@@ -49,12 +49,23 @@ pub struct WriteOutcome {
     pub etag: Option<String>,
 }
 
+/// A conditional write (S3 answers 412 PreconditionFailed when it does not hold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `If-None-Match: *`: only if the key does not exist.
+    Absent,
+    /// `If-Match: ETAG`: only if the key still holds this ETag.
+    Matches(String),
+}
+
 /// A failed store call, classified so callers can tell the user what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     BucketMissing,
     /// The CloudFront distribution does not exist.
     DistributionMissing,
+    /// A conditional write's condition did not hold.
+    PreconditionFailed,
     AccessDenied,
     NoCredentials(String),
     /// Anything else; `retryable` when another attempt may succeed (throttling, 5xx, network).
@@ -69,6 +80,7 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::BucketMissing => f.write_str("the bucket does not exist"),
             StoreError::DistributionMissing => f.write_str("the distribution does not exist"),
+            StoreError::PreconditionFailed => f.write_str("the object changed meanwhile"),
             StoreError::AccessDenied => f.write_str("access denied"),
             StoreError::NoCredentials(m) => write!(f, "no credentials: {m}"),
             StoreError::Other { message, .. } => f.write_str(message),
@@ -84,7 +96,9 @@ impl StoreError {
             StoreError::BucketMissing => Error::BucketMissing {
                 bucket: bucket.to_owned(),
             },
-            StoreError::DistributionMissing | StoreError::Other { .. } => Error::Remote {
+            StoreError::DistributionMissing
+            | StoreError::PreconditionFailed
+            | StoreError::Other { .. } => Error::Remote {
                 operation,
                 bucket: bucket.to_owned(),
                 key: key.unwrap_or_default().to_owned(),
@@ -153,7 +167,17 @@ pub trait ObjectStore: Send + Sync + 'static {
         key: &str,
         body: Vec<u8>,
         content_type: &str,
+        condition: Option<Condition>,
     ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+
+    /// The bytes and ETag of a small object; None when it does not exist.
+    fn get_with_etag(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, StoreError>> + Send;
+
+    /// Deletes one key.
+    fn delete_key(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The current version id of every key under `prefix` (`ListObjectVersions`, 1000 versions
     /// a page); unversioned buckets give none.

@@ -21,7 +21,9 @@ use tokio::task::JoinSet;
 use crate::doctor::BucketFacts;
 use crate::headers::Headers;
 use crate::scan::{MultipartDigest, hex};
-use crate::store::{ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, WriteOutcome};
+use crate::store::{
+    Condition, ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, WriteOutcome,
+};
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
 const PARTS_IN_FLIGHT: usize = 4;
@@ -82,6 +84,9 @@ where
             }
             if code == "AccessDenied" || status == 403 {
                 return StoreError::AccessDenied;
+            }
+            if code == "PreconditionFailed" || status == 412 {
+                return StoreError::PreconditionFailed;
             }
             let message = service.err().message().unwrap_or_default();
             StoreError::Other {
@@ -559,9 +564,10 @@ impl ObjectStore for S3Store {
         key: &str,
         body: Vec<u8>,
         content_type: &str,
+        condition: Option<Condition>,
     ) -> Result<WriteOutcome, StoreError> {
         let md5: [u8; 16] = md5::Md5::digest(&body).into();
-        let out = self
+        let request = self
             .client
             .put_object()
             .bucket(&self.bucket)
@@ -570,14 +576,49 @@ impl ObjectStore for S3Store {
             .content_md5(content_md5(&md5))
             .content_type(content_type)
             .cache_control("no-store")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
+            .body(ByteStream::from(body));
+        let request = match condition {
+            None => request,
+            Some(Condition::Absent) => request.if_none_match("*"),
+            Some(Condition::Matches(etag)) => request.if_match(format!("\"{etag}\"")),
+        };
+        let out = request.send().await.map_err(|e| classify(&e))?;
         Ok(WriteOutcome {
             version_id: out.version_id().map(str::to_owned),
             etag: out.e_tag().map(strip_quotes),
         })
+    }
+
+    async fn get_with_etag(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) => return Err(classify(&e)),
+        };
+        let etag = out.e_tag().map(strip_quotes).unwrap_or_default();
+        let body = out.body.collect().await.map_err(|e| StoreError::Other {
+            message: format!("reading `{key}`: {e}"),
+            retryable: true,
+        })?;
+        Ok(Some((body.to_vec(), etag)))
+    }
+
+    async fn delete_key(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
     }
 
     async fn latest_versions(&self, prefix: &str) -> Result<BTreeMap<String, String>, StoreError> {

@@ -103,7 +103,8 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
 
     // Version 2 replaces every asset, every page, and deletes version 1's assets.
     let mut version = 1;
-    for hold_after in [0, 3, 9, 14, 20, 26, 27] {
+    // Writes: the lock, 14 assets, 12 pages, the root page, one delete batch, the record.
+    for hold_after in [0, 1, 4, 10, 15, 21, 27, 28, 29] {
         clear_previous(&site, version, pages);
         version += 1;
         versioned_site(&site, version, pages);
@@ -121,6 +122,8 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
                     "--no-progress",
                     "--concurrency",
                     "4",
+                    // The killed deploy before this one left its lock behind.
+                    "--force-unlock",
                 ],
             )
             .stdout(std::process::Stdio::null())
@@ -132,8 +135,15 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
         child.wait().unwrap();
         assert_pages_reference_only_existing_objects(&world);
     }
-    // A deploy after the kills completes the site.
-    world.deploy(&site, &["--no-progress"]).ok();
+    // A deploy after the kills completes the site (taking the killed one's lock).
+    let run = world
+        .deploy(&site, &["--no-progress", "--force-unlock"])
+        .ok();
+    assert!(
+        run.stderr.contains("--force-unlock: taking the lock from"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(world.objects(), site.md5s(""));
     assert_pages_reference_only_existing_objects(&world);
 }

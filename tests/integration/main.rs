@@ -11,5 +11,6 @@ mod doctor;
 mod faults;
 mod harness;
 mod integrity;
+mod lock;
 mod releases;
 mod rollback;

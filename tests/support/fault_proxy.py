@@ -125,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         is_write = k in WRITES
         if is_write:
             bump("writes")
+            # shipfront's own records and lock, apart from the site's objects.
+            bump("state_writes" if "/.shipfront/" in self.path or "%2Eshipfront" in self.path else "site_writes")
             if any(h.lower() == "x-amz-acl" or h.lower().startswith("x-amz-grant-") for h in self.headers.keys()):
                 bump("writes_setting_acl")
             if any(h.lower().startswith("x-amz-server-side-encryption") for h in self.headers.keys()):

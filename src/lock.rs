@@ -1,0 +1,268 @@
+//! The deploy lock: one deploy or rollback at a time per site, so two CI jobs can never leave a
+//! mix of their trees. It is a lease, `<prefix>.shipfront/lock`, created with a conditional write
+//! (`If-None-Match: *`), refreshed while its holder works, and stale once not refreshed for
+//! `LEASE`: a cancelled CI job must not block deploys for ever.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::plan::STATE_DIR;
+use crate::store::{Condition, ObjectStore, StoreError};
+
+/// A lock not refreshed for this long is stale and may be taken over.
+pub const LEASE: Duration = Duration::from_secs(120);
+/// How often the holder refreshes its lock.
+const REFRESH: Duration = Duration::from_secs(30);
+
+/// What the lock object says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRecord {
+    /// Who holds it: a CI run, or user@host and pid.
+    pub holder: String,
+    /// `deploy` or `rollback`.
+    pub command: String,
+    /// When it was taken (RFC 3339).
+    pub started: String,
+    /// When it was last refreshed (seconds since the epoch).
+    pub refreshed: u64,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// Who this process is, for the lock and messages.
+#[must_use]
+pub fn holder() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let (Some(run), Some(repo)) = (var("GITHUB_RUN_ID"), var("GITHUB_REPOSITORY")) {
+        return format!("GitHub Actions run {run} of {repo}");
+    }
+    let user = var("USER")
+        .or_else(|| var("USERNAME"))
+        .unwrap_or_else(|| "someone".into());
+    let host = var("HOSTNAME")
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| "a machine".into());
+    format!("{user}@{host} (pid {})", std::process::id())
+}
+
+/// The verdict on a lock found in place: whether it may be taken, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// Fresh and held by someone else.
+    Held { age: u64 },
+    /// Not refreshed within the lease.
+    Stale { age: u64 },
+}
+
+/// Pure: is the lock found `record` (None: unreadable) stale at `now`?
+#[must_use]
+pub fn judge(record: Option<&LockRecord>, now: u64) -> Found {
+    match record {
+        Some(r) => {
+            let age = now.saturating_sub(r.refreshed);
+            if age > LEASE.as_secs() {
+                Found::Stale { age }
+            } else {
+                Found::Held { age }
+            }
+        }
+        // An unreadable lock is nobody's: only a stale one is taken silently, so treat it as
+        // held and let --force-unlock decide.
+        None => Found::Held { age: 0 },
+    }
+}
+
+/// A held lock; `release` it when done (a refresh task keeps it fresh meanwhile).
+pub struct Lock<S: ObjectStore> {
+    store: Arc<S>,
+    key: String,
+    etag: Arc<Mutex<String>>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
+fn lock_error(bucket: &str, key: &str, e: StoreError) -> Error {
+    e.into_error("PutObject (lock)", bucket, Some(key))
+}
+
+/// Takes the lock of the site under `prefix` for `command`, or fails naming its holder.
+/// `force` takes any lock at once; a stale one is taken over with a warning.
+pub async fn acquire<S: ObjectStore>(
+    store: Arc<S>,
+    prefix: &str,
+    command: &str,
+    force: bool,
+) -> Result<Lock<S>> {
+    let key = format!("{prefix}{STATE_DIR}lock");
+    let record = LockRecord {
+        holder: holder(),
+        command: command.to_owned(),
+        started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        refreshed: now_secs(),
+    };
+    let body = || serde_json::to_vec(&record).unwrap_or_default();
+    // Two rounds: a lock released between our failed create and our read is simply retried.
+    for _ in 0..2 {
+        match store
+            .put_bytes(&key, body(), "application/json", Some(Condition::Absent))
+            .await
+        {
+            Ok(out) => return Ok(start(store, key, out.etag.unwrap_or_default(), record)),
+            Err(StoreError::PreconditionFailed) => {}
+            Err(e) => return Err(lock_error(store.bucket(), &key, e)),
+        }
+        let Some((bytes, etag)) = store
+            .get_with_etag(&key)
+            .await
+            .map_err(|e| e.into_error("GetObject (lock)", store.bucket(), Some(&key)))?
+        else {
+            continue;
+        };
+        let found: Option<LockRecord> = serde_json::from_slice(&bytes).ok();
+        let who = found
+            .as_ref()
+            .map_or_else(|| "an unknown holder".to_owned(), |f| f.holder.clone());
+        match (judge(found.as_ref(), now_secs()), force) {
+            (Found::Held { age }, false) => {
+                return Err(Error::Locked {
+                    target: format!("s3://{}/{prefix}", store.bucket()),
+                    holder: who,
+                    command: found.map(|f| f.command).unwrap_or_default(),
+                    age,
+                });
+            }
+            (Found::Held { age }, true) => {
+                eprintln!(
+                    "warning: --force-unlock: taking the lock from {who} (refreshed {age}s ago)"
+                );
+            }
+            (Found::Stale { age }, _) => {
+                eprintln!(
+                    "warning: taking over a stale lock of {who}, not refreshed for {age}s (its \
+                     job probably died)"
+                );
+            }
+        }
+        // Take it only if it is still the lock we judged: two takers cannot both win.
+        match store
+            .put_bytes(
+                &key,
+                body(),
+                "application/json",
+                Some(Condition::Matches(etag)),
+            )
+            .await
+        {
+            Ok(out) => return Ok(start(store, key, out.etag.unwrap_or_default(), record)),
+            Err(StoreError::PreconditionFailed) => {}
+            Err(e) => return Err(lock_error(store.bucket(), &key, e)),
+        }
+    }
+    Err(Error::Locked {
+        target: format!("s3://{}/{prefix}", store.bucket()),
+        holder: "another deploy that just took it".to_owned(),
+        command: String::new(),
+        age: 0,
+    })
+}
+
+fn start<S: ObjectStore>(store: Arc<S>, key: String, etag: String, record: LockRecord) -> Lock<S> {
+    let etag = Arc::new(Mutex::new(etag));
+    let refresher = {
+        let (store, key, etag) = (Arc::clone(&store), key.clone(), Arc::clone(&etag));
+        tokio::spawn(async move {
+            let mut record = record;
+            loop {
+                tokio::time::sleep(REFRESH).await;
+                record.refreshed = now_secs();
+                let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
+                let body = serde_json::to_vec(&record).unwrap_or_default();
+                match store
+                    .put_bytes(
+                        &key,
+                        body,
+                        "application/json",
+                        Some(Condition::Matches(current)),
+                    )
+                    .await
+                {
+                    Ok(out) => {
+                        if let (Ok(mut e), Some(new)) = (etag.lock(), out.etag) {
+                            *e = new;
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("warning: could not refresh the deploy lock: {e}");
+                        return;
+                    }
+                }
+            }
+        })
+    };
+    Lock {
+        store,
+        key,
+        etag,
+        refresher,
+    }
+}
+
+impl<S: ObjectStore> Lock<S> {
+    /// Stops refreshing and deletes the lock, if it is still ours.
+    pub async fn release(self) {
+        self.refresher.abort();
+        let ours = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        match self.store.get_with_etag(&self.key).await {
+            Ok(Some((_, etag))) if etag == ours => {
+                if let Err(e) = self.store.delete_key(&self.key).await {
+                    eprintln!(
+                        "warning: could not release the deploy lock `{}`: {e}",
+                        self.key
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "warning: could not release the deploy lock `{}`: {e}",
+                self.key
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_expire() {
+        let rec = |refreshed| LockRecord {
+            holder: "h".into(),
+            command: "deploy".into(),
+            started: String::new(),
+            refreshed,
+        };
+        let now = 10_000;
+        let cases = [
+            (Some(rec(now)), Found::Held { age: 0 }),
+            (Some(rec(now - 120)), Found::Held { age: 120 }),
+            (Some(rec(now - 121)), Found::Stale { age: 121 }),
+            (Some(rec(now + 5)), Found::Held { age: 0 }),
+            (None, Found::Held { age: 0 }),
+        ];
+        for (record, want) in cases {
+            assert_eq!(judge(record.as_ref(), now), want, "{record:?}");
+        }
+    }
+}
