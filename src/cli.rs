@@ -177,6 +177,10 @@ pub struct DeployArgs {
     #[arg(long)]
     pub force_unlock: bool,
 
+    /// Keep stale fingerprinted assets for N releases after they leave the tree [default: 1]
+    #[arg(long, env = "SHIPFRONT_KEEP_ASSETS", value_name = "N")]
+    pub keep_assets: Option<u32>,
+
     /// Message of the release record (default: the commit, from GITHUB_SHA)
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,

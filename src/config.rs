@@ -52,6 +52,8 @@ pub struct DeploySection {
     pub part_size_mib: Option<u64>,
     /// Above this many changed URLs, invalidations collapse into folder wildcards.
     pub max_invalidation_paths: Option<usize>,
+    /// Releases a stale fingerprinted asset is kept after it left the tree.
+    pub keep_assets: Option<u32>,
 }
 
 /// One `[[rules]]` entry.
@@ -108,6 +110,8 @@ pub struct DeployConfig {
     pub message: Option<String>,
     /// Take the lock even when held.
     pub force_unlock: bool,
+    /// Releases a stale fingerprinted asset is kept after it left the tree.
+    pub keep_assets: u32,
 }
 
 /// What a deploy invalidates.
@@ -418,6 +422,7 @@ impl DeployConfig {
             fix_spa: args.fix_spa,
             message: crate::release::default_message(args.message),
             force_unlock: args.force_unlock,
+            keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
         })
     }
 }

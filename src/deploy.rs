@@ -179,6 +179,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                         previous: previous.as_ref(),
                         headers: &config.headers,
                         versions: &std::collections::BTreeMap::new(),
+                        kept: &plan.kept_assets,
                     },
                 )
                 .await?,
@@ -269,6 +270,7 @@ async fn survey<S: ObjectStore>(
             prefix: config.prefix.clone(),
             delete: config.delete,
             headers: config.headers.clone(),
+            keep_assets: config.keep_assets,
         },
     );
     Ok((listing, previous, plan))

@@ -412,6 +412,7 @@ mod tests {
             prefix: String::new(),
             delete: true,
             headers: HeaderPolicy::default(),
+            keep_assets: 0,
         };
         plan(
             &local(local_keys),

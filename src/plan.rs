@@ -24,6 +24,9 @@ pub struct PlanConfig {
     /// Delete remote keys that are not in the folder.
     pub delete: bool,
     pub headers: HeaderPolicy,
+    /// Releases a stale fingerprinted (immutable) asset is kept after it left the tree, so a
+    /// visitor holding an older page still loads its bundle.
+    pub keep_assets: u32,
 }
 
 /// Why an action is in the plan.
@@ -133,6 +136,8 @@ pub struct Plan {
     pub unchanged_bytes: u64,
     /// Stale keys left in place because deletion is off.
     pub kept_stale: usize,
+    /// Stale immutable assets kept for their grace period: key -> releases since they left.
+    pub kept_assets: BTreeMap<String, u32>,
 }
 
 impl Plan {
@@ -261,21 +266,26 @@ pub fn plan(
     let local_keys: std::collections::BTreeSet<&str> =
         local.files.iter().map(|f| f.key.as_str()).collect();
     let mut kept_stale = 0;
+    let mut kept_assets = BTreeMap::new();
     for (key, obj) in &remote_by_key {
         if local_keys.contains(key) {
             continue;
         }
-        if config.delete {
-            actions.push(Action {
-                key: (*key).to_owned(),
-                op: Op::Delete,
-                reason: Reason::Stale,
-                phase: Phase::Deletes,
-                size: obj.size,
-            });
-        } else {
+        if !config.delete {
             kept_stale += 1;
+            continue;
         }
+        if let Some(since) = grace(key, &config.prefix, release, config.keep_assets) {
+            kept_assets.insert((*key).to_owned(), since);
+            continue;
+        }
+        actions.push(Action {
+            key: (*key).to_owned(),
+            op: Op::Delete,
+            reason: Reason::Stale,
+            phase: Phase::Deletes,
+            size: obj.size,
+        });
     }
     actions.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
     Plan {
@@ -285,7 +295,25 @@ pub fn plan(
         unchanged,
         unchanged_bytes,
         kept_stale,
+        kept_assets,
     }
+}
+
+/// For a stale key: Some(releases since it left the tree) when it is an immutable asset still
+/// in its grace period, None when it goes now. An asset in the live release just left (1); one
+/// the live release kept has been gone one release longer; one no record knows about is an
+/// orphan and goes (without any record, a fingerprinted name counts as just left).
+fn grace(key: &str, prefix: &str, release: Option<&Release>, keep: u32) -> Option<u32> {
+    let rel = key.strip_prefix(prefix).unwrap_or(key);
+    let (immutable, since) = match release {
+        None => (crate::headers::is_fingerprinted(rel), 1),
+        Some(r) => match (r.objects.get(key), r.kept.get(key)) {
+            (Some(o), _) => (o.cache_control.contains("immutable"), 1),
+            (None, Some(n)) => (true, n.saturating_add(1)),
+            (None, None) => (false, u32::MAX),
+        },
+    };
+    (immutable && since <= keep).then_some(since)
 }
 
 /// Human-readable byte counts for summaries.
@@ -347,6 +375,13 @@ impl fmt::Display for Plan {
         if self.kept_stale > 0 {
             write!(f, ", {} stale kept (--no-delete)", self.kept_stale)?;
         }
+        if !self.kept_assets.is_empty() {
+            write!(
+                f,
+                ", {} old assets kept for visitors of older pages (--keep-assets)",
+                self.kept_assets.len()
+            )?;
+        }
         Ok(())
     }
 }
@@ -384,6 +419,7 @@ mod tests {
             prefix: String::new(),
             delete: true,
             headers: HeaderPolicy::default(),
+            keep_assets: 0,
         }
     }
 
@@ -605,6 +641,46 @@ mod tests {
         assert!(text.contains("upload   new"), "{text}");
         assert!(text.contains("3 to upload"), "{text}");
     }
+
+    #[test]
+    fn stale_immutable_assets_get_a_grace_period() {
+        let rec = |cache: &str| ReleasedObject {
+            version_id: None,
+            size: 1,
+            content_md5: String::new(),
+            etag: String::new(),
+            content_type: String::new(),
+            cache_control: cache.into(),
+        };
+        let live = Release {
+            objects: [
+                ("assets/app.1234abcd.js".to_owned(), rec(IMMUTABLE_FOR_TEST)),
+                (
+                    "old.html".to_owned(),
+                    rec("public, max-age=0, must-revalidate"),
+                ),
+            ]
+            .into(),
+            kept: [("assets/older.5678abcd.js".to_owned(), 1)].into(),
+            ..Release::default()
+        };
+        let cases = [
+            // (key, release, keep, kept for how many releases)
+            ("assets/app.1234abcd.js", Some(&live), 1, Some(1)),
+            ("assets/app.1234abcd.js", Some(&live), 0, None),
+            ("old.html", Some(&live), 1, None),
+            ("assets/older.5678abcd.js", Some(&live), 1, None),
+            ("assets/older.5678abcd.js", Some(&live), 2, Some(2)),
+            ("assets/orphan.9999abcd.js", Some(&live), 3, None),
+            ("assets/orphan.9999abcd.js", None, 1, Some(1)),
+            ("notes.txt", None, 1, None),
+        ];
+        for (key, release, keep, want) in cases {
+            assert_eq!(grace(key, "", release, keep), want, "{key} keep {keep}");
+        }
+    }
+
+    const IMMUTABLE_FOR_TEST: &str = crate::headers::IMMUTABLE;
 
     #[test]
     fn human_bytes_table() {

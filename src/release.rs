@@ -37,6 +37,9 @@ pub struct Release {
     pub bytes: u64,
     /// Every site object after the release, by full key.
     pub objects: BTreeMap<String, ReleasedObject>,
+    /// Stale immutable assets kept in their grace period: key -> releases since they left.
+    #[serde(default)]
+    pub kept: BTreeMap<String, u32>,
 }
 
 /// One object as the release left it.
@@ -103,6 +106,8 @@ pub struct Outcome<'a> {
     /// Current version ids from `ListObjectVersions`, for keys neither written now nor
     /// recorded by `previous`.
     pub versions: &'a BTreeMap<String, String>,
+    /// Assets the plan kept for their grace period.
+    pub kept: &'a BTreeMap<String, u32>,
 }
 
 /// The record of the bucket after a deploy. Pure: written keys take the version and ETag S3
@@ -164,6 +169,7 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
         changed: o.report.writes.len() + o.report.deleted,
         bytes: o.report.uploaded_bytes,
         objects,
+        kept: o.kept.clone(),
     }
 }
 
@@ -275,6 +281,7 @@ mod tests {
                 previous: Some(&previous),
                 headers: &policy,
                 versions: &versions,
+                kept: &BTreeMap::new(),
             },
         );
         let v = |k: &str| r.objects[k].version_id.as_deref();

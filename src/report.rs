@@ -119,6 +119,7 @@ mod tests {
             unchanged: 7,
             unchanged_bytes: 0,
             kept_stale: 2,
+            kept_assets: std::collections::BTreeMap::new(),
         };
         let report = ExecReport {
             uploaded: 3,

@@ -87,6 +87,7 @@ pub fn plan_rollback(
         unchanged,
         unchanged_bytes,
         kept_stale: 0,
+        kept_assets: BTreeMap::new(),
     })
 }
 
@@ -111,6 +112,7 @@ pub fn record_after(target: &Release, report: &ExecReport, id: String, time: Str
         changed: report.writes.len() + report.deleted,
         bytes: 0,
         objects,
+        kept: BTreeMap::new(),
     }
 }
 

@@ -124,6 +124,9 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
                     "4",
                     // The killed deploy before this one left its lock behind.
                     "--force-unlock",
+                    // Old bundles go at once, so the end state is exactly the folder.
+                    "--keep-assets",
+                    "0",
                 ],
             )
             .stdout(std::process::Stdio::null())
@@ -137,7 +140,10 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
     }
     // A deploy after the kills completes the site (taking the killed one's lock).
     let run = world
-        .deploy(&site, &["--no-progress", "--force-unlock"])
+        .deploy(
+            &site,
+            &["--no-progress", "--force-unlock", "--keep-assets", "0"],
+        )
         .ok();
     assert!(
         run.stderr.contains("--force-unlock: taking the lock from"),

@@ -44,6 +44,7 @@ fn deploy_with_change_after_scan(world: &World, endpoint: &str, site: &Site) -> 
             prefix: String::new(),
             delete: true,
             headers: HeaderPolicy::default(),
+            keep_assets: 1,
         },
     );
     // Same size, other bytes: only a checksum can tell.

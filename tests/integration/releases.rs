@@ -148,3 +148,42 @@ fn releases_lists_newest_first_with_the_live_one_marked() {
     assert_eq!(json[1]["live"], false);
     assert_eq!(json[1]["files"], 1);
 }
+
+#[test]
+fn old_bundles_stay_one_release_for_visitors_of_older_pages() {
+    let world = World::new("keep-assets");
+    let site = Site::new();
+    let bundle = |n: u32| format!("assets/app.{:08x}.js", 0xabcd_0000u32 + n);
+    for n in 1..=3 {
+        if n > 1 {
+            site.remove(&bundle(n - 1));
+        }
+        site.file(
+            "index.html",
+            format!("<script src=\"/{}\"></script>", bundle(n)),
+        );
+        site.file(&bundle(n), format!("v{n}()"));
+        if n == 1 {
+            site.file("old.html", "goes at once");
+        } else if n == 2 {
+            site.remove("old.html");
+        }
+        let run = world.deploy(&site, &[]).ok();
+        if n == 2 {
+            assert!(
+                run.stdout.contains("deleted 1"),
+                "old.html goes at once: {}",
+                run.stdout
+            );
+        }
+    }
+    let keys: Vec<String> = world.objects().into_keys().collect();
+    // v1's bundle left in release 2 and went in release 3; v2's is kept for one release.
+    assert_eq!(keys, [bundle(2), bundle(3), "index.html".to_owned()]);
+
+    site.file("index.html", "no script");
+    site.remove(&bundle(3));
+    world.deploy(&site, &["--keep-assets", "0"]).ok();
+    let keys: Vec<String> = world.objects().into_keys().collect();
+    assert_eq!(keys, ["index.html"], "with --keep-assets 0 nothing is kept");
+}

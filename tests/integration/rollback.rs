@@ -36,7 +36,14 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
         world
             .deploy(
                 &site,
-                &["--distribution-id", &dist, "--message", &format!("v{n}")],
+                &[
+                    "--distribution-id",
+                    &dist,
+                    "--message",
+                    &format!("v{n}"),
+                    "--keep-assets",
+                    "0",
+                ],
             )
             .ok();
         trees.push(snapshot(&site));
@@ -104,7 +111,7 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
     assert_eq!(world.objects(), trees[0], "the bucket is v1");
 
     // And a deploy after a rollback plans against it.
-    let run = world.deploy(&site, &[]).ok();
+    let run = world.deploy(&site, &["--keep-assets", "0"]).ok();
     assert!(run.stdout.contains("uploaded 2 "), "{}", run.stdout);
     assert_eq!(world.objects(), trees[2]);
 }
