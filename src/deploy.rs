@@ -304,9 +304,12 @@ async fn record_release<S: ObjectStore>(
     });
     let versions = if needs_versions {
         store
-            .latest_versions(&config.prefix)
+            .versions(&config.prefix)
             .await
             .map_err(|e| e.into_error("ListObjectVersions", &config.bucket, None))?
+            .into_iter()
+            .filter_map(|(key, v)| Some((key, v.current?)))
+            .collect()
     } else {
         std::collections::BTreeMap::new()
     };

@@ -357,10 +357,11 @@ mod tests {
         async fn delete_key(&self, _: &str) -> Result<(), StoreError> {
             Ok(())
         }
-        async fn latest_versions(
+        async fn versions(
             &self,
             _: &str,
-        ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        ) -> Result<std::collections::BTreeMap<String, crate::store::Versions>, StoreError>
+        {
             Ok(std::collections::BTreeMap::new())
         }
         async fn delete_batch(

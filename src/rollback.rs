@@ -204,6 +204,40 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
             ))
         })?;
 
+        // Every version to copy back must still exist (a lifecycle rule may have expired it):
+        // checked before any write, so a rollback never stops halfway for that.
+        if plan
+            .actions
+            .iter()
+            .any(|a| matches!(a.op, Op::Restore { .. }))
+        {
+            let kept = store
+                .versions(&config.prefix)
+                .await
+                .map_err(|e| e.into_error("ListObjectVersions", &config.bucket, None))?;
+            let missing: Vec<String> = plan
+                .actions
+                .iter()
+                .filter_map(|a| match &a.op {
+                    Op::Restore { version_id }
+                        if !kept.get(&a.key).is_some_and(|v| v.all.contains(version_id)) =>
+                    {
+                        Some(format!("{} (version {version_id})", a.key))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::Usage(format!(
+                    "release `{target_id}` needs {} object version(s) the bucket no longer keeps \
+                     (first: {}), probably expired by a lifecycle rule; nothing was written. \
+                     Roll back to a newer release (`shipfront releases`)",
+                    missing.len(),
+                    missing[0]
+                )));
+            }
+        }
+
         let cdn = match &config.distribution_id {
             Some(id) => {
                 let cdn = aws::CloudFrontCdn::new(&sdk);

@@ -49,6 +49,13 @@ pub struct WriteOutcome {
     pub etag: Option<String>,
 }
 
+/// The versions S3 keeps of one key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub all: std::collections::BTreeSet<String>,
+    pub current: Option<String>,
+}
+
 /// A conditional write (S3 answers 412 PreconditionFailed when it does not hold).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
@@ -179,12 +186,12 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Deletes one key.
     fn delete_key(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The current version id of every key under `prefix` (`ListObjectVersions`, 1000 versions
-    /// a page); unversioned buckets give none.
-    fn latest_versions(
+    /// Every version of every key under `prefix` (`ListObjectVersions`, 1000 a page):
+    /// key -> (version ids, the current one). Unversioned buckets give none.
+    fn versions(
         &self,
         prefix: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<String, Versions>, StoreError>> + Send;
 
     /// Deletes up to 1000 keys in one call (the `DeleteObjects` limit). Returns the keys that
     /// failed, with why.

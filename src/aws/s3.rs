@@ -22,7 +22,8 @@ use crate::doctor::BucketFacts;
 use crate::headers::Headers;
 use crate::scan::{MultipartDigest, hex};
 use crate::store::{
-    Condition, ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, WriteOutcome,
+    Condition, ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, Versions,
+    WriteOutcome,
 };
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
@@ -621,7 +622,7 @@ impl ObjectStore for S3Store {
             .map_err(|e| classify(&e))
     }
 
-    async fn latest_versions(&self, prefix: &str) -> Result<BTreeMap<String, String>, StoreError> {
+    async fn versions(&self, prefix: &str) -> Result<BTreeMap<String, Versions>, StoreError> {
         let mut versions = BTreeMap::new();
         let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
         loop {
@@ -636,10 +637,12 @@ impl ObjectStore for S3Store {
                 .await
                 .map_err(|e| classify(&e))?;
             for v in page.versions() {
-                if v.is_latest() == Some(true)
-                    && let (Some(key), Some(id)) = (v.key(), v.version_id())
-                {
-                    versions.insert(key.to_owned(), id.to_owned());
+                if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
+                    let entry: &mut Versions = versions.entry(key.to_owned()).or_default();
+                    entry.all.insert(id.to_owned());
+                    if v.is_latest() == Some(true) {
+                        entry.current = Some(id.to_owned());
+                    }
                 }
             }
             if page.is_truncated() != Some(true) {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::harness::{Proxy, Site, World};
 
-fn versioned_site(site: &Site, version: u32, pages: u32) {
+pub(crate) fn versioned_site(site: &Site, version: u32, pages: u32) {
     let js = format!("assets/app.{:08x}.js", 0xa0a0_0000u32 + version);
     let css = format!("assets/style.{:08x}.css", 0xc0c0_0000u32 + version);
     site.file(&js, format!("console.log({version})"));
@@ -27,7 +27,7 @@ fn versioned_site(site: &Site, version: u32, pages: u32) {
     }
 }
 
-fn clear_previous(site: &Site, version: u32, pages: u32) {
+pub(crate) fn clear_previous(site: &Site, version: u32, pages: u32) {
     site.remove(&format!("assets/app.{:08x}.js", 0xa0a0_0000u32 + version));
     site.remove(&format!(
         "assets/style.{:08x}.css",
@@ -39,7 +39,7 @@ fn clear_previous(site: &Site, version: u32, pages: u32) {
 }
 
 /// Every `src="/x"` and `href="/x"` of every live HTML page names an object that exists.
-fn assert_pages_reference_only_existing_objects(world: &World) {
+pub(crate) fn assert_pages_reference_only_existing_objects(world: &World) {
     let objects = world.objects();
     for key in objects.keys().filter(|k| k.ends_with(".html")) {
         let body = String::from_utf8(world.get(key)).unwrap();

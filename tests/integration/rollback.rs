@@ -128,3 +128,107 @@ fn rollback_refuses_without_an_earlier_release_or_with_an_unknown_id() {
     Run::of(world.cmd(&["rollback", "--bucket", &world.bucket, "--to", "nope"]))
         .fails(2, "no release `nope`");
 }
+
+#[test]
+fn rollback_refuses_before_any_write_when_a_version_has_expired() {
+    let world = World::new("rollback-expired");
+    let site = Site::new();
+    site.file("index.html", "v1").file("a.css", "a1");
+    world.deploy(&site, &[]).ok();
+    let v1_version = crate::harness::block_on(async {
+        world
+            .client
+            .head_object()
+            .bucket(&world.bucket)
+            .key("a.css")
+            .send()
+            .await
+            .unwrap()
+            .version_id()
+            .unwrap()
+            .to_owned()
+    });
+    site.file("index.html", "v2").file("a.css", "a2");
+    world.deploy(&site, &[]).ok();
+    // A lifecycle rule expires v1's version of a.css.
+    crate::harness::block_on(async {
+        world
+            .client
+            .delete_object()
+            .bucket(&world.bucket)
+            .key("a.css")
+            .version_id(&v1_version)
+            .send()
+            .await
+            .unwrap();
+    });
+    let before = world.objects();
+    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket])).fails(
+        2,
+        "needs 1 object version(s) the bucket no longer keeps (first: a.css",
+    );
+    assert_eq!(world.objects(), before, "nothing was written");
+}
+
+#[test]
+fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_it() {
+    use crate::faults::{
+        assert_pages_reference_only_existing_objects, clear_previous, versioned_site,
+    };
+    let world = World::new("rollback-killed");
+    let site = Site::new();
+    let pages = 6;
+    let keep0 = ["--keep-assets", "0", "--no-progress", "--force-unlock"];
+    versioned_site(&site, 1, pages);
+    world.deploy(&site, &keep0).ok();
+    let v1 = site.md5s("");
+    let v1_id = Run::of(world.cmd(&["releases", "--bucket", &world.bucket, "--json"]))
+        .ok()
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    clear_previous(&site, 1, pages);
+    versioned_site(&site, 2, pages);
+
+    // Writes of each rollback: the lock, 8 assets back, 6 pages, the root page, one delete
+    // batch, the record, the lock's removal.
+    for hold_after in [1, 4, 10, 15, 16, 17] {
+        // Back to v2 (the killed rollback before left a mix, and its lock).
+        world.deploy(&site, &keep0).ok();
+        let mut proxy = crate::harness::Proxy::start(&["--hold-after", &hold_after.to_string()]);
+        let mut child = world
+            .cmd_via(
+                &proxy.endpoint,
+                &[
+                    "rollback",
+                    "--bucket",
+                    &world.bucket,
+                    "--to",
+                    &v1_id,
+                    "--force-unlock",
+                    "--no-progress",
+                ],
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        proxy.wait_until_held();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_pages_reference_only_existing_objects(&world);
+    }
+    // A rerun completes it.
+    Run::of(world.cmd(&[
+        "rollback",
+        "--bucket",
+        &world.bucket,
+        "--to",
+        &v1_id,
+        "--force-unlock",
+    ]))
+    .ok();
+    assert_eq!(world.objects(), v1);
+    assert_pages_reference_only_existing_objects(&world);
+}
