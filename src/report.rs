@@ -167,11 +167,11 @@ impl<'a> ReleaseSummary<'a> {
 #[must_use]
 pub fn releases_table(newest_first: &[crate::release::Release]) -> String {
     let mut s = String::from(
-        "  id                       time                  files  changed  uploaded   message",
+        "  id                           time                  files  changed   uploaded  message",
     );
     for (i, r) in newest_first.iter().enumerate() {
         s.push_str(&format!(
-            "\n{} {:<24} {:<21} {:>5}  {:>7}  {:>9}  {}",
+            "\n{} {:<28} {:<21} {:>5}  {:>7}  {:>9}  {}",
             if i == 0 { "*" } else { " " },
             r.id,
             r.time,
