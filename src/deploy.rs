@@ -150,6 +150,10 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         let mut result =
             execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
 
+        // The release id is known before the invalidation, whose CallerReference it becomes:
+        // a retried call can never create a second invalidation.
+        let release_id = (!plan.is_empty())
+            .then(|| release::id_for(std::time::SystemTime::now(), previous.as_ref(), &result));
         let mut invalidation_report = None;
         if let Some((cdn, id, origin_path)) = &cdn {
             let changed: Vec<&str> = result
@@ -160,31 +164,30 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                 .chain(result.deleted_keys.iter().map(String::as_str))
                 .collect();
             if let Some(inv) = invalidation_for(changed, origin_path) {
+                let reference = caller_reference(release_id.as_deref(), started, &inv);
                 invalidation_report = Some(
-                    send_invalidation(cdn, id, inv, started, config.wait, config.progress).await?,
+                    send_invalidation(cdn, id, inv, &reference, config.wait, config.progress)
+                        .await?,
                 );
             }
         }
-        let release_id = if plan.is_empty() {
-            None
-        } else {
-            Some(
-                record_release(
-                    &*store,
-                    &config,
-                    &release::Outcome {
-                        tree: &tree,
-                        listing: &listing,
-                        report: &result,
-                        previous: previous.as_ref(),
-                        headers: &config.headers,
-                        versions: &std::collections::BTreeMap::new(),
-                        kept: &plan.kept_assets,
-                    },
-                )
-                .await?,
+        if let Some(id) = &release_id {
+            record_release(
+                &*store,
+                &config,
+                id,
+                &release::Outcome {
+                    tree: &tree,
+                    listing: &listing,
+                    report: &result,
+                    previous: previous.as_ref(),
+                    headers: &config.headers,
+                    versions: &std::collections::BTreeMap::new(),
+                    kept: &plan.kept_assets,
+                },
             )
-        };
+            .await?;
+        }
         if result.writes.iter().any(|w| w.version_id.is_none()) {
             eprintln!(
                 "warning: bucket `{}` has versioning off: earlier versions are not kept, so a \
@@ -281,8 +284,9 @@ async fn survey<S: ObjectStore>(
 async fn record_release<S: ObjectStore>(
     store: &S,
     config: &DeployConfig,
+    id: &str,
     outcome: &release::Outcome<'_>,
-) -> Result<String> {
+) -> Result<()> {
     let written: std::collections::BTreeSet<&str> = outcome
         .report
         .writes
@@ -314,26 +318,8 @@ async fn record_release<S: ObjectStore>(
         std::collections::BTreeMap::new()
     };
     let now = std::time::SystemTime::now();
-    // Salted with the previous release and what this one wrote (versions included), so two
-    // releases in the same second still get different ids.
-    let salt = outcome
-        .previous
-        .map(|p| p.id.clone())
-        .into_iter()
-        .chain(outcome.report.writes.iter().map(|w| {
-            format!(
-                "{} {} {}",
-                w.key,
-                w.etag.as_deref().unwrap_or_default(),
-                w.version_id.as_deref().unwrap_or_default()
-            )
-        }))
-        .chain(outcome.report.deleted_keys.iter().cloned())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let id = release::new_id(now, &salt);
     let record = release::record(
-        id.clone(),
+        id.to_owned(),
         humantime::format_rfc3339_seconds(now).to_string(),
         config.message.clone(),
         &release::Outcome {
@@ -347,7 +333,7 @@ async fn record_release<S: ObjectStore>(
         .put_bytes(&key, body, "application/json", None)
         .await
         .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
-    Ok(id)
+    Ok(())
 }
 
 /// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs.
@@ -390,14 +376,16 @@ async fn check_spa(
 /// Creates the invalidation (and with `wait`, waits for it). Its `CallerReference` is derived
 /// from this deploy's start and paths, so the SDK's retries of the same call cannot create a
 /// second invalidation.
-pub(crate) async fn send_invalidation(
-    cdn: &aws::CloudFrontCdn,
-    distribution: &str,
-    inv: invalidate::Invalidation,
+/// An invalidation's `CallerReference`: the release's id; without a release (`--invalidate
+/// all` with nothing changed), the deploy's start time and a digest of the paths.
+pub(crate) fn caller_reference(
+    release_id: Option<&str>,
     started: std::time::Instant,
-    wait: bool,
-    show_progress: bool,
-) -> Result<report::InvalidationReport> {
+    inv: &invalidate::Invalidation,
+) -> String {
+    if let Some(id) = release_id {
+        return format!("shipfront-{id}");
+    }
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -406,9 +394,20 @@ pub(crate) async fn send_invalidation(
         use md5::{Digest, Md5};
         scan::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
     };
-    let caller_reference = format!("shipfront-{}-{digest}", since_epoch.as_millis());
+    format!("shipfront-{}-{digest}", since_epoch.as_millis())
+}
+
+/// Creates the invalidation (and with `wait`, waits for it).
+pub(crate) async fn send_invalidation(
+    cdn: &aws::CloudFrontCdn,
+    distribution: &str,
+    inv: invalidate::Invalidation,
+    caller_reference: &str,
+    wait: bool,
+    show_progress: bool,
+) -> Result<report::InvalidationReport> {
     let id = cdn
-        .invalidate(distribution, &inv.paths, &caller_reference)
+        .invalidate(distribution, &inv.paths, caller_reference)
         .await
         .map_err(|e| {
             let hint = format!(

@@ -85,6 +85,27 @@ pub fn new_id(now: SystemTime, salt: &str) -> String {
     format!("{stamp}-{}", &hex(&Md5::digest(salt.as_bytes()))[..6])
 }
 
+/// The id of the release a deploy's writes make: its time, salted with the previous release
+/// and what it wrote (versions included), so two releases in the same millisecond differ.
+#[must_use]
+pub fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) -> String {
+    let salt = previous
+        .map(|p| p.id.clone())
+        .into_iter()
+        .chain(report.writes.iter().map(|w| {
+            format!(
+                "{} {} {}",
+                w.key,
+                w.etag.as_deref().unwrap_or_default(),
+                w.version_id.as_deref().unwrap_or_default()
+            )
+        }))
+        .chain(report.deleted_keys.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    new_id(now, &salt)
+}
+
 /// The message of a release: `--message`, else the commit GitHub Actions is building.
 #[must_use]
 pub fn default_message(flag: Option<String>) -> Option<String> {

@@ -267,6 +267,9 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         let progress = progress::for_stderr(config.progress && !plan.is_empty());
         let mut result =
             execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
+        // The new release's id is the invalidation's CallerReference.
+        let now = std::time::SystemTime::now();
+        let new_id = release::new_id(now, &format!("rollback {} from {live_id}", target.id));
         let mut invalidation = None;
         if let Some((cdn, id, origin_path)) = &cdn {
             let changed: Vec<&str> = result
@@ -278,12 +281,13 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
                 .collect();
             let inv = invalidate::invalidation(changed, origin_path, config.max_invalidation_paths);
             if !inv.paths.is_empty() {
+                let reference = crate::deploy::caller_reference(Some(&new_id), started, &inv);
                 invalidation = Some(
                     crate::deploy::send_invalidation(
                         cdn,
                         id,
                         inv,
-                        started,
+                        &reference,
                         config.wait,
                         config.progress,
                     )
@@ -291,8 +295,6 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
                 );
             }
         }
-        let now = std::time::SystemTime::now();
-        let new_id = release::new_id(now, &format!("rollback {} from {live_id}", target.id));
         let record = record_after(
             &target,
             &result,

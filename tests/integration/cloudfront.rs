@@ -33,6 +33,16 @@ fn an_edit_of_two_pages_invalidates_exactly_their_urls() {
         world.invalidations(&dist),
         [["/dir/", "/dir/index.html", "/docs/getting%20started.html"]]
     );
+    // Its CallerReference is the release's id, so a retried call cannot create a second one.
+    let release = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("release "))
+        .unwrap();
+    assert_eq!(
+        world.invalidation_references(&dist),
+        [format!("shipfront-{release}")]
+    );
 
     // Nothing changed: no invalidation at all.
     let run = world.deploy(&site, &["--distribution-id", &dist]).ok();

@@ -422,6 +422,40 @@ impl World {
         })
     }
 
+    /// The `CallerReference` of every invalidation of `distribution`.
+    pub(crate) fn invalidation_references(&self, distribution: &str) -> Vec<String> {
+        block_on(async {
+            let client = cloudfront_client();
+            let list = client
+                .list_invalidations()
+                .distribution_id(distribution)
+                .send()
+                .await
+                .expect("list invalidations");
+            let ids: Vec<String> = list
+                .invalidation_list()
+                .map(|l| l.items().iter().map(|i| i.id().to_owned()).collect())
+                .unwrap_or_default();
+            let mut out = Vec::new();
+            for id in ids {
+                let inv = client
+                    .get_invalidation()
+                    .distribution_id(distribution)
+                    .id(&id)
+                    .send()
+                    .await
+                    .expect("get invalidation");
+                out.push(
+                    inv.invalidation()
+                        .and_then(|i| i.invalidation_batch())
+                        .map(|b| b.caller_reference().to_owned())
+                        .unwrap_or_default(),
+                );
+            }
+            out
+        })
+    }
+
     /// The path lists of every invalidation of `distribution`, oldest first.
     pub(crate) fn invalidations(&self, distribution: &str) -> Vec<Vec<String>> {
         block_on(async {
