@@ -61,8 +61,9 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             .await?,
         )
     };
+    let locked = lock.is_some();
     let work = async {
-        let (listing, previous, plan) = if lock.is_some() {
+        let (listing, previous, plan) = if locked {
             survey(&*store, &config, &tree).await?
         } else {
             first
@@ -221,14 +222,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         }
         Ok(())
     };
-    let result = tokio::select! {
-        result = work => result,
-        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-    };
-    if let Some(lock) = lock {
-        lock.release().await;
-    }
-    result
+    lock::run_holding(lock, work).await
 }
 
 /// Lists the bucket, reads the live release record and plans.

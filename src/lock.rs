@@ -241,6 +241,22 @@ impl<S: ObjectStore> Lock<S> {
     }
 }
 
+/// Runs `work` holding `lock` (when there is one) and releases it whatever happens: success,
+/// failure, or Ctrl-C (which stops `work` where it is; the phases keep the site consistent).
+pub async fn run_holding<S: ObjectStore, T>(
+    lock: Option<Lock<S>>,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let result = tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+    };
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

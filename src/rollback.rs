@@ -344,14 +344,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         }
         Ok(())
     };
-    let result = tokio::select! {
-        result = work => result,
-        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-    };
-    if let Some(lock) = lock {
-        lock.release().await;
-    }
-    result
+    lock::run_holding(lock, work).await
 }
 
 #[cfg(test)]

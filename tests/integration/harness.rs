@@ -422,8 +422,11 @@ impl World {
         })
     }
 
-    /// The `CallerReference` of every invalidation of `distribution`.
-    pub(crate) fn invalidation_references(&self, distribution: &str) -> Vec<String> {
+    /// Every invalidation batch of `distribution`, as CloudFront (the emulator) lists them.
+    fn invalidation_batches(
+        &self,
+        distribution: &str,
+    ) -> Vec<aws_sdk_cloudfront::types::InvalidationBatch> {
         block_on(async {
             let client = cloudfront_client();
             let list = client
@@ -445,51 +448,32 @@ impl World {
                     .send()
                     .await
                     .expect("get invalidation");
-                out.push(
-                    inv.invalidation()
-                        .and_then(|i| i.invalidation_batch())
-                        .map(|b| b.caller_reference().to_owned())
-                        .unwrap_or_default(),
-                );
+                if let Some(batch) = inv.invalidation().and_then(|i| i.invalidation_batch()) {
+                    out.push(batch.clone());
+                }
             }
             out
         })
     }
 
-    /// The path lists of every invalidation of `distribution`, oldest first.
+    /// The `CallerReference` of every invalidation of `distribution`.
+    pub(crate) fn invalidation_references(&self, distribution: &str) -> Vec<String> {
+        self.invalidation_batches(distribution)
+            .iter()
+            .map(|b| b.caller_reference().to_owned())
+            .collect()
+    }
+
+    /// The path lists of every invalidation of `distribution`, oldest first, each sorted.
     pub(crate) fn invalidations(&self, distribution: &str) -> Vec<Vec<String>> {
-        block_on(async {
-            let client = cloudfront_client();
-            let list = client
-                .list_invalidations()
-                .distribution_id(distribution)
-                .send()
-                .await
-                .expect("list invalidations");
-            let mut out = Vec::new();
-            let ids: Vec<String> = list
-                .invalidation_list()
-                .map(|l| l.items().iter().map(|i| i.id().to_owned()).collect())
-                .unwrap_or_default();
-            for id in ids {
-                let inv = client
-                    .get_invalidation()
-                    .distribution_id(distribution)
-                    .id(&id)
-                    .send()
-                    .await
-                    .expect("get invalidation");
-                let mut paths: Vec<String> = inv
-                    .invalidation()
-                    .and_then(|i| i.invalidation_batch())
-                    .and_then(|b| b.paths())
-                    .map(|p| p.items().to_vec())
-                    .unwrap_or_default();
+        self.invalidation_batches(distribution)
+            .iter()
+            .map(|b| {
+                let mut paths = b.paths().map(|p| p.items().to_vec()).unwrap_or_default();
                 paths.sort();
-                out.push(paths);
-            }
-            out
-        })
+                paths
+            })
+            .collect()
     }
 }
 
