@@ -28,17 +28,12 @@ pub enum Command {
 /// Flags of `shipfront rollback`.
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+
     /// Release to restore (an id from `shipfront releases`) [default: the one before the live one]
     #[arg(long, value_name = "RELEASE_ID")]
     pub to: Option<String>,
-
-    /// Bucket the site is deployed to
-    #[arg(long, env = "SHIPFRONT_BUCKET")]
-    pub bucket: Option<String>,
-
-    /// Key prefix the site is deployed under
-    #[arg(long, env = "SHIPFRONT_PREFIX")]
-    pub prefix: Option<String>,
 
     /// CloudFront distribution to invalidate after the rollback
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
@@ -56,10 +51,6 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub wait: bool,
 
-    /// Config file (default: ./shipfront.toml when it exists)
-    #[arg(long, env = "SHIPFRONT_CONFIG")]
-    pub config: Option<PathBuf>,
-
     /// Print one JSON document on stdout
     #[arg(long)]
     pub json: bool,
@@ -67,44 +58,24 @@ pub struct RollbackArgs {
     /// No progress bars or progress lines
     #[arg(long)]
     pub no_progress: bool,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Flags of `shipfront releases`.
 #[derive(Debug, Args)]
 pub struct ReleasesArgs {
-    /// Bucket the site is deployed to
-    #[arg(long, env = "SHIPFRONT_BUCKET")]
-    pub bucket: Option<String>,
-
-    /// Key prefix the site is deployed under
-    #[arg(long, env = "SHIPFRONT_PREFIX")]
-    pub prefix: Option<String>,
-
-    /// Config file (default: ./shipfront.toml when it exists)
-    #[arg(long, env = "SHIPFRONT_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub site: SiteArgs,
 
     /// Print the releases as JSON
     #[arg(long)]
     pub json: bool,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Flags of `shipfront doctor`.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Bucket to check
-    #[arg(long, env = "SHIPFRONT_BUCKET")]
-    pub bucket: Option<String>,
-
-    /// Key prefix the site is deployed under
-    #[arg(long, env = "SHIPFRONT_PREFIX")]
-    pub prefix: Option<String>,
+    #[command(flatten)]
+    pub site: SiteArgs,
 
     /// CloudFront distribution in front of the bucket
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
@@ -114,16 +85,9 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub spa: bool,
 
-    /// Config file (default: ./shipfront.toml when it exists)
-    #[arg(long, env = "SHIPFRONT_CONFIG")]
-    pub config: Option<PathBuf>,
-
     /// Print the checks as JSON
     #[arg(long)]
     pub json: bool,
-
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 /// Flags of `shipfront deploy`. Options left unset fall back to `SHIPFRONT_*` variables, then
@@ -133,17 +97,8 @@ pub struct DeployArgs {
     /// The build output folder, e.g. ./dist
     pub dir: PathBuf,
 
-    /// Target bucket name
-    #[arg(long, env = "SHIPFRONT_BUCKET")]
-    pub bucket: Option<String>,
-
-    /// Key prefix inside the bucket, e.g. `site/` (default: the bucket root)
-    #[arg(long, env = "SHIPFRONT_PREFIX")]
-    pub prefix: Option<String>,
-
-    /// Config file (default: ./shipfront.toml when it exists)
-    #[arg(long, env = "SHIPFRONT_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub site: SiteArgs,
 
     /// Print the plan with the reason for every action, and write nothing
     #[arg(long)]
@@ -181,7 +136,7 @@ pub struct DeployArgs {
     #[arg(long, env = "SHIPFRONT_KEEP_ASSETS", value_name = "N")]
     pub keep_assets: Option<u32>,
 
-    /// Message of the release record (default: the commit, from GITHUB_SHA)
+    /// Message of the release record (default in GitHub Actions: the commit and its subject)
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
 
@@ -222,6 +177,26 @@ pub struct DeployArgs {
     /// No progress bars or progress lines
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Which site a command works on, and how to reach it: the same flags for every command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SiteArgs {
+    /// Bucket the site is deployed to
+    #[arg(long, env = "SHIPFRONT_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Key prefix inside the bucket, e.g. `site/` (default: the bucket root)
+    #[arg(long, env = "SHIPFRONT_PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Where shipfront keeps its release records and lock [default: <prefix>.shipfront/]
+    #[arg(long, env = "SHIPFRONT_STATE_PREFIX", value_name = "PREFIX")]
+    pub state_prefix: Option<String>,
+
+    /// Config file (default: ./shipfront.toml when it exists)
+    #[arg(long, env = "SHIPFRONT_CONFIG")]
+    pub config: Option<PathBuf>,
 
     #[command(flatten)]
     pub aws: AwsArgs,

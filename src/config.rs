@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{AwsArgs, DeployArgs};
+use crate::cli::{AwsArgs, DeployArgs, SiteArgs};
 use crate::error::{Error, Result};
 use crate::headers::{HeaderPolicy, Rule};
 
@@ -29,6 +29,8 @@ pub const DEFAULT_PART_SIZE_MIB: u64 = 16;
 pub struct FileConfig {
     pub bucket: Option<String>,
     pub prefix: Option<String>,
+    /// Where release records and the lock live (default: `<prefix>.shipfront/`).
+    pub state_prefix: Option<String>,
     pub distribution_id: Option<String>,
     /// Single-page app: check index.html and the distribution's fallback before writing.
     pub spa: Option<bool>,
@@ -66,14 +68,77 @@ pub struct RuleSection {
     pub content_type: Option<String>,
 }
 
+/// Which site a command works on, resolved the same way for every command.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub bucket: String,
+    /// Key prefix: empty, or ending in `/` without a leading `/`.
+    pub prefix: String,
+    /// Full key prefix of shipfront's own records (releases, lock), ending in `/`; by default
+    /// `<prefix>.shipfront/`. Never part of the site, never deleted by a deploy.
+    pub state_prefix: String,
+    /// Where and as whom to reach AWS.
+    pub aws: AwsArgs,
+}
+
+impl Site {
+    /// Reads the config file the flags name (or `./shipfront.toml`) and resolves the site from
+    /// flags over the file; the file is returned for the command's own settings.
+    pub fn resolve(args: SiteArgs) -> Result<(Site, FileConfig)> {
+        let (file, file_path) = find_file(args.config.as_deref())?;
+        let site = Site::merge(args, &file, file_path.as_deref())?;
+        Ok((site, file))
+    }
+
+    fn merge(args: SiteArgs, file: &FileConfig, file_path: Option<&Path>) -> Result<Site> {
+        let bucket = resolve_bucket(args.bucket, file.bucket.clone(), file_path)?;
+        let prefix = normalize_prefix(
+            args.prefix
+                .or_else(|| file.prefix.clone())
+                .as_deref()
+                .unwrap_or(""),
+        )?;
+        let state_prefix = match args.state_prefix.or_else(|| file.state_prefix.clone()) {
+            None => format!("{prefix}{}", crate::plan::STATE_DIR),
+            Some(raw) => {
+                let state = normalize_prefix(&raw).map_err(|_| {
+                    Error::Usage(format!(
+                        "invalid --state-prefix `{raw}`: use a path like `deploys/www/` without \
+                         empty, `.` or `..` segments"
+                    ))
+                })?;
+                if state.is_empty() || prefix.starts_with(&state) {
+                    return Err(Error::Usage(format!(
+                        "invalid --state-prefix `{raw}`: it would hold the whole site \
+                         (s3://{bucket}/{prefix}); pick a folder of its own, e.g. \
+                         `{prefix}{}`",
+                        crate::plan::STATE_DIR
+                    )));
+                }
+                state
+            }
+        };
+        Ok(Site {
+            bucket,
+            prefix,
+            state_prefix,
+            aws: args.aws,
+        })
+    }
+
+    /// `s3://bucket/prefix`, for messages.
+    #[must_use]
+    pub fn target(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
 /// Everything `deploy` needs, resolved and validated.
 #[derive(Debug, Clone)]
 pub struct DeployConfig {
     /// The build folder.
     pub dir: PathBuf,
-    pub bucket: String,
-    /// Key prefix: empty, or ending in `/` without a leading `/`.
-    pub prefix: String,
+    pub site: Site,
     /// Print the plan and write nothing.
     pub dry_run: bool,
     /// Delete stale keys.
@@ -92,8 +157,6 @@ pub struct DeployConfig {
     pub json: bool,
     /// Show progress (bars on a terminal, lines otherwise).
     pub progress: bool,
-    /// Where and as whom to reach AWS.
-    pub aws: AwsArgs,
     /// CloudFront distribution to invalidate, if any.
     pub distribution_id: Option<String>,
     /// What to invalidate after the writes.
@@ -214,27 +277,23 @@ fn find_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>)> {
 /// What `shipfront doctor` checks, resolved like a deploy's settings.
 #[derive(Debug, Clone)]
 pub struct DoctorConfig {
-    pub bucket: String,
-    pub prefix: String,
+    pub site: Site,
     pub distribution_id: Option<String>,
     pub spa: bool,
     pub json: bool,
-    pub aws: AwsArgs,
 }
 
 impl DoctorConfig {
     pub fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
-        let (file, file_path) = find_file(args.config.as_deref())?;
+        let (site, file) = Site::resolve(args.site)?;
         Ok(DoctorConfig {
-            bucket: resolve_bucket(args.bucket, file.bucket, file_path.as_deref())?,
-            prefix: normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?,
+            site,
             distribution_id: args
                 .distribution_id
                 .or(file.distribution_id)
                 .filter(|d| !d.trim().is_empty()),
             spa: args.spa || file.spa.unwrap_or(false),
             json: args.json,
-            aws: args.aws,
         })
     }
 }
@@ -242,20 +301,16 @@ impl DoctorConfig {
 /// Where `shipfront releases` looks.
 #[derive(Debug, Clone)]
 pub struct ReleasesConfig {
-    pub bucket: String,
-    pub prefix: String,
+    pub site: Site,
     pub json: bool,
-    pub aws: AwsArgs,
 }
 
 impl ReleasesConfig {
     pub fn resolve(args: crate::cli::ReleasesArgs) -> Result<Self> {
-        let (file, file_path) = find_file(args.config.as_deref())?;
+        let (site, _) = Site::resolve(args.site)?;
         Ok(ReleasesConfig {
-            bucket: resolve_bucket(args.bucket, file.bucket, file_path.as_deref())?,
-            prefix: normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?,
+            site,
             json: args.json,
-            aws: args.aws,
         })
     }
 }
@@ -263,8 +318,7 @@ impl ReleasesConfig {
 /// What `shipfront rollback` does, resolved like a deploy's settings.
 #[derive(Debug, Clone)]
 pub struct RollbackConfig {
-    pub bucket: String,
-    pub prefix: String,
+    pub site: Site,
     /// Release id to restore; None: the one before the live one.
     pub to: Option<String>,
     pub distribution_id: Option<String>,
@@ -275,12 +329,11 @@ pub struct RollbackConfig {
     pub concurrency: usize,
     pub max_invalidation_paths: usize,
     pub force_unlock: bool,
-    pub aws: AwsArgs,
 }
 
 impl RollbackConfig {
     pub fn resolve(args: crate::cli::RollbackArgs) -> Result<Self> {
-        let (file, file_path) = find_file(args.config.as_deref())?;
+        let (site, file) = Site::resolve(args.site)?;
         let distribution_id = args
             .distribution_id
             .or(file.distribution_id)
@@ -292,8 +345,7 @@ impl RollbackConfig {
             ));
         }
         Ok(RollbackConfig {
-            bucket: resolve_bucket(args.bucket, file.bucket, file_path.as_deref())?,
-            prefix: normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?,
+            site,
             to: args.to,
             distribution_id,
             dry_run: args.dry_run,
@@ -311,7 +363,6 @@ impl RollbackConfig {
                 .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS)
                 .max(1),
             force_unlock: args.force_unlock,
-            aws: args.aws,
         })
     }
 }
@@ -319,14 +370,12 @@ impl RollbackConfig {
 impl DeployConfig {
     /// Merges flags (with their `SHIPFRONT_*` variables, which clap already applied) over the
     /// config file over defaults.
-    pub fn resolve(args: DeployArgs) -> Result<Self> {
-        let (file, file_path) = find_file(args.config.as_deref())?;
-        Self::merge(args, file, file_path.as_deref())
+    pub fn resolve(mut args: DeployArgs) -> Result<Self> {
+        let (site, file) = Site::resolve(std::mem::take(&mut args.site))?;
+        Self::merge(args, site, file)
     }
 
-    fn merge(args: DeployArgs, file: FileConfig, file_path: Option<&Path>) -> Result<Self> {
-        let bucket = resolve_bucket(args.bucket, file.bucket, file_path)?;
-        let prefix = normalize_prefix(args.prefix.or(file.prefix).as_deref().unwrap_or(""))?;
+    fn merge(args: DeployArgs, site: Site, file: FileConfig) -> Result<Self> {
         let delete = if args.no_delete {
             false
         } else if args.delete {
@@ -399,8 +448,7 @@ impl DeployConfig {
         excludes.extend(file.deploy.exclude);
         Ok(DeployConfig {
             dir: args.dir,
-            bucket,
-            prefix,
+            site,
             dry_run: args.dry_run,
             delete,
             max_deletes: args
@@ -413,7 +461,6 @@ impl DeployConfig {
             headers: HeaderPolicy::new(rules),
             json: args.json,
             progress: !args.no_progress,
-            aws: args.aws,
             distribution_id,
             invalidate,
             max_invalidation_paths,
@@ -446,32 +493,33 @@ mod tests {
         parse_file(Path::new("shipfront.toml"), text).unwrap()
     }
 
+    /// What `DeployConfig::resolve` does, with the file given.
+    fn merge(mut a: DeployArgs, f: FileConfig) -> Result<DeployConfig> {
+        let site = Site::merge(std::mem::take(&mut a.site), &f, None)?;
+        DeployConfig::merge(a, site, f)
+    }
+
     #[test]
     fn flags_win_over_file_over_defaults() {
         let f = file(
             "bucket = \"from-file\"\nprefix = \"site\"\n[deploy]\nmax_deletes = 10\nconcurrency = 4\ndelete = false\n",
         );
-        let c = DeployConfig::merge(
+        let c = merge(
             args(&["dist", "--bucket", "from-flag", "--concurrency", "8"]),
             f,
-            None,
         )
         .unwrap();
-        assert_eq!(c.bucket, "from-flag");
-        assert_eq!(c.prefix, "site/");
+        assert_eq!(c.site.bucket, "from-flag");
+        assert_eq!(c.site.prefix, "site/");
+        assert_eq!(c.site.state_prefix, "site/.shipfront/");
         assert_eq!(c.concurrency, 8);
         assert_eq!(c.max_deletes, 10);
         assert!(!c.delete);
 
-        let c = DeployConfig::merge(
-            args(&["dist", "--bucket", "b"]),
-            FileConfig::default(),
-            None,
-        )
-        .unwrap();
+        let c = merge(args(&["dist", "--bucket", "b"]), FileConfig::default()).unwrap();
         assert_eq!(
             (
-                c.prefix.as_str(),
+                c.site.prefix.as_str(),
                 c.delete,
                 c.max_deletes,
                 c.concurrency,
@@ -491,11 +539,7 @@ mod tests {
             (&["d", "--bucket", "b", "--no-delete", "--delete"], true),
         ];
         for (argv, want) in cases {
-            assert_eq!(
-                DeployConfig::merge(args(argv), f(), None).unwrap().delete,
-                want,
-                "{argv:?}"
-            );
+            assert_eq!(merge(args(argv), f()).unwrap().delete, want, "{argv:?}");
         }
     }
 
@@ -516,6 +560,43 @@ mod tests {
                 want,
                 "prefix {raw:?}"
             );
+        }
+    }
+
+    #[test]
+    fn state_prefix_defaults_under_the_site_and_never_holds_it() {
+        let cases: [(&[&str], &str, Option<&str>); 7] = [
+            (&[], "", Some(".shipfront/")),
+            (&["--prefix", "www"], "", Some("www/.shipfront/")),
+            (
+                &["--state-prefix", "/deploys/www"],
+                "",
+                Some("deploys/www/"),
+            ),
+            (&[], "state_prefix = \"ops/state\"\n", Some("ops/state/")),
+            (
+                &["--state-prefix", "a"],
+                "state_prefix = \"b\"\n",
+                Some("a/"),
+            ),
+            (&["--state-prefix", "/"], "", None),
+            (&["--prefix", "www/app", "--state-prefix", "www"], "", None),
+        ];
+        for (argv, text, want) in cases {
+            let mut full = vec!["d", "--bucket", "b"];
+            full.extend_from_slice(argv);
+            let got = merge(args(&full), file(text));
+            match want {
+                Some(want) => assert_eq!(got.unwrap().site.state_prefix, want, "{argv:?}"),
+                None => {
+                    let err = got.unwrap_err();
+                    assert!(
+                        err.to_string().contains("--state-prefix"),
+                        "{argv:?}: {err}"
+                    );
+                    assert_eq!(err.exit_code(), 2);
+                }
+            }
         }
     }
 
@@ -569,7 +650,7 @@ mod tests {
             ),
         ];
         for (argv, text, want) in cases {
-            let err = DeployConfig::merge(args(argv), file(text), None).unwrap_err();
+            let err = merge(args(argv), file(text)).unwrap_err();
             assert!(err.to_string().contains(want), "{argv:?} -> {err}");
             assert_eq!(err.exit_code(), 2);
         }
@@ -580,7 +661,7 @@ mod tests {
         let f = file(
             "[[rules]]\nmatch = \"assets/**\"\ncache_control = \"public, max-age=31536000, immutable\"\n",
         );
-        let c = DeployConfig::merge(args(&["d", "--bucket", "b"]), f, None).unwrap();
+        let c = merge(args(&["d", "--bucket", "b"]), f).unwrap();
         assert_eq!(
             c.headers.headers_for("assets/app.js").cache_control,
             "public, max-age=31536000, immutable"

@@ -12,9 +12,9 @@ use crate::{aws, execute, invalidate, lock, plan, progress, release, report, sca
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
 pub async fn run(config: DeployConfig) -> Result<()> {
     let started = std::time::Instant::now();
-    let target = format!("s3://{}/{}", config.bucket, config.prefix);
+    let target = config.site.target();
     let scan_options = scan::ScanOptions {
-        prefix: config.prefix.clone(),
+        prefix: config.site.prefix.clone(),
         excludes: config.excludes.clone(),
         part_size: config.part_size,
     };
@@ -24,6 +24,21 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         .map_err(|e| Error::Internal(format!("scan task failed: {e}")))??;
     for warning in &tree.warnings {
         eprintln!("warning: {warning}");
+    }
+    let shadowed: Vec<&str> = tree
+        .files
+        .iter()
+        .filter(|f| plan::is_state(&f.key, &config.site.prefix, &config.site.state_prefix))
+        .map(|f| f.rel.as_str())
+        .collect();
+    if let Some(first) = shadowed.first() {
+        eprintln!(
+            "warning: {} file(s) of {} are not deployed (first: `{first}`): their keys fall \
+             under shipfront's state prefix `{}`; rename them or pass another --state-prefix",
+            shadowed.len(),
+            config.dir.display(),
+            config.site.state_prefix
+        );
     }
     if tree.files.is_empty() {
         return Err(Error::EmptyFolder {
@@ -36,13 +51,13 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         return Err(Error::SpaNoIndex(config.dir.clone()));
     }
 
-    let sdk = aws::load(&config.aws).await;
-    aws::check_region(&sdk, &config.aws)?;
-    aws::check_credentials(&sdk, &config.aws).await?;
+    let sdk = aws::load(&config.site.aws).await;
+    aws::check_region(&sdk, &config.site.aws)?;
+    aws::check_credentials(&sdk, &config.site.aws).await?;
     let store = Arc::new(aws::S3Store::new(
         &sdk,
-        &config.bucket,
-        aws::custom_s3_endpoint(&config.aws),
+        &config.site.bucket,
+        aws::custom_s3_endpoint(&config.site.aws),
     ));
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
@@ -54,7 +69,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         Some(
             lock::acquire(
                 Arc::clone(&store),
-                &config.prefix,
+                &config.site,
                 "deploy",
                 config.force_unlock,
             )
@@ -75,7 +90,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             Some(id) => {
                 let cdn = aws::CloudFrontCdn::new(&sdk);
                 let origin_path = cdn
-                    .origin_path(id, &config.bucket)
+                    .origin_path(id, &config.site.bucket)
                     .await
                     .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
                 if config.spa {
@@ -193,7 +208,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             eprintln!(
                 "warning: bucket `{}` has versioning off: earlier versions are not kept, so a \
                  rollback will be impossible; `shipfront doctor` shows how to turn it on",
-                config.bucket
+                config.site.bucket
             );
         }
         // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
@@ -236,16 +251,17 @@ async fn survey<S: ObjectStore>(
     plan::Plan,
 )> {
     let listing = store
-        .list(&config.prefix)
+        .list(&config.site.prefix)
         .await
-        .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
+        .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
     // The live release record, when there is one, makes change detection exact.
-    let previous = match release::latest_key(&listing, &config.prefix) {
+    let records = release::list_record_keys(store, &listing, &config.site).await?;
+    let previous = match records.last() {
         Some(key) => {
             let bytes = store
                 .get_bytes(key)
                 .await
-                .map_err(|e| e.into_error("GetObject", &config.bucket, Some(key)))?;
+                .map_err(|e| e.into_error("GetObject", &config.site.bucket, Some(key)))?;
             match serde_json::from_slice::<release::Release>(&bytes) {
                 Ok(r) => Some(r),
                 Err(e) => {
@@ -263,8 +279,9 @@ async fn survey<S: ObjectStore>(
         &listing,
         previous.as_ref(),
         &plan::PlanConfig {
-            bucket: config.bucket.clone(),
-            prefix: config.prefix.clone(),
+            bucket: config.site.bucket.clone(),
+            prefix: config.site.prefix.clone(),
+            state_prefix: config.site.state_prefix.clone(),
             delete: config.delete,
             headers: config.headers.clone(),
             keep_assets: config.keep_assets,
@@ -302,9 +319,9 @@ async fn record_release<S: ObjectStore>(
     });
     let versions = if needs_versions {
         store
-            .versions(&config.prefix)
+            .versions(&config.site.prefix)
             .await
-            .map_err(|e| e.into_error("ListObjectVersions", &config.bucket, None))?
+            .map_err(|e| e.into_error("ListObjectVersions", &config.site.bucket, None))?
             .into_iter()
             .filter_map(|(key, v)| Some((key, v.current?)))
             .collect()
@@ -321,12 +338,15 @@ async fn record_release<S: ObjectStore>(
             ..*outcome
         },
     );
-    let key = format!("{}{id}.json", release::releases_prefix(&config.prefix));
+    let key = format!(
+        "{}{id}.json",
+        release::releases_prefix(&config.site.state_prefix)
+    );
     let body = serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?;
     store
         .put_bytes(&key, body, "application/json", None)
         .await
-        .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
+        .map_err(|e| e.into_error("PutObject", &config.site.bucket, Some(&key)))?;
     Ok(())
 }
 

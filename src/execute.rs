@@ -411,6 +411,7 @@ mod tests {
         let cfg = PlanConfig {
             bucket: "mem".into(),
             prefix: String::new(),
+            state_prefix: crate::plan::STATE_DIR.into(),
             delete: true,
             headers: HeaderPolicy::default(),
             keep_assets: 0,

@@ -58,32 +58,31 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Lists the release records, newest first; the newest is the live one.
 pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     use store::ObjectStore;
-    let sdk = aws::load(&config.aws).await;
-    aws::check_region(&sdk, &config.aws)?;
-    aws::check_credentials(&sdk, &config.aws).await?;
-    let store = aws::S3Store::new(&sdk, &config.bucket, aws::custom_s3_endpoint(&config.aws));
-    let dir = release::releases_prefix(&config.prefix);
+    let sdk = aws::load(&config.site.aws).await;
+    aws::check_region(&sdk, &config.site.aws)?;
+    aws::check_credentials(&sdk, &config.site.aws).await?;
+    let store = aws::S3Store::new(
+        &sdk,
+        &config.site.bucket,
+        aws::custom_s3_endpoint(&config.site.aws),
+    );
+    let dir = release::releases_prefix(&config.site.state_prefix);
     let listing = store
         .list(&dir)
         .await
-        .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
+        .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
     let mut records = Vec::new();
-    for object in listing
-        .objects
+    for key in release::record_keys(&listing, &config.site.state_prefix)
         .iter()
         .rev()
-        .filter(|o| o.key.ends_with(".json"))
     {
         let bytes = store
-            .get_bytes(&object.key)
+            .get_bytes(key)
             .await
-            .map_err(|e| e.into_error("GetObject", &config.bucket, Some(&object.key)))?;
+            .map_err(|e| e.into_error("GetObject", &config.site.bucket, Some(key)))?;
         match serde_json::from_slice::<release::Release>(&bytes) {
             Ok(r) => records.push(r),
-            Err(e) => eprintln!(
-                "warning: skipping `{}`, which cannot be read: {e}",
-                object.key
-            ),
+            Err(e) => eprintln!("warning: skipping `{key}`, which cannot be read: {e}"),
         }
     }
     let mut stdout = std::io::stdout().lock();
@@ -99,7 +98,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
         writeln!(
             stdout,
             "no releases recorded in s3://{}/{dir}: a deploy that changes something records one",
-            config.bucket
+            config.site.bucket
         )?;
     } else {
         writeln!(stdout, "{}", report::releases_table(&records))?;
@@ -109,10 +108,14 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.
 pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
-    let sdk = aws::load(&config.aws).await;
-    aws::check_region(&sdk, &config.aws)?;
-    aws::check_credentials(&sdk, &config.aws).await?;
-    let store = aws::S3Store::new(&sdk, &config.bucket, aws::custom_s3_endpoint(&config.aws));
+    let sdk = aws::load(&config.site.aws).await;
+    aws::check_region(&sdk, &config.site.aws)?;
+    aws::check_credentials(&sdk, &config.site.aws).await?;
+    let store = aws::S3Store::new(
+        &sdk,
+        &config.site.bucket,
+        aws::custom_s3_endpoint(&config.site.aws),
+    );
     let bucket = store.bucket_facts().await;
     let distribution = match &config.distribution_id {
         Some(id) => Some((
@@ -125,8 +128,8 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
         None => None,
     };
     let checks = doctor::checks(
-        &config.bucket,
-        &config.prefix,
+        &config.site.bucket,
+        &config.site.prefix,
         &bucket,
         distribution
             .as_ref()

@@ -1,5 +1,5 @@
 //! The deploy lock: one deploy or rollback at a time per site, so two CI jobs can never leave a
-//! mix of their trees. It is a lease, `<prefix>.shipfront/lock`, created with a conditional write
+//! mix of their trees. It is a lease, `<state prefix>lock`, created with a conditional write
 //! (`If-None-Match: *`), refreshed while its holder works, and stale once not refreshed for
 //! `LEASE`: a cancelled CI job must not block deploys for ever.
 
@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::plan::STATE_DIR;
 use crate::store::{Condition, ObjectStore, StoreError};
 
 /// A lock not refreshed for this long is stale and may be taken over.
@@ -96,15 +95,15 @@ fn lock_error(bucket: &str, key: &str, e: StoreError) -> Error {
     e.into_error("PutObject (lock)", bucket, Some(key))
 }
 
-/// Takes the lock of the site under `prefix` for `command`, or fails naming its holder.
+/// Takes the lock of `site` (`<state prefix>lock`) for `command`, or fails naming its holder.
 /// `force` takes any lock at once; a stale one is taken over with a warning.
 pub async fn acquire<S: ObjectStore>(
     store: Arc<S>,
-    prefix: &str,
+    site: &crate::config::Site,
     command: &str,
     force: bool,
 ) -> Result<Lock<S>> {
-    let key = format!("{prefix}{STATE_DIR}lock");
+    let key = format!("{}lock", site.state_prefix);
     let record = LockRecord {
         holder: holder(),
         command: command.to_owned(),
@@ -136,7 +135,7 @@ pub async fn acquire<S: ObjectStore>(
         match (judge(found.as_ref(), now_secs()), force) {
             (Found::Held { age }, false) => {
                 return Err(Error::Locked {
-                    target: format!("s3://{}/{prefix}", store.bucket()),
+                    target: site.target(),
                     holder: who,
                     command: found.map(|f| f.command).unwrap_or_default(),
                     age,
@@ -170,7 +169,7 @@ pub async fn acquire<S: ObjectStore>(
         }
     }
     Err(Error::Locked {
-        target: format!("s3://{}/{prefix}", store.bucket()),
+        target: site.target(),
         holder: "another deploy that just took it".to_owned(),
         command: String::new(),
         age: 0,

@@ -12,8 +12,19 @@ use crate::release::Release;
 use crate::scan::{LocalFile, LocalTree};
 use crate::store::RemoteListing;
 
-/// Keys under `<prefix>.shipfront/` are shipfront's own bookkeeping: never site, never deleted.
+/// The default state prefix, under the site's prefix: `<prefix>.shipfront/`.
 pub const STATE_DIR: &str = ".shipfront/";
+
+/// Whether a key is shipfront's own bookkeeping rather than site: under the state prefix, or
+/// under the default one (records left there before `--state-prefix` moved them are kept, not
+/// deleted as stale).
+#[must_use]
+pub fn is_state(key: &str, prefix: &str, state_prefix: &str) -> bool {
+    key.starts_with(state_prefix)
+        || key
+            .strip_prefix(prefix)
+            .is_some_and(|rel| rel.starts_with(STATE_DIR))
+}
 
 /// Everything the plan needs besides the three inputs.
 #[derive(Debug, Clone)]
@@ -21,6 +32,8 @@ pub struct PlanConfig {
     pub bucket: String,
     /// Normalised: empty or ending in `/`.
     pub prefix: String,
+    /// Where release records and the lock live (see `is_state`).
+    pub state_prefix: String,
     /// Delete remote keys that are not in the folder.
     pub delete: bool,
     pub headers: HeaderPolicy,
@@ -138,6 +151,8 @@ pub struct Plan {
     pub kept_stale: usize,
     /// Stale immutable assets kept for their grace period: key -> releases since they left.
     pub kept_assets: BTreeMap<String, u32>,
+    /// `--keep-assets`: releases a stale asset is kept.
+    pub keep_assets: u32,
 }
 
 impl Plan {
@@ -202,11 +217,11 @@ pub fn plan(
     release: Option<&Release>,
     config: &PlanConfig,
 ) -> Plan {
-    let state_prefix = format!("{}{STATE_DIR}", config.prefix);
+    let is_state = |key: &str| is_state(key, &config.prefix, &config.state_prefix);
     let remote_by_key: BTreeMap<&str, _> = remote
         .objects
         .iter()
-        .filter(|o| o.key.starts_with(&config.prefix) && !o.key.starts_with(&state_prefix))
+        .filter(|o| o.key.starts_with(&config.prefix) && !is_state(&o.key))
         .map(|o| (o.key.as_str(), o))
         .collect();
     let recorded = |key: &str| release.and_then(|r| r.objects.get(key));
@@ -215,8 +230,9 @@ pub fn plan(
     let mut unchanged = 0;
     let mut unchanged_bytes = 0;
     for file in &local.files {
-        // A file inside the folder's own `.shipfront/` would collide with the state prefix.
-        if file.key.starts_with(&state_prefix) {
+        // A file whose key falls under the state prefix would collide with the records; the
+        // deploy warns about such files before planning.
+        if is_state(&file.key) {
             continue;
         }
         let headers = config.headers.headers_for(&file.rel);
@@ -296,6 +312,7 @@ pub fn plan(
         unchanged_bytes,
         kept_stale,
         kept_assets,
+        keep_assets: config.keep_assets,
     }
 }
 
@@ -359,6 +376,13 @@ impl fmt::Display for Plan {
                 human_bytes(a.size)
             )?;
         }
+        for (key, since) in &self.kept_assets {
+            writeln!(
+                f,
+                "  {:<8} {:<16} {key} (left the tree {since} release(s) ago; --keep-assets {})",
+                "keep", "old asset", self.keep_assets,
+            )?;
+        }
         let uploads = self.count(|a| matches!(a.op, Op::Upload { .. }));
         let headers = self.count(|a| matches!(a.op, Op::UpdateHeaders { .. }));
         let restores = self.count(|a| matches!(a.op, Op::Restore { .. }));
@@ -417,6 +441,7 @@ mod tests {
         PlanConfig {
             bucket: "b".into(),
             prefix: String::new(),
+            state_prefix: STATE_DIR.into(),
             delete: true,
             headers: HeaderPolicy::default(),
             keep_assets: 0,
@@ -599,6 +624,60 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_custom_state_prefix_and_the_default_one_are_both_bookkeeping() {
+        let mut cfg = config();
+        cfg.state_prefix = "_deploys/".into();
+        let remote = listing(vec![
+            remote("_deploys/releases/1.json", "{}"),
+            remote("_deploys/lock", "{}"),
+            remote(".shipfront/releases/0.json", "{}"),
+            remote("old.html", "z"),
+        ]);
+        let local = tree(vec![file("index.html", "x"), file("_deploys/lock", "mine")]);
+        let p = plan(&local, &remote, None, &cfg);
+        assert_eq!(
+            summary(&p),
+            [
+                ("index.html".into(), "upload", Reason::New, Phase::RootPage),
+                ("old.html".into(), "delete", Reason::Stale, Phase::Deletes),
+            ]
+        );
+        for (key, prefix, state, want) in [
+            ("site/.shipfront/lock", "site/", "ops/", true),
+            ("ops/lock", "site/", "ops/", true),
+            ("site/ops/lock", "site/", "ops/", false),
+            ("site/a.shipfront/x", "site/", "site/.shipfront/", false),
+        ] {
+            assert_eq!(is_state(key, prefix, state), want, "{key}");
+        }
+    }
+
+    #[test]
+    fn kept_assets_are_listed_one_by_one() {
+        let mut cfg = config();
+        cfg.keep_assets = 2;
+        let p = plan(
+            &tree(vec![file("index.html", "x")]),
+            &listing(vec![
+                remote("index.html", "x"),
+                remote("assets/app.1234abcd.js", "old"),
+            ]),
+            None,
+            &cfg,
+        );
+        assert!(p.is_empty());
+        let text = p.to_string();
+        assert!(
+            text.contains(
+                "  keep     old asset        assets/app.1234abcd.js (left the tree 1 release(s) \
+                 ago; --keep-assets 2)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("1 old assets kept"), "{text}");
     }
 
     #[test]

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::execute::ExecReport;
 use crate::headers::HeaderPolicy;
-use crate::plan::STATE_DIR;
 use crate::scan::{LocalTree, hex};
 use crate::store::RemoteListing;
 
-/// A deploy's record, stored as `<prefix>.shipfront/releases/<id>.json`.
+/// A deploy's record, stored as `<state prefix>releases/<id>.json` (by default
+/// `<prefix>.shipfront/releases/`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
     /// Sortable: UTC time to the millisecond, then a short hash (`20261128T032033.120Z-3f2a1b`).
@@ -55,22 +55,43 @@ pub struct ReleasedObject {
     pub cache_control: String,
 }
 
-/// `<prefix>.shipfront/releases/`.
+/// `<state prefix>releases/`.
 #[must_use]
-pub fn releases_prefix(prefix: &str) -> String {
-    format!("{prefix}{STATE_DIR}releases/")
+pub fn releases_prefix(state_prefix: &str) -> String {
+    format!("{state_prefix}releases/")
 }
 
-/// The key of the newest release record in a listing of the deploy's prefix: ids sort by time.
+/// The keys of the release records in a listing, oldest first: ids sort by time.
 #[must_use]
-pub fn latest_key<'a>(listing: &'a RemoteListing, prefix: &str) -> Option<&'a str> {
-    let dir = releases_prefix(prefix);
-    listing
+pub fn record_keys(listing: &RemoteListing, state_prefix: &str) -> Vec<String> {
+    let dir = releases_prefix(state_prefix);
+    let mut keys: Vec<String> = listing
         .objects
         .iter()
         .map(|o| o.key.as_str())
         .filter(|k| k.starts_with(&dir) && k.ends_with(".json"))
-        .max()
+        .map(str::to_owned)
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The release record keys of a site, oldest first. The listing of the site's prefix already
+/// holds them when the state prefix lies under it (the default); otherwise the releases folder
+/// is listed on its own.
+pub async fn list_record_keys<S: crate::store::ObjectStore>(
+    store: &S,
+    site_listing: &RemoteListing,
+    site: &crate::config::Site,
+) -> crate::error::Result<Vec<String>> {
+    if site.state_prefix.starts_with(&site.prefix) {
+        return Ok(record_keys(site_listing, &site.state_prefix));
+    }
+    let listing = store
+        .list(&releases_prefix(&site.state_prefix))
+        .await
+        .map_err(|e| e.into_error("ListObjectsV2", &site.bucket, None))?;
+    Ok(record_keys(&listing, &site.state_prefix))
 }
 
 /// A new release id: the UTC time to the millisecond (so ids sort in the order releases were
@@ -109,12 +130,46 @@ pub fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) 
 /// The message of a release: `--message`, else the commit GitHub Actions is building.
 #[must_use]
 pub fn default_message(flag: Option<String>) -> Option<String> {
-    flag.or_else(|| {
-        std::env::var("GITHUB_SHA")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(|sha| format!("commit {sha}"))
+    if flag.is_some() {
+        return flag;
+    }
+    let sha = std::env::var("GITHUB_SHA")
+        .ok()
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit()))?;
+    Some(match commit_subject(&sha) {
+        Some(subject) => format!("commit {sha}: {subject}"),
+        None => format!("commit {sha}"),
     })
+}
+
+/// The first line of a commit's message: from the checkout (`git log`), else from the event
+/// that started the workflow (`GITHUB_EVENT_PATH`, a push's `head_commit`).
+fn commit_subject(sha: &str) -> Option<String> {
+    let from_git = std::process::Command::new("git")
+        .args(["log", "-1", "--format=%s", sha, "--"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    from_git.or_else(|| {
+        let event = std::fs::read(std::env::var_os("GITHUB_EVENT_PATH")?).ok()?;
+        subject_from_event(&event, sha)
+    })
+}
+
+/// The subject of `head_commit` in a GitHub event payload, when it is the commit `sha`.
+fn subject_from_event(event: &[u8], sha: &str) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_slice(event).ok()?;
+    let head = event.get("head_commit")?;
+    if head.get("id")?.as_str()? != sha {
+        return None;
+    }
+    let subject = head.get("message")?.as_str()?.lines().next()?.trim();
+    (!subject.is_empty()).then(|| subject.to_owned())
 }
 
 /// Everything `record` needs about the deploy that just ran.
@@ -225,7 +280,22 @@ mod tests {
     }
 
     #[test]
-    fn latest_key_ignores_other_state_and_site_keys() {
+    fn commit_subject_from_a_push_event() {
+        let event =
+            br#"{"head_commit": {"id": "abc123", "message": "Fix the footer\n\nLonger text"}}"#;
+        let cases: [(&[u8], &str, Option<&str>); 4] = [
+            (event, "abc123", Some("Fix the footer")),
+            (event, "def456", None),
+            (br#"{"pull_request": {}}"#, "abc123", None),
+            (b"not json", "abc123", None),
+        ];
+        for (event, sha, want) in cases {
+            assert_eq!(subject_from_event(event, sha).as_deref(), want, "{sha}");
+        }
+    }
+
+    #[test]
+    fn record_keys_ignore_other_state_and_site_keys() {
         let listing = RemoteListing {
             objects: [
                 "site/.shipfront/lock",
@@ -243,10 +313,13 @@ mod tests {
             pages: 1,
         };
         assert_eq!(
-            latest_key(&listing, "site/"),
-            Some("site/.shipfront/releases/20261128T000000.001Z-bbbbbb.json")
+            record_keys(&listing, "site/.shipfront/"),
+            [
+                "site/.shipfront/releases/20260101T000000.000Z-aaaaaa.json",
+                "site/.shipfront/releases/20261128T000000.001Z-bbbbbb.json"
+            ]
         );
-        assert_eq!(latest_key(&listing, ""), None);
+        assert!(record_keys(&listing, ".shipfront/").is_empty());
     }
 
     #[test]

@@ -120,6 +120,7 @@ mod tests {
             unchanged_bytes: 0,
             kept_stale: 2,
             kept_assets: std::collections::BTreeMap::new(),
+            keep_assets: 1,
         };
         let report = ExecReport {
             uploaded: 3,

@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
-use crate::config::RollbackConfig;
+use crate::config::{RollbackConfig, Site};
 use crate::error::{Error, Result};
 use crate::execute::ExecReport;
-use crate::plan::{Action, Op, Phase, Plan, Reason, STATE_DIR, write_phase};
+use crate::plan::{Action, Op, Phase, Plan, Reason, is_state, write_phase};
 use crate::release::{self, Release};
 use crate::store::{Cdn, ObjectStore, RemoteListing};
 use crate::{aws, execute, invalidate, lock, progress, report};
 
-/// The plan that makes the site under `prefix` equal to `target`. Pure.
+/// The plan that makes `site` equal to `target`. Pure.
 ///
 /// A key is unchanged when the bucket holds the recorded ETag and the live release records the
 /// same headers; otherwise its recorded version is copied back (headers included). Site keys the
@@ -25,14 +25,13 @@ pub fn plan_rollback(
     target: &Release,
     live: Option<&Release>,
     listing: &RemoteListing,
-    bucket: &str,
-    prefix: &str,
+    site: &Site,
 ) -> std::result::Result<Plan, Vec<String>> {
-    let state = format!("{prefix}{STATE_DIR}");
+    let prefix = site.prefix.as_str();
     let now: BTreeMap<&str, &crate::store::RemoteObject> = listing
         .objects
         .iter()
-        .filter(|o| o.key.starts_with(prefix) && !o.key.starts_with(&state))
+        .filter(|o| o.key.starts_with(prefix) && !is_state(&o.key, prefix, &site.state_prefix))
         .map(|o| (o.key.as_str(), o))
         .collect();
     let mut actions = Vec::new();
@@ -81,13 +80,14 @@ pub fn plan_rollback(
     }
     actions.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
     Ok(Plan {
-        bucket: bucket.to_owned(),
+        bucket: site.bucket.clone(),
         prefix: prefix.to_owned(),
         actions,
         unchanged,
         unchanged_bytes,
         kept_stale: 0,
         kept_assets: BTreeMap::new(),
+        keep_assets: 0,
     })
 }
 
@@ -119,13 +119,13 @@ pub fn record_after(target: &Release, report: &ExecReport, id: String, time: Str
 /// Runs `shipfront rollback`.
 pub async fn run(config: RollbackConfig) -> Result<()> {
     let started = std::time::Instant::now();
-    let sdk = aws::load(&config.aws).await;
-    aws::check_region(&sdk, &config.aws)?;
-    aws::check_credentials(&sdk, &config.aws).await?;
+    let sdk = aws::load(&config.site.aws).await;
+    aws::check_region(&sdk, &config.site.aws)?;
+    aws::check_credentials(&sdk, &config.site.aws).await?;
     let store = Arc::new(aws::S3Store::new(
         &sdk,
-        &config.bucket,
-        aws::custom_s3_endpoint(&config.aws),
+        &config.site.bucket,
+        aws::custom_s3_endpoint(&config.site.aws),
     ));
     let lock = if config.dry_run {
         None
@@ -133,7 +133,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         Some(
             lock::acquire(
                 Arc::clone(&store),
-                &config.prefix,
+                &config.site,
                 "rollback",
                 config.force_unlock,
             )
@@ -142,19 +142,19 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
     };
     let work = async {
         let listing = store
-            .list(&config.prefix)
+            .list(&config.site.prefix)
             .await
-            .map_err(|e| e.into_error("ListObjectsV2", &config.bucket, None))?;
-        let dir = release::releases_prefix(&config.prefix);
-        let ids: Vec<&str> = listing
-            .objects
+            .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
+        let dir = release::releases_prefix(&config.site.state_prefix);
+        let keys = release::list_record_keys(&*store, &listing, &config.site).await?;
+        let ids: Vec<&str> = keys
             .iter()
-            .filter_map(|o| o.key.strip_prefix(&dir)?.strip_suffix(".json"))
+            .filter_map(|k| k.strip_prefix(&dir)?.strip_suffix(".json"))
             .collect();
         let Some(live_id) = ids.last().copied() else {
             return Err(Error::Usage(format!(
                 "no releases recorded in s3://{}/{dir}: nothing to roll back to",
-                config.bucket
+                config.site.bucket
             )));
         };
         let target_id = match &config.to {
@@ -162,7 +162,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
             Some(id) => {
                 return Err(Error::Usage(format!(
                     "no release `{id}` in s3://{}/{dir}; `shipfront releases` lists them",
-                    config.bucket
+                    config.site.bucket
                 )));
             }
             None if ids.len() >= 2 => ids[ids.len() - 2].to_owned(),
@@ -175,7 +175,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         let read = |id: String| {
             let store = Arc::clone(&store);
             let key = format!("{dir}{id}.json");
-            let bucket = config.bucket.clone();
+            let bucket = config.site.bucket.clone();
             async move {
                 let bytes = store
                     .get_bytes(&key)
@@ -188,14 +188,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         };
         let live = read(live_id.to_owned()).await?;
         let target = read(target_id.clone()).await?;
-        let plan = plan_rollback(
-            &target,
-            Some(&live),
-            &listing,
-            &config.bucket,
-            &config.prefix,
-        )
-        .map_err(|keys| {
+        let plan = plan_rollback(&target, Some(&live), &listing, &config.site).map_err(|keys| {
             Error::Usage(format!(
                 "release `{target_id}` has no recorded version for {} key(s) (first: `{}`): it was \
                      deployed while bucket versioning was off, so it cannot be restored",
@@ -212,9 +205,9 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
             .any(|a| matches!(a.op, Op::Restore { .. }))
         {
             let kept = store
-                .versions(&config.prefix)
+                .versions(&config.site.prefix)
                 .await
-                .map_err(|e| e.into_error("ListObjectVersions", &config.bucket, None))?;
+                .map_err(|e| e.into_error("ListObjectVersions", &config.site.bucket, None))?;
             let missing: Vec<String> = plan
                 .actions
                 .iter()
@@ -242,7 +235,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
             Some(id) => {
                 let cdn = aws::CloudFrontCdn::new(&sdk);
                 let origin_path = cdn
-                    .origin_path(id, &config.bucket)
+                    .origin_path(id, &config.site.bucket)
                     .await
                     .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
                 Some((cdn, id.clone(), origin_path))
@@ -310,7 +303,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
                 None,
             )
             .await
-            .map_err(|e| e.into_error("PutObject", &config.bucket, Some(&key)))?;
+            .map_err(|e| e.into_error("PutObject", &config.site.bucket, Some(&key)))?;
         result.elapsed = started.elapsed();
 
         let mut stdout = std::io::stdout().lock();
@@ -352,6 +345,15 @@ mod tests {
     use super::*;
     use crate::release::ReleasedObject;
     use crate::store::RemoteObject;
+
+    fn site() -> Site {
+        Site {
+            bucket: "b".into(),
+            prefix: String::new(),
+            state_prefix: crate::plan::STATE_DIR.into(),
+            aws: crate::cli::AwsArgs::default(),
+        }
+    }
 
     fn obj(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
         ReleasedObject {
@@ -416,7 +418,7 @@ mod tests {
             ("new.html", "n3"),
             ("same.css", "s"),
         ]);
-        let plan = plan_rollback(&target, Some(&live), &now, "b", "").unwrap();
+        let plan = plan_rollback(&target, Some(&live), &now, &site()).unwrap();
         let got: Vec<(&str, &Op, Reason, Phase)> = plan
             .actions
             .iter()
@@ -452,14 +454,14 @@ mod tests {
         let target = release("v1", &[("a.css", obj("s", Some("v1"), "max-age=60"))]);
         let live = release("v2", &[("a.css", obj("s", Some("v2"), "max-age=3600"))]);
         let plan =
-            plan_rollback(&target, Some(&live), &listing(&[("a.css", "s")]), "b", "").unwrap();
+            plan_rollback(&target, Some(&live), &listing(&[("a.css", "s")]), &site()).unwrap();
         assert_eq!(plan.actions[0].reason, Reason::HeadersChanged);
     }
 
     #[test]
     fn unversioned_records_are_refused_with_their_keys() {
         let target = release("v1", &[("a.css", obj("s", None, "c"))]);
-        let err = plan_rollback(&target, None, &listing(&[]), "b", "").unwrap_err();
+        let err = plan_rollback(&target, None, &listing(&[]), &site()).unwrap_err();
         assert_eq!(err, ["a.css"]);
     }
 }

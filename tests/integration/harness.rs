@@ -671,10 +671,14 @@ impl World {
     }
 }
 
-/// Keeps the user's AWS and shipfront settings out of a test run.
+/// Keeps the user's AWS and shipfront settings, and a CI runner's GitHub variables, out of a
+/// test run.
 pub(crate) fn isolate_env(cmd: &mut Command, home: &Path) {
     for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") && key != "AWS_CA_BUNDLE" || key.starts_with("SHIPFRONT_") {
+        if key.starts_with("AWS_") && key != "AWS_CA_BUNDLE"
+            || key.starts_with("SHIPFRONT_")
+            || key.starts_with("GITHUB_")
+        {
             cmd.env_remove(key);
         }
     }

@@ -42,6 +42,7 @@ fn deploy_with_change_after_scan(world: &World, endpoint: &str, site: &Site) -> 
         &PlanConfig {
             bucket: world.bucket.clone(),
             prefix: String::new(),
+            state_prefix: shipfront::plan::STATE_DIR.into(),
             delete: true,
             headers: HeaderPolicy::default(),
             keep_assets: 1,

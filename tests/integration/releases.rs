@@ -187,3 +187,103 @@ fn old_bundles_stay_one_release_for_visitors_of_older_pages() {
     let keys: Vec<String> = world.objects().into_keys().collect();
     assert_eq!(keys, ["index.html"], "with --keep-assets 0 nothing is kept");
 }
+
+#[test]
+fn a_state_prefix_moves_records_and_lock_out_of_the_site() {
+    use crate::harness::Run;
+    let world = World::new("state-prefix");
+    let site = Site::new();
+    site.file("index.html", "<h1>v1</h1>").file("a.css", "a{}");
+    let flags = ["--prefix", "www/", "--state-prefix", "deploys/www/"];
+    world.deploy(&site, &flags).ok();
+    site.file("a.css", "a{color:red}");
+    world.deploy(&site, &flags).ok();
+
+    let all = world.all_objects();
+    let records: Vec<&String> = all
+        .keys()
+        .filter(|k| k.starts_with("deploys/www/releases/"))
+        .collect();
+    assert_eq!(records.len(), 2, "{all:?}");
+    assert!(!all.keys().any(|k| k.contains(".shipfront/")), "{all:?}");
+    assert!(!all.contains_key("deploys/www/lock"), "lock released");
+    // Nothing under the state prefix counts as site: a redeploy deletes nothing.
+    let run = world.deploy(&site, &flags).ok();
+    assert!(
+        run.stdout
+            .contains("uploaded 0 (0 B), deleted 0, unchanged 2"),
+        "{}",
+        run.stdout
+    );
+
+    let bucket = world.bucket.as_str();
+    let run = Run::of(world.cmd(&[
+        "releases",
+        "--bucket",
+        bucket,
+        "--state-prefix",
+        "deploys/www/",
+        "--json",
+    ]))
+    .ok();
+    assert_eq!(run.json().as_array().map(Vec::len), Some(2));
+    let run = Run::of(world.cmd(&["releases", "--bucket", bucket, "--prefix", "www/"])).ok();
+    assert!(
+        run.stdout.contains("no releases recorded in"),
+        "{}",
+        run.stdout
+    );
+
+    // The same setting from the config file, for rollback.
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        format!("bucket = \"{bucket}\"\nprefix = \"www\"\nstate_prefix = \"deploys/www\"\n"),
+    )
+    .unwrap();
+    Run::of(world.cmd(&["rollback"])).ok();
+    assert_eq!(world.get("www/a.css"), b"a{}");
+    let records = world
+        .all_objects()
+        .into_keys()
+        .filter(|k| k.starts_with("deploys/www/releases/"))
+        .count();
+    assert_eq!(records, 3, "the rollback is recorded beside the deploys");
+}
+
+#[test]
+fn in_a_workflow_the_record_names_the_commit_and_its_subject() {
+    let world = World::new("commit-message");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(world.workdir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "Fix the footer links\n\nDetails.",
+    ]);
+    let sha = git(&["rev-parse", "HEAD"]);
+
+    let site = Site::new();
+    site.file("index.html", "x");
+    let mut cmd = world.deploy_cmd(&site, &[]);
+    cmd.env("GITHUB_SHA", &sha);
+    crate::harness::Run::of(cmd).ok();
+    let key = world.state_keys().pop().unwrap();
+    assert_eq!(
+        release(&world, &key)["message"],
+        format!("commit {sha}: Fix the footer links")
+    );
+}
