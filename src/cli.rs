@@ -47,6 +47,11 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub force_unlock: bool,
 
+    /// A lock not refreshed for this long is stale (its holder died) and is taken over, e.g.
+    /// `5m`; at least 1m [default: 2m]
+    #[arg(long, env = "SHIPFRONT_LOCK_STALE_AFTER", value_name = "DURATION")]
+    pub lock_stale_after: Option<String>,
+
     /// Wait until CloudFront reports the invalidation completed
     #[arg(long)]
     pub wait: bool,
@@ -131,6 +136,11 @@ pub struct DeployArgs {
     /// Take the deploy lock even if another deploy holds it (when that one died)
     #[arg(long)]
     pub force_unlock: bool,
+
+    /// A lock not refreshed for this long is stale (its holder died) and is taken over, e.g.
+    /// `5m`; at least 1m [default: 2m]
+    #[arg(long, env = "SHIPFRONT_LOCK_STALE_AFTER", value_name = "DURATION")]
+    pub lock_stale_after: Option<String>,
 
     /// Keep stale fingerprinted assets for N releases after they leave the tree [default: 1]
     #[arg(long, env = "SHIPFRONT_KEEP_ASSETS", value_name = "N")]

@@ -56,6 +56,8 @@ pub struct DeploySection {
     pub max_invalidation_paths: Option<usize>,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: Option<u32>,
+    /// A lock not refreshed for this long is stale, e.g. "5m".
+    pub lock_stale_after: Option<String>,
 }
 
 /// One `[[rules]]` entry.
@@ -173,6 +175,8 @@ pub struct DeployConfig {
     pub message: Option<String>,
     /// Take the lock even when held.
     pub force_unlock: bool,
+    /// A lock not refreshed for this long is stale.
+    pub lock_stale_after: std::time::Duration,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: u32,
 }
@@ -262,6 +266,29 @@ fn resolve_bucket(
     Ok(bucket)
 }
 
+/// `--lock-stale-after`, else `[deploy] lock_stale_after`, else the default lease; at least
+/// twice the refresh interval, so a live holder's lock is never taken for a stale one.
+fn lock_stale_after(
+    flag: Option<String>,
+    from_file: Option<String>,
+) -> Result<std::time::Duration> {
+    let Some(raw) = flag.or(from_file) else {
+        return Ok(crate::lock::LEASE);
+    };
+    let min = crate::lock::MIN_LEASE;
+    match humantime::parse_duration(raw.trim()) {
+        Ok(d) if d >= min => Ok(d),
+        Ok(_) => Err(Error::Usage(format!(
+            "--lock-stale-after `{raw}` is too short: a running deploy refreshes its lock every \
+             30s, so use at least {}",
+            humantime::format_duration(min)
+        ))),
+        Err(e) => Err(Error::Usage(format!(
+            "invalid --lock-stale-after `{raw}` ({e}): use a duration like `5m` or `90s`"
+        ))),
+    }
+}
+
 /// The config file named by `--config`, else `./shipfront.toml` when it exists.
 fn find_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>)> {
     match explicit {
@@ -329,6 +356,7 @@ pub struct RollbackConfig {
     pub concurrency: usize,
     pub max_invalidation_paths: usize,
     pub force_unlock: bool,
+    pub lock_stale_after: std::time::Duration,
 }
 
 impl RollbackConfig {
@@ -363,6 +391,10 @@ impl RollbackConfig {
                 .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS)
                 .max(1),
             force_unlock: args.force_unlock,
+            lock_stale_after: lock_stale_after(
+                args.lock_stale_after,
+                file.deploy.lock_stale_after,
+            )?,
         })
     }
 }
@@ -469,6 +501,10 @@ impl DeployConfig {
             fix_spa: args.fix_spa,
             message: crate::release::default_message(args.message),
             force_unlock: args.force_unlock,
+            lock_stale_after: lock_stale_after(
+                args.lock_stale_after,
+                file.deploy.lock_stale_after,
+            )?,
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
         })
     }

@@ -72,6 +72,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                 &config.site,
                 "deploy",
                 config.force_unlock,
+                config.lock_stale_after,
             )
             .await?,
         )

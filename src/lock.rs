@@ -1,7 +1,7 @@
 //! The deploy lock: one deploy or rollback at a time per site, so two CI jobs can never leave a
 //! mix of their trees. It is a lease, `<state prefix>lock`, created with a conditional write
 //! (`If-None-Match: *`), refreshed while its holder works, and stale once not refreshed for
-//! `LEASE`: a cancelled CI job must not block deploys for ever.
+//! its lease (`LEASE` by default): a cancelled CI job must not block deploys for ever.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::{Condition, ObjectStore, StoreError};
 
-/// A lock not refreshed for this long is stale and may be taken over.
+/// By default, a lock not refreshed for this long is stale and may be taken over.
 pub const LEASE: Duration = Duration::from_secs(120);
 /// How often the holder refreshes its lock.
 const REFRESH: Duration = Duration::from_secs(30);
+/// The shortest lease allowed: two refreshes, so one slow refresh never makes a live lock stale.
+pub const MIN_LEASE: Duration = Duration::from_secs(2 * REFRESH.as_secs());
 
 /// What the lock object says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,13 +67,13 @@ pub enum Found {
     Stale { age: u64 },
 }
 
-/// Pure: is the lock found `record` (None: unreadable) stale at `now`?
+/// Pure: is the lock found `record` (None: unreadable) stale at `now`, under `lease`?
 #[must_use]
-pub fn judge(record: Option<&LockRecord>, now: u64) -> Found {
+pub fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
     match record {
         Some(r) => {
             let age = now.saturating_sub(r.refreshed);
-            if age > LEASE.as_secs() {
+            if age > lease.as_secs() {
                 Found::Stale { age }
             } else {
                 Found::Held { age }
@@ -96,12 +98,14 @@ fn lock_error(bucket: &str, key: &str, e: StoreError) -> Error {
 }
 
 /// Takes the lock of `site` (`<state prefix>lock`) for `command`, or fails naming its holder.
-/// `force` takes any lock at once; a stale one is taken over with a warning.
+/// `force` takes any lock at once; one not refreshed for `lease` is stale and taken over with a
+/// warning.
 pub async fn acquire<S: ObjectStore>(
     store: Arc<S>,
     site: &crate::config::Site,
     command: &str,
     force: bool,
+    lease: Duration,
 ) -> Result<Lock<S>> {
     let key = format!("{}lock", site.state_prefix);
     let record = LockRecord {
@@ -132,7 +136,7 @@ pub async fn acquire<S: ObjectStore>(
         let who = found
             .as_ref()
             .map_or_else(|| "an unknown holder".to_owned(), |f| f.holder.clone());
-        match (judge(found.as_ref(), now_secs()), force) {
+        match (judge(found.as_ref(), now_secs(), lease), force) {
             (Found::Held { age }, false) => {
                 return Err(Error::Locked {
                     target: site.target(),
@@ -269,15 +273,17 @@ mod tests {
             refreshed,
         };
         let now = 10_000;
+        let minute = Duration::from_secs(60);
         let cases = [
-            (Some(rec(now)), Found::Held { age: 0 }),
-            (Some(rec(now - 120)), Found::Held { age: 120 }),
-            (Some(rec(now - 121)), Found::Stale { age: 121 }),
-            (Some(rec(now + 5)), Found::Held { age: 0 }),
-            (None, Found::Held { age: 0 }),
+            (Some(rec(now)), LEASE, Found::Held { age: 0 }),
+            (Some(rec(now - 120)), LEASE, Found::Held { age: 120 }),
+            (Some(rec(now - 121)), LEASE, Found::Stale { age: 121 }),
+            (Some(rec(now - 90)), minute, Found::Stale { age: 90 }),
+            (Some(rec(now + 5)), LEASE, Found::Held { age: 0 }),
+            (None, minute, Found::Held { age: 0 }),
         ];
-        for (record, want) in cases {
-            assert_eq!(judge(record.as_ref(), now), want, "{record:?}");
+        for (record, lease, want) in cases {
+            assert_eq!(judge(record.as_ref(), now, lease), want, "{record:?}");
         }
     }
 }

@@ -136,6 +136,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
                 &config.site,
                 "rollback",
                 config.force_unlock,
+                config.lock_stale_after,
             )
             .await?,
         )

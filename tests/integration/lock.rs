@@ -92,3 +92,30 @@ fn two_deploys_at_once_never_mix_their_trees() {
         "the bucket is B's tree, never a mix"
     );
 }
+
+#[test]
+fn how_old_a_lock_must_be_to_count_as_stale_is_configurable() {
+    let world = World::new("lock-lease");
+    world.put(".shipfront/lock", &lock_json("slow-job", 90));
+    let site = Site::new();
+    site.file("index.html", "x");
+    world.deploy(&site, &[]).fails(1, "is locked by slow-job");
+    world
+        .deploy(&site, &["--lock-stale-after", "10s"])
+        .fails(2, "--lock-stale-after");
+    assert!(world.objects().is_empty(), "nothing written");
+
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "[deploy]\nlock_stale_after = \"1m\"\n",
+    )
+    .unwrap();
+    let run = world.deploy(&site, &[]).ok();
+    assert!(
+        run.stderr
+            .contains("taking over a stale lock of slow-job, not refreshed for"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(world.objects(), site.md5s(""));
+}
