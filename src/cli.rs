@@ -13,6 +13,32 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether stdout carries one JSON document (`--json`).
+    #[must_use]
+    pub fn json_output(&self) -> bool {
+        match &self.command {
+            Command::Deploy(a) => a.json,
+            Command::Doctor(a) => a.json,
+            Command::Releases(a) => a.json,
+            Command::Rollback(a) => a.json,
+            Command::Init(_) => false,
+        }
+    }
+
+    /// The subcommand's name, for messages.
+    #[must_use]
+    pub fn command_name(&self) -> &'static str {
+        match self.command {
+            Command::Deploy(_) => "deploy",
+            Command::Doctor(_) => "doctor",
+            Command::Releases(_) => "releases",
+            Command::Rollback(_) => "rollback",
+            Command::Init(_) => "init",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Upload what changed in DIR, delete what is gone, in an order that keeps the site working.
@@ -23,6 +49,40 @@ pub enum Command {
     Releases(ReleasesArgs),
     /// Put back the object versions of an earlier release (default: the one before the live one).
     Rollback(RollbackArgs),
+    /// Write a commented shipfront.toml (and with --github, deploy and rollback workflows).
+    Init(InitArgs),
+}
+
+/// Flags of `shipfront init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also write .github/workflows/deploy.yml and rollback.yml (GitHub Actions, OIDC role)
+    #[arg(long)]
+    pub github: bool,
+
+    /// Bucket to write into the files (else an example, commented out)
+    #[arg(long)]
+    pub bucket: Option<String>,
+
+    /// CloudFront distribution to write into the files
+    #[arg(long, value_name = "ID")]
+    pub distribution_id: Option<String>,
+
+    /// The build output folder the workflow deploys
+    #[arg(long, default_value = "dist")]
+    pub dir: String,
+
+    /// AWS region for the workflows' credentials step
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// IAM role the workflows assume through GitHub's OIDC provider
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// Overwrite files that already exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Flags of `shipfront rollback`.

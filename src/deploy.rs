@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::config::{DeployConfig, Invalidate};
 use crate::error::{Error, Result};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, execute, invalidate, lock, plan, progress, release, report, scan, spa};
+use crate::{aws, execute, github, invalidate, lock, plan, progress, release, report, scan, spa};
 
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
 pub async fn run(config: DeployConfig) -> Result<()> {
@@ -23,7 +23,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         .await
         .map_err(|e| Error::Internal(format!("scan task failed: {e}")))??;
     for warning in &tree.warnings {
-        eprintln!("warning: {warning}");
+        github::warn(warning);
     }
     let shadowed: Vec<&str> = tree
         .files
@@ -32,13 +32,13 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         .map(|f| f.rel.as_str())
         .collect();
     if let Some(first) = shadowed.first() {
-        eprintln!(
-            "warning: {} file(s) of {} are not deployed (first: `{first}`): their keys fall \
+        github::warn(&format!(
+            "{} file(s) of {} are not deployed (first: `{first}`): their keys fall \
              under shipfront's state prefix `{}`; rename them or pass another --state-prefix",
             shadowed.len(),
             config.dir.display(),
             config.site.state_prefix
-        );
+        ));
     }
     if tree.files.is_empty() {
         return Err(Error::EmptyFolder {
@@ -127,14 +127,14 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                     .collect();
                 invalidation_for(keys, origin_path)
             });
+            let out = report::DeployOutput {
+                dry_run: true,
+                plan: &plan,
+                result: None,
+                invalidation: planned.as_ref().map(report::InvalidationReport::planned),
+                release: None,
+            };
             if config.json {
-                let out = report::DeployOutput {
-                    dry_run: true,
-                    plan: &plan,
-                    result: None,
-                    invalidation: planned.as_ref().map(report::InvalidationReport::planned),
-                    release: None,
-                };
                 serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
                 writeln!(stdout)?;
             } else {
@@ -144,13 +144,14 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                 }
                 writeln!(stdout, "dry run: nothing was written")?;
             }
+            github::publish("deploy", &out);
             if plan.deletes() > config.max_deletes {
-                eprintln!(
-                    "warning: this plan deletes {} objects, more than --max-deletes {}: a real deploy \
+                github::warn(&format!(
+                    "this plan deletes {} objects, more than --max-deletes {}: a real deploy \
                      would refuse it",
                     plan.deletes(),
                     config.max_deletes
-                );
+                ));
             }
             return Ok(());
         }
@@ -206,36 +207,37 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             .await?;
         }
         if result.writes.iter().any(|w| w.version_id.is_none()) {
-            eprintln!(
-                "warning: bucket `{}` has versioning off: earlier versions are not kept, so a \
+            github::warn(&format!(
+                "bucket `{}` has versioning off: earlier versions are not kept, so a \
                  rollback will be impossible; `shipfront doctor` shows how to turn it on",
                 config.site.bucket
-            );
+            ));
         }
         // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
         result.elapsed = started.elapsed();
 
         let mut stdout = std::io::stdout().lock();
+        let out = report::DeployOutput {
+            dry_run: false,
+            plan: &plan,
+            result: Some(&result),
+            invalidation: invalidation_report,
+            release: release_id,
+        };
         if config.json {
-            let out = report::DeployOutput {
-                dry_run: false,
-                plan: &plan,
-                result: Some(&result),
-                invalidation: invalidation_report,
-                release: release_id.clone(),
-            };
             serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
             writeln!(stdout)?;
         } else {
             writeln!(
                 stdout,
                 "{}",
-                report::summary(&plan, &result, invalidation_report.as_ref())
+                report::summary(&plan, &result, out.invalidation.as_ref())
             )?;
-            if let Some(id) = &release_id {
+            if let Some(id) = &out.release {
                 writeln!(stdout, "release {id}")?;
             }
         }
+        github::publish("deploy", &out);
         Ok(())
     };
     lock::run_holding(lock, work).await
@@ -266,9 +268,9 @@ async fn survey<S: ObjectStore>(
             match serde_json::from_slice::<release::Release>(&bytes) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    eprintln!(
-                        "warning: ignoring release record `{key}`, which cannot be read: {e}"
-                    );
+                    github::warn(&format!(
+                        "ignoring release record `{key}`, which cannot be read: {e}"
+                    ));
                     None
                 }
             }

@@ -62,6 +62,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A local file `init` could not write.
+    #[error("cannot write `{path}`: {source}")]
+    WriteFailed {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     /// The plan would delete more objects than `--max-deletes` allows.
     #[error(
         "the plan deletes {count} objects from {target}, more than --max-deletes {max}; nothing was \
@@ -210,6 +217,7 @@ impl Error {
             | Error::Locked { .. }
             | Error::Interrupted
             | Error::Internal(_)
+            | Error::WriteFailed { .. }
             | Error::Output(_) => 1,
         }
     }

@@ -52,6 +52,8 @@ pub struct ExecReport {
     pub uploaded: usize,
     pub uploaded_bytes: u64,
     pub headers_updated: usize,
+    /// Recorded versions copied back (rollback).
+    pub restored: usize,
     pub deleted: usize,
     /// Every upload and header update, in the order they completed within their phase.
     pub writes: Vec<WriteRecord>,
@@ -193,6 +195,7 @@ async fn run_writes<S: ObjectStore>(
                         report.uploaded += 1;
                         report.uploaded_bytes += action.size;
                     }
+                    Op::Restore { .. } => report.restored += 1,
                     _ => report.headers_updated += 1,
                 }
                 report.writes.push(WriteRecord {

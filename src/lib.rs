@@ -13,7 +13,9 @@ pub mod deploy;
 pub mod doctor;
 pub mod error;
 pub mod execute;
+pub mod github;
 pub mod headers;
+pub mod init;
 pub mod invalidate;
 pub mod lock;
 pub mod plan;
@@ -43,6 +45,7 @@ pub fn run(cli: Cli) -> Result<()> {
         .enable_all()
         .build()
         .map_err(Error::Output)?;
+    github::stdout_is_json(cli.json_output());
     runtime.block_on(async {
         match cli.command {
             cli::Command::Deploy(args) => deploy::run(DeployConfig::resolve(args)?).await,
@@ -51,8 +54,37 @@ pub fn run(cli: Cli) -> Result<()> {
             cli::Command::Rollback(args) => {
                 rollback::run(config::RollbackConfig::resolve(args)?).await
             }
+            cli::Command::Init(args) => init::run(args),
         }
     })
+}
+
+/// Prints a failed command's error: a workflow annotation in GitHub Actions (with the job
+/// summary told too), `error: ...` elsewhere.
+pub fn report_error(command: &str, err: &Error) {
+    let message = err.to_string();
+    if github::in_actions() {
+        // Workflow commands are read from stdout; no JSON document follows a failure.
+        println!(
+            "{}",
+            github::annotation("error", &format!("shipfront {command} failed"), &message)
+        );
+    } else {
+        eprintln!("error: {message}");
+    }
+    github::publish_failure(command, &message);
+}
+
+/// In GitHub Actions, repeats a command-line error clap is about to print as an annotation.
+pub fn usage_error(e: &clap::Error) {
+    if e.use_stderr() && github::in_actions() {
+        let text = e.render().to_string();
+        let message = text.trim().trim_start_matches("error: ");
+        println!(
+            "{}",
+            github::annotation("error", "shipfront: invalid command line", message)
+        );
+    }
 }
 
 /// Lists the release records, newest first; the newest is the live one.
@@ -82,7 +114,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
             .map_err(|e| e.into_error("GetObject", &config.site.bucket, Some(key)))?;
         match serde_json::from_slice::<release::Release>(&bytes) {
             Ok(r) => records.push(r),
-            Err(e) => eprintln!("warning: skipping `{key}`, which cannot be read: {e}"),
+            Err(e) => crate::github::warn(&format!("skipping `{key}`, which cannot be read: {e}")),
         }
     }
     let mut stdout = std::io::stdout().lock();

@@ -146,15 +146,15 @@ pub async fn acquire<S: ObjectStore>(
                 });
             }
             (Found::Held { age }, true) => {
-                eprintln!(
-                    "warning: --force-unlock: taking the lock from {who} (refreshed {age}s ago)"
-                );
+                crate::github::warn(&format!(
+                    "--force-unlock: taking the lock from {who} (refreshed {age}s ago)"
+                ));
             }
             (Found::Stale { age }, _) => {
-                eprintln!(
-                    "warning: taking over a stale lock of {who}, not refreshed for {age}s (its \
+                crate::github::warn(&format!(
+                    "taking over a stale lock of {who}, not refreshed for {age}s (its \
                      job probably died)"
-                );
+                ));
             }
         }
         // Take it only if it is still the lock we judged: two takers cannot both win.
@@ -206,7 +206,7 @@ fn start<S: ObjectStore>(store: Arc<S>, key: String, etag: String, record: LockR
                         }
                     }
                     Err(e) => {
-                        eprintln!("warning: could not refresh the deploy lock: {e}");
+                        crate::github::warn(&format!("could not refresh the deploy lock: {e}"));
                         return;
                     }
                 }
@@ -229,17 +229,17 @@ impl<S: ObjectStore> Lock<S> {
         match self.store.get_with_etag(&self.key).await {
             Ok(Some((_, etag))) if etag == ours => {
                 if let Err(e) = self.store.delete_key(&self.key).await {
-                    eprintln!(
-                        "warning: could not release the deploy lock `{}`: {e}",
+                    crate::github::warn(&format!(
+                        "could not release the deploy lock `{}`: {e}",
                         self.key
-                    );
+                    ));
                 }
             }
             Ok(_) => {}
-            Err(e) => eprintln!(
-                "warning: could not release the deploy lock `{}`: {e}",
+            Err(e) => crate::github::warn(&format!(
+                "could not release the deploy lock `{}`: {e}",
                 self.key
-            ),
+            )),
         }
     }
 }

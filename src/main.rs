@@ -6,12 +6,19 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // clap exits with 2 on bad usage, as documented.
-    let cli = shipfront::Cli::parse();
+    let cli = match shipfront::Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap prints the message (or --help) and exits with 2 on bad usage, as documented.
+        Err(e) => {
+            shipfront::usage_error(&e);
+            e.exit()
+        }
+    };
+    let command = cli.command_name();
     match shipfront::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            shipfront::report_error(command, &err);
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
         }
     }

@@ -13,7 +13,7 @@ use crate::execute::ExecReport;
 use crate::plan::{Action, Op, Phase, Plan, Reason, is_state, write_phase};
 use crate::release::{self, Release};
 use crate::store::{Cdn, ObjectStore, RemoteListing};
-use crate::{aws, execute, invalidate, lock, progress, report};
+use crate::{aws, execute, github, invalidate, lock, progress, report};
 
 /// The plan that makes `site` equal to `target`. Pure.
 ///
@@ -254,6 +254,16 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
                 writeln!(stdout, "{plan}")?;
                 writeln!(stdout, "dry run: nothing was written")?;
             }
+            github::publish(
+                "rollback",
+                &report::DeployOutput {
+                    dry_run: true,
+                    plan: &plan,
+                    result: None,
+                    invalidation: None,
+                    release: None,
+                },
+            );
             return Ok(());
         }
         drop(stdout);
@@ -308,34 +318,37 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         result.elapsed = started.elapsed();
 
         let mut stdout = std::io::stdout().lock();
+        let out = report::DeployOutput {
+            dry_run: false,
+            plan: &plan,
+            result: Some(&result),
+            invalidation,
+            release: Some(new_id.clone()),
+        };
         if config.json {
-            let out = report::DeployOutput {
-                dry_run: false,
-                plan: &plan,
-                result: Some(&result),
-                invalidation,
-                release: Some(new_id),
-            };
             serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
             writeln!(stdout)?;
         } else {
-            let restored = result.writes.len();
             writeln!(
                 stdout,
-                "rolled back {} to release {}: restored {restored}, deleted {}, unchanged {}{} in {:.2}s",
+                "rolled back {} to release {}: restored {}, deleted {}, unchanged {}{} in {:.2}s",
                 plan.target(),
                 target.id,
+                result.restored,
                 result.deleted,
                 plan.unchanged,
-                invalidation.as_ref().map_or_else(String::new, |i| format!(
-                    ", invalidated {} path{}",
-                    i.paths.len(),
-                    if i.paths.len() == 1 { "" } else { "s" }
-                )),
+                out.invalidation
+                    .as_ref()
+                    .map_or_else(String::new, |i| format!(
+                        ", invalidated {} path{}",
+                        i.paths.len(),
+                        if i.paths.len() == 1 { "" } else { "s" }
+                    )),
                 result.elapsed.as_secs_f64()
             )?;
             writeln!(stdout, "release {new_id}")?;
         }
+        github::publish("rollback", &out);
         Ok(())
     };
     lock::run_holding(lock, work).await

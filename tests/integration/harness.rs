@@ -556,7 +556,23 @@ impl World {
     /// `shipfront ARGS` reaching S3 through `endpoint` (a proxy).
     pub(crate) fn cmd_via(&self, endpoint: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipfront"));
-        cmd.args(args).current_dir(self.workdir.path());
+        cmd.args(args);
+        self.setup(cmd, endpoint)
+    }
+
+    /// `bash SCRIPT` (a script of the repository) with the environment shipfront gets, and
+    /// `SHIPFRONT_BIN` naming the binary under test.
+    pub(crate) fn script(&self, script: &str) -> Command {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join(script));
+        let mut cmd = self.setup(cmd, &self.endpoint);
+        cmd.env("SHIPFRONT_BIN", env!("CARGO_BIN_EXE_shipfront"));
+        cmd
+    }
+
+    /// Runs in the world's working directory, with its emulators and test credentials only.
+    fn setup(&self, mut cmd: Command, endpoint: &str) -> Command {
+        cmd.current_dir(self.workdir.path());
         isolate_env(&mut cmd, self.workdir.path());
         cmd.env("AWS_ENDPOINT_URL_S3", endpoint)
             .env("AWS_ENDPOINT_URL_CLOUDFRONT", moto_cloudfront())

@@ -4,6 +4,7 @@
 // Test code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod action;
 mod bad_input;
 mod cloudfront;
 mod deploy;

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Installs shipfront for the GitHub Action, fast: a prebuilt release binary for the runner's OS
+# and architecture when one is published, else a build of the action's own source (cached by
+# action.yml with actions/cache, keyed on a digest of that source).
+#
+#   install.sh plan     reads INPUT_VERSION; writes mode (release | source), root, key and url
+#                       to $GITHUB_OUTPUT
+#   install.sh install  reads INSTALL_MODE, INSTALL_ROOT, INSTALL_URL; installs into ROOT/bin
+#                       unless a binary is there already; writes bin to $GITHUB_OUTPUT and adds
+#                       ROOT/bin to $GITHUB_PATH
+set -euo pipefail
+
+action_dir=${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}
+repository=${GITHUB_ACTION_REPOSITORY:-shipfront/shipfront}
+
+fail() {
+  echo "::error title=shipfront action: install::${1//'%'/'%25'}"
+  exit 1
+}
+
+output() {
+  printf '%s=%s\n' "$1" "$2" >>"${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
+}
+
+# The Rust target of the published binary for this runner; nothing for an unsupported one.
+runner_target() {
+  local os=${RUNNER_OS:-$(uname -s)} arch=${RUNNER_ARCH:-$(uname -m)}
+  case "$os/$arch" in
+    Linux/X64 | Linux/x86_64) echo x86_64-unknown-linux-gnu ;;
+    Linux/ARM64 | Linux/aarch64) echo aarch64-unknown-linux-gnu ;;
+    macOS/X64 | Darwin/x86_64) echo x86_64-apple-darwin ;;
+    macOS/ARM64 | Darwin/arm64) echo aarch64-apple-darwin ;;
+    *) ;;
+  esac
+}
+
+# The version in the action's Cargo.toml.
+source_version() {
+  sed -n 's/^version = "\(.*\)"$/\1/p' "$action_dir/Cargo.toml" | head -n 1
+}
+
+# A digest of what a source build depends on, for the cache key.
+source_digest() {
+  (cd "$action_dir" && find Cargo.toml Cargo.lock src -type f -print0 | LC_ALL=C sort -z | xargs -0 cat) \
+    | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-16
+}
+
+plan() {
+  local target requested own
+  target=$(runner_target)
+  [ -n "$target" ] || fail "no shipfront for a ${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)} runner: use a Linux or macOS runner (ubuntu-latest, macos-latest)"
+  own=$(source_version)
+  requested=${INPUT_VERSION:-}
+  requested=${requested#v}
+  if [ -z "$requested" ]; then
+    # The action's own tag, when it names a version (uses: owner/shipfront@v0.1.0).
+    local ref=${GITHUB_ACTION_REF:-}
+    ref=${ref#v}
+    if [[ $ref =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then requested=$ref; else requested=source; fi
+  fi
+  local root_base=${RUNNER_TOOL_CACHE:-${HOME}/.cache}/shipfront
+  if [ "$requested" != source ]; then
+    local url="https://github.com/$repository/releases/download/v$requested/shipfront-$target.tar.gz"
+    if curl -fsIL --retry 3 -o /dev/null "$url"; then
+      output mode release
+      output root "$root_base/$requested-$target"
+      output key "shipfront-$requested-$target"
+      output url "$url"
+      return
+    fi
+    if [ "$requested" != "$own" ]; then
+      fail "shipfront v$requested has no published binary for $target, and this action's source is v$own: use version: source, or a published version"
+    fi
+    echo "no published binary of v$requested for $target: building the action's source" >&2
+  fi
+  local key
+  key="shipfront-source-$own-$target-$(source_digest)"
+  output mode source
+  output root "$root_base/$key"
+  output key "$key"
+  output url ""
+}
+
+install() {
+  local root=${INSTALL_ROOT:?INSTALL_ROOT is not set} bin
+  bin="$root/bin/shipfront"
+  if [ -x "$bin" ]; then
+    echo "using $bin (cached)"
+  else
+    case "${INSTALL_MODE:-}" in
+      release)
+        local tmp
+        tmp=$(mktemp -d)
+        curl -fsSL --retry 3 -o "$tmp/shipfront.tar.gz" "${INSTALL_URL:?}" || fail "cannot download $INSTALL_URL"
+        curl -fsSL --retry 3 -o "$tmp/shipfront.tar.gz.sha256" "$INSTALL_URL.sha256" || fail "cannot download $INSTALL_URL.sha256"
+        local want got
+        want=$(cut -d' ' -f1 <"$tmp/shipfront.tar.gz.sha256")
+        got=$({ sha256sum 2>/dev/null || shasum -a 256; } <"$tmp/shipfront.tar.gz" | cut -d' ' -f1)
+        [ "$want" = "$got" ] || fail "checksum mismatch for $INSTALL_URL: expected $want, got $got"
+        mkdir -p "$root/bin"
+        tar -xzf "$tmp/shipfront.tar.gz" -C "$root/bin" shipfront
+        rm -rf "$tmp"
+        ;;
+      source)
+        command -v cargo >/dev/null || fail "building shipfront from source needs Rust (cargo) on the runner: add dtolnay/rust-toolchain@stable before this step, or use a published version"
+        cargo install --locked --quiet --path "$action_dir" --root "$root" \
+          || fail "cargo install of shipfront from $action_dir failed (see the log above)"
+        ;;
+      *) fail "unknown install mode \`${INSTALL_MODE:-}\`" ;;
+    esac
+  fi
+  "$bin" --version
+  output bin "$bin"
+  echo "$root/bin" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
+}
+
+case "${1:-}" in
+  plan) plan ;;
+  install) install ;;
+  *)
+    echo "usage: $0 plan|install" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,465 @@
+//! GitHub Actions reporting, done by the CLI itself so it works with or without the action: step
+//! outputs in `$GITHUB_OUTPUT` for later steps, a markdown job summary in `$GITHUB_STEP_SUMMARY`,
+//! and errors and warnings as workflow annotations. Formatting is pure; `publish` does the IO.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::plan::{Op, human_bytes};
+use crate::report::DeployOutput;
+
+/// How many changed keys the job summary lists.
+pub const SUMMARY_KEYS: usize = 50;
+
+/// Whether this process runs in a GitHub Actions job.
+#[must_use]
+pub fn in_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// The step outputs of a deploy or rollback, in a fixed order. A dry run reports what it would
+/// do, with an empty `release-id` and `invalidation-id`.
+#[must_use]
+pub fn outputs(out: &DeployOutput<'_>) -> Vec<(&'static str, String)> {
+    let plan = out.plan;
+    let count = |pred: fn(&Op) -> bool| plan.actions.iter().filter(|a| pred(&a.op)).count();
+    let (uploaded, headers, restored, deleted, bytes, changed) = match out.result {
+        Some(r) => (
+            r.uploaded,
+            r.headers_updated,
+            r.restored,
+            r.deleted,
+            r.uploaded_bytes,
+            r.writes.len() + r.deleted,
+        ),
+        None => (
+            count(|op| matches!(op, Op::Upload { .. })),
+            count(|op| matches!(op, Op::UpdateHeaders { .. })),
+            count(|op| matches!(op, Op::Restore { .. })),
+            plan.deletes(),
+            plan.upload_bytes(),
+            plan.actions.len(),
+        ),
+    };
+    vec![
+        ("release-id", out.release.clone().unwrap_or_default()),
+        ("uploaded", uploaded.to_string()),
+        ("headers-updated", headers.to_string()),
+        ("restored", restored.to_string()),
+        ("deleted", deleted.to_string()),
+        ("unchanged", plan.unchanged.to_string()),
+        ("bytes", bytes.to_string()),
+        ("changed", changed.to_string()),
+        (
+            "invalidation-id",
+            out.invalidation
+                .as_ref()
+                .and_then(|i| i.id.clone())
+                .unwrap_or_default(),
+        ),
+        ("dry-run", out.dry_run.to_string()),
+    ]
+}
+
+/// `name=value` lines as `$GITHUB_OUTPUT` reads them. Values are ids and counts; a line break
+/// in one could forge another output, so breaks are dropped.
+#[must_use]
+pub fn output_lines(outputs: &[(&str, String)]) -> String {
+    outputs
+        .iter()
+        .map(|(name, value)| format!("{name}={}\n", value.replace(['\r', '\n'], "")))
+        .collect()
+}
+
+/// The markdown section a deploy or rollback adds to the job summary.
+#[must_use]
+pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
+    let plan = out.plan;
+    let values: std::collections::BTreeMap<&str, String> = outputs(out).into_iter().collect();
+    let value = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let mut s = String::new();
+    let heading = if out.dry_run {
+        format!("shipfront {command} (dry run, nothing written)")
+    } else {
+        format!("shipfront {command}")
+    };
+    let _ = writeln!(s, "### {heading}: `{}`\n", plan.target());
+    let _ = writeln!(s, "| | |\n| --- | --- |");
+    if let Some(id) = &out.release {
+        let _ = writeln!(s, "| release | `{id}` |");
+    }
+    let verb = |done: &str, planned: &str| if out.dry_run { planned } else { done }.to_owned();
+    let bytes: u64 = value("bytes").parse().unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "| {} | {} ({}) |",
+        verb("uploaded", "to upload"),
+        value("uploaded"),
+        human_bytes(bytes)
+    );
+    for (key, done, planned) in [
+        ("headers-updated", "headers updated", "headers to update"),
+        ("restored", "restored", "to restore"),
+    ] {
+        if value(key) != "0" {
+            let _ = writeln!(s, "| {} | {} |", verb(done, planned), value(key));
+        }
+    }
+    let _ = writeln!(
+        s,
+        "| {} | {} |",
+        verb("deleted", "to delete"),
+        value("deleted")
+    );
+    let _ = writeln!(s, "| unchanged | {} |", plan.unchanged);
+    if !plan.kept_assets.is_empty() {
+        let _ = writeln!(
+            s,
+            "| old assets kept (--keep-assets) | {} |",
+            plan.kept_assets.len()
+        );
+    }
+    if let Some(r) = out.result {
+        let _ = writeln!(s, "| time | {:.2} s |", r.elapsed.as_secs_f64());
+    }
+    if let Some(inv) = &out.invalidation {
+        let id = inv
+            .id
+            .as_ref()
+            .map_or_else(|| "planned".to_owned(), |id| format!("`{id}`"));
+        let _ = writeln!(
+            s,
+            "| invalidation | {id}: {} path{}{}{} |",
+            inv.paths.len(),
+            if inv.paths.len() == 1 { "" } else { "s" },
+            if inv.collapsed {
+                format!(" (collapsed from {} URLs)", inv.urls)
+            } else {
+                String::new()
+            },
+            if inv.completed { ", completed" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "\n<details><summary>Invalidated paths ({})</summary>\n",
+            inv.paths.len()
+        );
+        for p in &inv.paths {
+            let _ = writeln!(s, "- <code>{}</code>", escape_html(p));
+        }
+        let _ = writeln!(s, "\n</details>");
+    }
+    if plan.actions.is_empty() {
+        let _ = writeln!(s, "\nNothing to change: the bucket already matches.");
+    } else {
+        let shown = plan.actions.len().min(SUMMARY_KEYS);
+        let _ = writeln!(
+            s,
+            "\n<details><summary>Changed keys: {}{}</summary>\n",
+            plan.actions.len(),
+            if shown < plan.actions.len() {
+                format!(" (first {shown} shown)")
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(s, "| action | reason | key |\n| --- | --- | --- |");
+        for a in plan.actions.iter().take(SUMMARY_KEYS) {
+            let action = match a.op {
+                Op::Upload { .. } => "upload",
+                Op::UpdateHeaders { .. } => "headers",
+                Op::Restore { .. } => "restore",
+                Op::Delete => "delete",
+            };
+            let _ = writeln!(
+                s,
+                "| {action} | {} | <code>{}</code> |",
+                a.reason,
+                escape_html(&a.key)
+            );
+        }
+        let _ = writeln!(s, "\n</details>");
+    }
+    s.push('\n');
+    s
+}
+
+/// The job summary section of a failed command.
+#[must_use]
+pub fn failure_summary(command: &str, message: &str) -> String {
+    format!(
+        "### shipfront {command} failed\n\n<pre>{}</pre>\n\n",
+        escape_html(message)
+    )
+}
+
+/// A workflow command line, `::error title=...::message`, escaped so a message with line
+/// breaks or `%` stays one annotation.
+#[must_use]
+pub fn annotation(level: &str, title: &str, message: &str) -> String {
+    format!(
+        "::{level} title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+/// Set while stdout carries a `--json` document, which an annotation line would corrupt.
+static STDOUT_IS_JSON: AtomicBool = AtomicBool::new(false);
+
+/// Tells `warn` that stdout is reserved for one JSON document.
+pub fn stdout_is_json(json: bool) {
+    STDOUT_IS_JSON.store(json, Ordering::Relaxed);
+}
+
+/// Prints a warning: in a workflow an annotation on stdout, where the runner reads workflow
+/// commands (on stderr while stdout carries `--json`); `warning: ...` on stderr elsewhere.
+pub fn warn(message: &str) {
+    let line = annotation("warning", "shipfront", message);
+    if !in_actions() {
+        eprintln!("warning: {message}");
+    } else if STDOUT_IS_JSON.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
+/// Writes the outputs (in a workflow) and the job summary (when `$GITHUB_STEP_SUMMARY` is set)
+/// of a finished deploy or rollback. A file that cannot be written is a warning: the deploy
+/// itself is done.
+pub fn publish(command: &str, out: &DeployOutput<'_>) {
+    if in_actions()
+        && let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty())
+    {
+        append(
+            Path::new(&path),
+            &output_lines(&outputs(out)),
+            "GITHUB_OUTPUT",
+        );
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        append(
+            Path::new(&path),
+            &summary(command, out),
+            "GITHUB_STEP_SUMMARY",
+        );
+    }
+}
+
+/// Adds a failed command's message to the job summary, when there is one.
+pub fn publish_failure(command: &str, message: &str) {
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        append(
+            Path::new(&path),
+            &failure_summary(command, message),
+            "GITHUB_STEP_SUMMARY",
+        );
+    }
+}
+
+fn append(path: &Path, text: &str, variable: &str) {
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        warn(&format!(
+            "cannot write ${variable} (`{}`): {e}",
+            path.display()
+        ));
+    }
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "&#124;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execute::{ExecReport, WriteRecord};
+    use crate::headers::Headers;
+    use crate::plan::{Action, Phase, Plan, Reason};
+    use crate::report::InvalidationReport;
+    use std::time::Duration;
+
+    fn action(key: &str, op: Op, reason: Reason) -> Action {
+        Action {
+            key: key.into(),
+            op,
+            reason,
+            phase: Phase::Assets,
+            size: 10,
+        }
+    }
+
+    fn plan(actions: Vec<Action>) -> Plan {
+        Plan {
+            bucket: "b".into(),
+            prefix: "site/".into(),
+            actions,
+            unchanged: 7,
+            unchanged_bytes: 70,
+            kept_stale: 0,
+            kept_assets: std::collections::BTreeMap::new(),
+            keep_assets: 1,
+        }
+    }
+
+    fn headers() -> Headers {
+        Headers {
+            content_type: "text/css".into(),
+            cache_control: "public".into(),
+        }
+    }
+
+    #[test]
+    fn outputs_of_a_deploy_and_of_its_dry_run() {
+        let p = plan(vec![
+            action(
+                "site/a|b.css",
+                Op::UpdateHeaders { headers: headers() },
+                Reason::HeadersChanged,
+            ),
+            action("site/old.js", Op::Delete, Reason::Stale),
+        ]);
+        let result = ExecReport {
+            uploaded: 2,
+            uploaded_bytes: 4096,
+            headers_updated: 1,
+            deleted: 1,
+            writes: ["x", "y", "z"]
+                .iter()
+                .map(|k| WriteRecord {
+                    key: (*k).into(),
+                    reason: Reason::New,
+                    version_id: None,
+                    etag: None,
+                })
+                .collect(),
+            elapsed: Duration::from_millis(1500),
+            ..ExecReport::default()
+        };
+        let inv = InvalidationReport {
+            id: Some("I2J0".into()),
+            paths: vec!["/site/a%7Cb.css".into()],
+            urls: 1,
+            collapsed: false,
+            completed: true,
+        };
+        let done = DeployOutput {
+            dry_run: false,
+            plan: &p,
+            result: Some(&result),
+            invalidation: Some(inv),
+            release: Some("20261128T000000.000Z-abcdef".into()),
+        };
+        assert_eq!(
+            output_lines(&outputs(&done)),
+            "release-id=20261128T000000.000Z-abcdef\nuploaded=2\nheaders-updated=1\nrestored=0\n\
+             deleted=1\nunchanged=7\nbytes=4096\nchanged=4\ninvalidation-id=I2J0\ndry-run=false\n"
+        );
+        let text = summary("deploy", &done);
+        for want in [
+            "### shipfront deploy: `s3://b/site/`",
+            "| release | `20261128T000000.000Z-abcdef` |",
+            "| uploaded | 2 (4.0 KiB) |",
+            "| headers updated | 1 |",
+            "| deleted | 1 |",
+            "| unchanged | 7 |",
+            "| time | 1.50 s |",
+            "| invalidation | `I2J0`: 1 path, completed |",
+            "- <code>/site/a%7Cb.css</code>",
+            "<summary>Changed keys: 2</summary>",
+            "| headers | headers changed | <code>site/a&#124;b.css</code> |",
+            "| delete | stale | <code>site/old.js</code> |",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from:\n{text}");
+        }
+        assert!(!text.contains("restored"), "{text}");
+
+        let dry = DeployOutput {
+            dry_run: true,
+            plan: &p,
+            result: None,
+            invalidation: None,
+            release: None,
+        };
+        let values: std::collections::BTreeMap<_, _> = outputs(&dry).into_iter().collect();
+        assert_eq!(values["release-id"], "");
+        assert_eq!(values["headers-updated"], "1");
+        assert_eq!(values["deleted"], "1");
+        assert_eq!(values["changed"], "2");
+        assert_eq!(values["dry-run"], "true");
+        let text = summary("deploy", &dry);
+        assert!(text.contains("(dry run, nothing written)"), "{text}");
+        assert!(text.contains("| to delete | 1 |"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_lists_at_most_fifty_keys() {
+        let p = plan(
+            (0..60)
+                .map(|i| action(&format!("k{i:02}"), Op::Delete, Reason::Stale))
+                .collect(),
+        );
+        let out = DeployOutput {
+            dry_run: true,
+            plan: &p,
+            result: None,
+            invalidation: None,
+            release: None,
+        };
+        let text = summary("deploy", &out);
+        assert!(text.contains("Changed keys: 60 (first 50 shown)"), "{text}");
+        assert!(text.contains("<code>k49</code>") && !text.contains("<code>k50</code>"));
+        let nothing = plan(vec![]);
+        let out = DeployOutput {
+            plan: &nothing,
+            ..out
+        };
+        assert!(summary("deploy", &out).contains("Nothing to change"));
+    }
+
+    #[test]
+    fn annotations_and_outputs_stay_on_one_line() {
+        let cases = [
+            (
+                "no bucket given: pass --bucket NAME\nor set it",
+                "::error title=shipfront deploy::no bucket given: pass --bucket NAME%0Aor set it",
+            ),
+            (
+                "100% done\r",
+                "::error title=shipfront deploy::100%25 done%0D",
+            ),
+        ];
+        for (message, want) in cases {
+            assert_eq!(annotation("error", "shipfront deploy", message), want);
+        }
+        assert_eq!(
+            annotation("warning", "a: b, c", "x"),
+            "::warning title=a%3A b%2C c::x"
+        );
+        assert_eq!(
+            output_lines(&[("release-id", "a\nforged=1".into())]),
+            "release-id=aforged=1\n"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! The GitHub Action: its files match GitHub's schema, and its script, run as the runner would
+//! (INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), deploys and rolls back with outputs,
+//! a job summary and annotations.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{Run, Site, World, repo_root};
+
+/// The schema validator `scripts/test` installs (`@action-validator/cli`).
+fn validator() -> PathBuf {
+    let bin = std::env::var("SHIPFRONT_ACTION_VALIDATOR").map_or_else(
+        |_| {
+            let version = "0.6.0";
+            repo_root().join(format!(
+                ".tools/action-validator-{version}/node_modules/.bin/action-validator"
+            ))
+        },
+        PathBuf::from,
+    );
+    assert!(
+        bin.exists(),
+        "action-validator not found at {}: run `scripts/test` (it installs it into .tools/) or \
+         set SHIPFRONT_ACTION_VALIDATOR",
+        bin.display()
+    );
+    bin
+}
+
+fn validate(file: &Path) -> std::process::Output {
+    Command::new(validator())
+        .arg(file)
+        .output()
+        .expect("run action-validator")
+}
+
+#[test]
+fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
+    let world = World::new("action-schema");
+    Run::of(world.cmd(&[
+        "init",
+        "--github",
+        "--bucket",
+        "my-site",
+        "--distribution-id",
+        "E123",
+    ]))
+    .ok();
+    let workflows = world.workdir.path().join(".github/workflows");
+    for file in [
+        repo_root().join("action.yml"),
+        workflows.join("deploy.yml"),
+        workflows.join("rollback.yml"),
+    ] {
+        let out = validate(&file);
+        assert!(
+            out.status.success(),
+            "{} fails the schema:\n{}{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The validator does reject what GitHub would: a control with a typo in `runs.using`.
+    let broken = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    std::fs::write(
+        broken.path().join("action.yml"),
+        text.replace("using: composite", "using: compost"),
+    )
+    .unwrap();
+    assert!(!validate(&broken.path().join("action.yml")).status.success());
+}
+
+/// `INPUT_*` variables, by name without the prefix.
+type Inputs<'a> = &'a [(&'a str, &'a str)];
+
+/// One run of `action/run.sh` with `inputs`, as the runner starts it.
+struct ActionRun {
+    run: Run,
+    outputs: BTreeMap<String, String>,
+    summary: String,
+}
+
+fn run_action(world: &World, inputs: &[(&str, &str)]) -> ActionRun {
+    let files = tempfile::tempdir().unwrap();
+    let output = files.path().join("output");
+    let summary = files.path().join("summary.md");
+    let mut cmd = world.script("action/run.sh");
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    for (name, value) in inputs {
+        cmd.env(format!("INPUT_{name}"), value);
+    }
+    let run = Run::of(cmd);
+    let outputs = std::fs::read_to_string(&output)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    ActionRun {
+        run,
+        outputs,
+        summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn the_action_deploys_then_rolls_back_with_outputs_and_a_summary() {
+    let world = World::new("action");
+    let distribution = world.distribution("");
+    let site = Site::new();
+    site.file("index.html", "<h1>v1</h1>")
+        .file("app.css", "body{}")
+        .file("old.txt", "old");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let inputs = [
+        ("DIR", dir.as_str()),
+        ("BUCKET", world.bucket.as_str()),
+        ("DISTRIBUTION_ID", distribution.as_str()),
+        ("COMMAND", "deploy"),
+        ("DRY_RUN", "false"),
+        ("SPA", "false"),
+        ("WAIT", "false"),
+    ];
+    let first = run_action(&world, &inputs);
+    let first_run = first.run.ok();
+    assert!(
+        !first_run.stdout.contains("::error"),
+        "{}",
+        first_run.stdout
+    );
+    let o = &first.outputs;
+    assert_eq!(o["uploaded"], "3", "{o:?}");
+    assert_eq!(o["changed"], "3");
+    assert_eq!(o["deleted"], "0");
+    assert_eq!(o["bytes"], (11 + 6 + 3).to_string());
+    assert_eq!(o["invalidation-id"], "", "new keys were never cached");
+    let v1 = o["release-id"].clone();
+    assert!(!v1.is_empty());
+    assert!(
+        first.summary.contains(&format!("| release | `{v1}` |")),
+        "{}",
+        first.summary
+    );
+
+    site.file("index.html", "<h1>v2</h1>").remove("old.txt");
+    let second = run_action(&world, &inputs);
+    second.run.ok();
+    let o = &second.outputs;
+    assert_eq!(
+        (
+            o["uploaded"].as_str(),
+            o["deleted"].as_str(),
+            o["unchanged"].as_str()
+        ),
+        ("1", "1", "1"),
+        "{o:?}"
+    );
+    assert_eq!(o["changed"], "2");
+    assert!(!o["invalidation-id"].is_empty(), "{o:?}");
+    for want in [
+        "| uploaded | 1 (11 B) |",
+        "| deleted | 1 |",
+        "| unchanged | 1 |",
+        "| invalidation | `",
+        "<code>/index.html</code>",
+        "| delete | stale | <code>old.txt</code> |",
+    ] {
+        assert!(
+            second.summary.contains(want),
+            "{want:?} in:\n{}",
+            second.summary
+        );
+    }
+
+    let rollback = run_action(
+        &world,
+        &[
+            ("COMMAND", "rollback"),
+            ("TO", v1.as_str()),
+            ("BUCKET", world.bucket.as_str()),
+            ("DISTRIBUTION_ID", distribution.as_str()),
+        ],
+    );
+    rollback.run.ok();
+    let o = &rollback.outputs;
+    assert_eq!(o["restored"], "2", "{o:?}");
+    assert_eq!(o["changed"], "2");
+    assert!(!o["release-id"].is_empty() && o["release-id"] != v1);
+    assert!(!o["invalidation-id"].is_empty());
+    assert!(
+        rollback.summary.contains("### shipfront rollback: `s3://")
+            && rollback.summary.contains("| restored | 2 |"),
+        "{}",
+        rollback.summary
+    );
+    site.file("index.html", "<h1>v1</h1>")
+        .file("old.txt", "old");
+    assert_eq!(world.objects(), site.md5s(""), "the bucket is v1 again");
+}
+
+#[test]
+fn bad_inputs_fail_with_an_annotation_that_says_what_to_fix() {
+    let world = World::new("action-bad");
+    let site = Site::new();
+    site.file("index.html", "x");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let bucket = world.bucket.as_str();
+    let cases: [(Inputs, i32, &str); 5] = [
+        (
+            &[("DIR", &dir)],
+            2,
+            "::error title=shipfront action: invalid input::no bucket: set the action's `bucket` input",
+        ),
+        (
+            &[("DIR", &dir), ("BUCKET", bucket), ("COMMAND", "deploi")],
+            2,
+            "input `command` must be `deploy` or `rollback`, not `deploi`",
+        ),
+        (
+            &[("DIR", &dir), ("BUCKET", bucket), ("DRY_RUN", "maybe")],
+            2,
+            "input `dry-run` must be true or false, not `maybe`",
+        ),
+        (
+            &[
+                ("DIR", &dir),
+                ("BUCKET", bucket),
+                ("ARGS", "--max-delets 5"),
+            ],
+            2,
+            "::error title=shipfront%3A invalid command line::unexpected argument '--max-delets'",
+        ),
+        (
+            &[("DIR", &dir), ("BUCKET", "no-such-bucket-here")],
+            1,
+            "::error title=shipfront deploy failed::bucket `no-such-bucket-here`",
+        ),
+    ];
+    for (inputs, code, want) in cases {
+        let got = run_action(&world, inputs);
+        assert_eq!(
+            got.run.code, code,
+            "{inputs:?}: {}{}",
+            got.run.stdout, got.run.stderr
+        );
+        assert!(
+            got.run.stdout.contains(want),
+            "{inputs:?}: stdout lacks {want:?}:\n{}\nstderr:\n{}",
+            got.run.stdout,
+            got.run.stderr
+        );
+        assert!(got.outputs.is_empty(), "{inputs:?}: no outputs on failure");
+    }
+    let failed = run_action(&world, &[("DIR", &dir), ("BUCKET", "no-such-bucket-here")]);
+    assert!(
+        failed.summary.contains("### shipfront deploy failed"),
+        "{}",
+        failed.summary
+    );
+    assert!(world.objects().is_empty(), "nothing written");
+}
+
+#[test]
+fn init_writes_a_config_that_deploys_and_never_overwrites_by_surprise() {
+    let world = World::new("init");
+    let run = Run::of(world.cmd(&["init", "--bucket", &world.bucket])).ok();
+    assert!(
+        run.stdout.contains("wrote shipfront.toml"),
+        "{}",
+        run.stdout
+    );
+    let site = Site::new();
+    site.file("index.html", "x");
+    let dir = site.path().to_str().unwrap().to_owned();
+    // The bucket comes from the written file.
+    Run::of(world.cmd(&["deploy", &dir])).ok();
+    assert_eq!(world.objects(), site.md5s(""));
+
+    let before = std::fs::read_to_string(world.workdir.path().join("shipfront.toml")).unwrap();
+    Run::of(world.cmd(&["init", "--github"])).fails(2, "shipfront.toml already exists");
+    assert!(
+        !world.workdir.path().join(".github").exists(),
+        "nothing written when one file exists"
+    );
+    Run::of(world.cmd(&["init", "--github", "--force"])).ok();
+    let after = std::fs::read_to_string(world.workdir.path().join("shipfront.toml")).unwrap();
+    assert_ne!(before, after, "--force overwrote it (no bucket now)");
+    assert!(after.contains("# bucket = \"www-example-com\""), "{after}");
+    Run::of(world.cmd(&["init", "--bucket", "a b"])).fails(2, "invalid --bucket `a b`");
+}
