@@ -240,6 +240,25 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_shows_the_workflows_init_writes() {
+        let readme = include_str!("../README.md");
+        let files = render(
+            &Answers {
+                dir: "dist".into(),
+                ..Answers::default()
+            },
+            true,
+        );
+        for (path, text) in &files[1..] {
+            assert!(
+                readme.contains(&format!("```yaml\n{text}```")),
+                "README.md lacks {} as `shipfront init --github` writes it",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
     fn values_that_would_break_the_files_are_refused() {
         for (value, ok) in [
             ("my-site", true),

@@ -52,6 +52,7 @@ fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
         repo_root().join("action.yml"),
         workflows.join("deploy.yml"),
         workflows.join("rollback.yml"),
+        repo_root().join(".github/workflows/release.yml"),
     ] {
         let out = validate(&file);
         assert!(
@@ -293,4 +294,91 @@ fn init_writes_a_config_that_deploys_and_never_overwrites_by_surprise() {
     assert_ne!(before, after, "--force overwrote it (no bucket now)");
     assert!(after.contains("# bucket = \"www-example-com\""), "{after}");
     Run::of(world.cmd(&["init", "--bucket", "a b"])).fails(2, "invalid --bucket `a b`");
+}
+
+#[test]
+fn the_installer_uses_a_cached_build_and_refuses_unsupported_runners() {
+    let files = tempfile::tempdir().unwrap();
+    let output = files.path().join("output");
+    let path_file = files.path().join("path");
+    let installer = repo_root().join("action/install.sh");
+    let step = |args: &str, env: &[(&str, &std::ffi::OsStr)]| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(&installer)
+            .arg(args)
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_PATH", &path_file)
+            .env("GITHUB_ACTION_PATH", repo_root())
+            .env("RUNNER_TOOL_CACHE", files.path())
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::of(cmd)
+    };
+    let outputs = || -> BTreeMap<String, String> {
+        std::fs::read_to_string(&output)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+
+    step("plan", &[("INPUT_VERSION", "source".as_ref())]).ok();
+    let plan = outputs();
+    assert_eq!(plan["mode"], "source");
+    let key_start = format!(
+        "shipfront-source-{}-x86_64-unknown-linux-gnu-",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(plan["key"].starts_with(&key_start), "{plan:?}");
+    let root = PathBuf::from(&plan["root"]);
+    assert_eq!(root, files.path().join("shipfront").join(&plan["key"]));
+
+    // What actions/cache restored: the binary is used as is, no build.
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_shipfront"), root.join("bin/shipfront")).unwrap();
+    std::fs::remove_file(&output).unwrap();
+    let run = step(
+        "install",
+        &[
+            ("INSTALL_MODE", "source".as_ref()),
+            ("INSTALL_ROOT", root.as_os_str()),
+            ("PATH", "/usr/bin:/bin".as_ref()),
+        ],
+    )
+    .ok();
+    assert!(run.stdout.contains("(cached)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("shipfront {}", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        outputs()["bin"],
+        root.join("bin/shipfront").display().to_string()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path_file).unwrap().trim(),
+        root.join("bin").display().to_string()
+    );
+
+    let run = step(
+        "plan",
+        &[
+            ("INPUT_VERSION", "source".as_ref()),
+            ("RUNNER_OS", "Windows".as_ref()),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "::error title=shipfront action: install::no shipfront for a Windows/X64 runner"
+        ),
+        "{}",
+        run.stdout
+    );
 }
