@@ -11,10 +11,29 @@
 set -euo pipefail
 
 action_dir=${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}
-repository=${GITHUB_ACTION_REPOSITORY:-shipfront/shipfront}
+
+# Which repository and ref the action was used from. The runner leaves GITHUB_ACTION_REPOSITORY
+# and GITHUB_ACTION_REF empty in a composite action's steps, but checks the action out at
+# .../_actions/OWNER/REPO/REF, so the path says it.
+action_from_path() {
+  local ref_dir repo_dir owner_dir
+  ref_dir=$(cd "$action_dir" && pwd)
+  repo_dir=$(dirname "$ref_dir")
+  owner_dir=$(dirname "$repo_dir")
+  if [ "$(basename "$(dirname "$owner_dir")")" = _actions ]; then
+    printf '%s/%s %s\n' "$(basename "$owner_dir")" "$(basename "$repo_dir")" "$(basename "$ref_dir")"
+  fi
+}
+read -r path_repository path_ref <<<"$(action_from_path)" || true
+repository=${GITHUB_ACTION_REPOSITORY:-${path_repository:-shipfront/shipfront}}
+action_ref=${GITHUB_ACTION_REF:-${path_ref:-}}
+# Where releases are downloaded from (a test points it at a local folder).
+download_base=${SHIPFRONT_DOWNLOAD_BASE:-https://github.com/$repository/releases/download}
 
 fail() {
-  echo "::error title=shipfront action: install::${1//'%'/'%25'}"
+  local message=${1//%/%25}
+  message=${message//$'\r'/%0D}
+  echo "::error title=shipfront action: install::${message//$'\n'/%0A}"
   exit 1
 }
 
@@ -54,18 +73,19 @@ plan() {
   requested=${requested#v}
   if [ -z "$requested" ]; then
     # The action's own tag, when it names a version (uses: owner/shipfront@v0.1.0).
-    local ref=${GITHUB_ACTION_REF:-}
-    ref=${ref#v}
+    local ref=${action_ref#v}
     if [[ $ref =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then requested=$ref; else requested=source; fi
   fi
   local root_base=${RUNNER_TOOL_CACHE:-${HOME}/.cache}/shipfront
   if [ "$requested" != source ]; then
-    local url="https://github.com/$repository/releases/download/v$requested/shipfront-$target.tar.gz"
-    if curl -fsIL --retry 3 -o /dev/null "$url"; then
+    local url="$download_base/v$requested/shipfront-$target.tar.gz"
+    # A one-byte GET, not HEAD: the signed storage URLs GitHub redirects to may refuse HEAD.
+    if curl -fsSL --retry 3 --connect-timeout 10 -r 0-0 -o /dev/null "$url"; then
       output mode release
       output root "$root_base/$requested-$target"
       output key "shipfront-$requested-$target"
       output url "$url"
+      output repository "$repository"
       return
     fi
     if [ "$requested" != "$own" ]; then
@@ -74,11 +94,14 @@ plan() {
     echo "no published binary of v$requested for $target: building the action's source" >&2
   fi
   local key
-  key="shipfront-source-$own-$target-$(source_digest)"
+  # The runner image is part of the key: a binary built on a newer image (glibc) may not run
+  # on an older one.
+  key="shipfront-source-$own-$target-${ImageOS:-unknown}-$(source_digest)"
   output mode source
   output root "$root_base/$key"
   output key "$key"
   output url ""
+  output repository "$repository"
 }
 
 install() {

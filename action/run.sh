@@ -10,14 +10,16 @@ bin=${SHIPFRONT_BIN:-shipfront}
 
 # A bad input: an annotation naming it, and exit 2 like shipfront's own usage errors.
 fail() {
-  local message=${1//'%'/'%25'}
-  echo "::error title=shipfront action: invalid input::$message"
+  local message=${1//%/%25}
+  message=${message//$'\r'/%0D}
+  echo "::error title=shipfront action: invalid input::${message//$'\n'/%0A}"
   exit 2
 }
 
 # is_true NAME VALUE: succeeds for true, fails for false or empty; any other value is refused.
 is_true() {
-  case "${2,,}" in
+  # (tr, not ${2,,}: macOS runners may run bash 3.2)
+  case "$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')" in
     true | yes | 1) return 0 ;;
     false | no | 0 | "") return 1 ;;
     *) fail "input \`$1\` must be true or false, not \`$2\`" ;;
@@ -46,11 +48,12 @@ case "$command" in
   *) fail "input \`command\` must be \`deploy\` or \`rollback\`, not \`$command\`" ;;
 esac
 
-# Without a bucket input, the config file must name one: say so in the action's terms.
-config=${INPUT_CONFIG:-shipfront.toml}
-if [ -z "${INPUT_BUCKET:-}" ] && [ -z "${SHIPFRONT_BUCKET:-}" ] \
-  && ! grep -Eq '^[[:space:]]*bucket[[:space:]]*=' "$config" 2>/dev/null; then
-  fail "no bucket: set the action's \`bucket\` input (or \`bucket\` in ${config})"
+# Without a bucket anywhere, say so in the action's terms. A config file named by an input or
+# variable is left to shipfront, which reports a missing or unreadable one precisely.
+if [ -z "${INPUT_BUCKET:-}" ] && [ -z "${SHIPFRONT_BUCKET:-}" ] && [ -z "${INPUT_CONFIG:-}" ] \
+  && [ -z "${SHIPFRONT_CONFIG:-}" ] && [[ " ${INPUT_ARGS:-} " != *" --bucket"* ]] \
+  && ! grep -Eq '^[[:space:]]*bucket[[:space:]]*=' shipfront.toml 2>/dev/null; then
+  fail "no bucket: set the action's \`bucket\` input (or \`bucket\` in shipfront.toml)"
 fi
 
 [ -z "${INPUT_BUCKET:-}" ] || argv+=(--bucket "$INPUT_BUCKET")
@@ -65,8 +68,13 @@ if [ -n "${INPUT_ARGS:-}" ]; then
   # shellcheck disable=SC2206
   extra=($INPUT_ARGS)
   set +f
-  argv+=("${extra[@]}")
+  [ "${#extra[@]}" -eq 0 ] || argv+=("${extra[@]}")
 fi
 
-echo "shipfront ${argv[*]}"
+# The command line, shell-quoted: a value with a line break (a commit message) cannot start a
+# line of its own, which the runner would read as a workflow command.
+printf 'shipfront'
+printf ' %q' "${argv[@]}"
+printf '\n'
+
 exec "$bin" "${argv[@]}"

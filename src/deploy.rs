@@ -31,14 +31,16 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         .filter(|f| plan::is_state(&f.key, &config.site.prefix, &config.site.state_prefix))
         .map(|f| f.rel.as_str())
         .collect();
+    // Such a file could never be deployed, nor its remote copy updated or deleted: refused.
     if let Some(first) = shadowed.first() {
-        github::warn(&format!(
-            "{} file(s) of {} are not deployed (first: `{first}`): their keys fall \
-             under shipfront's state prefix `{}`; rename them or pass another --state-prefix",
+        return Err(Error::Usage(format!(
+            "{} file(s) of {} (first: `{first}`) would land under shipfront's state prefix \
+             `{}`, where deploys keep their records and lock; rename or --exclude them, or pass \
+             another --state-prefix",
             shadowed.len(),
             config.dir.display(),
             config.site.state_prefix
-        ));
+        )));
     }
     if tree.files.is_empty() {
         return Err(Error::EmptyFolder {
@@ -51,14 +53,8 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         return Err(Error::SpaNoIndex(config.dir.clone()));
     }
 
-    let sdk = aws::load(&config.site.aws).await;
-    aws::check_region(&sdk, &config.site.aws)?;
-    aws::check_credentials(&sdk, &config.site.aws).await?;
-    let store = Arc::new(aws::S3Store::new(
-        &sdk,
-        &config.site.bucket,
-        aws::custom_s3_endpoint(&config.site.aws),
-    ));
+    let (sdk, store) = aws::connect(&config.site).await?;
+    let store = Arc::new(store);
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.

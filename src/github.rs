@@ -129,18 +129,7 @@ pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
             .id
             .as_ref()
             .map_or_else(|| "planned".to_owned(), |id| format!("`{id}`"));
-        let _ = writeln!(
-            s,
-            "| invalidation | {id}: {} path{}{}{} |",
-            inv.paths.len(),
-            if inv.paths.len() == 1 { "" } else { "s" },
-            if inv.collapsed {
-                format!(" (collapsed from {} URLs)", inv.urls)
-            } else {
-                String::new()
-            },
-            if inv.completed { ", completed" } else { "" }
-        );
+        let _ = writeln!(s, "| invalidation | {id}: {} |", inv.describe());
         let _ = writeln!(
             s,
             "\n<details><summary>Invalidated paths ({})</summary>\n",
@@ -214,13 +203,19 @@ pub fn stdout_is_json(json: bool) {
     STDOUT_IS_JSON.store(json, Ordering::Relaxed);
 }
 
-/// Prints a warning: in a workflow an annotation on stdout, where the runner reads workflow
-/// commands (on stderr while stdout carries `--json`); `warning: ...` on stderr elsewhere.
+/// Prints a warning: an annotation in a workflow, `warning: ...` on stderr elsewhere.
 pub fn warn(message: &str) {
-    let line = annotation("warning", "shipfront", message);
-    if !in_actions() {
+    if in_actions() {
+        print_annotation(&annotation("warning", "shipfront", message));
+    } else {
         eprintln!("warning: {message}");
-    } else if STDOUT_IS_JSON.load(Ordering::Relaxed) {
+    }
+}
+
+/// Prints a workflow command line: on stdout, where the runner reads them, unless stdout
+/// carries a `--json` document (`doctor --json` prints one and then fails), then on stderr.
+pub fn print_annotation(line: &str) {
+    if STDOUT_IS_JSON.load(Ordering::Relaxed) {
         eprintln!("{line}");
     } else {
         println!("{line}");
@@ -284,11 +279,22 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Text for a markdown table cell inside `<code>`: HTML-escaped, and the characters markdown
+/// would still read (emphasis, code spans, links, the cell separator) as numeric references.
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "&#124;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' | '*' | '_' | '`' | '[' | ']' | '~' | '\\' => {
+                out.push_str(&format!("&#{};", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -334,7 +340,7 @@ mod tests {
     fn outputs_of_a_deploy_and_of_its_dry_run() {
         let p = plan(vec![
             action(
-                "site/a|b.css",
+                "site/a|b*_`.css",
                 Op::UpdateHeaders { headers: headers() },
                 Reason::HeadersChanged,
             ),
@@ -388,7 +394,7 @@ mod tests {
             "| invalidation | `I2J0`: 1 path, completed |",
             "- <code>/site/a%7Cb.css</code>",
             "<summary>Changed keys: 2</summary>",
-            "| headers | headers changed | <code>site/a&#124;b.css</code> |",
+            "| headers | headers changed | <code>site/a&#124;b&#42;&#95;&#96;.css</code> |",
             "| delete | stale | <code>site/old.js</code> |",
         ] {
             assert!(text.contains(want), "{want:?} missing from:\n{text}");

@@ -64,11 +64,11 @@ pub fn run(cli: Cli) -> Result<()> {
 pub fn report_error(command: &str, err: &Error) {
     let message = err.to_string();
     if github::in_actions() {
-        // Workflow commands are read from stdout; no JSON document follows a failure.
-        println!(
-            "{}",
-            github::annotation("error", &format!("shipfront {command} failed"), &message)
-        );
+        github::print_annotation(&github::annotation(
+            "error",
+            &format!("shipfront {command} failed"),
+            &message,
+        ));
     } else {
         eprintln!("error: {message}");
     }
@@ -90,14 +90,7 @@ pub fn usage_error(e: &clap::Error) {
 /// Lists the release records, newest first; the newest is the live one.
 pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     use store::ObjectStore;
-    let sdk = aws::load(&config.site.aws).await;
-    aws::check_region(&sdk, &config.site.aws)?;
-    aws::check_credentials(&sdk, &config.site.aws).await?;
-    let store = aws::S3Store::new(
-        &sdk,
-        &config.site.bucket,
-        aws::custom_s3_endpoint(&config.site.aws),
-    );
+    let (_, store) = aws::connect(&config.site).await?;
     let dir = release::releases_prefix(&config.site.state_prefix);
     let listing = store
         .list(&dir)
@@ -140,14 +133,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.
 pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
-    let sdk = aws::load(&config.site.aws).await;
-    aws::check_region(&sdk, &config.site.aws)?;
-    aws::check_credentials(&sdk, &config.site.aws).await?;
-    let store = aws::S3Store::new(
-        &sdk,
-        &config.site.bucket,
-        aws::custom_s3_endpoint(&config.site.aws),
-    );
+    let (sdk, store) = aws::connect(&config.site).await?;
     let bucket = store.bucket_facts().await;
     let distribution = match &config.distribution_id {
         Some(id) => Some((

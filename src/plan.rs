@@ -231,7 +231,7 @@ pub fn plan(
     let mut unchanged_bytes = 0;
     for file in &local.files {
         // A file whose key falls under the state prefix would collide with the records; the
-        // deploy warns about such files before planning.
+        // deploy refuses such a folder before planning.
         if is_state(&file.key) {
             continue;
         }

@@ -47,18 +47,34 @@ impl InvalidationReport {
     }
 }
 
+/// `3 paths`, or `2 paths (collapsed from 40 URLs)`.
+#[must_use]
+pub fn paths_phrase(paths: usize, collapsed: bool, urls: usize) -> String {
+    let mut s = format!("{paths} path{}", if paths == 1 { "" } else { "s" });
+    if collapsed {
+        s.push_str(&format!(" (collapsed from {urls} URLs)"));
+    }
+    s
+}
+
+impl InvalidationReport {
+    /// `3 paths[ (collapsed from N URLs)][, completed]`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let mut s = paths_phrase(self.paths.len(), self.collapsed, self.urls);
+        if self.completed {
+            s.push_str(", completed");
+        }
+        s
+    }
+}
+
 /// The dry-run lines for an invalidation.
 #[must_use]
 pub fn invalidation_plan(inv: &Invalidation) -> String {
     let mut s = format!(
-        "invalidate {} path{}{}:",
-        inv.paths.len(),
-        if inv.paths.len() == 1 { "" } else { "s" },
-        if inv.collapsed {
-            format!(" (collapsed from {} URLs)", inv.urls)
-        } else {
-            String::new()
-        }
+        "invalidate {}:",
+        paths_phrase(inv.paths.len(), inv.collapsed, inv.urls)
     );
     for p in &inv.paths {
         s.push_str("\n  ");
@@ -89,17 +105,7 @@ pub fn summary(
         s.push_str(&format!(", stale kept {} (--no-delete)", plan.kept_stale));
     }
     if let Some(inv) = invalidation {
-        s.push_str(&format!(
-            ", invalidated {} path{}",
-            inv.paths.len(),
-            if inv.paths.len() == 1 { "" } else { "s" }
-        ));
-        if inv.collapsed {
-            s.push_str(&format!(" (collapsed from {} URLs)", inv.urls));
-        }
-        if inv.completed {
-            s.push_str(", completed");
-        }
+        s.push_str(&format!(", invalidated {}", inv.describe()));
     }
     s.push_str(&format!(" in {:.2}s", report.elapsed.as_secs_f64()));
     s

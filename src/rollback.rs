@@ -119,14 +119,8 @@ pub fn record_after(target: &Release, report: &ExecReport, id: String, time: Str
 /// Runs `shipfront rollback`.
 pub async fn run(config: RollbackConfig) -> Result<()> {
     let started = std::time::Instant::now();
-    let sdk = aws::load(&config.site.aws).await;
-    aws::check_region(&sdk, &config.site.aws)?;
-    aws::check_credentials(&sdk, &config.site.aws).await?;
-    let store = Arc::new(aws::S3Store::new(
-        &sdk,
-        &config.site.bucket,
-        aws::custom_s3_endpoint(&config.site.aws),
-    ));
+    let (sdk, store) = aws::connect(&config.site).await?;
+    let store = Arc::new(store);
     let lock = if config.dry_run {
         None
     } else {
@@ -339,11 +333,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
                 plan.unchanged,
                 out.invalidation
                     .as_ref()
-                    .map_or_else(String::new, |i| format!(
-                        ", invalidated {} path{}",
-                        i.paths.len(),
-                        if i.paths.len() == 1 { "" } else { "s" }
-                    )),
+                    .map_or_else(String::new, |i| format!(", invalidated {}", i.describe())),
                 result.elapsed.as_secs_f64()
             )?;
             writeln!(stdout, "release {new_id}")?;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/test, scripts/demo and scripts/bench: installs the pinned moto servers into
 # local virtualenvs (once) and exports where they are.
 #

@@ -42,6 +42,16 @@ pub async fn load(args: &AwsArgs) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// The SDK configuration and the bucket's store for `site`, after the checks every command
+/// makes before its first request (a region, credentials).
+pub async fn connect(site: &crate::config::Site) -> Result<(aws_config::SdkConfig, S3Store)> {
+    let sdk = load(&site.aws).await;
+    check_region(&sdk, &site.aws)?;
+    check_credentials(&sdk, &site.aws).await?;
+    let store = S3Store::new(&sdk, &site.bucket, custom_s3_endpoint(&site.aws));
+    Ok((sdk, store))
+}
+
 /// Fails before any request when the credential chain finds nothing, with a message that says
 /// how to provide credentials (the SDK's own error surfaces only at the first call).
 pub async fn check_credentials(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> Result<()> {

@@ -128,10 +128,14 @@ fn the_action_deploys_then_rolls_back_with_outputs_and_a_summary() {
         ("SPA", "false"),
         ("WAIT", "false"),
     ];
-    let first = run_action(&world, &inputs);
+    // A commit message can span lines; none may reach the log as a workflow command.
+    let message = "Fix the footer\n::error::not a real error";
+    let mut first_inputs = inputs.to_vec();
+    first_inputs.push(("MESSAGE", message));
+    let first = run_action(&world, &first_inputs);
     let first_run = first.run.ok();
     assert!(
-        !first_run.stdout.contains("::error"),
+        !first_run.stdout.lines().any(|l| l.starts_with("::")),
         "{}",
         first_run.stdout
     );
@@ -381,4 +385,122 @@ fn the_installer_uses_a_cached_build_and_refuses_unsupported_runners() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn the_installer_downloads_the_release_of_the_actions_own_tag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    let target = "x86_64-unknown-linux-gnu";
+    // The runner checks the action out at _actions/OWNER/REPO/REF.
+    let action = tmp
+        .path()
+        .join(format!("_actions/acme/shipfront/v{version}"));
+    std::fs::create_dir_all(&action).unwrap();
+    std::fs::copy(repo_root().join("Cargo.toml"), action.join("Cargo.toml")).unwrap();
+    // A published release, as .github/workflows/release.yml packages it.
+    let release = tmp.path().join(format!("releases/v{version}"));
+    std::fs::create_dir_all(&release).unwrap();
+    let staging = tmp.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_shipfront"), staging.join("shipfront")).unwrap();
+    let archive = format!("shipfront-{target}.tar.gz");
+    let sh = |script: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&release)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}: {out:?}");
+    };
+    sh(&format!(
+        "tar -czf {archive} -C {} shipfront",
+        staging.display()
+    ));
+    sh(&format!("sha256sum {archive} > {archive}.sha256"));
+
+    let output = tmp.path().join("output");
+    let step = |args: &str, action_path: &Path, env: &[(&str, &std::ffi::OsStr)]| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join("action/install.sh"))
+            .arg(args)
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_PATH", tmp.path().join("path"))
+            .env("GITHUB_ACTION_PATH", action_path)
+            .env_remove("GITHUB_ACTION_REF")
+            .env_remove("GITHUB_ACTION_REPOSITORY")
+            .env(
+                "SHIPFRONT_DOWNLOAD_BASE",
+                format!("file://{}", tmp.path().join("releases").display()),
+            )
+            .env("RUNNER_TOOL_CACHE", tmp.path().join("cache"))
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("INPUT_VERSION", "");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = Run::of(cmd);
+        let outputs: BTreeMap<String, String> = std::fs::read_to_string(&output)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let _ = std::fs::remove_file(&output);
+        (run, outputs)
+    };
+
+    let (run, plan) = step("plan", &action, &[]);
+    let run = run.ok();
+    assert_eq!(plan["mode"], "release", "{plan:?} {}", run.stderr);
+    assert_eq!(plan["repository"], "acme/shipfront");
+    assert!(
+        plan["url"].ends_with(&format!("/v{version}/{archive}")),
+        "{plan:?}"
+    );
+    let (run, installed) = step(
+        "install",
+        &action,
+        &[
+            ("INSTALL_MODE", "release".as_ref()),
+            ("INSTALL_ROOT", plan["root"].as_ref()),
+            ("INSTALL_URL", plan["url"].as_ref()),
+        ],
+    );
+    let run = run.ok();
+    assert!(
+        run.stdout.contains(&format!("shipfront {version}")),
+        "{}",
+        run.stdout
+    );
+    assert!(Path::new(&installed["bin"]).is_file());
+
+    // A tampered archive is refused.
+    sh(&format!("echo 0000 > {archive}.sha256"));
+    let root = tmp.path().join("fresh");
+    let (run, _) = step(
+        "install",
+        &action,
+        &[
+            ("INSTALL_MODE", "release".as_ref()),
+            ("INSTALL_ROOT", root.as_os_str()),
+            ("INSTALL_URL", plan["url"].as_ref()),
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("checksum mismatch"), "{}", run.stdout);
+
+    // A branch reference builds the action's own source (cached).
+    let branch = tmp.path().join("_actions/acme/shipfront/main");
+    std::fs::create_dir_all(&branch).unwrap();
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        std::fs::copy(repo_root().join(file), branch.join(file)).unwrap();
+    }
+    std::fs::create_dir_all(branch.join("src")).unwrap();
+    std::fs::copy(repo_root().join("src/main.rs"), branch.join("src/main.rs")).unwrap();
+    let (run, plan) = step("plan", &branch, &[]);
+    run.ok();
+    assert_eq!(plan["mode"], "source", "{plan:?}");
 }

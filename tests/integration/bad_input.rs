@@ -134,3 +134,19 @@ fn missing_region_is_refused_before_any_request() {
         .env_remove("AWS_REGION");
     Run::of(cmd).fails(2, "no AWS region: pass --region");
 }
+
+#[test]
+fn files_that_would_land_on_the_state_prefix_are_refused() {
+    let world = World::new("state-collision");
+    let site = Site::new();
+    site.file("index.html", "x").file("ops/lock", "mine");
+    world
+        .deploy(&site, &["--state-prefix", "ops"])
+        .fails(2, "1 file(s) of");
+    world.deploy(&site, &["--state-prefix", "ops"]).fails(
+        2,
+        "(first: `ops/lock`) would land under shipfront's state prefix `ops/`",
+    );
+    assert!(world.all_objects().is_empty(), "nothing written");
+    world.deploy(&site, &["--state-prefix", "deploys"]).ok();
+}
