@@ -28,14 +28,17 @@ pub struct Lines;
 impl Progress for Lines {
     fn phase_started(&self, phase: Phase, actions: usize, bytes: u64) {
         let mut err = std::io::stderr().lock();
+        let writes = if actions == 1 { "write" } else { "writes" };
         let _ = if phase == Phase::Deletes {
             writeln!(err, "{}: deleting {actions} objects", phase.name())
+        } else if bytes == 0 {
+            // Server-side copies (header updates, restores) send no bytes.
+            writeln!(err, "{}: {actions} {writes}", phase.name())
         } else {
             writeln!(
                 err,
-                "{}: {actions} {}, {}",
+                "{}: {actions} {writes}, {} to send",
                 phase.name(),
-                if actions == 1 { "write" } else { "writes" },
                 human_bytes(bytes)
             )
         };
