@@ -15,15 +15,36 @@ use crate::store::RemoteListing;
 /// The default state prefix, under the site's prefix: `<prefix>.shipfront/`.
 pub const STATE_DIR: &str = ".shipfront/";
 
-/// Whether a key is shipfront's own bookkeeping rather than site: under the state prefix, or
-/// under the default one (records left there before `--state-prefix` moved them are kept, not
-/// deleted as stale).
+/// Whether a key is shipfront's own bookkeeping rather than site: under the state prefix, under
+/// the default one, or named like a release record anywhere. Records left behind when
+/// `--state-prefix` changed are kept, never deleted as stale: they are the rollback history.
 #[must_use]
 pub fn is_state(key: &str, prefix: &str, state_prefix: &str) -> bool {
     key.starts_with(state_prefix)
         || key
             .strip_prefix(prefix)
             .is_some_and(|rel| rel.starts_with(STATE_DIR))
+        || is_record_name(key)
+}
+
+/// `.../releases/20261128T032033.120Z-3f2a1b.json`: a release record's key, by its shape.
+fn is_record_name(key: &str) -> bool {
+    let Some(id) = key
+        .strip_suffix(".json")
+        .and_then(|k| k.rsplit_once('/'))
+        .filter(|(dir, _)| *dir == "releases" || dir.ends_with("/releases"))
+        .map(|(_, id)| id.as_bytes())
+    else {
+        return false;
+    };
+    // yyyymmddThhmmss.mmmZ-hhhhhh
+    let shape = b"00000000T000000.000Z-aaaaaa";
+    id.len() == shape.len()
+        && id.iter().zip(shape).all(|(c, s)| match s {
+            b'0' => c.is_ascii_digit(),
+            b'a' => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
+            s => c == s,
+        })
 }
 
 /// Everything the plan needs besides the three inputs.
@@ -646,6 +667,25 @@ mod tests {
             ]
         );
         for (key, prefix, state, want) in [
+            (
+                "old/releases/20261128T044737.768Z-81f7b3.json",
+                "",
+                ".shipfront/",
+                true,
+            ),
+            (
+                "releases/20261128T044737.768Z-81f7b3.json",
+                "",
+                ".shipfront/",
+                true,
+            ),
+            ("blog/releases/2026-launch.json", "", ".shipfront/", false),
+            (
+                "releases/20261128T044737.768Z-81F7B3.json",
+                "",
+                ".shipfront/",
+                false,
+            ),
             ("site/.shipfront/lock", "site/", "ops/", true),
             ("ops/lock", "site/", "ops/", true),
             ("site/ops/lock", "site/", "ops/", false),

@@ -53,6 +53,7 @@ fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
         workflows.join("deploy.yml"),
         workflows.join("rollback.yml"),
         repo_root().join(".github/workflows/release.yml"),
+        repo_root().join(".github/workflows/ci.yml"),
     ] {
         let out = validate(&file);
         assert!(

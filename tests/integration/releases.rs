@@ -287,3 +287,23 @@ fn in_a_workflow_the_record_names_the_commit_and_its_subject() {
         format!("commit {sha}: Fix the footer links")
     );
 }
+
+#[test]
+fn moving_the_state_prefix_keeps_the_old_records() {
+    let world = World::new("state-move");
+    let site = Site::new();
+    site.file("index.html", "v1");
+    world.deploy(&site, &["--state-prefix", "_deploys"]).ok();
+    let old: Vec<String> = world
+        .all_objects()
+        .into_keys()
+        .filter(|k| k.starts_with("_deploys/releases/"))
+        .collect();
+    assert_eq!(old.len(), 1);
+
+    // Back to the default state prefix: `_deploys/` is now inside the site, yet not stale.
+    site.file("index.html", "v2");
+    let run = world.deploy(&site, &[]).ok();
+    assert!(run.stdout.contains("deleted 0"), "{}", run.stdout);
+    assert!(world.all_objects().contains_key(&old[0]), "history kept");
+}
