@@ -19,6 +19,8 @@ pub struct BucketFacts {
     pub encryption: Option<String>,
     /// Whether all four public-access-block settings are on; None when none is configured.
     pub public_access_blocked: Option<bool>,
+    /// The bucket policy (JSON), None when there is none or it cannot be read.
+    pub policy: Option<String>,
 }
 
 /// One origin of the distribution.
@@ -85,11 +87,100 @@ fn check(
     }
 }
 
+/// Whether visitors can read the release records and the lock through CloudFront: they can when
+/// the origin serves the state prefix and no bucket policy statement denies it.
+fn records_check(
+    bucket: &str,
+    state_prefix: &str,
+    served: &str,
+    origin_path: &str,
+    policy: Option<&str>,
+) -> Check {
+    const NAME: &str = "records private";
+    if !served.is_empty() && !state_prefix.starts_with(&format!("{served}/")) {
+        return check(
+            NAME,
+            Status::Pass,
+            format!("`{state_prefix}` is outside OriginPath `{origin_path}`"),
+            None,
+        );
+    }
+    if policy.is_some_and(|p| policy_denies_cloudfront(p, bucket, state_prefix)) {
+        return check(
+            NAME,
+            Status::Pass,
+            format!("the bucket policy denies CloudFront `{state_prefix}`"),
+            None,
+        );
+    }
+    let url_path = state_prefix
+        .strip_prefix(served)
+        .unwrap_or(state_prefix)
+        .trim_start_matches('/');
+    check(
+        NAME,
+        Status::Warn,
+        format!("CloudFront serves `{state_prefix}` (release records and lock) at /{url_path}..."),
+        Some(format!(
+            "add to the bucket policy {{\"Sid\":\"KeepShipfrontRecordsPrivate\",\"Effect\":\"Deny\",\
+             \"Principal\":{{\"Service\":\"cloudfront.amazonaws.com\"}},\"Action\":\"s3:GetObject\",\
+             \"Resource\":\"arn:aws:s3:::{bucket}/{state_prefix}*\"}}, or move --state-prefix outside \
+             the OriginPath"
+        )),
+    )
+}
+
+/// Whether a bucket policy has a Deny of `s3:GetObject` for CloudFront (or everyone) on every
+/// key under `state_prefix`. Conditions are not evaluated: a conditional Deny counts.
+fn policy_denies_cloudfront(policy: &str, bucket: &str, state_prefix: &str) -> bool {
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    let list = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let statements = match policy.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(one) => vec![one.clone()],
+        None => vec![],
+    };
+    let object_arn = format!("arn:aws:s3:::{bucket}/");
+    statements.iter().any(|st| {
+        let deny = st.get("Effect").and_then(|e| e.as_str()) == Some("Deny");
+        let principal = st.get("Principal");
+        let for_cloudfront = principal.and_then(|p| p.as_str()) == Some("*")
+            || principal.is_some_and(|p| {
+                list(p.get("Service"))
+                    .iter()
+                    .any(|s| s == "cloudfront.amazonaws.com")
+                    || list(p.get("AWS")).iter().any(|s| s == "*")
+            });
+        let gets = list(st.get("Action"))
+            .iter()
+            .any(|a| matches!(a.as_str(), "s3:GetObject" | "s3:Get*" | "s3:*" | "*"));
+        let covers = list(st.get("Resource")).iter().any(|r| {
+            r == "*"
+                || r.strip_prefix(&object_arn)
+                    .and_then(|key| key.strip_suffix('*'))
+                    .is_some_and(|key_prefix| state_prefix.starts_with(key_prefix))
+        });
+        deny && for_cloudfront && gets && covers
+    })
+}
+
 /// The checks for `bucket` (and the distribution, when one was given).
 #[must_use]
 pub fn checks(
     bucket: &str,
     prefix: &str,
+    state_prefix: &str,
     facts: &BucketFacts,
     distribution: Option<(&str, Result<&DistributionFacts, &str>)>,
     spa_app: bool,
@@ -211,6 +302,13 @@ pub fn checks(
                     Some(format!("deploy with --prefix {served}/ or change the origin's OriginPath")),
                 )
             });
+            out.push(records_check(
+                bucket,
+                state_prefix,
+                served,
+                &o.origin_path,
+                facts.policy.as_deref(),
+            ));
             out.push(if o.oac {
                 check("origin access control", Status::Pass, "in use", None)
             } else {
@@ -336,6 +434,88 @@ mod tests {
             versioning: Some("Enabled".into()),
             encryption: Some("AES256".into()),
             public_access_blocked: Some(true),
+            policy: Some(
+                r#"{"Statement": [{"Effect": "Deny", "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::www/.shipfront/*",
+                    "arn:aws:s3:::www/site/.shipfront/*"]}]}"#
+                    .into(),
+            ),
+        }
+    }
+
+    #[test]
+    fn records_are_private_outside_the_origin_path_or_behind_a_deny() {
+        let deny = |principal: &str, action: &str, resource: &str| {
+            format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::www/*"}}, {{"Effect": "Deny", "Principal": {principal},
+                "Action": {action}, "Resource": {resource}}}]}}"#
+            )
+        };
+        let cf = r#"{"Service": "cloudfront.amazonaws.com"}"#;
+        let get = r#""s3:GetObject""#;
+        let cases = [
+            // (state prefix, OriginPath, policy, status)
+            (".shipfront/", "", None, Status::Warn),
+            (
+                ".shipfront/",
+                "",
+                Some(deny(cf, get, r#""arn:aws:s3:::www/.shipfront/*""#)),
+                Status::Pass,
+            ),
+            (
+                ".shipfront/",
+                "",
+                Some(deny(cf, r#"["s3:*"]"#, r#"["arn:aws:s3:::www/.ship*"]"#)),
+                Status::Pass,
+            ),
+            (
+                ".shipfront/",
+                "",
+                Some(deny(r#""*""#, get, r#""arn:aws:s3:::www/.shipfront/*""#)),
+                Status::Pass,
+            ),
+            // Another principal, another bucket, another action, one object only: not private.
+            (
+                ".shipfront/",
+                "",
+                Some(deny(
+                    r#"{"AWS": "arn:aws:iam::1:user/x"}"#,
+                    get,
+                    r#""arn:aws:s3:::www/.shipfront/*""#,
+                )),
+                Status::Warn,
+            ),
+            (
+                ".shipfront/",
+                "",
+                Some(deny(cf, get, r#""arn:aws:s3:::other/.shipfront/*""#)),
+                Status::Warn,
+            ),
+            (
+                ".shipfront/",
+                "",
+                Some(deny(
+                    cf,
+                    r#""s3:PutObject""#,
+                    r#""arn:aws:s3:::www/.shipfront/*""#,
+                )),
+                Status::Warn,
+            ),
+            (
+                ".shipfront/",
+                "",
+                Some(deny(cf, get, r#""arn:aws:s3:::www/.shipfront/lock""#)),
+                Status::Warn,
+            ),
+            ("site/.shipfront/", "/site", None, Status::Warn),
+            ("deploys/site/", "/site", None, Status::Pass),
+            (".shipfront/", "", Some("not json".to_owned()), Status::Warn),
+        ];
+        for (state, origin_path, policy, want) in cases {
+            let served = origin_path.trim_matches('/');
+            let c = records_check("www", state, served, origin_path, policy.as_deref());
+            assert_eq!(c.status, want, "{state} {origin_path} {policy:?}: {c:?}");
         }
     }
 
@@ -368,9 +548,16 @@ mod tests {
     #[test]
     fn a_well_set_up_site_passes_everything() {
         let d = good_distribution();
-        let c = checks("www", "", &good_bucket(), Some(("E1", Ok(&d))), true);
+        let c = checks(
+            "www",
+            "",
+            ".shipfront/",
+            &good_bucket(),
+            Some(("E1", Ok(&d))),
+            true,
+        );
         assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
-        assert_eq!(c.len(), 12);
+        assert_eq!(c.len(), 13);
     }
 
     #[test]
@@ -430,7 +617,7 @@ mod tests {
         for (break_it, name, want) in cases {
             let (mut b, mut d) = (good_bucket(), good_distribution());
             break_it(&mut b, &mut d);
-            let c = checks("www", "", &b, Some(("E1", Ok(&d))), true);
+            let c = checks("www", "", ".shipfront/", &b, Some(("E1", Ok(&d))), true);
             let bad: Vec<_> = c.iter().filter(|c| c.status != Status::Pass).collect();
             assert_eq!(bad.len(), 1, "{name}: {bad:#?}");
             assert_eq!((bad[0].name, bad[0].status), (name, want));
@@ -442,7 +629,14 @@ mod tests {
     fn prefix_under_origin_path_passes() {
         let mut d = good_distribution();
         d.origins[0].origin_path = "/site".into();
-        let c = checks("www", "site/", &good_bucket(), Some(("E1", Ok(&d))), true);
+        let c = checks(
+            "www",
+            "site/",
+            "site/.shipfront/",
+            &good_bucket(),
+            Some(("E1", Ok(&d))),
+            true,
+        );
         assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
     }
 
@@ -453,12 +647,13 @@ mod tests {
             ..good_bucket()
         };
         assert_eq!(
-            statuses(&checks("www", "", &b, None, false)),
+            statuses(&checks("www", "", ".shipfront/", &b, None, false)),
             [("bucket reachable", Status::Fail)]
         );
         let c = checks(
             "www",
             "",
+            ".shipfront/",
             &good_bucket(),
             Some(("E1", Err("does not exist"))),
             false,
@@ -473,7 +668,14 @@ mod tests {
     fn spa_fallback_is_only_required_for_spas() {
         let mut d = good_distribution();
         d.spa.error_responses.clear();
-        let c = checks("www", "", &good_bucket(), Some(("E1", Ok(&d))), false);
+        let c = checks(
+            "www",
+            "",
+            ".shipfront/",
+            &good_bucket(),
+            Some(("E1", Ok(&d))),
+            false,
+        );
         assert!(c.iter().all(|c| c.name != "spa fallback"), "{c:#?}");
     }
 
@@ -481,7 +683,7 @@ mod tests {
     fn table_lists_fixes_and_counts() {
         let mut b = good_bucket();
         b.versioning = None;
-        let t = table(&checks("www", "", &b, None, false));
+        let t = table(&checks("www", "", ".shipfront/", &b, None, false));
         assert!(
             t.contains("versioning           FAIL  never enabled"),
             "{t}"

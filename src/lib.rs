@@ -148,6 +148,7 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
     let checks = doctor::checks(
         &config.site.bucket,
         &config.site.prefix,
+        &config.site.state_prefix,
         &bucket,
         distribution
             .as_ref()

@@ -389,6 +389,7 @@ impl S3Store {
                 versioning: None,
                 encryption: None,
                 public_access_blocked: None,
+                policy: None,
             };
         }
         let versioning = self
@@ -432,11 +433,20 @@ impl S3Store {
                     .all(|v| *v == Some(true))
                 })
             });
+        let policy = self
+            .client
+            .get_bucket_policy()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| out.policy().map(str::to_owned));
         BucketFacts {
             reachable: Ok(()),
             versioning,
             encryption,
             public_access_blocked,
+            policy,
         }
     }
 }

@@ -115,3 +115,77 @@ fn doctor_fails_an_unversioned_or_missing_bucket_with_the_fix() {
         "{json}"
     );
 }
+
+#[test]
+fn doctor_says_whether_cloudfront_serves_the_release_records() {
+    let world = World::new("doctor-records");
+    let dist = world.distribution("");
+    let doctor = |extra: &[&str]| {
+        let mut args = vec![
+            "doctor",
+            "--bucket",
+            world.bucket.as_str(),
+            "--distribution-id",
+            dist.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        Run::of(world.cmd(&args)).ok().stdout
+    };
+    let out = doctor(&[]);
+    assert!(
+        out.contains("records private        warn  CloudFront serves `.shipfront/`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("KeepShipfrontRecordsPrivate"),
+        "the fix: {out}"
+    );
+
+    // The README's statement, next to an allow for everything else.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Principal":{{"Service":"cloudfront.amazonaws.com"}},
+              "Action":"s3:GetObject","Resource":"arn:aws:s3:::{b}/*"}},
+            {{"Sid":"KeepShipfrontRecordsPrivate","Effect":"Deny",
+              "Principal":{{"Service":"cloudfront.amazonaws.com"}},
+              "Action":"s3:GetObject","Resource":"arn:aws:s3:::{b}/.shipfront/*"}}]}}"#,
+        b = world.bucket
+    );
+    crate::harness::block_on(async {
+        world
+            .client
+            .put_bucket_policy()
+            .bucket(&world.bucket)
+            .policy(policy)
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = doctor(&[]);
+    assert!(
+        out.contains(
+            "records private        pass  the bucket policy denies CloudFront `.shipfront/`"
+        ),
+        "{out}"
+    );
+
+    // A state prefix the origin does not serve needs no policy.
+    let site_dist = world.distribution("/www");
+    let out = Run::of(world.cmd(&[
+        "doctor",
+        "--bucket",
+        &world.bucket,
+        "--distribution-id",
+        &site_dist,
+        "--prefix",
+        "www/",
+        "--state-prefix",
+        "deploys/www/",
+    ]))
+    .ok()
+    .stdout;
+    assert!(
+        out.contains("records private        pass  `deploys/www/` is outside OriginPath `/www`"),
+        "{out}"
+    );
+}
