@@ -10,6 +10,9 @@
 #                       ROOT/bin to $GITHUB_PATH
 set -euo pipefail
 
+# shellcheck source=action/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 action_dir=${GITHUB_ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}
 
 # Which repository and ref the action was used from. The runner leaves GITHUB_ACTION_REPOSITORY
@@ -31,9 +34,7 @@ action_ref=${GITHUB_ACTION_REF:-${path_ref:-}}
 download_base=${SHIPFRONT_DOWNLOAD_BASE:-https://github.com/$repository/releases/download}
 
 fail() {
-  local message=${1//%/%25}
-  message=${message//$'\r'/%0D}
-  echo "::error title=shipfront action: install::${message//$'\n'/%0A}"
+  error_annotation "shipfront action: install" "$1"
   exit 1
 }
 

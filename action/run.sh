@@ -5,14 +5,15 @@
 # without GitHub. SHIPFRONT_BIN names the binary (default: shipfront on PATH).
 set -euo pipefail
 
+# shellcheck source=action/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 bin=${SHIPFRONT_BIN:-shipfront}
 [ -n "$bin" ] || bin=shipfront
 
 # A bad input: an annotation naming it, and exit 2 like shipfront's own usage errors.
 fail() {
-  local message=${1//%/%25}
-  message=${message//$'\r'/%0D}
-  echo "::error title=shipfront action: invalid input::${message//$'\n'/%0A}"
+  error_annotation "shipfront action: invalid input" "$1"
   exit 2
 }
 

@@ -221,7 +221,7 @@ fn bad_inputs_fail_with_an_annotation_that_says_what_to_fix() {
         (
             &[("DIR", &dir)],
             2,
-            "::error title=shipfront action: invalid input::no bucket: set the action's `bucket` input",
+            "::error title=shipfront action%3A invalid input::no bucket: set the action's `bucket` input",
         ),
         (
             &[("DIR", &dir), ("BUCKET", bucket), ("COMMAND", "deploi")],
@@ -381,7 +381,7 @@ fn the_installer_uses_a_cached_build_and_refuses_unsupported_runners() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout.contains(
-            "::error title=shipfront action: install::no shipfront for a Windows/X64 runner"
+            "::error title=shipfront action%3A install::no shipfront for a Windows/X64 runner"
         ),
         "{}",
         run.stdout
