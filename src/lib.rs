@@ -4,7 +4,9 @@
 //!
 //! The pipeline reads in the module names: `cli` -> `config` -> `scan` / list (`store`) ->
 //! `plan` -> `execute` -> `invalidate` -> `report`; `deploy` wires them together, `doctor`
-//! and `spa` check the infrastructure. Only `aws` talks to AWS.
+//! and `spa` check the infrastructure. `release`, `rollback` and `lock` keep the history and
+//! one writer at a time; `github` reports to workflows, `init` starts a project. Only `aws`
+//! talks to AWS.
 
 pub mod aws;
 pub mod cli;

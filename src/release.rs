@@ -1,6 +1,6 @@
 //! The release record: what a deploy left in the bucket, key by key (version id, content hash,
 //! headers). The plan reads the live one to recognise content it cannot tell from an ETag
-//! (SSE-KMS, foreign part sizes) and headers that drifted; rollback (to come) puts recorded
+//! (SSE-KMS, foreign part sizes) and headers that drifted; `rollback` puts recorded
 //! versions back.
 
 use std::collections::BTreeMap;

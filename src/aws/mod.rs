@@ -1,5 +1,5 @@
 //! The only place that knows the AWS SDK: loading credentials, region and endpoints the standard
-//! way, and adapting S3 (and later CloudFront) to the traits in `store`.
+//! way, and adapting S3 and CloudFront to the traits in `store`.
 
 mod cloudfront;
 mod s3;
