@@ -103,14 +103,8 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Take the deploy lock even if another deploy holds it (when that one died)
-    #[arg(long)]
-    pub force_unlock: bool,
-
-    /// A lock not refreshed for this long is stale (its holder died) and is taken over, e.g.
-    /// `5m`; at least 1m [default: 2m]
-    #[arg(long, env = "SHIPFRONT_LOCK_STALE_AFTER", value_name = "DURATION")]
-    pub lock_stale_after: Option<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Wait until CloudFront reports the invalidation completed
     #[arg(long)]
@@ -193,14 +187,8 @@ pub struct DeployArgs {
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
     pub distribution_id: Option<String>,
 
-    /// Take the deploy lock even if another deploy holds it (when that one died)
-    #[arg(long)]
-    pub force_unlock: bool,
-
-    /// A lock not refreshed for this long is stale (its holder died) and is taken over, e.g.
-    /// `5m`; at least 1m [default: 2m]
-    #[arg(long, env = "SHIPFRONT_LOCK_STALE_AFTER", value_name = "DURATION")]
-    pub lock_stale_after: Option<String>,
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Keep stale fingerprinted assets for N releases after they leave the tree [default: 1]
     #[arg(long, env = "SHIPFRONT_KEEP_ASSETS", value_name = "N")]
@@ -270,6 +258,19 @@ pub struct SiteArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// How `deploy` and `rollback` treat a deploy lock someone else holds.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LockArgs {
+    /// Take the deploy lock even if another deploy holds it (when that one died)
+    #[arg(long)]
+    pub force_unlock: bool,
+
+    /// A lock not refreshed for this long is stale (its holder died) and is taken over, e.g.
+    /// `5m`; at least 1m [default: 2m]
+    #[arg(long, env = "SHIPFRONT_LOCK_STALE_AFTER", value_name = "DURATION")]
+    pub lock_stale_after: Option<String>,
 }
 
 /// Where and as whom to reach AWS; unset values come from the standard AWS chain.

@@ -173,10 +173,8 @@ pub struct DeployConfig {
     pub fix_spa: bool,
     /// Message of the release record.
     pub message: Option<String>,
-    /// Take the lock even when held.
-    pub force_unlock: bool,
-    /// A lock not refreshed for this long is stale.
-    pub lock_stale_after: std::time::Duration,
+    /// How a lock held by someone else is treated.
+    pub lock: LockPolicy,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: u32,
 }
@@ -266,15 +264,31 @@ fn resolve_bucket(
     Ok(bucket)
 }
 
-/// `--lock-stale-after`, else `[deploy] lock_stale_after`, else the default lease; at least
-/// twice the refresh interval, so a live holder's lock is never taken for a stale one.
-fn lock_stale_after(
-    flag: Option<String>,
-    from_file: Option<String>,
-) -> Result<std::time::Duration> {
-    let Some(raw) = flag.or(from_file) else {
-        return Ok(crate::lock::LEASE);
-    };
+/// How `deploy` and `rollback` treat a lock someone else holds.
+#[derive(Debug, Clone, Copy)]
+pub struct LockPolicy {
+    /// `--force-unlock`: take any lock at once.
+    pub force: bool,
+    /// A lock not refreshed for this long is stale and taken over with a warning.
+    pub stale_after: std::time::Duration,
+}
+
+impl LockPolicy {
+    /// `--lock-stale-after`, else `[deploy] lock_stale_after`, else the default lease; at least
+    /// twice the refresh interval, so a live holder's lock is never taken for a stale one.
+    fn resolve(args: crate::cli::LockArgs, from_file: Option<String>) -> Result<LockPolicy> {
+        let stale_after = match args.lock_stale_after.or(from_file) {
+            None => crate::lock::LEASE,
+            Some(raw) => parse_lease(&raw)?,
+        };
+        Ok(LockPolicy {
+            force: args.force_unlock,
+            stale_after,
+        })
+    }
+}
+
+fn parse_lease(raw: &str) -> Result<std::time::Duration> {
     let min = crate::lock::MIN_LEASE;
     match humantime::parse_duration(raw.trim()) {
         Ok(d) if d >= min => Ok(d),
@@ -355,8 +369,7 @@ pub struct RollbackConfig {
     pub progress: bool,
     pub concurrency: usize,
     pub max_invalidation_paths: usize,
-    pub force_unlock: bool,
-    pub lock_stale_after: std::time::Duration,
+    pub lock: LockPolicy,
 }
 
 impl RollbackConfig {
@@ -390,11 +403,7 @@ impl RollbackConfig {
                 .max_invalidation_paths
                 .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS)
                 .max(1),
-            force_unlock: args.force_unlock,
-            lock_stale_after: lock_stale_after(
-                args.lock_stale_after,
-                file.deploy.lock_stale_after,
-            )?,
+            lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
         })
     }
 }
@@ -500,11 +509,7 @@ impl DeployConfig {
             spa: args.spa || args.fix_spa || file.spa.unwrap_or(false),
             fix_spa: args.fix_spa,
             message: crate::release::default_message(args.message),
-            force_unlock: args.force_unlock,
-            lock_stale_after: lock_stale_after(
-                args.lock_stale_after,
-                file.deploy.lock_stale_after,
-            )?,
+            lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
         })
     }

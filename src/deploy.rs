@@ -62,16 +62,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
     let lock = if config.dry_run || first.2.is_empty() {
         None
     } else {
-        Some(
-            lock::acquire(
-                Arc::clone(&store),
-                &config.site,
-                "deploy",
-                config.force_unlock,
-                config.lock_stale_after,
-            )
-            .await?,
-        )
+        Some(lock::acquire(Arc::clone(&store), &config.site, "deploy", config.lock).await?)
     };
     let locked = lock.is_some();
     let work = async {

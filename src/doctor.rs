@@ -541,6 +541,15 @@ mod tests {
         }
     }
 
+    /// The checks of site `www` at the bucket root (state prefix `.shipfront/`).
+    fn root_checks(
+        b: &BucketFacts,
+        d: Option<Result<&DistributionFacts, &str>>,
+        spa_app: bool,
+    ) -> Vec<Check> {
+        checks("www", "", ".shipfront/", b, d.map(|d| ("E1", d)), spa_app)
+    }
+
     fn statuses(checks: &[Check]) -> Vec<(&'static str, Status)> {
         checks.iter().map(|c| (c.name, c.status)).collect()
     }
@@ -548,14 +557,7 @@ mod tests {
     #[test]
     fn a_well_set_up_site_passes_everything() {
         let d = good_distribution();
-        let c = checks(
-            "www",
-            "",
-            ".shipfront/",
-            &good_bucket(),
-            Some(("E1", Ok(&d))),
-            true,
-        );
+        let c = root_checks(&good_bucket(), Some(Ok(&d)), true);
         assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
         assert_eq!(c.len(), 13);
     }
@@ -617,7 +619,7 @@ mod tests {
         for (break_it, name, want) in cases {
             let (mut b, mut d) = (good_bucket(), good_distribution());
             break_it(&mut b, &mut d);
-            let c = checks("www", "", ".shipfront/", &b, Some(("E1", Ok(&d))), true);
+            let c = root_checks(&b, Some(Ok(&d)), true);
             let bad: Vec<_> = c.iter().filter(|c| c.status != Status::Pass).collect();
             assert_eq!(bad.len(), 1, "{name}: {bad:#?}");
             assert_eq!((bad[0].name, bad[0].status), (name, want));
@@ -647,17 +649,10 @@ mod tests {
             ..good_bucket()
         };
         assert_eq!(
-            statuses(&checks("www", "", ".shipfront/", &b, None, false)),
+            statuses(&root_checks(&b, None, false)),
             [("bucket reachable", Status::Fail)]
         );
-        let c = checks(
-            "www",
-            "",
-            ".shipfront/",
-            &good_bucket(),
-            Some(("E1", Err("does not exist"))),
-            false,
-        );
+        let c = root_checks(&good_bucket(), Some(Err("does not exist")), false);
         assert_eq!(
             c.last().map(|c| (c.name, c.status)),
             Some(("distribution", Status::Fail))
@@ -668,14 +663,7 @@ mod tests {
     fn spa_fallback_is_only_required_for_spas() {
         let mut d = good_distribution();
         d.spa.error_responses.clear();
-        let c = checks(
-            "www",
-            "",
-            ".shipfront/",
-            &good_bucket(),
-            Some(("E1", Ok(&d))),
-            false,
-        );
+        let c = root_checks(&good_bucket(), Some(Ok(&d)), false);
         assert!(c.iter().all(|c| c.name != "spa fallback"), "{c:#?}");
     }
 
@@ -683,7 +671,7 @@ mod tests {
     fn table_lists_fixes_and_counts() {
         let mut b = good_bucket();
         b.versioning = None;
-        let t = table(&checks("www", "", ".shipfront/", &b, None, false));
+        let t = table(&root_checks(&b, None, false));
         assert!(
             t.contains("versioning           FAIL  never enabled"),
             "{t}"

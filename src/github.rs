@@ -19,39 +19,60 @@ pub fn in_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
+/// What a deploy or rollback did (or, in a dry run, would do), counted once for the outputs
+/// and the summary.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    uploaded: usize,
+    headers_updated: usize,
+    restored: usize,
+    deleted: usize,
+    bytes: u64,
+    changed: usize,
+}
+
+impl Counts {
+    fn of(out: &DeployOutput<'_>) -> Counts {
+        let plan = out.plan;
+        match out.result {
+            Some(r) => Counts {
+                uploaded: r.uploaded,
+                headers_updated: r.headers_updated,
+                restored: r.restored,
+                deleted: r.deleted,
+                bytes: r.uploaded_bytes,
+                changed: r.writes.len() + r.deleted,
+            },
+            None => {
+                let count =
+                    |pred: fn(&Op) -> bool| plan.actions.iter().filter(|a| pred(&a.op)).count();
+                Counts {
+                    uploaded: count(|op| matches!(op, Op::Upload { .. })),
+                    headers_updated: count(|op| matches!(op, Op::UpdateHeaders { .. })),
+                    restored: count(|op| matches!(op, Op::Restore { .. })),
+                    deleted: plan.deletes(),
+                    bytes: plan.upload_bytes(),
+                    changed: plan.actions.len(),
+                }
+            }
+        }
+    }
+}
+
 /// The step outputs of a deploy or rollback, in a fixed order. A dry run reports what it would
 /// do, with an empty `release-id` and `invalidation-id`.
 #[must_use]
 pub fn outputs(out: &DeployOutput<'_>) -> Vec<(&'static str, String)> {
-    let plan = out.plan;
-    let count = |pred: fn(&Op) -> bool| plan.actions.iter().filter(|a| pred(&a.op)).count();
-    let (uploaded, headers, restored, deleted, bytes, changed) = match out.result {
-        Some(r) => (
-            r.uploaded,
-            r.headers_updated,
-            r.restored,
-            r.deleted,
-            r.uploaded_bytes,
-            r.writes.len() + r.deleted,
-        ),
-        None => (
-            count(|op| matches!(op, Op::Upload { .. })),
-            count(|op| matches!(op, Op::UpdateHeaders { .. })),
-            count(|op| matches!(op, Op::Restore { .. })),
-            plan.deletes(),
-            plan.upload_bytes(),
-            plan.actions.len(),
-        ),
-    };
+    let c = Counts::of(out);
     vec![
         ("release-id", out.release.clone().unwrap_or_default()),
-        ("uploaded", uploaded.to_string()),
-        ("headers-updated", headers.to_string()),
-        ("restored", restored.to_string()),
-        ("deleted", deleted.to_string()),
-        ("unchanged", plan.unchanged.to_string()),
-        ("bytes", bytes.to_string()),
-        ("changed", changed.to_string()),
+        ("uploaded", c.uploaded.to_string()),
+        ("headers-updated", c.headers_updated.to_string()),
+        ("restored", c.restored.to_string()),
+        ("deleted", c.deleted.to_string()),
+        ("unchanged", out.plan.unchanged.to_string()),
+        ("bytes", c.bytes.to_string()),
+        ("changed", c.changed.to_string()),
         (
             "invalidation-id",
             out.invalidation
@@ -77,8 +98,7 @@ pub fn output_lines(outputs: &[(&str, String)]) -> String {
 #[must_use]
 pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
     let plan = out.plan;
-    let values: std::collections::BTreeMap<&str, String> = outputs(out).into_iter().collect();
-    let value = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let c = Counts::of(out);
     let mut s = String::new();
     let heading = if out.dry_run {
         format!("shipfront {command} (dry run, nothing written)")
@@ -91,28 +111,22 @@ pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
         let _ = writeln!(s, "| release | `{id}` |");
     }
     let verb = |done: &str, planned: &str| if out.dry_run { planned } else { done }.to_owned();
-    let bytes: u64 = value("bytes").parse().unwrap_or(0);
     let _ = writeln!(
         s,
         "| {} | {} ({}) |",
         verb("uploaded", "to upload"),
-        value("uploaded"),
-        human_bytes(bytes)
+        c.uploaded,
+        human_bytes(c.bytes)
     );
-    for (key, done, planned) in [
-        ("headers-updated", "headers updated", "headers to update"),
-        ("restored", "restored", "to restore"),
+    for (n, done, planned) in [
+        (c.headers_updated, "headers updated", "headers to update"),
+        (c.restored, "restored", "to restore"),
     ] {
-        if value(key) != "0" {
-            let _ = writeln!(s, "| {} | {} |", verb(done, planned), value(key));
+        if n > 0 {
+            let _ = writeln!(s, "| {} | {n} |", verb(done, planned));
         }
     }
-    let _ = writeln!(
-        s,
-        "| {} | {} |",
-        verb("deleted", "to delete"),
-        value("deleted")
-    );
+    let _ = writeln!(s, "| {} | {} |", verb("deleted", "to delete"), c.deleted);
     let _ = writeln!(s, "| unchanged | {} |", plan.unchanged);
     if !plan.kept_assets.is_empty() {
         let _ = writeln!(

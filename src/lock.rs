@@ -98,15 +98,15 @@ fn lock_error(bucket: &str, key: &str, e: StoreError) -> Error {
 }
 
 /// Takes the lock of `site` (`<state prefix>lock`) for `command`, or fails naming its holder.
-/// `force` takes any lock at once; one not refreshed for `lease` is stale and taken over with a
-/// warning.
+/// `policy.force` takes any lock at once; one not refreshed for `policy.stale_after` is stale
+/// and taken over with a warning.
 pub async fn acquire<S: ObjectStore>(
     store: Arc<S>,
     site: &crate::config::Site,
     command: &str,
-    force: bool,
-    lease: Duration,
+    policy: crate::config::LockPolicy,
 ) -> Result<Lock<S>> {
+    let (force, lease) = (policy.force, policy.stale_after);
     let key = format!("{}lock", site.state_prefix);
     let record = LockRecord {
         holder: holder(),

@@ -124,16 +124,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
     let lock = if config.dry_run {
         None
     } else {
-        Some(
-            lock::acquire(
-                Arc::clone(&store),
-                &config.site,
-                "rollback",
-                config.force_unlock,
-                config.lock_stale_after,
-            )
-            .await?,
-        )
+        Some(lock::acquire(Arc::clone(&store), &config.site, "rollback", config.lock).await?)
     };
     let work = async {
         let listing = store

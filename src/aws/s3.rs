@@ -112,6 +112,14 @@ fn strip_quotes(etag: &str) -> String {
     etag.trim_matches('"').to_owned()
 }
 
+/// What a write returned: the new version id and the ETag, unquoted.
+fn outcome(version_id: Option<&str>, etag: Option<&str>) -> WriteOutcome {
+    WriteOutcome {
+        version_id: version_id.map(str::to_owned),
+        etag: etag.map(strip_quotes),
+    }
+}
+
 fn content_md5(md5: &[u8; 16]) -> String {
     BASE64.encode(md5)
 }
@@ -208,10 +216,7 @@ impl S3Store {
             out.e_tag(),
             out.server_side_encryption(),
         )?;
-        Ok(WriteOutcome {
-            version_id: out.version_id().map(str::to_owned),
-            etag: out.e_tag().map(strip_quotes),
-        })
+        Ok(outcome(out.version_id(), out.e_tag()))
     }
 
     async fn put_multipart(
@@ -273,10 +278,7 @@ impl S3Store {
             .send()
             .await;
         match completed {
-            Ok(out) => Ok(WriteOutcome {
-                version_id: out.version_id().map(str::to_owned),
-                etag: out.e_tag().map(strip_quotes),
-            }),
+            Ok(out) => Ok(outcome(out.version_id(), out.e_tag())),
             // A retry of a Complete whose answer was lost finds the upload already completed.
             // The object is there when it carries exactly our multipart ETag.
             Err(SdkError::ServiceError(e)) if e.err().code() == Some("NoSuchUpload") => {
@@ -512,13 +514,10 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| classify(&e))?;
-        Ok(WriteOutcome {
-            version_id: out.version_id().map(str::to_owned),
-            etag: out
-                .copy_object_result()
-                .and_then(|r| r.e_tag())
-                .map(strip_quotes),
-        })
+        Ok(outcome(
+            out.version_id(),
+            out.copy_object_result().and_then(|r| r.e_tag()),
+        ))
     }
 
     async fn restore_version(
@@ -542,13 +541,10 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| classify(&e))?;
-        Ok(WriteOutcome {
-            version_id: out.version_id().map(str::to_owned),
-            etag: out
-                .copy_object_result()
-                .and_then(|r| r.e_tag())
-                .map(strip_quotes),
-        })
+        Ok(outcome(
+            out.version_id(),
+            out.copy_object_result().and_then(|r| r.e_tag()),
+        ))
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
@@ -594,10 +590,7 @@ impl ObjectStore for S3Store {
             Some(Condition::Matches(etag)) => request.if_match(format!("\"{etag}\"")),
         };
         let out = request.send().await.map_err(|e| classify(&e))?;
-        Ok(WriteOutcome {
-            version_id: out.version_id().map(str::to_owned),
-            etag: out.e_tag().map(strip_quotes),
-        })
+        Ok(outcome(out.version_id(), out.e_tag()))
     }
 
     async fn get_with_etag(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {

@@ -76,6 +76,16 @@ fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
     assert!(!validate(&broken.path().join("action.yml")).status.success());
 }
 
+/// The `name=value` lines a step wrote to its `$GITHUB_OUTPUT` file (none when it is missing).
+fn read_outputs(file: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// `INPUT_*` variables, by name without the prefix.
 type Inputs<'a> = &'a [(&'a str, &'a str)];
 
@@ -98,12 +108,7 @@ fn run_action(world: &World, inputs: &[(&str, &str)]) -> ActionRun {
         cmd.env(format!("INPUT_{name}"), value);
     }
     let run = Run::of(cmd);
-    let outputs = std::fs::read_to_string(&output)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let outputs = read_outputs(&output);
     ActionRun {
         run,
         outputs,
@@ -322,14 +327,7 @@ fn the_installer_uses_a_cached_build_and_refuses_unsupported_runners() {
         }
         Run::of(cmd)
     };
-    let outputs = || -> BTreeMap<String, String> {
-        std::fs::read_to_string(&output)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
-    };
+    let outputs = || read_outputs(&output);
 
     step("plan", &[("INPUT_VERSION", "source".as_ref())]).ok();
     let plan = outputs();
@@ -443,12 +441,7 @@ fn the_installer_downloads_the_release_of_the_actions_own_tag() {
             cmd.env(k, v);
         }
         let run = Run::of(cmd);
-        let outputs: BTreeMap<String, String> = std::fs::read_to_string(&output)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let outputs = read_outputs(&output);
         let _ = std::fs::remove_file(&output);
         (run, outputs)
     };

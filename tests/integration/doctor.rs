@@ -3,18 +3,24 @@
 
 use crate::harness::{Run, World};
 
+/// `shipfront doctor --bucket B --distribution-id D EXTRA...`.
+fn doctor(world: &World, distribution: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "doctor",
+        "--bucket",
+        world.bucket.as_str(),
+        "--distribution-id",
+        distribution,
+    ];
+    args.extend_from_slice(extra);
+    Run::of(world.cmd(&args))
+}
+
 #[test]
 fn doctor_checks_bucket_and_distribution() {
     let world = World::new("doctor");
     let dist = world.distribution("");
-    let run = Run::of(world.cmd(&[
-        "doctor",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
-        &dist,
-    ]))
-    .ok();
+    let run = doctor(&world, &dist, &[]).ok();
     for line in [
         "bucket reachable       pass",
         "versioning             pass  enabled",
@@ -35,15 +41,7 @@ fn doctor_checks_bucket_and_distribution() {
     assert!(!run.stdout.contains("spa fallback"), "{}", run.stdout);
 
     // As an SPA, the missing fallback fails the doctor.
-    let run = Run::of(world.cmd(&[
-        "doctor",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
-        &dist,
-        "--spa",
-    ]))
-    .fails(1, "1 check(s) failed");
+    let run = doctor(&world, &dist, &["--spa"]).fails(1, "1 check(s) failed");
     assert!(
         run.stdout.contains("spa fallback           FAIL  no 403"),
         "{}",
@@ -57,14 +55,7 @@ fn doctor_checks_bucket_and_distribution() {
 
     // A prefix the origin does not serve.
     let site_dist = world.distribution("/site");
-    let run = Run::of(world.cmd(&[
-        "doctor",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
-        &site_dist,
-    ]))
-    .fails(1, "check(s) failed");
+    let run = doctor(&world, &site_dist, &[]).fails(1, "check(s) failed");
     assert!(
         run.stdout.contains("origin path            FAIL"),
         "{}",
@@ -120,18 +111,7 @@ fn doctor_fails_an_unversioned_or_missing_bucket_with_the_fix() {
 fn doctor_says_whether_cloudfront_serves_the_release_records() {
     let world = World::new("doctor-records");
     let dist = world.distribution("");
-    let doctor = |extra: &[&str]| {
-        let mut args = vec![
-            "doctor",
-            "--bucket",
-            world.bucket.as_str(),
-            "--distribution-id",
-            dist.as_str(),
-        ];
-        args.extend_from_slice(extra);
-        Run::of(world.cmd(&args)).ok().stdout
-    };
-    let out = doctor(&[]);
+    let out = doctor(&world, &dist, &[]).ok().stdout;
     assert!(
         out.contains("records private        warn  CloudFront serves `.shipfront/`"),
         "{out}"
@@ -161,7 +141,7 @@ fn doctor_says_whether_cloudfront_serves_the_release_records() {
             .await
             .unwrap();
     });
-    let out = doctor(&[]);
+    let out = doctor(&world, &dist, &[]).ok().stdout;
     assert!(
         out.contains(
             "records private        pass  the bucket policy denies CloudFront `.shipfront/`"
@@ -171,17 +151,11 @@ fn doctor_says_whether_cloudfront_serves_the_release_records() {
 
     // A state prefix the origin does not serve needs no policy.
     let site_dist = world.distribution("/www");
-    let out = Run::of(world.cmd(&[
-        "doctor",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
+    let out = doctor(
+        &world,
         &site_dist,
-        "--prefix",
-        "www/",
-        "--state-prefix",
-        "deploys/www/",
-    ]))
+        &["--prefix", "www/", "--state-prefix", "deploys/www/"],
+    )
     .ok()
     .stdout;
     assert!(
