@@ -163,3 +163,23 @@ fn doctor_says_whether_cloudfront_serves_the_release_records() {
         "{out}"
     );
 }
+
+#[test]
+fn in_a_workflow_doctor_json_stays_json_and_the_error_is_an_annotation() {
+    let missing = World::without_bucket("doctor-json-actions");
+    let mut cmd = missing.cmd(&["doctor", "--bucket", &missing.bucket, "--json"]);
+    cmd.env("GITHUB_ACTIONS", "true");
+    let run = Run::of(cmd);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.json()[0]["status"],
+        "fail",
+        "stdout is one JSON document"
+    );
+    assert!(
+        run.stderr
+            .contains("::error title=shipfront doctor failed::1 check(s) failed"),
+        "{}",
+        run.stderr
+    );
+}
