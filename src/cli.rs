@@ -144,6 +144,10 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub spa: bool,
 
+    /// The page SPA routes fall back to, e.g. 200.html (implies --spa) [default: index.html]
+    #[arg(long, env = "SHIPFRONT_SPA_FALLBACK", value_name = "PAGE")]
+    pub spa_fallback: Option<String>,
+
     /// Print the checks as JSON
     #[arg(long)]
     pub json: bool,
@@ -202,6 +206,10 @@ pub struct DeployArgs {
     /// distribution without the 403/404 -> /index.html (200) fallback
     #[arg(long)]
     pub spa: bool,
+
+    /// The page SPA routes fall back to, e.g. 200.html (implies --spa) [default: index.html]
+    #[arg(long, env = "SHIPFRONT_SPA_FALLBACK", value_name = "PAGE")]
+    pub spa_fallback: Option<String>,
 
     /// Like --spa, and add what the distribution lacks (DefaultRootObject, 403/404 fallback)
     #[arg(long)]

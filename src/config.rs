@@ -32,8 +32,10 @@ pub struct FileConfig {
     /// Where release records and the lock live (default: `<prefix>.shipfront/`).
     pub state_prefix: Option<String>,
     pub distribution_id: Option<String>,
-    /// Single-page app: check index.html and the distribution's fallback before writing.
+    /// Single-page app: check the fallback page and the distribution's fallback before writing.
     pub spa: Option<bool>,
+    /// The page SPA routes fall back to (default `index.html`; SvelteKit: `200.html`).
+    pub spa_fallback: Option<String>,
     #[serde(default)]
     pub deploy: DeploySection,
     #[serde(default)]
@@ -169,6 +171,8 @@ pub struct DeployConfig {
     pub wait: bool,
     /// Single-page app guard.
     pub spa: bool,
+    /// The page SPA routes fall back to, relative to the build folder (`index.html`).
+    pub spa_fallback: String,
     /// Repair the distribution's SPA settings instead of refusing.
     pub fix_spa: bool,
     /// Message of the release record.
@@ -320,23 +324,41 @@ fn find_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>)> {
 pub struct DoctorConfig {
     pub site: Site,
     pub distribution_id: Option<String>,
-    pub spa: bool,
+    /// The SPA fallback page when the site is a single-page app.
+    pub spa_fallback: Option<String>,
     pub json: bool,
 }
 
 impl DoctorConfig {
     pub fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
+        let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
         Ok(DoctorConfig {
             site,
             distribution_id: args
                 .distribution_id
                 .or(file.distribution_id)
                 .filter(|d| !d.trim().is_empty()),
-            spa: args.spa || file.spa.unwrap_or(false),
+            spa_fallback: spa.then_some(fallback),
             json: args.json,
         })
     }
+}
+
+/// `--spa`, `--spa-fallback PAGE` and the file's `spa` / `spa_fallback`: whether the site is a
+/// single-page app, and the page its routes fall back to. Naming a fallback page makes the site
+/// an SPA unless the file says `spa = false`.
+fn spa_setting(
+    flag: bool,
+    fallback_flag: Option<String>,
+    file: &FileConfig,
+) -> Result<(bool, String)> {
+    let spa = flag || fallback_flag.is_some() || file.spa.unwrap_or(file.spa_fallback.is_some());
+    let page = match fallback_flag.or_else(|| file.spa_fallback.clone()) {
+        Some(raw) => crate::spa::fallback_page(&raw).map_err(Error::Usage)?,
+        None => crate::spa::INDEX.to_owned(),
+    };
+    Ok((spa, page))
 }
 
 /// Where `shipfront releases` looks.
@@ -417,6 +439,7 @@ impl DeployConfig {
     }
 
     fn merge(args: DeployArgs, site: Site, file: FileConfig) -> Result<Self> {
+        let (spa, spa_fallback) = spa_setting(args.spa, args.spa_fallback.clone(), &file)?;
         let delete = if args.no_delete {
             false
         } else if args.delete {
@@ -506,7 +529,8 @@ impl DeployConfig {
             invalidate,
             max_invalidation_paths,
             wait: args.wait,
-            spa: args.spa || args.fix_spa || file.spa.unwrap_or(false),
+            spa: spa || args.fix_spa,
+            spa_fallback,
             fix_spa: args.fix_spa,
             message: crate::release::default_message(args.message),
             lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
@@ -704,7 +728,9 @@ mod tests {
         );
         let c = merge(args(&["d", "--bucket", "b"]), f).unwrap();
         assert_eq!(
-            c.headers.headers_for("assets/app.js").cache_control,
+            c.headers
+                .headers_for("assets/app.js", &crate::fingerprint::Evidence::default())
+                .cache_control,
             "public, max-age=31536000, immutable"
         );
     }

@@ -48,9 +48,9 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             target,
         });
     }
-    // Under --spa the root page must deploy, so no plan can delete it.
-    if config.spa && !tree.files.iter().any(|f| f.rel == spa::INDEX) {
-        return Err(Error::SpaNoIndex(config.dir.clone()));
+    // Under --spa the fallback page must deploy, so no plan can delete it.
+    if config.spa && !tree.files.iter().any(|f| f.rel == config.spa_fallback) {
+        return Err(spa_no_fallback(&config, &tree));
     }
 
     let (sdk, store) = aws::connect(&config.site).await?;
@@ -82,7 +82,14 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                     .await
                     .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
                 if config.spa {
-                    check_spa(&cdn, id, config.fix_spa, config.dry_run).await?;
+                    check_spa(
+                        &cdn,
+                        id,
+                        &config.spa_fallback,
+                        config.fix_spa,
+                        config.dry_run,
+                    )
+                    .await?;
                 }
                 (config.invalidate != Invalidate::Nothing).then(|| (cdn, id.clone(), origin_path))
             }
@@ -103,6 +110,9 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             .filter(|inv| !inv.paths.is_empty()),
         };
 
+        for warning in &plan.warnings {
+            github::warn(warning);
+        }
         let mut stdout = std::io::stdout().lock();
         if config.dry_run {
             let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
@@ -161,12 +171,20 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             .then(|| release::id_for(std::time::SystemTime::now(), previous.as_ref(), &result));
         let mut invalidation_report = None;
         if let Some((cdn, id, origin_path)) = &cdn {
+            // Files whose grace ended are fingerprinted: evicting them only hurts old tabs.
+            let grace_ended: std::collections::BTreeSet<&str> = plan
+                .actions
+                .iter()
+                .filter(|a| a.reason == plan::Reason::GraceEnded)
+                .map(|a| a.key.as_str())
+                .collect();
             let changed: Vec<&str> = result
                 .writes
                 .iter()
                 .filter(|w| w.reason != plan::Reason::New)
                 .map(|w| w.key.as_str())
                 .chain(result.deleted_keys.iter().map(String::as_str))
+                .filter(|k| !grace_ended.contains(k))
                 .collect();
             if let Some(inv) = invalidation_for(changed, origin_path) {
                 let reference = caller_reference(release_id.as_deref(), started, &inv);
@@ -187,6 +205,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                     report: &result,
                     previous: previous.as_ref(),
                     headers: &config.headers,
+                    evidence: &plan.evidence,
                     versions: &std::collections::BTreeMap::new(),
                     kept: &plan.kept_assets,
                 },
@@ -340,10 +359,39 @@ async fn record_release<S: ObjectStore>(
     Ok(())
 }
 
+/// The refusal of an SPA folder without its fallback page, naming the SPA fallback page the
+/// folder does have (a SvelteKit SPA build has `200.html` and no `index.html`).
+fn spa_no_fallback(config: &DeployConfig, tree: &scan::LocalTree) -> Error {
+    let page = &config.spa_fallback;
+    let other = [spa::INDEX]
+        .into_iter()
+        .chain(spa::OTHER_FALLBACKS)
+        .filter(|p| p != page)
+        .find(|p| tree.files.iter().any(|f| f.rel == *p));
+    let hint = match other {
+        Some(found) => format!(
+            "; it has `{found}`{}: pass --spa-fallback {found}, or set spa_fallback = \
+             \"{found}\" in shipfront.toml",
+            if found == "200.html" {
+                " (the fallback page SvelteKit's adapter-static writes)"
+            } else {
+                ""
+            }
+        ),
+        None => ": check the build output folder, or name the page with --spa-fallback".into(),
+    };
+    Error::SpaNoFallback {
+        dir: config.dir.clone(),
+        page: page.clone(),
+        hint,
+    }
+}
+
 /// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs.
 async fn check_spa(
     cdn: &aws::CloudFrontCdn,
     distribution: &str,
+    fallback: &str,
     fix: bool,
     dry_run: bool,
 ) -> Result<()> {
@@ -351,7 +399,7 @@ async fn check_spa(
         .spa_settings(distribution)
         .await
         .map_err(|e| e.into_cdn_error("GetDistributionConfig", distribution))?;
-    let gaps = spa::gaps(&settings);
+    let gaps = spa::gaps(&settings, fallback);
     if gaps.is_empty() {
         return Ok(());
     }
@@ -370,7 +418,7 @@ async fn check_spa(
         eprintln!("--fix-spa would repair distribution `{distribution}`: {listed}");
         return Ok(());
     }
-    cdn.fix_spa(distribution)
+    cdn.fix_spa(distribution, fallback)
         .await
         .map_err(|e| e.into_cdn_error("UpdateDistribution", distribution))?;
     eprintln!("repaired distribution `{distribution}` for a single-page app: {listed}");

@@ -183,7 +183,7 @@ pub fn checks(
     state_prefix: &str,
     facts: &BucketFacts,
     distribution: Option<(&str, Result<&DistributionFacts, &str>)>,
-    spa_app: bool,
+    spa_fallback: Option<&str>,
 ) -> Vec<Check> {
     let mut out = Vec::new();
     match &facts.reachable {
@@ -337,27 +337,38 @@ pub fn checks(
             ),
         ),
     });
-    out.push(if d.spa.default_root_object == spa::INDEX {
-        check("default root object", Status::Pass, spa::INDEX, None)
-    } else {
-        check(
-            "default root object",
-            Status::Fail,
-            format!("`{}` (needs `{}`)", d.spa.default_root_object, spa::INDEX),
-            Some("deploy once with --fix-spa, or set DefaultRootObject".into()),
-        )
-    });
-    let fallback_gaps: Vec<String> = spa::gaps(&d.spa)
-        .into_iter()
-        .filter(|g| matches!(g, spa::SpaGap::Fallback(_)))
-        .map(|g| g.to_string())
+    let fallback = spa_fallback.unwrap_or(spa::INDEX);
+    let gaps = spa::gaps(&d.spa, fallback);
+    out.push(
+        match gaps
+            .iter()
+            .find(|g| matches!(g, spa::SpaGap::DefaultRootObject(_)))
+        {
+            None => check(
+                "default root object",
+                Status::Pass,
+                d.spa.default_root_object.clone(),
+                None,
+            ),
+            Some(gap) => check(
+                "default root object",
+                Status::Fail,
+                gap.to_string(),
+                Some("deploy once with --fix-spa, or set DefaultRootObject".into()),
+            ),
+        },
+    );
+    let fallback_gaps: Vec<String> = gaps
+        .iter()
+        .filter(|g| matches!(g, spa::SpaGap::Fallback { .. }))
+        .map(ToString::to_string)
         .collect();
-    if spa_app || fallback_gaps.is_empty() {
+    if spa_fallback.is_some() || fallback_gaps.is_empty() {
         out.push(if fallback_gaps.is_empty() {
             check(
                 "spa fallback",
                 Status::Pass,
-                "403 and 404 -> /index.html (200)",
+                format!("403 and 404 -> /{fallback} (200)"),
                 None,
             )
         } else {
@@ -547,7 +558,8 @@ mod tests {
         d: Option<Result<&DistributionFacts, &str>>,
         spa_app: bool,
     ) -> Vec<Check> {
-        checks("www", "", ".shipfront/", b, d.map(|d| ("E1", d)), spa_app)
+        let fallback = spa_app.then_some(spa::INDEX);
+        checks("www", "", ".shipfront/", b, d.map(|d| ("E1", d)), fallback)
     }
 
     fn statuses(checks: &[Check]) -> Vec<(&'static str, Status)> {
@@ -637,7 +649,7 @@ mod tests {
             "site/.shipfront/",
             &good_bucket(),
             Some(("E1", Ok(&d))),
-            true,
+            Some(spa::INDEX),
         );
         assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
     }

@@ -113,12 +113,17 @@ pub enum Error {
         message: String,
     },
 
-    /// `--spa` and the folder has no root page.
+    /// `--spa` and the folder lacks the page SPA routes fall back to.
     #[error(
-        "folder `{0}` has no index.html at its root, and a single-page app (--spa) needs it: \
-         check the build output folder"
+        "folder `{}` has no `{page}`, the page a single-page app (--spa) falls back to{hint}",
+        dir.display()
     )]
-    SpaNoIndex(PathBuf),
+    SpaNoFallback {
+        dir: PathBuf,
+        page: String,
+        /// What to do: another fallback page the folder has, or to check the folder.
+        hint: String,
+    },
 
     /// `--spa` and the distribution would break deep links.
     #[error(
@@ -204,7 +209,7 @@ impl Error {
             | Error::SymlinkEscapes { .. }
             | Error::Unreadable { .. }
             | Error::TooManyDeletes { .. }
-            | Error::SpaNoIndex(_)
+            | Error::SpaNoFallback { .. }
             | Error::SpaNotReady { .. }
             | Error::NoCredentials { .. } => 2,
             Error::BucketMissing { .. }

@@ -393,6 +393,7 @@ mod tests {
                 })
                 .collect(),
             warnings: vec![],
+            notes: vec![],
         }
     }
 

@@ -340,6 +340,9 @@ mod tests {
             kept_stale: 0,
             kept_assets: std::collections::BTreeMap::new(),
             keep_assets: 1,
+            notes: vec![],
+            warnings: vec![],
+            evidence: crate::fingerprint::Evidence::default(),
         }
     }
 
@@ -347,6 +350,7 @@ mod tests {
         Headers {
             content_type: "text/css".into(),
             cache_control: "public".into(),
+            reason: "rule `*.css`".into(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! The `Content-Type` and `Cache-Control` each object gets. Browsers and CDNs act on these headers
 //! (a wrong type breaks a module script, a long cache on HTML pins a stale site), so the defaults
-//! are chosen per kind of file and `[[rules]]` in `shipfront.toml` override them.
+//! are chosen per kind of file from the build's evidence (`fingerprint`) and `[[rules]]` in
+//! `shipfront.toml` override them.
 
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::fingerprint::{CacheClass, Evidence};
 
 /// HTML, service workers and manifests must be revalidated on every visit so a deploy shows up.
 pub const REVALIDATE: &str = "public, max-age=0, must-revalidate";
@@ -14,11 +16,14 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Everything else: an hour, a compromise between freshness and origin load.
 pub const DEFAULT_CACHE: &str = "public, max-age=3600";
 
-/// The two headers shipfront manages on every object.
+/// The two headers shipfront manages on every object, and why the Cache-Control was chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Headers {
     pub content_type: String,
     pub cache_control: String,
+    /// Not sent: the evidence or rule behind `cache_control`, e.g. `immutable: Astro _astro/`.
+    #[serde(rename = "cache_reason")]
+    pub reason: String,
 }
 
 /// One `[[rules]]` entry: files matching `pattern` get these headers instead of the defaults.
@@ -62,87 +67,45 @@ impl HeaderPolicy {
         HeaderPolicy { rules }
     }
 
-    /// Headers for `rel` (a `/`-separated path relative to the build folder). For each header
-    /// the first rule that matches and sets it wins; otherwise the default applies.
+    /// Headers for `rel` (a `/`-separated path relative to the build folder), given what the
+    /// whole build says about its files. For each header the first rule that matches and sets
+    /// it wins; otherwise the default applies.
     #[must_use]
-    pub fn headers_for(&self, rel: &str) -> Headers {
+    pub fn headers_for(&self, rel: &str, evidence: &Evidence) -> Headers {
         let matching = || self.rules.iter().filter(|r| r.matcher.is_match(rel));
-        let cache_control = matching()
-            .find_map(|r| r.cache_control.clone())
-            .unwrap_or_else(|| default_cache_control(rel).to_owned());
+        let (cache_control, reason) = match matching().find(|r| r.cache_control.is_some()) {
+            Some(rule) => (
+                rule.cache_control.clone().unwrap_or_default(),
+                format!("rule `{}`", rule.pattern),
+            ),
+            None => {
+                let verdict = evidence.verdict(rel);
+                (cache_control_of(verdict.class).to_owned(), verdict.why)
+            }
+        };
         let content_type = matching()
             .find_map(|r| r.content_type.clone())
             .unwrap_or_else(|| content_type(rel));
         Headers {
             content_type,
             cache_control,
+            reason,
         }
     }
 }
 
-/// Whether `rel` is an HTML page (deployed after the assets it references).
+/// The Cache-Control of a class.
 #[must_use]
-pub fn is_html(rel: &str) -> bool {
-    let lower = rel.to_ascii_lowercase();
-    lower.ends_with(".html") || lower.ends_with(".htm")
+pub fn cache_control_of(class: CacheClass) -> &'static str {
+    match class {
+        CacheClass::Revalidate => REVALIDATE,
+        CacheClass::Immutable => IMMUTABLE,
+        CacheClass::Hour => DEFAULT_CACHE,
+    }
 }
 
 fn file_name(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)
-}
-
-/// Default Cache-Control for a path relative to the build folder.
-#[must_use]
-pub fn default_cache_control(rel: &str) -> &'static str {
-    let name = file_name(rel);
-    if is_html(rel)
-        || matches!(name, "sw.js" | "service-worker.js" | "manifest.json")
-        || name.ends_with(".webmanifest")
-    {
-        REVALIDATE
-    } else if is_fingerprinted(rel) {
-        IMMUTABLE
-    } else {
-        DEFAULT_CACHE
-    }
-}
-
-/// Whether a file's name carries a content hash, so its bytes never change under that name.
-///
-/// Frameworks that fingerprint whole folders are recognised by folder; otherwise the name must
-/// have a hash segment after a base name: `main.3f2a1b9c.js` (hex) or `index-BkQx9_2a.js`
-/// (base64url). A segment counts as a hash when it is 8+ characters and mixes digits and
-/// letters; all-letter words (`overview`) and all-digit dates (`20240101`) do not. Being
-/// conservative matters: a false positive caches a mutable file for a year, a miss only for an
-/// hour (and a `[[rules]]` entry fixes it).
-#[must_use]
-pub fn is_fingerprinted(rel: &str) -> bool {
-    if rel.starts_with("_next/static/")
-        || rel.contains("/_next/static/")
-        || rel.starts_with("_app/immutable/")
-        || rel.contains("/_app/immutable/")
-    {
-        return true;
-    }
-    let name = file_name(rel);
-    // Drop the extension; what is left is `base[.hash...]` or `base-hash`.
-    let Some((stem, _ext)) = name.rsplit_once('.') else {
-        return false;
-    };
-    let mut segments = stem.split('.');
-    let first = segments.next().unwrap_or_default();
-    // `name-HASH` inside the first segment, or any later `.HASH` segment.
-    let dashed = first.rsplit_once('-').map(|(_, tail)| tail);
-    dashed.into_iter().chain(segments).any(looks_like_hash)
-}
-
-fn looks_like_hash(segment: &str) -> bool {
-    segment.len() >= 8
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && segment.bytes().any(|b| b.is_ascii_digit())
-        && segment.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// Content-Type for a path: `mime_guess`, corrected where its guess is wrong or dated, with
@@ -160,6 +123,11 @@ pub fn content_type(rel: &str) -> String {
         "wasm" => "application/wasm".into(),
         "webmanifest" => "application/manifest+json".into(),
         "map" => "application/json".into(),
+        // RFC 8081 font types, and RFC 9512 YAML: mime_guess still has the old ones.
+        "woff" => "font/woff".into(),
+        "otf" => "font/otf".into(),
+        "ttf" => "font/ttf".into(),
+        "yaml" | "yml" => "application/yaml".into(),
         "" if name == "apple-app-site-association" => "application/json".into(),
         _ => mime_guess::from_ext(&ext)
             .first_raw()
@@ -179,7 +147,11 @@ fn is_text(essence: &str) -> bool {
         || essence.ends_with("+xml")
         || matches!(
             essence,
-            "application/json" | "application/javascript" | "application/xml" | "image/svg+xml"
+            "application/json"
+                | "application/javascript"
+                | "application/xml"
+                | "application/yaml"
+                | "image/svg+xml"
         )
 }
 
@@ -208,6 +180,11 @@ mod tests {
             ("img.png", "image/png"),
             ("img.webp", "image/webp"),
             ("font.woff2", "font/woff2"),
+            ("font.woff", "font/woff"),
+            ("font.otf", "font/otf"),
+            ("font.ttf", "font/ttf"),
+            ("openapi.yaml", "application/yaml; charset=utf-8"),
+            ("config.YML", "application/yaml; charset=utf-8"),
             ("app.wasm", "application/wasm"),
             ("file.pdf", "application/pdf"),
             ("LICENSE", "application/octet-stream"),
@@ -219,47 +196,6 @@ mod tests {
         ];
         for (rel, want) in cases {
             assert_eq!(content_type(rel), want, "content type of {rel}");
-        }
-    }
-
-    #[test]
-    fn fingerprinted_names() {
-        let cases = [
-            ("assets/main.3f2a1b9c.js", true),
-            ("assets/index-BkQx9_2a.js", true),
-            ("static/js/main.3f2a1b9c.chunk.js", true),
-            ("assets/vendor-a1b2c3d4e5f6.css", true),
-            ("_next/static/chunks/pages/index.js", true),
-            ("app/_next/static/css/x.css", true),
-            ("_app/immutable/start.js", true),
-            ("assets/settings-overview.js", false),
-            ("MyComponent.js", false),
-            ("report.20240101.pdf", false),
-            ("abc12345", false),
-            ("img/logo.png", false),
-            ("jquery-3.6.0.min.js", false),
-            ("deadbeef.js", false),
-        ];
-        for (rel, want) in cases {
-            assert_eq!(is_fingerprinted(rel), want, "is_fingerprinted({rel})");
-        }
-    }
-
-    #[test]
-    fn default_cache_controls() {
-        let cases = [
-            ("index.html", REVALIDATE),
-            ("blog/post/index.html", REVALIDATE),
-            ("sw.js", REVALIDATE),
-            ("service-worker.js", REVALIDATE),
-            ("manifest.json", REVALIDATE),
-            ("site.webmanifest", REVALIDATE),
-            ("assets/index-BkQx9_2a.js", IMMUTABLE),
-            ("favicon.ico", DEFAULT_CACHE),
-            ("robots.txt", DEFAULT_CACHE),
-        ];
-        for (rel, want) in cases {
-            assert_eq!(default_cache_control(rel), want, "cache control of {rel}");
         }
     }
 
@@ -278,7 +214,7 @@ mod tests {
             ("robots.txt", DEFAULT_CACHE, "text/plain; charset=utf-8"),
         ];
         for (rel, cache, ctype) in cases {
-            let h = policy.headers_for(rel);
+            let h = policy.headers_for(rel, &Evidence::default());
             assert_eq!(h.cache_control, cache, "cache control of {rel}");
             assert_eq!(h.content_type, ctype, "content type of {rel}");
         }

@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod error;
 pub mod execute;
+pub mod fingerprint;
 pub mod github;
 pub mod headers;
 pub mod init;
@@ -155,7 +156,7 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
         distribution
             .as_ref()
             .map(|(id, facts)| (*id, facts.as_ref().map_err(String::as_str))),
-        config.spa,
+        config.spa_fallback.as_deref(),
     );
     let mut stdout = std::io::stdout().lock();
     if config.json {

@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::headers::{HeaderPolicy, Headers, is_html};
+use crate::fingerprint::{Evidence, is_html};
+use crate::headers::{HeaderPolicy, Headers};
 use crate::release::Release;
 use crate::scan::{LocalFile, LocalTree};
 use crate::store::RemoteListing;
@@ -58,7 +59,7 @@ pub struct PlanConfig {
     /// Delete remote keys that are not in the folder.
     pub delete: bool,
     pub headers: HeaderPolicy,
-    /// Releases a stale fingerprinted (immutable) asset is kept after it left the tree, so a
+    /// Releases a stale file that open pages may fetch is kept after it left the tree, so a
     /// visitor holding an older page still loads its bundle.
     pub keep_assets: u32,
 }
@@ -75,6 +76,9 @@ pub enum Reason {
     HeadersChanged,
     /// The key is in the bucket but no longer in the folder.
     Stale,
+    /// A file kept for open pages after it left the folder, whose `--keep-assets` grace ended.
+    /// Not invalidated: it is fingerprinted, and evicting it only hurts old tabs.
+    GraceEnded,
 }
 
 impl fmt::Display for Reason {
@@ -84,6 +88,7 @@ impl fmt::Display for Reason {
             Reason::ContentChanged => "content changed",
             Reason::HeadersChanged => "headers changed",
             Reason::Stale => "stale",
+            Reason::GraceEnded => "grace ended",
         })
     }
 }
@@ -151,10 +156,12 @@ pub struct Action {
 }
 
 impl Action {
-    /// Whether this action replaces or removes something a CDN may have cached.
+    /// Whether this action replaces or removes something a CDN must stop serving: new keys
+    /// were never cached, and files whose grace ended are fingerprinted (evicting them only
+    /// hurts old tabs).
     #[must_use]
     pub fn overwrites_existing(&self) -> bool {
-        self.reason != Reason::New
+        !matches!(self.reason, Reason::New | Reason::GraceEnded)
     }
 }
 
@@ -170,10 +177,17 @@ pub struct Plan {
     pub unchanged_bytes: u64,
     /// Stale keys left in place because deletion is off.
     pub kept_stale: usize,
-    /// Stale immutable assets kept for their grace period: key -> releases since they left.
+    /// Stale files kept for open pages in their grace period: key -> releases since they left.
     pub kept_assets: BTreeMap<String, u32>,
     /// `--keep-assets`: releases a stale asset is kept.
     pub keep_assets: u32,
+    /// One line each about the build folder: files left out, and why.
+    pub notes: Vec<String>,
+    /// Things in the build folder the user should fix.
+    pub warnings: Vec<String>,
+    /// What the build says about its files; the release record is built with the same.
+    #[serde(skip)]
+    pub evidence: Evidence,
 }
 
 impl Plan {
@@ -245,113 +259,183 @@ pub fn plan(
         .filter(|o| o.key.starts_with(&config.prefix) && !is_state(&o.key))
         .map(|o| (o.key.as_str(), o))
         .collect();
-    let recorded = |key: &str| release.and_then(|r| r.objects.get(key));
-
-    let mut actions = Vec::new();
-    let mut unchanged = 0;
-    let mut unchanged_bytes = 0;
-    for file in &local.files {
+    let evidence = evidence(local, release, &config.prefix);
+    let mut plan = Plan {
+        bucket: config.bucket.clone(),
+        prefix: config.prefix.clone(),
+        actions: Vec::new(),
+        unchanged: 0,
+        unchanged_bytes: 0,
+        kept_stale: 0,
+        kept_assets: BTreeMap::new(),
+        keep_assets: config.keep_assets,
+        notes: local.notes.clone(),
+        warnings: evidence.warnings().to_vec(),
+        evidence,
+    };
+    for file in local.files.iter().filter(|f| !is_state(&f.key)) {
         // A file whose key falls under the state prefix would collide with the records; the
         // deploy refuses such a folder before planning.
-        if is_state(&file.key) {
-            continue;
-        }
-        let headers = config.headers.headers_for(&file.rel);
-        let phase = write_phase(&file.key, &config.prefix);
-        let upload = |reason| Action {
+        let remote = remote_by_key.get(file.key.as_str()).copied();
+        plan_file(&mut plan, file, remote, release, config);
+    }
+    plan_stale(&mut plan, local, &remote_by_key, release, config);
+    plan.actions
+        .sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    plan
+}
+
+/// The evidence of the build, with the history of the live release: files whose bytes changed
+/// under a name that looked fingerprinted, then or now, are never immutable again.
+fn evidence(local: &LocalTree, release: Option<&Release>, prefix: &str) -> Evidence {
+    let evidence = Evidence::new(local.files.iter().map(|f| f.rel.as_str()));
+    let Some(release) = release else {
+        return evidence;
+    };
+    let recorded = release
+        .rewritten
+        .iter()
+        .filter_map(|key| key.strip_prefix(prefix))
+        .map(str::to_owned);
+    let now: Vec<String> = local
+        .files
+        .iter()
+        .filter(|f| {
+            release
+                .objects
+                .get(&f.key)
+                .is_some_and(|r| r.content_md5 != crate::scan::hex(&f.md5))
+                && evidence.fingerprint(&f.rel).is_some()
+        })
+        .map(|f| f.rel.clone())
+        .collect();
+    evidence.with_rewritten(recorded.chain(now))
+}
+
+/// Upload, re-header or count as unchanged one file of the folder.
+fn plan_file(
+    plan: &mut Plan,
+    file: &LocalFile,
+    obj: Option<&crate::store::RemoteObject>,
+    release: Option<&Release>,
+    config: &PlanConfig,
+) {
+    let headers = config.headers.headers_for(&file.rel, &plan.evidence);
+    let phase = write_phase(&file.key, &config.prefix);
+    let upload = |reason, headers| Action {
+        key: file.key.clone(),
+        op: Op::Upload {
+            headers,
+            file: Box::new(file.clone()),
+        },
+        reason,
+        phase,
+        size: file.size,
+    };
+    let Some(obj) = obj else {
+        plan.actions.push(upload(Reason::New, headers));
+        return;
+    };
+    let rec = release.and_then(|r| r.objects.get(&file.key));
+    let md5 = crate::scan::hex(&file.md5);
+    let same_content = obj.size == file.size
+        && (obj.etag == file.expected_etag()
+            || obj.etag == md5
+            || rec.is_some_and(|r| r.etag == obj.etag && r.content_md5 == md5));
+    if !same_content {
+        plan.actions.push(upload(Reason::ContentChanged, headers));
+        return;
+    }
+    let drifted = rec.is_some_and(|r| {
+        r.content_type != headers.content_type || r.cache_control != headers.cache_control
+    });
+    if drifted {
+        plan.actions.push(Action {
             key: file.key.clone(),
-            op: Op::Upload {
-                headers: headers.clone(),
-                file: Box::new(file.clone()),
-            },
-            reason,
+            op: Op::UpdateHeaders { headers },
+            reason: Reason::HeadersChanged,
             phase,
             size: file.size,
-        };
-        let Some(obj) = remote_by_key.get(file.key.as_str()) else {
-            actions.push(upload(Reason::New));
-            continue;
-        };
-        let rec = recorded(&file.key);
-        let same_content = obj.size == file.size
-            && (obj.etag == file.expected_etag()
-                || obj.etag == crate::scan::hex(&file.md5)
-                || rec.is_some_and(|r| {
-                    r.etag == obj.etag && r.content_md5 == crate::scan::hex(&file.md5)
-                }));
-        if !same_content {
-            actions.push(upload(Reason::ContentChanged));
-            continue;
-        }
-        let drifted = rec.is_some_and(|r| {
-            r.content_type != headers.content_type || r.cache_control != headers.cache_control
         });
-        if drifted {
-            actions.push(Action {
-                key: file.key.clone(),
-                op: Op::UpdateHeaders { headers },
-                reason: Reason::HeadersChanged,
-                phase,
-                size: file.size,
-            });
-        } else {
-            unchanged += 1;
-            unchanged_bytes += file.size;
-        }
+    } else {
+        plan.unchanged += 1;
+        plan.unchanged_bytes += file.size;
     }
+}
 
+/// Deletes, keeps for open pages, or (with `--no-delete`) counts the remote keys that left the
+/// folder. A deploy that changes nothing else in the site uses up no grace: files whose grace
+/// would end stay, and every count stays as the live release recorded it.
+fn plan_stale(
+    plan: &mut Plan,
+    local: &LocalTree,
+    remote_by_key: &BTreeMap<&str, &crate::store::RemoteObject>,
+    release: Option<&Release>,
+    config: &PlanConfig,
+) {
     let local_keys: std::collections::BTreeSet<&str> =
         local.files.iter().map(|f| f.key.as_str()).collect();
-    let mut kept_stale = 0;
-    let mut kept_assets = BTreeMap::new();
-    for (key, obj) in &remote_by_key {
+    let mut ended = Vec::new();
+    for (key, obj) in remote_by_key {
         if local_keys.contains(key) {
             continue;
         }
         if !config.delete {
-            kept_stale += 1;
+            plan.kept_stale += 1;
             continue;
         }
-        if let Some(since) = grace(key, &config.prefix, release, config.keep_assets) {
-            kept_assets.insert((*key).to_owned(), since);
-            continue;
-        }
-        actions.push(Action {
+        let rel = key.strip_prefix(&config.prefix).unwrap_or(key);
+        let open_pages_fetch = plan.evidence.fetched_by_open_pages(rel);
+        let reason = match grace(key, release, open_pages_fetch) {
+            Some(since) if since <= config.keep_assets => {
+                plan.kept_assets.insert((*key).to_owned(), since);
+                continue;
+            }
+            // With `--keep-assets 0` there is no grace to end: plain stale.
+            Some(since) if config.keep_assets > 0 => {
+                ended.push(((*key).to_owned(), since));
+                Reason::GraceEnded
+            }
+            Some(_) | None => Reason::Stale,
+        };
+        plan.actions.push(Action {
             key: (*key).to_owned(),
             op: Op::Delete,
-            reason: Reason::Stale,
+            reason,
             phase: Phase::Deletes,
             size: obj.size,
         });
     }
-    actions.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
-    Plan {
-        bucket: config.bucket.clone(),
-        prefix: config.prefix.clone(),
-        actions,
-        unchanged,
-        unchanged_bytes,
-        kept_stale,
-        kept_assets,
-        keep_assets: config.keep_assets,
+    let changes_site = plan.actions.iter().any(|a| a.reason != Reason::GraceEnded);
+    if !changes_site {
+        plan.actions.clear();
+        plan.kept_assets.extend(ended);
+        // No release is written, so every count stays what the live release says.
+        let recorded = release.map(|r| &r.kept);
+        for (key, since) in &mut plan.kept_assets {
+            if let Some(n) = recorded.and_then(|k| k.get(key)) {
+                *since = *n;
+            }
+        }
     }
 }
 
-/// For a stale key: Some(releases since it left the tree) when it is an immutable asset still
-/// in its grace period, None when it goes now. An asset in the live release just left (1); one
-/// the live release kept has been gone one release longer; one no record knows about is an
-/// orphan and goes (without any record, a fingerprinted name counts as just left).
-fn grace(key: &str, prefix: &str, release: Option<&Release>, keep: u32) -> Option<u32> {
-    let rel = key.strip_prefix(prefix).unwrap_or(key);
-    let (immutable, since) = match release {
-        None => (crate::headers::is_fingerprinted(rel), 1),
+/// For a stale key an open page may fetch: Some(releases since it left the tree, counting this
+/// deploy); None when it goes now. A file in the live release just left (1); one the live
+/// release kept has been gone one release longer; one no record knows about is an orphan and
+/// goes (without any record, such a file counts as just left).
+fn grace(key: &str, release: Option<&Release>, open_pages_fetch: bool) -> Option<u32> {
+    if !open_pages_fetch {
+        return None;
+    }
+    match release {
+        None => Some(1),
         Some(r) => match (r.objects.get(key), r.kept.get(key)) {
-            (Some(o), _) => (o.cache_control.contains("immutable"), 1),
-            (None, Some(n)) => (true, n.saturating_add(1)),
-            (None, None) => (false, u32::MAX),
+            (Some(_), _) => Some(1),
+            (None, Some(n)) => Some(n.saturating_add(1)),
+            (None, None) => None,
         },
-    };
-    (immutable && since <= keep).then_some(since)
+    }
 }
 
 /// Human-readable byte counts for summaries.
@@ -375,6 +459,12 @@ pub fn human_bytes(n: u64) -> String {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "plan for {}:", self.target())?;
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "  warning: {warning}")?;
+        }
         for a in &self.actions {
             let verb = match a.op {
                 Op::Upload { .. } => "upload",
@@ -383,9 +473,10 @@ impl fmt::Display for Plan {
                 Op::Delete => "delete",
             };
             let detail = match &a.op {
-                Op::Upload { headers, .. } | Op::UpdateHeaders { headers } => {
-                    format!("  [{}; {}]", headers.content_type, headers.cache_control)
-                }
+                Op::Upload { headers, .. } | Op::UpdateHeaders { headers } => format!(
+                    "  [{}; {} ({})]",
+                    headers.content_type, headers.cache_control, headers.reason
+                ),
                 Op::Restore { version_id } => format!("  [version {version_id}]"),
                 Op::Delete => String::new(),
             };
@@ -488,6 +579,7 @@ mod tests {
         LocalTree {
             files,
             warnings: vec![],
+            notes: vec![],
         }
     }
 
@@ -572,7 +664,9 @@ mod tests {
             etag: kms_etag.clone(),
             size: 6,
         };
-        let good = config().headers.headers_for("app.css");
+        let good = config()
+            .headers
+            .headers_for("app.css", &Evidence::default());
         let rec = |etag: &str, cache: &str| Release {
             id: "r1".into(),
             objects: [(
@@ -783,20 +877,156 @@ mod tests {
             kept: [("assets/older.5678abcd.js".to_owned(), 1)].into(),
             ..Release::default()
         };
+        // With a change elsewhere in the site (index.html), what happens to a stale key.
+        let outcome = |key: &str, release: Option<&Release>, keep: u32| {
+            let mut cfg = config();
+            cfg.keep_assets = keep;
+            let p = plan(
+                &tree(vec![file("index.html", "new")]),
+                &listing(vec![remote("index.html", "old"), remote(key, "x")]),
+                release,
+                &cfg,
+            );
+            match p.kept_assets.get(key) {
+                Some(n) => format!("kept {n}"),
+                None => p
+                    .actions
+                    .iter()
+                    .find(|a| a.key == key)
+                    .map(|a| format!("delete: {}", a.reason))
+                    .unwrap_or_default(),
+            }
+        };
         let cases = [
-            // (key, release, keep, kept for how many releases)
-            ("assets/app.1234abcd.js", Some(&live), 1, Some(1)),
-            ("assets/app.1234abcd.js", Some(&live), 0, None),
-            ("old.html", Some(&live), 1, None),
-            ("assets/older.5678abcd.js", Some(&live), 1, None),
-            ("assets/older.5678abcd.js", Some(&live), 2, Some(2)),
-            ("assets/orphan.9999abcd.js", Some(&live), 3, None),
-            ("assets/orphan.9999abcd.js", None, 1, Some(1)),
-            ("notes.txt", None, 1, None),
+            // (key, release, keep, outcome)
+            ("assets/app.1234abcd.js", Some(&live), 1, "kept 1"),
+            ("assets/app.1234abcd.js", Some(&live), 0, "delete: stale"),
+            ("old.html", Some(&live), 1, "delete: stale"),
+            (
+                "assets/older.5678abcd.js",
+                Some(&live),
+                1,
+                "delete: grace ended",
+            ),
+            ("assets/older.5678abcd.js", Some(&live), 2, "kept 2"),
+            ("assets/orphan.9999abcd.js", Some(&live), 3, "delete: stale"),
+            ("assets/orphan.9999abcd.js", None, 1, "kept 1"),
+            ("notes.txt", None, 1, "delete: stale"),
+            // Scripts, styles and fonts whatever their names; page data never.
+            ("js/app.js", None, 1, "kept 1"),
+            ("fonts/inter.woff2", None, 1, "kept 1"),
+            ("_app/version.json", None, 1, "delete: stale"),
         ];
         for (key, release, keep, want) in cases {
-            assert_eq!(grace(key, "", release, keep), want, "{key} keep {keep}");
+            assert_eq!(outcome(key, release, keep), want, "{key} keep {keep}");
         }
+    }
+
+    #[test]
+    fn a_deploy_that_changes_nothing_uses_up_no_grace() {
+        let live = Release {
+            objects: [(
+                "index.html".to_owned(),
+                ReleasedObject {
+                    version_id: None,
+                    size: 1,
+                    content_md5: hex(&Md5::digest(b"i")),
+                    etag: hex(&Md5::digest(b"i")),
+                    content_type: "text/html; charset=utf-8".into(),
+                    cache_control: crate::headers::REVALIDATE.into(),
+                },
+            )]
+            .into(),
+            kept: [("assets/app.1234abcd.js".to_owned(), 1)].into(),
+            ..Release::default()
+        };
+        let remote = listing(vec![
+            remote("index.html", "i"),
+            remote("assets/app.1234abcd.js", "x"),
+        ]);
+        let mut cfg = config();
+        cfg.keep_assets = 1;
+        let same = plan(
+            &tree(vec![file("index.html", "i")]),
+            &remote,
+            Some(&live),
+            &cfg,
+        );
+        assert!(same.is_empty(), "{same}");
+        assert_eq!(same.kept_assets.get("assets/app.1234abcd.js"), Some(&1));
+
+        let changed = plan(
+            &tree(vec![file("index.html", "j")]),
+            &remote,
+            Some(&live),
+            &cfg,
+        );
+        assert_eq!(
+            summary(&changed)[1],
+            (
+                "assets/app.1234abcd.js".into(),
+                "delete",
+                Reason::GraceEnded,
+                Phase::Deletes
+            )
+        );
+        assert!(!changed.actions[1].overwrites_existing(), "not invalidated");
+    }
+
+    #[test]
+    fn bytes_changed_under_a_fingerprinted_name_are_never_immutable_again() {
+        let rec = |body: &str| ReleasedObject {
+            version_id: None,
+            size: 1,
+            content_md5: hex(&Md5::digest(body.as_bytes())),
+            etag: hex(&Md5::digest(body.as_bytes())),
+            content_type: String::new(),
+            cache_control: IMMUTABLE_FOR_TEST.into(),
+        };
+        let live = Release {
+            objects: [("logo.3f2a1b9c.svg".to_owned(), rec("v1"))].into(),
+            ..Release::default()
+        };
+        let local = tree(vec![file("logo.3f2a1b9c.svg", "v2")]);
+        let p = plan(
+            &local,
+            &listing(vec![remote("logo.3f2a1b9c.svg", "v1")]),
+            Some(&live),
+            &config(),
+        );
+        let Op::Upload { headers, .. } = &p.actions[0].op else {
+            panic!("{p}");
+        };
+        assert_eq!(headers.cache_control, crate::headers::DEFAULT_CACHE);
+        assert!(
+            headers.reason.contains("bytes changed under this name"),
+            "{}",
+            headers.reason
+        );
+        assert!(
+            p.to_string().contains("bytes changed under this name"),
+            "{p}"
+        );
+        assert!(p.evidence.rewritten().contains("logo.3f2a1b9c.svg"));
+
+        // The record carries it on: the next deploy keeps the hour though nothing changes.
+        let later = Release {
+            objects: [("logo.3f2a1b9c.svg".to_owned(), rec("v2"))].into(),
+            rewritten: ["logo.3f2a1b9c.svg".to_owned()].into(),
+            ..Release::default()
+        };
+        let p = plan(
+            &local,
+            &listing(vec![remote("logo.3f2a1b9c.svg", "v2")]),
+            Some(&later),
+            &config(),
+        );
+        assert_eq!(
+            p.actions.len(),
+            1,
+            "header drift from immutable to the hour: {p}"
+        );
+        assert_eq!(p.actions[0].reason, Reason::HeadersChanged);
     }
 
     const IMMUTABLE_FOR_TEST: &str = crate::headers::IMMUTABLE;

@@ -3,13 +3,14 @@
 //! (SSE-KMS, foreign part sizes) and headers that drifted; `rollback` puts recorded
 //! versions back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use crate::execute::ExecReport;
+use crate::fingerprint::Evidence;
 use crate::headers::HeaderPolicy;
 use crate::scan::{LocalTree, hex};
 use crate::store::RemoteListing;
@@ -37,9 +38,13 @@ pub struct Release {
     pub bytes: u64,
     /// Every site object after the release, by full key.
     pub objects: BTreeMap<String, ReleasedObject>,
-    /// Stale immutable assets kept in their grace period: key -> releases since they left.
+    /// Stale files kept for open pages in their grace period: key -> releases since they left.
     #[serde(default)]
     pub kept: BTreeMap<String, u32>,
+    /// Keys whose bytes changed under the same name although the name looked fingerprinted, in
+    /// this or any earlier release: never cached as immutable again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub rewritten: BTreeSet<String>,
 }
 
 /// One object as the release left it.
@@ -179,6 +184,8 @@ pub struct Outcome<'a> {
     pub report: &'a ExecReport,
     pub previous: Option<&'a Release>,
     pub headers: &'a HeaderPolicy,
+    /// What the build says about its files, as the plan saw it.
+    pub evidence: &'a Evidence,
     /// Current version ids from `ListObjectVersions`, for keys neither written now nor
     /// recorded by `previous`.
     pub versions: &'a BTreeMap<String, String>,
@@ -207,7 +214,7 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
         .collect();
     let mut objects = BTreeMap::new();
     for file in &o.tree.files {
-        let wanted = o.headers.headers_for(&file.rel);
+        let wanted = o.headers.headers_for(&file.rel, o.evidence);
         let before = o.previous.and_then(|p| p.objects.get(&file.key));
         let entry = match written.get(file.key.as_str()) {
             Some(w) => ReleasedObject {
@@ -237,6 +244,18 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
         };
         objects.insert(file.key.clone(), entry);
     }
+    let rewritten = o
+        .previous
+        .iter()
+        .flat_map(|p| p.rewritten.iter().cloned())
+        .chain(
+            o.tree
+                .files
+                .iter()
+                .filter(|f| o.evidence.rewritten().contains(&f.rel))
+                .map(|f| f.key.clone()),
+        )
+        .collect();
     Release {
         id,
         time,
@@ -246,6 +265,7 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
         bytes: o.report.uploaded_bytes,
         objects,
         kept: o.kept.clone(),
+        rewritten,
     }
 }
 
@@ -327,6 +347,7 @@ mod tests {
         let tree = LocalTree {
             files: vec![file("a.css", "a"), file("b.js", "b"), file("c.txt", "c")],
             warnings: vec![],
+            notes: vec![],
         };
         let etag = |body: &str| hex(&Md5::digest(body.as_bytes()));
         let listing = RemoteListing {
@@ -374,6 +395,7 @@ mod tests {
                 report: &report,
                 previous: Some(&previous),
                 headers: &policy,
+                evidence: &Evidence::default(),
                 versions: &versions,
                 kept: &BTreeMap::new(),
             },

@@ -127,6 +127,9 @@ mod tests {
             kept_stale: 2,
             kept_assets: std::collections::BTreeMap::new(),
             keep_assets: 1,
+            notes: vec![],
+            warnings: vec![],
+            evidence: crate::fingerprint::Evidence::default(),
         };
         let report = ExecReport {
             uploaded: 3,

@@ -88,13 +88,22 @@ pub fn plan_rollback(
         kept_stale: 0,
         kept_assets: BTreeMap::new(),
         keep_assets: 0,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        evidence: crate::fingerprint::Evidence::default(),
     })
 }
 
 /// The record of the bucket after rolling back to `target`: the target's objects, with the new
-/// versions the copies created.
+/// versions the copies created. Names known to have changed bytes stay known (`live`'s too).
 #[must_use]
-pub fn record_after(target: &Release, report: &ExecReport, id: String, time: String) -> Release {
+pub fn record_after(
+    target: &Release,
+    live: &Release,
+    report: &ExecReport,
+    id: String,
+    time: String,
+) -> Release {
     let mut objects = target.objects.clone();
     for w in &report.writes {
         if let Some(o) = objects.get_mut(&w.key) {
@@ -113,6 +122,7 @@ pub fn record_after(target: &Release, report: &ExecReport, id: String, time: Str
         bytes: 0,
         objects,
         kept: BTreeMap::new(),
+        rewritten: target.rewritten.union(&live.rewritten).cloned().collect(),
     }
 }
 
@@ -286,6 +296,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         }
         let record = record_after(
             &target,
+            &live,
             &result,
             new_id.clone(),
             humantime::format_rfc3339_millis(now).to_string(),

@@ -81,6 +81,8 @@ pub struct LocalTree {
     pub files: Vec<LocalFile>,
     /// Things skipped that the user may want to know about (symlinked folders).
     pub warnings: Vec<String>,
+    /// One line per kind of file left out as build-folder noise (see `LeftOut`).
+    pub notes: Vec<String>,
 }
 
 impl LocalTree {
@@ -172,6 +174,7 @@ pub fn scan(dir: &Path, opts: &ScanOptions) -> Result<LocalTree> {
         }
         found.push((rel, path.to_owned()));
     }
+    let notes = leave_out_noise(&mut found);
 
     let mut files = found
         .into_par_iter()
@@ -197,7 +200,70 @@ pub fn scan(dir: &Path, opts: &ScanOptions) -> Result<LocalTree> {
         )
         .collect::<Result<Vec<_>>>()?;
     files.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(LocalTree { files, warnings })
+    Ok(LocalTree {
+        files,
+        warnings,
+        notes,
+    })
+}
+
+/// Files that build tools leave in the folder but a bucket behind CloudFront must not serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum LeftOut {
+    /// `X.br` or `X.gz` next to `X`: S3 cannot pick an encoding per request (it would serve the
+    /// compressed bytes under their own name only), and CloudFront compresses on its own.
+    /// Sitemaps (`sitemap.xml.gz`) are files in their own right and deploy.
+    Precompressed,
+    /// `.nojekyll`: a GitHub Pages switch, meaningless elsewhere.
+    NoJekyll,
+}
+
+impl LeftOut {
+    fn of(rel: &str, all: &std::collections::BTreeSet<&str>) -> Option<LeftOut> {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        if name == ".nojekyll" {
+            return Some(LeftOut::NoJekyll);
+        }
+        let original = rel
+            .strip_suffix(".br")
+            .or_else(|| rel.strip_suffix(".gz"))?;
+        let sitemap = name.starts_with("sitemap") && name.ends_with(".xml.gz");
+        (all.contains(original) && !sitemap).then_some(LeftOut::Precompressed)
+    }
+
+    fn note(self, count: usize, first: &str) -> String {
+        match self {
+            LeftOut::Precompressed => format!(
+                "left out {count} precompressed copies (`.br`/`.gz` next to the file, e.g.                  `{first}`): S3 cannot choose an encoding per request, and CloudFront                  compresses on its own"
+            ),
+            LeftOut::NoJekyll => format!(
+                "left out `{first}`{}: a GitHub Pages switch, meaningless on S3",
+                if count > 1 {
+                    format!(" and {} more", count - 1)
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+}
+
+/// Drops the build-folder noise from `found` and returns one note per kind dropped.
+fn leave_out_noise(found: &mut Vec<(String, PathBuf)>) -> Vec<String> {
+    let all: std::collections::BTreeSet<&str> = found.iter().map(|(r, _)| r.as_str()).collect();
+    let mut dropped: std::collections::BTreeMap<LeftOut, Vec<String>> = Default::default();
+    for rel in &all {
+        if let Some(kind) = LeftOut::of(rel, &all) {
+            dropped.entry(kind).or_default().push((*rel).to_owned());
+        }
+    }
+    drop(all);
+    let gone: std::collections::BTreeSet<&String> = dropped.values().flatten().collect();
+    found.retain(|(rel, _)| !gone.contains(rel));
+    dropped
+        .iter()
+        .map(|(kind, rels)| kind.note(rels.len(), &rels[0]))
+        .collect()
 }
 
 /// The path as the user would write it: their folder argument joined with the relative path.
@@ -340,6 +406,43 @@ mod tests {
             keys(&tree),
             [".gitignore", ".well-known/security.txt", "index.html"]
         );
+    }
+
+    #[test]
+    fn precompressed_siblings_and_nojekyll_are_left_out_with_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in [
+            "index.html",
+            "index.html.br",
+            "index.html.gz",
+            "assets/app.js",
+            "assets/app.js.gz",
+            "downloads/data.csv.gz",
+            "sitemap.xml",
+            "sitemap.xml.gz",
+            ".nojekyll",
+        ] {
+            write(root, rel, b"x");
+        }
+        let tree = scan(root, &opts()).unwrap();
+        assert_eq!(
+            keys(&tree),
+            [
+                "assets/app.js",
+                "downloads/data.csv.gz",
+                "index.html",
+                "sitemap.xml",
+                "sitemap.xml.gz"
+            ]
+        );
+        assert_eq!(tree.notes.len(), 2, "{:?}", tree.notes);
+        assert!(
+            tree.notes[0].starts_with("left out 3 precompressed copies"),
+            "{:?}",
+            tree.notes
+        );
+        assert!(tree.notes[1].contains("`.nojekyll`"), "{:?}", tree.notes);
     }
 
     #[test]

@@ -228,8 +228,11 @@ pub trait Cdn: Send + Sync + 'static {
 
     /// Fills the SPA gaps (`spa::repaired`) with a read-modify-write of the distribution's
     /// config guarded by its ETag, every other setting preserved.
-    fn fix_spa(&self, distribution_id: &str)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn fix_spa(
+        &self,
+        distribution_id: &str,
+        fallback: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The status CloudFront reports for an invalidation (`InProgress`, `Completed`).
     fn invalidation_status(

@@ -261,9 +261,9 @@ impl Cdn for CloudFrontCdn {
         Ok(spa_settings_of(&config))
     }
 
-    async fn fix_spa(&self, distribution_id: &str) -> Result<(), StoreError> {
+    async fn fix_spa(&self, distribution_id: &str, fallback: &str) -> Result<(), StoreError> {
         let (config, etag) = self.distribution_config(distribution_id).await?;
-        let fixed = spa::repaired(&spa_settings_of(&config));
+        let fixed = spa::repaired(&spa_settings_of(&config), fallback);
         // If-Match makes CloudFront refuse the write if someone changed the config meanwhile.
         self.client
             .update_distribution()

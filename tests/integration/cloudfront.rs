@@ -243,8 +243,95 @@ fn spa_refuses_a_folder_without_a_root_index_html() {
     site.file("app/index.html", "nested only");
     world
         .deploy(&site, &["--spa"])
-        .fails(2, "has no index.html at its root");
+        .fails(2, "has no `index.html`");
     assert!(world.objects().is_empty());
+}
+
+/// SvelteKit's SPA mode (adapter-static `fallback: '200.html'`) writes `200.html` and no
+/// `index.html`: the guard names it, and with `--spa-fallback 200.html` (or `spa_fallback` in
+/// shipfront.toml) the guard, `--fix-spa` and doctor all use it.
+#[test]
+fn spa_with_a_200_html_fallback_like_sveltekit() {
+    let world = World::new("spa-200");
+    let site = Site::new();
+    site.file("200.html", "<div id=app></div>")
+        .file("_app/version.json", "{\"version\":\"1\"}")
+        .file("_app/immutable/entry/start.DIhp_3vZ.js", "start()");
+    let run = world
+        .deploy(&site, &["--spa"])
+        .fails(2, "has no `index.html`");
+    for hint in ["it has `200.html`", "SvelteKit", "--spa-fallback 200.html"] {
+        assert!(run.stderr.contains(hint), "{hint}: {}", run.stderr);
+    }
+    assert!(world.objects().is_empty(), "nothing written");
+
+    let dist = world.spa_distribution(false);
+    let run = world
+        .deploy(
+            &site,
+            &["--distribution-id", &dist, "--spa-fallback", "200.html"],
+        )
+        .fails(2, "is not ready for a single-page app");
+    assert!(
+        run.stderr.contains("no 403 -> /200.html (200)"),
+        "{}",
+        run.stderr
+    );
+    assert!(world.objects().is_empty(), "nothing written");
+
+    world
+        .deploy(
+            &site,
+            &[
+                "--distribution-id",
+                &dist,
+                "--spa-fallback",
+                "/200.html",
+                "--fix-spa",
+            ],
+        )
+        .ok();
+    let after = world.distribution_config(&dist);
+    let responses: Vec<(i32, Option<&str>)> = after
+        .custom_error_responses()
+        .unwrap()
+        .items()
+        .iter()
+        .map(|r| (r.error_code(), r.response_page_path()))
+        .collect();
+    assert_eq!(
+        responses,
+        [
+            (500, Some("/500.html")),
+            (403, Some("/200.html")),
+            (404, Some("/200.html"))
+        ]
+    );
+    assert_eq!(world.objects(), site.md5s(""));
+
+    // The file's `spa_fallback` arms the same guard, which now passes; doctor checks the page.
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "spa_fallback = \"200.html\"\n",
+    )
+    .unwrap();
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    let doctor = crate::harness::Run::of(world.cmd(&[
+        "doctor",
+        "--bucket",
+        &world.bucket,
+        "--distribution-id",
+        &dist,
+    ]));
+    assert!(
+        doctor.stdout.contains("403 and 404 -> /200.html (200)"),
+        "{}",
+        doctor.stdout
+    );
+    // A bad page name is refused before anything else.
+    world
+        .deploy(&site, &["--spa-fallback", "../200.html"])
+        .fails(2, "invalid SPA fallback page `../200.html`");
 }
 
 #[test]

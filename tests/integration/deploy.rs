@@ -189,6 +189,8 @@ fn max_deletes_refuses_before_any_write() {
 #[test]
 fn dry_run_prints_reasons_and_writes_nothing() {
     let world = World::new("dry-run");
+    world.put("gone.txt", "x");
+    // A script may still be fetched by a page open before the deploy: kept a release.
     world.put("gone.js", "x");
     world.put("style.css", "old");
     let site = Site::new();
@@ -200,7 +202,9 @@ fn dry_run_prints_reasons_and_writes_nothing() {
     for want in [
         "upload   content changed  style.css",
         "upload   new              index.html",
-        "delete   stale            gone.js",
+        "delete   stale            gone.txt",
+        "keep     old asset        gone.js",
+        "(1 hour: not fingerprinted)",
         "nothing was written",
     ] {
         assert!(
@@ -234,9 +238,11 @@ fn dry_run_prints_reasons_and_writes_nothing() {
                 "content_changed".into()
             ),
             ("index.html".into(), "upload".into(), "new".into()),
-            ("gone.js".into(), "delete".into(), "stale".into()),
+            ("gone.txt".into(), "delete".into(), "stale".into()),
         ]
     );
+    assert_eq!(actions[0]["cache_reason"], "1 hour: not fingerprinted");
+    assert_eq!(json["plan"]["kept_assets"]["gone.js"], 1);
     assert_eq!(
         proxy.stats().get("writes"),
         None,

@@ -69,7 +69,7 @@ fn deploy_through_throttling_and_dropped_connections_ends_equal_to_folder() {
     let big: Vec<u8> = (0..11u32 << 20).map(|i| (i % 241) as u8).collect();
     site.file("media/big.bin", &big);
     world.put("stale-1.html", "old");
-    world.put("stale-2.js", "old");
+    world.put("stale-2.txt", "old");
 
     let proxy = Proxy::start(&["--fail-rate", "0.15", "--drop-rate", "0.05", "--seed", "7"]);
     world.deploy_via(&proxy, &site, &["--no-progress"]).ok();

@@ -611,6 +611,32 @@ impl World {
         all
     }
 
+    /// How many object versions and delete markers the bucket holds, every key counted.
+    pub(crate) fn version_count(&self) -> usize {
+        block_on(async {
+            let mut count = 0;
+            let mut key_marker: Option<String> = None;
+            let mut version_marker: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .list_object_versions()
+                    .bucket(&self.bucket)
+                    .set_key_marker(key_marker.take())
+                    .set_version_id_marker(version_marker.take())
+                    .send()
+                    .await
+                    .expect("list versions");
+                count += page.versions().len() + page.delete_markers().len();
+                if !page.is_truncated().unwrap_or(false) {
+                    return count;
+                }
+                key_marker = page.next_key_marker().map(str::to_owned);
+                version_marker = page.next_version_id_marker().map(str::to_owned);
+            }
+        })
+    }
+
     /// The keys of shipfront's own records (`.shipfront/`).
     pub(crate) fn state_keys(&self) -> Vec<String> {
         self.all_objects()

@@ -10,6 +10,7 @@ mod cloudfront;
 mod deploy;
 mod doctor;
 mod faults;
+mod frameworks;
 mod harness;
 mod integrity;
 mod lock;
