@@ -180,7 +180,7 @@ impl Evidence {
         if let Some(f) = self.hashed_folders.get(folder) {
             let shown = if folder.is_empty() { "/" } else { folder };
             return Some(format!(
-                "hashed folder `{shown}` ({} of {} files carry a {}-character hash)",
+                "hashed folder `{shown}` ({} of {} files carry a hash of {} characters)",
                 f.hashed, f.files, f.hash_len
             ));
         }

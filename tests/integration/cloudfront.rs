@@ -355,3 +355,36 @@ fn too_many_invalidations_in_progress_is_waited_out() {
     assert_eq!(proxy.stats().get("rejected"), Some(&1));
     assert_eq!(world.invalidations(&dist), [["/", "/index.html"]]);
 }
+
+/// A bundle kept for open pages is deleted when its grace ends, without an invalidation: it is
+/// fingerprinted, so no visitor gets a stale copy of it, and evicting it only hurts old tabs.
+#[test]
+fn files_whose_grace_ended_are_deleted_without_an_invalidation() {
+    let world = World::new("cf-grace");
+    let dist = world.distribution("");
+    let site = Site::new();
+    site.file("index.html", "<script src=/assets/app-BbXQDiXP.js>")
+        .file("assets/app-BbXQDiXP.js", "v1()");
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+
+    // v2: a new bundle; the v1 bundle stays for pages opened before.
+    site.remove("assets/app-BbXQDiXP.js")
+        .file("assets/app-CN1xVJS-.js", "v2()")
+        .file("index.html", "<script src=/assets/app-CN1xVJS-.js>");
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    assert!(world.objects().contains_key("assets/app-BbXQDiXP.js"));
+    assert_eq!(world.invalidations(&dist), [["/", "/index.html"]]);
+
+    // v3: the v1 bundle's grace ends; only the overwritten page is invalidated.
+    site.file("index.html", "<script src=/assets/app-CN1xVJS-.js> v3");
+    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    assert!(
+        !world.objects().contains_key("assets/app-BbXQDiXP.js"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        world.invalidations(&dist),
+        [["/", "/index.html"], ["/", "/index.html"]]
+    );
+}

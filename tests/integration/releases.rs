@@ -307,3 +307,43 @@ fn moving_the_state_prefix_keeps_the_old_records() {
     assert!(run.stdout.contains("deleted 0"), "{}", run.stdout);
     assert!(world.all_objects().contains_key(&old[0]), "history kept");
 }
+
+/// A name that looked fingerprinted but whose bytes changed under it is an hour from then on,
+/// in that deploy and every later one: the release record carries the name.
+#[test]
+fn a_fingerprint_like_name_whose_bytes_changed_is_never_immutable_again() {
+    let world = World::new("rewritten");
+    let site = Site::new();
+    site.file("index.html", "<img src=/logo.3f2a1b9c.svg>")
+        .file("logo.3f2a1b9c.svg", "<svg>v1</svg>");
+    world.deploy(&site, &[]).ok();
+    let immutable = "public, max-age=31536000, immutable";
+    assert_eq!(world.headers("logo.3f2a1b9c.svg").1, immutable);
+
+    site.file("logo.3f2a1b9c.svg", "<svg>v2</svg>");
+    let run = world.deploy(&site, &["--dry-run"]).ok();
+    assert!(
+        run.stdout.contains("bytes changed under this name"),
+        "{}",
+        run.stdout
+    );
+    world.deploy(&site, &[]).ok();
+    assert_eq!(world.headers("logo.3f2a1b9c.svg").1, "public, max-age=3600");
+    let keys = world.state_keys();
+    let record = release(&world, keys.last().unwrap());
+    assert_eq!(
+        record["rewritten"],
+        serde_json::json!(["logo.3f2a1b9c.svg"])
+    );
+
+    // Later deploys read it from the record: still the hour, nothing to change.
+    site.file("index.html", "<img src=/logo.3f2a1b9c.svg> v3");
+    world.deploy(&site, &[]).ok();
+    assert_eq!(world.headers("logo.3f2a1b9c.svg").1, "public, max-age=3600");
+    let keys = world.state_keys();
+    let record = release(&world, keys.last().unwrap());
+    assert_eq!(
+        record["rewritten"],
+        serde_json::json!(["logo.3f2a1b9c.svg"])
+    );
+}
