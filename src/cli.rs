@@ -187,6 +187,10 @@ pub struct DeployArgs {
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
 
+    /// Also deploy precompressed copies (X.br, X.gz beside X), left out by default
+    #[arg(long)]
+    pub upload_precompressed: bool,
+
     /// CloudFront distribution in front of the bucket: invalidate what the deploy changed
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
     pub distribution_id: Option<String>,

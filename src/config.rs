@@ -58,6 +58,8 @@ pub struct DeploySection {
     pub max_invalidation_paths: Option<usize>,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: Option<u32>,
+    /// Deploy precompressed `X.br` / `X.gz` copies beside `X` (left out by default).
+    pub upload_precompressed: Option<bool>,
     /// A lock not refreshed for this long is stale, e.g. "5m".
     pub lock_stale_after: Option<String>,
 }
@@ -155,6 +157,8 @@ pub struct DeployConfig {
     pub excludes: Vec<String>,
     /// Multipart threshold and part size, bytes.
     pub part_size: u64,
+    /// Deploy precompressed `X.br` / `X.gz` copies beside `X`.
+    pub upload_precompressed: bool,
     /// Header defaults and `[[rules]]`.
     pub headers: HeaderPolicy,
     /// One JSON document on stdout.
@@ -522,6 +526,8 @@ impl DeployConfig {
             concurrency,
             excludes,
             part_size: part_size_mib << 20,
+            upload_precompressed: args.upload_precompressed
+                || file.deploy.upload_precompressed.unwrap_or(false),
             headers: HeaderPolicy::new(rules),
             json: args.json,
             progress: !args.no_progress,

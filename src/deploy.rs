@@ -17,6 +17,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         prefix: config.site.prefix.clone(),
         excludes: config.excludes.clone(),
         part_size: config.part_size,
+        upload_precompressed: config.upload_precompressed,
     };
     let dir = config.dir.clone();
     let tree = tokio::task::spawn_blocking(move || scan::scan(&dir, &scan_options))
@@ -171,20 +172,20 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             .then(|| release::id_for(std::time::SystemTime::now(), previous.as_ref(), &result));
         let mut invalidation_report = None;
         if let Some((cdn, id, origin_path)) = &cdn {
-            // Files whose grace ended are fingerprinted: evicting them only hurts old tabs.
-            let grace_ended: std::collections::BTreeSet<&str> = plan
+            // What the plan says a CDN may have cached (`Action::overwrites_existing`), of what
+            // this deploy did write or delete.
+            let cached: std::collections::BTreeSet<&str> = plan
                 .actions
                 .iter()
-                .filter(|a| a.reason == plan::Reason::GraceEnded)
+                .filter(|a| a.overwrites_existing())
                 .map(|a| a.key.as_str())
                 .collect();
             let changed: Vec<&str> = result
                 .writes
                 .iter()
-                .filter(|w| w.reason != plan::Reason::New)
                 .map(|w| w.key.as_str())
                 .chain(result.deleted_keys.iter().map(String::as_str))
-                .filter(|k| !grace_ended.contains(k))
+                .filter(|k| cached.contains(k))
                 .collect();
             if let Some(inv) = invalidation_for(changed, origin_path) {
                 let reference = caller_reference(release_id.as_deref(), started, &inv);
@@ -363,16 +364,15 @@ async fn record_release<S: ObjectStore>(
 /// folder does have (a SvelteKit SPA build has `200.html` and no `index.html`).
 fn spa_no_fallback(config: &DeployConfig, tree: &scan::LocalTree) -> Error {
     let page = &config.spa_fallback;
-    let other = [spa::INDEX]
+    let other = [spa::INDEX, spa::OTHER_FALLBACK]
         .into_iter()
-        .chain(spa::OTHER_FALLBACKS)
         .filter(|p| p != page)
         .find(|p| tree.files.iter().any(|f| f.rel == *p));
     let hint = match other {
         Some(found) => format!(
             "; it has `{found}`{}: pass --spa-fallback {found}, or set spa_fallback = \
              \"{found}\" in shipfront.toml",
-            if found == "200.html" {
+            if found == spa::OTHER_FALLBACK {
                 " (the fallback page SvelteKit's adapter-static writes)"
             } else {
                 ""

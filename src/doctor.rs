@@ -342,7 +342,7 @@ pub fn checks(
     out.push(
         match gaps
             .iter()
-            .find(|g| matches!(g, spa::SpaGap::DefaultRootObject(_)))
+            .find(|g| matches!(g, spa::SpaGap::DefaultRootObject { .. }))
         {
             None => check(
                 "default root object",

@@ -177,7 +177,15 @@ impl Evidence {
             return Some(framework.to_owned());
         }
         let (folder, name) = split(rel);
-        if let Some(f) = self.hashed_folders.get(folder) {
+        // In a hashed folder, a name with a hash-shaped segment of the folder's hash length is
+        // fingerprinted whatever letters its hash has; a name without one (a `data.json` or an
+        // `og-overview.png` copied in) is not.
+        let hash_slot = |len: usize| segments(name, true).any(|s| s.len() == len && hash_shaped(s));
+        if let Some(f) = self
+            .hashed_folders
+            .get(folder)
+            .filter(|f| hash_slot(f.hash_len))
+        {
             let shown = if folder.is_empty() { "/" } else { folder };
             return Some(format!(
                 "hashed folder `{shown}` ({} of {} files carry a hash of {} characters)",
@@ -232,7 +240,11 @@ impl Evidence {
             _ if rel == "hashmap.json" => "VitePress page map",
             _ if rel.starts_with("page-data/") => "Gatsby page-data/",
             _ if rel.starts_with("_nuxt/builds/") => "Nuxt build manifest",
-            _ if self.markers.next && !rel.starts_with("_next/") && name.ends_with(".txt") => {
+            _ if self.markers.next
+                && !rel.starts_with("_next/")
+                && name.ends_with(".txt")
+                && !WELL_KNOWN_TEXT.contains(&name) =>
+            {
                 "Next.js RSC payload"
             }
             _ => return None,
@@ -242,7 +254,11 @@ impl Evidence {
 
     /// The bundler whose output folder holds `rel`, when that folder holds only hashed names.
     fn bundler_folder(&self, rel: &str) -> Option<&'static str> {
-        let under = |dir: &str| rel.starts_with(dir) || rel.contains(&format!("/{dir}"));
+        // At the root or below any folder (a build for a sub-path), never inside a name.
+        let under = |dir: &str| {
+            rel.match_indices(dir)
+                .any(|(i, _)| i == 0 || rel.as_bytes()[i - 1] == b'/')
+        };
         let m = self.markers;
         if under("_next/static/") {
             Some("Next.js _next/static/")
@@ -282,16 +298,29 @@ impl Evidence {
     }
 }
 
-/// The hash of a root file named like esbuild's output, `name-XXXXXXXX.ext` (base32: `A-Z2-7`).
+/// The hash of a root file named like esbuild's output, `name-XXXXXXXX.ext`.
 fn esbuild_hash(rel: &str) -> Option<&str> {
     let stem = rel.split('.').next().filter(|_| !rel.contains('/'))?;
     let (_, hash) = stem.rsplit_once('-')?;
-    (hash.len() == 8
-        && hash
-            .bytes()
-            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c)))
-    .then_some(hash)
+    base32_of_8(hash).then_some(hash)
 }
+
+/// Eight characters of esbuild's base32 alphabet (`A-Z2-7`).
+fn base32_of_8(s: &str) -> bool {
+    s.len() == 8
+        && s.bytes()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
+}
+
+/// Text files with a meaning of their own, never Next.js RSC payloads.
+const WELL_KNOWN_TEXT: [&str; 6] = [
+    "robots.txt",
+    "humans.txt",
+    "ads.txt",
+    "app-ads.txt",
+    "security.txt",
+    "llms.txt",
+];
 
 /// `(folder, name)`: the folder is `""` or ends in `/`.
 fn split(rel: &str) -> (&str, &str) {
@@ -304,8 +333,8 @@ fn split(rel: &str) -> (&str, &str) {
 /// Whether `rel` is an HTML page.
 #[must_use]
 pub fn is_html(rel: &str) -> bool {
-    let lower = rel.to_ascii_lowercase();
-    lower.ends_with(".html") || lower.ends_with(".htm")
+    rel.rsplit_once('.')
+        .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("html") || ext.eq_ignore_ascii_case("htm"))
 }
 
 /// Counts, for one folder, how many files carry a hash-shaped segment of each length.
@@ -385,7 +414,7 @@ fn is_hash_char(b: u8) -> bool {
 /// The strict test: a segment that is a content hash and nothing else could be.
 /// - lower-case hex of 8 or more characters with both digits and letters (`3f2a1b9c`; webpack,
 ///   Hugo's 64-character SHA-256);
-/// - base64url of 8 or more with upper and lower case mixed at random, not in words
+/// - base64url of exactly 8 with upper and lower case mixed at random, not in words
 ///   (`BbXQDiXP`, `Cwq-3PKq`, `CN1xVJS-`; Rollup and Vite);
 /// - base32 of exactly 8 with a digit (`HFJ5L6PZ`; esbuild).
 ///
@@ -404,10 +433,11 @@ pub fn is_hash(s: &str) -> bool {
     let hex = b
         .iter()
         .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
-    let base32 = b.len() == 8
-        && b.iter()
-            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(c));
-    (hex && digit && lower) || (base32 && digit && upper) || (lower && upper && !wordish(s))
+    // Rollup, Vite and esbuild hashes are 8 characters; longer mixed-case segments are words
+    // joined by `-` or `_` far more often than hashes (`Product-Sheet-EN`).
+    (hex && digit && lower)
+        || (base32_of_8(s) && digit)
+        || (b.len() == 8 && lower && upper && !wordish(s))
 }
 
 /// The looser test the folder statistics use: a segment shaped like a hash, even one the strict
@@ -449,7 +479,7 @@ fn wordish(s: &str) -> bool {
     capitals_start_words && runs <= 3
 }
 
-/// Sizes, dates and versions, which look like hashes to a careless test.
+/// Sizes, dates, versions and words, which look like hashes to a careless test.
 fn not_a_hash(s: &str) -> bool {
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
     // 1200x630, 1920x1080, 640x480@2x
@@ -468,7 +498,16 @@ fn not_a_hash(s: &str) -> bool {
         && !s[4..]
             .bytes()
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
-    dimension || version || dated
+    // Dark-RGB, Sheet-EN, hero_Large: every part a word or a number.
+    let words = s.split(['-', '_']).all(|part| {
+        let b = part.as_bytes();
+        let tail_lower = b.iter().skip(1).all(u8::is_ascii_lowercase);
+        b.is_empty()
+            || digits(part)
+            || (b.iter().all(u8::is_ascii_alphabetic)
+                && (tail_lower || b.iter().all(u8::is_ascii_uppercase)))
+    });
+    dimension || version || dated || words
 }
 
 /// For a name carrying a full-length digest (32+ hex, what Hugo's `fingerprint` and asset
@@ -512,6 +551,11 @@ mod tests {
             ("deadbeef", false),
             ("33089946", false),
             ("abc1234", false),
+            ("Dark-RGB", false),
+            ("Sheet-EN", false),
+            ("hero_Big", false),
+            ("Q4Results", false),
+            ("ab-cdEFG", true),
         ];
         for (s, want) in cases {
             assert_eq!(is_hash(s), want, "is_hash({s})");
@@ -538,6 +582,14 @@ mod tests {
             ("jquery-3.6.0.min.js", None),
             ("deadbeef.js", None),
             ("LICENSE", None),
+            ("Product-Sheet-EN.pdf", None),
+            ("Logo-Dark-RGB.svg", None),
+            ("Team-Photo-NYC.jpg", None),
+            ("Annual-Report-Q3-2024.pdf", None),
+            ("chart-Q4Results.png", None),
+            ("release-notes-v2Beta.md", None),
+            ("og-1200x630-OG.png", None),
+            ("thumb-640x360-HD.jpg", None),
         ];
         for (name, want) in cases {
             assert_eq!(hash_in_name(name), want, "hash_in_name({name})");
@@ -563,6 +615,30 @@ mod tests {
             ev.fingerprint("assets/index-BpbWysRd.js")
         );
         assert_eq!(ev.fingerprint("img/photo-Acme2024.png"), None);
+        // A file without a hash in a hashed folder is not fingerprinted by the folder.
+        let hashed = [
+            "assets/a-BbXQDiXP.js",
+            "assets/b-CN1xVJS-.js",
+            "assets/c-GpEN3EET.js",
+            "assets/d-D64VDMd1.css",
+            "assets/e-CHdo91hT.svg",
+            "assets/f-BF8QNONU.svg",
+            "assets/g-Cwq-3PKq.svg",
+            "assets/h-By2_1cv3.js",
+            "assets/i-BpbWysRd.js",
+            "assets/j-Z4q0qtJS.js",
+        ];
+        for plain in ["assets/data.json", "assets/settings.js"] {
+            let ev = Evidence::new(hashed.iter().copied().chain([plain]));
+            let word_like = ev.fingerprint("assets/i-BpbWysRd.js");
+            assert!(
+                word_like
+                    .as_deref()
+                    .is_some_and(|w| w.contains("hashed folder")),
+                "{word_like:?}"
+            );
+            assert_eq!(ev.fingerprint(plain), None, "{plain}");
+        }
         assert_eq!(ev.fingerprint("index.html"), None);
     }
 
@@ -584,6 +660,7 @@ mod tests {
             ),
             ("_astro/index.Cwq-3PKq.css", "immutable: Astro _astro/"),
             ("about.txt", "revalidate: Next.js RSC payload"),
+            ("robots.txt", "1 hour: not fingerprinted"),
             ("_app/version.json", "revalidate: build version file"),
             ("public/og-image-1200x630.png", "1 hour: not fingerprinted"),
             (

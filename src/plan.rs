@@ -375,6 +375,14 @@ fn plan_stale(
 ) {
     let local_keys: std::collections::BTreeSet<&str> =
         local.files.iter().map(|f| f.key.as_str()).collect();
+    let delete = |key: &str, size, reason| Action {
+        key: key.to_owned(),
+        op: Op::Delete,
+        reason,
+        phase: Phase::Deletes,
+        size,
+    };
+    // Stale files whose grace ends now: (key, size, releases since they left, fingerprinted).
     let mut ended = Vec::new();
     for (key, obj) in remote_by_key {
         if local_keys.contains(key) {
@@ -385,38 +393,47 @@ fn plan_stale(
             continue;
         }
         let rel = key.strip_prefix(&config.prefix).unwrap_or(key);
-        let open_pages_fetch = plan.evidence.fetched_by_open_pages(rel);
-        let reason = match grace(key, release, open_pages_fetch) {
+        // What the live release says counts too: a file a rule made immutable, or one it kept.
+        let recorded_immutable = release
+            .and_then(|r| r.objects.get(*key))
+            .is_some_and(|o| o.cache_control.contains("immutable"));
+        let kept_before = release.is_some_and(|r| r.kept.contains_key(*key));
+        let open_pages_fetch =
+            recorded_immutable || kept_before || plan.evidence.fetched_by_open_pages(rel);
+        match grace(key, release, open_pages_fetch) {
             Some(since) if since <= config.keep_assets => {
                 plan.kept_assets.insert((*key).to_owned(), since);
-                continue;
             }
             // With `--keep-assets 0` there is no grace to end: plain stale.
             Some(since) if config.keep_assets > 0 => {
-                ended.push(((*key).to_owned(), since));
-                Reason::GraceEnded
+                let fingerprinted = recorded_immutable || plan.evidence.fingerprint(rel).is_some();
+                ended.push(((*key).to_owned(), obj.size, since, fingerprinted));
             }
-            Some(_) | None => Reason::Stale,
-        };
-        plan.actions.push(Action {
-            key: (*key).to_owned(),
-            op: Op::Delete,
-            reason,
-            phase: Phase::Deletes,
-            size: obj.size,
-        });
+            _ => plan.actions.push(delete(key, obj.size, Reason::Stale)),
+        }
     }
-    let changes_site = plan.actions.iter().any(|a| a.reason != Reason::GraceEnded);
-    if !changes_site {
-        plan.actions.clear();
-        plan.kept_assets.extend(ended);
-        // No release is written, so every count stays what the live release says.
+    if plan.actions.is_empty() {
+        // Nothing else changes, so no release is written: no grace is used up, and every count
+        // stays what the live release says.
+        plan.kept_assets
+            .extend(ended.into_iter().map(|(key, _, since, _)| (key, since)));
         let recorded = release.map(|r| &r.kept);
         for (key, since) in &mut plan.kept_assets {
             if let Some(n) = recorded.and_then(|k| k.get(key)) {
                 *since = *n;
             }
         }
+        return;
+    }
+    for (key, size, _, fingerprinted) in ended {
+        // A fingerprinted file goes without an invalidation: no visitor can hold a stale copy
+        // of it. A plainly named script may come back under its name, so it is invalidated.
+        let reason = if fingerprinted {
+            Reason::GraceEnded
+        } else {
+            Reason::Stale
+        };
+        plan.actions.push(delete(&key, size, reason));
     }
 }
 
@@ -868,13 +885,18 @@ mod tests {
         let live = Release {
             objects: [
                 ("assets/app.1234abcd.js".to_owned(), rec(IMMUTABLE_FOR_TEST)),
+                ("img/photo.png".to_owned(), rec(IMMUTABLE_FOR_TEST)),
                 (
                     "old.html".to_owned(),
                     rec("public, max-age=0, must-revalidate"),
                 ),
             ]
             .into(),
-            kept: [("assets/older.5678abcd.js".to_owned(), 1)].into(),
+            kept: [
+                ("assets/older.5678abcd.js".to_owned(), 1),
+                ("js/kept.js".to_owned(), 1),
+            ]
+            .into(),
             ..Release::default()
         };
         // With a change elsewhere in the site (index.html), what happens to a stale key.
@@ -916,6 +938,11 @@ mod tests {
             ("js/app.js", None, 1, "kept 1"),
             ("fonts/inter.woff2", None, 1, "kept 1"),
             ("_app/version.json", None, 1, "delete: stale"),
+            // A plainly named script's grace ends as a plain delete (it is invalidated).
+            ("js/kept.js", Some(&live), 1, "delete: stale"),
+            ("js/kept.js", Some(&live), 2, "kept 2"),
+            // A file the live release recorded immutable (by a rule) is kept like a bundle.
+            ("img/photo.png", Some(&live), 1, "kept 1"),
         ];
         for (key, release, keep, want) in cases {
             assert_eq!(outcome(key, release, keep), want, "{key} keep {keep}");

@@ -27,6 +27,8 @@ pub struct ScanOptions {
     pub excludes: Vec<String>,
     /// Files at or above this size are uploaded in parts of this size, and get a multipart ETag.
     pub part_size: u64,
+    /// Deploy `X.br` / `X.gz` beside `X` too (left out by default, see `LeftOut`).
+    pub upload_precompressed: bool,
 }
 
 /// One file to deploy.
@@ -174,7 +176,7 @@ pub fn scan(dir: &Path, opts: &ScanOptions) -> Result<LocalTree> {
         }
         found.push((rel, path.to_owned()));
     }
-    let notes = leave_out_noise(&mut found);
+    let notes = leave_out_noise(&mut found, opts.upload_precompressed);
 
     let mut files = found
         .into_par_iter()
@@ -219,10 +221,17 @@ enum LeftOut {
 }
 
 impl LeftOut {
-    fn of(rel: &str, all: &std::collections::BTreeSet<&str>) -> Option<LeftOut> {
+    fn of(
+        rel: &str,
+        all: &std::collections::BTreeSet<&str>,
+        upload_precompressed: bool,
+    ) -> Option<LeftOut> {
         let name = rel.rsplit('/').next().unwrap_or(rel);
         if name == ".nojekyll" {
             return Some(LeftOut::NoJekyll);
+        }
+        if upload_precompressed {
+            return None;
         }
         let original = rel
             .strip_suffix(".br")
@@ -234,7 +243,9 @@ impl LeftOut {
     fn note(self, count: usize, first: &str) -> String {
         match self {
             LeftOut::Precompressed => format!(
-                "left out {count} precompressed copies (`.br`/`.gz` next to the file, e.g.                  `{first}`): S3 cannot choose an encoding per request, and CloudFront                  compresses on its own"
+                "left out {count} precompressed copies (`.br`/`.gz` beside the file, e.g. \
+                 `{first}`): S3 cannot choose an encoding per request, and CloudFront \
+                 compresses on its own (--upload-precompressed deploys them)"
             ),
             LeftOut::NoJekyll => format!(
                 "left out `{first}`{}: a GitHub Pages switch, meaningless on S3",
@@ -249,11 +260,11 @@ impl LeftOut {
 }
 
 /// Drops the build-folder noise from `found` and returns one note per kind dropped.
-fn leave_out_noise(found: &mut Vec<(String, PathBuf)>) -> Vec<String> {
+fn leave_out_noise(found: &mut Vec<(String, PathBuf)>, upload_precompressed: bool) -> Vec<String> {
     let all: std::collections::BTreeSet<&str> = found.iter().map(|(r, _)| r.as_str()).collect();
     let mut dropped: std::collections::BTreeMap<LeftOut, Vec<String>> = Default::default();
     for rel in &all {
-        if let Some(kind) = LeftOut::of(rel, &all) {
+        if let Some(kind) = LeftOut::of(rel, &all, upload_precompressed) {
             dropped.entry(kind).or_default().push((*rel).to_owned());
         }
     }
@@ -379,6 +390,7 @@ mod tests {
             prefix: String::new(),
             excludes: vec![],
             part_size: 16 << 20,
+            upload_precompressed: false,
         }
     }
 
@@ -436,13 +448,20 @@ mod tests {
                 "sitemap.xml.gz"
             ]
         );
-        assert_eq!(tree.notes.len(), 2, "{:?}", tree.notes);
-        assert!(
-            tree.notes[0].starts_with("left out 3 precompressed copies"),
-            "{:?}",
-            tree.notes
+        assert_eq!(
+            tree.notes,
+            [
+                "left out 3 precompressed copies (`.br`/`.gz` beside the file, e.g. \
+                 `assets/app.js.gz`): S3 cannot choose an encoding per request, and CloudFront \
+                 compresses on its own (--upload-precompressed deploys them)",
+                "left out `.nojekyll`: a GitHub Pages switch, meaningless on S3"
+            ]
         );
-        assert!(tree.notes[1].contains("`.nojekyll`"), "{:?}", tree.notes);
+        let mut o = opts();
+        o.upload_precompressed = true;
+        let tree = scan(root, &o).unwrap();
+        assert_eq!(tree.files.len(), 8, "{:?}", keys(&tree));
+        assert_eq!(tree.notes.len(), 1, "{:?}", tree.notes);
     }
 
     #[test]

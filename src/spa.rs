@@ -8,16 +8,15 @@ use std::fmt;
 /// The root page, and the default page every SPA route falls back to.
 pub const INDEX: &str = "index.html";
 
-/// Other names SPA builds give their fallback page, for the hint when `index.html` is missing
-/// (SvelteKit's adapter-static documents `200.html`).
-pub const OTHER_FALLBACKS: [&str; 2] = ["200.html", "404.html"];
+/// The other name SPA builds give their fallback page, for the hint when `index.html` is
+/// missing (SvelteKit's adapter-static documents `200.html`; Nuxt writes it too).
+pub const OTHER_FALLBACK: &str = "200.html";
 
 /// A fallback page name from `--spa-fallback` / `spa_fallback`: a page of the build folder,
 /// given relative to it (`200.html`, `app/index.html`); a leading `/` is accepted.
 pub fn fallback_page(raw: &str) -> Result<String, String> {
     let page = raw.trim().trim_start_matches('/');
-    let valid = !page.is_empty()
-        && !page.ends_with('/')
+    let valid = crate::fingerprint::is_html(page)
         && page
             .split('/')
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
@@ -52,8 +51,8 @@ pub struct SpaSettings {
 /// Something an SPA needs that the distribution lacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpaGap {
-    /// `DefaultRootObject` is neither `index.html` nor the fallback page (it holds this value).
-    DefaultRootObject(String),
+    /// `DefaultRootObject` is neither `index.html` nor the fallback page.
+    DefaultRootObject { value: String, fallback: String },
     /// No `CODE -> /PAGE (200)` custom error response.
     Fallback { code: i32, page: String },
 }
@@ -61,11 +60,17 @@ pub enum SpaGap {
 impl fmt::Display for SpaGap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SpaGap::DefaultRootObject(v) if v.is_empty() => {
-                write!(f, "DefaultRootObject is not set (needs `{INDEX}`)")
-            }
-            SpaGap::DefaultRootObject(v) => {
-                write!(f, "DefaultRootObject is `{v}` (needs `{INDEX}`)")
+            SpaGap::DefaultRootObject { value, fallback } => {
+                if value.is_empty() {
+                    f.write_str("DefaultRootObject is not set")?;
+                } else {
+                    write!(f, "DefaultRootObject is `{value}`")?;
+                }
+                if fallback == INDEX {
+                    write!(f, " (needs `{INDEX}`)")
+                } else {
+                    write!(f, " (needs `{INDEX}` or `{fallback}`)")
+                }
             }
             SpaGap::Fallback { code, page } => {
                 write!(f, "no {code} -> /{page} (200) error response")
@@ -95,9 +100,10 @@ fn root_serves_app(settings: &SpaSettings, fallback: &str) -> bool {
 pub fn gaps(settings: &SpaSettings, fallback: &str) -> Vec<SpaGap> {
     let mut out = Vec::new();
     if !root_serves_app(settings, fallback) {
-        out.push(SpaGap::DefaultRootObject(
-            settings.default_root_object.clone(),
-        ));
+        out.push(SpaGap::DefaultRootObject {
+            value: settings.default_root_object.clone(),
+            fallback: fallback.to_owned(),
+        });
     }
     for code in FALLBACK_CODES {
         let ok = settings
@@ -168,10 +174,7 @@ mod tests {
                 settings("index.html", vec![ok403.clone(), ok404.clone()]),
                 vec![],
             ),
-            (
-                settings("", vec![]),
-                vec![SpaGap::DefaultRootObject(String::new()), gap(403), gap(404)],
-            ),
+            (settings("", vec![]), vec![root_gap(""), gap(403), gap(404)]),
             (
                 settings(
                     "index.html",
@@ -184,7 +187,7 @@ mod tests {
                     "home.html",
                     vec![response(403, "/index.html", "403"), ok404.clone()],
                 ),
-                vec![SpaGap::DefaultRootObject("home.html".into()), gap(403)],
+                vec![root_gap("home.html"), gap(403)],
             ),
         ];
         for (s, want) in cases {
@@ -251,6 +254,7 @@ mod tests {
             ("/", Err(())),
             ("../x.html", Err(())),
             ("a//b.html", Err(())),
+            ("app.js", Err(())),
         ] {
             assert_eq!(fallback_page(raw).as_deref().map_err(|_| ()), want, "{raw}");
         }
@@ -285,8 +289,19 @@ mod tests {
             "no 403 -> /index.html (200) error response"
         );
         assert_eq!(
-            SpaGap::DefaultRootObject(String::new()).to_string(),
+            root_gap("").to_string(),
             "DefaultRootObject is not set (needs `index.html`)"
         );
+        assert_eq!(
+            gaps(&settings("home.html", vec![]), "200.html")[0].to_string(),
+            "DefaultRootObject is `home.html` (needs `index.html` or `200.html`)"
+        );
+    }
+
+    fn root_gap(value: &str) -> SpaGap {
+        SpaGap::DefaultRootObject {
+            value: value.into(),
+            fallback: INDEX.into(),
+        }
     }
 }

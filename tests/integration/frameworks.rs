@@ -177,7 +177,16 @@ fn fetched_by_open_pages(class: &str, rel: &str) -> bool {
         || (class != "revalidate"
             && matches!(
                 ext,
-                "js" | "mjs" | "css" | "woff" | "woff2" | "ttf" | "wasm" | "map"
+                "js" | "mjs"
+                    | "cjs"
+                    | "css"
+                    | "woff"
+                    | "woff2"
+                    | "ttf"
+                    | "otf"
+                    | "eot"
+                    | "wasm"
+                    | "map"
             ))
 }
 
@@ -240,6 +249,15 @@ fn names_with_sizes_dates_and_versions_are_never_immutable() {
         "icon-DataGrid.svg",
         "logo-FEATURED.png",
         "release-notes.2025Q1.pdf",
+        "Product-Sheet-EN.pdf",
+        "Logo-Dark-RGB.svg",
+        "Team-Photo-NYC.jpg",
+        "Annual-Report-Q3-2024.pdf",
+        "chart-Q4Results.png",
+        "release-notes-v2Beta.md",
+        "og-1200x630-OG.png",
+        "thumb-640x360-HD.jpg",
+        "hero_Large.webp",
     ];
     // Alone, and all together in one folder (so folder statistics cannot be fooled either).
     let together: Vec<String> = names.iter().map(|n| format!("media/{n}")).collect();
@@ -251,6 +269,30 @@ fn names_with_sizes_dates_and_versions_are_never_immutable() {
         for h in [alone, in_folder] {
             assert_ne!(h.cache_control, IMMUTABLE, "{name}: {}", h.reason);
         }
+    }
+}
+
+/// A file copied into a real hashed folder (Vite copies `public/assets/` into `dist/assets/`)
+/// has no hash: the folder's evidence does not cover it.
+#[test]
+fn a_file_without_a_hash_in_a_hashed_folder_is_not_immutable() {
+    let vite = fixtures()
+        .into_iter()
+        .find(|f| f.name == "vite-react")
+        .unwrap();
+    let policy = HeaderPolicy::default();
+    for extra in [
+        "assets/data.json",
+        "assets/og-overview.png",
+        "assets/settings.js",
+    ] {
+        let mut rels: Vec<&str> = vite.versions[0].iter().map(|e| e.path.as_str()).collect();
+        rels.push(extra);
+        let evidence = Evidence::new(rels.iter().copied());
+        let h = policy.headers_for(extra, &evidence);
+        assert_eq!(h.cache_control, HOUR, "{extra}: {}", h.reason);
+        let bundle = policy.headers_for("assets/index-GpEN3EET.js", &evidence);
+        assert_eq!(bundle.cache_control, IMMUTABLE, "{}", bundle.reason);
     }
 }
 

@@ -32,6 +32,7 @@ fn deploy_with_change_after_scan(world: &World, endpoint: &str, site: &Site) -> 
             prefix: String::new(),
             excludes: vec![],
             part_size: 16 << 20,
+            upload_precompressed: false,
         },
     )
     .unwrap();
