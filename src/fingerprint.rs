@@ -51,8 +51,9 @@ struct Markers {
     cra: bool,
     /// `assets/js/runtime~main.*.js`: Docusaurus (`assets/js|css|images|files/`).
     docusaurus: bool,
-    /// `polyfills-XXXXXXXX.js` at the root: Angular, whose esbuild names root scripts and
-    /// styles `name-XXXXXXXX.ext` with a base32 hash (all letters about one time in five).
+    /// `main-XXXXXXXX.js` or `polyfills-XXXXXXXX.js` at the root: Angular (or esbuild with
+    /// `[name]-[hash]`), which names root scripts and styles `name-XXXXXXXX.ext` with a base32
+    /// hash that the name test alone misses about one time in three (`GWRIWUJ5`).
     angular: bool,
 }
 
@@ -62,7 +63,9 @@ impl Markers {
         self.gatsby |= rel.starts_with("page-data/");
         self.cra |= rel == "asset-manifest.json";
         self.docusaurus |= rel.starts_with("assets/js/runtime~main.");
-        self.angular |= rel.starts_with("polyfills-") && esbuild_hash(rel).is_some();
+        self.angular |= (rel.starts_with("main-") || rel.starts_with("polyfills-"))
+            && rel.ends_with(".js")
+            && esbuild_hash(rel).is_some();
     }
 }
 
@@ -389,9 +392,10 @@ fn segments(name: &str, whole_first: bool) -> impl Iterator<Item = &str> {
     let stem = name.rsplit_once('.').map_or("", |(stem, _)| stem);
     let mut parts = stem.split('.');
     let first = parts.next().unwrap_or_default();
+    let uuid = uuid_start(first);
     let tails = first
         .match_indices('-')
-        .filter(|(i, _)| *i > 0)
+        .filter(move |(i, _)| *i > 0 && uuid.is_none_or(|u| *i < u))
         .map(move |(i, _)| &first[i + 1..]);
     whole_first
         .then_some(first)
@@ -399,6 +403,16 @@ fn segments(name: &str, whole_first: bool) -> impl Iterator<Item = &str> {
         .chain(tails)
         .chain(parts)
         .filter(|s| !s.is_empty())
+}
+
+/// Where a UUID (`8-4-4-4-12` hex) ends `part`, if one does: its groups identify, they do not
+/// hash content (`uploads/483f84f7-d833-4a12-b041-ea7e1ce48558.png` may be rewritten).
+fn uuid_start(part: &str) -> Option<usize> {
+    let start = part.len().checked_sub(36)?;
+    let uuid = part.get(start..)?;
+    let shaped = uuid.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+        && uuid.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit());
+    (shaped && (start == 0 || part.as_bytes()[start - 1] == b'-')).then_some(start)
 }
 
 /// The hash in a file name, when one of its segments is a real content hash by the strict test.
@@ -416,7 +430,8 @@ fn is_hash_char(b: u8) -> bool {
 ///   Hugo's 64-character SHA-256);
 /// - base64url of exactly 8 with upper and lower case mixed at random, not in words
 ///   (`BbXQDiXP`, `Cwq-3PKq`, `CN1xVJS-`; Rollup and Vite);
-/// - base32 of exactly 8 with a digit (`HFJ5L6PZ`; esbuild).
+/// - base32 of exactly 8 with digits among the letters (`HFJ5L6PZ`; esbuild), not a code
+///   like `SKU23456`.
 ///
 /// Never a size, date or version (`1200x630`, `20240601`, `v20240601`, `2025Q4EN`), nor a word
 /// (`overview`, `DataGrid`). All-digit and all-letter hashes fail it; folder evidence catches
@@ -436,7 +451,7 @@ pub fn is_hash(s: &str) -> bool {
     // Rollup, Vite and esbuild hashes are 8 characters; longer mixed-case segments are words
     // joined by `-` or `_` far more often than hashes (`Product-Sheet-EN`).
     (hex && digit && lower)
-        || (base32_of_8(s) && digit)
+        || (base32_of_8(s) && digit && runs(s) > 2)
         || (b.len() == 8 && lower && upper && !wordish(s))
 }
 
@@ -464,8 +479,13 @@ fn wordish(s: &str) -> bool {
         .iter()
         .enumerate()
         .all(|(i, c)| !c.is_ascii_uppercase() || b.get(i + 1).is_some_and(u8::is_ascii_lowercase));
-    let runs = s
-        .split(['-', '_'])
+    capitals_start_words && runs(s) <= 3
+}
+
+/// How many runs of letters and of digits `s` has, `-` and `_` ending a run: `SKU23456` has 2,
+/// `HFJ5L6PZ` 5. Names and codes have few; hashes alternate at random.
+fn runs(s: &str) -> usize {
+    s.split(['-', '_'])
         .map(|part| {
             let kinds = part.bytes().map(|c| c.is_ascii_digit());
             let changes = kinds
@@ -475,8 +495,7 @@ fn wordish(s: &str) -> bool {
                 .count();
             usize::from(!part.is_empty()) + changes
         })
-        .sum::<usize>();
-    capitals_start_words && runs <= 3
+        .sum()
 }
 
 /// Sizes, dates, versions and words, which look like hashes to a careless test.
@@ -533,6 +552,8 @@ mod tests {
             ("CN1xVJS-", true),
             ("By2_1cv3", true),
             ("HFJ5L6PZ", true),
+            ("SKU23456", false),
+            ("AB234567", false),
             (
                 "9ccb028ece9975a4adef99aebc196ca0818144c775eaf7c4ce60329dc4fd7ff1",
                 true,
@@ -590,6 +611,9 @@ mod tests {
             ("release-notes-v2Beta.md", None),
             ("og-1200x630-OG.png", None),
             ("thumb-640x360-HD.jpg", None),
+            ("483f84f7-d833-4a12-b041-ea7e1ce48558.png", None),
+            ("photo-483f84f7-d833-4a12-b041-ea7e1ce48558.png", None),
+            ("photo-ea7e1ce48558.png", Some("ea7e1ce48558")),
         ];
         for (name, want) in cases {
             assert_eq!(hash_in_name(name), want, "hash_in_name({name})");
@@ -672,14 +696,15 @@ mod tests {
         for (rel, want) in cases {
             assert_eq!(ev.verdict(rel).why, want, "{rel}");
         }
-        let angular = Evidence::new(["polyfills-FFHMD2TL.js", "main-HFJLPZQX.js", "index.html"]);
+        // Angular's all-letter base32 hashes: evidence from its entry script's name.
+        let angular = Evidence::new(["main-GWRIWUJ5.js", "styles-HFJLPZQX.css", "index.html"]);
         assert_eq!(
-            angular.verdict("main-HFJLPZQX.js").why,
+            angular.verdict("styles-HFJLPZQX.css").why,
             "immutable: Angular esbuild output"
         );
         assert_eq!(
-            Evidence::new(["main-HFJLPZQX.js"])
-                .verdict("main-HFJLPZQX.js")
+            Evidence::new(["styles-HFJLPZQX.css", "index.html"])
+                .verdict("styles-HFJLPZQX.css")
                 .why,
             "1 hour: not fingerprinted"
         );

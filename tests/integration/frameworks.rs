@@ -258,6 +258,15 @@ fn names_with_sizes_dates_and_versions_are_never_immutable() {
         "og-1200x630-OG.png",
         "thumb-640x360-HD.jpg",
         "hero_Large.webp",
+        "favicon-32x32.png",
+        "android-chrome-192x192.png",
+        "Screenshot-2024-06-01-at-12.34.56.png",
+        "IMG_20240601_123456.jpg",
+        "483f84f7-d833-4a12-b041-ea7e1ce48558.png",
+        "OpenSans-SemiBoldItalic.woff2",
+        "KaTeX_Main-Regular.woff2",
+        "btn-PlayNow1.svg",
+        "logo-AcmeCorp.svg",
     ];
     // Alone, and all together in one folder (so folder statistics cannot be fooled either).
     let together: Vec<String> = names.iter().map(|n| format!("media/{n}")).collect();
