@@ -20,6 +20,13 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 /// Default for `--max-invalidation-paths`: CloudFront bills per path past 1000 a month, and a
 /// wildcard counts as one.
 pub const DEFAULT_MAX_INVALIDATION_PATHS: usize = 100;
+/// By default, a deploy lock not refreshed for this long is stale and may be taken over.
+pub const LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+/// How often a deploy refreshes the lock it holds.
+pub const LOCK_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+/// The shortest lease allowed: two refreshes, so one slow refresh never makes a live lock stale.
+pub const MIN_LOCK_LEASE: std::time::Duration =
+    std::time::Duration::from_secs(2 * LOCK_REFRESH.as_secs());
 /// Default multipart threshold and part size, in MiB.
 pub const DEFAULT_PART_SIZE_MIB: u64 = 16;
 
@@ -286,7 +293,7 @@ impl LockPolicy {
     /// twice the refresh interval, so a live holder's lock is never taken for a stale one.
     fn resolve(args: crate::cli::LockArgs, from_file: Option<String>) -> Result<LockPolicy> {
         let stale_after = match args.lock_stale_after.or(from_file) {
-            None => crate::lock::LEASE,
+            None => LOCK_LEASE,
             Some(raw) => parse_lease(&raw)?,
         };
         Ok(LockPolicy {
@@ -297,7 +304,7 @@ impl LockPolicy {
 }
 
 fn parse_lease(raw: &str) -> Result<std::time::Duration> {
-    let min = crate::lock::MIN_LEASE;
+    let min = MIN_LOCK_LEASE;
     match humantime::parse_duration(raw.trim()) {
         Ok(d) if d >= min => Ok(d),
         Ok(_) => Err(Error::Usage(format!(
@@ -538,7 +545,7 @@ impl DeployConfig {
             spa: spa || args.fix_spa,
             spa_fallback,
             fix_spa: args.fix_spa,
-            message: crate::release::default_message(args.message),
+            message: crate::environment::default_message(args.message),
             lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
         })

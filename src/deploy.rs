@@ -7,7 +7,10 @@ use std::sync::Arc;
 use crate::config::{DeployConfig, Invalidate};
 use crate::error::{Error, Result};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, execute, github, invalidate, lock, plan, progress, release, report, scan, spa};
+use crate::{
+    aws, execute, github, invalidate, lock, plan, progress, record, release, report, scan, spa,
+    survey,
+};
 
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
 pub async fn run(config: DeployConfig) -> Result<()> {
@@ -59,7 +62,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
-    let first = survey(&*store, &config, &tree).await?;
+    let first = survey::survey(&*store, &config, &tree).await?;
     let lock = if config.dry_run || first.2.is_empty() {
         None
     } else {
@@ -68,7 +71,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
     let locked = lock.is_some();
     let work = async {
         let (listing, previous, plan) = if locked {
-            survey(&*store, &config, &tree).await?
+            survey::survey(&*store, &config, &tree).await?
         } else {
             first
         };
@@ -169,7 +172,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         // The release id is known before the invalidation, whose CallerReference it becomes:
         // a retried call can never create a second invalidation.
         let release_id = (!plan.is_empty())
-            .then(|| release::id_for(std::time::SystemTime::now(), previous.as_ref(), &result));
+            .then(|| record::id_for(std::time::SystemTime::now(), previous.as_ref(), &result));
         let mut invalidation_report = None;
         if let Some((cdn, id, origin_path)) = &cdn {
             // What the plan says a CDN may have cached (`Action::overwrites_existing`), of what
@@ -200,7 +203,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                 &*store,
                 &config,
                 id,
-                &release::Outcome {
+                &record::Outcome {
                     tree: &tree,
                     listing: &listing,
                     report: &result,
@@ -250,63 +253,13 @@ pub async fn run(config: DeployConfig) -> Result<()> {
     lock::run_holding(lock, work).await
 }
 
-/// Lists the bucket, reads the live release record and plans.
-async fn survey<S: ObjectStore>(
-    store: &S,
-    config: &DeployConfig,
-    tree: &scan::LocalTree,
-) -> Result<(
-    crate::store::RemoteListing,
-    Option<release::Release>,
-    plan::Plan,
-)> {
-    let listing = store
-        .list(&config.site.prefix)
-        .await
-        .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
-    // The live release record, when there is one, makes change detection exact.
-    let records = release::list_record_keys(store, &listing, &config.site).await?;
-    let previous = match records.last() {
-        Some(key) => {
-            let bytes = store
-                .get_bytes(key)
-                .await
-                .map_err(|e| e.into_error("GetObject", &config.site.bucket, Some(key)))?;
-            match serde_json::from_slice::<release::Release>(&bytes) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    github::warn(&format!(
-                        "ignoring release record `{key}`, which cannot be read: {e}"
-                    ));
-                    None
-                }
-            }
-        }
-        None => None,
-    };
-    let plan = plan::plan(
-        tree,
-        &listing,
-        previous.as_ref(),
-        &plan::PlanConfig {
-            bucket: config.site.bucket.clone(),
-            prefix: config.site.prefix.clone(),
-            state_prefix: config.site.state_prefix.clone(),
-            delete: config.delete,
-            headers: config.headers.clone(),
-            keep_assets: config.keep_assets,
-        },
-    );
-    Ok((listing, previous, plan))
-}
-
 /// Writes the release record, last of all. Version ids of objects that neither this deploy
 /// wrote nor the previous record covers come from one `ListObjectVersions` pass.
 async fn record_release<S: ObjectStore>(
     store: &S,
     config: &DeployConfig,
     id: &str,
-    outcome: &release::Outcome<'_>,
+    outcome: &record::Outcome<'_>,
 ) -> Result<()> {
     let written: std::collections::BTreeSet<&str> = outcome
         .report
@@ -339,11 +292,11 @@ async fn record_release<S: ObjectStore>(
         std::collections::BTreeMap::new()
     };
     let now = std::time::SystemTime::now();
-    let record = release::record(
+    let record = record::record(
         id.to_owned(),
         humantime::format_rfc3339_seconds(now).to_string(),
         config.message.clone(),
-        &release::Outcome {
+        &record::Outcome {
             versions: &versions,
             ..*outcome
         },

@@ -4,13 +4,13 @@
 //! before everything it references, and nothing is deleted while a live page may need it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use serde::Serialize;
 use tokio::task::JoinSet;
 
+use crate::applied::{ExecReport, WriteRecord};
 use crate::error::{Error, Result};
-use crate::plan::{Action, Op, Phase, Plan, Reason};
+use crate::plan::{Action, Op, Phase, Plan};
 use crate::store::{ObjectStore, PutFile, StoreError, WriteOutcome};
 
 /// `DeleteObjects` takes at most 1000 keys per call.
@@ -33,38 +33,6 @@ impl Progress for NoProgress {
     fn phase_started(&self, _: Phase, _: usize, _: u64) {}
     fn action_done(&self, _: &Action) {}
     fn phase_finished(&self, _: Phase) {}
-}
-
-/// One write that happened: the seam releases and invalidation build on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WriteRecord {
-    pub key: String,
-    pub reason: Reason,
-    /// The object version this write created (None on unversioned buckets and for deletes on
-    /// them).
-    pub version_id: Option<String>,
-    pub etag: Option<String>,
-}
-
-/// What a finished (or stopped) execution did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ExecReport {
-    pub uploaded: usize,
-    pub uploaded_bytes: u64,
-    pub headers_updated: usize,
-    /// Recorded versions copied back (rollback).
-    pub restored: usize,
-    pub deleted: usize,
-    /// Every upload and header update, in the order they completed within their phase.
-    pub writes: Vec<WriteRecord>,
-    /// Every key deleted.
-    pub deleted_keys: Vec<String>,
-    #[serde(serialize_with = "seconds")]
-    pub elapsed: Duration,
-}
-
-fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
 fn store_error(bucket: &str, operation: &'static str, key: &str, e: StoreError) -> Error {

@@ -314,7 +314,7 @@ fn escape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::execute::{ExecReport, WriteRecord};
+    use crate::applied::{ExecReport, WriteRecord};
     use crate::headers::Headers;
     use crate::plan::{Action, Phase, Plan, Reason};
     use crate::report::InvalidationReport;

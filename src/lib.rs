@@ -8,11 +8,13 @@
 //! one writer at a time; `github` reports to workflows, `init` starts a project. Only `aws`
 //! talks to AWS.
 
+pub mod applied;
 pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod doctor;
+pub mod environment;
 pub mod error;
 pub mod execute;
 pub mod fingerprint;
@@ -23,12 +25,14 @@ pub mod invalidate;
 pub mod lock;
 pub mod plan;
 pub mod progress;
+pub mod record;
 pub mod release;
 pub mod report;
 pub mod rollback;
 pub mod scan;
 pub mod spa;
 pub mod store;
+pub mod survey;
 
 use std::io::Write;
 

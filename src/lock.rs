@@ -1,7 +1,7 @@
 //! The deploy lock: one deploy or rollback at a time per site, so two CI jobs can never leave a
 //! mix of their trees. It is a lease, `<state prefix>lock`, created with a conditional write
 //! (`If-None-Match: *`), refreshed while its holder works, and stale once not refreshed for
-//! its lease (`LEASE` by default): a cancelled CI job must not block deploys for ever.
+//! its lease (`config::LOCK_LEASE` by default): a cancelled CI job must not block deploys for ever.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,12 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::{Condition, ObjectStore, StoreError};
 
-/// By default, a lock not refreshed for this long is stale and may be taken over.
-pub const LEASE: Duration = Duration::from_secs(120);
-/// How often the holder refreshes its lock.
-const REFRESH: Duration = Duration::from_secs(30);
-/// The shortest lease allowed: two refreshes, so one slow refresh never makes a live lock stale.
-pub const MIN_LEASE: Duration = Duration::from_secs(2 * REFRESH.as_secs());
+use crate::config::LOCK_REFRESH as REFRESH;
 
 /// What the lock object says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,26 +31,6 @@ fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs()
-}
-
-/// Who this process is, for the lock and messages.
-#[must_use]
-pub fn holder() -> String {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let (Some(run), Some(repo)) = (var("GITHUB_RUN_ID"), var("GITHUB_REPOSITORY")) {
-        return format!("GitHub Actions run {run} of {repo}");
-    }
-    let user = var("USER")
-        .or_else(|| var("USERNAME"))
-        .unwrap_or_else(|| "someone".into());
-    let host = var("HOSTNAME")
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_else(|| "a machine".into());
-    format!("{user}@{host} (pid {})", std::process::id())
 }
 
 /// The verdict on a lock found in place: whether it may be taken, and why.
@@ -109,7 +84,7 @@ pub async fn acquire<S: ObjectStore>(
     let (force, lease) = (policy.force, policy.stale_after);
     let key = format!("{}lock", site.state_prefix);
     let record = LockRecord {
-        holder: holder(),
+        holder: crate::environment::holder(),
         command: command.to_owned(),
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         refreshed: now_secs(),
@@ -263,6 +238,7 @@ pub async fn run_holding<S: ObjectStore, T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LOCK_LEASE as LEASE;
 
     #[test]
     fn leases_expire() {

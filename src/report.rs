@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::execute::ExecReport;
+use crate::applied::ExecReport;
 use crate::invalidate::Invalidation;
 use crate::plan::{Plan, human_bytes};
 

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
+use crate::applied::ExecReport;
 use crate::config::{RollbackConfig, Site};
 use crate::error::{Error, Result};
-use crate::execute::ExecReport;
 use crate::plan::{Action, Op, Phase, Plan, Reason, is_state, write_phase};
 use crate::release::{self, Release};
 use crate::store::{Cdn, ObjectStore, RemoteListing};
@@ -142,7 +142,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
             .await
             .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
         let dir = release::releases_prefix(&config.site.state_prefix);
-        let keys = release::list_record_keys(&*store, &listing, &config.site).await?;
+        let keys = crate::survey::list_record_keys(&*store, &listing, &config.site).await?;
         let ids: Vec<&str> = keys
             .iter()
             .filter_map(|k| k.strip_prefix(&dir)?.strip_suffix(".json"))

@@ -1,0 +1,216 @@
+//! Builds the release record of a deploy from what it planned and wrote: pure, so every rule
+//! about which version and headers a key is recorded with is tested with tables. `release.rs`
+//! holds the record's shape; this module fills it.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::applied::ExecReport;
+use crate::fingerprint::Evidence;
+use crate::headers::HeaderPolicy;
+use crate::release::{Release, ReleasedObject, new_id};
+use crate::scan::{LocalTree, hex};
+use crate::store::RemoteListing;
+
+/// The id of the release a deploy's writes make: its time, salted with the previous release
+/// and what it wrote (versions included), so two releases in the same millisecond differ.
+#[must_use]
+pub fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) -> String {
+    let salt = previous
+        .map(|p| p.id.clone())
+        .into_iter()
+        .chain(report.writes.iter().map(|w| {
+            format!(
+                "{} {} {}",
+                w.key,
+                w.etag.as_deref().unwrap_or_default(),
+                w.version_id.as_deref().unwrap_or_default()
+            )
+        }))
+        .chain(report.deleted_keys.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    new_id(now, &salt)
+}
+
+/// Everything `record` needs about the deploy that just ran.
+pub struct Outcome<'a> {
+    pub tree: &'a LocalTree,
+    pub listing: &'a RemoteListing,
+    pub report: &'a ExecReport,
+    pub previous: Option<&'a Release>,
+    pub headers: &'a HeaderPolicy,
+    /// What the build says about its files, as the plan saw it.
+    pub evidence: &'a Evidence,
+    /// Current version ids from `ListObjectVersions`, for keys neither written now nor
+    /// recorded by `previous`.
+    pub versions: &'a BTreeMap<String, String>,
+    /// Assets the plan kept for their grace period.
+    pub kept: &'a BTreeMap<String, u32>,
+}
+
+/// The record of the bucket after a deploy. Pure: written keys take the version and ETag S3
+/// returned; unchanged keys keep what the previous record says when the object is still the one
+/// it recorded (same ETag), else the listing's ETag and current version. Headers of unchanged
+/// objects come from the previous record; without one they are taken to be what the rules say
+/// (the listing does not return headers, and a HEAD per object is what this tool avoids).
+#[must_use]
+pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>) -> Release {
+    let written: BTreeMap<&str, _> = o
+        .report
+        .writes
+        .iter()
+        .map(|w| (w.key.as_str(), w))
+        .collect();
+    let listed: BTreeMap<&str, &str> = o
+        .listing
+        .objects
+        .iter()
+        .map(|r| (r.key.as_str(), r.etag.as_str()))
+        .collect();
+    let mut objects = BTreeMap::new();
+    for file in &o.tree.files {
+        let wanted = o.headers.headers_for(&file.rel, o.evidence);
+        let before = o.previous.and_then(|p| p.objects.get(&file.key));
+        let entry = match written.get(file.key.as_str()) {
+            Some(w) => ReleasedObject {
+                version_id: w.version_id.clone(),
+                size: file.size,
+                content_md5: hex(&file.md5),
+                etag: w.etag.clone().unwrap_or_else(|| file.expected_etag()),
+                content_type: wanted.content_type,
+                cache_control: wanted.cache_control,
+            },
+            None => {
+                let etag = listed
+                    .get(file.key.as_str())
+                    .map_or_else(|| file.expected_etag(), |e| (*e).to_owned());
+                match before.filter(|b| b.etag == etag) {
+                    Some(b) => b.clone(),
+                    None => ReleasedObject {
+                        version_id: o.versions.get(&file.key).cloned(),
+                        size: file.size,
+                        content_md5: hex(&file.md5),
+                        etag,
+                        content_type: wanted.content_type,
+                        cache_control: wanted.cache_control,
+                    },
+                }
+            }
+        };
+        objects.insert(file.key.clone(), entry);
+    }
+    let rewritten = o
+        .previous
+        .iter()
+        .flat_map(|p| p.rewritten.iter().cloned())
+        .chain(
+            o.tree
+                .files
+                .iter()
+                .filter(|f| o.evidence.rewritten().contains(&f.rel))
+                .map(|f| f.key.clone()),
+        )
+        .collect();
+    Release {
+        id,
+        time,
+        message,
+        shipfront: env!("CARGO_PKG_VERSION").to_owned(),
+        changed: o.report.writes.len() + o.report.deleted,
+        bytes: o.report.uploaded_bytes,
+        objects,
+        kept: o.kept.clone(),
+        rewritten,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::applied::WriteRecord;
+    use crate::plan::Reason;
+    use crate::scan::LocalFile;
+    use crate::store::RemoteObject;
+    use md5::{Digest, Md5};
+
+    fn file(key: &str, body: &str) -> LocalFile {
+        LocalFile {
+            rel: key.into(),
+            key: key.into(),
+            path: key.into(),
+            size: body.len() as u64,
+            md5: Md5::digest(body.as_bytes()).into(),
+            multipart: None,
+        }
+    }
+
+    #[test]
+    fn record_takes_versions_from_writes_previous_record_or_listing() {
+        let tree = LocalTree {
+            files: vec![file("a.css", "a"), file("b.js", "b"), file("c.txt", "c")],
+            warnings: vec![],
+            notes: vec![],
+        };
+        let etag = |body: &str| hex(&Md5::digest(body.as_bytes()));
+        let listing = RemoteListing {
+            objects: ["b.js", "c.txt"]
+                .iter()
+                .map(|k| RemoteObject {
+                    key: (*k).into(),
+                    etag: etag(&k[..1]),
+                    size: 1,
+                })
+                .collect(),
+            pages: 1,
+        };
+        let report = ExecReport {
+            writes: vec![WriteRecord {
+                key: "a.css".into(),
+                reason: Reason::New,
+                version_id: Some("va2".into()),
+                etag: Some(etag("a")),
+            }],
+            uploaded_bytes: 1,
+            ..ExecReport::default()
+        };
+        let mut previous = Release::default();
+        previous.objects.insert(
+            "b.js".into(),
+            ReleasedObject {
+                version_id: Some("vb1".into()),
+                size: 1,
+                content_md5: etag("b"),
+                etag: etag("b"),
+                content_type: "text/javascript; charset=utf-8".into(),
+                cache_control: "no-cache".into(),
+            },
+        );
+        let versions: BTreeMap<String, String> = [("c.txt".to_owned(), "vc9".to_owned())].into();
+        let policy = HeaderPolicy::default();
+        let r = record(
+            "id".into(),
+            "t".into(),
+            None,
+            &Outcome {
+                tree: &tree,
+                listing: &listing,
+                report: &report,
+                previous: Some(&previous),
+                headers: &policy,
+                evidence: &Evidence::default(),
+                versions: &versions,
+                kept: &BTreeMap::new(),
+            },
+        );
+        let v = |k: &str| r.objects[k].version_id.as_deref();
+        assert_eq!(
+            (v("a.css"), v("b.js"), v("c.txt")),
+            (Some("va2"), Some("vb1"), Some("vc9"))
+        );
+        // The previous record's headers stand for an object it recorded.
+        assert_eq!(r.objects["b.js"].cache_control, "no-cache");
+        assert_eq!(r.objects["c.txt"].content_type, "text/plain; charset=utf-8");
+        assert_eq!((r.changed, r.bytes), (1, 1));
+    }
+}
