@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod action;
+mod architecture;
 mod bad_input;
 mod cloudfront;
 mod deploy;
