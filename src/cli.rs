@@ -103,6 +103,19 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// What to invalidate: `changed` (the URLs of overwritten and deleted objects) or `all` (/*)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        conflicts_with = "no_invalidate"
+    )]
+    pub invalidate: Option<InvalidateArg>,
+
+    /// Do not invalidate anything, even with a distribution
+    #[arg(long)]
+    pub no_invalidate: bool,
+
     #[command(flatten)]
     pub lock: LockArgs,
 

@@ -194,7 +194,7 @@ pub struct DeployConfig {
     pub keep_assets: u32,
 }
 
-/// What a deploy invalidates.
+/// What a deploy or rollback invalidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invalidate {
     /// The URLs of overwritten and deleted objects (nothing when nothing changed).
@@ -203,6 +203,29 @@ pub enum Invalidate {
     All,
     /// Nothing.
     Nothing,
+}
+
+impl Invalidate {
+    /// `--no-invalidate` or `--invalidate WHAT` (default: what changed); naming what to
+    /// invalidate without a distribution is a usage error.
+    fn resolve(
+        none: bool,
+        what: Option<crate::cli::InvalidateArg>,
+        distribution_id: Option<&String>,
+    ) -> Result<Invalidate> {
+        if what.is_some() && distribution_id.is_none() {
+            return Err(Error::Usage(
+                "--invalidate needs a distribution: pass --distribution-id ID or set \
+                 `distribution_id` in shipfront.toml"
+                    .to_owned(),
+            ));
+        }
+        Ok(match (none, what) {
+            (true, _) => Invalidate::Nothing,
+            (false, Some(crate::cli::InvalidateArg::All)) => Invalidate::All,
+            (false, _) => Invalidate::Changed,
+        })
+    }
 }
 
 /// Reads and parses a config file; errors carry `path:line:column`.
@@ -401,6 +424,8 @@ pub struct RollbackConfig {
     pub json: bool,
     pub progress: bool,
     pub concurrency: usize,
+    /// What to invalidate after the writes.
+    pub invalidate: Invalidate,
     pub max_invalidation_paths: usize,
     pub lock: LockPolicy,
 }
@@ -418,8 +443,14 @@ impl RollbackConfig {
                     .to_owned(),
             ));
         }
+        let invalidate = Invalidate::resolve(
+            args.no_invalidate,
+            args.invalidate,
+            distribution_id.as_ref(),
+        )?;
         Ok(RollbackConfig {
             site,
+            invalidate,
             to: args.to,
             distribution_id,
             dry_run: args.dry_run,
@@ -486,18 +517,11 @@ impl DeployConfig {
             .or(file.distribution_id)
             .map(|d| d.trim().to_owned())
             .filter(|d| !d.is_empty());
-        let invalidate = match (args.no_invalidate, args.invalidate) {
-            (true, _) => Invalidate::Nothing,
-            (false, Some(crate::cli::InvalidateArg::All)) => Invalidate::All,
-            (false, _) => Invalidate::Changed,
-        };
-        if args.invalidate.is_some() && distribution_id.is_none() {
-            return Err(Error::Usage(
-                "--invalidate needs a distribution: pass --distribution-id ID or set \
-                 `distribution_id` in shipfront.toml"
-                    .to_owned(),
-            ));
-        }
+        let invalidate = Invalidate::resolve(
+            args.no_invalidate,
+            args.invalidate,
+            distribution_id.as_ref(),
+        )?;
         if args.wait && distribution_id.is_none() {
             return Err(Error::Usage(
                 "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"

@@ -7,10 +7,7 @@ use std::sync::Arc;
 use crate::config::{DeployConfig, Invalidate};
 use crate::error::{Error, Result};
 use crate::store::{Cdn, ObjectStore};
-use crate::{
-    aws, execute, github, invalidate, lock, plan, progress, record, release, report, scan, spa,
-    survey,
-};
+use crate::{apply, aws, execute, github, lock, plan, progress, record, report, scan, spa, survey};
 
 /// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
 pub async fn run(config: DeployConfig) -> Result<()> {
@@ -99,19 +96,13 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             }
             None => None,
         };
-        let invalidation_for = |keys: Vec<&str>, origin_path: &str| match config.invalidate {
-            Invalidate::Nothing => None,
-            Invalidate::All => Some(invalidate::Invalidation {
-                paths: vec!["/*".to_owned()],
-                urls: keys.len(),
-                collapsed: true,
-            }),
-            Invalidate::Changed => Some(invalidate::invalidation(
+        let invalidation_for = |keys: Vec<&str>, origin_path: &str| {
+            apply::invalidation_for(
+                config.invalidate,
                 keys,
                 origin_path,
                 config.max_invalidation_paths,
-            ))
-            .filter(|inv| !inv.paths.is_empty()),
+            )
         };
 
         for warning in &plan.warnings {
@@ -175,26 +166,19 @@ pub async fn run(config: DeployConfig) -> Result<()> {
             .then(|| record::id_for(std::time::SystemTime::now(), previous.as_ref(), &result));
         let mut invalidation_report = None;
         if let Some((cdn, id, origin_path)) = &cdn {
-            // What the plan says a CDN may have cached (`Action::overwrites_existing`), of what
-            // this deploy did write or delete.
-            let cached: std::collections::BTreeSet<&str> = plan
-                .actions
-                .iter()
-                .filter(|a| a.overwrites_existing())
-                .map(|a| a.key.as_str())
-                .collect();
-            let changed: Vec<&str> = result
-                .writes
-                .iter()
-                .map(|w| w.key.as_str())
-                .chain(result.deleted_keys.iter().map(String::as_str))
-                .filter(|k| cached.contains(k))
-                .collect();
+            let changed = apply::cached_keys(&plan, &result);
             if let Some(inv) = invalidation_for(changed, origin_path) {
-                let reference = caller_reference(release_id.as_deref(), started, &inv);
+                let reference = apply::caller_reference(release_id.as_deref(), started, &inv);
                 invalidation_report = Some(
-                    send_invalidation(cdn, id, inv, &reference, config.wait, config.progress)
-                        .await?,
+                    apply::send_invalidation(
+                        cdn,
+                        id,
+                        inv,
+                        &reference,
+                        config.wait,
+                        config.progress,
+                    )
+                    .await?,
                 );
             }
         }
@@ -291,26 +275,16 @@ async fn record_release<S: ObjectStore>(
     } else {
         std::collections::BTreeMap::new()
     };
-    let now = std::time::SystemTime::now();
     let record = record::record(
         id.to_owned(),
-        humantime::format_rfc3339_seconds(now).to_string(),
+        apply::record_time(std::time::SystemTime::now()),
         config.message.clone(),
         &record::Outcome {
             versions: &versions,
             ..*outcome
         },
     );
-    let key = format!(
-        "{}{id}.json",
-        release::releases_prefix(&config.site.state_prefix)
-    );
-    let body = serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?;
-    store
-        .put_bytes(&key, body, "application/json", None)
-        .await
-        .map_err(|e| e.into_error("PutObject", &config.site.bucket, Some(&key)))?;
-    Ok(())
+    apply::write_record(store, &config.site, &record).await
 }
 
 /// The refusal of an SPA folder without its fallback page, naming the SPA fallback page the
@@ -376,92 +350,4 @@ async fn check_spa(
         .map_err(|e| e.into_cdn_error("UpdateDistribution", distribution))?;
     eprintln!("repaired distribution `{distribution}` for a single-page app: {listed}");
     Ok(())
-}
-
-/// Creates the invalidation (and with `wait`, waits for it). Its `CallerReference` is derived
-/// from this deploy's start and paths, so the SDK's retries of the same call cannot create a
-/// second invalidation.
-/// An invalidation's `CallerReference`: the release's id; without a release (`--invalidate
-/// all` with nothing changed), the deploy's start time and a digest of the paths.
-pub(crate) fn caller_reference(
-    release_id: Option<&str>,
-    started: std::time::Instant,
-    inv: &invalidate::Invalidation,
-) -> String {
-    if let Some(id) = release_id {
-        return format!("shipfront-{id}");
-    }
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .saturating_sub(started.elapsed());
-    let digest = {
-        use md5::{Digest, Md5};
-        scan::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
-    };
-    format!("shipfront-{}-{digest}", since_epoch.as_millis())
-}
-
-/// Creates the invalidation (and with `wait`, waits for it).
-pub(crate) async fn send_invalidation(
-    cdn: &aws::CloudFrontCdn,
-    distribution: &str,
-    inv: invalidate::Invalidation,
-    caller_reference: &str,
-    wait: bool,
-    show_progress: bool,
-) -> Result<report::InvalidationReport> {
-    let id = cdn
-        .invalidate(distribution, &inv.paths, caller_reference)
-        .await
-        .map_err(|e| {
-            let hint = format!(
-                "the files were deployed, only the invalidation failed: run `aws cloudfront \
-                 create-invalidation --distribution-id {distribution} --paths {}`",
-                inv.paths.join(" ")
-            );
-            match e.into_cdn_error("CreateInvalidation", distribution) {
-                Error::Cdn {
-                    operation,
-                    distribution,
-                    message,
-                } => Error::Cdn {
-                    operation,
-                    distribution,
-                    message: format!("{message}; {hint}"),
-                },
-                other => other,
-            }
-        })?;
-    let mut completed = false;
-    if wait {
-        let spinner = show_progress.then(|| {
-            let s = indicatif::ProgressBar::new_spinner();
-            s.set_message(format!("waiting for invalidation {id}"));
-            s.enable_steady_tick(std::time::Duration::from_millis(120));
-            s
-        });
-        loop {
-            let status = cdn
-                .invalidation_status(distribution, &id)
-                .await
-                .map_err(|e| e.into_cdn_error("GetInvalidation", distribution))?;
-            // CloudFront says `Completed`; some emulators `COMPLETED`.
-            if status.eq_ignore_ascii_case("completed") {
-                completed = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        }
-        if let Some(s) = spinner {
-            s.finish_and_clear();
-        }
-    }
-    Ok(report::InvalidationReport {
-        id: Some(id),
-        paths: inv.paths,
-        urls: inv.urls,
-        collapsed: inv.collapsed,
-        completed,
-    })
 }

@@ -9,6 +9,7 @@
 //! talks to AWS.
 
 pub mod applied;
+pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod config;

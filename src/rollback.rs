@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Action, Op, Phase, Plan, Reason, is_state, write_phase};
 use crate::release::{self, Release};
 use crate::store::{Cdn, ObjectStore, RemoteListing};
-use crate::{aws, execute, github, invalidate, lock, progress, report};
+use crate::{apply, aws, execute, github, lock, progress, report};
 
 /// The plan that makes `site` equal to `target`. Pure.
 ///
@@ -241,24 +241,39 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
 
         let mut stdout = std::io::stdout().lock();
         if config.dry_run {
+            let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
+                let keys = plan
+                    .actions
+                    .iter()
+                    .filter(|a| a.overwrites_existing())
+                    .map(|a| a.key.as_str())
+                    .collect();
+                apply::invalidation_for(
+                    config.invalidate,
+                    keys,
+                    origin_path,
+                    config.max_invalidation_paths,
+                )
+            });
+            let out = report::DeployOutput {
+                dry_run: true,
+                plan: &plan,
+                result: None,
+                invalidation: planned.as_ref().map(report::InvalidationReport::planned),
+                release: None,
+            };
             if config.json {
-                serde_json::to_writer_pretty(&mut stdout, &plan).map_err(std::io::Error::from)?;
+                serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
                 writeln!(stdout)?;
             } else {
                 writeln!(stdout, "rollback to {target_id}")?;
                 writeln!(stdout, "{plan}")?;
+                if let Some(inv) = &planned {
+                    writeln!(stdout, "{}", report::invalidation_plan(inv))?;
+                }
                 writeln!(stdout, "dry run: nothing was written")?;
             }
-            github::publish(
-                "rollback",
-                &report::DeployOutput {
-                    dry_run: true,
-                    plan: &plan,
-                    result: None,
-                    invalidation: None,
-                    release: None,
-                },
-            );
+            github::publish("rollback", &out);
             return Ok(());
         }
         drop(stdout);
@@ -270,47 +285,28 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         let now = std::time::SystemTime::now();
         let new_id = release::new_id(now, &format!("rollback {} from {live_id}", target.id));
         let mut invalidation = None;
-        if let Some((cdn, id, origin_path)) = &cdn {
-            let changed: Vec<&str> = result
-                .writes
-                .iter()
-                .filter(|w| w.reason != Reason::New)
-                .map(|w| w.key.as_str())
-                .chain(result.deleted_keys.iter().map(String::as_str))
-                .collect();
-            let inv = invalidate::invalidation(changed, origin_path, config.max_invalidation_paths);
-            if !inv.paths.is_empty() {
-                let reference = crate::deploy::caller_reference(Some(&new_id), started, &inv);
-                invalidation = Some(
-                    crate::deploy::send_invalidation(
-                        cdn,
-                        id,
-                        inv,
-                        &reference,
-                        config.wait,
-                        config.progress,
-                    )
+        if let Some((cdn, id, origin_path)) = &cdn
+            && let Some(inv) = apply::invalidation_for(
+                config.invalidate,
+                apply::cached_keys(&plan, &result),
+                origin_path,
+                config.max_invalidation_paths,
+            )
+        {
+            let reference = apply::caller_reference(Some(&new_id), started, &inv);
+            invalidation = Some(
+                apply::send_invalidation(cdn, id, inv, &reference, config.wait, config.progress)
                     .await?,
-                );
-            }
+            );
         }
         let record = record_after(
             &target,
             &live,
             &result,
             new_id.clone(),
-            humantime::format_rfc3339_millis(now).to_string(),
+            apply::record_time(now),
         );
-        let key = format!("{dir}{new_id}.json");
-        store
-            .put_bytes(
-                &key,
-                serde_json::to_vec_pretty(&record).map_err(std::io::Error::from)?,
-                "application/json",
-                None,
-            )
-            .await
-            .map_err(|e| e.into_error("PutObject", &config.site.bucket, Some(&key)))?;
+        apply::write_record(&*store, &config.site, &record).await?;
         result.elapsed = started.elapsed();
 
         let mut stdout = std::io::stdout().lock();

@@ -232,3 +232,54 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
     assert_eq!(world.objects(), v1);
     assert_pages_reference_only_existing_objects(&world);
 }
+
+/// Deploy and rollback share one way to finish (issue 10's drifts): the same `--dry-run --json`
+/// document, release times of the same precision, and `--invalidate` / `--no-invalidate`.
+#[test]
+fn rollback_and_deploy_print_record_and_invalidate_alike() {
+    let world = World::new("rollback-alike");
+    let dist = world.distribution("");
+    let site = Site::new();
+    version(&site, 1);
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    version(&site, 2);
+    let deploy_dry = world
+        .deploy(&site, &["--distribution-id", &dist, "--dry-run", "--json"])
+        .ok()
+        .json();
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+
+    let rollback = |extra: &[&str]| {
+        let mut args = vec![
+            "rollback",
+            "--bucket",
+            &world.bucket,
+            "--distribution-id",
+            &dist,
+        ];
+        args.extend_from_slice(extra);
+        Run::of(world.cmd(&args))
+    };
+    let rollback_dry = rollback(&["--dry-run", "--json"]).ok().json();
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&rollback_dry), keys(&deploy_dry), "{rollback_dry}");
+    assert_eq!(rollback_dry["dry_run"], true);
+    assert_eq!(rollback_dry["plan"]["actions"][0]["action"], "restore");
+
+    // `--no-invalidate`: nothing sent; `--invalidate all`: `/*`.
+    let before = world.invalidations(&dist).len();
+    rollback(&["--no-invalidate"]).ok();
+    assert_eq!(world.invalidations(&dist).len(), before);
+    rollback(&["--invalidate", "all"]).ok();
+    assert_eq!(world.invalidations(&dist).last().unwrap(), &["/*"]);
+
+    // Every record's time has the precision of its id: milliseconds.
+    for key in world.state_keys() {
+        let record: serde_json::Value = serde_json::from_slice(&world.get(&key)).unwrap();
+        let time = record["time"].as_str().unwrap();
+        assert!(
+            time.len() == "2026-11-28T09:30:00.000Z".len() && time.ends_with('Z'),
+            "{key}: {time}"
+        );
+    }
+}
