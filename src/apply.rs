@@ -11,7 +11,7 @@ use crate::invalidate::{self, Invalidation};
 use crate::plan::Plan;
 use crate::release::{self, Release};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, report, scan};
+use crate::{aws, report};
 
 /// The invalidation `how` asks for, given the keys a CDN may have cached: their URLs
 /// (collapsed above `max_paths`), `/*`, or none; None when there is nothing to send.
@@ -91,7 +91,7 @@ pub fn caller_reference(
         .saturating_sub(started.elapsed());
     let digest = {
         use md5::{Digest, Md5};
-        scan::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
+        crate::etag::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
     };
     format!("shipfront-{}-{digest}", since_epoch.as_millis())
 }

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{AwsArgs, DeployArgs, SiteArgs};
+use crate::cli::{DeployArgs, SiteArgs};
 use crate::error::{Error, Result};
 use crate::headers::{HeaderPolicy, Rule};
+use crate::store::AwsSettings;
 
 /// The config file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "shipfront.toml";
@@ -91,7 +92,7 @@ pub struct Site {
     /// `<prefix>.shipfront/`. Never part of the site, never deleted by a deploy.
     pub state_prefix: String,
     /// Where and as whom to reach AWS.
-    pub aws: AwsArgs,
+    pub aws: AwsSettings,
 }
 
 impl Site {
@@ -135,7 +136,11 @@ impl Site {
             bucket,
             prefix,
             state_prefix,
-            aws: args.aws,
+            aws: AwsSettings {
+                region: args.aws.region,
+                profile: args.aws.profile,
+                endpoint_url: args.aws.endpoint_url,
+            },
         })
     }
 

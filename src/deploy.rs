@@ -54,7 +54,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         return Err(spa_no_fallback(&config, &tree));
     }
 
-    let (sdk, store) = aws::connect(&config.site).await?;
+    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let store = Arc::new(store);
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody

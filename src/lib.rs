@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod environment;
 pub mod error;
+pub mod etag;
 pub mod execute;
 pub mod fingerprint;
 pub mod github;
@@ -98,7 +99,7 @@ pub fn usage_error(e: &clap::Error) {
 /// Lists the release records, newest first; the newest is the live one.
 pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     use store::ObjectStore;
-    let (_, store) = aws::connect(&config.site).await?;
+    let (_, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let dir = release::releases_prefix(&config.site.state_prefix);
     let listing = store
         .list(&dir)
@@ -141,7 +142,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.
 pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
-    let (sdk, store) = aws::connect(&config.site).await?;
+    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let bucket = store.bucket_facts().await;
     let distribution = match &config.distribution_id {
         Some(id) => Some((

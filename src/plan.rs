@@ -304,7 +304,7 @@ fn evidence(local: &LocalTree, release: Option<&Release>, prefix: &str) -> Evide
             release
                 .objects
                 .get(&f.key)
-                .is_some_and(|r| r.content_md5 != crate::scan::hex(&f.md5))
+                .is_some_and(|r| r.content_md5 != crate::etag::hex(&f.md5))
                 && evidence.fingerprint(&f.rel).is_some()
         })
         .map(|f| f.rel.clone())
@@ -337,7 +337,7 @@ fn plan_file(
         return;
     };
     let rec = release.and_then(|r| r.objects.get(&file.key));
-    let md5 = crate::scan::hex(&file.md5);
+    let md5 = crate::etag::hex(&file.md5);
     let same_content = obj.size == file.size
         && (obj.etag == file.expected_etag()
             || obj.etag == md5
@@ -542,8 +542,8 @@ impl fmt::Display for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::etag::{MultipartDigest, hex};
     use crate::release::ReleasedObject;
-    use crate::scan::{MultipartDigest, hex};
     use crate::store::RemoteObject;
     use md5::{Digest, Md5};
 

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::applied::ExecReport;
+use crate::etag::hex;
 use crate::fingerprint::Evidence;
 use crate::headers::HeaderPolicy;
 use crate::release::{Release, ReleasedObject, new_id};
-use crate::scan::{LocalTree, hex};
+use crate::scan::LocalTree;
 use crate::store::RemoteListing;
 
 /// The id of the release a deploy's writes make: its time, salted with the previous release

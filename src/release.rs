@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use crate::scan::hex;
+use crate::etag::hex;
 use crate::store::RemoteListing;
 
 /// A deploy's record, stored as `<state prefix>releases/<id>.json` (by default

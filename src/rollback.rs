@@ -129,7 +129,7 @@ pub fn record_after(
 /// Runs `shipfront rollback`.
 pub async fn run(config: RollbackConfig) -> Result<()> {
     let started = std::time::Instant::now();
-    let (sdk, store) = aws::connect(&config.site).await?;
+    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let store = Arc::new(store);
     let lock = if config.dry_run {
         None
@@ -353,7 +353,7 @@ mod tests {
             bucket: "b".into(),
             prefix: String::new(),
             state_prefix: crate::plan::STATE_DIR.into(),
-            aws: crate::cli::AwsArgs::default(),
+            aws: crate::store::AwsSettings::default(),
         }
     }
 

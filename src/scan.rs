@@ -11,6 +11,7 @@ use md5::{Digest, Md5};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::etag::{MultipartDigest, hex};
 
 /// Files that operating systems drop into folders and nobody means to publish.
 const OS_JUNK: &[&str] = &[".DS_Store", "Thumbs.db"];
@@ -47,25 +48,6 @@ pub struct LocalFile {
     pub multipart: Option<MultipartDigest>,
 }
 
-/// The hashes of a file uploaded in parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MultipartDigest {
-    pub part_size: u64,
-    pub part_md5s: Vec<[u8; 16]>,
-}
-
-impl MultipartDigest {
-    /// S3's ETag for an object uploaded in these parts: `md5(md5(p1)..md5(pN))-N`.
-    #[must_use]
-    pub fn etag(&self) -> String {
-        let mut h = Md5::new();
-        for part in &self.part_md5s {
-            h.update(part);
-        }
-        format!("{}-{}", hex(&h.finalize()), self.part_md5s.len())
-    }
-}
-
 impl LocalFile {
     /// The ETag S3 reports when this file was uploaded as shipfront uploads it.
     #[must_use]
@@ -92,18 +74,6 @@ impl LocalTree {
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }
-}
-
-/// Lower-case hex of a digest.
-#[must_use]
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Checks that `dir` is a folder we can deploy, before anything else happens.

@@ -10,6 +10,54 @@ use crate::error::Error;
 use crate::headers::Headers;
 use crate::spa::SpaSettings;
 
+/// Where and as whom to reach AWS: our own copy of the `--region`, `--profile` and
+/// `--endpoint-url` flags, so the adapter needs nothing from the command line's types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// An S3-compatible endpoint (MinIO, R2, an emulator).
+    pub endpoint_url: Option<String>,
+}
+
+// The facts `shipfront doctor` reads, gathered by the adapter.
+
+/// What the adapter found out about the bucket.
+#[derive(Debug, Clone)]
+pub struct BucketFacts {
+    /// Err: why the bucket cannot be listed (missing, denied, unreachable).
+    pub reachable: Result<(), String>,
+    /// `Enabled`, `Suspended`, or None when versioning was never turned on.
+    pub versioning: Option<String>,
+    /// The default encryption algorithm (`AES256`, `aws:kms`), None when none is set.
+    pub encryption: Option<String>,
+    /// Whether all four public-access-block settings are on; None when none is configured.
+    pub public_access_blocked: Option<bool>,
+    /// The bucket policy (JSON), None when there is none or it cannot be read.
+    pub policy: Option<String>,
+}
+
+/// One origin of the distribution.
+#[derive(Debug, Clone, Default)]
+pub struct OriginFacts {
+    pub domain_name: String,
+    pub origin_path: String,
+    /// Origin Access Control in use.
+    pub oac: bool,
+}
+
+/// What the adapter found out about the distribution.
+#[derive(Debug, Clone, Default)]
+pub struct DistributionFacts {
+    pub origins: Vec<OriginFacts>,
+    /// `allow-all`, `redirect-to-https` or `https-only` of the default cache behavior.
+    pub viewer_protocol_policy: String,
+    pub spa: SpaSettings,
+    pub aliases: Vec<String>,
+    /// An ACM or IAM certificate is configured (needed for aliases).
+    pub custom_certificate: bool,
+}
+
 /// An object as `ListObjectsV2` reports it: no per-object HEAD is ever needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteObject {

@@ -8,9 +8,8 @@ use aws_sdk_cloudfront::types::{
     CustomErrorResponse, CustomErrorResponses, DistributionConfig, InvalidationBatch, Paths,
 };
 
-use crate::doctor::{DistributionFacts, OriginFacts};
 use crate::spa::{self, ErrorResponse, SpaSettings};
-use crate::store::{Cdn, StoreError};
+use crate::store::{Cdn, DistributionFacts, OriginFacts, StoreError};
 
 /// How long CloudFront caches an error answer when shipfront adds the SPA fallback.
 const FALLBACK_ERROR_TTL: i64 = 10;

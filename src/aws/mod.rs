@@ -13,8 +13,8 @@ use aws_sdk_s3::config::{ProvideCredentials, Region};
 pub use cloudfront::CloudFrontCdn;
 pub use s3::S3Store;
 
-use crate::cli::AwsArgs;
 use crate::error::{Error, Result};
+use crate::store::AwsSettings;
 
 /// Attempts per request, the first included. A link that fails one write in five still
 /// succeeds with overwhelming odds (0.2^8 per request); S3's SlowDown is waited out with
@@ -23,7 +23,7 @@ const MAX_ATTEMPTS: u32 = 8;
 
 /// Loads the shared AWS configuration: flags first, then the standard chain (environment,
 /// profile, SSO, web identity for GitHub OIDC, instance metadata).
-pub async fn load(args: &AwsArgs) -> aws_config::SdkConfig {
+pub async fn load(args: &AwsSettings) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
         RetryConfig::standard()
             .with_max_attempts(MAX_ATTEMPTS)
@@ -42,19 +42,22 @@ pub async fn load(args: &AwsArgs) -> aws_config::SdkConfig {
     loader.load().await
 }
 
-/// The SDK configuration and the bucket's store for `site`, after the checks every command
-/// makes before its first request (a region, credentials).
-pub async fn connect(site: &crate::config::Site) -> Result<(aws_config::SdkConfig, S3Store)> {
-    let sdk = load(&site.aws).await;
-    check_region(&sdk, &site.aws)?;
-    check_credentials(&sdk, &site.aws).await?;
-    let store = S3Store::new(&sdk, &site.bucket, custom_s3_endpoint(&site.aws));
+/// The SDK configuration and the store of `bucket`, after the checks every command makes
+/// before its first request (a region, credentials).
+pub async fn connect(
+    bucket: &str,
+    settings: &AwsSettings,
+) -> Result<(aws_config::SdkConfig, S3Store)> {
+    let sdk = load(settings).await;
+    check_region(&sdk, settings)?;
+    check_credentials(&sdk, settings).await?;
+    let store = S3Store::new(&sdk, bucket, custom_s3_endpoint(settings));
     Ok((sdk, store))
 }
 
 /// Fails before any request when the credential chain finds nothing, with a message that says
 /// how to provide credentials (the SDK's own error surfaces only at the first call).
-pub async fn check_credentials(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> Result<()> {
+pub async fn check_credentials(sdk: &aws_config::SdkConfig, args: &AwsSettings) -> Result<()> {
     let profile = args
         .profile
         .clone()
@@ -84,7 +87,7 @@ pub async fn check_credentials(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> R
 
 /// Refuses to start without a region when talking to AWS itself (custom endpoints such as
 /// emulators work without one): the SDK's own message comes only at the first request.
-pub fn check_region(sdk: &aws_config::SdkConfig, args: &AwsArgs) -> Result<()> {
+pub fn check_region(sdk: &aws_config::SdkConfig, args: &AwsSettings) -> Result<()> {
     if sdk.region().is_none() && !custom_s3_endpoint(args) {
         return Err(Error::Usage(
             "no AWS region: pass --region, set AWS_REGION, or set `region` in your AWS profile"
@@ -112,7 +115,7 @@ pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
 /// Whether S3 is reached through a custom endpoint (flag or environment): MinIO, R2 and
 /// emulators want path-style addressing, since `bucket.host` names do not resolve for them.
 #[must_use]
-pub fn custom_s3_endpoint(args: &AwsArgs) -> bool {
+pub fn custom_s3_endpoint(args: &AwsSettings) -> bool {
     let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     args.endpoint_url.is_some() || set("AWS_ENDPOINT_URL_S3") || set("AWS_ENDPOINT_URL")
 }

@@ -18,12 +18,11 @@ use md5::Digest;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::task::JoinSet;
 
-use crate::doctor::BucketFacts;
+use crate::etag::{MultipartDigest, hex};
 use crate::headers::Headers;
-use crate::scan::{MultipartDigest, hex};
 use crate::store::{
-    Condition, ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError, Versions,
-    WriteOutcome,
+    BucketFacts, Condition, ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError,
+    Versions, WriteOutcome,
 };
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).

@@ -173,3 +173,31 @@ fn the_circle_finder_finds_circles() {
             .collect()
     );
 }
+
+/// `src/aws/` adapts the SDK to the ports: it may use the ports and the pure core, never the
+/// command line, the configuration or a command.
+#[test]
+fn the_aws_adapter_imports_only_the_ports_and_the_core() {
+    let allowed = [
+        "applied",
+        "error",
+        "etag",
+        "fingerprint",
+        "headers",
+        "invalidate",
+        "plan",
+        "record",
+        "release",
+        "spa",
+        "store",
+    ];
+    let graph = imports();
+    let outside: Vec<&String> = graph["aws"]
+        .iter()
+        .filter(|m| !allowed.contains(&m.as_str()))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "src/aws/ imports {outside:?}: it may only use the ports (`store`) and the pure core"
+    );
+}
