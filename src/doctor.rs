@@ -150,6 +150,77 @@ pub fn checks(
     distribution: Option<(&str, Result<&DistributionFacts, &str>)>,
     spa_fallback: Option<&str>,
 ) -> Vec<Check> {
+    let mut out = bucket_checks(bucket, facts);
+    if facts.reachable.is_err() {
+        return out;
+    }
+    let Some((id, distribution)) = distribution else {
+        return out;
+    };
+    let d = match distribution {
+        Ok(d) => {
+            out.push(check("distribution", Status::Pass, id, None));
+            d
+        }
+        Err(why) => {
+            out.push(check(
+                "distribution",
+                Status::Fail,
+                why,
+                Some("check --distribution-id".into()),
+            ));
+            return out;
+        }
+    };
+    out.extend(origin_checks(bucket, prefix, state_prefix, facts, d));
+    out.push(match d.viewer_protocol_policy.as_str() {
+        "redirect-to-https" | "https-only" => check(
+            "https",
+            Status::Pass,
+            d.viewer_protocol_policy.clone(),
+            None,
+        ),
+        other => check(
+            "https",
+            Status::Warn,
+            format!("viewer protocol policy `{other}` serves plain HTTP"),
+            Some(
+                "set the default cache behavior's ViewerProtocolPolicy to redirect-to-https".into(),
+            ),
+        ),
+    });
+    out.extend(spa_checks(d, spa_fallback));
+    out.push(match (d.aliases.is_empty(), d.custom_certificate) {
+        (true, _) => check(
+            "alias certificate",
+            Status::Warn,
+            "no alias: the site is served on the cloudfront.net name only",
+            Some(
+                "add your domain as an alternate domain name, with an ACM certificate in us-east-1"
+                    .into(),
+            ),
+        ),
+        (false, true) => check(
+            "alias certificate",
+            Status::Pass,
+            d.aliases.join(", "),
+            None,
+        ),
+        (false, false) => check(
+            "alias certificate",
+            Status::Fail,
+            format!(
+                "aliases {} without a custom certificate",
+                d.aliases.join(", ")
+            ),
+            Some("attach an ACM certificate (us-east-1) covering the aliases".into()),
+        ),
+    });
+    out
+}
+
+/// The bucket's own settings: reachable, versioned, encrypted, not public.
+fn bucket_checks(bucket: &str, facts: &BucketFacts) -> Vec<Check> {
     let mut out = Vec::new();
     match &facts.reachable {
         Ok(()) => out.push(check(
@@ -203,24 +274,18 @@ pub fn checks(
             )),
         ),
     });
-    let Some((id, distribution)) = distribution else {
-        return out;
-    };
-    let d = match distribution {
-        Ok(d) => {
-            out.push(check("distribution", Status::Pass, id, None));
-            d
-        }
-        Err(why) => {
-            out.push(check(
-                "distribution",
-                Status::Fail,
-                why,
-                Some("check --distribution-id".into()),
-            ));
-            return out;
-        }
-    };
+    out
+}
+
+/// The origin serving the bucket: the right bucket, the right path, records private, OAC.
+fn origin_checks(
+    bucket: &str,
+    prefix: &str,
+    state_prefix: &str,
+    facts: &BucketFacts,
+    d: &DistributionFacts,
+) -> Vec<Check> {
+    let mut out = Vec::new();
     let bucket_host = format!("{bucket}.s3");
     let origin = d
         .origins
@@ -286,22 +351,12 @@ pub fn checks(
             });
         }
     }
-    out.push(match d.viewer_protocol_policy.as_str() {
-        "redirect-to-https" | "https-only" => check(
-            "https",
-            Status::Pass,
-            d.viewer_protocol_policy.clone(),
-            None,
-        ),
-        other => check(
-            "https",
-            Status::Warn,
-            format!("viewer protocol policy `{other}` serves plain HTTP"),
-            Some(
-                "set the default cache behavior's ViewerProtocolPolicy to redirect-to-https".into(),
-            ),
-        ),
-    });
+    out
+}
+
+/// The root object and, for an SPA (or when it passes), the fallback to its page.
+fn spa_checks(d: &DistributionFacts, spa_fallback: Option<&str>) -> Vec<Check> {
+    let mut out = Vec::new();
     let fallback = spa_fallback.unwrap_or(spa::INDEX);
     let gaps = spa::gaps(&d.spa, fallback);
     out.push(
@@ -345,32 +400,6 @@ pub fn checks(
             )
         });
     }
-    out.push(match (d.aliases.is_empty(), d.custom_certificate) {
-        (true, _) => check(
-            "alias certificate",
-            Status::Warn,
-            "no alias: the site is served on the cloudfront.net name only",
-            Some(
-                "add your domain as an alternate domain name, with an ACM certificate in us-east-1"
-                    .into(),
-            ),
-        ),
-        (false, true) => check(
-            "alias certificate",
-            Status::Pass,
-            d.aliases.join(", "),
-            None,
-        ),
-        (false, false) => check(
-            "alias certificate",
-            Status::Fail,
-            format!(
-                "aliases {} without a custom certificate",
-                d.aliases.join(", ")
-            ),
-            Some("attach an ACM certificate (us-east-1) covering the aliases".into()),
-        ),
-    });
     out
 }
 
