@@ -507,16 +507,7 @@ impl DeployConfig {
                 "part_size_mib = {part_size_mib} in [deploy]: S3 parts must be 5 to 5120 MiB"
             )));
         }
-        let mut rules = Vec::with_capacity(file.rules.len());
-        for r in file.rules {
-            if r.cache_control.is_none() && r.content_type.is_none() {
-                return Err(Error::Usage(format!(
-                    "[[rules]] entry `{}` sets neither cache_control nor content_type",
-                    r.pattern
-                )));
-            }
-            rules.push(Rule::new(&r.pattern, r.cache_control, r.content_type)?);
-        }
+        let headers = header_policy(file.rules)?;
         let distribution_id = args
             .distribution_id
             .or(file.distribution_id)
@@ -527,17 +518,19 @@ impl DeployConfig {
             args.invalidate,
             distribution_id.as_ref(),
         )?;
-        if args.wait && distribution_id.is_none() {
-            return Err(Error::Usage(
-                "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
-                    .to_owned(),
-            ));
-        }
-        if args.fix_spa && distribution_id.is_none() {
-            return Err(Error::Usage(
-                "--fix-spa repairs a CloudFront distribution: pass --distribution-id ID too"
-                    .to_owned(),
-            ));
+        if distribution_id.is_none() {
+            if args.wait {
+                return Err(Error::Usage(
+                    "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
+                        .to_owned(),
+                ));
+            }
+            if args.fix_spa {
+                return Err(Error::Usage(
+                    "--fix-spa repairs a CloudFront distribution: pass --distribution-id ID too"
+                        .to_owned(),
+                ));
+            }
         }
         let max_invalidation_paths = args
             .max_invalidation_paths
@@ -564,7 +557,7 @@ impl DeployConfig {
             part_size: part_size_mib << 20,
             upload_precompressed: args.upload_precompressed
                 || file.deploy.upload_precompressed.unwrap_or(false),
-            headers: HeaderPolicy::new(rules),
+            headers,
             json: args.json,
             progress: !args.no_progress,
             distribution_id,
@@ -579,6 +572,21 @@ impl DeployConfig {
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
         })
     }
+}
+
+/// `[[rules]]` compiled; an entry that sets no header is a mistake, refused.
+fn header_policy(entries: Vec<RuleSection>) -> Result<HeaderPolicy> {
+    let mut rules = Vec::with_capacity(entries.len());
+    for r in entries {
+        if r.cache_control.is_none() && r.content_type.is_none() {
+            return Err(Error::Usage(format!(
+                "[[rules]] entry `{}` sets neither cache_control nor content_type",
+                r.pattern
+            )));
+        }
+        rules.push(Rule::new(&r.pattern, r.cache_control, r.content_type)?);
+    }
+    Ok(HeaderPolicy::new(rules))
 }
 
 #[cfg(test)]
