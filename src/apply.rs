@@ -34,6 +34,17 @@ pub fn invalidation_for(
     }
 }
 
+/// The keys a plan would write or delete that a CDN may have cached, for a dry run's
+/// invalidation.
+#[must_use]
+pub fn planned_cached_keys(plan: &Plan) -> Vec<&str> {
+    plan.actions
+        .iter()
+        .filter(|a| a.overwrites_existing())
+        .map(|a| a.key.as_str())
+        .collect()
+}
+
 /// The keys an execution wrote or deleted that a CDN may have cached
 /// (`Action::overwrites_existing`): not new keys, not fingerprinted files whose grace ended.
 #[must_use]

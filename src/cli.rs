@@ -103,18 +103,8 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// What to invalidate: `changed` (the URLs of overwritten and deleted objects) or `all` (/*)
-    #[arg(
-        long,
-        value_enum,
-        value_name = "WHAT",
-        conflicts_with = "no_invalidate"
-    )]
-    pub invalidate: Option<InvalidateArg>,
-
-    /// Do not invalidate anything, even with a distribution
-    #[arg(long)]
-    pub no_invalidate: bool,
+    #[command(flatten)]
+    pub invalidation: InvalidateArgs,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -232,18 +222,8 @@ pub struct DeployArgs {
     #[arg(long)]
     pub fix_spa: bool,
 
-    /// What to invalidate: `changed` (the URLs of overwritten and deleted objects) or `all` (/*)
-    #[arg(
-        long,
-        value_enum,
-        value_name = "WHAT",
-        conflicts_with = "no_invalidate"
-    )]
-    pub invalidate: Option<InvalidateArg>,
-
-    /// Do not invalidate anything, even with a distribution
-    #[arg(long)]
-    pub no_invalidate: bool,
+    #[command(flatten)]
+    pub invalidation: InvalidateArgs,
 
     /// Above this many changed URLs, collapse them into folder wildcards [default: 100]
     #[arg(long, value_name = "N")]
@@ -312,6 +292,23 @@ pub struct AwsArgs {
     /// S3-compatible endpoint (MinIO, R2, an emulator); implies path-style addressing
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+/// What deploy and rollback invalidate: the same flags for both.
+#[derive(Debug, Default, Args)]
+pub struct InvalidateArgs {
+    /// What to invalidate: `changed` (the URLs of overwritten and deleted objects) or `all` (/*)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        conflicts_with = "no_invalidate"
+    )]
+    pub invalidate: Option<InvalidateArg>,
+
+    /// Do not invalidate anything, even with a distribution
+    #[arg(long)]
+    pub no_invalidate: bool,
 }
 
 /// Values of `--invalidate`.

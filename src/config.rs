@@ -214,18 +214,17 @@ impl Invalidate {
     /// `--no-invalidate` or `--invalidate WHAT` (default: what changed); naming what to
     /// invalidate without a distribution is a usage error.
     fn resolve(
-        none: bool,
-        what: Option<crate::cli::InvalidateArg>,
+        args: &crate::cli::InvalidateArgs,
         distribution_id: Option<&String>,
     ) -> Result<Invalidate> {
-        if what.is_some() && distribution_id.is_none() {
+        if args.invalidate.is_some() && distribution_id.is_none() {
             return Err(Error::Usage(
                 "--invalidate needs a distribution: pass --distribution-id ID or set \
                  `distribution_id` in shipfront.toml"
                     .to_owned(),
             ));
         }
-        Ok(match (none, what) {
+        Ok(match (args.no_invalidate, args.invalidate) {
             (true, _) => Invalidate::Nothing,
             (false, Some(crate::cli::InvalidateArg::All)) => Invalidate::All,
             (false, _) => Invalidate::Changed,
@@ -448,11 +447,7 @@ impl RollbackConfig {
                     .to_owned(),
             ));
         }
-        let invalidate = Invalidate::resolve(
-            args.no_invalidate,
-            args.invalidate,
-            distribution_id.as_ref(),
-        )?;
+        let invalidate = Invalidate::resolve(&args.invalidation, distribution_id.as_ref())?;
         Ok(RollbackConfig {
             site,
             invalidate,
@@ -513,11 +508,7 @@ impl DeployConfig {
             .or(file.distribution_id)
             .map(|d| d.trim().to_owned())
             .filter(|d| !d.is_empty());
-        let invalidate = Invalidate::resolve(
-            args.no_invalidate,
-            args.invalidate,
-            distribution_id.as_ref(),
-        )?;
+        let invalidate = Invalidate::resolve(&args.invalidation, distribution_id.as_ref())?;
         if distribution_id.is_none() {
             if args.wait {
                 return Err(Error::Usage(

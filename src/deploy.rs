@@ -111,13 +111,7 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         let mut stdout = std::io::stdout().lock();
         if config.dry_run {
             let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
-                let keys = plan
-                    .actions
-                    .iter()
-                    .filter(|a| a.overwrites_existing())
-                    .map(|a| a.key.as_str())
-                    .collect();
-                invalidation_for(keys, origin_path)
+                invalidation_for(apply::planned_cached_keys(&plan), origin_path)
             });
             let out = report::DeployOutput {
                 dry_run: true,

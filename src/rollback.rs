@@ -242,15 +242,9 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
         let mut stdout = std::io::stdout().lock();
         if config.dry_run {
             let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
-                let keys = plan
-                    .actions
-                    .iter()
-                    .filter(|a| a.overwrites_existing())
-                    .map(|a| a.key.as_str())
-                    .collect();
                 apply::invalidation_for(
                     config.invalidate,
-                    keys,
+                    apply::planned_cached_keys(&plan),
                     origin_path,
                     config.max_invalidation_paths,
                 )
