@@ -34,6 +34,42 @@ pub fn invalidation_for(
     }
 }
 
+/// Prints a dry run's one document (the plan and the invalidation it would send: JSON, or
+/// the text with `heading` above it) and publishes it to GitHub Actions as `command`'s.
+pub fn print_dry_run(
+    command: &str,
+    heading: Option<&str>,
+    plan: &Plan,
+    planned: Option<&Invalidation>,
+    json: bool,
+) -> Result<()> {
+    use std::io::Write;
+    let out = report::DeployOutput {
+        dry_run: true,
+        plan,
+        result: None,
+        invalidation: planned.map(report::InvalidationReport::planned),
+        release: None,
+    };
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
+        writeln!(stdout)?;
+    } else {
+        if let Some(heading) = heading {
+            writeln!(stdout, "{heading}")?;
+        }
+        writeln!(stdout, "{plan}")?;
+        if let Some(inv) = planned {
+            writeln!(stdout, "{}", report::invalidation_plan(inv))?;
+        }
+        writeln!(stdout, "dry run: nothing was written")?;
+    }
+    drop(stdout);
+    crate::github::publish(command, &out);
+    Ok(())
+}
+
 /// The keys a plan would write or delete that a CDN may have cached, for a dry run's
 /// invalidation.
 #[must_use]

@@ -108,29 +108,11 @@ pub async fn run(config: DeployConfig) -> Result<()> {
         for warning in &plan.warnings {
             github::warn(warning);
         }
-        let mut stdout = std::io::stdout().lock();
         if config.dry_run {
             let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
                 invalidation_for(apply::planned_cached_keys(&plan), origin_path)
             });
-            let out = report::DeployOutput {
-                dry_run: true,
-                plan: &plan,
-                result: None,
-                invalidation: planned.as_ref().map(report::InvalidationReport::planned),
-                release: None,
-            };
-            if config.json {
-                serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-                writeln!(stdout)?;
-            } else {
-                writeln!(stdout, "{plan}")?;
-                if let Some(inv) = &planned {
-                    writeln!(stdout, "{}", report::invalidation_plan(inv))?;
-                }
-                writeln!(stdout, "dry run: nothing was written")?;
-            }
-            github::publish("deploy", &out);
+            apply::print_dry_run("deploy", None, &plan, planned.as_ref(), config.json)?;
             if plan.deletes() > config.max_deletes {
                 github::warn(&format!(
                     "this plan deletes {} objects, more than --max-deletes {}: a real deploy \
@@ -148,7 +130,6 @@ pub async fn run(config: DeployConfig) -> Result<()> {
                 target,
             });
         }
-        drop(stdout);
 
         let progress = progress::for_stderr(config.progress && !plan.is_empty());
         let mut result =

@@ -239,7 +239,6 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
             None => None,
         };
 
-        let mut stdout = std::io::stdout().lock();
         if config.dry_run {
             let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
                 apply::invalidation_for(
@@ -249,28 +248,16 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
                     config.max_invalidation_paths,
                 )
             });
-            let out = report::DeployOutput {
-                dry_run: true,
-                plan: &plan,
-                result: None,
-                invalidation: planned.as_ref().map(report::InvalidationReport::planned),
-                release: None,
-            };
-            if config.json {
-                serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-                writeln!(stdout)?;
-            } else {
-                writeln!(stdout, "rollback to {target_id}")?;
-                writeln!(stdout, "{plan}")?;
-                if let Some(inv) = &planned {
-                    writeln!(stdout, "{}", report::invalidation_plan(inv))?;
-                }
-                writeln!(stdout, "dry run: nothing was written")?;
-            }
-            github::publish("rollback", &out);
+            let heading = format!("rollback to {target_id}");
+            apply::print_dry_run(
+                "rollback",
+                Some(&heading),
+                &plan,
+                planned.as_ref(),
+                config.json,
+            )?;
             return Ok(());
         }
-        drop(stdout);
 
         let progress = progress::for_stderr(config.progress && !plan.is_empty());
         let mut result =
