@@ -1,17 +1,192 @@
-//! What deploy and rollback share once they have a plan: which URLs to invalidate and sending
-//! that invalidation, the time a release is recorded with and writing its record. Both commands
-//! finish through these, so they cannot drift apart.
+//! What deploy and rollback share once they have a plan: the lock, running the plan in phases,
+//! invalidating what changed, recording the release, and the one `Outcome` both return. Both
+//! commands go through `apply`, generic over the ports, so they cannot drift apart and an
+//! in-memory store tests them in milliseconds.
 
-use std::time::SystemTime;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use crate::applied::ExecReport;
-use crate::config::{Invalidate, Site};
+use crate::config::{Invalidate, LockPolicy, Site};
 use crate::error::{Error, Result};
 use crate::invalidate::{self, Invalidation};
 use crate::plan::Plan;
 use crate::release::{self, Release};
+use crate::report::{Command, InvalidationReport, Outcome};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, report};
+use crate::{execute, github, lock, progress};
+
+/// The distribution in front of the bucket, read before any write: a wrong id stops the
+/// command there.
+pub struct Edge<C> {
+    pub cdn: C,
+    pub distribution: String,
+    /// The `OriginPath` of the bucket's origin, which invalidation paths leave out.
+    pub origin_path: String,
+}
+
+impl<C: Cdn> Edge<C> {
+    /// Reads the distribution `id`'s origin path for `bucket`.
+    pub async fn reach(cdn: C, id: &str, bucket: &str) -> Result<Self> {
+        let origin_path = cdn.origin_path(id, bucket).await?;
+        Ok(Edge {
+            cdn,
+            distribution: id.to_owned(),
+            origin_path,
+        })
+    }
+}
+
+/// How a command applies its plan.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub command: Command,
+    pub dry_run: bool,
+    /// When the command started: the outcome's time is the whole command's.
+    pub started: Instant,
+    pub concurrency: usize,
+    pub progress: bool,
+    pub invalidate: Invalidate,
+    pub max_invalidation_paths: usize,
+    pub wait: bool,
+    /// Refuse a plan deleting more objects than this (None: no guard).
+    pub max_deletes: Option<usize>,
+    /// Where release records go.
+    pub state_prefix: String,
+}
+
+/// How a command records the release it made.
+pub trait Recorder {
+    /// The new release's id, known before the invalidation (whose `CallerReference` it is);
+    /// None when there is nothing to record.
+    fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String>;
+
+    /// The record of the bucket after the writes.
+    fn record(
+        &self,
+        id: String,
+        time: String,
+        plan: &Plan,
+        result: &ExecReport,
+    ) -> impl Future<Output = Result<Release>>;
+}
+
+/// Runs `work` holding the site's lock when `policy` is given (a dry run, or a plan with
+/// nothing to do, needs none); `work` learns whether it holds it. The lock is released whatever
+/// happens, Ctrl-C included.
+pub async fn under_lock<S: ObjectStore, T>(
+    store: &Arc<S>,
+    site: &Site,
+    command: &str,
+    policy: Option<LockPolicy>,
+    work: impl AsyncFnOnce(bool) -> Result<T>,
+) -> Result<T> {
+    let lock = match policy {
+        Some(policy) => Some(lock::acquire(Arc::clone(store), site, command, policy).await?),
+        None => None,
+    };
+    let locked = lock.is_some();
+    lock::run_holding(lock, work(locked)).await
+}
+
+/// Applies `plan`: in a dry run, only says what it would do; otherwise runs it in phases,
+/// invalidates the URLs it overwrote or deleted, and records the release, last of all.
+pub async fn apply<S: ObjectStore, C: Cdn>(
+    store: &Arc<S>,
+    edge: Option<&Edge<C>>,
+    plan: Plan,
+    settings: &Settings,
+    recorder: &impl Recorder,
+) -> Result<Outcome> {
+    let invalidation_for = |keys: Vec<&str>, edge: &Edge<C>| {
+        invalidation_for(
+            settings.invalidate,
+            keys,
+            &edge.origin_path,
+            settings.max_invalidation_paths,
+        )
+    };
+    let too_many_deletes = settings.max_deletes.filter(|max| plan.deletes() > *max);
+    if settings.dry_run {
+        if let Some(max) = too_many_deletes {
+            github::warn(&format!(
+                "this plan deletes {} objects, more than --max-deletes {max}: a real {} would \
+                 refuse it",
+                plan.deletes(),
+                settings.command.name()
+            ));
+        }
+        let planned = edge
+            .and_then(|edge| invalidation_for(planned_cached_keys(&plan), edge))
+            .map(|inv| InvalidationReport::planned(&inv));
+        return Ok(Outcome {
+            command: settings.command.clone(),
+            dry_run: true,
+            plan,
+            result: None,
+            invalidation: planned,
+            release: None,
+        });
+    }
+    if let Some(max) = too_many_deletes {
+        return Err(Error::TooManyDeletes {
+            count: plan.deletes(),
+            max,
+            target: plan.target(),
+        });
+    }
+
+    let progress = progress::for_stderr(settings.progress && !plan.is_empty());
+    let mut result =
+        execute::execute(Arc::clone(store), &plan, settings.concurrency, progress).await?;
+    let now = SystemTime::now();
+    let release_id = recorder.release_id(now, &plan, &result);
+    let mut invalidation = None;
+    if let Some(edge) = edge
+        && let Some(inv) = invalidation_for(cached_keys(&plan, &result), edge)
+    {
+        let reference = caller_reference(release_id.as_deref(), settings.started, &inv);
+        invalidation = Some(send_invalidation(edge, inv, &reference, settings).await?);
+    }
+    if let Some(id) = &release_id {
+        let record = recorder
+            .record(id.clone(), record_time(now), &plan, &result)
+            .await?;
+        write_record(&**store, &settings.state_prefix, &record).await?;
+    }
+    if result.writes.iter().any(|w| w.version_id.is_none()) {
+        github::warn(&format!(
+            "bucket `{}` has versioning off: earlier versions are not kept, so a rollback will \
+             be impossible; `shipfront doctor` shows how to turn it on",
+            store.bucket()
+        ));
+    }
+    result.elapsed = settings.started.elapsed();
+    Ok(Outcome {
+        command: settings.command.clone(),
+        dry_run: false,
+        plan,
+        result: Some(result),
+        invalidation,
+        release: release_id,
+    })
+}
+
+/// Prints an outcome on stdout (JSON or text) and publishes it to GitHub Actions.
+pub fn print(outcome: &Outcome, json: bool) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, &outcome.view()).map_err(std::io::Error::from)?;
+        writeln!(stdout)?;
+    } else {
+        writeln!(stdout, "{outcome}")?;
+    }
+    drop(stdout);
+    github::publish(outcome.command.name(), &outcome.view());
+    Ok(())
+}
 
 /// The invalidation `how` asks for, given the keys a CDN may have cached: their URLs
 /// (collapsed above `max_paths`), `/*`, or none; None when there is nothing to send.
@@ -32,42 +207,6 @@ pub fn invalidation_for(
         Invalidate::Changed => Some(invalidate::invalidation(keys, origin_path, max_paths))
             .filter(|inv| !inv.paths.is_empty()),
     }
-}
-
-/// Prints a dry run's one document (the plan and the invalidation it would send: JSON, or
-/// the text with `heading` above it) and publishes it to GitHub Actions as `command`'s.
-pub fn print_dry_run(
-    command: &str,
-    heading: Option<&str>,
-    plan: &Plan,
-    planned: Option<&Invalidation>,
-    json: bool,
-) -> Result<()> {
-    use std::io::Write;
-    let out = report::DeployOutput {
-        dry_run: true,
-        plan,
-        result: None,
-        invalidation: planned.map(report::InvalidationReport::planned),
-        release: None,
-    };
-    let mut stdout = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-        writeln!(stdout)?;
-    } else {
-        if let Some(heading) = heading {
-            writeln!(stdout, "{heading}")?;
-        }
-        writeln!(stdout, "{plan}")?;
-        if let Some(inv) = planned {
-            writeln!(stdout, "{}", report::invalidation_plan(inv))?;
-        }
-        writeln!(stdout, "dry run: nothing was written")?;
-    }
-    drop(stdout);
-    crate::github::publish(command, &out);
-    Ok(())
 }
 
 /// The keys a plan would write or delete that a CDN may have cached, for a dry run's
@@ -106,19 +245,21 @@ pub fn record_time(now: SystemTime) -> String {
     humantime::format_rfc3339_millis(now).to_string()
 }
 
-/// Writes a release record under the site's state prefix, last of a deploy's or rollback's
-/// writes.
-pub async fn write_record<S: ObjectStore>(store: &S, site: &Site, record: &Release) -> Result<()> {
+/// Writes a release record under the state prefix, last of a deploy's or rollback's writes.
+async fn write_record<S: ObjectStore>(
+    store: &S,
+    state_prefix: &str,
+    record: &Release,
+) -> Result<()> {
     let key = format!(
         "{}{}.json",
-        release::releases_prefix(&site.state_prefix),
+        release::releases_prefix(state_prefix),
         record.id
     );
     let body = serde_json::to_vec_pretty(record).map_err(std::io::Error::from)?;
     store
         .put_bytes(&key, body, "application/json", None)
-        .await
-        .map_err(|e| e.into_error("PutObject", &site.bucket, Some(&key)))?;
+        .await?;
     Ok(())
 }
 
@@ -143,66 +284,395 @@ pub fn caller_reference(
     format!("shipfront-{}-{digest}", since_epoch.as_millis())
 }
 
-/// Creates the invalidation (and with `wait`, waits for it).
-pub async fn send_invalidation(
-    cdn: &aws::CloudFrontCdn,
-    distribution: &str,
-    inv: invalidate::Invalidation,
+/// Creates the invalidation (and with `--wait`, waits for it).
+async fn send_invalidation<C: Cdn>(
+    edge: &Edge<C>,
+    inv: Invalidation,
     caller_reference: &str,
-    wait: bool,
-    show_progress: bool,
-) -> Result<report::InvalidationReport> {
-    let id = cdn
+    settings: &Settings,
+) -> Result<InvalidationReport> {
+    let distribution = edge.distribution.as_str();
+    let id = edge
+        .cdn
         .invalidate(distribution, &inv.paths, caller_reference)
         .await
-        .map_err(|e| {
-            let hint = format!(
-                "the files were written, only the invalidation failed: run `aws cloudfront \
-                 create-invalidation --distribution-id {distribution} --paths {}`",
-                inv.paths.join(" ")
-            );
-            match e.into_cdn_error("CreateInvalidation", distribution) {
-                Error::Cdn {
-                    operation,
-                    distribution,
-                    message,
-                } => Error::Cdn {
-                    operation,
-                    distribution,
-                    message: format!("{message}; {hint}"),
-                },
-                other => other,
-            }
+        .map_err(|e| match Error::from(e) {
+            Error::Cdn {
+                operation,
+                distribution,
+                message,
+            } => Error::Cdn {
+                message: format!(
+                    "{message}; the files were written, only the invalidation failed: run `aws \
+                     cloudfront create-invalidation --distribution-id {distribution} --paths {}`",
+                    inv.paths.join(" ")
+                ),
+                operation,
+                distribution,
+            },
+            other => other,
         })?;
-    let mut completed = false;
-    if wait {
-        let spinner = show_progress.then(|| {
-            let s = indicatif::ProgressBar::new_spinner();
-            s.set_message(format!("waiting for invalidation {id}"));
-            s.enable_steady_tick(std::time::Duration::from_millis(120));
-            s
-        });
-        loop {
-            let status = cdn
-                .invalidation_status(distribution, &id)
-                .await
-                .map_err(|e| e.into_cdn_error("GetInvalidation", distribution))?;
-            // CloudFront says `Completed`; some emulators `COMPLETED`.
-            if status.eq_ignore_ascii_case("completed") {
-                completed = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        }
-        if let Some(s) = spinner {
-            s.finish_and_clear();
-        }
-    }
-    Ok(report::InvalidationReport {
+    let completed = settings.wait && wait_for(edge, &id, settings.progress).await?;
+    Ok(InvalidationReport {
         id: Some(id),
         paths: inv.paths,
         urls: inv.urls,
         collapsed: inv.collapsed,
         completed,
     })
+}
+
+/// Waits until CloudFront reports the invalidation `id` completed.
+async fn wait_for<C: Cdn>(edge: &Edge<C>, id: &str, show_progress: bool) -> Result<bool> {
+    let spinner = show_progress.then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.set_message(format!("waiting for invalidation {id}"));
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
+    loop {
+        let status = edge.cdn.invalidation_status(&edge.distribution, id).await?;
+        // CloudFront says `Completed`; some emulators `COMPLETED`.
+        if status.eq_ignore_ascii_case("completed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Deploy and rollback through `apply`, on the in-memory bucket and CDN.
+
+    use std::sync::Arc;
+
+    use crate::deploy::deploy;
+    use crate::error::Error;
+    use crate::memory::{
+        MemoryCdn, MemoryStore, block_on, deploy_config, now, rollback_config, tree,
+    };
+    use crate::report::Outcome;
+    use crate::rollback::rollback;
+    use crate::scan::LocalTree;
+    use crate::store::RemoteFailure;
+
+    const LOCK: &str = ".shipfront/lock";
+
+    fn v1() -> LocalTree {
+        tree(&[
+            ("index.html", "home 1"),
+            ("about.html", "about 1"),
+            ("app.js", "app 1"),
+            ("old.css", "old"),
+        ])
+    }
+
+    fn v2() -> LocalTree {
+        tree(&[
+            ("index.html", "home 2"),
+            ("about.html", "about 1"),
+            ("app.js", "app 2"),
+            ("new.css", "new"),
+        ])
+    }
+
+    fn run_deploy(store: &Arc<MemoryStore>, cdn: &Arc<MemoryCdn>, site: &LocalTree) -> Outcome {
+        block_on(deploy(
+            Arc::clone(store),
+            Some(Arc::clone(cdn)),
+            &deploy_config(),
+            site,
+            now(),
+        ))
+        .expect("deploy")
+    }
+
+    fn current_etags(store: &MemoryStore) -> Vec<(String, String)> {
+        store.with_objects(|o| {
+            o.keys
+                .keys()
+                .filter(|k| !k.starts_with(".shipfront/"))
+                .filter_map(|k| Some((k.clone(), o.current(k)?.etag.clone())))
+                .collect()
+        })
+    }
+
+    fn writes(calls: &[String]) -> Vec<&String> {
+        calls
+            .iter()
+            .filter(|c| !c.starts_with("ListObject") && !c.starts_with("GetObject"))
+            .collect()
+    }
+
+    #[test]
+    fn deploy_then_rollback_restores_the_bytes_and_invalidates_what_changed() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        run_deploy(&store, &cdn, &v1());
+        let first = current_etags(&store);
+        let second = run_deploy(&store, &cdn, &v2());
+        let restored = block_on(rollback(
+            Arc::clone(&store),
+            Some(Arc::clone(&cdn)),
+            &rollback_config(),
+            now(),
+        ))
+        .expect("rollback");
+
+        assert_eq!(current_etags(&store), first);
+        let sent = cdn.sent();
+        let paths: Vec<&[String]> = sent.iter().map(|s| s.paths.as_slice()).collect();
+        // The first deploy overwrote nothing a CDN could hold; the second overwrote the root
+        // page and app.js and deleted old.css; the rollback puts them back and deletes new.css.
+        assert_eq!(
+            paths,
+            [
+                ["/", "/app.js", "/index.html", "/old.css"]
+                    .map(String::from)
+                    .as_slice(),
+                ["/", "/app.js", "/index.html", "/new.css"]
+                    .map(String::from)
+                    .as_slice(),
+            ]
+        );
+        for (outcome, invalidation) in [(&second, &sent[0]), (&restored, &sent[1])] {
+            let id = outcome.release.as_deref().expect("a release");
+            assert_eq!(invalidation.caller_reference, format!("shipfront-{id}"));
+        }
+        let live = store.calls().last().cloned().unwrap_or_default();
+        assert_eq!(
+            live, "DeleteObject .shipfront/lock",
+            "the lock is released last"
+        );
+        assert!(store.with_objects(|o| o.current(LOCK).is_none()));
+    }
+
+    #[test]
+    fn an_unchanged_site_takes_no_lock_and_writes_nothing() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        run_deploy(&store, &cdn, &v1());
+        let before = store.calls().len();
+        let again = run_deploy(&store, &cdn, &v1());
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+        assert!(cdn.sent().is_empty());
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_refuses_before_any_write() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        let holder = format!(
+            r#"{{"holder":"ci-runner-7","command":"deploy","started":"","refreshed":{}}}"#,
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        );
+        store.with_objects(|o| o.put(LOCK, holder.as_bytes()));
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            Some(cdn),
+            &deploy_config(),
+            &v1(),
+            now(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Locked { holder, .. } if holder == "ci-runner-7"),
+            "{err}"
+        );
+        assert_eq!(
+            writes(&store.calls()),
+            ["PutObject .shipfront/lock"],
+            "only the lock's conditional create was tried"
+        );
+    }
+
+    #[test]
+    fn the_plan_that_runs_is_made_under_the_lock() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        // Another deploy adds a page between our first look and our lock.
+        store.before_nth("PutObject", 1, |o| {
+            o.put("late.html", b"late");
+        });
+        let outcome = run_deploy(&store, &cdn, &v1());
+        let calls = store.calls();
+        let lock_at = calls.iter().position(|c| c == "PutObject .shipfront/lock");
+        let relisted = calls.iter().rposition(|c| c == "ListObjectsV2");
+        assert!(lock_at < relisted, "{calls:?}");
+        assert!(
+            outcome.plan.actions.iter().any(|a| a.key == "late.html"),
+            "the page the other deploy wrote is seen (and deleted as stale)"
+        );
+        assert!(store.with_objects(|o| o.current("late.html").is_none()));
+    }
+
+    #[test]
+    fn rollback_refuses_expired_versions_before_any_write() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        run_deploy(&store, &cdn, &v1());
+        run_deploy(&store, &cdn, &v2());
+        // A lifecycle rule expired app.js's first version.
+        store.with_objects(|o| {
+            if let Some(versions) = o.keys.get_mut("app.js") {
+                versions.remove(0);
+            }
+        });
+        let before = store.calls().len();
+        let err = block_on(rollback(
+            Arc::clone(&store),
+            Some(cdn),
+            &rollback_config(),
+            now(),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("no longer keeps"), "{err}");
+        assert!(err.to_string().contains("app.js"), "{err}");
+        assert_eq!(
+            writes(&store.calls()[before..]),
+            ["PutObject .shipfront/lock", "DeleteObject .shipfront/lock"]
+        );
+    }
+
+    #[test]
+    fn a_failed_invalidation_is_an_error_naming_the_way_out_and_frees_the_lock() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        run_deploy(&store, &cdn, &v1());
+        cdn.fail_nth("CreateInvalidation", 1);
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            Some(Arc::clone(&cdn)),
+            &deploy_config(),
+            &v2(),
+            now(),
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("CreateInvalidation"), "{text}");
+        assert!(
+            text.contains("create-invalidation --distribution-id E1"),
+            "{text}"
+        );
+        assert!(store.with_objects(|o| o.current(LOCK).is_none()));
+    }
+
+    #[test]
+    fn a_failed_call_names_its_operation_bucket_and_key() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        store.fail_key("PutObject", "app.js");
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            Some(cdn),
+            &deploy_config(),
+            &v1(),
+            now(),
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`app.js`") && text.contains("assets"),
+            "{text}"
+        );
+        let store = Arc::new(MemoryStore::new("b"));
+        store.fail_nth("ListObjectsV2", 1, RemoteFailure::AccessDenied);
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            None::<Arc<MemoryCdn>>,
+            &deploy_config(),
+            &v1(),
+            now(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::AccessDenied { operation: "ListObjectsV2", bucket, .. } if bucket == "b"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn deploy_and_rollback_share_the_dry_run_the_record_and_the_invalidate_flag() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        run_deploy(&store, &cdn, &v1());
+        run_deploy(&store, &cdn, &v2());
+        let dry = {
+            let mut config = rollback_config();
+            config.dry_run = true;
+            block_on(rollback(
+                Arc::clone(&store),
+                Some(Arc::clone(&cdn)),
+                &config,
+                now(),
+            ))
+            .expect("dry run")
+        };
+        // The same document as a deploy's dry run: plan and planned invalidation.
+        let json = serde_json::to_value(dry.view()).unwrap();
+        assert_eq!(json["dry_run"], true);
+        assert_eq!(json["invalidation"]["paths"][0], "/");
+        assert!(json["plan"]["actions"].is_array());
+
+        let mut config = rollback_config();
+        config.invalidate = crate::config::Invalidate::Nothing;
+        let sent_before = cdn.sent().len();
+        let done = block_on(rollback(
+            Arc::clone(&store),
+            Some(Arc::clone(&cdn)),
+            &config,
+            now(),
+        ))
+        .expect("rollback");
+        assert_eq!(
+            cdn.sent().len(),
+            sent_before,
+            "--no-invalidate sends nothing"
+        );
+        assert!(done.invalidation.is_none());
+
+        // Every record's time is RFC 3339 to the millisecond, deploy's and rollback's alike.
+        let times: Vec<String> = store.with_objects(|o| {
+            o.keys
+                .keys()
+                .filter(|k| k.starts_with(".shipfront/releases/"))
+                .filter_map(|k| {
+                    let body = &o.current(k)?.body;
+                    let record: crate::release::Release = serde_json::from_slice(body).ok()?;
+                    Some(record.time)
+                })
+                .collect()
+        });
+        assert_eq!(times.len(), 3);
+        for time in times {
+            assert!(
+                time.len() == 24 && time.ends_with('Z') && time.as_bytes()[19] == b'.',
+                "{time}"
+            );
+        }
+    }
 }

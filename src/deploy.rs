@@ -1,18 +1,36 @@
 //! The `deploy` command: scan, list, plan, check the distribution, execute, invalidate, report,
 //! in that order, with every refusal before the first write.
 
-use std::io::Write;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
-use crate::config::{DeployConfig, Invalidate};
+use crate::applied::ExecReport;
+use crate::apply::{self, Edge, Recorder};
+use crate::config::DeployConfig;
 use crate::error::{Error, Result};
-use crate::store::{Cdn, ObjectStore};
-use crate::{apply, aws, execute, github, lock, plan, progress, record, report, scan, spa, survey};
+use crate::plan::Plan;
+use crate::release::Release;
+use crate::report::{Command, Outcome};
+use crate::scan::LocalTree;
+use crate::store::{Cdn, ObjectStore, RemoteListing};
+use crate::{aws, github, plan, record, scan, spa, survey};
 
-/// Scans, lists, plans and (unless `--dry-run`) executes one deploy.
+/// Runs `shipfront deploy`: scans the folder, then deploys it to S3 (and CloudFront).
 pub async fn run(config: DeployConfig) -> Result<()> {
-    let started = std::time::Instant::now();
-    let target = config.site.target();
+    let started = Instant::now();
+    let tree = scan_folder(&config).await?;
+    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
+    let cdn = config
+        .distribution_id
+        .as_ref()
+        .map(|_| aws::CloudFrontCdn::new(&sdk));
+    let outcome = deploy(Arc::new(store), cdn, &config, &tree, started).await?;
+    apply::print(&outcome, config.json)
+}
+
+/// Scans the build folder and refuses a folder that cannot deploy as it is.
+async fn scan_folder(config: &DeployConfig) -> Result<LocalTree> {
     let scan_options = scan::ScanOptions {
         prefix: config.site.prefix.clone(),
         excludes: config.excludes.clone(),
@@ -46,220 +64,148 @@ pub async fn run(config: DeployConfig) -> Result<()> {
     if tree.files.is_empty() {
         return Err(Error::EmptyFolder {
             dir: config.dir.clone(),
-            target,
+            target: config.site.target(),
         });
     }
     // Under --spa the fallback page must deploy, so no plan can delete it.
     if config.spa && !tree.files.iter().any(|f| f.rel == config.spa_fallback) {
-        return Err(spa_no_fallback(&config, &tree));
+        return Err(spa_no_fallback(config, &tree));
     }
+    Ok(tree)
+}
 
-    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
-    let store = Arc::new(store);
+/// Deploys `tree` through the ports: surveys the bucket, takes the lock when there is
+/// something to do and surveys again under it, checks the distribution before any write, and
+/// applies the plan.
+pub async fn deploy<S: ObjectStore, C: Cdn>(
+    store: Arc<S>,
+    cdn: Option<C>,
+    config: &DeployConfig,
+    tree: &LocalTree,
+    started: Instant,
+) -> Result<Outcome> {
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
-    let first = survey::survey(&*store, &config, &tree).await?;
-    let lock = if config.dry_run || first.2.is_empty() {
-        None
-    } else {
-        Some(lock::acquire(Arc::clone(&store), &config.site, "deploy", config.lock).await?)
-    };
-    let locked = lock.is_some();
-    let work = async {
+    let first = survey::survey(&*store, config, tree).await?;
+    let policy = (!config.dry_run && !first.2.is_empty()).then_some(config.lock);
+    apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
-            survey::survey(&*store, &config, &tree).await?
+            survey::survey(&*store, config, tree).await?
         } else {
             first
         };
-
-        // The distribution is read before any write: a wrong id, or a distribution that would
-        // break an SPA, stops the deploy here.
-        let cdn = match &config.distribution_id {
-            Some(id) => {
-                let cdn = aws::CloudFrontCdn::new(&sdk);
-                let origin_path = cdn
-                    .origin_path(id, &config.site.bucket)
-                    .await
-                    .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
+        let edge = match (cdn, &config.distribution_id) {
+            (Some(cdn), Some(id)) => {
+                let edge = Edge::reach(cdn, id, &config.site.bucket).await?;
                 if config.spa {
-                    check_spa(
-                        &cdn,
-                        id,
-                        &config.spa_fallback,
-                        config.fix_spa,
-                        config.dry_run,
-                    )
-                    .await?;
+                    check_spa(&edge, &config.spa_fallback, config.fix_spa, config.dry_run).await?;
                 }
-                (config.invalidate != Invalidate::Nothing).then(|| (cdn, id.clone(), origin_path))
+                Some(edge)
             }
-            None => None,
+            _ => None,
         };
-        let invalidation_for = |keys: Vec<&str>, origin_path: &str| {
-            apply::invalidation_for(
-                config.invalidate,
-                keys,
-                origin_path,
-                config.max_invalidation_paths,
-            )
-        };
-
         for warning in &plan.warnings {
             github::warn(warning);
         }
-        if config.dry_run {
-            let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
-                invalidation_for(apply::planned_cached_keys(&plan), origin_path)
-            });
-            apply::print_dry_run("deploy", None, &plan, planned.as_ref(), config.json)?;
-            if plan.deletes() > config.max_deletes {
-                github::warn(&format!(
-                    "this plan deletes {} objects, more than --max-deletes {}: a real deploy \
-                     would refuse it",
-                    plan.deletes(),
-                    config.max_deletes
-                ));
-            }
-            return Ok(());
-        }
-        if plan.deletes() > config.max_deletes {
-            return Err(Error::TooManyDeletes {
-                count: plan.deletes(),
-                max: config.max_deletes,
-                target,
-            });
-        }
-
-        let progress = progress::for_stderr(config.progress && !plan.is_empty());
-        let mut result =
-            execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
-
-        // The release id is known before the invalidation, whose CallerReference it becomes:
-        // a retried call can never create a second invalidation.
-        let release_id = (!plan.is_empty())
-            .then(|| record::id_for(std::time::SystemTime::now(), previous.as_ref(), &result));
-        let mut invalidation_report = None;
-        if let Some((cdn, id, origin_path)) = &cdn {
-            let changed = apply::cached_keys(&plan, &result);
-            if let Some(inv) = invalidation_for(changed, origin_path) {
-                let reference = apply::caller_reference(release_id.as_deref(), started, &inv);
-                invalidation_report = Some(
-                    apply::send_invalidation(
-                        cdn,
-                        id,
-                        inv,
-                        &reference,
-                        config.wait,
-                        config.progress,
-                    )
-                    .await?,
-                );
-            }
-        }
-        if let Some(id) = &release_id {
-            record_release(
-                &*store,
-                &config,
-                id,
-                &record::Outcome {
-                    tree: &tree,
-                    listing: &listing,
-                    report: &result,
-                    previous: previous.as_ref(),
-                    headers: &config.headers,
-                    evidence: &plan.evidence,
-                    versions: &std::collections::BTreeMap::new(),
-                    kept: &plan.kept_assets,
-                },
-            )
-            .await?;
-        }
-        if result.writes.iter().any(|w| w.version_id.is_none()) {
-            github::warn(&format!(
-                "bucket `{}` has versioning off: earlier versions are not kept, so a \
-                 rollback will be impossible; `shipfront doctor` shows how to turn it on",
-                config.site.bucket
-            ));
-        }
-        // The summary's time is the whole deploy's: scan, list, plan and invalidation included.
-        result.elapsed = started.elapsed();
-
-        let mut stdout = std::io::stdout().lock();
-        let out = report::DeployOutput {
-            dry_run: false,
-            plan: &plan,
-            result: Some(&result),
-            invalidation: invalidation_report,
-            release: release_id,
+        let recorder = DeployRecorder {
+            store: &*store,
+            config,
+            tree,
+            listing: &listing,
+            previous: previous.as_ref(),
         };
-        if config.json {
-            serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-            writeln!(stdout)?;
-        } else {
-            writeln!(
-                stdout,
-                "{}",
-                report::summary(&plan, &result, out.invalidation.as_ref())
-            )?;
-            if let Some(id) = &out.release {
-                writeln!(stdout, "release {id}")?;
-            }
-        }
-        github::publish("deploy", &out);
-        Ok(())
-    };
-    lock::run_holding(lock, work).await
+        apply::apply(
+            &store,
+            edge.as_ref(),
+            plan,
+            &settings(config, started),
+            &recorder,
+        )
+        .await
+    })
+    .await
 }
 
-/// Writes the release record, last of all. Version ids of objects that neither this deploy
-/// wrote nor the previous record covers come from one `ListObjectVersions` pass.
-async fn record_release<S: ObjectStore>(
-    store: &S,
-    config: &DeployConfig,
-    id: &str,
-    outcome: &record::Outcome<'_>,
-) -> Result<()> {
-    let written: std::collections::BTreeSet<&str> = outcome
-        .report
-        .writes
-        .iter()
-        .map(|w| w.key.as_str())
-        .collect();
-    let listed: std::collections::BTreeMap<&str, &str> = outcome
-        .listing
-        .objects
-        .iter()
-        .map(|o| (o.key.as_str(), o.etag.as_str()))
-        .collect();
-    let needs_versions = outcome.tree.files.iter().any(|f| {
-        !written.contains(f.key.as_str())
-            && outcome
-                .previous
-                .and_then(|p| p.objects.get(&f.key))
-                .is_none_or(|r| Some(r.etag.as_str()) != listed.get(f.key.as_str()).copied())
-    });
-    let versions = if needs_versions {
-        store
-            .versions(&config.site.prefix)
-            .await
-            .map_err(|e| e.into_error("ListObjectVersions", &config.site.bucket, None))?
-            .into_iter()
-            .filter_map(|(key, v)| Some((key, v.current?)))
-            .collect()
-    } else {
-        std::collections::BTreeMap::new()
-    };
-    let record = record::record(
-        id.to_owned(),
-        apply::record_time(std::time::SystemTime::now()),
-        config.message.clone(),
-        &record::Outcome {
-            versions: &versions,
-            ..*outcome
-        },
-    );
-    apply::write_record(store, &config.site, &record).await
+fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {
+    apply::Settings {
+        command: Command::Deploy,
+        dry_run: config.dry_run,
+        started,
+        concurrency: config.concurrency,
+        progress: config.progress,
+        invalidate: config.invalidate,
+        max_invalidation_paths: config.max_invalidation_paths,
+        wait: config.wait,
+        max_deletes: Some(config.max_deletes),
+        state_prefix: config.site.state_prefix.clone(),
+    }
+}
+
+/// Records a deploy: the live record's objects updated with what this deploy wrote.
+struct DeployRecorder<'a, S> {
+    store: &'a S,
+    config: &'a DeployConfig,
+    tree: &'a LocalTree,
+    listing: &'a RemoteListing,
+    previous: Option<&'a Release>,
+}
+
+impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
+    fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String> {
+        // A deploy that changed nothing records nothing.
+        (!plan.is_empty()).then(|| record::id_for(now, self.previous, result))
+    }
+
+    /// Version ids of objects that neither this deploy wrote nor the previous record covers
+    /// come from one `ListObjectVersions` pass.
+    async fn record(
+        &self,
+        id: String,
+        time: String,
+        plan: &Plan,
+        result: &ExecReport,
+    ) -> Result<Release> {
+        let written: BTreeSet<&str> = result.writes.iter().map(|w| w.key.as_str()).collect();
+        let listed: BTreeMap<&str, &str> = self
+            .listing
+            .objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.etag.as_str()))
+            .collect();
+        let needs_versions = self.tree.files.iter().any(|f| {
+            !written.contains(f.key.as_str())
+                && self
+                    .previous
+                    .and_then(|p| p.objects.get(&f.key))
+                    .is_none_or(|r| Some(r.etag.as_str()) != listed.get(f.key.as_str()).copied())
+        });
+        let versions = if needs_versions {
+            self.store
+                .versions(&self.config.site.prefix)
+                .await?
+                .into_iter()
+                .filter_map(|(key, v)| Some((key, v.current?)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        Ok(record::record(
+            id,
+            time,
+            self.config.message.clone(),
+            &record::Outcome {
+                tree: self.tree,
+                listing: self.listing,
+                report: result,
+                previous: self.previous,
+                headers: &self.config.headers,
+                evidence: &plan.evidence,
+                versions: &versions,
+                kept: &plan.kept_assets,
+            },
+        ))
+    }
 }
 
 /// The refusal of an SPA folder without its fallback page, naming the SPA fallback page the
@@ -290,17 +236,9 @@ fn spa_no_fallback(config: &DeployConfig, tree: &scan::LocalTree) -> Error {
 }
 
 /// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs.
-async fn check_spa(
-    cdn: &aws::CloudFrontCdn,
-    distribution: &str,
-    fallback: &str,
-    fix: bool,
-    dry_run: bool,
-) -> Result<()> {
-    let settings = cdn
-        .spa_settings(distribution)
-        .await
-        .map_err(|e| e.into_cdn_error("GetDistributionConfig", distribution))?;
+async fn check_spa<C: Cdn>(edge: &Edge<C>, fallback: &str, fix: bool, dry_run: bool) -> Result<()> {
+    let distribution = edge.distribution.as_str();
+    let settings = edge.cdn.spa_settings(distribution).await?;
     let gaps = spa::gaps(&settings, fallback);
     if gaps.is_empty() {
         return Ok(());
@@ -320,9 +258,7 @@ async fn check_spa(
         eprintln!("--fix-spa would repair distribution `{distribution}`: {listed}");
         return Ok(());
     }
-    cdn.fix_spa(distribution, fallback)
-        .await
-        .map_err(|e| e.into_cdn_error("UpdateDistribution", distribution))?;
+    edge.cdn.fix_spa(distribution, fallback).await?;
     eprintln!("repaired distribution `{distribution}` for a single-page app: {listed}");
     Ok(())
 }

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::applied::{ExecReport, WriteRecord};
 use crate::error::{Error, Result};
 use crate::plan::{Action, Op, Phase, Plan};
-use crate::store::{ObjectStore, PutFile, StoreError, WriteOutcome};
+use crate::store::{ObjectStore, PutFile, RemoteError, RemoteFailure, WriteOutcome};
 
 /// `DeleteObjects` takes at most 1000 keys per call.
 pub const DELETE_BATCH: usize = 1000;
@@ -35,11 +35,10 @@ impl Progress for NoProgress {
     fn phase_finished(&self, _: Phase) {}
 }
 
-fn store_error(bucket: &str, operation: &'static str, key: &str, e: StoreError) -> Error {
-    e.into_error(operation, bucket, Some(key))
-}
-
-async fn run_write<S: ObjectStore>(store: &S, action: &Action) -> Result<WriteOutcome, StoreError> {
+async fn run_write<S: ObjectStore>(
+    store: &S,
+    action: &Action,
+) -> Result<WriteOutcome, RemoteError> {
     match &action.op {
         Op::Upload { headers, file } => {
             store
@@ -151,11 +150,6 @@ async fn run_writes<S: ObjectStore>(
                 continue;
             }
         };
-        let operation = match action.op {
-            Op::Upload { .. } => "PutObject",
-            Op::Restore { .. } => "CopyObject (restore)",
-            _ => "CopyObject",
-        };
         match outcome {
             Ok(out) => {
                 match action.op {
@@ -173,10 +167,7 @@ async fn run_writes<S: ObjectStore>(
                     etag: out.etag,
                 });
             }
-            Err(e) => {
-                let err = store_error(store.bucket(), operation, &action.key, e);
-                failures.push((action.key, err));
-            }
+            Err(e) => failures.push((action.key, e.into())),
         }
     }
     failures
@@ -220,15 +211,16 @@ async fn run_deletes<S: ObjectStore>(
                     if let Some((_, why)) = key_errors.iter().find(|(k, _)| *k == action.key) {
                         failures.push((
                             action.key.clone(),
-                            store_error(
-                                store.bucket(),
-                                "DeleteObjects",
-                                &action.key,
-                                StoreError::Other {
+                            RemoteError::on_bucket(
+                                RemoteFailure::Other {
                                     message: why.clone(),
                                     retryable: false,
                                 },
-                            ),
+                                "DeleteObjects",
+                                store.bucket(),
+                                Some(&action.key),
+                            )
+                            .into(),
                         ));
                     } else {
                         report.deleted += 1;
@@ -239,10 +231,7 @@ async fn run_deletes<S: ObjectStore>(
             }
             Err(e) => {
                 let first = batch.first().map(|a| a.key.clone()).unwrap_or_default();
-                failures.push((
-                    first.clone(),
-                    store_error(store.bucket(), "DeleteObjects", &first, e),
-                ));
+                failures.push((first, e.into()));
             }
         }
     }
@@ -253,99 +242,10 @@ async fn run_deletes<S: ObjectStore>(
 mod tests {
     use super::*;
     use crate::headers::HeaderPolicy;
+    use crate::memory::MemoryStore;
     use crate::plan::{PlanConfig, plan};
     use crate::scan::{LocalFile, LocalTree};
     use crate::store::{RemoteListing, RemoteObject};
-    use std::sync::Mutex;
-
-    /// An in-memory store that records the order of calls and fails on demand.
-    #[derive(Default)]
-    struct MemStore {
-        log: Mutex<Vec<String>>,
-        fail_key: Option<String>,
-        missing_bucket: bool,
-    }
-
-    impl MemStore {
-        fn write(&self, op: &str, key: &str) -> Result<WriteOutcome, StoreError> {
-            if self.missing_bucket {
-                return Err(StoreError::BucketMissing);
-            }
-            if self.fail_key.as_deref() == Some(key) {
-                return Err(StoreError::Other {
-                    message: "boom".into(),
-                    retryable: false,
-                });
-            }
-            self.log.lock().unwrap().push(format!("{op} {key}"));
-            Ok(WriteOutcome {
-                version_id: Some(format!("v-{key}")),
-                etag: None,
-            })
-        }
-    }
-
-    impl ObjectStore for MemStore {
-        fn bucket(&self) -> &str {
-            "mem"
-        }
-        async fn list(&self, _: &str) -> Result<RemoteListing, StoreError> {
-            Ok(RemoteListing::default())
-        }
-        async fn put_file(&self, put: PutFile) -> Result<WriteOutcome, StoreError> {
-            // Yield so that concurrent tasks interleave as they would on a network.
-            tokio::task::yield_now().await;
-            self.write("put", &put.key)
-        }
-        async fn update_headers(
-            &self,
-            key: &str,
-            _: &crate::headers::Headers,
-        ) -> Result<WriteOutcome, StoreError> {
-            self.write("copy", key)
-        }
-        async fn restore_version(&self, key: &str, _: &str) -> Result<WriteOutcome, StoreError> {
-            self.write("restore", key)
-        }
-        async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-            Err(StoreError::Other {
-                message: format!("no {key}"),
-                retryable: false,
-            })
-        }
-        async fn put_bytes(
-            &self,
-            key: &str,
-            _: Vec<u8>,
-            _: &str,
-            _: Option<crate::store::Condition>,
-        ) -> Result<WriteOutcome, StoreError> {
-            self.write("put", key)
-        }
-        async fn get_with_etag(&self, _: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
-            Ok(None)
-        }
-        async fn delete_key(&self, _: &str) -> Result<(), StoreError> {
-            Ok(())
-        }
-        async fn versions(
-            &self,
-            _: &str,
-        ) -> Result<std::collections::BTreeMap<String, crate::store::Versions>, StoreError>
-        {
-            Ok(std::collections::BTreeMap::new())
-        }
-        async fn delete_batch(
-            &self,
-            keys: Vec<String>,
-        ) -> Result<Vec<(String, String)>, StoreError> {
-            self.log
-                .lock()
-                .unwrap()
-                .push(format!("delete {} keys from {}", keys.len(), keys[0]));
-            Ok(vec![])
-        }
-    }
 
     fn local(keys: &[&str]) -> LocalTree {
         LocalTree {
@@ -396,14 +296,14 @@ mod tests {
         )
     }
 
-    fn run(store: MemStore, plan: &Plan) -> (Result<ExecReport>, Vec<String>) {
+    fn run(store: MemoryStore, plan: &Plan) -> (Result<ExecReport>, Vec<String>) {
         let store = Arc::new(store);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()
             .unwrap();
         let result = rt.block_on(execute(Arc::clone(&store), plan, 3, Arc::new(NoProgress)));
-        let log = store.log.lock().unwrap().clone();
+        let log = store.calls();
         (result, log)
     }
 
@@ -421,23 +321,25 @@ mod tests {
     #[test]
     fn phases_run_in_order_and_deletes_go_in_batches_of_1000() {
         let p = test_plan(SITE, 2500);
-        let (result, log) = run(MemStore::default(), &p);
+        let (result, log) = run(MemoryStore::new("mem"), &p);
         let report = result.unwrap();
         let position = |entry: &str| log.iter().position(|l| l == entry).unwrap();
         let last_asset = [
-            "put a.js",
-            "put b.css",
-            "put c.png",
-            "put d.woff2",
-            "put e.svg",
+            "PutObject a.js",
+            "PutObject b.css",
+            "PutObject c.png",
+            "PutObject d.woff2",
+            "PutObject e.svg",
         ]
         .iter()
         .map(|e| position(e))
         .max()
         .unwrap();
-        let first_page = position("put docs/index.html").min(position("put docs/x.html"));
-        let last_page = position("put docs/index.html").max(position("put docs/x.html"));
-        let root = position("put index.html");
+        let first_page =
+            position("PutObject docs/index.html").min(position("PutObject docs/x.html"));
+        let last_page =
+            position("PutObject docs/index.html").max(position("PutObject docs/x.html"));
+        let root = position("PutObject index.html");
         assert!(last_asset < first_page, "{log:?}");
         assert!(last_page < root, "{log:?}");
         // Batches run concurrently: their order among themselves is free.
@@ -446,9 +348,9 @@ mod tests {
         assert_eq!(
             deletes,
             [
-                "delete 1000 keys from stale/00000",
-                "delete 1000 keys from stale/01000",
-                "delete 500 keys from stale/02000"
+                "DeleteObjects stale/00000 (1000 keys)",
+                "DeleteObjects stale/01000 (1000 keys)",
+                "DeleteObjects stale/02000 (500 keys)"
             ]
         );
         assert_eq!((report.uploaded, report.deleted), (8, 2500));
@@ -459,10 +361,8 @@ mod tests {
     #[test]
     fn a_failed_asset_stops_before_any_page_or_delete() {
         let p = test_plan(SITE, 3);
-        let store = MemStore {
-            fail_key: Some("c.png".into()),
-            ..MemStore::default()
-        };
+        let store = MemoryStore::new("mem");
+        store.fail_key("PutObject", "c.png");
         let (result, log) = run(store, &p);
         let err = result.unwrap_err();
         assert!(
@@ -472,7 +372,7 @@ mod tests {
         assert!(err.to_string().contains("`c.png`"), "{err}");
         assert!(
             log.iter()
-                .all(|l| !l.ends_with(".html") && !l.starts_with("delete")),
+                .all(|l| !l.ends_with(".html") && !l.starts_with("DeleteObjects")),
             "{log:?}"
         );
     }
@@ -480,26 +380,25 @@ mod tests {
     #[test]
     fn a_failed_page_stops_before_the_root_page() {
         let p = test_plan(SITE, 1);
-        let store = MemStore {
-            fail_key: Some("docs/x.html".into()),
-            ..MemStore::default()
-        };
+        let store = MemoryStore::new("mem");
+        store.fail_key("PutObject", "docs/x.html");
         let (result, log) = run(store, &p);
         assert!(matches!(
             result,
             Err(Error::DeployFailed { phase: "pages", .. })
         ));
-        assert!(!log.contains(&"put index.html".to_owned()), "{log:?}");
-        assert!(log.iter().all(|l| !l.starts_with("delete")), "{log:?}");
+        assert!(!log.contains(&"PutObject index.html".to_owned()), "{log:?}");
+        assert!(
+            log.iter().all(|l| !l.starts_with("DeleteObjects")),
+            "{log:?}"
+        );
     }
 
     #[test]
     fn bucket_level_errors_are_reported_as_such() {
         let p = test_plan(SITE, 0);
-        let store = MemStore {
-            missing_bucket: true,
-            ..MemStore::default()
-        };
+        let store = MemoryStore::new("mem");
+        store.fail_nth("PutObject", 1, crate::store::RemoteFailure::BucketMissing);
         let (result, _) = run(store, &p);
         assert!(matches!(result, Err(Error::BucketMissing { .. })));
     }

@@ -25,6 +25,8 @@ pub mod headers;
 pub mod init;
 pub mod invalidate;
 pub mod lock;
+#[cfg(test)]
+pub mod memory;
 pub mod plan;
 pub mod progress;
 pub mod record;
@@ -101,23 +103,13 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     use store::ObjectStore;
     let (_, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let dir = release::releases_prefix(&config.site.state_prefix);
-    let listing = store
-        .list(&dir)
-        .await
-        .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
+    let listing = store.list(&dir).await?;
     let mut records = Vec::new();
     for key in release::record_keys(&listing, &config.site.state_prefix)
         .iter()
         .rev()
     {
-        let bytes = store
-            .get_bytes(key)
-            .await
-            .map_err(|e| e.into_error("GetObject", &config.site.bucket, Some(key)))?;
-        match serde_json::from_slice::<release::Release>(&bytes) {
-            Ok(r) => records.push(r),
-            Err(e) => crate::github::warn(&format!("skipping `{key}`, which cannot be read: {e}")),
-        }
+        records.extend(survey::read_record(&store, key).await?);
     }
     let mut stdout = std::io::stdout().lock();
     if config.json {
@@ -150,7 +142,7 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
             aws::CloudFrontCdn::new(&sdk)
                 .distribution_facts(id)
                 .await
-                .map_err(|e| e.into_cdn_error("GetDistributionConfig", id).to_string()),
+                .map_err(|e| Error::from(e).to_string()),
         )),
         None => None,
     };

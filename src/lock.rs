@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::store::{Condition, ObjectStore, StoreError};
+use crate::store::{Condition, ObjectStore};
 
 use crate::config::LOCK_REFRESH as REFRESH;
 
@@ -68,10 +68,6 @@ pub struct Lock<S: ObjectStore> {
     refresher: tokio::task::JoinHandle<()>,
 }
 
-fn lock_error(bucket: &str, key: &str, e: StoreError) -> Error {
-    e.into_error("PutObject (lock)", bucket, Some(key))
-}
-
 /// Takes the lock of `site` (`<state prefix>lock`) for `command`, or fails naming its holder.
 /// `policy.force` takes any lock at once; one not refreshed for `policy.stale_after` is stale
 /// and taken over with a warning.
@@ -97,14 +93,10 @@ pub async fn acquire<S: ObjectStore>(
             .await
         {
             Ok(out) => return Ok(start(store, key, out.etag.unwrap_or_default(), record)),
-            Err(StoreError::PreconditionFailed) => {}
-            Err(e) => return Err(lock_error(store.bucket(), &key, e)),
+            Err(e) if e.is_precondition_failed() => {}
+            Err(e) => return Err(e.into()),
         }
-        let Some((bytes, etag)) = store
-            .get_with_etag(&key)
-            .await
-            .map_err(|e| e.into_error("GetObject (lock)", store.bucket(), Some(&key)))?
-        else {
+        let Some((bytes, etag)) = store.get_with_etag(&key).await? else {
             continue;
         };
         let found: Option<LockRecord> = serde_json::from_slice(&bytes).ok();
@@ -143,8 +135,8 @@ pub async fn acquire<S: ObjectStore>(
             .await
         {
             Ok(out) => return Ok(start(store, key, out.etag.unwrap_or_default(), record)),
-            Err(StoreError::PreconditionFailed) => {}
-            Err(e) => return Err(lock_error(store.bucket(), &key, e)),
+            Err(e) if e.is_precondition_failed() => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Err(Error::Locked {

@@ -31,7 +31,7 @@ pub fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) 
         .chain(report.deleted_keys.iter().cloned())
         .collect::<Vec<_>>()
         .join("\n");
-    new_id(now, &salt)
+    new_id(now, previous.map(|p| p.id.as_str()), &salt)
 }
 
 /// Everything `record` needs about the deploy that just ran.

@@ -79,10 +79,17 @@ pub fn record_keys(listing: &RemoteListing, state_prefix: &str) -> Vec<String> {
 }
 
 /// A new release id: the UTC time to the millisecond (so ids sort in the order releases were
-/// made), then six hex digits of a digest of `salt`.
+/// made), then six hex digits of a digest of `salt`. The id always sorts after `after` (the
+/// live release's): when this host's clock is behind the one that wrote it, or both fall in
+/// the same millisecond, the time is `after`'s plus a millisecond, so the newest release is
+/// always the live one.
 #[must_use]
-pub fn new_id(now: SystemTime, salt: &str) -> String {
-    let stamp: String = humantime::format_rfc3339_millis(now)
+pub fn new_id(now: SystemTime, after: Option<&str>, salt: &str) -> String {
+    let floor = after
+        .and_then(id_time)
+        .map(|t| t + std::time::Duration::from_millis(1));
+    let at = floor.filter(|f| *f > now).unwrap_or(now);
+    let stamp: String = humantime::format_rfc3339_millis(at)
         .to_string()
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
@@ -90,17 +97,64 @@ pub fn new_id(now: SystemTime, salt: &str) -> String {
     format!("{stamp}-{}", &hex(&Md5::digest(salt.as_bytes()))[..6])
 }
 
+/// The time a release id starts with (`20261128T095332.123Z-...`).
+fn id_time(id: &str) -> Option<SystemTime> {
+    let s = id.get(..20).filter(|s| s.is_ascii())?;
+    let text = format!(
+        "{}-{}-{}T{}:{}:{}",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..]
+    );
+    humantime::parse_rfc3339(&text).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_sort_after_the_live_one_whatever_the_clock_says() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_795_000_000_123);
+        let live = new_id(t, None, "x");
+        assert_eq!(id_time(&live), Some(t));
+        let cases = [
+            ("same millisecond", t),
+            ("clock behind", t - std::time::Duration::from_secs(3600)),
+        ];
+        for (what, now) in cases {
+            let next = new_id(now, Some(&live), "y");
+            assert!(next > live, "{what}: {next} <= {live}");
+            assert_eq!(
+                id_time(&next),
+                Some(t + std::time::Duration::from_millis(1)),
+                "{what}"
+            );
+        }
+        let later = t + std::time::Duration::from_secs(5);
+        assert_eq!(
+            id_time(&new_id(later, Some(&live), "y")),
+            Some(later),
+            "a clock ahead of the live release keeps its own time"
+        );
+        for garbage in ["", "v1", "20261128T0953", "ééééééééééééééééééééé"] {
+            assert!(
+                new_id(t, Some(garbage), "y").starts_with("2026"),
+                "{garbage}"
+            );
+        }
+    }
     use crate::store::RemoteObject;
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn ids_sort_by_time() {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
-        let a = new_id(t, "x");
-        let b = new_id(t + Duration::from_secs(1), "a");
+        let a = new_id(t, None, "x");
+        let b = new_id(t + Duration::from_secs(1), None, "a");
         assert!(a < b, "{a} < {b}");
         assert_eq!(&a[..20], "20261118T110640.000Z");
         assert_eq!(a.len(), 27);

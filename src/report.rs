@@ -20,6 +20,92 @@ pub struct DeployOutput<'a> {
     pub release: Option<String>,
 }
 
+/// What a deploy or a rollback did (or, in a dry run, would do): the one result both commands
+/// return, printed as text or as the `--json` document (`view`).
+#[derive(Debug)]
+pub struct Outcome {
+    pub command: Command,
+    pub dry_run: bool,
+    pub plan: Plan,
+    /// None for a dry run.
+    pub result: Option<ExecReport>,
+    pub invalidation: Option<InvalidationReport>,
+    /// The id of the release record written; None when nothing changed (or a dry run).
+    pub release: Option<String>,
+}
+
+/// Which command ran, with what its text output names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Deploy,
+    /// A rollback to the release with this id.
+    Rollback {
+        to: String,
+    },
+}
+
+impl Command {
+    /// The command's name, as GitHub Actions outputs and summaries name it.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Deploy => "deploy",
+            Command::Rollback { .. } => "rollback",
+        }
+    }
+}
+
+impl Outcome {
+    /// The `--json` document (and what GitHub Actions outputs are made from).
+    #[must_use]
+    pub fn view(&self) -> DeployOutput<'_> {
+        DeployOutput {
+            dry_run: self.dry_run,
+            plan: &self.plan,
+            result: self.result.as_ref(),
+            invalidation: self.invalidation.clone(),
+            release: self.release.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(result) = &self.result else {
+            if let Command::Rollback { to } = &self.command {
+                writeln!(f, "rollback to {to}")?;
+            }
+            writeln!(f, "{}", self.plan)?;
+            if let Some(inv) = &self.invalidation {
+                writeln!(f, "{}", invalidation_plan(inv))?;
+            }
+            return f.write_str("dry run: nothing was written");
+        };
+        match &self.command {
+            Command::Deploy => {
+                f.write_str(&summary(&self.plan, result, self.invalidation.as_ref()))?;
+            }
+            Command::Rollback { to } => write!(
+                f,
+                "rolled back {} to release {to}: restored {}, deleted {}, unchanged {}{} in \
+                 {:.2}s",
+                self.plan.target(),
+                result.restored,
+                result.deleted,
+                self.plan.unchanged,
+                self.invalidation
+                    .as_ref()
+                    .map_or_else(String::new, |i| format!(", invalidated {}", i.describe())),
+                result.elapsed.as_secs_f64()
+            )?,
+        }
+        if let Some(id) = &self.release {
+            write!(f, "\nrelease {id}")?;
+        }
+        Ok(())
+    }
+}
+
 /// A CloudFront invalidation as reported to the user.
 #[derive(Debug, Clone, Serialize)]
 pub struct InvalidationReport {
@@ -69,9 +155,9 @@ impl InvalidationReport {
     }
 }
 
-/// The dry-run lines for an invalidation.
+/// The dry-run lines for a planned invalidation.
 #[must_use]
-pub fn invalidation_plan(inv: &Invalidation) -> String {
+pub fn invalidation_plan(inv: &InvalidationReport) -> String {
     let mut s = format!(
         "invalidate {}:",
         paths_phrase(inv.paths.len(), inv.collapsed, inv.urls)

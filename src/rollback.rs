@@ -4,16 +4,18 @@
 //! (rolling forward is another rollback).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use crate::applied::ExecReport;
+use crate::apply::{self, Edge, Recorder};
 use crate::config::{RollbackConfig, Site};
 use crate::error::{Error, Result};
 use crate::plan::{Action, Op, Phase, Plan, Reason, is_state, write_phase};
 use crate::release::{self, Release};
+use crate::report::{Command, Outcome};
 use crate::store::{Cdn, ObjectStore, RemoteListing};
-use crate::{apply, aws, execute, github, lock, progress, report};
+use crate::{aws, survey};
 
 /// The plan that makes `site` equal to `target`. Pure.
 ///
@@ -99,7 +101,7 @@ pub fn plan_rollback(
 #[must_use]
 pub fn record_after(
     target: &Release,
-    live: &Release,
+    live: Option<&Release>,
     report: &ExecReport,
     id: String,
     time: String,
@@ -122,205 +124,185 @@ pub fn record_after(
         bytes: 0,
         objects,
         kept: BTreeMap::new(),
-        rewritten: target.rewritten.union(&live.rewritten).cloned().collect(),
+        rewritten: live.map_or_else(
+            || target.rewritten.clone(),
+            |live| target.rewritten.union(&live.rewritten).cloned().collect(),
+        ),
     }
 }
 
 /// Runs `shipfront rollback`.
 pub async fn run(config: RollbackConfig) -> Result<()> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
-    let store = Arc::new(store);
-    let lock = if config.dry_run {
-        None
-    } else {
-        Some(lock::acquire(Arc::clone(&store), &config.site, "rollback", config.lock).await?)
+    let cdn = config
+        .distribution_id
+        .as_ref()
+        .map(|_| aws::CloudFrontCdn::new(&sdk));
+    let outcome = rollback(Arc::new(store), cdn, &config, started).await?;
+    apply::print(&outcome, config.json)
+}
+
+/// Rolls the site back through the ports: under the lock, reads the releases, plans, checks
+/// that every version to restore is still kept and that the distribution answers, then applies
+/// the plan.
+pub async fn rollback<S: ObjectStore, C: Cdn>(
+    store: Arc<S>,
+    cdn: Option<C>,
+    config: &RollbackConfig,
+    started: Instant,
+) -> Result<Outcome> {
+    let policy = (!config.dry_run).then_some(config.lock);
+    apply::under_lock(&store, &config.site, "rollback", policy, async |_| {
+        let listing = store.list(&config.site.prefix).await?;
+        let chosen = choose(&*store, &listing, config).await?;
+        let target_id = chosen.target.id.clone();
+        let plan = plan_rollback(&chosen.target, chosen.live.as_ref(), &listing, &config.site)
+            .map_err(|keys| {
+                Error::Usage(format!(
+                    "release `{target_id}` has no recorded version for {} key(s) (first: `{}`): \
+                     it was deployed while bucket versioning was off, so it cannot be restored",
+                    keys.len(),
+                    keys[0]
+                ))
+            })?;
+        check_versions_kept(&*store, &plan, &config.site, &target_id).await?;
+        let edge = match (cdn, &config.distribution_id) {
+            (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
+            _ => None,
+        };
+        let settings = apply::Settings {
+            command: Command::Rollback { to: target_id },
+            dry_run: config.dry_run,
+            started,
+            concurrency: config.concurrency,
+            progress: config.progress,
+            invalidate: config.invalidate,
+            max_invalidation_paths: config.max_invalidation_paths,
+            wait: config.wait,
+            max_deletes: None,
+            state_prefix: config.site.state_prefix.clone(),
+        };
+        apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
+    })
+    .await
+}
+
+/// The release a rollback restores and the live one it replaces.
+struct Chosen {
+    live_id: String,
+    /// None when the live record cannot be read (it is then only named).
+    live: Option<Release>,
+    target: Release,
+}
+
+/// Picks the target (`--to`, or the release before the live one) and reads both records.
+async fn choose<S: ObjectStore>(
+    store: &S,
+    listing: &RemoteListing,
+    config: &RollbackConfig,
+) -> Result<Chosen> {
+    let dir = release::releases_prefix(&config.site.state_prefix);
+    let keys = survey::list_record_keys(store, listing, &config.site).await?;
+    let ids: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| k.strip_prefix(&dir)?.strip_suffix(".json"))
+        .collect();
+    let bucket = &config.site.bucket;
+    let Some(live_id) = ids.last().copied() else {
+        return Err(Error::Usage(format!(
+            "no releases recorded in s3://{bucket}/{dir}: nothing to roll back to"
+        )));
     };
-    let work = async {
-        let listing = store
-            .list(&config.site.prefix)
-            .await
-            .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
-        let dir = release::releases_prefix(&config.site.state_prefix);
-        let keys = crate::survey::list_record_keys(&*store, &listing, &config.site).await?;
-        let ids: Vec<&str> = keys
-            .iter()
-            .filter_map(|k| k.strip_prefix(&dir)?.strip_suffix(".json"))
-            .collect();
-        let Some(live_id) = ids.last().copied() else {
+    let target_id = match &config.to {
+        Some(id) if ids.contains(&id.as_str()) => id.clone(),
+        Some(id) => {
             return Err(Error::Usage(format!(
-                "no releases recorded in s3://{}/{dir}: nothing to roll back to",
-                config.site.bucket
+                "no release `{id}` in s3://{bucket}/{dir}; `shipfront releases` lists them"
             )));
-        };
-        let target_id = match &config.to {
-            Some(id) if ids.contains(&id.as_str()) => id.clone(),
-            Some(id) => {
-                return Err(Error::Usage(format!(
-                    "no release `{id}` in s3://{}/{dir}; `shipfront releases` lists them",
-                    config.site.bucket
-                )));
-            }
-            None if ids.len() >= 2 => ids[ids.len() - 2].to_owned(),
-            None => {
-                return Err(Error::Usage(format!(
-                    "only one release (`{live_id}`) is recorded: there is no earlier one to roll back to"
-                )));
-            }
-        };
-        let read = |id: String| {
-            let store = Arc::clone(&store);
-            let key = format!("{dir}{id}.json");
-            let bucket = config.site.bucket.clone();
-            async move {
-                let bytes = store
-                    .get_bytes(&key)
-                    .await
-                    .map_err(|e| e.into_error("GetObject", &bucket, Some(&key)))?;
-                serde_json::from_slice::<Release>(&bytes).map_err(|e| {
-                    Error::Usage(format!("release record `{key}` cannot be read: {e}"))
-                })
-            }
-        };
-        let live = read(live_id.to_owned()).await?;
-        let target = read(target_id.clone()).await?;
-        let plan = plan_rollback(&target, Some(&live), &listing, &config.site).map_err(|keys| {
-            Error::Usage(format!(
-                "release `{target_id}` has no recorded version for {} key(s) (first: `{}`): it was \
-                     deployed while bucket versioning was off, so it cannot be restored",
-                keys.len(),
-                keys[0]
-            ))
-        })?;
-
-        // Every version to copy back must still exist (a lifecycle rule may have expired it):
-        // checked before any write, so a rollback never stops halfway for that.
-        if plan
-            .actions
-            .iter()
-            .any(|a| matches!(a.op, Op::Restore { .. }))
-        {
-            let kept = store
-                .versions(&config.site.prefix)
-                .await
-                .map_err(|e| e.into_error("ListObjectVersions", &config.site.bucket, None))?;
-            let missing: Vec<String> = plan
-                .actions
-                .iter()
-                .filter_map(|a| match &a.op {
-                    Op::Restore { version_id }
-                        if !kept.get(&a.key).is_some_and(|v| v.all.contains(version_id)) =>
-                    {
-                        Some(format!("{} (version {version_id})", a.key))
-                    }
-                    _ => None,
-                })
-                .collect();
-            if !missing.is_empty() {
-                return Err(Error::Usage(format!(
-                    "release `{target_id}` needs {} object version(s) the bucket no longer keeps \
-                     (first: {}), probably expired by a lifecycle rule; nothing was written. \
-                     Roll back to a newer release (`shipfront releases`)",
-                    missing.len(),
-                    missing[0]
-                )));
-            }
         }
-
-        let cdn = match &config.distribution_id {
-            Some(id) => {
-                let cdn = aws::CloudFrontCdn::new(&sdk);
-                let origin_path = cdn
-                    .origin_path(id, &config.site.bucket)
-                    .await
-                    .map_err(|e| e.into_cdn_error("GetDistributionConfig", id))?;
-                Some((cdn, id.clone(), origin_path))
-            }
-            None => None,
-        };
-
-        if config.dry_run {
-            let planned = cdn.as_ref().and_then(|(_, _, origin_path)| {
-                apply::invalidation_for(
-                    config.invalidate,
-                    apply::planned_cached_keys(&plan),
-                    origin_path,
-                    config.max_invalidation_paths,
-                )
-            });
-            let heading = format!("rollback to {target_id}");
-            apply::print_dry_run(
-                "rollback",
-                Some(&heading),
-                &plan,
-                planned.as_ref(),
-                config.json,
-            )?;
-            return Ok(());
+        None if ids.len() >= 2 => ids[ids.len() - 2].to_owned(),
+        None => {
+            return Err(Error::Usage(format!(
+                "only one release (`{live_id}`) is recorded: there is no earlier one to roll back to"
+            )));
         }
-
-        let progress = progress::for_stderr(config.progress && !plan.is_empty());
-        let mut result =
-            execute::execute(Arc::clone(&store), &plan, config.concurrency, progress).await?;
-        // The new release's id is the invalidation's CallerReference.
-        let now = std::time::SystemTime::now();
-        let new_id = release::new_id(now, &format!("rollback {} from {live_id}", target.id));
-        let mut invalidation = None;
-        if let Some((cdn, id, origin_path)) = &cdn
-            && let Some(inv) = apply::invalidation_for(
-                config.invalidate,
-                apply::cached_keys(&plan, &result),
-                origin_path,
-                config.max_invalidation_paths,
-            )
-        {
-            let reference = apply::caller_reference(Some(&new_id), started, &inv);
-            invalidation = Some(
-                apply::send_invalidation(cdn, id, inv, &reference, config.wait, config.progress)
-                    .await?,
-            );
-        }
-        let record = record_after(
-            &target,
-            &live,
-            &result,
-            new_id.clone(),
-            apply::record_time(now),
-        );
-        apply::write_record(&*store, &config.site, &record).await?;
-        result.elapsed = started.elapsed();
-
-        let mut stdout = std::io::stdout().lock();
-        let out = report::DeployOutput {
-            dry_run: false,
-            plan: &plan,
-            result: Some(&result),
-            invalidation,
-            release: Some(new_id.clone()),
-        };
-        if config.json {
-            serde_json::to_writer_pretty(&mut stdout, &out).map_err(std::io::Error::from)?;
-            writeln!(stdout)?;
-        } else {
-            writeln!(
-                stdout,
-                "rolled back {} to release {}: restored {}, deleted {}, unchanged {}{} in {:.2}s",
-                plan.target(),
-                target.id,
-                result.restored,
-                result.deleted,
-                plan.unchanged,
-                out.invalidation
-                    .as_ref()
-                    .map_or_else(String::new, |i| format!(", invalidated {}", i.describe())),
-                result.elapsed.as_secs_f64()
-            )?;
-            writeln!(stdout, "release {new_id}")?;
-        }
-        github::publish("rollback", &out);
-        Ok(())
     };
-    lock::run_holding(lock, work).await
+    let live = survey::read_record(store, &format!("{dir}{live_id}.json")).await?;
+    let target_key = format!("{dir}{target_id}.json");
+    let Some(target) = survey::read_record(store, &target_key).await? else {
+        return Err(Error::Usage(format!(
+            "release record `{target_key}` cannot be read, so release `{target_id}` cannot be \
+             restored; `shipfront releases` lists the others"
+        )));
+    };
+    Ok(Chosen {
+        live_id: live_id.to_owned(),
+        live,
+        target,
+    })
+}
+
+/// Every version to copy back must still exist (a lifecycle rule may have expired it):
+/// checked before any write, so a rollback never stops halfway for that.
+async fn check_versions_kept<S: ObjectStore>(
+    store: &S,
+    plan: &Plan,
+    site: &Site,
+    target_id: &str,
+) -> Result<()> {
+    if !plan
+        .actions
+        .iter()
+        .any(|a| matches!(a.op, Op::Restore { .. }))
+    {
+        return Ok(());
+    }
+    let kept = store.versions(&site.prefix).await?;
+    let missing: Vec<String> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match &a.op {
+            Op::Restore { version_id }
+                if !kept.get(&a.key).is_some_and(|v| v.all.contains(version_id)) =>
+            {
+                Some(format!("{} (version {version_id})", a.key))
+            }
+            _ => None,
+        })
+        .collect();
+    if let Some(first) = missing.first() {
+        return Err(Error::Usage(format!(
+            "release `{target_id}` needs {} object version(s) the bucket no longer keeps \
+             (first: {first}), probably expired by a lifecycle rule; nothing was written. \
+             Roll back to a newer release (`shipfront releases`)",
+            missing.len(),
+        )));
+    }
+    Ok(())
+}
+
+impl Recorder for Chosen {
+    fn release_id(&self, now: SystemTime, _: &Plan, _: &ExecReport) -> Option<String> {
+        let salt = format!("rollback {} from {}", self.target.id, self.live_id);
+        Some(release::new_id(now, Some(&self.live_id), &salt))
+    }
+
+    async fn record(
+        &self,
+        id: String,
+        time: String,
+        _: &Plan,
+        result: &ExecReport,
+    ) -> Result<Release> {
+        Ok(record_after(
+            &self.target,
+            self.live.as_ref(),
+            result,
+            id,
+            time,
+        ))
+    }
 }
 
 #[cfg(test)]

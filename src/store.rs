@@ -113,9 +113,10 @@ pub enum Condition {
     Matches(String),
 }
 
-/// A failed store call, classified so callers can tell the user what to do.
+/// What went wrong in a call to S3 or CloudFront, classified so callers can tell the user what
+/// to do (the adapter's half of a `RemoteError`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreError {
+pub enum RemoteFailure {
     BucketMissing,
     /// The CloudFront distribution does not exist.
     DistributionMissing,
@@ -130,56 +131,124 @@ pub enum StoreError {
     },
 }
 
-impl std::fmt::Display for StoreError {
+impl std::fmt::Display for RemoteFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StoreError::BucketMissing => f.write_str("the bucket does not exist"),
-            StoreError::DistributionMissing => f.write_str("the distribution does not exist"),
-            StoreError::PreconditionFailed => f.write_str("the object changed meanwhile"),
-            StoreError::AccessDenied => f.write_str("access denied"),
-            StoreError::NoCredentials(m) => write!(f, "no credentials: {m}"),
-            StoreError::Other { message, .. } => f.write_str(message),
+            RemoteFailure::BucketMissing => f.write_str("the bucket does not exist"),
+            RemoteFailure::DistributionMissing => f.write_str("the distribution does not exist"),
+            RemoteFailure::PreconditionFailed => f.write_str("the object changed meanwhile"),
+            RemoteFailure::AccessDenied => f.write_str("access denied"),
+            RemoteFailure::NoCredentials(m) => write!(f, "no credentials: {m}"),
+            RemoteFailure::Other { message, .. } => f.write_str(message),
         }
     }
 }
 
-impl StoreError {
-    /// The user-facing error for a failed S3 call: `operation` on `bucket` (and `key`).
+/// What a failed call was made on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// An S3 bucket, and the key when the call named one.
+    Bucket { bucket: String, key: Option<String> },
+    /// A CloudFront distribution.
+    Distribution(String),
+}
+
+/// A failed call to a port, with the operation and the bucket, key or distribution it was made
+/// on: the adapter fills them in, so callers only use `?` (`From<RemoteError> for Error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteError {
+    pub failure: RemoteFailure,
+    /// The service's name for the call (`PutObject`, `CreateInvalidation`).
+    pub operation: &'static str,
+    pub on: Resource,
+}
+
+impl RemoteError {
+    /// A failed call on `bucket` (and `key`).
     #[must_use]
-    pub fn into_error(self, operation: &'static str, bucket: &str, key: Option<&str>) -> Error {
-        match self {
-            StoreError::BucketMissing => Error::BucketMissing {
-                bucket: bucket.to_owned(),
-            },
-            StoreError::DistributionMissing
-            | StoreError::PreconditionFailed
-            | StoreError::Other { .. } => Error::Remote {
-                operation,
-                bucket: bucket.to_owned(),
-                key: key.unwrap_or_default().to_owned(),
-                message: self.to_string(),
-            },
-            StoreError::AccessDenied => Error::AccessDenied {
-                operation,
+    pub fn on_bucket(
+        failure: RemoteFailure,
+        operation: &'static str,
+        bucket: &str,
+        key: Option<&str>,
+    ) -> Self {
+        RemoteError {
+            failure,
+            operation,
+            on: Resource::Bucket {
                 bucket: bucket.to_owned(),
                 key: key.map(str::to_owned),
             },
-            StoreError::NoCredentials(detail) => Error::NoCredentials { detail },
         }
     }
 
-    /// The user-facing error for a failed CloudFront call on `distribution`.
+    /// A failed call on the distribution `id`.
     #[must_use]
-    pub fn into_cdn_error(self, operation: &'static str, distribution: &str) -> Error {
-        match self {
-            StoreError::DistributionMissing => Error::DistributionMissing {
-                distribution: distribution.to_owned(),
-            },
-            StoreError::NoCredentials(detail) => Error::NoCredentials { detail },
-            other => Error::Cdn {
+    pub fn on_distribution(failure: RemoteFailure, operation: &'static str, id: &str) -> Self {
+        RemoteError {
+            failure,
+            operation,
+            on: Resource::Distribution(id.to_owned()),
+        }
+    }
+
+    /// Whether a conditional write found its condition false.
+    #[must_use]
+    pub fn is_precondition_failed(&self) -> bool {
+        self.failure == RemoteFailure::PreconditionFailed
+    }
+
+    /// Whether another attempt may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.failure,
+            RemoteFailure::Other {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
+impl std::fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.failure.fmt(f)
+    }
+}
+
+impl From<RemoteError> for Error {
+    fn from(e: RemoteError) -> Self {
+        let RemoteError {
+            failure,
+            operation,
+            on,
+        } = e;
+        match (failure, on) {
+            (RemoteFailure::NoCredentials(detail), _) => Error::NoCredentials { detail },
+            (RemoteFailure::BucketMissing, Resource::Bucket { bucket, .. }) => {
+                Error::BucketMissing { bucket }
+            }
+            (RemoteFailure::AccessDenied, Resource::Bucket { bucket, key }) => {
+                Error::AccessDenied {
+                    operation,
+                    bucket,
+                    key,
+                }
+            }
+            (failure, Resource::Bucket { bucket, key }) => Error::Remote {
                 operation,
-                distribution: distribution.to_owned(),
-                message: other.to_string(),
+                bucket,
+                key: key.unwrap_or_default(),
+                message: failure.to_string(),
+            },
+            (RemoteFailure::DistributionMissing, Resource::Distribution(distribution)) => {
+                Error::DistributionMissing { distribution }
+            }
+            (failure, Resource::Distribution(distribution)) => Error::Cdn {
+                operation,
+                distribution,
+                message: failure.to_string(),
             },
         }
     }
@@ -191,30 +260,31 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn bucket(&self) -> &str;
 
     /// Every object under `prefix` (one `ListObjectsV2` call per 1000 keys).
-    fn list(&self, prefix: &str) -> impl Future<Output = Result<RemoteListing, StoreError>> + Send;
+    fn list(&self, prefix: &str)
+    -> impl Future<Output = Result<RemoteListing, RemoteError>> + Send;
 
     /// Uploads a file, in parts when `parts` is set, with its integrity checksum.
     fn put_file(
         &self,
         put: PutFile,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<WriteOutcome, RemoteError>> + Send;
 
     /// Rewrites an object's headers in place (server-side copy onto itself), without re-upload.
     fn update_headers(
         &self,
         key: &str,
         headers: &Headers,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<WriteOutcome, RemoteError>> + Send;
 
     /// Copies version `version_id` of `key` back over `key`, its headers included (rollback).
     fn restore_version(
         &self,
         key: &str,
         version_id: &str,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<WriteOutcome, RemoteError>> + Send;
 
     /// The bytes of a small object (a release record).
-    fn get_bytes(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    fn get_bytes(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, RemoteError>> + Send;
 
     /// Writes a small object (a release record) from memory.
     fn put_bytes(
@@ -223,30 +293,30 @@ pub trait ObjectStore: Send + Sync + 'static {
         body: Vec<u8>,
         content_type: &str,
         condition: Option<Condition>,
-    ) -> impl Future<Output = Result<WriteOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<WriteOutcome, RemoteError>> + Send;
 
     /// The bytes and ETag of a small object; None when it does not exist.
     fn get_with_etag(
         &self,
         key: &str,
-    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, String)>, RemoteError>> + Send;
 
     /// Deletes one key.
-    fn delete_key(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_key(&self, key: &str) -> impl Future<Output = Result<(), RemoteError>> + Send;
 
     /// Every version of every key under `prefix` (`ListObjectVersions`, 1000 a page):
     /// key -> (version ids, the current one). Unversioned buckets give none.
     fn versions(
         &self,
         prefix: &str,
-    ) -> impl Future<Output = Result<BTreeMap<String, Versions>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<String, Versions>, RemoteError>> + Send;
 
     /// Deletes up to 1000 keys in one call (the `DeleteObjects` limit). Returns the keys that
     /// failed, with why.
     fn delete_batch(
         &self,
         keys: Vec<String>,
-    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(String, String)>, RemoteError>> + Send;
 }
 
 /// The CDN in front of the bucket: what a deploy needs from CloudFront.
@@ -257,7 +327,7 @@ pub trait Cdn: Send + Sync + 'static {
         &self,
         distribution_id: &str,
         bucket: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
 
     /// Creates one invalidation; returns its id. `caller_reference` makes a retried call
     /// idempotent on CloudFront.
@@ -266,13 +336,13 @@ pub trait Cdn: Send + Sync + 'static {
         distribution_id: &str,
         paths: &[String],
         caller_reference: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
 
     /// The settings the SPA guard checks.
     fn spa_settings(
         &self,
         distribution_id: &str,
-    ) -> impl Future<Output = Result<SpaSettings, StoreError>> + Send;
+    ) -> impl Future<Output = Result<SpaSettings, RemoteError>> + Send;
 
     /// Fills the SPA gaps (`spa::repaired`) with a read-modify-write of the distribution's
     /// config guarded by its ETag, every other setting preserved.
@@ -280,12 +350,12 @@ pub trait Cdn: Send + Sync + 'static {
         &self,
         distribution_id: &str,
         fallback: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), RemoteError>> + Send;
 
     /// The status CloudFront reports for an invalidation (`InProgress`, `Completed`).
     fn invalidation_status(
         &self,
         distribution_id: &str,
         invalidation_id: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
 }

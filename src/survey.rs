@@ -20,9 +20,24 @@ pub async fn list_record_keys<S: ObjectStore>(
     }
     let listing = store
         .list(&release::releases_prefix(&site.state_prefix))
-        .await
-        .map_err(|e| e.into_error("ListObjectsV2", &site.bucket, None))?;
+        .await?;
     Ok(release::record_keys(&listing, &site.state_prefix))
+}
+
+/// Reads the release record at `key`, the one way every command reads one. A record that
+/// cannot be parsed (written by hand, cut short, tampered with) is left out with a warning
+/// naming it: None, as if it were not there; a failed read is an error.
+pub async fn read_record<S: ObjectStore>(store: &S, key: &str) -> Result<Option<release::Release>> {
+    let bytes = store.get_bytes(key).await?;
+    match serde_json::from_slice::<release::Release>(&bytes) {
+        Ok(record) => Ok(Some(record)),
+        Err(e) => {
+            github::warn(&format!(
+                "ignoring release record `{key}`, which cannot be read: {e}"
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// Lists the bucket, reads the live release record and plans.
@@ -35,28 +50,11 @@ pub(crate) async fn survey<S: ObjectStore>(
     Option<release::Release>,
     plan::Plan,
 )> {
-    let listing = store
-        .list(&config.site.prefix)
-        .await
-        .map_err(|e| e.into_error("ListObjectsV2", &config.site.bucket, None))?;
+    let listing = store.list(&config.site.prefix).await?;
     // The live release record, when there is one, makes change detection exact.
     let records = list_record_keys(store, &listing, &config.site).await?;
     let previous = match records.last() {
-        Some(key) => {
-            let bytes = store
-                .get_bytes(key)
-                .await
-                .map_err(|e| e.into_error("GetObject", &config.site.bucket, Some(key)))?;
-            match serde_json::from_slice::<release::Release>(&bytes) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    github::warn(&format!(
-                        "ignoring release record `{key}`, which cannot be read: {e}"
-                    ));
-                    None
-                }
-            }
-        }
+        Some(key) => read_record(store, key).await?,
         None => None,
     };
     let plan = plan::plan(

@@ -9,7 +9,7 @@ use aws_sdk_cloudfront::types::{
 };
 
 use crate::spa::{self, ErrorResponse, SpaSettings};
-use crate::store::{Cdn, DistributionFacts, OriginFacts, StoreError};
+use crate::store::{Cdn, DistributionFacts, OriginFacts, RemoteError, RemoteFailure};
 
 /// How long CloudFront caches an error answer when shipfront adds the SPA fallback.
 const FALLBACK_ERROR_TTL: i64 = 10;
@@ -31,8 +31,8 @@ fn spa_settings_of(config: &DistributionConfig) -> SpaSettings {
     }
 }
 
-fn build_error(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Other {
+fn build_error(e: impl std::fmt::Display) -> RemoteFailure {
+    RemoteFailure::Other {
         message: e.to_string(),
         retryable: false,
     }
@@ -43,7 +43,7 @@ fn build_error(e: impl std::fmt::Display) -> StoreError {
 fn with_spa_settings(
     config: &DistributionConfig,
     fixed: &SpaSettings,
-) -> Result<DistributionConfig, StoreError> {
+) -> Result<DistributionConfig, RemoteFailure> {
     let existing = config
         .custom_error_responses()
         .map(CustomErrorResponses::items)
@@ -92,6 +92,16 @@ pub struct CloudFrontCdn {
     client: Client,
 }
 
+/// Runs one call of the port, naming its operation and the distribution when it fails.
+async fn context<T>(
+    operation: &'static str,
+    distribution_id: &str,
+    call: impl std::future::Future<Output = Result<T, RemoteFailure>>,
+) -> Result<T, RemoteError> {
+    call.await
+        .map_err(|failure| RemoteError::on_distribution(failure, operation, distribution_id))
+}
+
 impl CloudFrontCdn {
     #[must_use]
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
@@ -101,7 +111,7 @@ impl CloudFrontCdn {
     }
 }
 
-fn classify<E>(err: &SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>) -> StoreError
+fn classify<E>(err: &SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>) -> RemoteFailure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -110,9 +120,9 @@ where
             let status = service.raw().status().as_u16();
             let code = service.err().code().unwrap_or_default();
             match code {
-                "NoSuchDistribution" => StoreError::DistributionMissing,
-                "AccessDenied" => StoreError::AccessDenied,
-                _ => StoreError::Other {
+                "NoSuchDistribution" => RemoteFailure::DistributionMissing,
+                "AccessDenied" => RemoteFailure::AccessDenied,
+                _ => RemoteFailure::Other {
                     message: format!(
                         "{code} (HTTP {status}): {}",
                         service.err().message().unwrap_or_default()
@@ -121,7 +131,7 @@ where
                 },
             }
         }
-        other => StoreError::Other {
+        other => RemoteFailure::Other {
             message: super::describe(other),
             retryable: true,
         },
@@ -133,7 +143,7 @@ impl CloudFrontCdn {
     async fn distribution_config(
         &self,
         distribution_id: &str,
-    ) -> Result<(DistributionConfig, String), StoreError> {
+    ) -> Result<(DistributionConfig, String), RemoteFailure> {
         let out = self
             .client
             .get_distribution_config()
@@ -152,55 +162,65 @@ impl CloudFrontCdn {
     pub async fn distribution_facts(
         &self,
         distribution_id: &str,
-    ) -> Result<DistributionFacts, StoreError> {
-        let (config, _etag) = self.distribution_config(distribution_id).await?;
-        let certificate = config.viewer_certificate();
-        Ok(DistributionFacts {
-            origins: config
-                .origins()
-                .map(aws_sdk_cloudfront::types::Origins::items)
-                .unwrap_or_default()
-                .iter()
-                .map(|o| OriginFacts {
-                    domain_name: o.domain_name().to_owned(),
-                    origin_path: o.origin_path().unwrap_or_default().to_owned(),
-                    oac: o
-                        .origin_access_control_id()
-                        .is_some_and(|id| !id.is_empty()),
-                })
-                .collect(),
-            viewer_protocol_policy: config
-                .default_cache_behavior()
-                .map(|b| b.viewer_protocol_policy().as_str().to_owned())
-                .unwrap_or_default(),
-            spa: spa_settings_of(&config),
-            aliases: config
-                .aliases()
-                .map(|a| a.items().to_vec())
-                .unwrap_or_default(),
-            custom_certificate: certificate.is_some_and(|c| {
-                c.acm_certificate_arn().is_some_and(|a| !a.is_empty())
-                    || c.iam_certificate_id().is_some_and(|a| !a.is_empty())
-            }),
+    ) -> Result<DistributionFacts, RemoteError> {
+        context("GetDistributionConfig", distribution_id, async {
+            let (config, _etag) = self.distribution_config(distribution_id).await?;
+            let certificate = config.viewer_certificate();
+            Ok(DistributionFacts {
+                origins: config
+                    .origins()
+                    .map(aws_sdk_cloudfront::types::Origins::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|o| OriginFacts {
+                        domain_name: o.domain_name().to_owned(),
+                        origin_path: o.origin_path().unwrap_or_default().to_owned(),
+                        oac: o
+                            .origin_access_control_id()
+                            .is_some_and(|id| !id.is_empty()),
+                    })
+                    .collect(),
+                viewer_protocol_policy: config
+                    .default_cache_behavior()
+                    .map(|b| b.viewer_protocol_policy().as_str().to_owned())
+                    .unwrap_or_default(),
+                spa: spa_settings_of(&config),
+                aliases: config
+                    .aliases()
+                    .map(|a| a.items().to_vec())
+                    .unwrap_or_default(),
+                custom_certificate: certificate.is_some_and(|c| {
+                    c.acm_certificate_arn().is_some_and(|a| !a.is_empty())
+                        || c.iam_certificate_id().is_some_and(|a| !a.is_empty())
+                }),
+            })
         })
+        .await
     }
 }
 
 impl Cdn for CloudFrontCdn {
-    async fn origin_path(&self, distribution_id: &str, bucket: &str) -> Result<String, StoreError> {
-        let (config, _) = self.distribution_config(distribution_id).await?;
-        let origins = config
-            .origins()
-            .map(aws_sdk_cloudfront::types::Origins::items)
-            .unwrap_or_default();
-        // S3 REST and website endpoints both start with `<bucket>.s3`.
-        let bucket_host = format!("{bucket}.s3");
-        Ok(origins
-            .iter()
-            .find(|o| o.domain_name().starts_with(&bucket_host))
-            .and_then(|o| o.origin_path())
-            .unwrap_or_default()
-            .to_owned())
+    async fn origin_path(
+        &self,
+        distribution_id: &str,
+        bucket: &str,
+    ) -> Result<String, RemoteError> {
+        context("GetDistributionConfig", distribution_id, async {
+            let (config, _) = self.distribution_config(distribution_id).await?;
+            let origins = config
+                .origins()
+                .map(aws_sdk_cloudfront::types::Origins::items)
+                .unwrap_or_default();
+            // S3 REST and website endpoints both start with `<bucket>.s3`.
+            let bucket_host = format!("{bucket}.s3");
+            Ok(origins
+                .iter()
+                .find(|o| o.domain_name().starts_with(&bucket_host))
+                .and_then(|o| o.origin_path())
+                .unwrap_or_default()
+                .to_owned())
+        })
+        .await
     }
 
     async fn invalidate(
@@ -208,89 +228,101 @@ impl Cdn for CloudFrontCdn {
         distribution_id: &str,
         paths: &[String],
         caller_reference: &str,
-    ) -> Result<String, StoreError> {
-        let batch = InvalidationBatch::builder()
-            .paths(
-                Paths::builder()
-                    .quantity(i32::try_from(paths.len()).unwrap_or(i32::MAX))
-                    .set_items(Some(paths.to_vec()))
-                    .build()
-                    .map_err(|e| StoreError::Other {
-                        message: e.to_string(),
-                        retryable: false,
-                    })?,
-            )
-            .caller_reference(caller_reference)
-            .build()
-            .map_err(|e| StoreError::Other {
-                message: e.to_string(),
-                retryable: false,
-            })?;
-        let mut wait = Duration::from_secs(2);
-        for attempt in 1..=BUSY_ATTEMPTS {
-            match self
-                .client
-                .create_invalidation()
-                .distribution_id(distribution_id)
-                .invalidation_batch(batch.clone())
+    ) -> Result<String, RemoteError> {
+        context("CreateInvalidation", distribution_id, async {
+            let batch = InvalidationBatch::builder()
+                .paths(
+                    Paths::builder()
+                        .quantity(i32::try_from(paths.len()).unwrap_or(i32::MAX))
+                        .set_items(Some(paths.to_vec()))
+                        .build()
+                        .map_err(|e| RemoteFailure::Other {
+                            message: e.to_string(),
+                            retryable: false,
+                        })?,
+                )
+                .caller_reference(caller_reference)
+                .build()
+                .map_err(|e| RemoteFailure::Other {
+                    message: e.to_string(),
+                    retryable: false,
+                })?;
+            let mut wait = Duration::from_secs(2);
+            for attempt in 1..=BUSY_ATTEMPTS {
+                match self
+                    .client
+                    .create_invalidation()
+                    .distribution_id(distribution_id)
+                    .invalidation_batch(batch.clone())
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        return Ok(out
+                            .invalidation()
+                            .map(|i| i.id().to_owned())
+                            .unwrap_or_default());
+                    }
+                    Err(SdkError::ServiceError(e))
+                        if e.err().code() == Some("TooManyInvalidationsInProgress")
+                            && attempt < BUSY_ATTEMPTS =>
+                    {
+                        tokio::time::sleep(wait).await;
+                        wait *= 2;
+                    }
+                    Err(e) => return Err(classify(&e)),
+                }
+            }
+            unreachable!("the last attempt returns")
+        })
+        .await
+    }
+
+    async fn spa_settings(&self, distribution_id: &str) -> Result<SpaSettings, RemoteError> {
+        context("GetDistributionConfig", distribution_id, async {
+            let (config, _etag) = self.distribution_config(distribution_id).await?;
+            Ok(spa_settings_of(&config))
+        })
+        .await
+    }
+
+    async fn fix_spa(&self, distribution_id: &str, fallback: &str) -> Result<(), RemoteError> {
+        context("UpdateDistribution", distribution_id, async {
+            let (config, etag) = self.distribution_config(distribution_id).await?;
+            let fixed = spa::repaired(&spa_settings_of(&config), fallback);
+            // If-Match makes CloudFront refuse the write if someone changed the config meanwhile.
+            self.client
+                .update_distribution()
+                .id(distribution_id)
+                .if_match(etag)
+                .distribution_config(with_spa_settings(&config, &fixed)?)
                 .send()
                 .await
-            {
-                Ok(out) => {
-                    return Ok(out
-                        .invalidation()
-                        .map(|i| i.id().to_owned())
-                        .unwrap_or_default());
-                }
-                Err(SdkError::ServiceError(e))
-                    if e.err().code() == Some("TooManyInvalidationsInProgress")
-                        && attempt < BUSY_ATTEMPTS =>
-                {
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-                Err(e) => return Err(classify(&e)),
-            }
-        }
-        unreachable!("the last attempt returns")
-    }
-
-    async fn spa_settings(&self, distribution_id: &str) -> Result<SpaSettings, StoreError> {
-        let (config, _etag) = self.distribution_config(distribution_id).await?;
-        Ok(spa_settings_of(&config))
-    }
-
-    async fn fix_spa(&self, distribution_id: &str, fallback: &str) -> Result<(), StoreError> {
-        let (config, etag) = self.distribution_config(distribution_id).await?;
-        let fixed = spa::repaired(&spa_settings_of(&config), fallback);
-        // If-Match makes CloudFront refuse the write if someone changed the config meanwhile.
-        self.client
-            .update_distribution()
-            .id(distribution_id)
-            .if_match(etag)
-            .distribution_config(with_spa_settings(&config, &fixed)?)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(())
+                .map_err(|e| classify(&e))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn invalidation_status(
         &self,
         distribution_id: &str,
         invalidation_id: &str,
-    ) -> Result<String, StoreError> {
-        let out = self
-            .client
-            .get_invalidation()
-            .distribution_id(distribution_id)
-            .id(invalidation_id)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(out
-            .invalidation()
-            .map(|i| i.status().to_owned())
-            .unwrap_or_default())
+    ) -> Result<String, RemoteError> {
+        context("GetInvalidation", distribution_id, async {
+            let out = self
+                .client
+                .get_invalidation()
+                .distribution_id(distribution_id)
+                .id(invalidation_id)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(out
+                .invalidation()
+                .map(|i| i.status().to_owned())
+                .unwrap_or_default())
+        })
+        .await
     }
 }

@@ -21,8 +21,8 @@ use tokio::task::JoinSet;
 use crate::etag::{MultipartDigest, hex};
 use crate::headers::Headers;
 use crate::store::{
-    BucketFacts, Condition, ObjectStore, PutFile, RemoteListing, RemoteObject, StoreError,
-    Versions, WriteOutcome,
+    BucketFacts, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing,
+    RemoteObject, Versions, WriteOutcome,
 };
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
@@ -71,7 +71,7 @@ impl S3Store {
     }
 }
 
-fn classify<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> StoreError
+fn classify<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> RemoteFailure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -80,16 +80,16 @@ where
             let status = service.raw().status().as_u16();
             let code = service.err().code().unwrap_or_default();
             if code == "NoSuchBucket" {
-                return StoreError::BucketMissing;
+                return RemoteFailure::BucketMissing;
             }
             if code == "AccessDenied" || status == 403 {
-                return StoreError::AccessDenied;
+                return RemoteFailure::AccessDenied;
             }
             if code == "PreconditionFailed" || status == 412 {
-                return StoreError::PreconditionFailed;
+                return RemoteFailure::PreconditionFailed;
             }
             let message = service.err().message().unwrap_or_default();
-            StoreError::Other {
+            RemoteFailure::Other {
                 message: format!("{code} (HTTP {status}): {message}"),
                 retryable: status >= 500 || matches!(code, "SlowDown" | "RequestTimeout"),
             }
@@ -97,9 +97,9 @@ where
         other => {
             let message = super::describe(other);
             if message.contains("credentials") && message.contains("load") {
-                return StoreError::NoCredentials(message);
+                return RemoteFailure::NoCredentials(message);
             }
-            StoreError::Other {
+            RemoteFailure::Other {
                 message,
                 retryable: true,
             }
@@ -127,7 +127,7 @@ fn i64_len(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-async fn body(path: &std::path::Path, offset: u64, len: u64) -> Result<ByteStream, StoreError> {
+async fn body(path: &std::path::Path, offset: u64, len: u64) -> Result<ByteStream, RemoteFailure> {
     ByteStream::read_from()
         .path(path)
         .offset(offset)
@@ -136,7 +136,7 @@ async fn body(path: &std::path::Path, offset: u64, len: u64) -> Result<ByteStrea
         .buffer_size(256 << 10)
         .build()
         .await
-        .map_err(|e| StoreError::Other {
+        .map_err(|e| RemoteFailure::Other {
             message: format!("cannot read `{}`: {e}", path.display()),
             retryable: false,
         })
@@ -146,16 +146,18 @@ async fn body(path: &std::path::Path, offset: u64, len: u64) -> Result<ByteStrea
 /// chunk, which is most of the client's CPU on a site of many small files. Larger files stream.
 const READ_WHOLE_UP_TO: u64 = 1 << 20;
 
-async fn whole_body(path: &std::path::Path, size: u64) -> Result<ByteStream, StoreError> {
+async fn whole_body(path: &std::path::Path, size: u64) -> Result<ByteStream, RemoteFailure> {
     if size > READ_WHOLE_UP_TO {
         return body(path, 0, size).await;
     }
-    let data = tokio::fs::read(path).await.map_err(|e| StoreError::Other {
-        message: format!("cannot read `{}`: {e}", path.display()),
-        retryable: false,
-    })?;
+    let data = tokio::fs::read(path)
+        .await
+        .map_err(|e| RemoteFailure::Other {
+            message: format!("cannot read `{}`: {e}", path.display()),
+            retryable: false,
+        })?;
     if data.len() as u64 != size {
-        return Err(StoreError::Other {
+        return Err(RemoteFailure::Other {
             message: format!(
                 "`{}` changed since the scan ({size} bytes then, {} now); run the deploy again",
                 path.display(),
@@ -175,13 +177,13 @@ fn check_etag(
     expected: &str,
     etag: Option<&str>,
     sse: Option<&ServerSideEncryption>,
-) -> Result<(), StoreError> {
+) -> Result<(), RemoteFailure> {
     let kms = matches!(
         sse,
         Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
     );
     match etag.map(strip_quotes) {
-        Some(got) if !kms && got != expected => Err(StoreError::Other {
+        Some(got) if !kms && got != expected => Err(RemoteFailure::Other {
             message: format!(
                 "`{key}` was stored with ETag {got}, expected {expected}: the file changed \
                  while uploading"
@@ -193,7 +195,7 @@ fn check_etag(
 }
 
 impl S3Store {
-    async fn put_single(&self, put: PutFile) -> Result<WriteOutcome, StoreError> {
+    async fn put_single(&self, put: PutFile) -> Result<WriteOutcome, RemoteFailure> {
         let out = self
             .client
             .put_object()
@@ -223,7 +225,7 @@ impl S3Store {
         put: PutFile,
         part_size: u64,
         part_md5s: Vec<[u8; 16]>,
-    ) -> Result<WriteOutcome, StoreError> {
+    ) -> Result<WriteOutcome, RemoteFailure> {
         let created = self
             .client
             .create_multipart_upload()
@@ -236,7 +238,7 @@ impl S3Store {
             .map_err(|e| classify(&e))?;
         let upload_id = created
             .upload_id()
-            .ok_or_else(|| StoreError::Other {
+            .ok_or_else(|| RemoteFailure::Other {
                 message: format!(
                     "CreateMultipartUpload for `{}` returned no upload id",
                     put.key
@@ -300,7 +302,7 @@ impl S3Store {
                         etag: Some(expected),
                     })
                 } else {
-                    Err(StoreError::Other {
+                    Err(RemoteFailure::Other {
                         message: format!(
                             "multipart upload of `{}` vanished before it completed",
                             put.key
@@ -319,7 +321,7 @@ impl S3Store {
         upload_id: &str,
         part_size: u64,
         part_md5s: &[[u8; 16]],
-    ) -> Result<Vec<CompletedPart>, StoreError> {
+    ) -> Result<Vec<CompletedPart>, RemoteFailure> {
         let semaphore = Arc::new(tokio::sync::Semaphore::new(PARTS_IN_FLIGHT));
         let mut tasks = JoinSet::new();
         for (index, md5) in part_md5s.iter().enumerate() {
@@ -350,7 +352,7 @@ impl S3Store {
                     .await
                     .map_err(|e| classify(&e))?;
                 check_etag(&key, &hex(&md5), out.e_tag(), out.server_side_encryption())?;
-                Ok::<_, StoreError>(
+                Ok::<_, RemoteFailure>(
                     CompletedPart::builder()
                         .part_number(number)
                         .set_e_tag(out.e_tag().map(str::to_owned))
@@ -360,7 +362,7 @@ impl S3Store {
         }
         let mut parts = Vec::with_capacity(part_md5s.len());
         while let Some(joined) = tasks.join_next().await {
-            let part = joined.map_err(|e| StoreError::Other {
+            let part = joined.map_err(|e| RemoteFailure::Other {
                 message: format!("upload task failed: {e}"),
                 retryable: false,
             })??;
@@ -384,9 +386,13 @@ impl S3Store {
             .await
         {
             return BucketFacts {
-                reachable: Err(classify(&e)
-                    .into_error("ListObjectsV2", &self.bucket, None)
-                    .to_string()),
+                reachable: Err(crate::error::Error::from(RemoteError::on_bucket(
+                    classify(&e),
+                    "ListObjectsV2",
+                    &self.bucket,
+                    None,
+                ))
+                .to_string()),
                 versioning: None,
                 encryption: None,
                 public_access_blocked: None,
@@ -452,117 +458,146 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    /// Runs one call of the port, naming its operation, the bucket and the key when it fails.
+    async fn context<T>(
+        &self,
+        operation: &'static str,
+        key: Option<&str>,
+        call: impl std::future::Future<Output = Result<T, RemoteFailure>>,
+    ) -> Result<T, RemoteError> {
+        call.await
+            .map_err(|failure| RemoteError::on_bucket(failure, operation, &self.bucket, key))
+    }
+}
+
 impl ObjectStore for S3Store {
     fn bucket(&self) -> &str {
         &self.bucket
     }
 
-    async fn list(&self, prefix: &str) -> Result<RemoteListing, StoreError> {
-        let mut listing = RemoteListing::default();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify(&e))?;
-            listing.pages += 1;
-            for obj in page.contents() {
-                let Some(key) = obj.key() else { continue };
-                listing.objects.push(RemoteObject {
-                    key: key.to_owned(),
-                    etag: obj.e_tag().map(strip_quotes).unwrap_or_default(),
-                    size: obj.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
-                });
+    async fn list(&self, prefix: &str) -> Result<RemoteListing, RemoteError> {
+        self.context("ListObjectsV2", None, async {
+            let mut listing = RemoteListing::default();
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .list_objects_v2()
+                    .bucket(&self.bucket)
+                    .prefix(prefix)
+                    .set_continuation_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?;
+                listing.pages += 1;
+                for obj in page.contents() {
+                    let Some(key) = obj.key() else { continue };
+                    listing.objects.push(RemoteObject {
+                        key: key.to_owned(),
+                        etag: obj.e_tag().map(strip_quotes).unwrap_or_default(),
+                        size: obj.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                    });
+                }
+                match (page.is_truncated(), page.next_continuation_token()) {
+                    (Some(true), Some(next)) => token = Some(next.to_owned()),
+                    _ => break,
+                }
             }
-            match (page.is_truncated(), page.next_continuation_token()) {
-                (Some(true), Some(next)) => token = Some(next.to_owned()),
-                _ => break,
-            }
-        }
-        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(listing)
+            listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(listing)
+        })
+        .await
     }
 
-    async fn put_file(&self, mut put: PutFile) -> Result<WriteOutcome, StoreError> {
-        match put.parts.take() {
-            Some((part_size, md5s)) => self.put_multipart(put, part_size, md5s).await,
-            None => self.put_single(put).await,
-        }
+    async fn put_file(&self, mut put: PutFile) -> Result<WriteOutcome, RemoteError> {
+        let key = put.key.clone();
+        self.context("PutObject", Some(&key), async {
+            match put.parts.take() {
+                Some((part_size, md5s)) => self.put_multipart(put, part_size, md5s).await,
+                None => self.put_single(put).await,
+            }
+        })
+        .await
     }
 
     async fn update_headers(
         &self,
         key: &str,
         headers: &Headers,
-    ) -> Result<WriteOutcome, StoreError> {
-        let source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE));
-        let out = self
-            .client
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .copy_source(source)
-            .metadata_directive(MetadataDirective::Replace)
-            .content_type(&headers.content_type)
-            .cache_control(&headers.cache_control)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(outcome(
-            out.version_id(),
-            out.copy_object_result().and_then(|r| r.e_tag()),
-        ))
+    ) -> Result<WriteOutcome, RemoteError> {
+        self.context("CopyObject", Some(key), async {
+            let source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE));
+            let out = self
+                .client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .copy_source(source)
+                .metadata_directive(MetadataDirective::Replace)
+                .content_type(&headers.content_type)
+                .cache_control(&headers.cache_control)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(outcome(
+                out.version_id(),
+                out.copy_object_result().and_then(|r| r.e_tag()),
+            ))
+        })
+        .await
     }
 
     async fn restore_version(
         &self,
         key: &str,
         version_id: &str,
-    ) -> Result<WriteOutcome, StoreError> {
-        let source = format!(
-            "{}/{}?versionId={}",
-            self.bucket,
-            utf8_percent_encode(key, COPY_SOURCE),
-            utf8_percent_encode(version_id, COPY_SOURCE)
-        );
-        let out = self
-            .client
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .copy_source(source)
-            .metadata_directive(MetadataDirective::Copy)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(outcome(
-            out.version_id(),
-            out.copy_object_result().and_then(|r| r.e_tag()),
-        ))
+    ) -> Result<WriteOutcome, RemoteError> {
+        self.context("CopyObject (restore)", Some(key), async {
+            let source = format!(
+                "{}/{}?versionId={}",
+                self.bucket,
+                utf8_percent_encode(key, COPY_SOURCE),
+                utf8_percent_encode(version_id, COPY_SOURCE)
+            );
+            let out = self
+                .client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .copy_source(source)
+                .metadata_directive(MetadataDirective::Copy)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(outcome(
+                out.version_id(),
+                out.copy_object_result().and_then(|r| r.e_tag()),
+            ))
+        })
+        .await
     }
 
-    async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        out.body
-            .collect()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| StoreError::Other {
-                message: format!("reading `{key}`: {e}"),
-                retryable: true,
-            })
+    async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, RemoteError> {
+        self.context("GetObject", Some(key), async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            out.body
+                .collect()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| RemoteFailure::Other {
+                    message: format!("reading `{key}`: {e}"),
+                    retryable: true,
+                })
+        })
+        .await
     }
 
     async fn put_bytes(
@@ -571,132 +606,148 @@ impl ObjectStore for S3Store {
         body: Vec<u8>,
         content_type: &str,
         condition: Option<Condition>,
-    ) -> Result<WriteOutcome, StoreError> {
-        let md5: [u8; 16] = md5::Md5::digest(&body).into();
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_length(i64_len(body.len() as u64))
-            .content_md5(content_md5(&md5))
-            .content_type(content_type)
-            .cache_control("no-store")
-            .body(ByteStream::from(body));
-        let request = match condition {
-            None => request,
-            Some(Condition::Absent) => request.if_none_match("*"),
-            Some(Condition::Matches(etag)) => request.if_match(format!("\"{etag}\"")),
-        };
-        let out = request.send().await.map_err(|e| classify(&e))?;
-        Ok(outcome(out.version_id(), out.e_tag()))
-    }
-
-    async fn get_with_etag(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) => return Err(classify(&e)),
-        };
-        let etag = out.e_tag().map(strip_quotes).unwrap_or_default();
-        let body = out.body.collect().await.map_err(|e| StoreError::Other {
-            message: format!("reading `{key}`: {e}"),
-            retryable: true,
-        })?;
-        Ok(Some((body.to_vec(), etag)))
-    }
-
-    async fn delete_key(&self, key: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&e))
-    }
-
-    async fn versions(&self, prefix: &str) -> Result<BTreeMap<String, Versions>, StoreError> {
-        let mut versions = BTreeMap::new();
-        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-        loop {
-            let page = self
+    ) -> Result<WriteOutcome, RemoteError> {
+        self.context("PutObject", Some(key), async {
+            let md5: [u8; 16] = md5::Md5::digest(&body).into();
+            let request = self
                 .client
-                .list_object_versions()
+                .put_object()
                 .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_key_marker(key_marker.take())
-                .set_version_id_marker(version_marker.take())
+                .key(key)
+                .content_length(i64_len(body.len() as u64))
+                .content_md5(content_md5(&md5))
+                .content_type(content_type)
+                .cache_control("no-store")
+                .body(ByteStream::from(body));
+            let request = match condition {
+                None => request,
+                Some(Condition::Absent) => request.if_none_match("*"),
+                Some(Condition::Matches(etag)) => request.if_match(format!("\"{etag}\"")),
+            };
+            let out = request.send().await.map_err(|e| classify(&e))?;
+            Ok(outcome(out.version_id(), out.e_tag()))
+        })
+        .await
+    }
+
+    async fn get_with_etag(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, RemoteError> {
+        self.context("GetObject", Some(key), async {
+            let out = match self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+                Err(e) => return Err(classify(&e)),
+            };
+            let etag = out.e_tag().map(strip_quotes).unwrap_or_default();
+            let body = out.body.collect().await.map_err(|e| RemoteFailure::Other {
+                message: format!("reading `{key}`: {e}"),
+                retryable: true,
+            })?;
+            Ok(Some((body.to_vec(), etag)))
+        })
+        .await
+    }
+
+    async fn delete_key(&self, key: &str) -> Result<(), RemoteError> {
+        self.context("DeleteObject", Some(key), async {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify(&e))
+        })
+        .await
+    }
+
+    async fn versions(&self, prefix: &str) -> Result<BTreeMap<String, Versions>, RemoteError> {
+        self.context("ListObjectVersions", None, async {
+            let mut versions = BTreeMap::new();
+            let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+            loop {
+                let page = self
+                    .client
+                    .list_object_versions()
+                    .bucket(&self.bucket)
+                    .prefix(prefix)
+                    .set_key_marker(key_marker.take())
+                    .set_version_id_marker(version_marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?;
+                for v in page.versions() {
+                    if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
+                        let entry: &mut Versions = versions.entry(key.to_owned()).or_default();
+                        entry.all.insert(id.to_owned());
+                        if v.is_latest() == Some(true) {
+                            entry.current = Some(id.to_owned());
+                        }
+                    }
+                }
+                if page.is_truncated() != Some(true) {
+                    break;
+                }
+                key_marker = page.next_key_marker().map(str::to_owned);
+                version_marker = page.next_version_id_marker().map(str::to_owned);
+                if key_marker.is_none() {
+                    break;
+                }
+            }
+            Ok(versions)
+        })
+        .await
+    }
+
+    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<(String, String)>, RemoteError> {
+        let first = keys.first().cloned();
+        self.context("DeleteObjects", first.as_deref(), async {
+            let objects = keys
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| RemoteFailure::Other {
+                    message: e.to_string(),
+                    retryable: false,
+                })?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| RemoteFailure::Other {
+                    message: e.to_string(),
+                    retryable: false,
+                })?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
                 .send()
                 .await
                 .map_err(|e| classify(&e))?;
-            for v in page.versions() {
-                if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
-                    let entry: &mut Versions = versions.entry(key.to_owned()).or_default();
-                    entry.all.insert(id.to_owned());
-                    if v.is_latest() == Some(true) {
-                        entry.current = Some(id.to_owned());
-                    }
-                }
-            }
-            if page.is_truncated() != Some(true) {
-                break;
-            }
-            key_marker = page.next_key_marker().map(str::to_owned);
-            version_marker = page.next_version_id_marker().map(str::to_owned);
-            if key_marker.is_none() {
-                break;
-            }
-        }
-        Ok(versions)
-    }
-
-    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<(String, String)>, StoreError> {
-        let objects = keys
-            .iter()
-            .map(|k| ObjectIdentifier::builder().key(k).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Other {
-                message: e.to_string(),
-                retryable: false,
-            })?;
-        let delete = Delete::builder()
-            .set_objects(Some(objects))
-            .quiet(true)
-            .build()
-            .map_err(|e| StoreError::Other {
-                message: e.to_string(),
-                retryable: false,
-            })?;
-        let out = self
-            .client
-            .delete_objects()
-            .bucket(&self.bucket)
-            .delete(delete)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(out
-            .errors()
-            .iter()
-            .map(|e| {
-                (
-                    e.key().unwrap_or_default().to_owned(),
-                    format!(
-                        "{}: {}",
-                        e.code().unwrap_or_default(),
-                        e.message().unwrap_or_default()
-                    ),
-                )
-            })
-            .collect())
+            Ok(out
+                .errors()
+                .iter()
+                .map(|e| {
+                    (
+                        e.key().unwrap_or_default().to_owned(),
+                        format!(
+                            "{}: {}",
+                            e.code().unwrap_or_default(),
+                            e.message().unwrap_or_default()
+                        ),
+                    )
+                })
+                .collect())
+        })
+        .await
     }
 }

@@ -1,0 +1,645 @@
+//! An in-memory versioned bucket and CDN behind the ports, failing on demand, so the commands'
+//! logic (the lock, surveying under it, rollback's checks, which URLs are invalidated and with
+//! what reference) is tested in milliseconds. The emulator tests prove the real adapter.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use md5::{Digest, Md5};
+
+use crate::config::{DeployConfig, Invalidate, LockPolicy, RollbackConfig, Site};
+use crate::etag::{MultipartDigest, hex};
+use crate::headers::{HeaderPolicy, Headers};
+use crate::scan::{LocalFile, LocalTree};
+use crate::spa::SpaSettings;
+use crate::store::{
+    Cdn, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing, RemoteObject,
+    Versions, WriteOutcome,
+};
+
+/// One stored version of a key (or a delete marker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub id: String,
+    pub etag: String,
+    pub size: u64,
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub cache_control: String,
+    pub delete_marker: bool,
+}
+
+/// The bucket's contents: every key's versions, oldest first.
+#[derive(Debug, Default)]
+pub struct Objects {
+    pub keys: BTreeMap<String, Vec<Version>>,
+    versioned: bool,
+    next_version: u64,
+}
+
+impl Objects {
+    /// The live version of `key`, None when absent or deleted.
+    #[must_use]
+    pub fn current(&self, key: &str) -> Option<&Version> {
+        self.keys
+            .get(key)
+            .and_then(|v| v.last())
+            .filter(|v| !v.delete_marker)
+    }
+
+    /// Stores a new version of `key` (or replaces it, unversioned); returns its id.
+    pub fn write(&mut self, key: &str, mut version: Version) -> Option<String> {
+        self.next_version += 1;
+        let versions = self.keys.entry(key.to_owned()).or_default();
+        if self.versioned {
+            version.id = format!("v{}", self.next_version);
+            versions.push(version);
+            versions.last().map(|v| v.id.clone())
+        } else {
+            version.id = "null".to_owned();
+            *versions = vec![version];
+            None
+        }
+    }
+
+    /// Writes `body` at `key` as a deploy would (its MD5 as ETag).
+    pub fn put(&mut self, key: &str, body: &[u8]) -> Option<String> {
+        self.write(
+            key,
+            Version {
+                id: String::new(),
+                etag: hex(&Md5::digest(body)),
+                size: body.len() as u64,
+                body: body.to_vec(),
+                content_type: "application/octet-stream".to_owned(),
+                cache_control: String::new(),
+                delete_marker: false,
+            },
+        )
+    }
+
+    /// Deletes `key`: a delete marker when versioned.
+    pub fn delete(&mut self, key: &str) {
+        if !self.versioned {
+            self.keys.remove(key);
+            return;
+        }
+        if self.current(key).is_some() {
+            let marker = Version {
+                id: String::new(),
+                etag: String::new(),
+                size: 0,
+                body: Vec::new(),
+                content_type: String::new(),
+                cache_control: String::new(),
+                delete_marker: true,
+            };
+            self.write(key, marker);
+        }
+    }
+}
+
+type Hook = Box<dyn FnOnce(&mut Objects) + Send>;
+
+/// A fault or a hook planned for the `nth` call (1-based) of an operation, or for every call on
+/// a key.
+enum When {
+    Nth(usize),
+    Key(String),
+}
+
+#[derive(Default)]
+struct State {
+    objects: Objects,
+    calls: Vec<String>,
+    counts: BTreeMap<&'static str, usize>,
+    faults: Vec<(&'static str, When, RemoteFailure)>,
+    hooks: Vec<(&'static str, usize, Hook)>,
+}
+
+/// A versioned bucket in memory. Operations are named as S3's, and every call is logged as
+/// `OPERATION key`.
+pub struct MemoryStore {
+    bucket: String,
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty versioned bucket named `bucket`.
+    #[must_use]
+    pub fn new(bucket: &str) -> Self {
+        let store = MemoryStore {
+            bucket: bucket.to_owned(),
+            state: Mutex::new(State::default()),
+        };
+        store.state().objects.versioned = true;
+        store
+    }
+
+    /// The same bucket with versioning off.
+    #[must_use]
+    pub fn unversioned(self) -> Self {
+        self.state().objects.versioned = false;
+        self
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the bucket's contents, to seed or inspect them.
+    pub fn with_objects<R>(&self, f: impl FnOnce(&mut Objects) -> R) -> R {
+        f(&mut self.state().objects)
+    }
+
+    /// Every call so far, as `OPERATION key`.
+    #[must_use]
+    pub fn calls(&self) -> Vec<String> {
+        self.state().calls.clone()
+    }
+
+    /// Fails the `nth` call (1-based) of `operation` with `failure`.
+    pub fn fail_nth(&self, operation: &'static str, nth: usize, failure: RemoteFailure) {
+        self.state()
+            .faults
+            .push((operation, When::Nth(nth), failure));
+    }
+
+    /// Fails every call of `operation` on `key`.
+    pub fn fail_key(&self, operation: &'static str, key: &str) {
+        self.state().faults.push((
+            operation,
+            When::Key(key.to_owned()),
+            RemoteFailure::Other {
+                message: format!("injected failure on `{key}`"),
+                retryable: false,
+            },
+        ));
+    }
+
+    /// Runs `hook` on the bucket just before the `nth` call of `operation` (another writer).
+    pub fn before_nth(
+        &self,
+        operation: &'static str,
+        nth: usize,
+        hook: impl FnOnce(&mut Objects) + Send + 'static,
+    ) {
+        self.state().hooks.push((operation, nth, Box::new(hook)));
+    }
+
+    /// Logs a call and runs what was planned for it: hooks first, then faults.
+    fn call(&self, operation: &'static str, key: Option<&str>) -> Result<(), RemoteError> {
+        let mut state = self.state();
+        let key_text = key.unwrap_or_default();
+        state
+            .calls
+            .push(format!("{operation} {key_text}").trim_end().to_owned());
+        let count = {
+            let n = state.counts.entry(operation).or_default();
+            *n += 1;
+            *n
+        };
+        let hooks = std::mem::take(&mut state.hooks);
+        for (op, nth, hook) in hooks {
+            if op == operation && nth == count {
+                hook(&mut state.objects);
+            } else {
+                state.hooks.push((op, nth, hook));
+            }
+        }
+        let fault = state.faults.iter().position(|(op, when, _)| {
+            *op == operation
+                && match when {
+                    When::Nth(n) => *n == count,
+                    When::Key(k) => k == key_text,
+                }
+        });
+        match fault {
+            Some(i) => {
+                let failure = state.faults[i].2.clone();
+                Err(RemoteError::on_bucket(
+                    failure,
+                    operation,
+                    &self.bucket,
+                    key,
+                ))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn missing(&self, operation: &'static str, key: &str) -> RemoteError {
+        RemoteError::on_bucket(
+            RemoteFailure::Other {
+                message: format!("NoSuchKey (HTTP 404): `{key}`"),
+                retryable: false,
+            },
+            operation,
+            &self.bucket,
+            Some(key),
+        )
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    async fn list(&self, prefix: &str) -> Result<RemoteListing, RemoteError> {
+        self.call("ListObjectsV2", None)?;
+        let state = self.state();
+        let objects: Vec<RemoteObject> = state
+            .objects
+            .keys
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .filter_map(|k| {
+                let v = state.objects.current(k)?;
+                Some(RemoteObject {
+                    key: k.clone(),
+                    etag: v.etag.clone(),
+                    size: v.size,
+                })
+            })
+            .collect();
+        Ok(RemoteListing {
+            pages: objects.len().div_ceil(1000).max(1),
+            objects,
+        })
+    }
+
+    async fn put_file(&self, put: PutFile) -> Result<WriteOutcome, RemoteError> {
+        // Yield so that concurrent tasks interleave as they would on a network.
+        tokio::task::yield_now().await;
+        self.call("PutObject", Some(&put.key))?;
+        let etag = match &put.parts {
+            Some((part_size, md5s)) => MultipartDigest {
+                part_size: *part_size,
+                part_md5s: md5s.clone(),
+            }
+            .etag(),
+            None => hex(&put.md5),
+        };
+        let version = Version {
+            id: String::new(),
+            etag: etag.clone(),
+            size: put.size,
+            body: Vec::new(),
+            content_type: put.headers.content_type,
+            cache_control: put.headers.cache_control,
+            delete_marker: false,
+        };
+        let version_id = self.state().objects.write(&put.key, version);
+        Ok(WriteOutcome {
+            version_id,
+            etag: Some(etag),
+        })
+    }
+
+    async fn update_headers(
+        &self,
+        key: &str,
+        headers: &Headers,
+    ) -> Result<WriteOutcome, RemoteError> {
+        self.call("CopyObject", Some(key))?;
+        let mut state = self.state();
+        let Some(mut version) = state.objects.current(key).cloned() else {
+            return Err(self.missing("CopyObject", key));
+        };
+        version.content_type.clone_from(&headers.content_type);
+        version.cache_control.clone_from(&headers.cache_control);
+        let etag = version.etag.clone();
+        Ok(WriteOutcome {
+            version_id: state.objects.write(key, version),
+            etag: Some(etag),
+        })
+    }
+
+    async fn restore_version(
+        &self,
+        key: &str,
+        version_id: &str,
+    ) -> Result<WriteOutcome, RemoteError> {
+        self.call("CopyObject (restore)", Some(key))?;
+        let mut state = self.state();
+        let found = state
+            .objects
+            .keys
+            .get(key)
+            .and_then(|vs| vs.iter().find(|v| v.id == version_id && !v.delete_marker))
+            .cloned();
+        let Some(version) = found else {
+            return Err(self.missing("CopyObject (restore)", key));
+        };
+        let etag = version.etag.clone();
+        Ok(WriteOutcome {
+            version_id: state.objects.write(key, version),
+            etag: Some(etag),
+        })
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, RemoteError> {
+        self.call("GetObject", Some(key))?;
+        let state = self.state();
+        state
+            .objects
+            .current(key)
+            .map(|v| v.body.clone())
+            .ok_or_else(|| self.missing("GetObject", key))
+    }
+
+    async fn put_bytes(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        condition: Option<Condition>,
+    ) -> Result<WriteOutcome, RemoteError> {
+        self.call("PutObject", Some(key))?;
+        let mut state = self.state();
+        let current = state.objects.current(key).map(|v| v.etag.clone());
+        let holds = match &condition {
+            None => true,
+            Some(Condition::Absent) => current.is_none(),
+            Some(Condition::Matches(etag)) => current.as_ref() == Some(etag),
+        };
+        if !holds {
+            return Err(RemoteError::on_bucket(
+                RemoteFailure::PreconditionFailed,
+                "PutObject",
+                &self.bucket,
+                Some(key),
+            ));
+        }
+        let etag = hex(&Md5::digest(&body));
+        let version = Version {
+            id: String::new(),
+            etag: etag.clone(),
+            size: body.len() as u64,
+            body,
+            content_type: content_type.to_owned(),
+            cache_control: "no-store".to_owned(),
+            delete_marker: false,
+        };
+        Ok(WriteOutcome {
+            version_id: state.objects.write(key, version),
+            etag: Some(etag),
+        })
+    }
+
+    async fn get_with_etag(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, RemoteError> {
+        self.call("GetObject", Some(key))?;
+        let state = self.state();
+        Ok(state
+            .objects
+            .current(key)
+            .map(|v| (v.body.clone(), v.etag.clone())))
+    }
+
+    async fn delete_key(&self, key: &str) -> Result<(), RemoteError> {
+        self.call("DeleteObject", Some(key))?;
+        self.state().objects.delete(key);
+        Ok(())
+    }
+
+    async fn versions(&self, prefix: &str) -> Result<BTreeMap<String, Versions>, RemoteError> {
+        self.call("ListObjectVersions", None)?;
+        let state = self.state();
+        if !state.objects.versioned {
+            return Ok(BTreeMap::new());
+        }
+        Ok(state
+            .objects
+            .keys
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, vs)| {
+                let all: BTreeSet<String> = vs
+                    .iter()
+                    .filter(|v| !v.delete_marker)
+                    .map(|v| v.id.clone())
+                    .collect();
+                let current = state.objects.current(k).map(|v| v.id.clone());
+                (k.clone(), Versions { all, current })
+            })
+            .collect())
+    }
+
+    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<(String, String)>, RemoteError> {
+        // Logged as `DeleteObjects FIRST (N keys)`.
+        let batch = format!(
+            "{} ({} keys)",
+            keys.first().map_or("", String::as_str),
+            keys.len()
+        );
+        self.call("DeleteObjects", Some(&batch))?;
+        let mut state = self.state();
+        for key in &keys {
+            state.objects.delete(key);
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// One invalidation the CDN received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentInvalidation {
+    pub id: String,
+    pub paths: Vec<String>,
+    pub caller_reference: String,
+}
+
+/// A CloudFront distribution in memory: its origin path and SPA settings, the invalidations it
+/// received (a repeated `CallerReference` returns the first one, as CloudFront does), and
+/// failures on demand.
+#[derive(Default)]
+pub struct MemoryCdn {
+    pub origin_path: String,
+    pub spa: Mutex<SpaSettings>,
+    pub invalidations: Mutex<Vec<SentInvalidation>>,
+    calls: Mutex<Vec<&'static str>>,
+    faults: Mutex<Vec<(&'static str, usize)>>,
+}
+
+impl MemoryCdn {
+    /// Fails the `nth` call (1-based) of `operation`.
+    pub fn fail_nth(&self, operation: &'static str, nth: usize) {
+        lock(&self.faults).push((operation, nth));
+    }
+
+    /// The invalidations received so far.
+    #[must_use]
+    pub fn sent(&self) -> Vec<SentInvalidation> {
+        lock(&self.invalidations).clone()
+    }
+
+    fn call(&self, operation: &'static str, id: &str) -> Result<(), RemoteError> {
+        let mut calls = lock(&self.calls);
+        calls.push(operation);
+        let count = calls.iter().filter(|c| **c == operation).count();
+        if lock(&self.faults).contains(&(operation, count)) {
+            return Err(RemoteError::on_distribution(
+                RemoteFailure::Other {
+                    message: "injected failure".to_owned(),
+                    retryable: false,
+                },
+                operation,
+                id,
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Cdn for Arc<MemoryCdn> {
+    async fn origin_path(&self, id: &str, _bucket: &str) -> Result<String, RemoteError> {
+        self.call("GetDistributionConfig", id)?;
+        Ok(self.origin_path.clone())
+    }
+
+    async fn invalidate(
+        &self,
+        id: &str,
+        paths: &[String],
+        caller_reference: &str,
+    ) -> Result<String, RemoteError> {
+        self.call("CreateInvalidation", id)?;
+        let mut sent = lock(&self.invalidations);
+        if let Some(same) = sent.iter().find(|s| s.caller_reference == caller_reference) {
+            return Ok(same.id.clone());
+        }
+        let new = SentInvalidation {
+            id: format!("I{}", sent.len() + 1),
+            paths: paths.to_vec(),
+            caller_reference: caller_reference.to_owned(),
+        };
+        sent.push(new.clone());
+        Ok(new.id)
+    }
+
+    async fn spa_settings(&self, id: &str) -> Result<SpaSettings, RemoteError> {
+        self.call("GetDistributionConfig", id)?;
+        Ok(lock(&self.spa).clone())
+    }
+
+    async fn fix_spa(&self, id: &str, fallback: &str) -> Result<(), RemoteError> {
+        self.call("UpdateDistribution", id)?;
+        let mut spa = lock(&self.spa);
+        *spa = crate::spa::repaired(&spa, fallback);
+        Ok(())
+    }
+
+    async fn invalidation_status(&self, id: &str, _: &str) -> Result<String, RemoteError> {
+        self.call("GetInvalidation", id)?;
+        Ok("Completed".to_owned())
+    }
+}
+
+/// A local tree of `(path, body)` files, hashed as the scan would (no file on disk).
+#[must_use]
+pub fn tree(files: &[(&str, &str)]) -> LocalTree {
+    LocalTree {
+        files: files
+            .iter()
+            .map(|(rel, body)| LocalFile {
+                rel: (*rel).to_owned(),
+                key: (*rel).to_owned(),
+                path: PathBuf::from(rel),
+                size: body.len() as u64,
+                md5: Md5::digest(body.as_bytes()).into(),
+                multipart: None,
+            })
+            .collect(),
+        warnings: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// The site of bucket `b` at the bucket's root.
+#[must_use]
+pub fn site() -> Site {
+    Site {
+        bucket: "b".to_owned(),
+        prefix: String::new(),
+        state_prefix: crate::plan::STATE_DIR.to_owned(),
+        aws: crate::store::AwsSettings::default(),
+    }
+}
+
+/// A deploy's settings as the flags' defaults make them, with distribution `E1`.
+#[must_use]
+pub fn deploy_config() -> DeployConfig {
+    DeployConfig {
+        dir: PathBuf::from("dist"),
+        site: site(),
+        dry_run: false,
+        delete: true,
+        max_deletes: 1000,
+        concurrency: 4,
+        excludes: Vec::new(),
+        part_size: 8 << 20,
+        upload_precompressed: false,
+        headers: HeaderPolicy::default(),
+        json: false,
+        progress: false,
+        distribution_id: Some("E1".to_owned()),
+        invalidate: Invalidate::Changed,
+        max_invalidation_paths: 15,
+        wait: false,
+        spa: false,
+        spa_fallback: "index.html".to_owned(),
+        fix_spa: false,
+        message: None,
+        lock: lock_policy(),
+        keep_assets: 0,
+    }
+}
+
+/// A rollback's settings as the flags' defaults make them, with distribution `E1`.
+#[must_use]
+pub fn rollback_config() -> RollbackConfig {
+    RollbackConfig {
+        site: site(),
+        to: None,
+        distribution_id: Some("E1".to_owned()),
+        dry_run: false,
+        wait: false,
+        json: false,
+        progress: false,
+        concurrency: 4,
+        invalidate: Invalidate::Changed,
+        max_invalidation_paths: 15,
+        lock: lock_policy(),
+    }
+}
+
+fn lock_policy() -> LockPolicy {
+    LockPolicy {
+        force: false,
+        stale_after: Duration::from_secs(120),
+    }
+}
+
+/// Runs a future to completion on a fresh single-threaded runtime, as `shipfront::run` does.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// When a test's command started.
+#[must_use]
+pub fn now() -> Instant {
+    Instant::now()
+}
