@@ -502,36 +502,8 @@ impl DeployConfig {
                 "part_size_mib = {part_size_mib} in [deploy]: S3 parts must be 5 to 5120 MiB"
             )));
         }
+        let (distribution_id, invalidate, max_invalidation_paths) = cdn_settings(&args, &file)?;
         let headers = header_policy(file.rules)?;
-        let distribution_id = args
-            .distribution_id
-            .or(file.distribution_id)
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
-        let invalidate = Invalidate::resolve(&args.invalidation, distribution_id.as_ref())?;
-        if distribution_id.is_none() {
-            if args.wait {
-                return Err(Error::Usage(
-                    "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
-                        .to_owned(),
-                ));
-            }
-            if args.fix_spa {
-                return Err(Error::Usage(
-                    "--fix-spa repairs a CloudFront distribution: pass --distribution-id ID too"
-                        .to_owned(),
-                ));
-            }
-        }
-        let max_invalidation_paths = args
-            .max_invalidation_paths
-            .or(file.deploy.max_invalidation_paths)
-            .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS);
-        if max_invalidation_paths == 0 {
-            return Err(Error::Usage(
-                "--max-invalidation-paths must be at least 1".to_owned(),
-            ));
-        }
         let mut excludes = args.exclude;
         excludes.extend(file.deploy.exclude);
         Ok(DeployConfig {
@@ -563,6 +535,45 @@ impl DeployConfig {
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
         })
     }
+}
+
+/// The distribution, what to invalidate and the collapsing limit; the flags that need a
+/// distribution refused without one.
+fn cdn_settings(
+    args: &DeployArgs,
+    file: &FileConfig,
+) -> Result<(Option<String>, Invalidate, usize)> {
+    let distribution_id = args
+        .distribution_id
+        .clone()
+        .or_else(|| file.distribution_id.clone())
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty());
+    let invalidate = Invalidate::resolve(&args.invalidation, distribution_id.as_ref())?;
+    if distribution_id.is_none() {
+        if args.wait {
+            return Err(Error::Usage(
+                "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
+        if args.fix_spa {
+            return Err(Error::Usage(
+                "--fix-spa repairs a CloudFront distribution: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
+    }
+    let max_invalidation_paths = args
+        .max_invalidation_paths
+        .or(file.deploy.max_invalidation_paths)
+        .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS);
+    if max_invalidation_paths == 0 {
+        return Err(Error::Usage(
+            "--max-invalidation-paths must be at least 1".to_owned(),
+        ));
+    }
+    Ok((distribution_id, invalidate, max_invalidation_paths))
 }
 
 /// `[[rules]]` compiled; an entry that sets no header is a mistake, refused.

@@ -6,8 +6,43 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::spa;
-pub use crate::store::{BucketFacts, DistributionFacts, OriginFacts};
+use crate::spa::{self, SpaSettings};
+
+/// What the adapter found out about the bucket.
+#[derive(Debug, Clone)]
+pub struct BucketFacts {
+    /// Err: why the bucket cannot be listed (missing, denied, unreachable).
+    pub reachable: Result<(), String>,
+    /// `Enabled`, `Suspended`, or None when versioning was never turned on.
+    pub versioning: Option<String>,
+    /// The default encryption algorithm (`AES256`, `aws:kms`), None when none is set.
+    pub encryption: Option<String>,
+    /// Whether all four public-access-block settings are on; None when none is configured.
+    pub public_access_blocked: Option<bool>,
+    /// The bucket policy (JSON), None when there is none or it cannot be read.
+    pub policy: Option<String>,
+}
+
+/// One origin of the distribution.
+#[derive(Debug, Clone, Default)]
+pub struct OriginFacts {
+    pub domain_name: String,
+    pub origin_path: String,
+    /// Origin Access Control in use.
+    pub oac: bool,
+}
+
+/// What the adapter found out about the distribution.
+#[derive(Debug, Clone, Default)]
+pub struct DistributionFacts {
+    pub origins: Vec<OriginFacts>,
+    /// `allow-all`, `redirect-to-https` or `https-only` of the default cache behavior.
+    pub viewer_protocol_policy: String,
+    pub spa: SpaSettings,
+    pub aliases: Vec<String>,
+    /// An ACM or IAM certificate is configured (needed for aliases).
+    pub custom_certificate: bool,
+}
 
 /// A verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

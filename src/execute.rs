@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::applied::{ExecReport, WriteRecord};
 use crate::error::{Error, Result};
 use crate::plan::{Action, Op, Phase, Plan};
-use crate::store::{ObjectStore, PutFile, RemoteError, RemoteFailure, WriteOutcome};
+use crate::store::{ObjectStore, PutFile, RemoteError, WriteOutcome};
 
 /// `DeleteObjects` takes at most 1000 keys per call.
 pub const DELETE_BATCH: usize = 1000;
@@ -208,20 +208,8 @@ async fn run_deletes<S: ObjectStore>(
         match outcome {
             Ok(key_errors) => {
                 for action in &batch {
-                    if let Some((_, why)) = key_errors.iter().find(|(k, _)| *k == action.key) {
-                        failures.push((
-                            action.key.clone(),
-                            RemoteError::on_bucket(
-                                RemoteFailure::Other {
-                                    message: why.clone(),
-                                    retryable: false,
-                                },
-                                "DeleteObjects",
-                                store.bucket(),
-                                Some(&action.key),
-                            )
-                            .into(),
-                        ));
+                    if let Some(e) = key_errors.iter().find(|e| e.key() == Some(&action.key)) {
+                        failures.push((action.key.clone(), e.clone().into()));
                     } else {
                         report.deleted += 1;
                         report.deleted_keys.push(action.key.clone());

@@ -139,21 +139,33 @@ pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
         let _ = writeln!(s, "| time | {:.2} s |", r.elapsed.as_secs_f64());
     }
     if let Some(inv) = &out.invalidation {
-        let id = inv
-            .id
-            .as_ref()
-            .map_or_else(|| "planned".to_owned(), |id| format!("`{id}`"));
-        let _ = writeln!(s, "| invalidation | {id}: {} |", inv.describe());
-        let _ = writeln!(
-            s,
-            "\n<details><summary>Invalidated paths ({})</summary>\n",
-            inv.paths.len()
-        );
-        for p in &inv.paths {
-            let _ = writeln!(s, "- <code>{}</code>", escape_html(p));
-        }
-        let _ = writeln!(s, "\n</details>");
+        invalidation_section(&mut s, inv);
     }
+    changed_keys_section(&mut s, plan);
+    s.push('\n');
+    s
+}
+
+/// The summary's invalidation row and its paths.
+fn invalidation_section(s: &mut String, inv: &crate::report::InvalidationReport) {
+    let id = inv
+        .id
+        .as_ref()
+        .map_or_else(|| "planned".to_owned(), |id| format!("`{id}`"));
+    let _ = writeln!(s, "| invalidation | {id}: {} |", inv.describe());
+    let _ = writeln!(
+        s,
+        "\n<details><summary>Invalidated paths ({})</summary>\n",
+        inv.paths.len()
+    );
+    for p in &inv.paths {
+        let _ = writeln!(s, "- <code>{}</code>", escape_html(p));
+    }
+    let _ = writeln!(s, "\n</details>");
+}
+
+/// The summary's list of the plan's actions (the first `SUMMARY_KEYS`), or that none were needed.
+fn changed_keys_section(s: &mut String, plan: &crate::plan::Plan) {
     if plan.actions.is_empty() {
         let _ = writeln!(s, "\nNothing to change: the bucket already matches.");
     } else {
@@ -185,8 +197,6 @@ pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
         }
         let _ = writeln!(s, "\n</details>");
     }
-    s.push('\n');
-    s
 }
 
 /// The job summary section of a failed command.

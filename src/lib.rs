@@ -24,6 +24,7 @@ pub mod github;
 pub mod headers;
 pub mod init;
 pub mod invalidate;
+pub mod inventory;
 pub mod lock;
 #[cfg(test)]
 pub mod memory;

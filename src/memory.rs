@@ -430,7 +430,7 @@ impl ObjectStore for MemoryStore {
             .collect())
     }
 
-    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<(String, String)>, RemoteError> {
+    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<RemoteError>, RemoteError> {
         // Logged as `DeleteObjects FIRST (N keys)`.
         let batch = format!(
             "{} ({} keys)",

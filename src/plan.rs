@@ -9,9 +9,8 @@ use serde::Serialize;
 
 use crate::fingerprint::{Evidence, is_html};
 use crate::headers::{HeaderPolicy, Headers};
+use crate::inventory::{LocalFile, LocalTree, RemoteListing, RemoteObject};
 use crate::release::Release;
-use crate::scan::{LocalFile, LocalTree};
-use crate::store::RemoteListing;
 
 /// The default state prefix, under the site's prefix: `<prefix>.shipfront/`.
 pub const STATE_DIR: &str = ".shipfront/";
@@ -316,7 +315,7 @@ fn evidence(local: &LocalTree, release: Option<&Release>, prefix: &str) -> Evide
 fn plan_file(
     plan: &mut Plan,
     file: &LocalFile,
-    obj: Option<&crate::store::RemoteObject>,
+    obj: Option<&RemoteObject>,
     release: Option<&Release>,
     config: &PlanConfig,
 ) {
@@ -369,7 +368,7 @@ fn plan_file(
 fn plan_stale(
     plan: &mut Plan,
     local: &LocalTree,
-    remote_by_key: &BTreeMap<&str, &crate::store::RemoteObject>,
+    remote_by_key: &BTreeMap<&str, &RemoteObject>,
     release: Option<&Release>,
     config: &PlanConfig,
 ) {
@@ -544,7 +543,6 @@ mod tests {
     use super::*;
     use crate::etag::{MultipartDigest, hex};
     use crate::release::ReleasedObject;
-    use crate::store::RemoteObject;
     use md5::{Digest, Md5};
 
     fn file(rel: &str, body: &str) -> LocalFile {

@@ -9,9 +9,8 @@ use crate::applied::ExecReport;
 use crate::etag::hex;
 use crate::fingerprint::Evidence;
 use crate::headers::HeaderPolicy;
+use crate::inventory::{LocalTree, RemoteListing};
 use crate::release::{Release, ReleasedObject, new_id};
-use crate::scan::LocalTree;
-use crate::store::RemoteListing;
 
 /// The id of the release a deploy's writes make: its time, salted with the previous release
 /// and what it wrote (versions included), so two releases in the same millisecond differ.

@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use crate::etag::hex;
-use crate::store::RemoteListing;
+use crate::inventory::RemoteListing;
 
 /// A deploy's record, stored as `<state prefix>releases/<id>.json` (by default
 /// `<prefix>.shipfront/releases/`).

@@ -11,7 +11,8 @@ use md5::{Digest, Md5};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::etag::{MultipartDigest, hex};
+use crate::etag::MultipartDigest;
+pub use crate::inventory::{LocalFile, LocalTree};
 
 /// Files that operating systems drop into folders and nobody means to publish.
 const OS_JUNK: &[&str] = &[".DS_Store", "Thumbs.db"];
@@ -30,50 +31,6 @@ pub struct ScanOptions {
     pub part_size: u64,
     /// Deploy `X.br` / `X.gz` beside `X` too (left out by default, see `LeftOut`).
     pub upload_precompressed: bool,
-}
-
-/// One file to deploy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalFile {
-    /// Path relative to the folder, `/`-separated: what `[[rules]]` globs match.
-    pub rel: String,
-    /// The S3 key: prefix + `rel`.
-    pub key: String,
-    /// Where to read it from.
-    pub path: PathBuf,
-    pub size: u64,
-    /// MD5 of the whole file: the ETag of a single-part upload, and its `Content-MD5`.
-    pub md5: [u8; 16],
-    /// For files of at least `part_size`: the MD5 of each part and the resulting multipart ETag.
-    pub multipart: Option<MultipartDigest>,
-}
-
-impl LocalFile {
-    /// The ETag S3 reports when this file was uploaded as shipfront uploads it.
-    #[must_use]
-    pub fn expected_etag(&self) -> String {
-        match &self.multipart {
-            Some(m) => m.etag(),
-            None => hex(&self.md5),
-        }
-    }
-}
-
-/// The scanned folder, sorted by key.
-#[derive(Debug, Clone, Default)]
-pub struct LocalTree {
-    pub files: Vec<LocalFile>,
-    /// Things skipped that the user may want to know about (symlinked folders).
-    pub warnings: Vec<String>,
-    /// One line per kind of file left out as build-folder noise (see `LeftOut`).
-    pub notes: Vec<String>,
-}
-
-impl LocalTree {
-    #[must_use]
-    pub fn total_bytes(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
-    }
 }
 
 /// Checks that `dir` is a folder we can deploy, before anything else happens.
@@ -353,6 +310,7 @@ fn hash_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::etag::hex;
     use std::fs;
 
     fn opts() -> ScanOptions {

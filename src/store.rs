@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 
+pub use crate::doctor::{BucketFacts, DistributionFacts, OriginFacts};
 use crate::error::Error;
 use crate::headers::Headers;
+pub use crate::inventory::{RemoteListing, RemoteObject, Versions};
 use crate::spa::SpaSettings;
 
 /// Where and as whom to reach AWS: our own copy of the `--region`, `--profile` and
@@ -18,62 +20,6 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     /// An S3-compatible endpoint (MinIO, R2, an emulator).
     pub endpoint_url: Option<String>,
-}
-
-// The facts `shipfront doctor` reads, gathered by the adapter.
-
-/// What the adapter found out about the bucket.
-#[derive(Debug, Clone)]
-pub struct BucketFacts {
-    /// Err: why the bucket cannot be listed (missing, denied, unreachable).
-    pub reachable: Result<(), String>,
-    /// `Enabled`, `Suspended`, or None when versioning was never turned on.
-    pub versioning: Option<String>,
-    /// The default encryption algorithm (`AES256`, `aws:kms`), None when none is set.
-    pub encryption: Option<String>,
-    /// Whether all four public-access-block settings are on; None when none is configured.
-    pub public_access_blocked: Option<bool>,
-    /// The bucket policy (JSON), None when there is none or it cannot be read.
-    pub policy: Option<String>,
-}
-
-/// One origin of the distribution.
-#[derive(Debug, Clone, Default)]
-pub struct OriginFacts {
-    pub domain_name: String,
-    pub origin_path: String,
-    /// Origin Access Control in use.
-    pub oac: bool,
-}
-
-/// What the adapter found out about the distribution.
-#[derive(Debug, Clone, Default)]
-pub struct DistributionFacts {
-    pub origins: Vec<OriginFacts>,
-    /// `allow-all`, `redirect-to-https` or `https-only` of the default cache behavior.
-    pub viewer_protocol_policy: String,
-    pub spa: SpaSettings,
-    pub aliases: Vec<String>,
-    /// An ACM or IAM certificate is configured (needed for aliases).
-    pub custom_certificate: bool,
-}
-
-/// An object as `ListObjectsV2` reports it: no per-object HEAD is ever needed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteObject {
-    pub key: String,
-    /// Without quotes, as S3 computes it (an MD5 for single-part uploads without SSE-KMS).
-    pub etag: String,
-    pub size: u64,
-}
-
-/// Everything under the deploy's prefix, the state prefix left out.
-#[derive(Debug, Clone, Default)]
-pub struct RemoteListing {
-    /// Sorted by key.
-    pub objects: Vec<RemoteObject>,
-    /// How many `ListObjectsV2` pages it took.
-    pub pages: usize,
 }
 
 /// A file upload: its bytes are streamed from `path` and checked by S3 against `md5` (and
@@ -95,13 +41,6 @@ pub struct WriteOutcome {
     /// The new object version (None when the bucket is not versioned).
     pub version_id: Option<String>,
     pub etag: Option<String>,
-}
-
-/// The versions S3 keeps of one key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Versions {
-    pub all: std::collections::BTreeSet<String>,
-    pub current: Option<String>,
 }
 
 /// A conditional write (S3 answers 412 PreconditionFailed when it does not hold).
@@ -189,6 +128,15 @@ impl RemoteError {
             failure,
             operation,
             on: Resource::Distribution(id.to_owned()),
+        }
+    }
+
+    /// The key the call was made on, if any.
+    #[must_use]
+    pub fn key(&self) -> Option<&str> {
+        match &self.on {
+            Resource::Bucket { key, .. } => key.as_deref(),
+            Resource::Distribution(_) => None,
         }
     }
 
@@ -311,12 +259,12 @@ pub trait ObjectStore: Send + Sync + 'static {
         prefix: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, Versions>, RemoteError>> + Send;
 
-    /// Deletes up to 1000 keys in one call (the `DeleteObjects` limit). Returns the keys that
-    /// failed, with why.
+    /// Deletes up to 1000 keys in one call (the `DeleteObjects` limit). Returns an error for
+    /// each key that failed, naming it.
     fn delete_batch(
         &self,
         keys: Vec<String>,
-    ) -> impl Future<Output = Result<Vec<(String, String)>, RemoteError>> + Send;
+    ) -> impl Future<Output = Result<Vec<RemoteError>, RemoteError>> + Send;
 }
 
 /// The CDN in front of the bucket: what a deploy needs from CloudFront.

@@ -280,38 +280,45 @@ impl S3Store {
             .await;
         match completed {
             Ok(out) => Ok(outcome(out.version_id(), out.e_tag())),
-            // A retry of a Complete whose answer was lost finds the upload already completed.
-            // The object is there when it carries exactly our multipart ETag.
+            // The answer to an earlier attempt was lost: the upload may be complete.
             Err(SdkError::ServiceError(e)) if e.err().code() == Some("NoSuchUpload") => {
-                let expected = MultipartDigest {
-                    part_size,
-                    part_md5s,
-                }
-                .etag();
-                let head = self
-                    .client
-                    .head_object()
-                    .bucket(&self.bucket)
-                    .key(&put.key)
-                    .send()
-                    .await
-                    .map_err(|e| classify(&e))?;
-                if head.e_tag().map(strip_quotes).as_deref() == Some(expected.as_str()) {
-                    Ok(WriteOutcome {
-                        version_id: head.version_id().map(str::to_owned),
-                        etag: Some(expected),
-                    })
-                } else {
-                    Err(RemoteFailure::Other {
-                        message: format!(
-                            "multipart upload of `{}` vanished before it completed",
-                            put.key
-                        ),
-                        retryable: true,
-                    })
-                }
+                self.already_completed(&put.key, part_size, part_md5s).await
             }
             Err(e) => Err(classify(&e)),
+        }
+    }
+
+    /// A retry of a Complete whose answer was lost finds the upload already completed: the
+    /// object is there when it carries exactly our multipart ETag.
+    async fn already_completed(
+        &self,
+        key: &str,
+        part_size: u64,
+        part_md5s: Vec<[u8; 16]>,
+    ) -> Result<WriteOutcome, RemoteFailure> {
+        let expected = MultipartDigest {
+            part_size,
+            part_md5s,
+        }
+        .etag();
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        if head.e_tag().map(strip_quotes).as_deref() == Some(expected.as_str()) {
+            Ok(WriteOutcome {
+                version_id: head.version_id().map(str::to_owned),
+                etag: Some(expected),
+            })
+        } else {
+            Err(RemoteFailure::Other {
+                message: format!("multipart upload of `{key}` vanished before it completed"),
+                retryable: true,
+            })
         }
     }
 
@@ -706,7 +713,7 @@ impl ObjectStore for S3Store {
         .await
     }
 
-    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<(String, String)>, RemoteError> {
+    async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<RemoteError>, RemoteError> {
         let first = keys.first().cloned();
         self.context("DeleteObjects", first.as_deref(), async {
             let objects = keys
@@ -737,13 +744,18 @@ impl ObjectStore for S3Store {
                 .errors()
                 .iter()
                 .map(|e| {
-                    (
-                        e.key().unwrap_or_default().to_owned(),
-                        format!(
-                            "{}: {}",
-                            e.code().unwrap_or_default(),
-                            e.message().unwrap_or_default()
-                        ),
+                    RemoteError::on_bucket(
+                        RemoteFailure::Other {
+                            message: format!(
+                                "{}: {}",
+                                e.code().unwrap_or_default(),
+                                e.message().unwrap_or_default()
+                            ),
+                            retryable: false,
+                        },
+                        "DeleteObjects",
+                        &self.bucket,
+                        e.key(),
                     )
                 })
                 .collect())

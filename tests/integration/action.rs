@@ -161,7 +161,26 @@ fn the_action_deploys_then_rolls_back_with_outputs_and_a_summary() {
 
     site.file("index.html", "<h1>v2</h1>").remove("old.txt");
     let second = run_action(&world, &inputs);
-    second.run.ok();
+    assert_second_deploy(&second);
+
+    let rollback = run_action(
+        &world,
+        &[
+            ("COMMAND", "rollback"),
+            ("TO", v1.as_str()),
+            ("BUCKET", world.bucket.as_str()),
+            ("DISTRIBUTION_ID", distribution.as_str()),
+        ],
+    );
+    assert_rolled_back(&rollback, &v1);
+    site.file("index.html", "<h1>v1</h1>")
+        .file("old.txt", "old");
+    assert_eq!(world.objects(), site.md5s(""), "the bucket is v1 again");
+}
+
+/// The second deploy of the action test: one page changed, one file gone.
+fn assert_second_deploy(second: &ActionRun) {
+    assert_eq!(second.run.code, 0, "{}", second.run.stderr);
     let o = &second.outputs;
     assert_eq!(
         (
@@ -188,17 +207,11 @@ fn the_action_deploys_then_rolls_back_with_outputs_and_a_summary() {
             second.summary
         );
     }
+}
 
-    let rollback = run_action(
-        &world,
-        &[
-            ("COMMAND", "rollback"),
-            ("TO", v1.as_str()),
-            ("BUCKET", world.bucket.as_str()),
-            ("DISTRIBUTION_ID", distribution.as_str()),
-        ],
-    );
-    rollback.run.ok();
+/// The rollback of the action test, to `v1`.
+fn assert_rolled_back(rollback: &ActionRun, v1: &str) {
+    assert_eq!(rollback.run.code, 0, "{}", rollback.run.stderr);
     let o = &rollback.outputs;
     assert_eq!(o["restored"], "2", "{o:?}");
     assert_eq!(o["changed"], "2");
@@ -210,9 +223,6 @@ fn the_action_deploys_then_rolls_back_with_outputs_and_a_summary() {
         "{}",
         rollback.summary
     );
-    site.file("index.html", "<h1>v1</h1>")
-        .file("old.txt", "old");
-    assert_eq!(world.objects(), site.md5s(""), "the bucket is v1 again");
 }
 
 #[test]
@@ -280,7 +290,7 @@ fn bad_inputs_fail_with_an_annotation_that_says_what_to_fix() {
 #[test]
 fn init_writes_a_config_that_deploys_and_never_overwrites_by_surprise() {
     let world = World::new("init");
-    let run = Run::of(world.cmd(&["init", "--bucket", &world.bucket])).ok();
+    let run = world.shipfront("init").ok();
     assert!(
         run.stdout.contains("wrote shipfront.toml"),
         "{}",
@@ -386,39 +396,53 @@ fn the_installer_uses_a_cached_build_and_refuses_unsupported_runners() {
     );
 }
 
+/// The action's source as a branch checkout holds it: enough for the installer to build it.
+fn checkout_source(dir: &Path) {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for file in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
+        std::fs::copy(repo_root().join(file), dir.join(file)).unwrap();
+    }
+}
+
+/// Runs `script` with `sh` in `dir`, and checks it succeeded.
+fn sh_in(dir: &Path, script: &str) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}: {out:?}");
+}
+
+/// A published release of this build under `root/releases/vVERSION`, as
+/// .github/workflows/release.yml packages it: the archive and its `.sha256`.
+fn publish_release(root: &Path, version: &str, archive: &str) -> std::path::PathBuf {
+    let release = root.join(format!("releases/v{version}"));
+    std::fs::create_dir_all(&release).unwrap();
+    let staging = root.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_shipfront"), staging.join("shipfront")).unwrap();
+    sh_in(
+        &release,
+        &format!("tar -czf {archive} -C {} shipfront", staging.display()),
+    );
+    sh_in(&release, &format!("sha256sum {archive} > {archive}.sha256"));
+    release
+}
+
 #[test]
 fn the_installer_downloads_the_release_of_the_actions_own_tag() {
     let tmp = tempfile::tempdir().unwrap();
     let version = env!("CARGO_PKG_VERSION");
-    let target = "x86_64-unknown-linux-gnu";
+    let archive = "shipfront-x86_64-unknown-linux-gnu.tar.gz".to_owned();
     // The runner checks the action out at _actions/OWNER/REPO/REF.
     let action = tmp
         .path()
         .join(format!("_actions/acme/shipfront/v{version}"));
     std::fs::create_dir_all(&action).unwrap();
     std::fs::copy(repo_root().join("Cargo.toml"), action.join("Cargo.toml")).unwrap();
-    // A published release, as .github/workflows/release.yml packages it.
-    let release = tmp.path().join(format!("releases/v{version}"));
-    std::fs::create_dir_all(&release).unwrap();
-    let staging = tmp.path().join("staging");
-    std::fs::create_dir_all(&staging).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_shipfront"), staging.join("shipfront")).unwrap();
-    let archive = format!("shipfront-{target}.tar.gz");
-    let sh = |script: &str| {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .current_dir(&release)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{script}: {out:?}");
-    };
-    sh(&format!(
-        "tar -czf {archive} -C {} shipfront",
-        staging.display()
-    ));
-    sh(&format!("sha256sum {archive} > {archive}.sha256"));
-
+    let release = publish_release(tmp.path(), version, &archive);
     let output = tmp.path().join("output");
     let step = |args: &str, action_path: &Path, env: &[(&str, &std::ffi::OsStr)]| {
         let mut cmd = Command::new("bash");
@@ -472,7 +496,7 @@ fn the_installer_downloads_the_release_of_the_actions_own_tag() {
     assert!(Path::new(&installed["bin"]).is_file());
 
     // A tampered archive is refused.
-    sh(&format!("echo 0000 > {archive}.sha256"));
+    sh_in(&release, &format!("echo 0000 > {archive}.sha256"));
     let root = tmp.path().join("fresh");
     let (run, _) = step(
         "install",
@@ -488,12 +512,7 @@ fn the_installer_downloads_the_release_of_the_actions_own_tag() {
 
     // A branch reference builds the action's own source (cached).
     let branch = tmp.path().join("_actions/acme/shipfront/main");
-    std::fs::create_dir_all(&branch).unwrap();
-    for file in ["Cargo.toml", "Cargo.lock"] {
-        std::fs::copy(repo_root().join(file), branch.join(file)).unwrap();
-    }
-    std::fs::create_dir_all(branch.join("src")).unwrap();
-    std::fs::copy(repo_root().join("src/main.rs"), branch.join("src/main.rs")).unwrap();
+    checkout_source(&branch);
     let (run, plan) = step("plan", &branch, &[]);
     run.ok();
     assert_eq!(plan["mode"], "source", "{plan:?}");

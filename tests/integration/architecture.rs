@@ -174,30 +174,144 @@ fn the_circle_finder_finds_circles() {
     );
 }
 
+/// The pure core (DESIGN.md section 7): ETag rules, headers, fingerprints, the plans, the
+/// invalidation paths, the SPA and doctor verdicts, release records and how results read. No
+/// IO, no configuration, no output: it is handed what it needs.
+const CORE: &[&str] = &[
+    "applied",
+    "doctor",
+    "error",
+    "etag",
+    "fingerprint",
+    "headers",
+    "invalidate",
+    "inventory",
+    "plan",
+    "record",
+    "release",
+    "report",
+    "spa",
+];
+
+/// The ports: the traits the commands drive and the adapters implement, in our own types.
+const PORTS: &[&str] = &["store"];
+
+/// What in a module's code does IO or reads the outside world, which the core never does.
+const IO: &[&str] = &[
+    "std::fs",
+    "std::env",
+    "std::process",
+    "std::net",
+    "stdout()",
+    "stderr()",
+    "println!",
+    "eprintln!",
+    "print!(",
+    "tokio::",
+    "SystemTime::now",
+    "Instant::now",
+    "github::",
+];
+
+/// The code of a module of `src/` (its test module and comments left out).
+fn code_of(module: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join(format!("src/{module}.rs"))).unwrap();
+    text.split("#[cfg(test)]")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_core_imports_only_the_core_and_does_no_io() {
+    let graph = imports();
+    for module in CORE {
+        let above: Vec<&String> = graph[*module]
+            .iter()
+            .filter(|m| !CORE.contains(&m.as_str()))
+            .collect();
+        assert!(
+            above.is_empty(),
+            "the core module `{module}` imports {above:?}: the core imports only the core \
+             (DESIGN.md section 7); hand it the data instead"
+        );
+        let code = code_of(module);
+        let io: Vec<&&str> = IO.iter().filter(|t| code.contains(**t)).collect();
+        assert!(
+            io.is_empty(),
+            "the core module `{module}` does IO ({io:?}): the core is pure; move it to a command"
+        );
+    }
+}
+
+#[test]
+fn the_ports_import_only_the_core() {
+    let graph = imports();
+    for port in PORTS {
+        let above: Vec<&String> = graph[*port]
+            .iter()
+            .filter(|m| !CORE.contains(&m.as_str()))
+            .collect();
+        assert!(above.is_empty(), "the port `{port}` imports {above:?}");
+    }
+}
+
 /// `src/aws/` adapts the SDK to the ports: it may use the ports and the pure core, never the
 /// command line, the configuration or a command.
 #[test]
 fn the_aws_adapter_imports_only_the_ports_and_the_core() {
-    let allowed = [
-        "applied",
-        "error",
-        "etag",
-        "fingerprint",
-        "headers",
-        "invalidate",
-        "plan",
-        "record",
-        "release",
-        "spa",
-        "store",
-    ];
     let graph = imports();
     let outside: Vec<&String> = graph["aws"]
         .iter()
-        .filter(|m| !allowed.contains(&m.as_str()))
+        .filter(|m| !CORE.contains(&m.as_str()) && !PORTS.contains(&m.as_str()))
         .collect();
     assert!(
         outside.is_empty(),
         "src/aws/ imports {outside:?}: it may only use the ports (`store`) and the pure core"
     );
+}
+
+/// Only the adapters name the SDK or an AWS operation: `src/aws/`, and the in-memory store
+/// that stands in for it in unit tests. Everything else gets errors that already name them.
+#[test]
+fn only_the_adapters_name_the_sdk_or_an_aws_operation() {
+    let operations = [
+        "\"ListObjectsV2",
+        "\"ListObjectVersions",
+        "\"PutObject",
+        "\"CopyObject",
+        "\"GetObject",
+        "\"HeadObject",
+        "\"DeleteObject",
+        "\"CreateMultipartUpload",
+        "\"CreateInvalidation",
+        "\"GetInvalidation",
+        "\"GetDistributionConfig",
+        "\"UpdateDistribution",
+    ];
+    let src = repo_root().join("src");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(module) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.is_dir() || module == "memory" {
+            continue;
+        }
+        let code = code_of(module);
+        for name in ["aws_sdk_", "aws_config", "aws_smithy"]
+            .iter()
+            .chain(&operations)
+        {
+            assert!(
+                !code.contains(name),
+                "src/{module}.rs names `{}`: only src/aws/ may; let the adapter's RemoteError \
+                 name the operation",
+                name.trim_start_matches('"')
+            );
+        }
+    }
 }

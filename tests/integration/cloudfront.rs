@@ -316,13 +316,7 @@ fn spa_with_a_200_html_fallback_like_sveltekit() {
     )
     .unwrap();
     world.deploy(&site, &["--distribution-id", &dist]).ok();
-    let doctor = crate::harness::Run::of(world.cmd(&[
-        "doctor",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
-        &dist,
-    ]));
+    let doctor = world.shipfront("doctor").distribution(&dist).run();
     assert!(
         doctor.stdout.contains("403 and 404 -> /200.html (200)"),
         "{}",

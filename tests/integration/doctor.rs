@@ -75,8 +75,7 @@ fn doctor_fails_an_unversioned_or_missing_bucket_with_the_fix() {
             .await
             .unwrap();
     });
-    let run =
-        Run::of(world.cmd(&["doctor", "--bucket", &world.bucket])).fails(1, "check(s) failed");
+    let run = world.shipfront("doctor").run().fails(1, "check(s) failed");
     assert!(
         run.stdout
             .contains("versioning           FAIL  never enabled"),

@@ -597,10 +597,11 @@ impl World {
 
     /// Runs `shipfront deploy DIR --bucket B ARGS...` through `proxy`.
     pub(crate) fn deploy_via(&self, proxy: &Proxy, site: &Site, extra: &[&str]) -> Run {
-        let dir = site.path().to_str().unwrap().to_owned();
-        let mut args = vec!["deploy", dir.as_str(), "--bucket", self.bucket.as_str()];
-        args.extend_from_slice(extra);
-        Run::of(self.cmd_via(&proxy.endpoint, &args))
+        self.shipfront("deploy")
+            .site(site)
+            .args(extra)
+            .via(proxy)
+            .run()
     }
 
     /// key -> ETag of every site object in the bucket (current versions), shipfront's own
@@ -782,5 +783,94 @@ impl Run {
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A command line against a world, built step by step:
+/// `world.shipfront("rollback").to(&v1).force_unlock().run()`.
+pub(crate) struct Invocation<'w> {
+    world: &'w World,
+    args: Vec<String>,
+    endpoint: Option<String>,
+}
+
+impl World {
+    /// The release records, newest first, as `releases --json` lists them.
+    #[track_caller]
+    pub(crate) fn releases(&self) -> Vec<serde_json::Value> {
+        let listed = self.shipfront("releases").json().ok().json();
+        listed.as_array().cloned().unwrap_or_default()
+    }
+
+    /// `shipfront COMMAND --bucket BUCKET`, the bucket this world's.
+    pub(crate) fn shipfront(&self, command: &str) -> Invocation<'_> {
+        Invocation {
+            world: self,
+            args: vec![
+                command.to_owned(),
+                "--bucket".to_owned(),
+                self.bucket.clone(),
+            ],
+            endpoint: None,
+        }
+    }
+}
+
+impl Invocation<'_> {
+    /// Appends arguments as given.
+    pub(crate) fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// The build folder of a deploy (or `routing`).
+    pub(crate) fn site(self, site: &Site) -> Self {
+        let dir = site.path().to_str().unwrap().to_owned();
+        self.args(&[&dir])
+    }
+
+    pub(crate) fn distribution(self, id: &str) -> Self {
+        self.args(&["--distribution-id", id])
+    }
+
+    /// `--to RELEASE` of a rollback.
+    pub(crate) fn to(self, release: &str) -> Self {
+        self.args(&["--to", release])
+    }
+
+    pub(crate) fn dry_run(self) -> Self {
+        self.args(&["--dry-run"])
+    }
+
+    pub(crate) fn json(self) -> Self {
+        self.args(&["--json"])
+    }
+
+    pub(crate) fn force_unlock(self) -> Self {
+        self.args(&["--force-unlock"])
+    }
+
+    /// Reaches S3 through `proxy` instead of the emulator itself.
+    pub(crate) fn via(mut self, proxy: &Proxy) -> Self {
+        self.endpoint = Some(proxy.endpoint.clone());
+        self
+    }
+
+    /// The process, to run or to start.
+    pub(crate) fn command(&self) -> Command {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let endpoint = self.endpoint.as_deref().unwrap_or(&self.world.endpoint);
+        self.world.cmd_via(endpoint, &args)
+    }
+
+    /// Runs it to completion.
+    pub(crate) fn run(&self) -> Run {
+        Run::of(self.command())
+    }
+
+    /// Runs it and checks it succeeded.
+    #[track_caller]
+    pub(crate) fn ok(&self) -> Run {
+        self.run().ok()
     }
 }

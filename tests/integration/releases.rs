@@ -114,7 +114,7 @@ fn an_unversioned_bucket_gets_a_warning_that_rollback_is_impossible() {
 #[test]
 fn releases_lists_newest_first_with_the_live_one_marked() {
     let world = World::new("releases-list");
-    let run = crate::harness::Run::of(world.cmd(&["releases", "--bucket", &world.bucket])).ok();
+    let run = world.shipfront("releases").ok();
     assert!(
         run.stdout.contains("no releases recorded"),
         "{}",
@@ -127,7 +127,7 @@ fn releases_lists_newest_first_with_the_live_one_marked() {
     site.file("index.html", "v2");
     world.deploy(&site, &["--message", "second"]).ok();
 
-    let run = crate::harness::Run::of(world.cmd(&["releases", "--bucket", &world.bucket])).ok();
+    let run = world.shipfront("releases").ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
         lines[1].starts_with("* ") && lines[1].ends_with("second"),
@@ -140,8 +140,7 @@ fn releases_lists_newest_first_with_the_live_one_marked() {
         run.stdout
     );
 
-    let run =
-        crate::harness::Run::of(world.cmd(&["releases", "--bucket", &world.bucket, "--json"])).ok();
+    let run = world.shipfront("releases").json().ok();
     let json = run.json();
     assert_eq!(json[0]["message"], "second");
     assert_eq!(json[0]["live"], true);

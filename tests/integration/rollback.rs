@@ -33,25 +33,19 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
             site.remove("only-in-v2.html");
         }
         version(&site, n);
+        let message = format!("v{n}");
         world
-            .deploy(
-                &site,
-                &[
-                    "--distribution-id",
-                    &dist,
-                    "--message",
-                    &format!("v{n}"),
-                    "--keep-assets",
-                    "0",
-                ],
-            )
+            .shipfront("deploy")
+            .site(&site)
+            .distribution(&dist)
+            .args(&["--message", &message, "--keep-assets", "0"])
             .ok();
         trees.push(snapshot(&site));
     }
     let invalidations_before = world.invalidations(&dist).len();
 
     // A dry run shows the plan and writes nothing.
-    let run = Run::of(world.cmd(&["rollback", "--bucket", &world.bucket, "--dry-run"])).ok();
+    let run = world.shipfront("rollback").dry_run().ok();
     assert!(
         run.stdout.contains("restore  content changed  index.html"),
         "{}",
@@ -59,14 +53,7 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
     );
     assert_eq!(world.objects(), trees[2]);
 
-    let run = Run::of(world.cmd(&[
-        "rollback",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
-        &dist,
-    ]))
-    .ok();
+    let run = world.shipfront("rollback").distribution(&dist).ok();
     assert!(run.stdout.contains("rolled back"), "{}", run.stdout);
     assert_eq!(
         world.objects(),
@@ -88,15 +75,8 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
     );
 
     // Rolling back further, to v1 by id.
-    let releases = Run::of(world.cmd(&["releases", "--bucket", &world.bucket, "--json"]))
-        .ok()
-        .json();
-    let v1 = releases
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["message"] == "v1")
-        .unwrap()["id"]
+    let releases = world.releases();
+    let v1 = releases.iter().find(|r| r["message"] == "v1").unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -107,7 +87,7 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
         format!("rollback to {}", releases[2]["id"].as_str().unwrap())
     );
     assert_eq!(releases[0]["live"], true);
-    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket, "--to", &v1])).ok();
+    world.shipfront("rollback").to(&v1).ok();
     assert_eq!(world.objects(), trees[0], "the bucket is v1");
 
     // And a deploy after a rollback plans against it.
@@ -119,13 +99,21 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
 #[test]
 fn rollback_refuses_without_an_earlier_release_or_with_an_unknown_id() {
     let world = World::new("rollback-refuse");
-    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket])).fails(2, "no releases recorded");
+    world
+        .shipfront("rollback")
+        .run()
+        .fails(2, "no releases recorded");
     let site = Site::new();
     site.file("index.html", "v1");
     world.deploy(&site, &[]).ok();
-    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket]))
+    world
+        .shipfront("rollback")
+        .run()
         .fails(2, "there is no earlier one to roll back to");
-    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket, "--to", "nope"]))
+    world
+        .shipfront("rollback")
+        .to("nope")
+        .run()
         .fails(2, "no release `nope`");
 }
 
@@ -163,7 +151,7 @@ fn rollback_refuses_before_any_write_when_a_version_has_expired() {
             .unwrap();
     });
     let before = world.objects();
-    Run::of(world.cmd(&["rollback", "--bucket", &world.bucket])).fails(
+    world.shipfront("rollback").run().fails(
         2,
         "needs 1 object version(s) the bucket no longer keeps (first: a.css",
     );
@@ -182,9 +170,7 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
     versioned_site(&site, 1, pages);
     world.deploy(&site, &keep0).ok();
     let v1 = site.md5s("");
-    let v1_id = Run::of(world.cmd(&["releases", "--bucket", &world.bucket, "--json"]))
-        .ok()
-        .json()[0]["id"]
+    let v1_id = world.shipfront("releases").json().ok().json()[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -220,15 +206,12 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
         assert_pages_reference_only_existing_objects(&world);
     }
     // A rerun completes it.
-    Run::of(world.cmd(&[
-        "rollback",
-        "--bucket",
-        &world.bucket,
-        "--to",
-        &v1_id,
-        "--force-unlock",
-    ]))
-    .ok();
+    world
+        .shipfront("rollback")
+        .to(&v1_id)
+        .force_unlock()
+        .run()
+        .ok();
     assert_eq!(world.objects(), v1);
     assert_pages_reference_only_existing_objects(&world);
 }
