@@ -2,44 +2,106 @@
 //! the commit being deployed and its subject, and who this process is. Everything else gets
 //! these as values.
 
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// What the environment of this run provides, read once (`current`).
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// A GitHub Actions job (`GITHUB_ACTIONS=true`).
+    pub github_actions: bool,
+    /// Where a step writes its outputs (`GITHUB_OUTPUT`).
+    pub github_output: Option<PathBuf>,
+    /// Where a step writes the job summary (`GITHUB_STEP_SUMMARY`).
+    pub step_summary: Option<PathBuf>,
+    /// The workflow run and its repository (`GITHUB_RUN_ID`, `GITHUB_REPOSITORY`).
+    pub run: Option<(String, String)>,
+    /// The commit being built (`GITHUB_SHA`), when it is a hex id.
+    pub sha: Option<String>,
+    /// The event that started the workflow (`GITHUB_EVENT_PATH`).
+    pub event_path: Option<PathBuf>,
+    /// The user (`USER`, `USERNAME`) and the host name (`HOSTNAME`, `/etc/hostname`).
+    pub user: Option<String>,
+    pub host: Option<String>,
+}
+
+/// This run's environment, read the first time it is asked for.
+pub fn current() -> &'static Environment {
+    static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
+    ENVIRONMENT.get_or_init(Environment::read)
+}
+
+impl Environment {
+    fn read() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        };
+        Environment {
+            github_actions: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+            github_output: path("GITHUB_OUTPUT"),
+            step_summary: path("GITHUB_STEP_SUMMARY"),
+            run: var("GITHUB_RUN_ID").zip(var("GITHUB_REPOSITORY")),
+            sha: var("GITHUB_SHA").filter(|s| s.chars().all(|c| c.is_ascii_hexdigit())),
+            event_path: path("GITHUB_EVENT_PATH"),
+            user: var("USER").or_else(|| var("USERNAME")),
+            host: var("HOSTNAME").or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+            }),
+        }
+    }
+
+    /// Who this process is, for the lock and messages.
+    #[must_use]
+    pub fn holder(&self) -> String {
+        if let Some((run, repo)) = &self.run {
+            return format!("GitHub Actions run {run} of {repo}");
+        }
+        format!(
+            "{}@{} (pid {})",
+            self.user.as_deref().unwrap_or("someone"),
+            self.host.as_deref().unwrap_or("a machine"),
+            std::process::id()
+        )
+    }
+
+    /// The message of a release: `--message`, else the commit GitHub Actions is building.
+    #[must_use]
+    pub fn default_message(&self, flag: Option<String>) -> Option<String> {
+        if flag.is_some() {
+            return flag;
+        }
+        let sha = self.sha.as_deref()?;
+        Some(
+            match commit_subject(sha, self.event_path.clone().map(OsString::from)) {
+                Some(subject) => format!("commit {sha}: {subject}"),
+                None => format!("commit {sha}"),
+            },
+        )
+    }
+}
+
 /// Who this process is, for the lock and messages.
 #[must_use]
 pub fn holder() -> String {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let (Some(run), Some(repo)) = (var("GITHUB_RUN_ID"), var("GITHUB_REPOSITORY")) {
-        return format!("GitHub Actions run {run} of {repo}");
-    }
-    let user = var("USER")
-        .or_else(|| var("USERNAME"))
-        .unwrap_or_else(|| "someone".into());
-    let host = var("HOSTNAME")
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_else(|| "a machine".into());
-    format!("{user}@{host} (pid {})", std::process::id())
+    current().holder()
 }
 
 /// The message of a release: `--message`, else the commit GitHub Actions is building.
 #[must_use]
 pub fn default_message(flag: Option<String>) -> Option<String> {
-    if flag.is_some() {
-        return flag;
-    }
-    let sha = std::env::var("GITHUB_SHA")
-        .ok()
-        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit()))?;
-    Some(match commit_subject(&sha) {
-        Some(subject) => format!("commit {sha}: {subject}"),
-        None => format!("commit {sha}"),
-    })
+    current().default_message(flag)
 }
 
 /// The first line of a commit's message: from the checkout (`git log`), else from the event
 /// that started the workflow (`GITHUB_EVENT_PATH`, a push's `head_commit`).
-fn commit_subject(sha: &str) -> Option<String> {
+fn commit_subject(sha: &str, event_path: Option<OsString>) -> Option<String> {
     let from_git = std::process::Command::new("git")
         .args(["log", "-1", "--format=%s", sha, "--"])
         .stdin(std::process::Stdio::null())
@@ -51,7 +113,7 @@ fn commit_subject(sha: &str) -> Option<String> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
     from_git.or_else(|| {
-        let event = std::fs::read(std::env::var_os("GITHUB_EVENT_PATH")?).ok()?;
+        let event = std::fs::read(event_path?).ok()?;
         subject_from_event(&event, sha)
     })
 }

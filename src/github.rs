@@ -16,7 +16,7 @@ pub const SUMMARY_KEYS: usize = 50;
 /// Whether this process runs in a GitHub Actions job.
 #[must_use]
 pub fn in_actions() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+    crate::environment::current().github_actions
 }
 
 /// What a deploy or rollback did (or, in a dry run, would do), counted once for the outputs
@@ -250,29 +250,22 @@ pub fn print_annotation(line: &str) {
 /// of a finished deploy or rollback. A file that cannot be written is a warning: the deploy
 /// itself is done.
 pub fn publish(command: &str, out: &DeployOutput<'_>) {
-    if in_actions()
-        && let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty())
+    let environment = crate::environment::current();
+    if environment.github_actions
+        && let Some(path) = &environment.github_output
     {
-        append(
-            Path::new(&path),
-            &output_lines(&outputs(out)),
-            "GITHUB_OUTPUT",
-        );
+        append(path, &output_lines(&outputs(out)), "GITHUB_OUTPUT");
     }
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        append(
-            Path::new(&path),
-            &summary(command, out),
-            "GITHUB_STEP_SUMMARY",
-        );
+    if let Some(path) = &environment.step_summary {
+        append(path, &summary(command, out), "GITHUB_STEP_SUMMARY");
     }
 }
 
 /// Adds a failed command's message to the job summary, when there is one.
 pub fn publish_failure(command: &str, message: &str) {
-    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+    if let Some(path) = &crate::environment::current().step_summary {
         append(
-            Path::new(&path),
+            path,
             &failure_summary(command, message),
             "GITHUB_STEP_SUMMARY",
         );

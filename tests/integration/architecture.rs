@@ -315,3 +315,24 @@ fn only_the_adapters_name_the_sdk_or_an_aws_operation() {
         }
     }
 }
+
+/// What the run's environment provides (GitHub Actions or not, the commit, who runs) is read
+/// in one module, once; the AWS variables are the adapter's, as the SDK's own chain reads them.
+#[test]
+fn the_environment_is_read_in_one_module() {
+    let src = repo_root().join("src");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(module) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.is_dir() || module == "environment" {
+            continue;
+        }
+        let code = code_of(module);
+        assert!(
+            !code.contains("std::env::var") && !code.contains("env::var_os"),
+            "src/{module}.rs reads environment variables: ask `environment::current()`"
+        );
+    }
+}

@@ -80,11 +80,7 @@ fn unreadable_file_is_named_before_any_write() {
 #[test]
 fn bad_config_file_gives_file_line_and_column() {
     let world = World::new("bad-config");
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        "bucket = \"x\"\n[deploy]\nmax_delets = 3\n",
-    )
-    .unwrap();
+    world.config("bucket = \"x\"\n[deploy]\nmax_delets = 3\n");
     let site = Site::new();
     site.file("index.html", "x");
     world

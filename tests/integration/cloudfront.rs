@@ -179,7 +179,7 @@ fn spa_refuses_a_distribution_without_the_fallback_before_any_write() {
     assert!(world.objects().is_empty(), "nothing written");
 
     // `spa = true` in the config file arms the same guard.
-    std::fs::write(world.workdir.path().join("shipfront.toml"), "spa = true\n").unwrap();
+    world.config("spa = true\n");
     world
         .deploy(&site, &["--distribution-id", &dist])
         .fails(2, "is not ready for a single-page app");
@@ -310,11 +310,7 @@ fn spa_with_a_200_html_fallback_like_sveltekit() {
     assert_eq!(world.objects(), site.md5s(""));
 
     // The file's `spa_fallback` arms the same guard, which now passes; doctor checks the page.
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        "spa_fallback = \"200.html\"\n",
-    )
-    .unwrap();
+    world.config("spa_fallback = \"200.html\"\n");
     world.deploy(&site, &["--distribution-id", &dist]).ok();
     let doctor = world.shipfront("doctor").distribution(&dist).run();
     assert!(

@@ -288,14 +288,10 @@ fn prefix_scopes_listing_writes_and_deletes() {
 #[test]
 fn config_file_env_and_flags_layer() {
     let world = World::new("config");
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        format!(
+    world.config(&format!(
             "bucket = \"{}\"\nprefix = \"from-file\"\n\n[[rules]]\nmatch = \"**/*.css\"\ncache_control = \"no-cache\"\n",
             world.bucket
-        ),
-    )
-    .unwrap();
+        ));
     let site = Site::new();
     site.file("index.html", "home").file("css/a.css", "a{}");
     let dir = site.path().to_str().unwrap();
@@ -323,11 +319,7 @@ fn config_file_env_and_flags_layer() {
 #[test]
 fn large_files_upload_in_parts_and_match_their_multipart_etag() {
     let world = World::new("multipart");
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        "[deploy]\npart_size_mib = 5\n",
-    )
-    .unwrap();
+    world.config("[deploy]\npart_size_mib = 5\n");
     let site = Site::new();
     let big: Vec<u8> = (0..11u32 << 20).map(|i| (i % 253) as u8).collect();
     site.file("index.html", "home").file("video.bin", &big);

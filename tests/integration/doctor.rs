@@ -65,16 +65,7 @@ fn doctor_checks_bucket_and_distribution() {
 
 #[test]
 fn doctor_fails_an_unversioned_or_missing_bucket_with_the_fix() {
-    let world = World::without_bucket("doctor-unversioned");
-    crate::harness::block_on(async {
-        world
-            .client
-            .create_bucket()
-            .bucket(&world.bucket)
-            .send()
-            .await
-            .unwrap();
-    });
+    let world = World::unversioned("doctor-unversioned");
     let run = world.shipfront("doctor").run().fails(1, "check(s) failed");
     assert!(
         run.stdout

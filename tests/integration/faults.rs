@@ -59,11 +59,7 @@ pub(crate) fn assert_pages_reference_only_existing_objects(world: &World) {
 #[test]
 fn deploy_through_throttling_and_dropped_connections_ends_equal_to_folder() {
     let world = World::new("faults");
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        "[deploy]\npart_size_mib = 5\n",
-    )
-    .unwrap();
+    world.config("[deploy]\npart_size_mib = 5\n");
     let site = Site::new();
     versioned_site(&site, 1, 40);
     let big: Vec<u8> = (0..11u32 << 20).map(|i| (i % 241) as u8).collect();
@@ -109,33 +105,15 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
         version += 1;
         versioned_site(&site, version, pages);
 
-        let mut proxy = Proxy::start(&["--hold-after", &hold_after.to_string()]);
-        let dir = site.path().to_str().unwrap().to_owned();
-        let mut child = world
-            .cmd_via(
-                &proxy.endpoint,
-                &[
-                    "deploy",
-                    &dir,
-                    "--bucket",
-                    &world.bucket,
-                    "--no-progress",
-                    "--concurrency",
-                    "4",
-                    // The killed deploy before this one left its lock behind.
-                    "--force-unlock",
-                    // Old bundles go at once, so the end state is exactly the folder.
-                    "--keep-assets",
-                    "0",
-                ],
-            )
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        proxy.wait_until_held();
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        world
+            .shipfront("deploy")
+            .site(&site)
+            .args(&["--no-progress", "--concurrency", "4"])
+            // The killed deploy before this one left its lock behind.
+            .force_unlock()
+            // Old bundles go at once, so the end state is exactly the folder.
+            .args(&["--keep-assets", "0"])
+            .kill_after_writes(hold_after);
         assert_pages_reference_only_existing_objects(&world);
     }
     // A deploy after the kills completes the site (taking the killed one's lock).

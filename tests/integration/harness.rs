@@ -802,6 +802,26 @@ impl World {
         listed.as_array().cloned().unwrap_or_default()
     }
 
+    /// A world whose bucket has versioning off (never turned on).
+    pub(crate) fn unversioned(name: &str) -> World {
+        let world = World::without_bucket(name);
+        block_on(async {
+            world
+                .client
+                .create_bucket()
+                .bucket(&world.bucket)
+                .send()
+                .await
+                .expect("create bucket");
+        });
+        world
+    }
+
+    /// Writes `shipfront.toml` where shipfront runs.
+    pub(crate) fn config(&self, text: &str) {
+        std::fs::write(self.workdir.path().join("shipfront.toml"), text).unwrap();
+    }
+
     /// `shipfront COMMAND --bucket BUCKET`, the bucket this world's.
     pub(crate) fn shipfront(&self, command: &str) -> Invocation<'_> {
         Invocation {
@@ -861,6 +881,23 @@ impl Invocation<'_> {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         let endpoint = self.endpoint.as_deref().unwrap_or(&self.world.endpoint);
         self.world.cmd_via(endpoint, &args)
+    }
+
+    /// Starts it through a proxy that stops answering after `hold_after` writes, and kills it
+    /// (SIGKILL) once the proxy holds a request: a process dying at that exact moment.
+    pub(crate) fn kill_after_writes(&self, hold_after: usize) {
+        let mut proxy = Proxy::start(&["--hold-after", &hold_after.to_string()]);
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let mut child = self
+            .world
+            .cmd_via(&proxy.endpoint, &args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        proxy.wait_until_held();
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     /// Runs it to completion.

@@ -105,11 +105,7 @@ fn how_old_a_lock_must_be_to_count_as_stale_is_configurable() {
         .fails(2, "--lock-stale-after");
     assert!(world.objects().is_empty(), "nothing written");
 
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        "[deploy]\nlock_stale_after = \"1m\"\n",
-    )
-    .unwrap();
+    world.config("[deploy]\nlock_stale_after = \"1m\"\n");
     let run = world.deploy(&site, &[]).ok();
     assert!(
         run.stderr

@@ -62,11 +62,7 @@ fn a_rule_change_updates_headers_in_place_without_re_uploading() {
     world.deploy(&site, &[]).ok();
     assert_eq!(world.headers("assets/app.js").1, "public, max-age=3600");
 
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        "[[rules]]\nmatch = \"assets/**\"\ncache_control = \"public, max-age=31536000, immutable\"\n",
-    )
-    .unwrap();
+    world.config("[[rules]]\nmatch = \"assets/**\"\ncache_control = \"public, max-age=31536000, immutable\"\n");
     let proxy = crate::harness::Proxy::start(&[]);
     let run = world.deploy_via(&proxy, &site, &["--dry-run"]).ok();
     assert!(
@@ -95,16 +91,7 @@ fn a_rule_change_updates_headers_in_place_without_re_uploading() {
 
 #[test]
 fn an_unversioned_bucket_gets_a_warning_that_rollback_is_impossible() {
-    let world = World::without_bucket("unversioned");
-    crate::harness::block_on(async {
-        world
-            .client
-            .create_bucket()
-            .bucket(&world.bucket)
-            .send()
-            .await
-            .unwrap();
-    });
+    let world = World::unversioned("unversioned");
     let site = Site::new();
     site.file("index.html", "x");
     let run = world.deploy(&site, &[]).ok();
@@ -234,11 +221,9 @@ fn a_state_prefix_moves_records_and_lock_out_of_the_site() {
     );
 
     // The same setting from the config file, for rollback.
-    std::fs::write(
-        world.workdir.path().join("shipfront.toml"),
-        format!("bucket = \"{bucket}\"\nprefix = \"www\"\nstate_prefix = \"deploys/www\"\n"),
-    )
-    .unwrap();
+    world.config(&format!(
+        "bucket = \"{bucket}\"\nprefix = \"www\"\nstate_prefix = \"deploys/www\"\n"
+    ));
     Run::of(world.cmd(&["rollback"])).ok();
     assert_eq!(world.get("www/a.css"), b"a{}");
     let records = world

@@ -170,10 +170,7 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
     versioned_site(&site, 1, pages);
     world.deploy(&site, &keep0).ok();
     let v1 = site.md5s("");
-    let v1_id = world.shipfront("releases").json().ok().json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let v1_id = world.releases()[0]["id"].as_str().unwrap().to_owned();
     clear_previous(&site, 1, pages);
     versioned_site(&site, 2, pages);
 
@@ -182,36 +179,16 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
     for hold_after in [1, 4, 10, 15, 16, 17] {
         // Back to v2 (the killed rollback before left a mix, and its lock).
         world.deploy(&site, &keep0).ok();
-        let mut proxy = crate::harness::Proxy::start(&["--hold-after", &hold_after.to_string()]);
-        let mut child = world
-            .cmd_via(
-                &proxy.endpoint,
-                &[
-                    "rollback",
-                    "--bucket",
-                    &world.bucket,
-                    "--to",
-                    &v1_id,
-                    "--force-unlock",
-                    "--no-progress",
-                ],
-            )
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        proxy.wait_until_held();
-        child.kill().unwrap();
-        child.wait().unwrap();
+        world
+            .shipfront("rollback")
+            .to(&v1_id)
+            .force_unlock()
+            .args(&["--no-progress"])
+            .kill_after_writes(hold_after);
         assert_pages_reference_only_existing_objects(&world);
     }
     // A rerun completes it.
-    world
-        .shipfront("rollback")
-        .to(&v1_id)
-        .force_unlock()
-        .run()
-        .ok();
+    world.shipfront("rollback").to(&v1_id).force_unlock().ok();
     assert_eq!(world.objects(), v1);
     assert_pages_reference_only_existing_objects(&world);
 }
