@@ -213,6 +213,16 @@ const IO: &[&str] = &[
     "github::",
 ];
 
+/// The modules that are one file directly in `src/` (not `src/aws/`).
+fn top_modules() -> Vec<String> {
+    std::fs::read_dir(repo_root().join("src"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .filter_map(|path| Some(path.file_stem()?.to_str()?.to_owned()))
+        .collect()
+}
+
 /// The code of a module of `src/` (its test module and comments left out).
 fn code_of(module: &str) -> String {
     let text = std::fs::read_to_string(repo_root().join(format!("src/{module}.rs"))).unwrap();
@@ -292,15 +302,7 @@ fn only_the_adapters_name_the_sdk_or_an_aws_operation() {
         "\"GetDistributionConfig",
         "\"UpdateDistribution",
     ];
-    let src = repo_root().join("src");
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        let Some(module) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        if path.is_dir() || module == "memory" {
-            continue;
-        }
+    for module in top_modules().iter().filter(|m| *m != "memory") {
         let code = code_of(module);
         for name in ["aws_sdk_", "aws_config", "aws_smithy"]
             .iter()
@@ -320,15 +322,7 @@ fn only_the_adapters_name_the_sdk_or_an_aws_operation() {
 /// in one module, once; the AWS variables are the adapter's, as the SDK's own chain reads them.
 #[test]
 fn the_environment_is_read_in_one_module() {
-    let src = repo_root().join("src");
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        let Some(module) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        if path.is_dir() || module == "environment" {
-            continue;
-        }
+    for module in top_modules().iter().filter(|m| *m != "environment") {
         let code = code_of(module);
         assert!(
             !code.contains("std::env::var") && !code.contains("env::var_os"),
