@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::applied::ExecReport;
-use crate::config::{Invalidate, LockPolicy, Site};
+use crate::config::{LockPolicy, Site};
 use crate::error::{Error, Result};
-use crate::invalidate::{self, Invalidation};
+use crate::invalidate::{self, Invalidate, Invalidation, cached_keys, planned_cached_keys};
 use crate::plan::Plan;
 use crate::release::{self, Release};
 use crate::report::{Command, InvalidationReport, Outcome};
@@ -100,7 +100,7 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
     recorder: &impl Recorder,
 ) -> Result<Outcome> {
     let invalidation_for = |keys: Vec<&str>, edge: &Edge<C>| {
-        invalidation_for(
+        invalidate::invalidation_for(
             settings.invalidate,
             keys,
             &edge.origin_path,
@@ -186,57 +186,6 @@ pub fn print(outcome: &Outcome, json: bool) -> Result<()> {
     drop(stdout);
     github::publish(outcome.command.name(), &outcome.view());
     Ok(())
-}
-
-/// The invalidation `how` asks for, given the keys a CDN may have cached: their URLs
-/// (collapsed above `max_paths`), `/*`, or none; None when there is nothing to send.
-#[must_use]
-pub fn invalidation_for(
-    how: Invalidate,
-    keys: Vec<&str>,
-    origin_path: &str,
-    max_paths: usize,
-) -> Option<Invalidation> {
-    match how {
-        Invalidate::Nothing => None,
-        Invalidate::All => Some(Invalidation {
-            paths: vec!["/*".to_owned()],
-            urls: keys.len(),
-            collapsed: true,
-        }),
-        Invalidate::Changed => Some(invalidate::invalidation(keys, origin_path, max_paths))
-            .filter(|inv| !inv.paths.is_empty()),
-    }
-}
-
-/// The keys a plan would write or delete that a CDN may have cached, for a dry run's
-/// invalidation.
-#[must_use]
-pub fn planned_cached_keys(plan: &Plan) -> Vec<&str> {
-    plan.actions
-        .iter()
-        .filter(|a| a.overwrites_existing())
-        .map(|a| a.key.as_str())
-        .collect()
-}
-
-/// The keys an execution wrote or deleted that a CDN may have cached
-/// (`Action::overwrites_existing`): not new keys, not fingerprinted files whose grace ended.
-#[must_use]
-pub fn cached_keys<'a>(plan: &'a Plan, result: &'a ExecReport) -> Vec<&'a str> {
-    let cached: std::collections::BTreeSet<&str> = plan
-        .actions
-        .iter()
-        .filter(|a| a.overwrites_existing())
-        .map(|a| a.key.as_str())
-        .collect();
-    result
-        .writes
-        .iter()
-        .map(|w| w.key.as_str())
-        .chain(result.deleted_keys.iter().map(String::as_str))
-        .filter(|k| cached.contains(k))
-        .collect()
 }
 
 /// A release's time as recorded: RFC 3339 UTC to the millisecond, the precision of its id.

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::cli::{DeployArgs, SiteArgs};
 use crate::error::{Error, Result};
 use crate::headers::{HeaderPolicy, Rule};
+pub use crate::invalidate::Invalidate;
 use crate::store::AwsSettings;
 
 /// The config file looked for in the working directory when `--config` is not given.
@@ -197,17 +198,6 @@ pub struct DeployConfig {
     pub lock: LockPolicy,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: u32,
-}
-
-/// What a deploy or rollback invalidates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Invalidate {
-    /// The URLs of overwritten and deleted objects (nothing when nothing changed).
-    Changed,
-    /// `/*`.
-    All,
-    /// Nothing.
-    Nothing,
 }
 
 impl Invalidate {

@@ -8,6 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
+use crate::applied::ExecReport;
+use crate::plan::Plan;
+
 /// CloudFront allows at most 3000 file paths in progress per distribution.
 pub const MAX_PATHS_IN_PROGRESS: usize = 3000;
 /// CloudFront allows at most 15 wildcard paths in progress per distribution.
@@ -161,6 +164,69 @@ fn collapse(urls: &BTreeSet<String>, limit: usize) -> Option<Vec<String>> {
         wildcards.retain(|w| !w.starts_with(&folder));
         wildcards.insert(folder);
     }
+}
+
+/// What a deploy or rollback invalidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalidate {
+    /// The URLs of overwritten and deleted objects (nothing when nothing changed).
+    Changed,
+    /// `/*`.
+    All,
+    /// Nothing.
+    Nothing,
+}
+
+/// The invalidation `how` asks for, given the keys a CDN may have cached: their URLs
+/// (collapsed above `max_paths`), `/*`, or none; None when there is nothing to send.
+#[must_use]
+pub fn invalidation_for(
+    how: Invalidate,
+    keys: Vec<&str>,
+    origin_path: &str,
+    max_paths: usize,
+) -> Option<Invalidation> {
+    match how {
+        Invalidate::Nothing => None,
+        Invalidate::All => Some(Invalidation {
+            paths: vec!["/*".to_owned()],
+            urls: keys.len(),
+            collapsed: true,
+        }),
+        Invalidate::Changed => {
+            Some(invalidation(keys, origin_path, max_paths)).filter(|inv| !inv.paths.is_empty())
+        }
+    }
+}
+
+/// The keys a plan would write or delete that a CDN may have cached, for a dry run's
+/// invalidation.
+#[must_use]
+pub fn planned_cached_keys(plan: &Plan) -> Vec<&str> {
+    plan.actions
+        .iter()
+        .filter(|a| a.overwrites_existing())
+        .map(|a| a.key.as_str())
+        .collect()
+}
+
+/// The keys an execution wrote or deleted that a CDN may have cached
+/// (`Action::overwrites_existing`): not new keys, not fingerprinted files whose grace ended.
+#[must_use]
+pub fn cached_keys<'a>(plan: &'a Plan, result: &'a ExecReport) -> Vec<&'a str> {
+    let cached: std::collections::BTreeSet<&str> = plan
+        .actions
+        .iter()
+        .filter(|a| a.overwrites_existing())
+        .map(|a| a.key.as_str())
+        .collect();
+    result
+        .writes
+        .iter()
+        .map(|w| w.key.as_str())
+        .chain(result.deleted_keys.iter().map(String::as_str))
+        .filter(|k| cached.contains(k))
+        .collect()
 }
 
 #[cfg(test)]

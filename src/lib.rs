@@ -33,6 +33,7 @@ pub mod progress;
 pub mod record;
 pub mod release;
 pub mod report;
+pub mod restore;
 pub mod rollback;
 pub mod scan;
 pub mod spa;

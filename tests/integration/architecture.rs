@@ -190,6 +190,7 @@ const CORE: &[&str] = &[
     "record",
     "release",
     "report",
+    "restore",
     "spa",
 ];
 
