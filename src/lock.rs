@@ -254,4 +254,71 @@ mod tests {
             assert_eq!(judge(record.as_ref(), now, lease), want, "{record:?}");
         }
     }
+
+    fn record_at(holder: &str, refreshed: u64) -> Vec<u8> {
+        serde_json::to_vec(&LockRecord {
+            holder: holder.into(),
+            command: "deploy".into(),
+            started: String::new(),
+            refreshed,
+        })
+        .unwrap()
+    }
+
+    fn take(store: &Arc<crate::memory::MemoryStore>, force: bool) -> Result<()> {
+        let policy = crate::config::LockPolicy {
+            force,
+            stale_after: LEASE,
+        };
+        crate::memory::block_on(async {
+            let lock = acquire(Arc::clone(store), &crate::memory::site(), "deploy", policy).await?;
+            lock.release().await;
+            Ok(())
+        })
+    }
+
+    const KEY: &str = ".shipfront/lock";
+
+    #[test]
+    fn a_stale_lock_is_taken_over_and_a_fresh_one_only_by_force() {
+        use crate::memory::MemoryStore;
+        let store = Arc::new(MemoryStore::new("b"));
+        store.with_objects(|o| o.put(KEY, &record_at("ci-1", now_secs())));
+        assert!(matches!(take(&store, false), Err(Error::Locked { .. })));
+        take(&store, true).expect("--force-unlock takes it");
+        store.with_objects(|o| o.put(KEY, &record_at("ci-2", now_secs() - 121)));
+        take(&store, false).expect("a stale lock is taken over");
+        assert!(store.with_objects(|o| o.current(KEY).is_none()), "released");
+    }
+
+    #[test]
+    fn of_two_takers_of_a_stale_lock_only_one_wins() {
+        use crate::memory::MemoryStore;
+        let store = Arc::new(MemoryStore::new("b"));
+        store.with_objects(|o| o.put(KEY, &record_at("dead", now_secs() - 500)));
+        // Another deploy takes the stale lock between our read and our conditional write.
+        store.before_nth("PutObject", 2, |o| {
+            o.put(KEY, &record_at("the other", now_secs()));
+        });
+        let err = take(&store, false).unwrap_err();
+        assert!(
+            matches!(&err, Error::Locked { holder, .. } if holder == "the other"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_lock_released_between_our_create_and_our_read_is_retried() {
+        use crate::memory::MemoryStore;
+        let store = Arc::new(MemoryStore::new("b"));
+        store.with_objects(|o| o.put(KEY, &record_at("leaving", now_secs())));
+        store.before_nth("GetObject", 1, |o| o.delete(KEY));
+        take(&store, false).expect("taken on the second round");
+        let creates = store
+            .calls()
+            .iter()
+            .filter(|c| *c == "PutObject .shipfront/lock")
+            .count();
+        assert_eq!(creates, 2);
+    }
 }
