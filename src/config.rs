@@ -293,7 +293,28 @@ fn resolve_bucket(
              use --prefix for a folder inside the bucket)"
         )));
     }
+    if !valid_bucket_name(&bucket) {
+        return Err(Error::Usage(format!(
+            "invalid bucket `{}`: S3 bucket names are 3 to 63 lowercase letters, digits, dots \
+             and hyphens, beginning and ending with a letter or digit",
+            bucket.escape_debug()
+        )));
+    }
     Ok(bucket)
+}
+
+/// Whether S3 could have a bucket of this name. Strict rules for new buckets, with the room
+/// old us-east-1 buckets were given (up to 255 characters, capitals and underscores), so no
+/// existing bucket is refused; anything else would only fail at the first request.
+fn valid_bucket_name(name: &str) -> bool {
+    let edges_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && edges_ok(name.chars().next())
+        && edges_ok(name.chars().last())
+        && !name.contains("..")
 }
 
 /// How `deploy` and `rollback` treat a lock someone else holds.
@@ -584,6 +605,31 @@ fn header_policy(entries: Vec<RuleSection>) -> Result<HeaderPolicy> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_names_s3_cannot_have_are_refused_before_any_request() {
+        let cases = [
+            ("my-site", true),
+            ("www.example.com", true),
+            ("t123-4-bucket", true),
+            ("Legacy_Bucket", true),
+            ("ab", false),
+            ("a b", false),
+            ("-leading", false),
+            ("trailing.", false),
+            ("dots..twice", false),
+            ("caf\u{e9}", false),
+            ("tab\there", false),
+        ];
+        for (name, ok) in cases {
+            let got = resolve_bucket(Some(name.to_owned()), None, None);
+            assert_eq!(got.is_ok(), ok, "{name:?}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(e.exit_code(), 2);
+                assert!(e.to_string().contains("invalid bucket"), "{e}");
+            }
+        }
+    }
     use crate::cli::{Cli, Command};
     use clap::Parser;
 
@@ -623,7 +669,7 @@ mod tests {
         assert_eq!(c.max_deletes, 10);
         assert!(!c.delete);
 
-        let c = merge(args(&["dist", "--bucket", "b"]), FileConfig::default()).unwrap();
+        let c = merge(args(&["dist", "--bucket", "bkt"]), FileConfig::default()).unwrap();
         assert_eq!(
             (
                 c.site.prefix.as_str(),
@@ -640,10 +686,10 @@ mod tests {
     fn delete_flags() {
         let f = || file("[deploy]\ndelete = false\n");
         let cases: [(&[&str], bool); 4] = [
-            (&["d", "--bucket", "b"], false),
-            (&["d", "--bucket", "b", "--delete"], true),
-            (&["d", "--bucket", "b", "--no-delete"], false),
-            (&["d", "--bucket", "b", "--no-delete", "--delete"], true),
+            (&["d", "--bucket", "bkt"], false),
+            (&["d", "--bucket", "bkt", "--delete"], true),
+            (&["d", "--bucket", "bkt", "--no-delete"], false),
+            (&["d", "--bucket", "bkt", "--no-delete", "--delete"], true),
         ];
         for (argv, want) in cases {
             assert_eq!(merge(args(argv), f()).unwrap().delete, want, "{argv:?}");
@@ -690,7 +736,7 @@ mod tests {
             (&["--prefix", "www/app", "--state-prefix", "www"], "", None),
         ];
         for (argv, text, want) in cases {
-            let mut full = vec!["d", "--bucket", "b"];
+            let mut full = vec!["d", "--bucket", "bkt"];
             full.extend_from_slice(argv);
             let got = merge(args(&full), file(text));
             match want {
@@ -711,7 +757,7 @@ mod tests {
     fn bad_files_name_line_and_column() {
         let cases = [
             (
-                "bucket = \"b\"\nbukcet = \"x\"\n",
+                "bucket = \"bkt\"\nbukcet = \"x\"\n",
                 2,
                 1,
                 "unknown field `bukcet`",
@@ -741,17 +787,17 @@ mod tests {
                 "invalid bucket `s3://b/x`",
             ),
             (
-                &["d", "--bucket", "b", "--concurrency", "0"],
+                &["d", "--bucket", "bkt", "--concurrency", "0"],
                 "",
                 "--concurrency",
             ),
             (
-                &["d", "--bucket", "b"],
+                &["d", "--bucket", "bkt"],
                 "[deploy]\npart_size_mib = 1\n",
                 "part_size_mib",
             ),
             (
-                &["d", "--bucket", "b"],
+                &["d", "--bucket", "bkt"],
                 "[[rules]]\nmatch = \"*.js\"\n",
                 "sets neither",
             ),
@@ -768,7 +814,7 @@ mod tests {
         let f = file(
             "[[rules]]\nmatch = \"assets/**\"\ncache_control = \"public, max-age=31536000, immutable\"\n",
         );
-        let c = merge(args(&["d", "--bucket", "b"]), f).unwrap();
+        let c = merge(args(&["d", "--bucket", "bkt"]), f).unwrap();
         assert_eq!(
             c.headers
                 .headers_for("assets/app.js", &crate::fingerprint::Evidence::default())

@@ -48,6 +48,10 @@ pub enum Error {
     #[error("file name `{0}` is not valid UTF-8; rename it (S3 keys are UTF-8)")]
     NonUtf8Name(PathBuf),
 
+    /// A file name that would make a key S3 cannot store or list back faithfully.
+    #[error("file name `{name}` {why}; rename the file, or leave it out with --exclude")]
+    BadName { name: String, why: String },
+
     /// A symlink whose target lies outside the build folder.
     #[error(
         "symlink `{link}` points outside the build folder (to `{target}`); \
@@ -206,6 +210,7 @@ impl Error {
             | Error::NotAFolder(_)
             | Error::EmptyFolder { .. }
             | Error::NonUtf8Name(_)
+            | Error::BadName { .. }
             | Error::SymlinkEscapes { .. }
             | Error::Unreadable { .. }
             | Error::TooManyDeletes { .. }

@@ -232,7 +232,7 @@ pub fn warn(message: &str) {
     if in_actions() {
         print_annotation(&annotation("warning", "shipfront", message));
     } else {
-        eprintln!("warning: {message}");
+        eprintln!("warning: {}", crate::plan::shown(message));
     }
 }
 
@@ -308,6 +308,8 @@ fn escape_html(s: &str) -> String {
             '|' | '*' | '_' | '`' | '[' | ']' | '~' | '\\' => {
                 out.push_str(&format!("&#{};", u32::from(c)));
             }
+            // A line break would end the HTML block and let the rest render as markdown.
+            c if c.is_control() => out.push_str(&format!("&#{};", u32::from(c))),
             c => out.push(c),
         }
     }
@@ -317,6 +319,17 @@ fn escape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_key_names_stay_inside_their_cell_and_line() {
+        let key = "a\n\n::error::owned|*x*\r<b>";
+        let html = escape_html(key);
+        assert!(!html.contains(['\n', '\r', '|', '<', '*']), "{html}");
+        let line = crate::plan::shown(key);
+        assert!(!line.contains(['\n', '\r']), "{line}");
+        assert_eq!(line, "a\\n\\n::error::owned|*x*\\r<b>");
+        assert_eq!(escape_data("50%\ndone"), "50%25%0Adone");
+    }
     use crate::applied::{ExecReport, WriteRecord};
     use crate::headers::Headers;
     use crate::plan::{Action, Phase, Plan, Reason};

@@ -46,6 +46,14 @@ impl Rule {
             .literal_separator(true)
             .build()
             .map_err(|e| Error::Usage(format!("invalid glob `{pattern}` in [[rules]]: {e}")))?;
+        for (name, value) in [
+            ("cache_control", &cache_control),
+            ("content_type", &content_type),
+        ] {
+            if let Some(value) = value {
+                check_header_value(pattern, name, value)?;
+            }
+        }
         Ok(Rule {
             pattern: pattern.to_owned(),
             matcher: glob.compile_matcher(),
@@ -53,6 +61,25 @@ impl Rule {
             content_type,
         })
     }
+}
+
+/// Refuses a header value HTTP cannot carry: empty, or with a line break or another character
+/// that is not visible ASCII, a space or a tab (RFC 9110 field values). S3 would refuse the
+/// upload half-way through a deploy; the config check refuses it before any write.
+fn check_header_value(pattern: &str, name: &str, value: &str) -> Result<()> {
+    let bad = value
+        .chars()
+        .find(|c| !(c.is_ascii_graphic() || *c == ' ' || *c == '\t'));
+    let why = match bad {
+        Some(c) => format!("contains {}", c.escape_debug()),
+        None if value.trim().is_empty() => "is empty".to_owned(),
+        None => return Ok(()),
+    };
+    Err(Error::Usage(format!(
+        "[[rules]] entry `{pattern}`: {name} `{}` {why}, which an HTTP header cannot carry; \
+         write it on one line of visible ASCII",
+        value.escape_debug()
+    )))
 }
 
 /// Decides the headers of a file from its path relative to the build folder.
@@ -158,6 +185,32 @@ fn is_text(essence: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_http_cannot_carry_are_refused() {
+        let cases = [
+            ("public, max-age=60", true),
+            ("text/html; charset=utf-8", true),
+            ("no-cache\nX-Injected: 1", false),
+            ("max-age=60\r", false),
+            ("caf\u{e9}", false),
+            ("   ", false),
+            ("a\u{7f}", false),
+        ];
+        for (value, ok) in cases {
+            let got = Rule::new("**/*.css", Some(value.to_owned()), None);
+            assert_eq!(got.is_ok(), ok, "{value:?}");
+            if let Err(e) = got {
+                let text = e.to_string();
+                assert!(
+                    text.contains("**/*.css") && text.contains("cache_control"),
+                    "{text}"
+                );
+                assert!(!text.contains('\n') && !text.contains('\r'), "{text}");
+            }
+        }
+        assert!(Rule::new("*", None, Some("text/plain\n".to_owned())).is_err());
+    }
 
     #[test]
     fn content_types() {

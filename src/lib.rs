@@ -83,7 +83,7 @@ pub fn report_error(command: &str, err: &Error) {
             &message,
         ));
     } else {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", plan::shown(&message));
     }
     github::publish_failure(command, &message);
 }

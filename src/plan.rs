@@ -472,6 +472,17 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// A key as printed: control characters escaped (`\n`, `\u{1b}`), so a name from the
+/// bucket can neither break a line of output nor start a GitHub workflow command.
+#[must_use]
+pub fn shown(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.chars().any(char::is_control) {
+        key.escape_debug().to_string().into()
+    } else {
+        key.into()
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "plan for {}:", self.target())?;
@@ -500,15 +511,18 @@ impl fmt::Display for Plan {
                 f,
                 "  {verb:<8} {:<16} {} ({}){detail}",
                 a.reason.to_string(),
-                a.key,
+                shown(&a.key),
                 human_bytes(a.size)
             )?;
         }
         for (key, since) in &self.kept_assets {
             writeln!(
                 f,
-                "  {:<8} {:<16} {key} (left the tree {since} release(s) ago; --keep-assets {})",
-                "keep", "old asset", self.keep_assets,
+                "  {:<8} {:<16} {} (left the tree {since} release(s) ago; --keep-assets {})",
+                "keep",
+                "old asset",
+                shown(key),
+                self.keep_assets,
             )?;
         }
         let uploads = self.count(|a| matches!(a.op, Op::Upload { .. }));

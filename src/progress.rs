@@ -54,7 +54,7 @@ impl Progress for Lines {
         let _ = writeln!(
             std::io::stderr().lock(),
             "  {verb} {} ({}, {})",
-            action.key,
+            crate::plan::shown(&action.key),
             action.reason,
             human_bytes(action.size)
         );

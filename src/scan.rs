@@ -83,24 +83,10 @@ pub fn scan(dir: &Path, opts: &ScanOptions) -> Result<LocalTree> {
         if OS_JUNK.contains(&name) || name == IGNORE_FILE || excludes.is_match(&rel) {
             continue;
         }
-        if file_type.is_symlink() {
-            let target = path.canonicalize().map_err(|source| Error::Unreadable {
-                path: path.to_owned(),
-                source,
-            })?;
-            if !target.starts_with(&root) {
-                return Err(Error::SymlinkEscapes {
-                    link: display_path(dir, &rel),
-                    target,
-                });
-            }
-            if target.is_dir() {
-                warnings.push(format!(
-                    "skipped `{rel}`: a symlink to a folder is not followed"
-                ));
-                continue;
-            }
+        if !deployable(dir, &root, &rel, path, file_type, &mut warnings)? {
+            continue;
         }
+        check_key(&format!("{}{rel}", opts.prefix), &rel)?;
         found.push((rel, path.to_owned()));
     }
     let notes = leave_out_noise(&mut found, opts.upload_precompressed);
@@ -202,6 +188,83 @@ fn leave_out_noise(found: &mut Vec<(String, PathBuf)>, upload_precompressed: boo
         .iter()
         .map(|(kind, rels)| kind.note(rels.len(), &rels[0]))
         .collect()
+}
+
+/// Whether a walked entry is a file to deploy: a symlink must stay inside the folder (else the
+/// scan is refused) and lead to a file; a folder link, a named pipe (whose read would block
+/// forever), a socket or a device is skipped with a warning.
+fn deployable(
+    dir: &Path,
+    root: &Path,
+    rel: &str,
+    path: &Path,
+    file_type: std::fs::FileType,
+    warnings: &mut Vec<String>,
+) -> Result<bool> {
+    if file_type.is_symlink() {
+        let target = path.canonicalize().map_err(|source| Error::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        if !target.starts_with(root) {
+            return Err(Error::SymlinkEscapes {
+                link: display_path(dir, rel),
+                target,
+            });
+        }
+        if target.is_dir() {
+            warnings.push(format!(
+                "skipped `{rel}`: a symlink to a folder is not followed"
+            ));
+            return Ok(false);
+        }
+    }
+    // A named pipe would block the read forever; sockets and devices are no site files.
+    let regular = if file_type.is_symlink() {
+        path.is_file()
+    } else {
+        file_type.is_file()
+    };
+    if !regular {
+        warnings.push(format!(
+            "skipped `{}`: not a regular file (a named pipe, socket or device)",
+            rel.escape_debug()
+        ));
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// S3 keys are at most 1024 bytes of UTF-8.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// Refuses a name whose key S3 cannot store, or cannot list back as it was written: listings
+/// are XML, which cannot carry most control characters and turns a carriage return into a line
+/// feed, so such an object could never be compared, updated or deleted again.
+fn check_key(key: &str, rel: &str) -> Result<()> {
+    let name = || rel.escape_debug().to_string();
+    if let Some(c) = rel
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}'))
+    {
+        return Err(Error::BadName {
+            name: name(),
+            why: format!(
+                "contains the control character U+{:04X}, which S3 listings cannot carry back",
+                u32::from(c)
+            ),
+        });
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(Error::BadName {
+            name: name(),
+            why: format!(
+                "makes a key of {} bytes, over S3's limit of {MAX_KEY_BYTES}",
+                key.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The path as the user would write it: their folder argument joined with the relative path.
@@ -472,6 +535,71 @@ mod tests {
 
         // A file of exactly one part size is one part.
         assert!(by_key("exact.bin").expected_etag().ends_with("-1"));
+    }
+
+    #[test]
+    fn names_s3_cannot_list_back_are_refused_naming_the_file() {
+        let cases = [
+            ("a\u{1}b.html", Some("U+0001")),
+            ("esc\u{1b}[31m.txt", Some("U+001B")),
+            ("two\nlines.html", Some("U+000A")),
+            ("cr\r.html", Some("U+000D")),
+            ("tab\there.html", Some("U+0009")),
+            ("del\u{7f}.html", Some("U+007F")),
+            ("nonchar\u{ffff}.html", Some("U+FFFF")),
+            ("docs/getting started.html", None),
+            ("ünïcødé/日本語.html", None),
+            ("a+b=c&d#e%f.html", None),
+        ];
+        for (name, refused) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), "index.html", b"x");
+            write(dir.path(), name, b"x");
+            match (scan(dir.path(), &opts()), refused) {
+                (Err(e @ Error::BadName { .. }), Some(code)) => {
+                    let text = e.to_string();
+                    assert!(text.contains(code), "{text}");
+                    assert!(text.contains(&name.escape_debug().to_string()), "{text}");
+                    assert_eq!(e.exit_code(), 2);
+                }
+                (Ok(tree), None) => assert!(keys(&tree).contains(&name)),
+                (other, _) => panic!("{name:?}: {:?}", other.map(|t| keys(&t).join(","))),
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &"x".repeat(200), b"x");
+        let long = ScanOptions {
+            prefix: format!("{}/", "p".repeat(900)),
+            ..opts()
+        };
+        let err = scan(dir.path(), &long).unwrap_err();
+        assert!(err.to_string().contains("over S3's limit of 1024"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pipes_and_sockets_are_skipped_with_a_warning_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "index.html", b"x");
+        let made = std::process::Command::new("mkfifo")
+            .arg(root.join("pipe"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let _socket = std::os::unix::net::UnixListener::bind(root.join("sock")).unwrap();
+        std::os::unix::fs::symlink(root.join("pipe"), root.join("to-pipe")).unwrap();
+        // A read of the pipe would block this test forever.
+        let tree = scan(root, &opts()).unwrap();
+        assert_eq!(keys(&tree), ["index.html"]);
+        assert_eq!(tree.warnings.len(), 3, "{:?}", tree.warnings);
+        assert!(
+            tree.warnings
+                .iter()
+                .all(|w| w.contains("not a regular file")),
+            "{:?}",
+            tree.warnings
+        );
     }
 
     #[cfg(unix)]

@@ -83,6 +83,18 @@ impl std::fmt::Display for RemoteFailure {
     }
 }
 
+/// The text of a service's error answer: its code, status and message, saying so when the
+/// answer carried none (an emulator or a proxy may answer a bare status).
+#[must_use]
+pub fn answer_text(code: &str, status: u16, message: &str) -> String {
+    match (code.trim(), message.trim()) {
+        ("", "") => format!("HTTP {status}, an answer with no error code or message"),
+        (code, "") => format!("{code} (HTTP {status}), no message"),
+        ("", message) => format!("HTTP {status}: {message}"),
+        (code, message) => format!("{code} (HTTP {status}): {message}"),
+    }
+}
+
 /// What a failed call was made on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
@@ -306,4 +318,43 @@ pub trait Cdn: Send + Sync + 'static {
         distribution_id: &str,
         invalidation_id: &str,
     ) -> impl Future<Output = Result<String, RemoteError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_answer_reads_whole_even_without_a_body() {
+        let cases = [
+            (
+                "SlowDown",
+                503,
+                "Reduce your request rate.",
+                "SlowDown (HTTP 503): Reduce your request rate.",
+            ),
+            (
+                "",
+                200,
+                "",
+                "HTTP 200, an answer with no error code or message",
+            ),
+            (
+                "",
+                503,
+                " ",
+                "HTTP 503, an answer with no error code or message",
+            ),
+            (
+                "InternalError",
+                500,
+                "",
+                "InternalError (HTTP 500), no message",
+            ),
+            ("", 400, "bad", "HTTP 400: bad"),
+        ];
+        for (code, status, message, want) in cases {
+            assert_eq!(answer_text(code, status, message), want);
+        }
+    }
 }

@@ -123,9 +123,10 @@ where
                 "NoSuchDistribution" => RemoteFailure::DistributionMissing,
                 "AccessDenied" => RemoteFailure::AccessDenied,
                 _ => RemoteFailure::Other {
-                    message: format!(
-                        "{code} (HTTP {status}): {}",
-                        service.err().message().unwrap_or_default()
+                    message: crate::store::answer_text(
+                        code,
+                        status,
+                        service.err().message().unwrap_or_default(),
                     ),
                     retryable: code == "TooManyInvalidationsInProgress" || status >= 500,
                 },

@@ -90,7 +90,7 @@ where
             }
             let message = service.err().message().unwrap_or_default();
             RemoteFailure::Other {
-                message: format!("{code} (HTTP {status}): {message}"),
+                message: crate::store::answer_text(code, status, message),
                 retryable: status >= 500 || matches!(code, "SlowDown" | "RequestTimeout"),
             }
         }

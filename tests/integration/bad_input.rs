@@ -146,3 +146,53 @@ fn files_that_would_land_on_the_state_prefix_are_refused() {
     assert!(world.all_objects().is_empty(), "nothing written");
     world.deploy(&site, &["--state-prefix", "deploys"]).ok();
 }
+
+/// Issue 11: names S3 cannot list back, header values HTTP cannot carry and impossible bucket
+/// names are refused before any write (exit 2, naming the culprit); a named pipe is skipped,
+/// never read, so even a dry run cannot hang on it.
+#[test]
+fn hostile_names_values_and_pipes_are_refused_or_skipped_before_any_write() {
+    let world = World::new("hostile-input");
+    world.put("live.html", "live");
+    let site = Site::new();
+    site.file("index.html", "x").file("a\u{1}b.html", "y");
+    world.shipfront("deploy").site(&site).run().fails(
+        2,
+        "file name `a\\u{1}b.html` contains the control character U+0001",
+    );
+    site.remove("a\u{1}b.html");
+
+    let made = std::process::Command::new("mkfifo")
+        .arg(site.path().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = world.shipfront("deploy").site(&site).dry_run().ok();
+    assert!(
+        run.stderr.contains("skipped `pipe`: not a regular file"),
+        "{}",
+        run.stderr
+    );
+
+    world.config("[[rules]]\nmatch = \"*.html\"\ncache_control = \"no-cache\\nX-Evil: 1\"\n");
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .dry_run()
+        .run()
+        .fails(2, "cache_control `no-cache\\nX-Evil: 1` contains \\n");
+    std::fs::remove_file(world.workdir.path().join("shipfront.toml")).unwrap();
+
+    Run::of(world.cmd(&[
+        "deploy",
+        site.path().to_str().unwrap(),
+        "--bucket",
+        "my bucket",
+    ]))
+    .fails(2, "invalid bucket `my bucket`");
+    assert_eq!(
+        world.objects().keys().collect::<Vec<_>>(),
+        ["live.html"],
+        "nothing was written"
+    );
+}
