@@ -130,10 +130,16 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         });
     }
     if let Some(max) = too_many_deletes {
+        let (check, keep) = match settings.command {
+            Command::Deploy => ("Check the folder", ", or --no-delete to keep them"),
+            Command::Rollback { .. } => ("Check the release (`shipfront releases`)", ""),
+        };
         return Err(Error::TooManyDeletes {
             count: plan.deletes(),
             max,
             target: plan.target(),
+            check,
+            keep,
         });
     }
 
@@ -623,5 +629,75 @@ mod tests {
                 "{time}"
             );
         }
+    }
+
+    fn run_rollback(
+        store: &Arc<MemoryStore>,
+        cdn: &Arc<MemoryCdn>,
+        config: &crate::config::RollbackConfig,
+    ) -> crate::error::Result<Outcome> {
+        block_on(rollback(
+            Arc::clone(store),
+            Some(Arc::clone(cdn)),
+            config,
+            now(),
+        ))
+    }
+
+    #[test]
+    fn a_rollback_to_what_the_bucket_holds_takes_no_lock_and_records_nothing() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        let v1 = run_deploy(&store, &cdn, &v1()).release.unwrap();
+        run_deploy(&store, &cdn, &v2());
+        let mut config = rollback_config();
+        config.to = Some(v1.clone());
+        run_rollback(&store, &cdn, &config).expect("rollback");
+        let before = store.calls().len();
+        let again = run_rollback(&store, &cdn, &config).expect("the same rollback again");
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+        assert_eq!(
+            again.to_string(),
+            format!("s3://b/ already holds release {v1}: nothing to restore")
+        );
+    }
+
+    #[test]
+    fn rollback_honours_max_deletes_before_any_write() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        run_deploy(&store, &cdn, &tree(&[("index.html", "1")]));
+        let many: Vec<(String, &str)> = (0..5).map(|i| (format!("p{i}.html"), "x")).collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        run_deploy(
+            &store,
+            &cdn,
+            &tree(&[[("index.html", "2")].as_slice(), &many].concat()),
+        );
+        let mut config = rollback_config();
+        config.max_deletes = 4;
+        let before = store.calls().len();
+        let err = run_rollback(&store, &cdn, &config).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("deletes 5 objects") && text.contains("--max-deletes 4"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("--no-delete"),
+            "rollback has no --no-delete: {text}"
+        );
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            writes(&store.calls()[before..]),
+            ["PutObject .shipfront/lock", "DeleteObject .shipfront/lock"]
+        );
+        config.max_deletes = 5;
+        run_rollback(&store, &cdn, &config).expect("allowed");
     }
 }

@@ -103,6 +103,10 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Refuse, before any write, a rollback that deletes more objects than this [default: 256]
+    #[arg(long, env = "SHIPFRONT_MAX_DELETES", value_name = "N")]
+    pub max_deletes: Option<usize>,
+
     #[command(flatten)]
     pub invalidation: InvalidateArgs,
 

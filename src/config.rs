@@ -443,6 +443,8 @@ pub struct RollbackConfig {
     pub invalidate: Invalidate,
     pub max_invalidation_paths: usize,
     pub lock: LockPolicy,
+    /// Refuse rollbacks that delete more than this, like deploys.
+    pub max_deletes: usize,
 }
 
 impl RollbackConfig {
@@ -479,6 +481,10 @@ impl RollbackConfig {
                 .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS)
                 .max(1),
             lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
+            max_deletes: args
+                .max_deletes
+                .or(file.deploy.max_deletes)
+                .unwrap_or(DEFAULT_MAX_DELETES),
         })
     }
 }

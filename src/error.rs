@@ -76,13 +76,16 @@ pub enum Error {
     /// The plan would delete more objects than `--max-deletes` allows.
     #[error(
         "the plan deletes {count} objects from {target}, more than --max-deletes {max}; nothing was \
-         written. Check the folder, then pass --max-deletes {count} to allow it, or --no-delete \
-         to keep them"
+         written. {check}, then pass --max-deletes {count} to allow it{keep}"
     )]
     TooManyDeletes {
         count: usize,
         max: usize,
         target: String,
+        /// What to check first (the folder, the release).
+        check: &'static str,
+        /// How else to go on, when there is a way (`, or --no-delete to keep them`).
+        keep: &'static str,
     },
 
     /// The AWS credential chain found nothing.

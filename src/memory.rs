@@ -619,6 +619,7 @@ pub fn rollback_config() -> RollbackConfig {
         invalidate: Invalidate::Changed,
         max_invalidation_paths: 15,
         lock: lock_policy(),
+        max_deletes: 1000,
     }
 }
 

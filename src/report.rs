@@ -85,6 +85,11 @@ impl std::fmt::Display for Outcome {
             Command::Deploy => {
                 f.write_str(&summary(&self.plan, result, self.invalidation.as_ref()))?;
             }
+            Command::Rollback { to } if self.plan.is_empty() => write!(
+                f,
+                "{} already holds release {to}: nothing to restore",
+                self.plan.target()
+            )?,
             Command::Rollback { to } => write!(
                 f,
                 "rolled back {} to release {to}: restored {}, deleted {}, unchanged {}{} in \

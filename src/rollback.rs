@@ -28,35 +28,25 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
     apply::print(&outcome, config.json)
 }
 
-/// Rolls the site back through the ports: under the lock, reads the releases, plans, checks
-/// that every version to restore is still kept and that the distribution answers, then applies
-/// the plan.
+/// Rolls the site back through the ports: reads the releases and plans; when there is something
+/// to do, takes the lock and does so again under it; checks that every version to restore is
+/// still kept and that the distribution answers, then applies the plan. A rollback to what the
+/// bucket already holds takes no lock and writes nothing.
 pub async fn rollback<S: ObjectStore, C: Cdn>(
     store: Arc<S>,
     cdn: Option<C>,
     config: &RollbackConfig,
     started: Instant,
 ) -> Result<Outcome> {
-    let policy = (!config.dry_run).then_some(config.lock);
-    apply::under_lock(&store, &config.site, "rollback", policy, async |_| {
-        let listing = store.list(&config.site.prefix).await?;
-        let chosen = choose(&*store, &listing, config).await?;
+    let first = survey(&*store, config).await?;
+    let policy = (!config.dry_run && !first.1.is_empty()).then_some(config.lock);
+    apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
+        let (chosen, plan) = if locked {
+            survey(&*store, config).await?
+        } else {
+            first
+        };
         let target_id = chosen.target.id.clone();
-        let site = &config.site;
-        let plan = restore::plan(
-            &chosen.target,
-            chosen.live.as_ref(),
-            &listing,
-            (&site.bucket, &site.prefix, &site.state_prefix),
-        )
-        .map_err(|keys| {
-            Error::Usage(format!(
-                "release `{target_id}` has no recorded version for {} key(s) (first: `{}`): \
-                     it was deployed while bucket versioning was off, so it cannot be restored",
-                keys.len(),
-                keys[0]
-            ))
-        })?;
         check_versions_kept(&*store, &plan, &config.site, &target_id).await?;
         let edge = match (cdn, &config.distribution_id) {
             (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
@@ -71,12 +61,35 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
             invalidate: config.invalidate,
             max_invalidation_paths: config.max_invalidation_paths,
             wait: config.wait,
-            max_deletes: None,
+            max_deletes: Some(config.max_deletes),
             state_prefix: config.site.state_prefix.clone(),
         };
         apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
     })
     .await
+}
+
+/// Lists the site, picks the releases and plans the rollback.
+async fn survey<S: ObjectStore>(store: &S, config: &RollbackConfig) -> Result<(Chosen, Plan)> {
+    let site = &config.site;
+    let listing = store.list(&site.prefix).await?;
+    let chosen = choose(store, &listing, config).await?;
+    let plan = restore::plan(
+        &chosen.target,
+        chosen.live.as_ref(),
+        &listing,
+        (&site.bucket, &site.prefix, &site.state_prefix),
+    )
+    .map_err(|keys| {
+        Error::Usage(format!(
+            "release `{}` has no recorded version for {} key(s) (first: `{}`): it was deployed \
+             while bucket versioning was off, so it cannot be restored",
+            chosen.target.id,
+            keys.len(),
+            keys[0]
+        ))
+    })?;
+    Ok((chosen, plan))
 }
 
 /// The release a rollback restores and the live one it replaces.
@@ -174,7 +187,11 @@ async fn check_versions_kept<S: ObjectStore>(
 }
 
 impl Recorder for Chosen {
-    fn release_id(&self, now: SystemTime, _: &Plan, _: &ExecReport) -> Option<String> {
+    fn release_id(&self, now: SystemTime, plan: &Plan, _: &ExecReport) -> Option<String> {
+        // A rollback that changed nothing records nothing.
+        if plan.is_empty() {
+            return None;
+        }
         let salt = format!("rollback {} from {}", self.target.id, self.live_id);
         Some(release::new_id(now, Some(&self.live_id), &salt))
     }
