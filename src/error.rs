@@ -192,6 +192,14 @@ pub enum Error {
     )]
     Interrupted,
 
+    /// The deploy could no longer hold its lock, and stopped writing.
+    #[error(
+        "lost the lock `{key}`: {why}; the writes stopped there, so no other deploy writes at the \
+         same time. The live site is consistent (every phase finishes before the next): run the \
+         command again"
+    )]
+    LockLost { key: String, why: String },
+
     /// A bug: a task panicked or was cancelled.
     #[error("internal error: {0}; please report it with the command you ran")]
     Internal(String),
@@ -229,6 +237,7 @@ impl Error {
             | Error::DoctorFailed(_)
             | Error::Locked { .. }
             | Error::Interrupted
+            | Error::LockLost { .. }
             | Error::Internal(_)
             | Error::WriteFailed { .. }
             | Error::Output(_) => 1,

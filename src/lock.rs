@@ -1,17 +1,28 @@
 //! The deploy lock: one deploy or rollback at a time per site, so two CI jobs can never leave a
 //! mix of their trees. It is a lease, `<state prefix>lock`, created with a conditional write
-//! (`If-None-Match: *`), refreshed while its holder works, and stale once not refreshed for
-//! its lease (`config::LOCK_LEASE` by default): a cancelled CI job must not block deploys for ever.
+//! (`If-None-Match: *`) and renewed while its holder works (`If-Match`). A holder that cannot
+//! renew before anyone could call its lease stale stops writing and fails (fencing), so two
+//! writers never overlap; a cancelled CI job's lease goes stale and is taken over.
+//!
+//! Every holder writes its own random token, so a write whose answer was lost is resolved by
+//! reading the lock back: the token says whether the write landed. A lock whose time cannot be
+//! trusted (unreadable, or dated in the future by a clock running ahead) is judged by watching
+//! it: unchanged for a whole lease, it is stale.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::store::{Condition, ObjectStore};
+use crate::store::{Condition, ObjectStore, RemoteError};
 
 use crate::config::LOCK_REFRESH as REFRESH;
+
+/// How often a lock whose time cannot be trusted is read while it is watched.
+const WATCH_POLL: Duration = Duration::from_secs(5);
 
 /// What the lock object says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +33,11 @@ pub struct LockRecord {
     pub command: String,
     /// When it was taken (RFC 3339).
     pub started: String,
-    /// When it was last refreshed (seconds since the epoch).
+    /// When it was last refreshed (seconds since the epoch, by the holder's clock).
     pub refreshed: u64,
+    /// The holder's random token: whose write a lock is (absent in locks of older versions).
+    #[serde(default)]
+    pub token: String,
 }
 
 fn now_secs() -> u64 {
@@ -33,6 +47,25 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
+/// A token no other holder has: the standard library's per-process random hash keys, mixed
+/// with the time and the process id.
+fn new_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
 /// The verdict on a lock found in place: whether it may be taken, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
@@ -40,12 +73,21 @@ pub enum Found {
     Held { age: u64 },
     /// Not refreshed within the lease.
     Stale { age: u64 },
+    /// Its time cannot be trusted (why): only watching it tells whether its holder lives.
+    Untrusted { why: String },
 }
 
-/// Pure: is the lock found `record` (None: unreadable) stale at `now`, under `lease`?
+/// Pure: what to make of the lock found `record` (None: unreadable) at `now`, under `lease`.
+/// A time more than a refresh interval in the future comes from a clock running ahead.
 #[must_use]
 pub fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
     match record {
+        Some(r) if r.refreshed > now + REFRESH.as_secs() => Found::Untrusted {
+            why: format!(
+                "dated {}s in the future (its holder's clock runs ahead)",
+                r.refreshed - now
+            ),
+        },
         Some(r) => {
             let age = now.saturating_sub(r.refreshed);
             if age > lease.as_secs() {
@@ -54,75 +96,75 @@ pub fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
                 Found::Held { age }
             }
         }
-        // An unreadable lock is nobody's: only a stale one is taken silently, so treat it as
-        // held and let --force-unlock decide.
-        None => Found::Held { age: 0 },
+        None => Found::Untrusted {
+            why: "unreadable".to_owned(),
+        },
     }
 }
 
-/// A held lock; `release` it when done (a refresh task keeps it fresh meanwhile).
+/// A held lock; `release` it when done. A refresh task renews it meanwhile and reports through
+/// `lost` when it no longer can.
 pub struct Lock<S: ObjectStore> {
     store: Arc<S>,
     key: String,
     etag: Arc<Mutex<String>>,
     refresher: tokio::task::JoinHandle<()>,
+    lost: watch::Receiver<Option<String>>,
+}
+
+/// Whether a failed conditional write may have been applied after all (an answer lost, a
+/// retried request that found its own first attempt): only reading the lock back tells.
+fn ambiguous(e: &RemoteError) -> bool {
+    e.is_precondition_failed() || e.is_retryable()
 }
 
 /// Takes the lock of `site` (`<state prefix>lock`) for `command`, or fails naming its holder.
 /// `policy.force` takes any lock at once; one not refreshed for `policy.stale_after` is stale
-/// and taken over with a warning.
+/// and taken over with a warning; one whose time cannot be trusted is watched that long first.
 pub async fn acquire<S: ObjectStore>(
     store: Arc<S>,
     site: &crate::config::Site,
     command: &str,
     policy: crate::config::LockPolicy,
 ) -> Result<Lock<S>> {
-    let (force, lease) = (policy.force, policy.stale_after);
     let key = format!("{}lock", site.state_prefix);
     let record = LockRecord {
         holder: crate::environment::holder(),
         command: command.to_owned(),
         started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         refreshed: now_secs(),
+        token: new_token(),
     };
     let body = || serde_json::to_vec(&record).unwrap_or_default();
-    // Two rounds: a lock released between our failed create and our read is simply retried.
-    for _ in 0..2 {
+    let mut last_error = None;
+    // Rounds: a lock released or taken between our write and our read is simply tried again.
+    for _ in 0..3 {
         match store
             .put_bytes(&key, body(), "application/json", Some(Condition::Absent))
             .await
         {
-            Ok(out) => return Ok(start(store, key, out.etag.unwrap_or_default(), record)),
-            Err(e) if e.is_precondition_failed() => {}
+            Ok(out) => {
+                return Ok(start(
+                    store,
+                    key,
+                    out.etag.unwrap_or_default(),
+                    record,
+                    policy,
+                ));
+            }
+            Err(e) if ambiguous(&e) => last_error = Some(e),
             Err(e) => return Err(e.into()),
         }
         let Some((bytes, etag)) = store.get_with_etag(&key).await? else {
             continue;
         };
         let found: Option<LockRecord> = serde_json::from_slice(&bytes).ok();
-        let who = found
-            .as_ref()
-            .map_or_else(|| "an unknown holder".to_owned(), |f| f.holder.clone());
-        match (judge(found.as_ref(), now_secs(), lease), force) {
-            (Found::Held { age }, false) => {
-                return Err(Error::Locked {
-                    target: site.target(),
-                    holder: who,
-                    command: found.map(|f| f.command).unwrap_or_default(),
-                    age,
-                });
-            }
-            (Found::Held { age }, true) => {
-                crate::github::warn(&format!(
-                    "--force-unlock: taking the lock from {who} (refreshed {age}s ago)"
-                ));
-            }
-            (Found::Stale { age }, _) => {
-                crate::github::warn(&format!(
-                    "taking over a stale lock of {who}, not refreshed for {age}s (its \
-                     job probably died)"
-                ));
-            }
+        if found.as_ref().is_some_and(|f| f.token == record.token) {
+            // Our own write landed; only its answer was lost.
+            return Ok(start(store, key, etag, record, policy));
+        }
+        if !may_take(&*store, &key, &etag, found.as_ref(), site, policy).await? {
+            continue;
         }
         // Take it only if it is still the lock we judged: two takers cannot both win.
         match store
@@ -134,49 +176,137 @@ pub async fn acquire<S: ObjectStore>(
             )
             .await
         {
-            Ok(out) => return Ok(start(store, key, out.etag.unwrap_or_default(), record)),
-            Err(e) if e.is_precondition_failed() => {}
+            Ok(out) => {
+                return Ok(start(
+                    store,
+                    key,
+                    out.etag.unwrap_or_default(),
+                    record,
+                    policy,
+                ));
+            }
+            Err(e) if ambiguous(&e) => last_error = Some(e),
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Error::Locked {
-        target: site.target(),
-        holder: "another deploy that just took it".to_owned(),
-        command: String::new(),
-        age: 0,
+    Err(match last_error {
+        Some(e) if !e.is_precondition_failed() => e.into(),
+        _ => Error::Locked {
+            target: site.target(),
+            holder: "another deploy that just took it".to_owned(),
+            command: String::new(),
+            age: 0,
+        },
     })
 }
 
-fn start<S: ObjectStore>(store: Arc<S>, key: String, etag: String, record: LockRecord) -> Lock<S> {
+/// Whether the lock found (its ETag `etag`) may be taken over: stale, forced, or watched
+/// unchanged for a lease. False when it went away meanwhile (try again); an error naming its
+/// holder when it is held.
+async fn may_take<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    etag: &str,
+    found: Option<&LockRecord>,
+    site: &crate::config::Site,
+    policy: crate::config::LockPolicy,
+) -> Result<bool> {
+    let who = found.map_or_else(|| "an unknown holder".to_owned(), |f| f.holder.clone());
+    let locked = |age| Error::Locked {
+        target: site.target(),
+        holder: who.clone(),
+        command: found.map(|f| f.command.clone()).unwrap_or_default(),
+        age,
+    };
+    match (judge(found, now_secs(), policy.stale_after), policy.force) {
+        (Found::Held { age }, false) => Err(locked(age)),
+        (Found::Held { age }, true) => {
+            crate::github::warn(&format!(
+                "--force-unlock: taking the lock from {who} (refreshed {age}s ago)"
+            ));
+            Ok(true)
+        }
+        (Found::Untrusted { why }, true) => {
+            crate::github::warn(&format!("--force-unlock: taking the lock of {who} ({why})"));
+            Ok(true)
+        }
+        (Found::Stale { age }, _) => {
+            crate::github::warn(&format!(
+                "taking over a stale lock of {who}, not refreshed for {age}s (its job probably \
+                 died)"
+            ));
+            Ok(true)
+        }
+        (Found::Untrusted { why }, false) => {
+            let lease = policy.stale_after;
+            crate::github::warn(&format!(
+                "the lock of {who} is {why}: watching it for {}s, and taking it over if it does \
+                 not change (pass --force-unlock to take it now)",
+                lease.as_secs()
+            ));
+            match watch_unchanged(store, key, etag, lease).await? {
+                Watched::Unchanged => Ok(true),
+                Watched::Gone => Ok(false),
+                Watched::Changed => Err(locked(0)),
+            }
+        }
+    }
+}
+
+/// What watching a lock showed.
+enum Watched {
+    /// The same object for the whole lease: its holder is gone.
+    Unchanged,
+    /// Deleted meanwhile.
+    Gone,
+    /// Renewed: its holder lives.
+    Changed,
+}
+
+/// Reads the lock every `WATCH_POLL` for `lease`, by this process's own clock.
+async fn watch_unchanged<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    etag: &str,
+    lease: Duration,
+) -> Result<Watched> {
+    let until = Instant::now() + lease;
+    while Instant::now() < until {
+        tokio::time::sleep(WATCH_POLL.min(until - Instant::now())).await;
+        match store.get_with_etag(key).await? {
+            None => return Ok(Watched::Gone),
+            Some((_, now)) if now != etag => return Ok(Watched::Changed),
+            Some(_) => {}
+        }
+    }
+    Ok(Watched::Unchanged)
+}
+
+fn start<S: ObjectStore>(
+    store: Arc<S>,
+    key: String,
+    etag: String,
+    record: LockRecord,
+    policy: crate::config::LockPolicy,
+) -> Lock<S> {
     let etag = Arc::new(Mutex::new(etag));
+    let (lost_tx, lost) = watch::channel(None);
     let refresher = {
         let (store, key, etag) = (Arc::clone(&store), key.clone(), Arc::clone(&etag));
+        // Renewed by then, nobody can have judged the lease stale: a refresh interval of margin.
+        let renew_within = policy.stale_after.saturating_sub(REFRESH);
         tokio::spawn(async move {
             let mut record = record;
+            let mut renewed = Instant::now();
             loop {
                 tokio::time::sleep(REFRESH).await;
-                record.refreshed = now_secs();
-                let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
-                let body = serde_json::to_vec(&record).unwrap_or_default();
-                match store
-                    .put_bytes(
-                        &key,
-                        body,
-                        "application/json",
-                        Some(Condition::Matches(current)),
-                    )
-                    .await
+                if let Err(why) =
+                    renew(&*store, &key, &etag, &mut record, renewed + renew_within).await
                 {
-                    Ok(out) => {
-                        if let (Ok(mut e), Some(new)) = (etag.lock(), out.etag) {
-                            *e = new;
-                        }
-                    }
-                    Err(e) => {
-                        crate::github::warn(&format!("could not refresh the deploy lock: {e}"));
-                        return;
-                    }
+                    let _ = lost_tx.send(Some(why));
+                    return;
                 }
+                renewed = Instant::now();
             }
         })
     };
@@ -185,6 +315,66 @@ fn start<S: ObjectStore>(store: Arc<S>, key: String, etag: String, record: LockR
         key,
         etag,
         refresher,
+        lost,
+    }
+}
+
+/// Renews the lock, retrying until `deadline`; Err says why it could not.
+async fn renew<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    etag: &Mutex<String>,
+    record: &mut LockRecord,
+    deadline: Instant,
+) -> std::result::Result<(), String> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        record.refreshed = now_secs();
+        let body = serde_json::to_vec(&record).unwrap_or_default();
+        let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
+        let failure = match store
+            .put_bytes(
+                key,
+                body,
+                "application/json",
+                Some(Condition::Matches(current.clone())),
+            )
+            .await
+        {
+            Ok(out) => {
+                if let (Ok(mut e), Some(new)) = (etag.lock(), out.etag) {
+                    *e = new;
+                }
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        // Whose is the lock now? Ours (an earlier answer was lost), someone else's, or gone.
+        match store.get_with_etag(key).await {
+            Ok(Some((bytes, now))) => {
+                let found: Option<LockRecord> = serde_json::from_slice(&bytes).ok();
+                match found {
+                    // Ours, and changed since the write we conditioned on: only we write our
+                    // token, so that write landed and only its answer was lost.
+                    Some(f) if f.token == record.token && now != current => {
+                        if let Ok(mut e) = etag.lock() {
+                            *e = now;
+                        }
+                        return Ok(());
+                    }
+                    Some(f) if f.token == record.token => {}
+                    Some(f) => return Err(format!("{} took it over", f.holder)),
+                    None => return Err("it was overwritten".to_owned()),
+                }
+            }
+            Ok(None) => return Err("it was deleted".to_owned()),
+            Err(_) => {}
+        }
+        if Instant::now() + wait > deadline {
+            return Err(format!("it could not be renewed in time: {failure}"));
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(8));
     }
 }
 
@@ -212,19 +402,62 @@ impl<S: ObjectStore> Lock<S> {
 }
 
 /// Runs `work` holding `lock` (when there is one) and releases it whatever happens: success,
-/// failure, or Ctrl-C (which stops `work` where it is; the phases keep the site consistent).
+/// failure, Ctrl-C or SIGTERM (which stop `work` where it is; the phases keep the site
+/// consistent), or the lock lost (which stops `work` before another holder may write).
 pub async fn run_holding<S: ObjectStore, T>(
     lock: Option<Lock<S>>,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    let mut lost = lock.as_ref().map(|l| (l.lost.clone(), l.key.clone()));
+    let lock_lost = async {
+        match &mut lost {
+            Some((lost, key)) => {
+                let why = match lost.wait_for(Option::is_some).await {
+                    Ok(why) => why.clone().unwrap_or_default(),
+                    Err(_) => std::future::pending().await,
+                };
+                Error::LockLost {
+                    key: key.clone(),
+                    why,
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
     let result = tokio::select! {
         result = work => result,
-        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        () = interrupted() => Err(Error::Interrupted),
+        e = lock_lost => Err(e),
     };
     if let Some(lock) = lock {
         lock.release().await;
     }
     result
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM, as CI runners send when a job is cancelled.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let sigterm = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = sigterm => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[cfg(test)]
@@ -239,6 +472,7 @@ mod tests {
             command: "deploy".into(),
             started: String::new(),
             refreshed,
+            token: String::new(),
         };
         let now = 10_000;
         let minute = Duration::from_secs(60);
@@ -248,7 +482,20 @@ mod tests {
             (Some(rec(now - 121)), LEASE, Found::Stale { age: 121 }),
             (Some(rec(now - 90)), minute, Found::Stale { age: 90 }),
             (Some(rec(now + 5)), LEASE, Found::Held { age: 0 }),
-            (None, minute, Found::Held { age: 0 }),
+            (
+                Some(rec(now + 31)),
+                LEASE,
+                Found::Untrusted {
+                    why: "dated 31s in the future (its holder's clock runs ahead)".into(),
+                },
+            ),
+            (
+                None,
+                minute,
+                Found::Untrusted {
+                    why: "unreadable".into(),
+                },
+            ),
         ];
         for (record, lease, want) in cases {
             assert_eq!(judge(record.as_ref(), now, lease), want, "{record:?}");
@@ -261,6 +508,7 @@ mod tests {
             command: "deploy".into(),
             started: String::new(),
             refreshed,
+            token: format!("token of {holder}"),
         })
         .unwrap()
     }
@@ -320,5 +568,109 @@ mod tests {
             .filter(|c| *c == "PutObject .shipfront/lock")
             .count();
         assert_eq!(creates, 2);
+    }
+
+    /// Takes the lock and holds it while `work` runs, with time paused.
+    fn hold(store: &Arc<crate::memory::MemoryStore>, work: Duration) -> (Result<()>, Duration) {
+        let policy = crate::config::LockPolicy {
+            force: false,
+            stale_after: LEASE,
+        };
+        crate::memory::block_on_paused(async {
+            let started = Instant::now();
+            let lock = acquire(Arc::clone(store), &crate::memory::site(), "deploy", policy).await;
+            let result = match lock {
+                Ok(lock) => {
+                    run_holding(Some(lock), async {
+                        tokio::time::sleep(work).await;
+                        Ok(())
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            (result, started.elapsed())
+        })
+    }
+
+    fn unavailable() -> crate::store::RemoteFailure {
+        crate::store::RemoteFailure::Other {
+            message: "SlowDown (HTTP 503)".into(),
+            retryable: true,
+        }
+    }
+
+    #[test]
+    fn a_lost_answer_to_the_first_lock_write_is_resolved_by_reading_the_lock_back() {
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        store.lose_answer_nth(1);
+        let (result, _) = hold(&store, Duration::from_secs(1));
+        result.expect("the lock is ours: its token says so");
+        assert!(store.with_objects(|o| o.current(KEY).is_none()), "released");
+    }
+
+    #[test]
+    fn failed_refreshes_are_retried_and_the_work_goes_on() {
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        // The first refresh fails twice, then gets through.
+        store.fail_nth("PutObject", 2, unavailable());
+        store.fail_nth("PutObject", 3, unavailable());
+        store.lose_answer_nth(5);
+        let (result, elapsed) = hold(&store, Duration::from_secs(200));
+        result.expect("the lease was kept");
+        assert!(elapsed >= Duration::from_secs(200));
+    }
+
+    #[test]
+    fn a_lease_that_cannot_be_renewed_stops_the_work_before_anyone_may_call_it_stale() {
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        for nth in 2..200 {
+            store.fail_nth("PutObject", nth, unavailable());
+        }
+        let (result, elapsed) = hold(&store, Duration::from_secs(3600));
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::LockLost { why, .. } if why.contains("could not be renewed")),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            elapsed <= LEASE - REFRESH,
+            "stopped after {elapsed:?}, a refresh interval before the lease could be stale"
+        );
+    }
+
+    #[test]
+    fn a_lock_taken_over_by_another_stops_the_work_at_the_next_refresh() {
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        store.before_nth("PutObject", 2, |o| {
+            o.put(KEY, &record_at("the other", now_secs()));
+        });
+        let (result, elapsed) = hold(&store, Duration::from_secs(3600));
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("the other took it over"), "{err}");
+        assert!(elapsed <= REFRESH + Duration::from_secs(1), "{elapsed:?}");
+        assert!(
+            store.with_objects(|o| o.current(KEY).is_some()),
+            "the other's lock is left alone"
+        );
+    }
+
+    #[test]
+    fn a_lock_dated_in_the_future_is_watched_for_a_lease_then_taken() {
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        store.with_objects(|o| o.put(KEY, &record_at("fast clock", now_secs() + 86_400)));
+        let (result, elapsed) = hold(&store, Duration::from_secs(1));
+        result.expect("taken after watching it unchanged");
+        assert!(elapsed >= LEASE, "{elapsed:?}");
+
+        // Renewed while watched: its holder lives.
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        store.with_objects(|o| o.put(KEY, b"not json"));
+        store.before_nth("GetObject", 3, |o| {
+            o.put(KEY, b"renewed, still not json");
+        });
+        let (result, _) = hold(&store, Duration::from_secs(1));
+        assert!(matches!(result, Err(Error::Locked { .. })), "{result:?}");
     }
 }

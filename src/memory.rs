@@ -116,6 +116,8 @@ struct State {
     calls: Vec<String>,
     counts: BTreeMap<&'static str, usize>,
     faults: Vec<(&'static str, When, RemoteFailure)>,
+    /// Calls (operation, nth) that are carried out but whose answer is lost.
+    lost_answers: Vec<(&'static str, usize)>,
     hooks: Vec<(&'static str, usize, Hook)>,
 }
 
@@ -179,6 +181,12 @@ impl MemoryStore {
                 retryable: false,
             },
         ));
+    }
+
+    /// Carries out the `nth` call of `put_bytes` but loses its answer: the caller gets a
+    /// retryable error for a write that landed.
+    pub fn lose_answer_nth(&self, nth: usize) {
+        self.state().lost_answers.push(("PutObject", nth));
     }
 
     /// Runs `hook` on the bucket just before the `nth` call of `operation` (another writer).
@@ -386,8 +394,21 @@ impl ObjectStore for MemoryStore {
             cache_control: "no-store".to_owned(),
             delete_marker: false,
         };
+        let version_id = state.objects.write(key, version);
+        let nth = state.counts.get("PutObject").copied().unwrap_or_default();
+        if state.lost_answers.contains(&("PutObject", nth)) {
+            return Err(RemoteError::on_bucket(
+                RemoteFailure::Other {
+                    message: "the answer was lost".to_owned(),
+                    retryable: true,
+                },
+                "PutObject",
+                &self.bucket,
+                Some(key),
+            ));
+        }
         Ok(WriteOutcome {
-            version_id: state.objects.write(key, version),
+            version_id,
             etag: Some(etag),
         })
     }
@@ -634,6 +655,17 @@ fn lock_policy() -> LockPolicy {
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// Like `block_on`, with time paused: sleeps end at once, in order, as soon as nothing else
+/// can run, so leases of minutes are tested in milliseconds.
+pub fn block_on_paused<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
         .build()
         .expect("a runtime")
         .block_on(future)

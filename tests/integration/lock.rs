@@ -115,3 +115,30 @@ fn how_old_a_lock_must_be_to_count_as_stale_is_configurable() {
     );
     assert_eq!(world.objects(), site.md5s(""));
 }
+
+/// Issue 11: the first lock write lands but its answer is lost; the SDK's retry then finds the
+/// lock in place. The deploy reads it back, knows its own token, and goes on as the holder.
+#[test]
+fn a_lost_answer_to_the_lock_write_is_resolved_by_the_holders_token() {
+    let world = World::new("lock-lost-answer");
+    let site = Site::new();
+    site.file("index.html", "x").file("a.css", "a{}");
+    let proxy = Proxy::start(&["--drop-first", "1", "--drop-match", "/.shipfront/lock"]);
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .via(&proxy)
+        .ok();
+    assert!(!run.stderr.contains("is locked by"), "{}", run.stderr);
+    assert_eq!(
+        proxy.stats()["dropped_by_match"],
+        1,
+        "the answer was dropped"
+    );
+    assert_eq!(world.objects(), site.md5s(""));
+    assert!(
+        !world.state_keys().contains(&".shipfront/lock".to_owned()),
+        "released at the end"
+    );
+}

@@ -11,6 +11,9 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
   --reject-first N --reject-match TEXT --reject-code CODE
                   answer the first N requests whose path contains TEXT with a 400 CloudFront-style
                   error CODE (e.g. TooManyInvalidationsInProgress), without forwarding them
+  --drop-first N --drop-match TEXT
+                  forward the first N writes whose path contains TEXT, then close the connection
+                  without answering (a write that landed but whose answer was lost)
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
                   printing "held" on stdout once (so a test can kill the client at that point)
 
@@ -149,6 +152,11 @@ class Handler(BaseHTTPRequestHandler):
                 bump("injected_503")
                 return self.s3_error(503, "SlowDown", "Please reduce your request rate.")
             drop = roll < args.fail_rate + args.drop_rate
+            if args.drop_match and args.drop_match in self.path:
+                with lock:
+                    if stats.get("dropped_by_match", 0) < args.drop_first:
+                        stats["dropped_by_match"] = stats.get("dropped_by_match", 0) + 1
+                        drop = True
         else:
             drop = False
         md5 = self.headers.get("Content-MD5")
@@ -197,6 +205,8 @@ def main():
     p.add_argument("--reject-first", type=int, default=0)
     p.add_argument("--reject-match", default="")
     p.add_argument("--reject-code", default="TooManyInvalidationsInProgress")
+    p.add_argument("--drop-first", type=int, default=0)
+    p.add_argument("--drop-match", default="")
     p.add_argument("--hold-after", type=int, default=None)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
