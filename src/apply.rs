@@ -62,6 +62,9 @@ pub trait Recorder {
     /// None when there is nothing to record.
     fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String>;
 
+    /// The live release's record, when there is one (and it can be read).
+    fn live(&self) -> Option<&Release>;
+
     /// The record of the bucket after the writes.
     fn record(
         &self,
@@ -91,7 +94,8 @@ pub async fn under_lock<S: ObjectStore, T>(
 }
 
 /// Applies `plan`: in a dry run, only says what it would do; otherwise runs it in phases,
-/// invalidates the URLs it overwrote or deleted, and records the release, last of all.
+/// invalidates the URLs it overwrote or deleted (and those a failed invalidation left pending),
+/// and records the release, last of all.
 pub async fn apply<S: ObjectStore, C: Cdn>(
     store: &Arc<S>,
     edge: Option<&Edge<C>>,
@@ -99,24 +103,25 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
     settings: &Settings,
     recorder: &impl Recorder,
 ) -> Result<Outcome> {
+    // What a failed invalidation left pending is sent with this one.
+    let pending = recorder
+        .live()
+        .map(|live| live.pending_invalidation.as_slice())
+        .unwrap_or_default();
     let invalidation_for = |keys: Vec<&str>, edge: &Edge<C>| {
-        invalidate::invalidation_for(
+        let own = invalidate::invalidation_for(
             settings.invalidate,
             keys,
             &edge.origin_path,
             settings.max_invalidation_paths,
-        )
-    };
-    let too_many_deletes = settings.max_deletes.filter(|max| plan.deletes() > *max);
-    if settings.dry_run {
-        if let Some(max) = too_many_deletes {
-            github::warn(&format!(
-                "this plan deletes {} objects, more than --max-deletes {max}: a real {} would \
-                 refuse it",
-                plan.deletes(),
-                settings.command.name()
-            ));
+        );
+        match settings.invalidate {
+            Invalidate::Nothing => None,
+            _ => invalidate::with_pending(own, pending, settings.max_invalidation_paths),
         }
+    };
+    check_deletes(&plan, settings)?;
+    if settings.dry_run {
         let planned = edge
             .and_then(|edge| invalidation_for(planned_cached_keys(&plan), edge))
             .map(|inv| InvalidationReport::planned(&inv));
@@ -129,38 +134,36 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
             release: None,
         });
     }
-    if let Some(max) = too_many_deletes {
-        let (check, keep) = match settings.command {
-            Command::Deploy => ("Check the folder", ", or --no-delete to keep them"),
-            Command::Rollback { .. } => ("Check the release (`shipfront releases`)", ""),
-        };
-        return Err(Error::TooManyDeletes {
-            count: plan.deletes(),
-            max,
-            target: plan.target(),
-            check,
-            keep,
-        });
-    }
 
     let progress = progress::for_stderr(settings.progress && !plan.is_empty());
     let mut result =
         execute::execute(Arc::clone(store), &plan, settings.concurrency, progress).await?;
     let now = SystemTime::now();
     let release_id = recorder.release_id(now, &plan, &result);
-    let mut invalidation = None;
-    if let Some(edge) = edge
-        && let Some(inv) = invalidation_for(cached_keys(&plan, &result), edge)
+    // Sent, or failed with the paths left pending; when none is sent, the pending paths stay.
+    let (invalidation, still_pending) = match edge
+        .and_then(|edge| Some((edge, invalidation_for(cached_keys(&plan, &result), edge)?)))
     {
-        let reference = caller_reference(release_id.as_deref(), settings.started, &inv);
-        invalidation = Some(send_invalidation(edge, inv, &reference, settings).await?);
-    }
-    if let Some(id) = &release_id {
-        let record = recorder
-            .record(id.clone(), record_time(now), &plan, &result)
-            .await?;
-        write_record(&**store, &settings.state_prefix, &record).await?;
-    }
+        Some((edge, inv)) => {
+            let reference = caller_reference(release_id.as_deref(), settings.started, &inv);
+            let paths = inv.paths.clone();
+            match send_invalidation(edge, inv, &reference, settings).await {
+                Ok(sent) => (Ok(Some(sent)), Vec::new()),
+                Err(e) => (Err(e), paths),
+            }
+        }
+        None => (Ok(None), pending.to_vec()),
+    };
+    let record = match &release_id {
+        Some(id) => Some(
+            recorder
+                .record(id.clone(), record_time(now), &plan, &result)
+                .await?,
+        ),
+        None => None,
+    };
+    record_release(&**store, settings, record, recorder.live(), still_pending).await?;
+    let invalidation = invalidation?;
     if result.writes.iter().any(|w| w.version_id.is_none()) {
         github::warn(&format!(
             "bucket `{}` has versioning off: earlier versions are not kept, so a rollback will \
@@ -177,6 +180,72 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         invalidation,
         release: release_id,
     })
+}
+
+/// Refuses a plan deleting more than `--max-deletes` objects (a dry run only warns).
+fn check_deletes(plan: &Plan, settings: &Settings) -> Result<()> {
+    let Some(max) = settings.max_deletes.filter(|max| plan.deletes() > *max) else {
+        return Ok(());
+    };
+    if settings.dry_run {
+        github::warn(&format!(
+            "this plan deletes {} objects, more than --max-deletes {max}: a real {} would refuse \
+             it",
+            plan.deletes(),
+            settings.command.name()
+        ));
+        return Ok(());
+    }
+    let (check, keep) = match settings.command {
+        Command::Deploy => ("Check the folder", ", or --no-delete to keep them"),
+        Command::Rollback { .. } => ("Check the release (`shipfront releases`)", ""),
+    };
+    Err(Error::TooManyDeletes {
+        count: plan.deletes(),
+        max,
+        target: plan.target(),
+        check,
+        keep,
+    })
+}
+
+/// Writes the new release's record (`record`), whatever became of the invalidation, so it
+/// never claims less or more than the bucket holds: a failed invalidation is marked pending in
+/// it. Without a new release, the live record is rewritten when what is pending changed.
+async fn record_release<S: ObjectStore>(
+    store: &S,
+    settings: &Settings,
+    record: Option<Release>,
+    live: Option<&Release>,
+    still_pending: Vec<String>,
+) -> Result<()> {
+    let record = match record {
+        Some(record) => Some(Release {
+            pending_invalidation: still_pending,
+            ..record
+        }),
+        None => live
+            .filter(|live| live.pending_invalidation != still_pending)
+            .map(|live| Release {
+                pending_invalidation: still_pending,
+                ..live.clone()
+            }),
+    };
+    match record {
+        Some(record) => write_record(store, &settings.state_prefix, &record).await,
+        None => Ok(()),
+    }
+}
+
+/// Whether a run must send the invalidation `live` left pending, though nothing else changed.
+pub fn sends_pending(
+    live: &Release,
+    distribution: Option<&String>,
+    invalidate: Invalidate,
+) -> bool {
+    !live.pending_invalidation.is_empty()
+        && distribution.is_some()
+        && invalidate != Invalidate::Nothing
 }
 
 /// Prints an outcome on stdout (JSON or text) and publishes it to GitHub Actions.
@@ -258,7 +327,8 @@ async fn send_invalidation<C: Cdn>(
                 message,
             } => Error::Cdn {
                 message: format!(
-                    "{message}; the files were written, only the invalidation failed: run `aws \
+                    "{message}; the files were written and the release recorded with this \
+                     invalidation pending: the next deploy or rollback sends it, or run `aws \
                      cloudfront create-invalidation --distribution-id {distribution} --paths {}`",
                     inv.paths.join(" ")
                 ),
@@ -699,5 +769,67 @@ mod tests {
         );
         config.max_deletes = 5;
         run_rollback(&store, &cdn, &config).expect("allowed");
+    }
+
+    /// The live release record, as the bucket holds it.
+    fn live_record(store: &MemoryStore) -> crate::release::Release {
+        store.with_objects(|o| {
+            let key = o
+                .keys
+                .keys()
+                .rfind(|k| k.starts_with(".shipfront/releases/") && o.current(k).is_some())
+                .cloned()
+                .expect("a record");
+            serde_json::from_slice(&o.current(&key).unwrap().body).unwrap()
+        })
+    }
+
+    #[test]
+    fn a_failed_invalidation_is_recorded_pending_and_sent_by_the_next_run() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        run_deploy(&store, &cdn, &v1());
+        cdn.fail_nth("CreateInvalidation", 1);
+        let config = deploy_config();
+        let deploy_v2 = || {
+            block_on(deploy(
+                Arc::clone(&store),
+                Some(Arc::clone(&cdn)),
+                &config,
+                &v2(),
+                now(),
+            ))
+        };
+        deploy_v2().unwrap_err();
+        let want: Vec<String> = ["/", "/app.js", "/index.html", "/old.css"]
+            .map(String::from)
+            .to_vec();
+        let recorded = live_record(&store);
+        assert_eq!(
+            recorded.pending_invalidation, want,
+            "the record says what is owed"
+        );
+        assert!(
+            recorded.objects.contains_key("new.css"),
+            "and what the bucket holds"
+        );
+
+        // Nothing changed since, yet the owed invalidation goes out, and the mark is cleared.
+        let again = deploy_v2().expect("the rerun");
+        assert_eq!(again.release, None, "no new release: nothing changed");
+        assert_eq!(cdn.sent().last().unwrap().paths, want);
+        assert!(live_record(&store).pending_invalidation.is_empty());
+        assert_eq!(
+            live_record(&store).id,
+            recorded.id,
+            "the same record, the mark cleared"
+        );
+
+        // Then a rerun is a no-op again: no lock, no write.
+        let before = store.calls().len();
+        deploy_v2().expect("the third run");
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
     }
 }

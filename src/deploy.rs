@@ -88,7 +88,10 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
     let first = survey::survey(&*store, config, tree).await?;
-    let policy = (!config.dry_run && !first.2.is_empty()).then_some(config.lock);
+    let to_send = first.1.as_ref().is_some_and(|live| {
+        apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
+    });
+    let policy = (!config.dry_run && (!first.2.is_empty() || to_send)).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
             survey::survey(&*store, config, tree).await?
@@ -152,6 +155,10 @@ struct DeployRecorder<'a, S> {
 }
 
 impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
+    fn live(&self) -> Option<&Release> {
+        self.previous
+    }
+
     fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String> {
         // A deploy that changed nothing records nothing.
         (!plan.is_empty()).then(|| record::id_for(now, self.previous, result))

@@ -199,6 +199,34 @@ pub fn invalidation_for(
     }
 }
 
+/// `inv` with the paths a failed invalidation left pending added (deduplicated); above
+/// `max_paths` paths in all, `/*`. None when there is nothing to send.
+#[must_use]
+pub fn with_pending(
+    inv: Option<Invalidation>,
+    pending: &[String],
+    max_paths: usize,
+) -> Option<Invalidation> {
+    if pending.is_empty() {
+        return inv;
+    }
+    let mut merged = inv.unwrap_or(Invalidation {
+        paths: Vec::new(),
+        urls: 0,
+        collapsed: false,
+    });
+    let mut paths: BTreeSet<String> = merged.paths.drain(..).collect();
+    paths.extend(pending.iter().cloned());
+    merged.urls += pending.len();
+    if paths.contains("/*") || paths.len() > max_paths {
+        merged.paths = vec!["/*".to_owned()];
+        merged.collapsed = true;
+    } else {
+        merged.paths = paths.into_iter().collect();
+    }
+    Some(merged)
+}
+
 /// The keys a plan would write or delete that a CDN may have cached, for a dry run's
 /// invalidation.
 #[must_use]
@@ -232,6 +260,30 @@ pub fn cached_keys<'a>(plan: &'a Plan, result: &'a ExecReport) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_paths_join_the_next_invalidation() {
+        let own = || {
+            Some(Invalidation {
+                paths: vec!["/".into(), "/index.html".into()],
+                urls: 2,
+                collapsed: false,
+            })
+        };
+        let pending = ["/app.js".to_owned(), "/index.html".to_owned()];
+        let got = with_pending(own(), &pending, 15).unwrap();
+        assert_eq!(got.paths, ["/", "/app.js", "/index.html"]);
+        assert_eq!(
+            with_pending(own(), &[], 15).unwrap().paths,
+            own().unwrap().paths
+        );
+        assert_eq!(
+            with_pending(None, &pending, 15).unwrap().paths,
+            ["/app.js", "/index.html"]
+        );
+        assert_eq!(with_pending(own(), &pending, 2).unwrap().paths, ["/*"]);
+        assert!(with_pending(None, &[], 15).is_none());
+    }
 
     #[test]
     fn urls_of_keys() {

@@ -122,6 +122,7 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
         objects,
         kept: o.kept.clone(),
         rewritten,
+        pending_invalidation: Vec::new(),
     }
 }
 

@@ -42,6 +42,10 @@ pub struct Release {
     /// this or any earlier release: never cached as immutable again.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub rewritten: BTreeSet<String>,
+    /// CloudFront paths this release (or one before it) changed whose invalidation failed: the
+    /// next deploy or rollback sends them, even when it changes nothing else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_invalidation: Vec<String>,
 }
 
 /// One object as the release left it.

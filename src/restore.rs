@@ -119,6 +119,7 @@ pub fn record(
             || target.rewritten.clone(),
             |live| target.rewritten.union(&live.rewritten).cloned().collect(),
         ),
+        pending_invalidation: Vec::new(),
     }
 }
 

@@ -39,7 +39,10 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
     started: Instant,
 ) -> Result<Outcome> {
     let first = survey(&*store, config).await?;
-    let policy = (!config.dry_run && !first.1.is_empty()).then_some(config.lock);
+    let to_send = first.0.live.as_ref().is_some_and(|live| {
+        apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
+    });
+    let policy = (!config.dry_run && (!first.1.is_empty() || to_send)).then_some(config.lock);
     apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
         let (chosen, plan) = if locked {
             survey(&*store, config).await?
@@ -187,6 +190,10 @@ async fn check_versions_kept<S: ObjectStore>(
 }
 
 impl Recorder for Chosen {
+    fn live(&self) -> Option<&Release> {
+        self.live.as_ref()
+    }
+
     fn release_id(&self, now: SystemTime, plan: &Plan, _: &ExecReport) -> Option<String> {
         // A rollback that changed nothing records nothing.
         if plan.is_empty() {

@@ -378,3 +378,41 @@ fn files_whose_grace_ended_are_deleted_without_an_invalidation() {
         [["/", "/index.html"], ["/", "/index.html"]]
     );
 }
+
+/// Issue 11: the writes succeeded, the invalidation failed. The release is recorded (with the
+/// invalidation marked pending), the deploy fails with the way out, and the rerun, though it
+/// changes nothing, sends the invalidation.
+#[test]
+fn a_failed_invalidation_is_recorded_pending_and_sent_by_the_rerun() {
+    let world = World::new("cf-pending");
+    let dist = world.distribution("");
+    let site = Site::new();
+    site.file("index.html", "<h1>v1</h1>").file("a.css", "a{}");
+    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    site.file("index.html", "<h1>v2</h1>");
+    let proxy = crate::harness::Proxy::start_cloudfront(&[
+        "--reject-first",
+        "1",
+        "--reject-match",
+        "/invalidation",
+        "--reject-code",
+        "InvalidArgument",
+    ]);
+    let mut cmd = world.deploy_cmd(&site, &["--distribution-id", &dist]);
+    cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
+    let run = crate::harness::Run::of(cmd).fails(1, "invalidation pending");
+    assert!(run.stderr.contains("create-invalidation"), "{}", run.stderr);
+    assert_eq!(world.objects(), site.md5s(""), "the files were written");
+    let releases = world.releases();
+    assert_eq!(releases.len(), 2, "the release was recorded");
+    assert!(world.invalidations(&dist).is_empty());
+
+    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    assert!(run.stdout.contains("invalidated 2 paths"), "{}", run.stdout);
+    assert_eq!(world.invalidations(&dist), [["/", "/index.html"]]);
+    assert_eq!(
+        world.releases().len(),
+        2,
+        "no release for a run that changed nothing"
+    );
+}
