@@ -136,8 +136,8 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
     }
 
     let progress = progress::for_stderr(settings.progress && !plan.is_empty());
-    let mut result =
-        execute::execute(Arc::clone(store), &plan, settings.concurrency, progress).await?;
+    let concurrency = execute::within_open_files(settings.concurrency);
+    let mut result = execute::execute(Arc::clone(store), &plan, concurrency, progress).await?;
     let now = SystemTime::now();
     let release_id = recorder.release_id(now, &plan, &result);
     // Sent, or failed with the paths left pending; when none is sent, the pending paths stay.
@@ -250,15 +250,14 @@ pub fn sends_pending(
 
 /// Prints an outcome on stdout (JSON or text) and publishes it to GitHub Actions.
 pub fn print(outcome: &Outcome, json: bool) -> Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut stdout, &outcome.view()).map_err(std::io::Error::from)?;
-        writeln!(stdout)?;
-    } else {
-        writeln!(stdout, "{outcome}")?;
-    }
-    drop(stdout);
+    crate::output::to_stdout(|stdout| {
+        if json {
+            serde_json::to_writer_pretty(&mut *stdout, &outcome.view())?;
+        } else {
+            write!(stdout, "{outcome}")?;
+        }
+        writeln!(stdout)
+    })?;
     github::publish(outcome.command.name(), &outcome.view());
     Ok(())
 }

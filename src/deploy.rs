@@ -262,10 +262,14 @@ async fn check_spa<C: Cdn>(edge: &Edge<C>, fallback: &str, fix: bool, dry_run: b
         });
     }
     if dry_run {
-        eprintln!("--fix-spa would repair distribution `{distribution}`: {listed}");
+        crate::output::err_line(&format!(
+            "--fix-spa would repair distribution `{distribution}`: {listed}"
+        ));
         return Ok(());
     }
     edge.cdn.fix_spa(distribution, fallback).await?;
-    eprintln!("repaired distribution `{distribution}` for a single-page app: {listed}");
+    crate::output::err_line(&format!(
+        "repaired distribution `{distribution}` for a single-page app: {listed}"
+    ));
     Ok(())
 }

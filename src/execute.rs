@@ -16,6 +16,39 @@ use crate::store::{ObjectStore, PutFile, RemoteError, WriteOutcome};
 /// `DeleteObjects` takes at most 1000 keys per call.
 pub const DELETE_BATCH: usize = 1000;
 
+/// Open files kept free of writes in flight: the runtime, the SDK's connection pool, stdio.
+const RESERVED_FILES: u64 = 64;
+
+/// The writes in flight that fit in `open_files` open files: each holds a connection and,
+/// for an upload, its file. None when `wanted` fits.
+#[must_use]
+pub fn fit_open_files(wanted: usize, open_files: u64) -> Option<usize> {
+    let fits = usize::try_from(open_files.saturating_sub(RESERVED_FILES) / 2)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    (wanted > fits).then_some(fits)
+}
+
+/// `concurrency`, or fewer writes in flight when the open-file limit cannot hold that many:
+/// the soft limit is raised to the hard one first; a cap is said in a warning, not met as
+/// "Too many open files" halfway through a deploy.
+#[must_use]
+pub fn within_open_files(concurrency: usize) -> usize {
+    let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) else {
+        return concurrency;
+    };
+    match fit_open_files(concurrency, limit) {
+        Some(fits) => {
+            crate::github::warn(&format!(
+                "--concurrency {concurrency} needs more open files than this process may have \
+                 ({limit}): using {fits}; raise the limit (`ulimit -n`) for more"
+            ));
+            fits
+        }
+        None => concurrency,
+    }
+}
+
 /// What the executor tells the user interface as it goes.
 pub trait Progress: Send + Sync {
     /// A phase with `actions` actions moving `bytes` bytes starts.
@@ -229,6 +262,21 @@ async fn run_deletes<S: ObjectStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_in_flight_fit_in_the_open_file_limit() {
+        let cases = [
+            (32, 1024, None),
+            (480, 1024, None),
+            (5000, 1024, Some(480)),
+            (5000, 256, Some(96)),
+            (8, 10, Some(1)),
+            (4, u64::MAX, None),
+        ];
+        for (wanted, limit, want) in cases {
+            assert_eq!(fit_open_files(wanted, limit), want, "{wanted} in {limit}");
+        }
+    }
     use crate::headers::HeaderPolicy;
     use crate::memory::MemoryStore;
     use crate::plan::{PlanConfig, plan};

@@ -232,7 +232,7 @@ pub fn warn(message: &str) {
     if in_actions() {
         print_annotation(&annotation("warning", "shipfront", message));
     } else {
-        eprintln!("warning: {}", crate::plan::shown(message));
+        crate::output::err_line(&format!("warning: {}", crate::plan::shown(message)));
     }
 }
 
@@ -240,9 +240,9 @@ pub fn warn(message: &str) {
 /// carries a `--json` document (`doctor --json` prints one and then fails), then on stderr.
 pub fn print_annotation(line: &str) {
     if STDOUT_IS_JSON.load(Ordering::Relaxed) {
-        eprintln!("{line}");
+        crate::output::err_line(line);
     } else {
-        println!("{line}");
+        crate::output::line(line);
     }
 }
 

@@ -160,17 +160,17 @@ pub fn run(args: InitArgs) -> Result<()> {
             path: path.clone(),
             source,
         })?;
-        println!("wrote {}", path.display());
+        crate::output::line(&format!("wrote {}", path.display()));
     }
-    println!(
+    crate::output::line(&format!(
         "next: fill in what is commented out in {DEFAULT_CONFIG_FILE}, then run \
          `shipfront doctor` and `shipfront deploy {} --dry-run`",
         answers.dir
-    );
+    ));
     if args.github {
-        println!(
+        crate::output::line(
             "in the workflows, set role-to-assume to a role GitHub's OIDC provider may assume \
-             (the README's IAM section lists what it needs)"
+             (the README's IAM section lists what it needs)",
         );
     }
     Ok(())

@@ -28,6 +28,7 @@ pub mod inventory;
 pub mod lock;
 #[cfg(test)]
 pub mod memory;
+pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod record;
@@ -39,8 +40,6 @@ pub mod scan;
 pub mod spa;
 pub mod store;
 pub mod survey;
-
-use std::io::Write;
 
 pub use cli::Cli;
 pub use error::{Error, Result};
@@ -83,7 +82,7 @@ pub fn report_error(command: &str, err: &Error) {
             &message,
         ));
     } else {
-        eprintln!("error: {}", plan::shown(&message));
+        output::err_line(&format!("error: {}", plan::shown(&message)));
     }
     github::publish_failure(command, &message);
 }
@@ -93,10 +92,11 @@ pub fn usage_error(e: &clap::Error) {
     if e.use_stderr() && github::in_actions() {
         let text = e.render().to_string();
         let message = text.trim().trim_start_matches("error: ");
-        println!(
-            "{}",
-            github::annotation("error", "shipfront: invalid command line", message)
-        );
+        output::line(&github::annotation(
+            "error",
+            "shipfront: invalid command line",
+            message,
+        ));
     }
 }
 
@@ -113,25 +113,26 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     {
         records.extend(survey::read_record(&store, key).await?);
     }
-    let mut stdout = std::io::stdout().lock();
-    if config.json {
-        let summaries: Vec<report::ReleaseSummary> = records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| report::ReleaseSummary::of(r, i == 0))
-            .collect();
-        serde_json::to_writer_pretty(&mut stdout, &summaries).map_err(std::io::Error::from)?;
-        writeln!(stdout)?;
-    } else if records.is_empty() {
-        writeln!(
-            stdout,
-            "no releases recorded in s3://{}/{dir}: a deploy that changes something records one",
-            config.site.bucket
-        )?;
-    } else {
-        writeln!(stdout, "{}", report::releases_table(&records))?;
-    }
-    Ok(())
+    output::to_stdout(|stdout| {
+        if config.json {
+            let summaries: Vec<report::ReleaseSummary> = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| report::ReleaseSummary::of(r, i == 0))
+                .collect();
+            serde_json::to_writer_pretty(&mut *stdout, &summaries)?;
+            writeln!(stdout)
+        } else if records.is_empty() {
+            writeln!(
+                stdout,
+                "no releases recorded in s3://{}/{dir}: a deploy that changes something records \
+                 one",
+                config.site.bucket
+            )
+        } else {
+            writeln!(stdout, "{}", report::releases_table(&records))
+        }
+    })
 }
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.
@@ -158,13 +159,14 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
             .map(|(id, facts)| (*id, facts.as_ref().map_err(String::as_str))),
         config.spa_fallback.as_deref(),
     );
-    let mut stdout = std::io::stdout().lock();
-    if config.json {
-        serde_json::to_writer_pretty(&mut stdout, &checks).map_err(std::io::Error::from)?;
-        writeln!(stdout)?;
-    } else {
-        writeln!(stdout, "{}", doctor::table(&checks))?;
-    }
+    output::to_stdout(|stdout| {
+        if config.json {
+            serde_json::to_writer_pretty(&mut *stdout, &checks)?;
+            writeln!(stdout)
+        } else {
+            writeln!(stdout, "{}", doctor::table(&checks))
+        }
+    })?;
     let failed = checks
         .iter()
         .filter(|c| c.status == doctor::Status::Fail)

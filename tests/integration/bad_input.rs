@@ -196,3 +196,78 @@ fn hostile_names_values_and_pipes_are_refused_or_skipped_before_any_write() {
         "nothing was written"
     );
 }
+
+/// Issue 11: a reader that went away (`| head`, a closed CI log) ends the output, not the
+/// command: no panic (exit 101), the deploy done and its exit code honest.
+#[test]
+fn closed_output_pipes_end_the_output_not_the_command() {
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    let world = World::new("closed-pipes");
+    let site = Site::new();
+    site.file("index.html", "x").file("a.css", "a{}");
+    let status = world
+        .shipfront("deploy")
+        .site(&site)
+        .command()
+        .stdout(closed())
+        .stderr(closed())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(world.objects(), site.md5s(""), "the deploy was done");
+
+    let missing = World::without_bucket("closed-pipes-missing");
+    let status = missing
+        .shipfront("deploy")
+        .site(&site)
+        .command()
+        .stdout(closed())
+        .stderr(closed())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "a failure keeps its exit code");
+}
+
+/// Issue 11: more writes in flight than the open-file limit allows are capped with a warning,
+/// never met as "Too many open files" halfway through a deploy.
+#[test]
+fn concurrency_is_capped_by_the_open_file_limit() {
+    let world = World::new("open-files");
+    let site = Site::new();
+    for i in 0..300 {
+        site.file(&format!("p/{i}.html"), format!("page {i}"));
+    }
+    site.file("index.html", "home");
+    let inner = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--concurrency", "5000", "--no-progress"])
+        .command();
+    // The same command under a shell that lowers the limit first.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -n 128 && exec \"$0\" \"$@\"")
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    let run = Run::of(cmd).ok();
+    assert!(
+        run.stderr
+            .contains("--concurrency 5000 needs more open files"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(world.objects(), site.md5s(""));
+}
