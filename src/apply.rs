@@ -379,6 +379,7 @@ mod tests {
     use crate::memory::{
         MemoryCdn, MemoryStore, block_on, deploy_config, now, rollback_config, tree,
     };
+    use crate::plan::Reason;
     use crate::report::Outcome;
     use crate::rollback::rollback;
     use crate::scan::LocalTree;
@@ -830,5 +831,53 @@ mod tests {
         let before = store.calls().len();
         deploy_v2().expect("the third run");
         assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+    }
+
+    #[test]
+    fn the_first_deploy_onto_a_bucket_without_records_fixes_the_headers_it_finds() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        // What `aws s3 sync` left: the same bytes, no Cache-Control, a generic type.
+        store.with_objects(|o| {
+            for (key, body) in [
+                ("index.html", "home 1"),
+                ("about.html", "about 1"),
+                ("app.js", "app 1"),
+                ("old.css", "old"),
+            ] {
+                o.put(key, body.as_bytes());
+            }
+        });
+        let outcome = run_deploy(&store, &cdn, &v1());
+        let reasons: Vec<(&str, Reason)> = outcome
+            .plan
+            .actions
+            .iter()
+            .map(|a| (a.key.as_str(), a.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("app.js", Reason::HeadersChanged),
+                ("old.css", Reason::HeadersChanged),
+                ("about.html", Reason::HeadersChanged),
+                ("index.html", Reason::HeadersChanged),
+            ]
+        );
+        let html = store.with_objects(|o| o.current("index.html").cloned().unwrap());
+        assert_eq!(html.content_type, "text/html; charset=utf-8");
+        assert_eq!(html.cache_control, "public, max-age=0, must-revalidate");
+
+        // Once: the record now says how everything is stored.
+        let before = store.calls().len();
+        run_deploy(&store, &cdn, &v1());
+        let calls = store.calls();
+        assert!(
+            calls[before..].iter().all(|c| !c.starts_with("HeadObject")),
+            "{calls:?}"
+        );
+        assert_eq!(writes(&calls[before..]), Vec::<&String>::new());
     }
 }

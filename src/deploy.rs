@@ -87,14 +87,14 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
-    let first = survey::survey(&*store, config, tree).await?;
+    let first = survey::survey(&store, config, tree).await?;
     let to_send = first.1.as_ref().is_some_and(|live| {
         apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
     });
     let policy = (!config.dry_run && (!first.2.is_empty() || to_send)).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
-            survey::survey(&*store, config, tree).await?
+            survey::survey(&store, config, tree).await?
         } else {
             first
         };

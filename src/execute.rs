@@ -309,6 +309,7 @@ mod tests {
                     key,
                     etag: "x".into(),
                     size: 1,
+                    headers: None,
                 })
                 .collect(),
             pages: 1,

@@ -50,13 +50,24 @@ impl LocalTree {
     }
 }
 
-/// An object as `ListObjectsV2` reports it: no per-object HEAD is ever needed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An object as `ListObjectsV2` reports it: a deploy needs no per-object HEAD, except once,
+/// on a bucket no release record describes (`headers`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemoteObject {
     pub key: String,
     /// Without quotes, as S3 computes it (an MD5 for single-part uploads without SSE-KMS).
     pub etag: String,
     pub size: u64,
+    /// The headers it was stored with, read with a HEAD when no release record says them (a
+    /// bucket deployed by another tool until now); None otherwise.
+    pub headers: Option<StoredHeaders>,
+}
+
+/// The headers an object was stored with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredHeaders {
+    pub content_type: String,
+    pub cache_control: String,
 }
 
 /// Everything under the deploy's prefix, the state prefix left out.

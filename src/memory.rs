@@ -272,6 +272,7 @@ impl ObjectStore for MemoryStore {
                     key: k.clone(),
                     etag: v.etag.clone(),
                     size: v.size,
+                    headers: None,
                 })
             })
             .collect();
@@ -349,6 +350,18 @@ impl ObjectStore for MemoryStore {
             version_id: state.objects.write(key, version),
             etag: Some(etag),
         })
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<crate::store::StoredHeaders>, RemoteError> {
+        self.call("HeadObject", Some(key))?;
+        let state = self.state();
+        Ok(state
+            .objects
+            .current(key)
+            .map(|v| crate::store::StoredHeaders {
+                content_type: v.content_type.clone(),
+                cache_control: v.cache_control.clone(),
+            }))
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, RemoteError> {

@@ -345,8 +345,17 @@ fn plan_file(
         plan.actions.push(upload(Reason::ContentChanged, headers));
         return;
     }
-    let drifted = rec.is_some_and(|r| {
-        r.content_type != headers.content_type || r.cache_control != headers.cache_control
+    // What the object's headers are: as the live release recorded them, else as read from
+    // the bucket (a bucket no record describes yet).
+    let stored = rec
+        .map(|r| (r.content_type.as_str(), r.cache_control.as_str()))
+        .or_else(|| {
+            obj.headers
+                .as_ref()
+                .map(|h| (h.content_type.as_str(), h.cache_control.as_str()))
+        });
+    let drifted = stored.is_some_and(|(content_type, cache_control)| {
+        content_type != headers.content_type || cache_control != headers.cache_control
     });
     if drifted {
         plan.actions.push(Action {
@@ -575,6 +584,7 @@ mod tests {
             key: key.into(),
             etag: hex(&Md5::digest(body.as_bytes())),
             size: body.len() as u64,
+            headers: None,
         }
     }
 
@@ -678,6 +688,7 @@ mod tests {
                 key: "big.bin".into(),
                 etag: remote_etag.clone(),
                 size: 10,
+                headers: None,
             };
             let p = plan(&tree(vec![f.clone()]), &listing(vec![obj]), None, &config());
             assert_eq!(p.actions.len(), want_actions, "remote etag {remote_etag}");
@@ -692,6 +703,7 @@ mod tests {
             key: "app.css".into(),
             etag: kms_etag.clone(),
             size: 6,
+            headers: None,
         };
         let good = config()
             .headers

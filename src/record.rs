@@ -161,6 +161,7 @@ mod tests {
                     key: (*k).into(),
                     etag: etag(&k[..1]),
                     size: 1,
+                    headers: None,
                 })
                 .collect(),
             pages: 1,

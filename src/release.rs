@@ -178,6 +178,7 @@ mod tests {
                 key: (*k).into(),
                 etag: String::new(),
                 size: 0,
+                headers: None,
             })
             .collect(),
             pages: 1,

@@ -160,6 +160,7 @@ mod tests {
                     key: (*k).into(),
                     etag: (*e).into(),
                     size: 1,
+                    headers: None,
                 })
                 .collect(),
             pages: 1,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub use crate::doctor::{BucketFacts, DistributionFacts, OriginFacts};
 use crate::error::Error;
 use crate::headers::Headers;
-pub use crate::inventory::{RemoteListing, RemoteObject, Versions};
+pub use crate::inventory::{RemoteListing, RemoteObject, StoredHeaders, Versions};
 use crate::spa::SpaSettings;
 
 /// Where and as whom to reach AWS: our own copy of the `--region`, `--profile` and
@@ -242,6 +242,12 @@ pub trait ObjectStore: Send + Sync + 'static {
         key: &str,
         version_id: &str,
     ) -> impl Future<Output = Result<WriteOutcome, RemoteError>> + Send;
+
+    /// The headers `key` is stored with; None when it does not exist (`HeadObject`).
+    fn head(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<StoredHeaders>, RemoteError>> + Send;
 
     /// The bytes of a small object (a release record).
     fn get_bytes(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, RemoteError>> + Send;

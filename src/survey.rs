@@ -2,8 +2,13 @@
 //! and the live one, and the plan made from them. The deploy surveys once to decide whether it
 //! needs the lock, and once more under it.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
 use crate::config::{DeployConfig, Site};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{ObjectStore, RemoteListing};
 use crate::{github, plan, release, scan};
 
@@ -42,7 +47,7 @@ pub async fn read_record<S: ObjectStore>(store: &S, key: &str) -> Result<Option<
 
 /// Lists the bucket, reads the live release record and plans.
 pub(crate) async fn survey<S: ObjectStore>(
-    store: &S,
+    store: &Arc<S>,
     config: &DeployConfig,
     tree: &scan::LocalTree,
 ) -> Result<(
@@ -52,23 +57,69 @@ pub(crate) async fn survey<S: ObjectStore>(
 )> {
     let listing = store.list(&config.site.prefix).await?;
     // The live release record, when there is one, makes change detection exact.
-    let records = list_record_keys(store, &listing, &config.site).await?;
+    let records = list_record_keys(&**store, &listing, &config.site).await?;
     let previous = match records.last() {
-        Some(key) => read_record(store, key).await?,
+        Some(key) => read_record(&**store, key).await?,
         None => None,
     };
-    let plan = plan::plan(
-        tree,
-        &listing,
-        previous.as_ref(),
-        &plan::PlanConfig {
-            bucket: config.site.bucket.clone(),
-            prefix: config.site.prefix.clone(),
-            state_prefix: config.site.state_prefix.clone(),
-            delete: config.delete,
-            headers: config.headers.clone(),
-            keep_assets: config.keep_assets,
-        },
-    );
+    let plan_config = plan::PlanConfig {
+        bucket: config.site.bucket.clone(),
+        prefix: config.site.prefix.clone(),
+        state_prefix: config.site.state_prefix.clone(),
+        delete: config.delete,
+        headers: config.headers.clone(),
+        keep_assets: config.keep_assets,
+    };
+    let mut listing = listing;
+    let mut plan = plan::plan(tree, &listing, previous.as_ref(), &plan_config);
+    // No record says how the unchanged objects are stored (another tool deployed them): read
+    // their headers once, so the ones that differ from the rules are fixed in place.
+    if previous.is_none() && plan.unchanged > 0 {
+        learn_headers(store, &mut listing, &plan, tree).await?;
+        plan = plan::plan(tree, &listing, None, &plan_config);
+    }
     Ok((listing, previous, plan))
+}
+
+/// HEADs at once at most this many objects.
+const HEADS_IN_FLIGHT: usize = 32;
+
+/// Fills in the stored headers of the objects `plan` leaves unchanged, one HEAD each.
+async fn learn_headers<S: ObjectStore>(
+    store: &Arc<S>,
+    listing: &mut RemoteListing,
+    plan: &plan::Plan,
+    tree: &scan::LocalTree,
+) -> Result<()> {
+    let acted: BTreeSet<&str> = plan.actions.iter().map(|a| a.key.as_str()).collect();
+    let local: BTreeSet<&str> = tree.files.iter().map(|f| f.key.as_str()).collect();
+    let mut keys = listing
+        .objects
+        .iter()
+        .map(|o| o.key.clone())
+        .filter(|k| local.contains(k.as_str()) && !acted.contains(k.as_str()));
+    let mut learned = BTreeMap::new();
+    let mut heads = JoinSet::new();
+    loop {
+        while heads.len() < HEADS_IN_FLIGHT {
+            let Some(key) = keys.next() else { break };
+            let store = Arc::clone(store);
+            heads.spawn(async move {
+                let headers = store.head(&key).await;
+                (key, headers)
+            });
+        }
+        let Some(done) = heads.join_next().await else {
+            break;
+        };
+        let (key, headers) =
+            done.map_err(|e| Error::Internal(format!("a HEAD task failed: {e}")))?;
+        if let Some(headers) = headers? {
+            learned.insert(key, headers);
+        }
+    }
+    for object in &mut listing.objects {
+        object.headers = learned.remove(&object.key);
+    }
+    Ok(())
 }

@@ -22,7 +22,7 @@ use crate::etag::{MultipartDigest, hex};
 use crate::headers::Headers;
 use crate::store::{
     BucketFacts, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing,
-    RemoteObject, Versions, WriteOutcome,
+    RemoteObject, StoredHeaders, Versions, WriteOutcome,
 };
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
@@ -504,6 +504,7 @@ impl ObjectStore for S3Store {
                         key: key.to_owned(),
                         etag: obj.e_tag().map(strip_quotes).unwrap_or_default(),
                         size: obj.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                        headers: None,
                     });
                 }
                 match (page.is_truncated(), page.next_continuation_token()) {
@@ -581,6 +582,27 @@ impl ObjectStore for S3Store {
                 out.version_id(),
                 out.copy_object_result().and_then(|r| r.e_tag()),
             ))
+        })
+        .await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<StoredHeaders>, RemoteError> {
+        self.context("HeadObject", Some(key), async {
+            match self
+                .client
+                .head_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(Some(StoredHeaders {
+                    content_type: out.content_type().unwrap_or_default().to_owned(),
+                    cache_control: out.cache_control().unwrap_or_default().to_owned(),
+                })),
+                Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+                Err(e) => Err(classify(&e)),
+            }
         })
         .await
     }

@@ -433,3 +433,28 @@ fn progress_bars_on_a_terminal() {
     );
     assert!(run.stdout.contains("deployed to s3://"), "{}", run.stdout);
 }
+
+/// Issue 11: moving from `aws s3 sync`, whose objects have the same bytes but other headers.
+/// The first deploy reads their headers (once; no record says them yet) and fixes the ones that
+/// differ in place, so the record it writes is true.
+#[test]
+fn the_first_deploy_fixes_the_headers_another_tool_left() {
+    let world = World::new("adopt-headers");
+    let site = Site::new();
+    site.file("index.html", "<h1>hi</h1>")
+        .file("app.css", "a{}");
+    for (key, body) in [("index.html", "<h1>hi</h1>"), ("app.css", "a{}")] {
+        world.put(key, body);
+    }
+    let run = world.deploy(&site, &["--no-progress"]).ok();
+    assert!(run.stdout.contains("headers updated 2"), "{}", run.stdout);
+    assert_eq!(
+        world.headers("index.html"),
+        (
+            "text/html; charset=utf-8".to_owned(),
+            "public, max-age=0, must-revalidate".to_owned()
+        )
+    );
+    let again = world.deploy(&site, &["--no-progress"]).ok();
+    assert!(again.stdout.contains("unchanged 2"), "{}", again.stdout);
+}
