@@ -9,13 +9,13 @@ use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation}
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
-    CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
-    ServerSideEncryption,
+    CompletedMultipartUpload, CompletedPart, Delete, EncodingType, MetadataDirective,
+    ObjectIdentifier, ServerSideEncryption,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use md5::Digest;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use tokio::task::JoinSet;
 
 use crate::etag::{MultipartDigest, hex};
@@ -105,6 +105,15 @@ where
             }
         }
     }
+}
+
+/// A key as a listing with `encoding-type=url` returns it: form-encoded (S3 writes a space as
+/// `+` and a plus as `%2B`).
+fn decode_key(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map_or_else(|_| raw.to_owned(), std::borrow::Cow::into_owned)
 }
 
 fn strip_quotes(etag: &str) -> String {
@@ -493,6 +502,9 @@ impl ObjectStore for S3Store {
                     .list_objects_v2()
                     .bucket(&self.bucket)
                     .prefix(prefix)
+                    // Keys come URL-encoded, so any key lists back, control characters too
+                    // (XML cannot carry them as they are).
+                    .encoding_type(EncodingType::Url)
                     .set_continuation_token(token.take())
                     .send()
                     .await
@@ -501,7 +513,7 @@ impl ObjectStore for S3Store {
                 for obj in page.contents() {
                     let Some(key) = obj.key() else { continue };
                     listing.objects.push(RemoteObject {
-                        key: key.to_owned(),
+                        key: decode_key(key),
                         etag: obj.e_tag().map(strip_quotes).unwrap_or_default(),
                         size: obj.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                         headers: None,
@@ -736,6 +748,20 @@ impl ObjectStore for S3Store {
     }
 
     async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<RemoteError>, RemoteError> {
+        // `DeleteObjects` takes its keys in an XML body, which cannot carry control
+        // characters: such keys (left by another tool) are deleted one by one.
+        let (keys, unsafe_keys): (Vec<String>, Vec<String>) = keys
+            .into_iter()
+            .partition(|k| !k.chars().any(char::is_control));
+        let mut failed = Vec::new();
+        for key in &unsafe_keys {
+            if let Err(e) = self.delete_key(key).await {
+                failed.push(e);
+            }
+        }
+        if keys.is_empty() {
+            return Ok(failed);
+        }
         let first = keys.first().cloned();
         self.context("DeleteObjects", first.as_deref(), async {
             let objects = keys
@@ -780,6 +806,7 @@ impl ObjectStore for S3Store {
                         e.key(),
                     )
                 })
+                .chain(failed)
                 .collect())
         })
         .await

@@ -271,3 +271,25 @@ fn concurrency_is_capped_by_the_open_file_limit() {
     );
     assert_eq!(world.objects(), site.md5s(""));
 }
+
+/// Issue 11: a key S3 listings cannot carry as XML text (a control character), left in the
+/// bucket by another tool, no longer breaks every listing: keys are listed URL-encoded, and such
+/// a key is deleted on its own (`DeleteObjects` takes XML too).
+#[test]
+fn a_key_with_a_control_character_left_by_another_tool_is_listed_and_deleted() {
+    let world = World::new("ctrl-key");
+    world.put("a\u{1}b.html", "left by another tool");
+    world.put("a b+c.html", "spaces and plus");
+    let site = Site::new();
+    site.file("index.html", "x")
+        .file("a b+c.html", "spaces and plus");
+    let run = world.deploy(&site, &["--no-progress"]).ok();
+    assert!(
+        run.stdout.contains("uploaded 1 ")
+            && run.stdout.contains("deleted 1")
+            && run.stdout.contains("headers updated 1"),
+        "a space and a plus decode back to the same key (its bytes kept, its headers fixed): {}",
+        run.stdout
+    );
+    assert_eq!(world.objects(), site.md5s(""));
+}
