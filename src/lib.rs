@@ -111,14 +111,37 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
         .iter()
         .rev()
     {
-        records.extend(survey::read_record(&store, key).await?);
+        records.push(match survey::read_record(&store, key).await? {
+            Some(record) => report::Listed::Read(record),
+            None => report::Listed::Unreadable {
+                id: key
+                    .strip_prefix(&dir)
+                    .and_then(|k| k.strip_suffix(".json"))
+                    .unwrap_or(key)
+                    .to_owned(),
+            },
+        });
     }
+    // The bucket says which release is live: the one whose versions are current.
+    let current: std::collections::BTreeMap<String, String> = if records.is_empty() {
+        std::collections::BTreeMap::new()
+    } else {
+        store
+            .versions(&config.site.prefix)
+            .await?
+            .into_iter()
+            .filter_map(|(key, v)| Some((key, v.current?)))
+            .collect()
+    };
+    let readable: Vec<Option<&release::Release>> =
+        records.iter().map(report::Listed::record).collect();
+    let live = release::live_index(&readable, &current);
     output::to_stdout(|stdout| {
         if config.json {
             let summaries: Vec<report::ReleaseSummary> = records
                 .iter()
                 .enumerate()
-                .map(|(i, r)| report::ReleaseSummary::of(r, i == 0))
+                .map(|(i, r)| report::ReleaseSummary::of(r, live == Some(i)))
                 .collect();
             serde_json::to_writer_pretty(&mut *stdout, &summaries)?;
             writeln!(stdout)
@@ -130,7 +153,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
                 config.site.bucket
             )
         } else {
-            writeln!(stdout, "{}", report::releases_table(&records))
+            writeln!(stdout, "{}", report::releases_table(&records, live))
         }
     })
 }

@@ -101,6 +101,46 @@ pub fn new_id(now: SystemTime, after: Option<&str>, salt: &str) -> String {
     format!("{stamp}-{}", &hex(&Md5::digest(salt.as_bytes()))[..6])
 }
 
+/// Which of the records (newest first; None: unreadable) is live: the newest whose every
+/// recorded version is the bucket's current one (`current`: key -> current version id). The
+/// bucket decides, not the clocks that named the records. Without versions to compare (an
+/// unversioned bucket, records without version ids), the newest readable record.
+#[must_use]
+pub fn live_index(
+    newest_first: &[Option<&Release>],
+    current: &BTreeMap<String, String>,
+) -> Option<usize> {
+    let comparable = |r: &Release| r.objects.values().any(|o| o.version_id.is_some());
+    let newest_readable = newest_first.iter().position(Option::is_some);
+    if current.is_empty() {
+        return newest_readable;
+    }
+    newest_first
+        .iter()
+        .position(|r| r.is_some_and(|r| matches_bucket(r, current)))
+        .or_else(|| {
+            // No record carries versions: nothing to compare, so the newest one.
+            newest_first
+                .iter()
+                .flatten()
+                .all(|r| !comparable(r))
+                .then_some(newest_readable)
+                .flatten()
+        })
+}
+
+/// Whether the bucket holds exactly the versions `record` recorded (`current`: key -> current
+/// version id); false when it recorded none to compare.
+#[must_use]
+pub fn matches_bucket(record: &Release, current: &BTreeMap<String, String>) -> bool {
+    record.objects.values().any(|o| o.version_id.is_some())
+        && record.objects.iter().all(|(key, o)| {
+            o.version_id
+                .as_ref()
+                .is_none_or(|v| current.get(key) == Some(v))
+        })
+}
+
 /// The time a release id starts with (`20261128T095332.123Z-...`).
 fn id_time(id: &str) -> Option<SystemTime> {
     let s = id.get(..20).filter(|s| s.is_ascii())?;
@@ -119,6 +159,86 @@ fn id_time(id: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_live_release_is_the_one_whose_versions_are_current() {
+        let rec = |id: &str, versions: &[(&str, Option<&str>)]| Release {
+            id: id.into(),
+            objects: versions
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        (*k).to_owned(),
+                        ReleasedObject {
+                            version_id: v.map(str::to_owned),
+                            size: 1,
+                            content_md5: String::new(),
+                            etag: String::new(),
+                            content_type: String::new(),
+                            cache_control: String::new(),
+                        },
+                    )
+                })
+                .collect(),
+            ..Release::default()
+        };
+        let v2 = rec("v2", &[("index.html", Some("b")), ("app.js", Some("y"))]);
+        let v1 = rec("v1", &[("index.html", Some("a")), ("app.js", Some("x"))]);
+        let plain = rec("p", &[("index.html", None)]);
+        let now = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        type Case<'a> = (
+            &'a str,
+            Vec<Option<&'a Release>>,
+            BTreeMap<String, String>,
+            Option<usize>,
+        );
+        let cases: [Case; 6] = [
+            (
+                "the newest is live",
+                vec![Some(&v2), Some(&v1)],
+                now(&[("index.html", "b"), ("app.js", "y")]),
+                Some(0),
+            ),
+            (
+                "a rollback to v1 left no record",
+                vec![Some(&v2), Some(&v1)],
+                now(&[("index.html", "a"), ("app.js", "x")]),
+                Some(1),
+            ),
+            (
+                "the newest cannot be read",
+                vec![None, Some(&v1)],
+                now(&[("index.html", "a"), ("app.js", "x")]),
+                Some(1),
+            ),
+            (
+                "stopped halfway: a mix",
+                vec![Some(&v2), Some(&v1)],
+                now(&[("index.html", "a"), ("app.js", "y")]),
+                None,
+            ),
+            (
+                "an unversioned bucket",
+                vec![None, Some(&v2)],
+                BTreeMap::new(),
+                Some(1),
+            ),
+            (
+                "records without versions",
+                vec![Some(&plain)],
+                now(&[("index.html", "z")]),
+                Some(0),
+            ),
+        ];
+        for (what, records, current, want) in cases {
+            assert_eq!(live_index(&records, &current), want, "{what}");
+        }
+    }
 
     #[test]
     fn ids_sort_after_the_live_one_whatever_the_clock_says() {

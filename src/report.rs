@@ -237,6 +237,24 @@ mod tests {
     }
 }
 
+/// A release record as `releases` lists it: read, or unreadable (its id only).
+#[derive(Debug, Clone)]
+pub enum Listed {
+    Read(crate::release::Release),
+    Unreadable { id: String },
+}
+
+impl Listed {
+    /// The record, when it could be read.
+    #[must_use]
+    pub fn record(&self) -> Option<&crate::release::Release> {
+        match self {
+            Listed::Read(r) => Some(r),
+            Listed::Unreadable { .. } => None,
+        }
+    }
+}
+
 /// One line of `shipfront releases --json`.
 #[derive(Debug, Serialize)]
 pub struct ReleaseSummary<'a> {
@@ -247,41 +265,84 @@ pub struct ReleaseSummary<'a> {
     pub changed: usize,
     pub bytes: u64,
     pub live: bool,
+    /// The record cannot be read (it is skipped by rollback's default choice).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unreadable: bool,
+    /// CloudFront paths whose invalidation failed and is still owed.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub pending_invalidation: &'a [String],
 }
 
 impl<'a> ReleaseSummary<'a> {
     #[must_use]
-    pub fn of(r: &'a crate::release::Release, live: bool) -> Self {
-        ReleaseSummary {
-            id: &r.id,
-            time: &r.time,
-            message: r.message.as_deref(),
-            files: r.objects.len(),
-            changed: r.changed,
-            bytes: r.bytes,
-            live,
+    pub fn of(listed: &'a Listed, live: bool) -> Self {
+        match listed {
+            Listed::Read(r) => ReleaseSummary {
+                id: &r.id,
+                time: &r.time,
+                message: r.message.as_deref(),
+                files: r.objects.len(),
+                changed: r.changed,
+                bytes: r.bytes,
+                live,
+                unreadable: false,
+                pending_invalidation: &r.pending_invalidation,
+            },
+            Listed::Unreadable { id } => ReleaseSummary {
+                id,
+                time: "",
+                message: None,
+                files: 0,
+                changed: 0,
+                bytes: 0,
+                live: false,
+                unreadable: true,
+                pending_invalidation: &[],
+            },
         }
     }
 }
 
-/// `shipfront releases`: newest first, the live one (the first) marked with `*`.
+/// `shipfront releases`: newest first, the live one (`live`, an index) marked with `*`.
 #[must_use]
-pub fn releases_table(newest_first: &[crate::release::Release]) -> String {
+pub fn releases_table(newest_first: &[Listed], live: Option<usize>) -> String {
     let mut s = String::from(
         "  id                           time                  files  changed   uploaded  message",
     );
-    for (i, r) in newest_first.iter().enumerate() {
-        s.push_str(&format!(
-            "\n{} {:<28} {:<21} {:>5}  {:>7}  {:>9}  {}",
-            if i == 0 { "*" } else { " " },
-            r.id,
-            r.time,
-            r.objects.len(),
-            r.changed,
-            human_bytes(r.bytes),
-            r.message.as_deref().unwrap_or("")
-        ));
+    for (i, listed) in newest_first.iter().enumerate() {
+        let mark = if live == Some(i) { "*" } else { " " };
+        match listed {
+            Listed::Read(r) => s.push_str(&format!(
+                "\n{mark} {:<28} {:<21} {:>5}  {:>7}  {:>9}  {}{}",
+                r.id,
+                r.time,
+                r.objects.len(),
+                r.changed,
+                human_bytes(r.bytes),
+                r.message
+                    .as_deref()
+                    .map(crate::plan::shown)
+                    .unwrap_or_default(),
+                if r.pending_invalidation.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (invalidation of {} path(s) pending)",
+                        r.pending_invalidation.len()
+                    )
+                }
+            )),
+            Listed::Unreadable { id } => s.push_str(&format!(
+                "\n{mark} {id:<28} (the record cannot be read: skipped)"
+            )),
+        }
     }
-    s.push_str("\n(* live)");
+    s.push_str(match live {
+        Some(_) => "\n(* live)",
+        None => {
+            "\n(no release matches the bucket's current objects: a deploy or rollback may \
+                 have stopped halfway; the next one completes it)"
+        }
+    });
     s
 }

@@ -97,13 +97,20 @@ async fn survey<S: ObjectStore>(store: &S, config: &RollbackConfig) -> Result<(C
 
 /// The release a rollback restores and the live one it replaces.
 struct Chosen {
-    live_id: String,
+    /// The newest record's id, which the new release's id must sort after.
+    newest_id: String,
     /// None when the live record cannot be read (it is then only named).
     live: Option<Release>,
     target: Release,
 }
 
-/// Picks the target (`--to`, or the release before the live one) and reads both records.
+/// How many records, newest first, are read to find the live one before settling for the
+/// newest readable one (a bucket left halfway by a stopped deploy matches none).
+const LIVE_SEARCH: usize = 20;
+
+/// Picks the live release (the newest whose versions the bucket holds: the bucket decides, not
+/// the clocks that named the records) and the target: `--to`, or the readable release before
+/// the live one. Unreadable records are skipped with a warning; they block nothing.
 async fn choose<S: ObjectStore>(
     store: &S,
     listing: &RemoteListing,
@@ -116,38 +123,80 @@ async fn choose<S: ObjectStore>(
         .filter_map(|k| k.strip_prefix(&dir)?.strip_suffix(".json"))
         .collect();
     let bucket = &config.site.bucket;
-    let Some(live_id) = ids.last().copied() else {
+    let Some(newest_id) = ids.last().copied() else {
         return Err(Error::Usage(format!(
             "no releases recorded in s3://{bucket}/{dir}: nothing to roll back to"
         )));
     };
-    let target_id = match &config.to {
-        Some(id) if ids.contains(&id.as_str()) => id.clone(),
-        Some(id) => {
-            return Err(Error::Usage(format!(
-                "no release `{id}` in s3://{bucket}/{dir}; `shipfront releases` lists them"
-            )));
+    if let Some(id) = config.to.as_ref().filter(|id| !ids.contains(&id.as_str())) {
+        return Err(Error::Usage(format!(
+            "no release `{id}` in s3://{bucket}/{dir}; `shipfront releases` lists them"
+        )));
+    }
+    let read = async |id: &str| survey::read_record(store, &format!("{dir}{id}.json")).await;
+    let current = current_versions(store, &config.site.prefix).await?;
+    let mut walked: Vec<(&str, Option<Release>)> = Vec::new();
+    let mut live_at = None;
+    for id in ids.iter().rev().take(LIVE_SEARCH) {
+        let record = read(id).await?;
+        let live = record
+            .as_ref()
+            .is_some_and(|r| release::matches_bucket(r, &current));
+        walked.push((id, record));
+        if live {
+            live_at = Some(walked.len() - 1);
+            break;
         }
-        None if ids.len() >= 2 => ids[ids.len() - 2].to_owned(),
+    }
+    let live_at = live_at.or_else(|| walked.iter().position(|(_, r)| r.is_some()));
+    let live = live_at.and_then(|i| walked[i].1.clone());
+    let target = match &config.to {
+        Some(id) => match walked.iter().find(|(w, _)| w == id) {
+            Some((_, record)) => record.clone(),
+            None => read(id).await?,
+        },
         None => {
-            return Err(Error::Usage(format!(
-                "only one release (`{live_id}`) is recorded: there is no earlier one to roll back to"
-            )));
+            let mut found = None;
+            for id in ids.iter().rev().skip(live_at.map_or(ids.len(), |i| i + 1)) {
+                if let Some(record) = read(id).await? {
+                    found = Some(record);
+                    break;
+                }
+            }
+            let Some(found) = found else {
+                return Err(Error::Usage(format!(
+                    "only one release (`{newest_id}`) is recorded: there is no earlier one to \
+                     roll back to"
+                )));
+            };
+            Some(found)
         }
     };
-    let live = survey::read_record(store, &format!("{dir}{live_id}.json")).await?;
-    let target_key = format!("{dir}{target_id}.json");
-    let Some(target) = survey::read_record(store, &target_key).await? else {
+    let Some(target) = target else {
+        let id = config.to.as_deref().unwrap_or_default();
         return Err(Error::Usage(format!(
-            "release record `{target_key}` cannot be read, so release `{target_id}` cannot be \
+            "release record `{dir}{id}.json` cannot be read, so release `{id}` cannot be \
              restored; `shipfront releases` lists the others"
         )));
     };
     Ok(Chosen {
-        live_id: live_id.to_owned(),
+        newest_id: newest_id.to_owned(),
         live,
         target,
     })
+}
+
+/// Key -> current version id of every object under `prefix` (empty when unversioned).
+async fn current_versions<S: ObjectStore>(
+    store: &S,
+    prefix: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    Ok(store
+        .versions(prefix)
+        .await?
+        .into_iter()
+        .filter_map(|(key, v)| Some((key, v.current?)))
+        .collect())
 }
 
 /// Every version to copy back must still exist (a lifecycle rule may have expired it):
@@ -199,8 +248,8 @@ impl Recorder for Chosen {
         if plan.is_empty() {
             return None;
         }
-        let salt = format!("rollback {} from {}", self.target.id, self.live_id);
-        Some(release::new_id(now, Some(&self.live_id), &salt))
+        let salt = format!("rollback {} from {}", self.target.id, self.newest_id);
+        Some(release::new_id(now, Some(&self.newest_id), &salt))
     }
 
     async fn record(

@@ -243,3 +243,43 @@ fn rollback_and_deploy_print_record_and_invalidate_alike() {
         );
     }
 }
+
+/// Issue 11: one unreadable newest record (written by hand, cut short) blocks nothing:
+/// `releases` lists it as unreadable and marks live the release the bucket holds; the default
+/// rollback goes to the release before that one, and `--to` another release works.
+#[test]
+fn an_unreadable_record_is_listed_as_such_and_blocks_no_rollback() {
+    let world = World::new("unreadable-record");
+    let site = Site::new();
+    site.file("index.html", "v1");
+    world.deploy(&site, &["--message", "v1"]).ok();
+    site.file("index.html", "v2");
+    world.deploy(&site, &["--message", "v2"]).ok();
+    world.put(
+        ".shipfront/releases/29990101T000000.000Z-ffffff.json",
+        "{ cut sh",
+    );
+
+    let listed = world.releases();
+    assert_eq!(listed[0]["unreadable"], true, "{listed:?}");
+    assert_eq!(listed[0]["live"], false);
+    assert_eq!(listed[1]["message"], "v2");
+    assert_eq!(listed[1]["live"], true, "the bucket holds v2: {listed:?}");
+    let table = world.shipfront("releases").ok();
+    assert!(
+        table
+            .stdout
+            .contains("(the record cannot be read: skipped)"),
+        "{}",
+        table.stdout
+    );
+
+    // The default target is the release before the live one, as the bucket says: v1.
+    let run = world.shipfront("rollback").ok();
+    assert!(run.stdout.contains("restored 1"), "{}", run.stdout);
+    assert_eq!(world.get("index.html"), b"v1");
+    // And `--to` any readable release works.
+    let v2 = listed[1]["id"].as_str().unwrap().to_owned();
+    world.shipfront("rollback").to(&v2).ok();
+    assert_eq!(world.get("index.html"), b"v2");
+}
