@@ -85,12 +85,13 @@ pub async fn under_lock<S: ObjectStore, T>(
     policy: Option<LockPolicy>,
     work: impl AsyncFnOnce(bool) -> Result<T>,
 ) -> Result<T> {
+    let interrupts = lock::Interrupts::listen();
     let lock = match policy {
         Some(policy) => Some(lock::acquire(Arc::clone(store), site, command, policy).await?),
         None => None,
     };
     let locked = lock.is_some();
-    lock::run_holding(lock, work(locked)).await
+    lock::run_holding(lock, interrupts, work(locked)).await
 }
 
 /// Applies `plan`: in a dry run, only says what it would do; otherwise runs it in phases,

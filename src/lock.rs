@@ -402,10 +402,12 @@ impl<S: ObjectStore> Lock<S> {
 }
 
 /// Runs `work` holding `lock` (when there is one) and releases it whatever happens: success,
-/// failure, Ctrl-C or SIGTERM (which stop `work` where it is; the phases keep the site
-/// consistent), or the lock lost (which stops `work` before another holder may write).
+/// failure, Ctrl-C or SIGTERM (`interrupts`: they stop `work` where it is, the phases keep the
+/// site consistent, and multipart uploads left open are aborted), or the lock lost (which stops
+/// `work` before another holder may write).
 pub async fn run_holding<S: ObjectStore, T>(
     lock: Option<Lock<S>>,
+    mut interrupts: Interrupts,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
     let mut lost = lock.as_ref().map(|l| (l.lost.clone(), l.key.clone()));
@@ -426,37 +428,64 @@ pub async fn run_holding<S: ObjectStore, T>(
     };
     let result = tokio::select! {
         result = work => result,
-        () = interrupted() => Err(Error::Interrupted),
+        () = interrupts.recv() => Err(Error::Interrupted),
         e = lock_lost => Err(e),
     };
     if let Some(lock) = lock {
+        if result.is_err() {
+            lock.store.abort_open_uploads().await;
+        }
         lock.release().await;
     }
     result
 }
 
-/// Ctrl-C, or (on Unix) SIGTERM, as CI runners send when a job is cancelled.
-async fn interrupted() {
+/// Ctrl-C and (on Unix) SIGTERM, as CI runners send when a job is cancelled. Listening starts
+/// when this is made, before the lock is taken, so a signal at any moment after the lock write
+/// is seen and the lock released; until then the default action (exit) applies, with nothing
+/// written yet.
+pub struct Interrupts {
     #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let sigterm = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Interrupts {
+    /// Starts listening.
+    #[must_use]
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Interrupts {
+                signals: signal(SignalKind::interrupt())
+                    .ok()
+                    .zip(signal(SignalKind::terminate()).ok()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Interrupts {}
+        }
+    }
+
+    /// Completes at the first signal.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            match self.signals.as_mut() {
+                Some((int, term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
                 None => std::future::pending::<()>().await,
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = sigterm => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -581,7 +610,7 @@ mod tests {
             let lock = acquire(Arc::clone(store), &crate::memory::site(), "deploy", policy).await;
             let result = match lock {
                 Ok(lock) => {
-                    run_holding(Some(lock), async {
+                    run_holding(Some(lock), Interrupts::listen(), async {
                         tokio::time::sleep(work).await;
                         Ok(())
                     })

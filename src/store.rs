@@ -277,6 +277,12 @@ pub trait ObjectStore: Send + Sync + 'static {
         prefix: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, Versions>, RemoteError>> + Send;
 
+    /// Aborts the multipart uploads this store started and did not finish (a run interrupted
+    /// mid-upload), so no parts are left to pay for.
+    fn abort_open_uploads(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// Deletes up to 1000 keys in one call (the `DeleteObjects` limit). Returns an error for
     /// each key that failed, naming it.
     fn delete_batch(

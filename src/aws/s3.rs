@@ -41,6 +41,8 @@ const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
 pub struct S3Store {
     client: Client,
     bucket: String,
+    /// Multipart uploads started and not yet completed or aborted: upload id -> key.
+    open_uploads: Arc<std::sync::Mutex<BTreeMap<String, String>>>,
 }
 
 impl S3Store {
@@ -67,6 +69,7 @@ impl S3Store {
         S3Store {
             client: Client::from_conf(config),
             bucket: bucket.to_owned(),
+            open_uploads: Arc::new(std::sync::Mutex::new(BTreeMap::new())),
         }
     }
 }
@@ -255,22 +258,14 @@ impl S3Store {
                 retryable: true,
             })?
             .to_owned();
+        self.track_upload(&upload_id, Some(&put.key));
         let result = self
             .upload_parts(&put, &upload_id, part_size, &part_md5s)
             .await;
         let parts = match result {
             Ok(parts) => parts,
             Err(e) => {
-                // Best effort: an upload left open only costs storage until a lifecycle rule
-                // (documented in the README) removes it.
-                let _ = self
-                    .client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(&put.key)
-                    .upload_id(&upload_id)
-                    .send()
-                    .await;
+                self.abort_upload(&put.key, &upload_id).await;
                 return Err(e);
             }
         };
@@ -287,6 +282,7 @@ impl S3Store {
             )
             .send()
             .await;
+        self.track_upload(&upload_id, None);
         match completed {
             Ok(out) => Ok(outcome(out.version_id(), out.e_tag())),
             // The answer to an earlier attempt was lost: the upload may be complete.
@@ -295,6 +291,30 @@ impl S3Store {
             }
             Err(e) => Err(classify(&e)),
         }
+    }
+
+    /// Notes an upload as open (`Some(key)`) or finished (None).
+    fn track_upload(&self, upload_id: &str, key: Option<&str>) {
+        if let Ok(mut open) = self.open_uploads.lock() {
+            match key {
+                Some(key) => open.insert(upload_id.to_owned(), key.to_owned()),
+                None => open.remove(upload_id),
+            };
+        }
+    }
+
+    /// Best effort: an upload left open only costs storage until a lifecycle rule (documented
+    /// in the README) removes it.
+    async fn abort_upload(&self, key: &str, upload_id: &str) {
+        let _ = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await;
+        self.track_upload(upload_id, None);
     }
 
     /// A retry of a Complete whose answer was lost finds the upload already completed: the
@@ -596,6 +616,21 @@ impl ObjectStore for S3Store {
             ))
         })
         .await
+    }
+
+    async fn abort_open_uploads(&self) {
+        let open: Vec<(String, String)> = self
+            .open_uploads
+            .lock()
+            .map(|open| {
+                open.iter()
+                    .map(|(id, key)| (id.clone(), key.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (upload_id, key) in open {
+            self.abort_upload(&key, &upload_id).await;
+        }
     }
 
     async fn head(&self, key: &str) -> Result<Option<StoredHeaders>, RemoteError> {

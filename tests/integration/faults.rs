@@ -131,3 +131,45 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
     assert_eq!(world.objects(), site.md5s(""));
     assert_pages_reference_only_existing_objects(&world);
 }
+
+/// Issue 11: Ctrl-C or SIGTERM (a cancelled CI job) in the middle of a multipart upload stops
+/// the deploy, aborts the upload (no parts left to pay for) and frees the lock.
+#[test]
+fn an_interrupted_deploy_aborts_its_open_uploads_and_frees_the_lock() {
+    for signal in ["INT", "TERM"] {
+        let world = World::new(&format!("interrupted-{signal}"));
+        world.config("[deploy]\npart_size_mib = 5\n");
+        let site = Site::new();
+        site.file("index.html", "x")
+            .file("media/big.bin", vec![7u8; 11 << 20]);
+        // Every part upload hangs: the deploy is caught mid-upload.
+        let mut proxy = Proxy::start(&["--hold-after", "0", "--hold-match", "partNumber="]);
+        let child = world
+            .shipfront("deploy")
+            .site(&site)
+            .args(&["--no-progress"])
+            .via(&proxy)
+            .command()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        proxy.wait_until_held();
+        assert_eq!(world.open_uploads(), ["media/big.bin"], "caught mid-upload");
+        let sent = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "SIG{signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(world.open_uploads().is_empty(), "SIG{signal}: aborted");
+        assert!(
+            !world.state_keys().contains(&".shipfront/lock".to_owned()),
+            "SIG{signal}: the lock is freed"
+        );
+    }
+}

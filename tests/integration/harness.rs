@@ -668,6 +668,23 @@ impl World {
         })
     }
 
+    /// The keys of the multipart uploads open in the bucket.
+    pub(crate) fn open_uploads(&self) -> Vec<String> {
+        block_on(async {
+            let out = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .send()
+                .await
+                .expect("list multipart uploads");
+            out.uploads()
+                .iter()
+                .filter_map(|u| u.key().map(str::to_owned))
+                .collect()
+        })
+    }
+
     pub(crate) fn put(&self, key: &str, body: &str) {
         block_on(async {
             self.client

@@ -15,7 +15,8 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
                   forward the first N writes whose path contains TEXT, then close the connection
                   without answering (a write that landed but whose answer was lost)
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
-                  printing "held" on stdout once (so a test can kill the client at that point)
+                  printing "held" on stdout once (so a test can kill the client at that point);
+                  with --hold-match TEXT, only the later writes whose path contains TEXT
 
 On start it prints "listening on PORT". GET /__stats returns the counts (and bytes_sent, the
 request body bytes) as JSON.
@@ -138,7 +139,8 @@ class Handler(BaseHTTPRequestHandler):
                 bump("writes_without_checksum")
             with lock:
                 writes_seen += 1
-                hold = args.hold_after is not None and writes_seen > args.hold_after
+                hold = (args.hold_after is not None and writes_seen > args.hold_after
+                        and (not args.hold_match or args.hold_match in self.path))
                 announce = hold and not held_announced
                 if announce:
                     held_announced = True
@@ -208,6 +210,7 @@ def main():
     p.add_argument("--drop-first", type=int, default=0)
     p.add_argument("--drop-match", default="")
     p.add_argument("--hold-after", type=int, default=None)
+    p.add_argument("--hold-match", default="")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     target = urlsplit(args.target)
