@@ -173,3 +173,114 @@ fn an_interrupted_deploy_aborts_its_open_uploads_and_frees_the_lock() {
         );
     }
 }
+
+/// One finished run of the soak test.
+struct Finished {
+    tree: usize,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    at: std::time::Instant,
+}
+
+/// Issue 11's soak: 20 deploys of two alternating trees, two at a time, through 30% 503s and
+/// 10% dropped answers. Every exit code is honest (0 with its release recorded, 1 with the
+/// reason), the bucket ends equal to the last successful deploy's tree, whose release is the
+/// live one, and no lock is left behind.
+#[test]
+fn twenty_deploys_two_at_a_time_through_faults_end_exact_and_honest() {
+    let world = World::new("soak");
+    let trees = [Site::new(), Site::new()];
+    for (t, site) in trees.iter().enumerate() {
+        site.file("index.html", format!("tree {t}"));
+        for i in 0..12 {
+            site.file(&format!("assets/t{t}-{i}.js"), format!("t{t} {i}"));
+            site.file(&format!("pages/{i}.html"), format!("page {i} of {t}"));
+        }
+    }
+    let proxy = Proxy::start(&["--fail-rate", "0.3", "--drop-rate", "0.1", "--seed", "11"]);
+    let mut finished: Vec<Finished> = Vec::new();
+    for _ in 0..10 {
+        let runs: Vec<std::thread::JoinHandle<Finished>> = trees
+            .iter()
+            .enumerate()
+            .map(|(tree, site)| {
+                let cmd = world
+                    .shipfront("deploy")
+                    .site(site)
+                    .args(&["--no-progress", "--json", "--keep-assets", "0"])
+                    .via(&proxy)
+                    .command();
+                std::thread::spawn(move || {
+                    let mut cmd = cmd;
+                    let out = cmd.output().unwrap();
+                    Finished {
+                        tree,
+                        code: out.status.code(),
+                        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                        at: std::time::Instant::now(),
+                    }
+                })
+            })
+            .collect();
+        finished.extend(runs.into_iter().map(|r| r.join().unwrap()));
+    }
+    let stats = proxy.stats();
+    assert!(
+        stats.get("injected_drop").copied().unwrap_or(0) > 5,
+        "{stats:?}"
+    );
+
+    let released: Vec<String> = world
+        .releases()
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    let mut succeeded = Vec::new();
+    for run in &finished {
+        match run.code {
+            Some(0) => {
+                let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+                let id = out["release"].as_str().map(str::to_owned);
+                // A deploy that changed nothing (the other tree's twin finished first and
+                // wrote the same tree) records nothing; any other success is recorded.
+                if let Some(id) = &id {
+                    assert!(
+                        released.contains(id),
+                        "exit 0 but release {id} not recorded"
+                    );
+                }
+                succeeded.push(run);
+            }
+            Some(1) => assert!(
+                run.stderr.contains("is locked by") || run.stderr.contains("failed"),
+                "exit 1 must say why: {}",
+                run.stderr
+            ),
+            other => panic!("exit {other:?}: {}", run.stderr),
+        }
+    }
+    let last = succeeded
+        .iter()
+        .max_by_key(|r| r.at)
+        .expect("some deploys succeed");
+    assert_eq!(
+        world.objects(),
+        trees[last.tree].md5s(""),
+        "the last success's tree"
+    );
+    assert!(
+        !world.state_keys().contains(&".shipfront/lock".to_owned()),
+        "no lock left behind"
+    );
+    let live = world.releases();
+    let live = live
+        .iter()
+        .find(|r| r["live"] == true)
+        .expect("a live release");
+    let last_release: serde_json::Value = serde_json::from_str(&last.stdout).unwrap();
+    if let Some(id) = last_release["release"].as_str() {
+        assert_eq!(live["id"], id, "the live release is the last success's");
+    }
+}
