@@ -199,33 +199,9 @@ fn twenty_deploys_two_at_a_time_through_faults_end_exact_and_honest() {
         }
     }
     let proxy = Proxy::start(&["--fail-rate", "0.3", "--drop-rate", "0.1", "--seed", "11"]);
-    let mut finished: Vec<Finished> = Vec::new();
-    for _ in 0..10 {
-        let runs: Vec<std::thread::JoinHandle<Finished>> = trees
-            .iter()
-            .enumerate()
-            .map(|(tree, site)| {
-                let cmd = world
-                    .shipfront("deploy")
-                    .site(site)
-                    .args(&["--no-progress", "--json", "--keep-assets", "0"])
-                    .via(&proxy)
-                    .command();
-                std::thread::spawn(move || {
-                    let mut cmd = cmd;
-                    let out = cmd.output().unwrap();
-                    Finished {
-                        tree,
-                        code: out.status.code(),
-                        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                        at: std::time::Instant::now(),
-                    }
-                })
-            })
-            .collect();
-        finished.extend(runs.into_iter().map(|r| r.join().unwrap()));
-    }
+    let finished: Vec<Finished> = (0..10)
+        .flat_map(|_| deploy_both_at_once(&world, &trees, &proxy))
+        .collect();
     let stats = proxy.stats();
     assert!(
         stats.get("injected_drop").copied().unwrap_or(0) > 5,
@@ -237,30 +213,10 @@ fn twenty_deploys_two_at_a_time_through_faults_end_exact_and_honest() {
         .iter()
         .filter_map(|r| r["id"].as_str().map(str::to_owned))
         .collect();
-    let mut succeeded = Vec::new();
-    for run in &finished {
-        match run.code {
-            Some(0) => {
-                let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-                let id = out["release"].as_str().map(str::to_owned);
-                // A deploy that changed nothing (the other tree's twin finished first and
-                // wrote the same tree) records nothing; any other success is recorded.
-                if let Some(id) = &id {
-                    assert!(
-                        released.contains(id),
-                        "exit 0 but release {id} not recorded"
-                    );
-                }
-                succeeded.push(run);
-            }
-            Some(1) => assert!(
-                run.stderr.contains("is locked by") || run.stderr.contains("failed"),
-                "exit 1 must say why: {}",
-                run.stderr
-            ),
-            other => panic!("exit {other:?}: {}", run.stderr),
-        }
-    }
+    let succeeded: Vec<&Finished> = finished
+        .iter()
+        .filter(|run| exit_is_honest(run, &released))
+        .collect();
     let last = succeeded
         .iter()
         .max_by_key(|r| r.at)
@@ -282,5 +238,59 @@ fn twenty_deploys_two_at_a_time_through_faults_end_exact_and_honest() {
     let last_release: serde_json::Value = serde_json::from_str(&last.stdout).unwrap();
     if let Some(id) = last_release["release"].as_str() {
         assert_eq!(live["id"], id, "the live release is the last success's");
+    }
+}
+
+/// Deploys each tree at the same moment, through `proxy`.
+fn deploy_both_at_once(world: &World, trees: &[Site; 2], proxy: &Proxy) -> Vec<Finished> {
+    let runs: Vec<std::thread::JoinHandle<Finished>> = trees
+        .iter()
+        .enumerate()
+        .map(|(tree, site)| {
+            let mut cmd = world
+                .shipfront("deploy")
+                .site(site)
+                .args(&["--no-progress", "--json", "--keep-assets", "0"])
+                .via(proxy)
+                .command();
+            std::thread::spawn(move || {
+                let out = cmd.output().unwrap();
+                Finished {
+                    tree,
+                    code: out.status.code(),
+                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                    at: std::time::Instant::now(),
+                }
+            })
+        })
+        .collect();
+    runs.into_iter().map(|r| r.join().unwrap()).collect()
+}
+
+/// Checks a run's exit code says the truth; true when it succeeded.
+fn exit_is_honest(run: &Finished, released: &[String]) -> bool {
+    match run.code {
+        Some(0) => {
+            let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            // A deploy that changed nothing (its twin wrote the same tree just before) records
+            // nothing; any other success is recorded.
+            if let Some(id) = out["release"].as_str() {
+                assert!(
+                    released.iter().any(|r| r == id),
+                    "exit 0 but release {id} not recorded"
+                );
+            }
+            true
+        }
+        Some(1) => {
+            assert!(
+                run.stderr.contains("is locked by") || run.stderr.contains("failed"),
+                "exit 1 must say why: {}",
+                run.stderr
+            );
+            false
+        }
+        other => panic!("exit {other:?}: {}", run.stderr),
     }
 }
