@@ -230,26 +230,57 @@ async fn may_take<S: ObjectStore>(
             crate::github::warn(&format!("--force-unlock: taking the lock of {who} ({why})"));
             Ok(true)
         }
-        (Found::Stale { age }, _) => {
+        (Found::Stale { age }, true) => {
             crate::github::warn(&format!(
-                "taking over a stale lock of {who}, not refreshed for {age}s (its job probably \
-                 died)"
+                "--force-unlock: taking the lock from {who} (refreshed {age}s ago)"
             ));
             Ok(true)
         }
+        // Its own clock says stale, but that clock may run behind: only watching it unchanged
+        // for a whole lease (by this machine's clock) proves its holder stopped, for a holder
+        // that cannot renew stops writing within its lease.
+        (Found::Stale { age }, false) => {
+            let why = format!("not refreshed for {age}s by its own clock");
+            watch_then_take(store, key, etag, &who, &why, policy.stale_after, || {
+                locked(0)
+            })
+            .await
+        }
         (Found::Untrusted { why }, false) => {
-            let lease = policy.stale_after;
+            watch_then_take(store, key, etag, &who, &why, policy.stale_after, || {
+                locked(0)
+            })
+            .await
+        }
+    }
+}
+
+/// Watches the lock for a lease: unchanged, it is taken over (true); gone, the caller tries
+/// again (false); renewed, its holder lives (the `locked` error).
+async fn watch_then_take<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    etag: &str,
+    who: &str,
+    why: &str,
+    lease: Duration,
+    locked: impl FnOnce() -> Error,
+) -> Result<bool> {
+    crate::github::warn(&format!(
+        "the lock of {who} is {why}: watching it for {}s, and taking it over if it does not \
+         change (pass --force-unlock to take it now)",
+        lease.as_secs()
+    ));
+    match watch_unchanged(store, key, etag, lease).await? {
+        Watched::Unchanged => {
             crate::github::warn(&format!(
-                "the lock of {who} is {why}: watching it for {}s, and taking it over if it does \
-                 not change (pass --force-unlock to take it now)",
+                "taking over the stale lock of {who}: unchanged for {}s (its job probably died)",
                 lease.as_secs()
             ));
-            match watch_unchanged(store, key, etag, lease).await? {
-                Watched::Unchanged => Ok(true),
-                Watched::Gone => Ok(false),
-                Watched::Changed => Err(locked(0)),
-            }
+            Ok(true)
         }
+        Watched::Gone => Ok(false),
+        Watched::Changed => Err(locked()),
     }
 }
 
@@ -547,7 +578,7 @@ mod tests {
             force,
             stale_after: LEASE,
         };
-        crate::memory::block_on(async {
+        crate::memory::block_on_paused(async {
             let lock = acquire(Arc::clone(store), &crate::memory::site(), "deploy", policy).await?;
             lock.release().await;
             Ok(())
