@@ -139,21 +139,9 @@ pub async fn acquire<S: ObjectStore>(
     let mut last_error = None;
     // Rounds: a lock released or taken between our write and our read is simply tried again.
     for _ in 0..3 {
-        match store
-            .put_bytes(&key, body(), "application/json", Some(Condition::Absent))
-            .await
+        if let Some(etag) = write(&*store, &key, body(), Condition::Absent, &mut last_error).await?
         {
-            Ok(out) => {
-                return Ok(start(
-                    store,
-                    key,
-                    out.etag.unwrap_or_default(),
-                    record,
-                    policy,
-                ));
-            }
-            Err(e) if ambiguous(&e) => last_error = Some(e),
-            Err(e) => return Err(e.into()),
+            return Ok(start(store, key, etag, record, policy));
         }
         let Some((bytes, etag)) = store.get_with_etag(&key).await? else {
             continue;
@@ -167,26 +155,9 @@ pub async fn acquire<S: ObjectStore>(
             continue;
         }
         // Take it only if it is still the lock we judged: two takers cannot both win.
-        match store
-            .put_bytes(
-                &key,
-                body(),
-                "application/json",
-                Some(Condition::Matches(etag)),
-            )
-            .await
-        {
-            Ok(out) => {
-                return Ok(start(
-                    store,
-                    key,
-                    out.etag.unwrap_or_default(),
-                    record,
-                    policy,
-                ));
-            }
-            Err(e) if ambiguous(&e) => last_error = Some(e),
-            Err(e) => return Err(e.into()),
+        let taken = Condition::Matches(etag);
+        if let Some(etag) = write(&*store, &key, body(), taken, &mut last_error).await? {
+            return Ok(start(store, key, etag, record, policy));
         }
     }
     Err(match last_error {
@@ -198,6 +169,28 @@ pub async fn acquire<S: ObjectStore>(
             age: 0,
         },
     })
+}
+
+/// One conditional write of our lock record: its ETag when it landed; None when its outcome is
+/// unknown or the condition failed (reading the lock back tells), the error kept in `last`.
+async fn write<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    body: Vec<u8>,
+    condition: Condition,
+    last: &mut Option<RemoteError>,
+) -> Result<Option<String>> {
+    match store
+        .put_bytes(key, body, "application/json", Some(condition))
+        .await
+    {
+        Ok(out) => Ok(Some(out.etag.unwrap_or_default())),
+        Err(e) if ambiguous(&e) => {
+            *last = Some(e);
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Whether the lock found (its ETag `etag`) may be taken over: stale, forced, or watched
