@@ -22,7 +22,7 @@ impl Cli {
             Command::Doctor(a) => a.json,
             Command::Releases(a) => a.json,
             Command::Rollback(a) => a.json,
-            Command::Init(_) => false,
+            Command::Init(_) | Command::Routing(_) => false,
         }
     }
 
@@ -35,6 +35,7 @@ impl Cli {
             Command::Releases(_) => "releases",
             Command::Rollback(_) => "rollback",
             Command::Init(_) => "init",
+            Command::Routing(_) => "routing",
         }
     }
 }
@@ -51,6 +52,32 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Write a commented shipfront.toml (and with --github, deploy and rollback workflows).
     Init(InitArgs),
+    /// Print the CloudFront Function that routes DIR's URLs at the edge: SPA deep links, clean
+    /// URLs, trailing slashes and redirects, from a private S3 origin.
+    Routing(RoutingArgs),
+}
+
+/// Flags of `shipfront routing`.
+#[derive(Debug, Args)]
+pub struct RoutingArgs {
+    /// The build output folder
+    pub dir: PathBuf,
+
+    /// A single-page app: paths without an extension get the fallback page
+    #[arg(long)]
+    pub spa: bool,
+
+    /// The SPA's fallback page, relative to DIR [default: index.html]
+    #[arg(long, value_name = "PAGE")]
+    pub spa_fallback: Option<String>,
+
+    /// Page URLs of a multi-page build: `always` end in /, `never` do, or `as-built`
+    #[arg(long, value_name = "always|never|as-built")]
+    pub trailing_slash: Option<String>,
+
+    /// Config file [default: ./shipfront.toml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Flags of `shipfront init`.

@@ -45,10 +45,24 @@ pub struct FileConfig {
     pub spa: Option<bool>,
     /// The page SPA routes fall back to (default `index.html`; SvelteKit: `200.html`).
     pub spa_fallback: Option<String>,
+    /// Page URLs of a multi-page build: `always`, `never` or `as-built` (the default).
+    pub trailing_slash: Option<String>,
     #[serde(default)]
     pub deploy: DeploySection,
     #[serde(default)]
     pub rules: Vec<RuleSection>,
+    #[serde(default)]
+    pub redirects: Vec<RedirectSection>,
+}
+
+/// One `[[redirects]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectSection {
+    pub from: String,
+    pub to: String,
+    /// 301 (the default), 302, 307 or 308.
+    pub status: Option<u16>,
 }
 
 /// `[deploy]` in `shipfront.toml`.
@@ -366,6 +380,72 @@ fn find_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>)> {
         )),
         None => Ok((FileConfig::default(), None)),
     }
+}
+
+/// What `shipfront routing` generates from, resolved from flags, the config file and the
+/// build folder's `_redirects`.
+#[derive(Debug, Clone)]
+pub struct RoutingSettings {
+    pub dir: PathBuf,
+    pub routing: crate::routing::RoutingConfig,
+}
+
+impl RoutingSettings {
+    /// Resolves the flags of `shipfront routing`.
+    ///
+    /// # Errors
+    /// A bad flag, config value or `_redirects` line, naming it.
+    pub fn resolve(args: crate::cli::RoutingArgs) -> Result<Self> {
+        let (file, _) = find_file(args.config.as_deref())?;
+        let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
+        let routing = routing_config(&args.dir, spa, fallback, args.trailing_slash, &file)?;
+        Ok(RoutingSettings {
+            dir: args.dir,
+            routing,
+        })
+    }
+}
+
+/// The routing of the build in `dir`: its mode, trailing slashes, and the redirects of the
+/// config file followed by those of `dir/_redirects` (the first match wins).
+fn routing_config(
+    dir: &Path,
+    spa: bool,
+    fallback: String,
+    trailing_slash: Option<String>,
+    file: &FileConfig,
+) -> Result<crate::routing::RoutingConfig> {
+    use crate::routing::{Mode, Redirect, TrailingSlash, parse_redirects};
+    let trailing_slash = match trailing_slash.or_else(|| file.trailing_slash.clone()) {
+        Some(value) => TrailingSlash::parse(&value).map_err(Error::Usage)?,
+        None => TrailingSlash::default(),
+    };
+    let mut redirects = Vec::new();
+    for (i, r) in file.redirects.iter().enumerate() {
+        let redirect = Redirect::new(&r.from, &r.to, r.status.unwrap_or(301))
+            .map_err(|e| Error::Usage(format!("[[redirects]] entry {}: {e}", i + 1)))?;
+        redirects.push(redirect);
+    }
+    let listed = dir.join(crate::routing::REDIRECTS_FILE);
+    if listed.is_file() {
+        let text = std::fs::read_to_string(&listed).map_err(|source| Error::Unreadable {
+            path: listed.clone(),
+            source,
+        })?;
+        let name = listed.display().to_string();
+        redirects.extend(
+            parse_redirects(&name, &text).map_err(|errors| Error::Usage(errors.join("; ")))?,
+        );
+    }
+    Ok(crate::routing::RoutingConfig {
+        mode: if spa {
+            Mode::Spa { fallback }
+        } else {
+            Mode::Pages
+        },
+        trailing_slash,
+        redirects,
+    })
 }
 
 /// What `shipfront doctor` checks, resolved like a deploy's settings.

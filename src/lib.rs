@@ -36,6 +36,7 @@ pub mod release;
 pub mod report;
 pub mod restore;
 pub mod rollback;
+pub mod routing;
 pub mod scan;
 pub mod spa;
 pub mod store;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 rollback::run(config::RollbackConfig::resolve(args)?).await
             }
             cli::Command::Init(args) => init::run(args),
+            cli::Command::Routing(args) => routing(&config::RoutingSettings::resolve(args)?),
         }
     })
 }
@@ -98,6 +100,30 @@ pub fn usage_error(e: &clap::Error) {
             message,
         ));
     }
+}
+
+/// Prints the routing function of the build folder (for review, and for tests that run it).
+pub fn routing(settings: &config::RoutingSettings) -> Result<()> {
+    let options = scan::ScanOptions {
+        prefix: String::new(),
+        excludes: Vec::new(),
+        part_size: config::DEFAULT_PART_SIZE_MIB << 20,
+        upload_precompressed: false,
+    };
+    let tree = scan::scan(&settings.dir, &options)?;
+    if let routing::Mode::Spa { fallback } = &settings.routing.mode
+        && !tree.files.iter().any(|f| &f.rel == fallback)
+    {
+        return Err(Error::Usage(format!(
+            "`{}` has no `{fallback}`, the SPA's fallback page: check the folder or \
+             --spa-fallback",
+            settings.dir.display()
+        )));
+    }
+    let source =
+        routing::function_source(tree.files.iter().map(|f| f.rel.as_str()), &settings.routing)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+    output::to_stdout(|out| out.write_all(source.as_bytes()))
 }
 
 /// Lists the release records, newest first; the newest is the live one.

@@ -131,6 +131,8 @@ enum LeftOut {
     Precompressed,
     /// `.nojekyll`: a GitHub Pages switch, meaningless elsewhere.
     NoJekyll,
+    /// `_redirects` at the root: read by the routing function (`shipfront routing`), not served.
+    Redirects,
 }
 
 impl LeftOut {
@@ -142,6 +144,9 @@ impl LeftOut {
         let name = rel.rsplit('/').next().unwrap_or(rel);
         if name == ".nojekyll" {
             return Some(LeftOut::NoJekyll);
+        }
+        if rel == crate::routing::REDIRECTS_FILE {
+            return Some(LeftOut::Redirects);
         }
         if upload_precompressed {
             return None;
@@ -159,6 +164,10 @@ impl LeftOut {
                 "left out {count} precompressed copies (`.br`/`.gz` beside the file, e.g. \
                  `{first}`): S3 cannot choose an encoding per request, and CloudFront \
                  compresses on its own (--upload-precompressed deploys them)"
+            ),
+            LeftOut::Redirects => format!(
+                "left out `{first}`: its redirects are served by the routing function \
+                 (`shipfront routing`), not as a file"
             ),
             LeftOut::NoJekyll => format!(
                 "left out `{first}`{}: a GitHub Pages switch, meaningless on S3",
@@ -425,6 +434,8 @@ mod tests {
             "sitemap.xml",
             "sitemap.xml.gz",
             ".nojekyll",
+            "_redirects",
+            "docs/_redirects",
         ] {
             write(root, rel, b"x");
         }
@@ -433,6 +444,7 @@ mod tests {
             keys(&tree),
             [
                 "assets/app.js",
+                "docs/_redirects",
                 "downloads/data.csv.gz",
                 "index.html",
                 "sitemap.xml",
@@ -445,14 +457,16 @@ mod tests {
                 "left out 3 precompressed copies (`.br`/`.gz` beside the file, e.g. \
                  `assets/app.js.gz`): S3 cannot choose an encoding per request, and CloudFront \
                  compresses on its own (--upload-precompressed deploys them)",
-                "left out `.nojekyll`: a GitHub Pages switch, meaningless on S3"
+                "left out `.nojekyll`: a GitHub Pages switch, meaningless on S3",
+                "left out `_redirects`: its redirects are served by the routing function \
+                 (`shipfront routing`), not as a file"
             ]
         );
         let mut o = opts();
         o.upload_precompressed = true;
         let tree = scan(root, &o).unwrap();
-        assert_eq!(tree.files.len(), 8, "{:?}", keys(&tree));
-        assert_eq!(tree.notes.len(), 1, "{:?}", tree.notes);
+        assert_eq!(tree.files.len(), 9, "{:?}", keys(&tree));
+        assert_eq!(tree.notes.len(), 2, "{:?}", tree.notes);
     }
 
     #[test]

@@ -17,3 +17,4 @@ mod integrity;
 mod lock;
 mod releases;
 mod rollback;
+mod routing;

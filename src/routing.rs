@@ -1,0 +1,434 @@
+//! Edge routing, decided purely: the CloudFront Function (viewer request, `cloudfront-js-2.0`)
+//! that makes a private S3 origin answer like a web server. With Origin Access Control the
+//! origin is S3's REST API, which knows keys, not folders: `/docs/intro/`, `/about` or an SPA's
+//! `/settings/profile` answer 403 without it. The function is generated from the build's layout
+//! and the redirects, and stays small enough for CloudFront's size limit.
+//!
+//! Rules, in order: redirects (exact, then `*` splats, the query string kept); a path whose last
+//! segment has an extension is a file and passes untouched, so a missing asset stays a real
+//! 403/404; an SPA sends every other path to its fallback page; a multi-page build maps
+//! `/dir/` to `/dir/index.html` and `/dir` to a 301 to `/dir/` (a folder-style page) or to
+//! `/dir.html` (a file-style page), as built or as `trailing_slash` says.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use crate::invalidate::encode_path;
+
+/// The file in the build folder that lists redirects, one `from to [status]` a line (the
+/// format Netlify and Cloudflare Pages read).
+pub const REDIRECTS_FILE: &str = "_redirects";
+
+/// CloudFront's limit on a function's code, in bytes.
+pub const MAX_FUNCTION_BYTES: usize = 10_240;
+
+/// The runtime the generated code is written for.
+pub const RUNTIME: &str = "cloudfront-js-2.0";
+
+/// How paths without an extension reach their page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// A single-page app: every such path gets the fallback page (`/index.html`).
+    Spa { fallback: String },
+    /// A multi-page build: folders and `.html` files, as the build laid them out.
+    Pages,
+}
+
+/// What a multi-page build does with the trailing slash of a page's URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrailingSlash {
+    /// Each page at the URL its layout implies: `/dir/` for `dir/index.html`, `/name` for
+    /// `name.html`.
+    #[default]
+    AsBuilt,
+    /// Every page URL ends with `/`; the others are redirected there.
+    Always,
+    /// No page URL ends with `/` (but the root); the others are redirected there.
+    Never,
+}
+
+impl TrailingSlash {
+    /// Parses `always`, `never` or `as-built`.
+    ///
+    /// # Errors
+    /// Anything else, saying what is allowed.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "as-built" => Ok(TrailingSlash::AsBuilt),
+            "always" => Ok(TrailingSlash::Always),
+            "never" => Ok(TrailingSlash::Never),
+            other => Err(format!(
+                "trailing_slash `{other}` is not one of `always`, `never`, `as-built`"
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TrailingSlash::AsBuilt => "as-built",
+            TrailingSlash::Always => "always",
+            TrailingSlash::Never => "never",
+        }
+    }
+}
+
+/// One redirect: `from` (a path, ending in `*` for every path under it) to `to` (a path or a
+/// URL; `:splat` takes what `*` matched).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub from: String,
+    pub to: String,
+    pub status: u16,
+}
+
+/// The redirect statuses a function can answer with.
+const STATUSES: [u16; 4] = [301, 302, 307, 308];
+
+impl Redirect {
+    /// Checks one redirect: `from` a path, `to` a path or an http(s) URL, a redirect status,
+    /// `*` only at the end of `from`, `:splat` only with it.
+    ///
+    /// # Errors
+    /// What is wrong, naming the value.
+    pub fn new(from: &str, to: &str, status: u16) -> Result<Self, String> {
+        if !from.starts_with('/') {
+            return Err(format!("`{from}` must be a path starting with `/`"));
+        }
+        if from.trim_end_matches('*').contains('*') {
+            return Err(format!("`{from}` may have `*` only at its end"));
+        }
+        if from.contains(['?', '#', ' ']) || to.contains(' ') {
+            return Err(format!(
+                "`{from} {to}`: paths with a query, a fragment or a space are not supported"
+            ));
+        }
+        if let Some(placeholder) = [from, to]
+            .iter()
+            .flat_map(|p| p.split('/'))
+            .find(|s| s.starts_with(':') && *s != ":splat")
+        {
+            return Err(format!(
+                "the placeholder `{placeholder}` is not supported: use `*` in from and `:splat` \
+                 in to"
+            ));
+        }
+        if to.contains(":splat") && !from.ends_with('*') {
+            return Err(format!("`{to}` uses `:splat`, but `{from}` has no `*`"));
+        }
+        if !(to.starts_with('/') || to.starts_with("https://") || to.starts_with("http://")) {
+            return Err(format!("`{to}` must be a path or an http(s) URL"));
+        }
+        if !STATUSES.contains(&status) {
+            return Err(format!(
+                "status {status} is not a redirect: use 301, 302, 307 or 308 (rewrites with 200 \
+                 and custom 404s are not supported)"
+            ));
+        }
+        Ok(Redirect {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            status,
+        })
+    }
+}
+
+/// Parses a `_redirects` file: one `from to [status]` a line, `#` comments, blank lines; the
+/// status may end with `!` (forced, as every redirect here is).
+///
+/// # Errors
+/// Every bad line, as `NAME:LINE: what is wrong`.
+pub fn parse_redirects(name: &str, text: &str) -> Result<Vec<Redirect>, Vec<String>> {
+    let mut redirects = Vec::new();
+    let mut errors = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let parsed = match fields.as_slice() {
+            [from, to] => Redirect::new(from, to, 301),
+            [from, to, status] => match status.trim_end_matches('!').parse::<u16>() {
+                Ok(status) => Redirect::new(from, to, status),
+                Err(_) => Err(format!("`{status}` is not a status")),
+            },
+            [..] => Err(format!(
+                "expected `from to [status]`, found {} fields (conditions such as `Country=` \
+                 are not supported)",
+                fields.len()
+            )),
+        };
+        match parsed {
+            Ok(r) => redirects.push(r),
+            Err(e) => errors.push(format!("{name}:{}: {e}", n + 1)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(redirects)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Everything the function is generated from.
+#[derive(Debug, Clone)]
+pub struct RoutingConfig {
+    pub mode: Mode,
+    pub trailing_slash: TrailingSlash,
+    pub redirects: Vec<Redirect>,
+}
+
+/// How a multi-page build lays its pages out, from its `.html` files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// Most pages are `dir/index.html` (else `name.html`).
+    pub folder_style: bool,
+    /// The pages laid out the other way, as URL paths without a trailing slash: `/name` for
+    /// `name.html` in a folder-style build, `/dir` for `dir/index.html` in a file-style one.
+    pub exceptions: BTreeSet<String>,
+}
+
+impl Layout {
+    /// The layout of the build whose files are `rels` (relative paths, `/`-separated).
+    #[must_use]
+    pub fn of<'a>(rels: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut folders = BTreeSet::new();
+        let mut files = BTreeSet::new();
+        for rel in rels {
+            // Error and fallback pages are no routes of their own.
+            if matches!(rel, "404.html" | "200.html") {
+                continue;
+            }
+            if let Some(dir) = rel.strip_suffix("/index.html") {
+                folders.insert(format!("/{dir}"));
+            } else if let Some(name) = rel.strip_suffix(".html")
+                && name != "index"
+                && !name.ends_with("/index")
+            {
+                files.insert(format!("/{name}"));
+            }
+        }
+        // A page built both ways is served as a folder.
+        let files: BTreeSet<String> = files.difference(&folders).cloned().collect();
+        let folder_style = folders.len() >= files.len();
+        Layout {
+            folder_style,
+            exceptions: if folder_style { files } else { folders },
+        }
+    }
+}
+
+/// Why no function could be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLarge {
+    pub bytes: usize,
+    pub redirects: usize,
+    pub exceptions: usize,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the routing function would be {} bytes, over CloudFront's limit of {MAX_FUNCTION_BYTES} \
+             ({} redirects, {} pages laid out unlike the rest); use `*` redirects for whole \
+             folders, or set trailing_slash so fewer pages need listing",
+            self.bytes, self.redirects, self.exceptions
+        )
+    }
+}
+
+/// The function's source for a build whose files are `rels`.
+///
+/// # Errors
+/// When it would be larger than CloudFront allows, saying how large and why.
+pub fn function_source<'a>(
+    rels: impl IntoIterator<Item = &'a str>,
+    config: &RoutingConfig,
+) -> Result<String, TooLarge> {
+    let layout = Layout::of(rels);
+    let mut exact = BTreeMap::new();
+    let mut splats = Vec::new();
+    for r in &config.redirects {
+        let to = encode_target(&r.to);
+        match r.from.strip_suffix('*') {
+            Some(prefix) => splats.push((encode_path(prefix), to, r.status)),
+            None => {
+                exact.entry(encode_path(&r.from)).or_insert((to, r.status));
+            }
+        }
+    }
+    // The longest prefix wins.
+    splats.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    let (mode, fallback) = match &config.mode {
+        Mode::Spa { fallback } => ("spa", format!("/{}", encode_path(fallback))),
+        Mode::Pages => ("pages", String::new()),
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// Written by shipfront {}: `shipfront routing DIR` prints it. Do not edit here.",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(s, "var MODE = {};", js_string(mode));
+    let _ = writeln!(s, "var FALLBACK = {};", js_string(&fallback));
+    let _ = writeln!(
+        s,
+        "var SLASH = {};",
+        js_string(config.trailing_slash.name())
+    );
+    let _ = writeln!(s, "var FOLDERS = {};", layout.folder_style);
+    let _ = writeln!(s, "var EXCEPT = {};", js_set(&layout.exceptions));
+    let _ = writeln!(s, "var EXACT = {};", js_exact(&exact));
+    let _ = writeln!(s, "var SPLATS = {};", js_splats(&splats));
+    s.push_str(HANDLER);
+    if s.len() > MAX_FUNCTION_BYTES {
+        return Err(TooLarge {
+            bytes: s.len(),
+            redirects: config.redirects.len(),
+            exceptions: layout.exceptions.len(),
+        });
+    }
+    Ok(s)
+}
+
+/// A redirect target, percent-encoded where it is a path (a `Location` header is ASCII).
+fn encode_target(to: &str) -> String {
+    if to.starts_with('/') {
+        encode_path(to).replace("%3Asplat", ":splat")
+    } else {
+        to.to_owned()
+    }
+}
+
+/// A JavaScript string literal (JSON's escaping is valid JavaScript).
+fn js_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The paths as CloudFront hands them to the function: percent-encoded.
+fn js_set(paths: &BTreeSet<String>) -> String {
+    let items: Vec<String> = paths
+        .iter()
+        .map(|p| format!("{}:1", js_string(&encode_path(p))))
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
+
+fn js_exact(exact: &BTreeMap<String, (String, u16)>) -> String {
+    let items: Vec<String> = exact
+        .iter()
+        .map(|(from, (to, status))| format!("{}:[{},{status}]", js_string(from), js_string(to)))
+        .collect();
+    format!("{{{}}}", items.join(","))
+}
+
+fn js_splats(splats: &[(String, String, u16)]) -> String {
+    let items: Vec<String> = splats
+        .iter()
+        .map(|(prefix, to, status)| format!("[{},{},{status}]", js_string(prefix), js_string(to)))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// The handler, the same for every build: the tables above it carry what differs.
+const HANDLER: &str = r#"function query(request) {
+  var qs = request.querystring || {};
+  var parts = [];
+  for (var name in qs) {
+    var v = qs[name];
+    var values = v.multiValue ? v.multiValue : [v];
+    for (var i = 0; i < values.length; i++) {
+      parts.push(values[i].value === '' ? name : name + '=' + values[i].value);
+    }
+  }
+  return parts.length ? '?' + parts.join('&') : '';
+}
+function redirect(request, to, status) {
+  var text = {301: 'Moved Permanently', 302: 'Found', 307: 'Temporary Redirect', 308: 'Permanent Redirect'};
+  return {statusCode: status, statusDescription: text[status],
+    headers: {location: {value: to + query(request)}}};
+}
+function handler(event) {
+  var request = event.request;
+  var uri = request.uri;
+  var exact = EXACT[uri];
+  if (exact) return redirect(request, exact[0], exact[1]);
+  for (var i = 0; i < SPLATS.length; i++) {
+    var s = SPLATS[i];
+    if (uri.indexOf(s[0]) === 0) return redirect(request, s[1].replace(':splat', uri.slice(s[0].length)), s[2]);
+  }
+  if (uri.slice(uri.lastIndexOf('/') + 1).indexOf('.') !== -1) return request;
+  if (MODE === 'spa') { request.uri = FALLBACK; return request; }
+  var slash = uri.charAt(uri.length - 1) === '/';
+  var path = slash ? uri.slice(0, -1) : uri;
+  if (path === '') { request.uri = '/index.html'; return request; }
+  var folder = FOLDERS ? !EXCEPT[path] : !!EXCEPT[path];
+  if (SLASH === 'always' && !slash) return redirect(request, path + '/', 301);
+  if (SLASH === 'never' && slash) return redirect(request, path, 301);
+  if (SLASH === 'as-built' && folder && !slash) return redirect(request, path + '/', 301);
+  if (SLASH === 'as-built' && !folder && slash) return redirect(request, path, 301);
+  request.uri = folder ? path + '/index.html' : path + '.html';
+  return request;
+}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_are_read_from_the_pages() {
+        let folders = Layout::of([
+            "index.html",
+            "about/index.html",
+            "blog/a/index.html",
+            "x.html",
+        ]);
+        assert!(folders.folder_style);
+        assert_eq!(folders.exceptions, BTreeSet::from(["/x".to_owned()]));
+        let files = Layout::of(["index.html", "about.html", "blog/a.html", "docs/index.html"]);
+        assert!(!files.folder_style);
+        assert_eq!(files.exceptions, BTreeSet::from(["/docs".to_owned()]));
+        let both = Layout::of(["a.html", "a/index.html"]);
+        assert!(both.folder_style && both.exceptions.is_empty(), "{both:?}");
+    }
+
+    #[test]
+    fn redirects_files_are_checked_with_line_numbers() {
+        let text = "# moved\n/old /new\n/blog/* /news/:splat 302\n\n/x /y 200\n/a/:slug /b\n\
+                    /c /d 301 Country=fr\n/e https://example.com/e 308!\n/f /g :splat\n";
+        let errors = parse_redirects("_redirects", text).unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(errors[0].starts_with("_redirects:5: status 200 is not a redirect"));
+        assert!(errors[1].starts_with("_redirects:6: the placeholder `:slug`"));
+        assert!(errors[2].starts_with("_redirects:7: expected `from to [status]`"));
+        assert!(errors[3].starts_with("_redirects:9: `:splat` is not a status"));
+        let good = parse_redirects("_redirects", "/old /new\n/blog/* /news/:splat 302\n").unwrap();
+        assert_eq!(
+            good,
+            [
+                Redirect::new("/old", "/new", 301).unwrap(),
+                Redirect::new("/blog/*", "/news/:splat", 302).unwrap()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_function_over_cloudfronts_limit_is_refused_saying_how_large() {
+        let redirects: Vec<Redirect> = (0..400)
+            .map(|i| Redirect::new(&format!("/old/page-{i}"), &format!("/new/{i}"), 301).unwrap())
+            .collect();
+        let config = RoutingConfig {
+            mode: Mode::Pages,
+            trailing_slash: TrailingSlash::AsBuilt,
+            redirects,
+        };
+        let err = function_source(["index.html"], &config).unwrap_err();
+        assert!(err.bytes > MAX_FUNCTION_BYTES);
+        assert!(
+            err.to_string().contains("over CloudFront's limit of 10240"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! Edge routing (issue 12): the function `shipfront routing` prints runs in Node, a real
+//! JavaScript engine, against tables of request URIs, for builds laid out as the real framework
+//! fixtures (`testdata/frameworks`) are.
+
+use std::path::Path;
+
+use crate::harness::{Run, Site, World, repo_root};
+
+/// The file paths of a framework fixture's first build.
+fn fixture_paths(framework: &str) -> Vec<String> {
+    let list = repo_root().join(format!("testdata/frameworks/{framework}/v1.tsv"));
+    std::fs::read_to_string(list)
+        .unwrap()
+        .lines()
+        .map(|line| line.split('\t').next().unwrap().to_owned())
+        .collect()
+}
+
+/// The fixture's build as a folder of tiny files.
+fn fixture_site(framework: &str) -> Site {
+    let site = Site::new();
+    for path in fixture_paths(framework) {
+        site.file(&path, "x");
+    }
+    site
+}
+
+/// `shipfront routing DIR ARGS`, run where `world` keeps its shipfront.toml.
+fn routing(world: &World, site: &Site, args: &[&str]) -> Run {
+    let dir = site.path().to_str().unwrap().to_owned();
+    let mut all = vec!["routing", dir.as_str()];
+    all.extend_from_slice(args);
+    Run::of(world.cmd(&all))
+}
+
+/// Runs the function `source` on each request (`/path?query`) in Node: `rewrite URI`, `pass`
+/// (untouched), or `STATUS LOCATION` for a redirect.
+fn run_in_node(source: &str, requests: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let function = dir.path().join("function.js");
+    std::fs::write(&function, source).unwrap();
+    let cases = dir.path().join("cases.json");
+    std::fs::write(&cases, serde_json::to_string(requests).unwrap()).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(repo_root().join("tests/support/run_function.js"))
+        .arg(&function)
+        .arg(&cases)
+        .output()
+        .expect("node: install Node.js (scripts/test installs Debian's nodejs when it can)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Checks each `(request, expected)` through the function of `site`'s routing.
+#[track_caller]
+fn expect(world: &World, site: &Site, args: &[&str], table: &[(&str, &str)]) {
+    let source = routing(world, site, args).ok().stdout;
+    let requests: Vec<&str> = table.iter().map(|(r, _)| *r).collect();
+    let got = run_in_node(&source, &requests);
+    for ((request, want), got) in table.iter().zip(&got) {
+        assert_eq!(got, want, "{request} with {args:?}");
+    }
+}
+
+#[test]
+fn single_page_apps_send_routes_to_their_fallback_and_leave_files_alone() {
+    let world = World::without_bucket("routing-spa");
+    let react = fixture_site("vite-react");
+    let asset = fixture_paths("vite-react")
+        .into_iter()
+        .find(|p| p.ends_with(".js"))
+        .unwrap();
+    let asset_url = format!("/{asset}");
+    expect(
+        &world,
+        &react,
+        &["--spa"],
+        &[
+            ("/", "rewrite /index.html"),
+            ("/settings/profile", "rewrite /index.html"),
+            ("/settings/profile?tab=2", "rewrite /index.html"),
+            (&asset_url, "pass"),
+            ("/assets/index-gone1234.js", "pass"),
+        ],
+    );
+    expect(
+        &world,
+        &fixture_site("sveltekit-spa"),
+        &["--spa-fallback", "200.html"],
+        &[("/a/b", "rewrite /200.html"), ("/favicon.png", "pass")],
+    );
+}
+
+#[test]
+fn folder_style_builds_get_their_index_pages_and_a_slash() {
+    let world = World::without_bucket("routing-folders");
+    let table = [
+        ("/", "rewrite /index.html"),
+        ("/about/", "rewrite /about/index.html"),
+        ("/about", "301 /about/"),
+        ("/blog/first-post?ref=x&a=", "301 /blog/first-post/?ref=x&a"),
+        ("/favicon.svg", "pass"),
+    ];
+    expect(&world, &fixture_site("astro"), &[], &table);
+    expect(
+        &world,
+        &fixture_site("hugo"),
+        &[],
+        &[
+            ("/posts/first-post/", "rewrite /posts/first-post/index.html"),
+            ("/posts", "301 /posts/"),
+        ],
+    );
+    expect(
+        &world,
+        &fixture_site("astro"),
+        &["--trailing-slash", "never"],
+        &[
+            ("/about/", "301 /about"),
+            ("/about", "rewrite /about/index.html"),
+            ("/", "rewrite /index.html"),
+        ],
+    );
+}
+
+#[test]
+fn file_style_builds_get_their_html_files_without_the_extension() {
+    let world = World::without_bucket("routing-files");
+    expect(
+        &world,
+        &fixture_site("next"),
+        &[],
+        &[
+            ("/about", "rewrite /about.html"),
+            ("/about/", "301 /about"),
+            ("/", "rewrite /index.html"),
+        ],
+    );
+    expect(
+        &world,
+        &fixture_site("vitepress"),
+        &[],
+        &[("/api-examples", "rewrite /api-examples.html")],
+    );
+    expect(
+        &world,
+        &fixture_site("next"),
+        &["--trailing-slash", "always"],
+        &[
+            ("/about", "301 /about/"),
+            ("/about/", "rewrite /about.html"),
+        ],
+    );
+}
+
+#[test]
+fn redirects_match_exactly_or_by_prefix_keep_the_query_and_encode() {
+    let world = World::without_bucket("routing-redirects");
+    world.config(
+        "[[redirects]]\nfrom = \"/old\"\nto = \"/new/\"\n\n\
+         [[redirects]]\nfrom = \"/café\"\nto = \"/coffee/\"\nstatus = 308\n",
+    );
+    let site = fixture_site("astro");
+    site.file(
+        "_redirects",
+        "# moved sections\n/blog/* /news/:splat 302\n/blog/special/* /special/:splat\n\
+         /go https://example.com/landing 307\n",
+    );
+    expect(
+        &world,
+        &site,
+        &[],
+        &[
+            ("/old", "301 /new/"),
+            ("/old?utm=1&utm=2", "301 /new/?utm=1&utm=2"),
+            ("/Old", "301 /Old/"),
+            ("/caf%C3%A9", "308 /coffee/"),
+            ("/blog/2020/x", "302 /news/2020/x"),
+            ("/blog/special/y?z=1", "301 /special/y?z=1"),
+            ("/go", "307 https://example.com/landing"),
+            ("/about/", "rewrite /about/index.html"),
+        ],
+    );
+}
+
+#[test]
+fn bad_redirects_and_a_function_too_large_are_refused_naming_the_cause() {
+    let world = World::without_bucket("routing-refused");
+    let site = fixture_site("astro");
+    site.file("_redirects", "/ok /fine\n/x /y 200\n/a/:id /b\n");
+    let run = routing(&world, &site, &[]).fails(2, "_redirects:2: status 200 is not a redirect");
+    assert!(
+        run.stderr.contains("_redirects:3: the placeholder `:id`"),
+        "{}",
+        run.stderr
+    );
+
+    let many: String = (0..500).map(|i| format!("/old/{i} /new/{i}\n")).collect();
+    site.file("_redirects", many);
+    routing(&world, &site, &[]).fails(2, "over CloudFront's limit of 10240");
+    assert!(!Path::new(&world.workdir.path().join("shipfront.toml")).exists());
+}
