@@ -85,9 +85,20 @@ pub async fn under_lock<S: ObjectStore, T>(
     policy: Option<LockPolicy>,
     work: impl AsyncFnOnce(bool) -> Result<T>,
 ) -> Result<T> {
-    let interrupts = lock::Interrupts::listen();
+    let mut interrupts = lock::Interrupts::listen();
+    let token = lock::new_token();
     let lock = match policy {
-        Some(policy) => Some(lock::acquire(Arc::clone(store), site, command, policy).await?),
+        Some(policy) => {
+            let taking = lock::acquire(Arc::clone(store), site, command, policy, &token);
+            tokio::select! {
+                lock = taking => Some(lock?),
+                // Stopped while taking it: whether its write landed, only the token tells.
+                () = interrupts.recv() => {
+                    lock::release_if_ours(&**store, site, &token).await;
+                    return Err(Error::Interrupted);
+                }
+            }
+        }
         None => None,
     };
     let locked = lock.is_some();
@@ -163,8 +174,8 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         ),
         None => None,
     };
-    record_release(&**store, settings, record, recorder.live(), still_pending).await?;
-    let invalidation = invalidation?;
+    let recorded = record_release(&**store, settings, record, recorder.live(), still_pending).await;
+    let invalidation = settle(invalidation, recorded)?;
     if result.writes.iter().any(|w| w.version_id.is_none()) {
         github::warn(&format!(
             "bucket `{}` has versioning off: earlier versions are not kept, so a rollback will \
@@ -181,6 +192,46 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         invalidation,
         release: release_id,
     })
+}
+
+/// One result of an invalidation and the record written after it: a failed invalidation says
+/// whether the record remembers it (pending) or nothing does.
+fn settle(
+    invalidation: Result<Option<InvalidationReport>>,
+    recorded: Result<()>,
+) -> Result<Option<InvalidationReport>> {
+    match (invalidation, recorded) {
+        (Ok(sent), Ok(())) => Ok(sent),
+        (Ok(_), Err(e)) => Err(e),
+        (Err(failed), Ok(())) => Err(with_hint(
+            failed,
+            "the release was recorded with this invalidation pending: the next deploy or \
+             rollback sends it",
+        )),
+        (Err(failed), Err(unrecorded)) => Err(with_hint(
+            failed,
+            &format!(
+                "and the release record could not be written ({unrecorded}), so nothing \
+                 remembers it: send it by hand"
+            ),
+        )),
+    }
+}
+
+/// `error` with `hint` added to its message (a CDN error; others are returned as they are).
+fn with_hint(error: Error, hint: &str) -> Error {
+    match error {
+        Error::Cdn {
+            operation,
+            distribution,
+            message,
+        } => Error::Cdn {
+            message: format!("{message}; {hint}"),
+            operation,
+            distribution,
+        },
+        other => other,
+    }
 }
 
 /// Refuses a plan deleting more than `--max-deletes` objects (a dry run only warns).
@@ -327,9 +378,9 @@ async fn send_invalidation<C: Cdn>(
                 message,
             } => Error::Cdn {
                 message: format!(
-                    "{message}; the files were written and the release recorded with this \
-                     invalidation pending: the next deploy or rollback sends it, or run `aws \
-                     cloudfront create-invalidation --distribution-id {distribution} --paths {}`",
+                    "{message}; the files were written, only the invalidation failed (by hand: \
+                     `aws cloudfront create-invalidation --distribution-id {distribution} \
+                     --paths {}`)",
                     inv.paths.join(" ")
                 ),
                 operation,

@@ -91,7 +91,11 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     let to_send = first.1.as_ref().is_some_and(|live| {
         apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
     });
-    let policy = (!config.dry_run && (!first.2.is_empty() || to_send)).then_some(config.lock);
+    // `--invalidate all` sends `/*` even when nothing changed: a write, taken under the lock.
+    let invalidates_all =
+        config.invalidate == crate::invalidate::Invalidate::All && config.distribution_id.is_some();
+    let needs_lock = !first.2.is_empty() || to_send || invalidates_all;
+    let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
             survey::survey(&store, config, tree).await?

@@ -218,7 +218,11 @@ pub fn with_pending(
     let mut paths: BTreeSet<String> = merged.paths.drain(..).collect();
     paths.extend(pending.iter().cloned());
     merged.urls += pending.len();
-    if paths.contains("/*") || paths.len() > max_paths {
+    let wildcards = paths.iter().filter(|p| p.ends_with('*')).count();
+    if paths.contains("/*")
+        || paths.len() > max_paths.min(MAX_PATHS_IN_PROGRESS)
+        || wildcards > MAX_WILDCARDS_IN_PROGRESS
+    {
         merged.paths = vec!["/*".to_owned()];
         merged.collapsed = true;
     } else {
@@ -283,6 +287,9 @@ mod tests {
         );
         assert_eq!(with_pending(own(), &pending, 2).unwrap().paths, ["/*"]);
         assert!(with_pending(None, &[], 15).is_none());
+        // More wildcards than CloudFront allows in progress: one `/*` instead.
+        let wild: Vec<String> = (0..16).map(|i| format!("/d{i}/*")).collect();
+        assert_eq!(with_pending(None, &wild, 100).unwrap().paths, ["/*"]);
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct LockRecord {
     /// The holder's random token: whose write a lock is (absent in locks of older versions).
     #[serde(default)]
     pub token: String,
+    /// The holder's lease in seconds: it stops writing when it cannot renew within it, so a
+    /// taker watches at least this long (0 in locks of older versions).
+    #[serde(default)]
+    pub lease_secs: u64,
 }
 
 fn now_secs() -> u64 {
@@ -49,7 +53,8 @@ fn now_secs() -> u64 {
 
 /// A token no other holder has: the standard library's per-process random hash keys, mixed
 /// with the time and the process id.
-fn new_token() -> String {
+#[must_use]
+pub fn new_token() -> String {
     use std::hash::{BuildHasher, Hasher};
     let half = |salt: u64| {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -107,7 +112,7 @@ pub fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
 pub struct Lock<S: ObjectStore> {
     store: Arc<S>,
     key: String,
-    etag: Arc<Mutex<String>>,
+    token: String,
     refresher: tokio::task::JoinHandle<()>,
     lost: watch::Receiver<Option<String>>,
 }
@@ -126,22 +131,37 @@ pub async fn acquire<S: ObjectStore>(
     site: &crate::config::Site,
     command: &str,
     policy: crate::config::LockPolicy,
+    token: &str,
 ) -> Result<Lock<S>> {
-    let key = format!("{}lock", site.state_prefix);
-    let record = LockRecord {
+    let key = lock_key(site);
+    let mut record = LockRecord {
         holder: crate::environment::holder(),
         command: command.to_owned(),
-        started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        refreshed: now_secs(),
-        token: new_token(),
+        started: String::new(),
+        refreshed: 0,
+        token: token.to_owned(),
+        lease_secs: policy.stale_after.as_secs(),
     };
-    let body = || serde_json::to_vec(&record).unwrap_or_default();
+    // Dated when written (a takeover may come after watching for a lease).
+    let body = |record: &mut LockRecord| {
+        record.started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        record.refreshed = now_secs();
+        serde_json::to_vec(&*record).unwrap_or_default()
+    };
     let mut last_error = None;
     // Rounds: a lock released or taken between our write and our read is simply tried again.
     for _ in 0..3 {
-        if let Some(etag) = write(&*store, &key, body(), Condition::Absent, &mut last_error).await?
-        {
-            return Ok(start(store, key, etag, record, policy));
+        // The lease counts from before the write: it may land any time after.
+        let sent = Instant::now();
+        let created = write(
+            &*store,
+            &key,
+            body(&mut record),
+            Condition::Absent,
+            &mut last_error,
+        );
+        if let Some(etag) = created.await? {
+            return Ok(start(store, key, etag, record, policy, sent));
         }
         let Some((bytes, etag)) = store.get_with_etag(&key).await? else {
             continue;
@@ -149,15 +169,17 @@ pub async fn acquire<S: ObjectStore>(
         let found: Option<LockRecord> = serde_json::from_slice(&bytes).ok();
         if found.as_ref().is_some_and(|f| f.token == record.token) {
             // Our own write landed; only its answer was lost.
-            return Ok(start(store, key, etag, record, policy));
+            return Ok(start(store, key, etag, record, policy, sent));
         }
         if !may_take(&*store, &key, &etag, found.as_ref(), site, policy).await? {
             continue;
         }
         // Take it only if it is still the lock we judged: two takers cannot both win.
+        let sent = Instant::now();
         let taken = Condition::Matches(etag);
-        if let Some(etag) = write(&*store, &key, body(), taken, &mut last_error).await? {
-            return Ok(start(store, key, etag, record, policy));
+        let written = write(&*store, &key, body(&mut record), taken, &mut last_error);
+        if let Some(etag) = written.await? {
+            return Ok(start(store, key, etag, record, policy, sent));
         }
     }
     Err(match last_error {
@@ -169,6 +191,22 @@ pub async fn acquire<S: ObjectStore>(
             age: 0,
         },
     })
+}
+
+fn lock_key(site: &crate::config::Site) -> String {
+    format!("{}lock", site.state_prefix)
+}
+
+/// Deletes the site's lock if it holds `token`: for a run stopped while it was taking the lock,
+/// which cannot know whether its write landed.
+pub async fn release_if_ours<S: ObjectStore>(store: &S, site: &crate::config::Site, token: &str) {
+    let key = lock_key(site);
+    if let Ok(Some((bytes, _))) = store.get_with_etag(&key).await
+        && serde_json::from_slice::<LockRecord>(&bytes).is_ok_and(|f| f.token == token)
+        && let Err(e) = store.delete_key(&key).await
+    {
+        crate::github::warn(&format!("could not release the deploy lock `{key}`: {e}"));
+    }
 }
 
 /// One conditional write of our lock record: its ETag when it landed; None when its outcome is
@@ -211,6 +249,10 @@ async fn may_take<S: ObjectStore>(
         command: found.map(|f| f.command.clone()).unwrap_or_default(),
         age,
     };
+    // The holder fences itself within its own lease, which may be longer than ours.
+    let watch_for = found
+        .map(|f| Duration::from_secs(f.lease_secs))
+        .map_or(policy.stale_after, |theirs| theirs.max(policy.stale_after));
     match (judge(found, now_secs(), policy.stale_after), policy.force) {
         (Found::Held { age }, false) => Err(locked(age)),
         (Found::Held { age }, true) => {
@@ -234,16 +276,10 @@ async fn may_take<S: ObjectStore>(
         // that cannot renew stops writing within its lease.
         (Found::Stale { age }, false) => {
             let why = format!("not refreshed for {age}s by its own clock");
-            watch_then_take(store, key, etag, &who, &why, policy.stale_after, || {
-                locked(0)
-            })
-            .await
+            watch_then_take(store, key, etag, &who, &why, watch_for, || locked(0)).await
         }
         (Found::Untrusted { why }, false) => {
-            watch_then_take(store, key, etag, &who, &why, policy.stale_after, || {
-                locked(0)
-            })
-            .await
+            watch_then_take(store, key, etag, &who, &why, watch_for, || locked(0)).await
         }
     }
 }
@@ -312,7 +348,9 @@ fn start<S: ObjectStore>(
     etag: String,
     record: LockRecord,
     policy: crate::config::LockPolicy,
+    written: Instant,
 ) -> Lock<S> {
+    let token = record.token.clone();
     let etag = Arc::new(Mutex::new(etag));
     let (lost_tx, lost) = watch::channel(None);
     let refresher = {
@@ -321,38 +359,50 @@ fn start<S: ObjectStore>(
         let renew_within = policy.stale_after.saturating_sub(REFRESH);
         tokio::spawn(async move {
             let mut record = record;
-            let mut renewed = Instant::now();
+            let mut renewed = written;
             loop {
                 tokio::time::sleep(REFRESH).await;
-                if let Err(why) =
-                    renew(&*store, &key, &etag, &mut record, renewed + renew_within).await
-                {
-                    let _ = lost_tx.send(Some(why));
-                    return;
+                let deadline = renewed + renew_within;
+                // A call that hangs is given up at the deadline too.
+                let outcome = tokio::time::timeout_at(
+                    deadline,
+                    renew(&*store, &key, &etag, &mut record, deadline),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err("it could not be renewed in time: a call did not answer".to_owned())
+                });
+                match outcome {
+                    Ok(sent) => renewed = sent,
+                    Err(why) => {
+                        let _ = lost_tx.send(Some(why));
+                        return;
+                    }
                 }
-                renewed = Instant::now();
             }
         })
     };
     Lock {
         store,
         key,
-        etag,
+        token,
         refresher,
         lost,
     }
 }
 
-/// Renews the lock, retrying until `deadline`; Err says why it could not.
+/// Renews the lock, retrying until `deadline`: when the write that renewed it was sent (the new
+/// lease counts from then), or why it could not.
 async fn renew<S: ObjectStore>(
     store: &S,
     key: &str,
     etag: &Mutex<String>,
     record: &mut LockRecord,
     deadline: Instant,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Instant, String> {
     let mut wait = Duration::from_secs(1);
     loop {
+        let sent = Instant::now();
         record.refreshed = now_secs();
         let body = serde_json::to_vec(&record).unwrap_or_default();
         let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
@@ -369,7 +419,7 @@ async fn renew<S: ObjectStore>(
                 if let (Ok(mut e), Some(new)) = (etag.lock(), out.etag) {
                     *e = new;
                 }
-                return Ok(());
+                return Ok(sent);
             }
             Err(e) => e,
         };
@@ -384,7 +434,7 @@ async fn renew<S: ObjectStore>(
                         if let Ok(mut e) = etag.lock() {
                             *e = now;
                         }
-                        return Ok(());
+                        return Ok(sent);
                     }
                     Some(f) if f.token == record.token => {}
                     Some(f) => return Err(format!("{} took it over", f.holder)),
@@ -403,12 +453,16 @@ async fn renew<S: ObjectStore>(
 }
 
 impl<S: ObjectStore> Lock<S> {
-    /// Stops refreshing and deletes the lock, if it is still ours.
+    /// Stops refreshing and deletes the lock, if it is still ours (its token says so: a
+    /// renewal that landed at the last moment changed its ETag, not its owner).
     pub async fn release(self) {
         self.refresher.abort();
-        let ours = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        let _ = self.refresher.await;
         match self.store.get_with_etag(&self.key).await {
-            Ok(Some((_, etag))) if etag == ours => {
+            Ok(Some((bytes, _)))
+                if serde_json::from_slice::<LockRecord>(&bytes)
+                    .is_ok_and(|f| f.token == self.token) =>
+            {
                 if let Err(e) = self.store.delete_key(&self.key).await {
                     crate::github::warn(&format!(
                         "could not release the deploy lock `{}`: {e}",
@@ -464,13 +518,25 @@ pub async fn run_holding<S: ObjectStore, T>(
     result
 }
 
+/// Completes when `signal` arrives; never when it could not be listened for.
+#[cfg(unix)]
+async fn wait_for(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
 /// Ctrl-C and (on Unix) SIGTERM, as CI runners send when a job is cancelled. Listening starts
-/// when this is made, before the lock is taken, so a signal at any moment after the lock write
-/// is seen and the lock released; until then the default action (exit) applies, with nothing
-/// written yet.
+/// when this is made, before the lock is taken, so a signal at any moment from then on is seen:
+/// while the lock is being taken, and while the work runs.
 pub struct Interrupts {
     #[cfg(unix)]
-    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
 }
 
 impl Interrupts {
@@ -481,9 +547,8 @@ impl Interrupts {
         {
             use tokio::signal::unix::{SignalKind, signal};
             Interrupts {
-                signals: signal(SignalKind::interrupt())
-                    .ok()
-                    .zip(signal(SignalKind::terminate()).ok()),
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
         #[cfg(not(unix))]
@@ -496,14 +561,9 @@ impl Interrupts {
     pub async fn recv(&mut self) {
         #[cfg(unix)]
         {
-            match self.signals.as_mut() {
-                Some((int, term)) => {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                None => std::future::pending::<()>().await,
+            tokio::select! {
+                () = wait_for(self.interrupt.as_mut()) => {}
+                () = wait_for(self.terminate.as_mut()) => {}
             }
         }
         #[cfg(not(unix))]
@@ -526,6 +586,7 @@ mod tests {
             started: String::new(),
             refreshed,
             token: String::new(),
+            lease_secs: 0,
         };
         let now = 10_000;
         let minute = Duration::from_secs(60);
@@ -562,6 +623,7 @@ mod tests {
             started: String::new(),
             refreshed,
             token: format!("token of {holder}"),
+            lease_secs: 0,
         })
         .unwrap()
     }
@@ -572,7 +634,14 @@ mod tests {
             stale_after: LEASE,
         };
         crate::memory::block_on_paused(async {
-            let lock = acquire(Arc::clone(store), &crate::memory::site(), "deploy", policy).await?;
+            let lock = acquire(
+                Arc::clone(store),
+                &crate::memory::site(),
+                "deploy",
+                policy,
+                &new_token(),
+            )
+            .await?;
             lock.release().await;
             Ok(())
         })
@@ -631,7 +700,14 @@ mod tests {
         };
         crate::memory::block_on_paused(async {
             let started = Instant::now();
-            let lock = acquire(Arc::clone(store), &crate::memory::site(), "deploy", policy).await;
+            let lock = acquire(
+                Arc::clone(store),
+                &crate::memory::site(),
+                "deploy",
+                policy,
+                &new_token(),
+            )
+            .await;
             let result = match lock {
                 Ok(lock) => {
                     run_holding(Some(lock), Interrupts::listen(), async {
@@ -725,5 +801,27 @@ mod tests {
         });
         let (result, _) = hold(&store, Duration::from_secs(1));
         assert!(matches!(result, Err(Error::Locked { .. })), "{result:?}");
+    }
+
+    #[test]
+    fn a_holder_with_a_longer_lease_is_watched_for_its_lease() {
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let mut long =
+            serde_json::from_slice::<LockRecord>(&record_at("slow", now_secs() - 500)).unwrap();
+        long.lease_secs = 600;
+        store.with_objects(|o| o.put(KEY, &serde_json::to_vec(&long).unwrap()));
+        let (result, elapsed) = hold(&store, Duration::from_secs(1));
+        result.expect("taken after its lease");
+        assert!(elapsed >= Duration::from_secs(600), "{elapsed:?}");
+    }
+
+    #[test]
+    fn a_renewal_that_hangs_is_given_up_at_the_deadline() {
+        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        // The first renewal's write never answers, as on a dead connection.
+        store.hang_nth("PutObject", 2);
+        let (result, elapsed) = hold(&store, Duration::from_secs(3600));
+        assert!(matches!(result, Err(Error::LockLost { .. })), "{result:?}");
+        assert!(elapsed <= LEASE - REFRESH, "{elapsed:?}");
     }
 }

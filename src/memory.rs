@@ -118,6 +118,8 @@ struct State {
     faults: Vec<(&'static str, When, RemoteFailure)>,
     /// Calls (operation, nth) that are carried out but whose answer is lost.
     lost_answers: Vec<(&'static str, usize)>,
+    /// Calls (operation, nth) that never answer.
+    hung: Vec<(&'static str, usize)>,
     hooks: Vec<(&'static str, usize, Hook)>,
 }
 
@@ -187,6 +189,11 @@ impl MemoryStore {
     /// retryable error for a write that landed.
     pub fn lose_answer_nth(&self, nth: usize) {
         self.state().lost_answers.push(("PutObject", nth));
+    }
+
+    /// Makes the `nth` call of `operation` never answer (a dead connection).
+    pub fn hang_nth(&self, operation: &'static str, nth: usize) {
+        self.state().hung.push((operation, nth));
     }
 
     /// Runs `hook` on the bucket just before the `nth` call of `operation` (another writer).
@@ -382,6 +389,14 @@ impl ObjectStore for MemoryStore {
         condition: Option<Condition>,
     ) -> Result<WriteOutcome, RemoteError> {
         self.call("PutObject", Some(key))?;
+        let hangs = {
+            let state = self.state();
+            let nth = state.counts.get("PutObject").copied().unwrap_or_default();
+            state.hung.contains(&("PutObject", nth))
+        };
+        if hangs {
+            std::future::pending::<()>().await;
+        }
         let mut state = self.state();
         let current = state.objects.current(key).map(|v| v.etag.clone());
         let holds = match &condition {

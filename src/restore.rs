@@ -93,11 +93,19 @@ pub fn plan(
 pub fn record(
     target: &Release,
     live: Option<&Release>,
+    current: &BTreeMap<String, String>,
     report: &ExecReport,
     id: String,
     time: String,
 ) -> Release {
     let mut objects = target.objects.clone();
+    // Keys left as they were keep the version the bucket holds now (the same bytes, maybe
+    // written again since the target), so the record matches the bucket.
+    for (key, o) in &mut objects {
+        if let (Some(_), Some(now)) = (&o.version_id, current.get(key)) {
+            o.version_id = Some(now.clone());
+        }
+    }
     for w in &report.writes {
         if let Some(o) = objects.get_mut(&w.key) {
             o.version_id.clone_from(&w.version_id);
@@ -238,5 +246,35 @@ mod tests {
         let target = release("v1", &[("a.css", obj("s", None, "c"))]);
         let err = plan(&target, None, &listing(&[]), SITE).unwrap_err();
         assert_eq!(err, ["a.css"]);
+    }
+
+    #[test]
+    fn the_record_names_the_versions_the_bucket_holds_after_the_rollback() {
+        let target = release(
+            "v1",
+            &[
+                ("same.css", obj("s", Some("v1-same"), "c")),
+                ("app.js", obj("a", Some("v1-app"), "c")),
+            ],
+        );
+        // same.css was uploaded again since v1 with the same bytes: a newer version.
+        let current: BTreeMap<String, String> = [
+            ("same.css".to_owned(), "v3-same".to_owned()),
+            ("app.js".to_owned(), "v3-app".to_owned()),
+        ]
+        .into();
+        let report = ExecReport {
+            writes: vec![crate::applied::WriteRecord {
+                key: "app.js".into(),
+                reason: Reason::ContentChanged,
+                version_id: Some("v4-app".into()),
+                etag: Some("a".into()),
+            }],
+            ..ExecReport::default()
+        };
+        let rec = record(&target, None, &current, &report, "r".into(), String::new());
+        let version = |k: &str| rec.objects[k].version_id.clone().unwrap();
+        assert_eq!(version("same.css"), "v3-same");
+        assert_eq!(version("app.js"), "v4-app");
     }
 }

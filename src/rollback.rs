@@ -102,6 +102,8 @@ struct Chosen {
     /// None when the live record cannot be read (it is then only named).
     live: Option<Release>,
     target: Release,
+    /// Key -> the bucket's current version id, when the releases were chosen.
+    current: std::collections::BTreeMap<String, String>,
 }
 
 /// How many records, newest first, are read to find the live one before settling for the
@@ -183,6 +185,7 @@ async fn choose<S: ObjectStore>(
         newest_id: newest_id.to_owned(),
         live,
         target,
+        current,
     })
 }
 
@@ -262,6 +265,7 @@ impl Recorder for Chosen {
         Ok(restore::record(
             &self.target,
             self.live.as_ref(),
+            &self.current,
             result,
             id,
             time,

@@ -13,7 +13,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::invalidate::encode_path;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+
+/// What browsers percent-encode in a URL's path, and so how CloudFront hands a path to the
+/// function (WHATWG URL's path set, with `?` left to the query): controls, space, `"`, `<`,
+/// `>`, backtick, braces, and everything beyond ASCII. `+`, `(`, `=`, `@` and the like arrive
+/// as they are.
+const BROWSER_PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// A path (or a redirect target) as a browser sends it.
+fn encode_path(path: &str) -> String {
+    utf8_percent_encode(path, BROWSER_PATH).to_string()
+}
 
 /// The file in the build folder that lists redirects, one `from to [status]` a line (the
 /// format Netlify and Cloudflare Pages read).
@@ -141,8 +159,9 @@ pub fn parse_redirects(name: &str, text: &str) -> Result<Vec<Redirect>, Vec<Stri
     let mut redirects = Vec::new();
     let mut errors = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or_default().trim();
-        if line.is_empty() {
+        // `#` starts a comment only at the start of a line: URLs may hold one.
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -292,13 +311,9 @@ pub fn function_source<'a>(
     Ok(s)
 }
 
-/// A redirect target, percent-encoded where it is a path (a `Location` header is ASCII).
+/// A redirect target, percent-encoded as a browser would (a `Location` header is ASCII).
 fn encode_target(to: &str) -> String {
-    if to.starts_with('/') {
-        encode_path(to).replace("%3Asplat", ":splat")
-    } else {
-        to.to_owned()
-    }
+    encode_path(to)
 }
 
 /// A JavaScript string literal (JSON's escaping is valid JavaScript).
@@ -342,12 +357,15 @@ const HANDLER: &str = r#"function query(request) {
       parts.push(values[i].value === '' ? name : name + '=' + values[i].value);
     }
   }
-  return parts.length ? '?' + parts.join('&') : '';
+  return parts.join('&');
 }
 function redirect(request, to, status) {
   var text = {301: 'Moved Permanently', 302: 'Found', 307: 'Temporary Redirect', 308: 'Permanent Redirect'};
-  return {statusCode: status, statusDescription: text[status],
-    headers: {location: {value: to + query(request)}}};
+  var qs = query(request);
+  if (qs) to += (to.indexOf('?') === -1 ? '?' : '&') + qs;
+  // A path target never leaves the site (`//host` would).
+  if (to.charAt(0) === '/') to = '/' + to.replace(/^\/+/, '');
+  return {statusCode: status, statusDescription: text[status], headers: {location: {value: to}}};
 }
 function handler(event) {
   var request = event.request;
@@ -356,7 +374,7 @@ function handler(event) {
   if (exact) return redirect(request, exact[0], exact[1]);
   for (var i = 0; i < SPLATS.length; i++) {
     var s = SPLATS[i];
-    if (uri.indexOf(s[0]) === 0) return redirect(request, s[1].replace(':splat', uri.slice(s[0].length)), s[2]);
+    if (uri.indexOf(s[0]) === 0) return redirect(request, s[1].split(':splat').join(uri.slice(s[0].length)), s[2]);
   }
   if (uri.slice(uri.lastIndexOf('/') + 1).indexOf('.') !== -1) return request;
   if (MODE === 'spa') { request.uri = FALLBACK; return request; }

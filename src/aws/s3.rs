@@ -289,7 +289,11 @@ impl S3Store {
             Err(SdkError::ServiceError(e)) if e.err().code() == Some("NoSuchUpload") => {
                 self.already_completed(&put.key, part_size, part_md5s).await
             }
-            Err(e) => Err(classify(&e)),
+            Err(e) => {
+                // Not completed: its parts would be left to pay for.
+                self.abort_upload(&put.key, &upload_id).await;
+                Err(classify(&e))
+            }
         }
     }
 
@@ -530,10 +534,16 @@ impl ObjectStore for S3Store {
                     .await
                     .map_err(|e| classify(&e))?;
                 listing.pages += 1;
+                // An S3-compatible store may ignore the encoding asked for: it says so.
+                let encoded = page.encoding_type() == Some(&EncodingType::Url);
                 for obj in page.contents() {
                     let Some(key) = obj.key() else { continue };
                     listing.objects.push(RemoteObject {
-                        key: decode_key(key),
+                        key: if encoded {
+                            decode_key(key)
+                        } else {
+                            key.to_owned()
+                        },
                         etag: obj.e_tag().map(strip_quotes).unwrap_or_default(),
                         size: obj.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                         headers: None,
@@ -785,9 +795,10 @@ impl ObjectStore for S3Store {
     async fn delete_batch(&self, keys: Vec<String>) -> Result<Vec<RemoteError>, RemoteError> {
         // `DeleteObjects` takes its keys in an XML body, which cannot carry control
         // characters: such keys (left by another tool) are deleted one by one.
-        let (keys, unsafe_keys): (Vec<String>, Vec<String>) = keys
-            .into_iter()
-            .partition(|k| !k.chars().any(char::is_control));
+        let (keys, unsafe_keys): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| {
+            !k.chars()
+                .any(|c| c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}'))
+        });
         let mut failed = Vec::new();
         for key in &unsafe_keys {
             if let Err(e) = self.delete_key(key).await {

@@ -162,13 +162,14 @@ fn redirects_match_exactly_or_by_prefix_keep_the_query_and_encode() {
     let world = World::without_bucket("routing-redirects");
     world.config(
         "[[redirects]]\nfrom = \"/old\"\nto = \"/new/\"\n\n\
-         [[redirects]]\nfrom = \"/café\"\nto = \"/coffee/\"\nstatus = 308\n",
+         [[redirects]]\nfrom = \"/café\"\nto = \"/coffee/\"\nstatus = 308\n\n\
+         [[redirects]]\nfrom = \"/c++\"\nto = \"/cpp/\"\n",
     );
     let site = fixture_site("astro");
     site.file(
         "_redirects",
         "# moved sections\n/blog/* /news/:splat 302\n/blog/special/* /special/:splat\n\
-         /go https://example.com/landing 307\n",
+         /go https://example.com/landing#top 307\n/out/* /:splat\n/q /search?x=1\n",
     );
     expect(
         &world,
@@ -181,8 +182,12 @@ fn redirects_match_exactly_or_by_prefix_keep_the_query_and_encode() {
             ("/caf%C3%A9", "308 /coffee/"),
             ("/blog/2020/x", "302 /news/2020/x"),
             ("/blog/special/y?z=1", "301 /special/y?z=1"),
-            ("/go", "307 https://example.com/landing"),
+            ("/go", "307 https://example.com/landing#top"),
             ("/about/", "rewrite /about/index.html"),
+            ("/c++", "301 /cpp/"),
+            ("/blog/$&x", "302 /news/$&x"),
+            ("/out//evil.example", "301 /evil.example"),
+            ("/q?y=2", "301 /search?x=1&y=2"),
         ],
     );
 }
