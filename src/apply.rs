@@ -54,6 +54,72 @@ pub struct Settings {
     pub max_deletes: Option<usize>,
     /// Where release records go.
     pub state_prefix: String,
+    /// The edge-routing function this run keeps live, if any.
+    pub routing: Option<Routing>,
+    /// Whether publishing it changes the distribution (`routing_changes`).
+    pub routing_changes: bool,
+}
+
+/// The edge-routing function a run keeps live.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    pub code: String,
+    /// Replace a viewer-request function shipfront did not write.
+    pub force: bool,
+}
+
+/// Reads the distribution's routing before any write: refuses a viewer-request function
+/// shipfront did not write (unless forced), and says whether publishing `routing` changes
+/// anything.
+pub async fn routing_changes<C: Cdn>(edge: &Edge<C>, routing: &Routing) -> Result<bool> {
+    let name = crate::routing::function_name(&edge.distribution);
+    let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
+    let ours = associated
+        .as_deref()
+        .is_some_and(|arn| arn.ends_with(&format!(":function/{name}")));
+    if let Some(arn) = associated.as_deref().filter(|_| !ours && !routing.force) {
+        return Err(Error::Usage(format!(
+            "distribution `{}` runs `{arn}` on viewer requests, a function shipfront did not \
+             write; nothing was written. Pass --force-routing to replace it with shipfront's \
+             routing",
+            edge.distribution
+        )));
+    }
+    let live = edge
+        .cdn
+        .function_code(&name, true)
+        .await?
+        .map(|(code, _)| code);
+    Ok(!ours || live.as_deref() != Some(routing.code.as_str()))
+}
+
+/// What the plan says of the routing function.
+fn routing_note(distribution: &str, changes: bool) -> String {
+    format!(
+        "routing function `{}`: {}",
+        crate::routing::function_name(distribution),
+        if changes {
+            "published, and run on viewer requests, after the pages and before deletions"
+        } else {
+            "unchanged"
+        }
+    )
+}
+
+/// Publishes `code` as the distribution's routing function and runs it on viewer requests.
+async fn publish_routing<C: Cdn>(edge: &Edge<C>, code: &str) -> Result<()> {
+    let name = crate::routing::function_name(&edge.distribution);
+    let etag = edge.cdn.function_code(&name, false).await?.map(|(_, e)| e);
+    let etag = edge.cdn.put_function(&name, code, etag.as_deref()).await?;
+    let arn = edge.cdn.publish_function(&name, &etag).await?;
+    let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
+    if associated.as_deref() != Some(arn.as_str()) {
+        edge.cdn
+            .set_viewer_request_function(&edge.distribution, &arn)
+            .await?;
+    }
+    crate::output::err_line(&format!("published the routing function `{name}`"));
+    Ok(())
 }
 
 /// How a command records the release it made.
@@ -133,56 +199,51 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         }
     };
     check_deletes(&plan, settings)?;
+    let mut plan = plan;
+    if let (Some(_), Some(edge)) = (&settings.routing, edge) {
+        plan.notes
+            .push(routing_note(&edge.distribution, settings.routing_changes));
+    }
     if settings.dry_run {
-        let planned = edge
+        let invalidation = edge
             .and_then(|edge| invalidation_for(planned_cached_keys(&plan), edge))
             .map(|inv| InvalidationReport::planned(&inv));
+        let (command, release, result) = (settings.command.clone(), None, None);
         return Ok(Outcome {
-            command: settings.command.clone(),
+            command,
             dry_run: true,
             plan,
-            result: None,
-            invalidation: planned,
-            release: None,
+            result,
+            invalidation,
+            release,
         });
     }
 
     let progress = progress::for_stderr(settings.progress && !plan.is_empty());
     let concurrency = execute::within_open_files(settings.concurrency);
-    let mut result = execute::execute(Arc::clone(store), &plan, concurrency, progress).await?;
+    let publish = async {
+        match (edge, &settings.routing) {
+            (Some(edge), Some(r)) if settings.routing_changes => {
+                publish_routing(edge, &r.code).await
+            }
+            _ => Ok(()),
+        }
+    };
+    let mut result =
+        execute::execute_around_deletes(Arc::clone(store), &plan, concurrency, progress, publish)
+            .await?;
     let now = SystemTime::now();
     let release_id = recorder.release_id(now, &plan, &result);
-    // Sent, or failed with the paths left pending; when none is sent, the pending paths stay.
-    let (invalidation, still_pending) = match edge
-        .and_then(|edge| Some((edge, invalidation_for(cached_keys(&plan, &result), edge)?)))
-    {
-        Some((edge, inv)) => {
-            let reference = caller_reference(release_id.as_deref(), settings.started, &inv);
-            let paths = inv.paths.clone();
-            match send_invalidation(edge, inv, &reference, settings).await {
-                Ok(sent) => (Ok(Some(sent)), Vec::new()),
-                Err(e) => (Err(e), paths),
-            }
-        }
-        None => (Ok(None), pending.to_vec()),
-    };
+    let inv = edge.and_then(|edge| invalidation_for(cached_keys(&plan, &result), edge));
+    let (invalidation, still_pending) =
+        send_owed(edge, inv, release_id.as_deref(), settings, pending).await;
     let record = match &release_id {
-        Some(id) => Some(
-            recorder
-                .record(id.clone(), record_time(now), &plan, &result)
-                .await?,
-        ),
+        Some(id) => Some(new_record(recorder, id, now, &plan, &result, settings).await?),
         None => None,
     };
     let recorded = record_release(&**store, settings, record, recorder.live(), still_pending).await;
     let invalidation = settle(invalidation, recorded)?;
-    if result.writes.iter().any(|w| w.version_id.is_none()) {
-        github::warn(&format!(
-            "bucket `{}` has versioning off: earlier versions are not kept, so a rollback will \
-             be impossible; `shipfront doctor` shows how to turn it on",
-            store.bucket()
-        ));
-    }
+    warn_if_unversioned(store.bucket(), &result);
     result.elapsed = settings.started.elapsed();
     Ok(Outcome {
         command: settings.command.clone(),
@@ -192,6 +253,59 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         invalidation,
         release: release_id,
     })
+}
+
+/// Sends the invalidation `inv` (what the run overwrote, with what was pending): its report,
+/// or its error and the paths it leaves pending; with none to send, what was pending stays.
+async fn send_owed<C: Cdn>(
+    edge: Option<&Edge<C>>,
+    inv: Option<Invalidation>,
+    release_id: Option<&str>,
+    settings: &Settings,
+    pending: &[String],
+) -> (Result<Option<InvalidationReport>>, Vec<String>) {
+    match edge.zip(inv) {
+        Some((edge, inv)) => {
+            let reference = caller_reference(release_id, settings.started, &inv);
+            let paths = inv.paths.clone();
+            match send_invalidation(edge, inv, &reference, settings).await {
+                Ok(sent) => (Ok(Some(sent)), Vec::new()),
+                Err(e) => (Err(e), paths),
+            }
+        }
+        None => (Ok(None), pending.to_vec()),
+    }
+}
+
+/// The new release's record, with the routing function this run keeps live.
+async fn new_record(
+    recorder: &impl Recorder,
+    id: &str,
+    now: SystemTime,
+    plan: &Plan,
+    result: &ExecReport,
+    settings: &Settings,
+) -> Result<Release> {
+    let record = recorder
+        .record(id.to_owned(), record_time(now), plan, result)
+        .await?;
+    Ok(match &settings.routing {
+        Some(routing) => Release {
+            routing: Some(routing.code.clone()),
+            ..record
+        },
+        None => record,
+    })
+}
+
+/// Says that versioning is off when a write got no version id: no rollback can restore it.
+fn warn_if_unversioned(bucket: &str, result: &ExecReport) {
+    if result.writes.iter().any(|w| w.version_id.is_none()) {
+        github::warn(&format!(
+            "bucket `{bucket}` has versioning off: earlier versions are not kept, so a rollback \
+             will be impossible; `shipfront doctor` shows how to turn it on"
+        ));
+    }
 }
 
 /// One result of an invalidation and the record written after it: a failed invalidation says
@@ -931,5 +1045,138 @@ mod tests {
             "{calls:?}"
         );
         assert_eq!(writes(&calls[before..]), Vec::<&String>::new());
+    }
+
+    fn routed(mut config: crate::config::DeployConfig) -> crate::config::DeployConfig {
+        config.routing = Some(crate::routing::RoutingConfig {
+            mode: crate::routing::Mode::Pages,
+            trailing_slash: crate::routing::TrailingSlash::AsBuilt,
+            redirects: Vec::new(),
+        });
+        config
+    }
+
+    fn deploy_with(
+        store: &Arc<MemoryStore>,
+        cdn: &Arc<MemoryCdn>,
+        config: &crate::config::DeployConfig,
+        site: &LocalTree,
+    ) -> crate::error::Result<Outcome> {
+        block_on(deploy(
+            Arc::clone(store),
+            Some(Arc::clone(cdn)),
+            config,
+            site,
+            now(),
+        ))
+    }
+
+    const FUNCTION: &str = "shipfront-E1";
+
+    #[test]
+    fn routing_is_published_with_the_deploy_recorded_and_restored_by_rollback() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        let config = routed(deploy_config());
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        let live = |cdn: &MemoryCdn| {
+            crate::memory::lock(&cdn.functions)
+                .get(FUNCTION)
+                .and_then(|f| f.live.clone())
+                .unwrap_or_default()
+        };
+        let first = live(&cdn);
+        assert!(first.contains("function handler"), "published");
+        assert!(
+            crate::memory::lock(&cdn.viewer_request)
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with(":function/shipfront-E1")),
+            "run on viewer requests"
+        );
+        assert_eq!(live_record(&store).routing.as_deref(), Some(first.as_str()));
+
+        // The same build again: nothing at all.
+        let before = store.calls().len();
+        let again = deploy_with(&store, &cdn, &config, &v1()).expect("again");
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+
+        // A build whose layout changes the function: published again, with the release.
+        let mut files = tree(&[("index.html", "home 2"), ("about/index.html", "a")]);
+        files.notes.clear();
+        deploy_with(&store, &cdn, &config, &files).expect("second deploy");
+        assert_ne!(live(&cdn), first, "a new function for a new layout");
+
+        // Rolling back publishes the function the target release had.
+        block_on(rollback(
+            Arc::clone(&store),
+            Some(Arc::clone(&cdn)),
+            &rollback_config(),
+            now(),
+        ))
+        .expect("rollback");
+        assert_eq!(live(&cdn), first);
+    }
+
+    #[test]
+    fn a_viewer_request_function_shipfront_did_not_write_is_replaced_only_by_force() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        *crate::memory::lock(&cdn.viewer_request) =
+            Some("arn:aws:cloudfront::1:function/hand-made".to_owned());
+        let mut config = routed(deploy_config());
+        let err = deploy_with(&store, &cdn, &config, &v1()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--force-routing"), "{err}");
+        assert!(store.calls().iter().all(|c| !c.starts_with("PutObject")));
+        config.force_routing = true;
+        deploy_with(&store, &cdn, &config, &v1()).expect("forced");
+        assert!(
+            crate::memory::lock(&cdn.viewer_request)
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with("shipfront-E1"))
+        );
+    }
+
+    #[test]
+    fn the_routing_switches_after_the_pages_are_written_and_before_anything_is_deleted() {
+        let (store, cdn) = (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        );
+        let config = routed(deploy_config());
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        let at_publish = Arc::new(std::sync::Mutex::new(None));
+        {
+            let (store, at_publish) = (Arc::clone(&store), Arc::clone(&at_publish));
+            *crate::memory::lock(&cdn.on_publish) = Some(Box::new(move || {
+                *crate::memory::lock(&at_publish) = Some(store.calls().len());
+            }));
+        }
+        // v2 of another layout: the function changes, pages change, old.css is deleted.
+        let v2 = tree(&[
+            ("index.html", "home 2"),
+            ("about/index.html", "about 2"),
+            ("app.js", "app 2"),
+        ]);
+        deploy_with(&store, &cdn, &config, &v2).expect("second deploy");
+        let calls = store.calls();
+        let published = crate::memory::lock(&at_publish).expect("published");
+        let root = calls
+            .iter()
+            .rposition(|c| c == "PutObject index.html")
+            .unwrap();
+        let deleted = calls
+            .iter()
+            .position(|c| c.starts_with("DeleteObjects"))
+            .unwrap();
+        assert!(
+            root < published && published <= deleted,
+            "{calls:?} at {published}"
+        );
     }
 }

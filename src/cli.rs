@@ -253,6 +253,20 @@ pub struct DeployArgs {
     #[arg(long)]
     pub fix_spa: bool,
 
+    /// Publish the edge-routing function (`shipfront routing` prints it) and run it on the
+    /// distribution's viewer requests
+    #[arg(long)]
+    pub routing: bool,
+
+    /// With --routing: replace a viewer-request function shipfront did not write
+    #[arg(long)]
+    pub force_routing: bool,
+
+    /// With --routing, page URLs of a multi-page build: `always` end in /, `never` do, or
+    /// `as-built`
+    #[arg(long, value_name = "always|never|as-built")]
+    pub trailing_slash: Option<String>,
+
     #[command(flatten)]
     pub invalidation: InvalidateArgs,
 

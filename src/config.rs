@@ -47,6 +47,8 @@ pub struct FileConfig {
     pub spa_fallback: Option<String>,
     /// Page URLs of a multi-page build: `always`, `never` or `as-built` (the default).
     pub trailing_slash: Option<String>,
+    /// Publish the edge-routing function with every deploy.
+    pub routing: Option<bool>,
     #[serde(default)]
     pub deploy: DeploySection,
     #[serde(default)]
@@ -212,6 +214,10 @@ pub struct DeployConfig {
     pub lock: LockPolicy,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: u32,
+    /// The edge routing to publish (`--routing`), if any.
+    pub routing: Option<crate::routing::RoutingConfig>,
+    /// Replace a viewer-request function shipfront did not write.
+    pub force_routing: bool,
 }
 
 impl Invalidate {
@@ -579,6 +585,25 @@ impl DeployConfig {
 
     fn merge(args: DeployArgs, site: Site, file: FileConfig) -> Result<Self> {
         let (spa, spa_fallback) = spa_setting(args.spa, args.spa_fallback.clone(), &file)?;
+        let routing = if args.routing || file.routing.unwrap_or(false) {
+            if args.distribution_id.is_none() && file.distribution_id.is_none() {
+                return Err(Error::Usage(
+                    "--routing publishes a CloudFront Function: pass --distribution-id ID too"
+                        .to_owned(),
+                ));
+            }
+            let trailing_slash = args.trailing_slash.clone();
+            let fallback = spa_fallback.clone();
+            Some(routing_config(
+                &args.dir,
+                spa,
+                fallback,
+                trailing_slash,
+                &file,
+            )?)
+        } else {
+            None
+        };
         let delete = if args.no_delete {
             false
         } else if args.delete {
@@ -630,6 +655,8 @@ impl DeployConfig {
             message: crate::environment::default_message(args.message),
             lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
+            routing,
+            force_routing: args.force_routing,
         })
     }
 }

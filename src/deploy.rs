@@ -84,6 +84,17 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     tree: &LocalTree,
     started: Instant,
 ) -> Result<Outcome> {
+    let routing = routing_of(config, tree)?;
+    // The distribution is read before any write: a wrong id, or a viewer-request function
+    // shipfront did not write, stops the deploy here.
+    let edge = match (cdn, &config.distribution_id) {
+        (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
+        _ => None,
+    };
+    let routing_changes = match (&routing, &edge) {
+        (Some(routing), Some(edge)) => apply::routing_changes(edge, routing).await?,
+        _ => false,
+    };
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
@@ -94,7 +105,7 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     // `--invalidate all` sends `/*` even when nothing changed: a write, taken under the lock.
     let invalidates_all =
         config.invalidate == crate::invalidate::Invalidate::All && config.distribution_id.is_some();
-    let needs_lock = !first.2.is_empty() || to_send || invalidates_all;
+    let needs_lock = !first.2.is_empty() || to_send || invalidates_all || routing_changes;
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
@@ -102,16 +113,13 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
         } else {
             first
         };
-        let edge = match (cdn, &config.distribution_id) {
-            (Some(cdn), Some(id)) => {
-                let edge = Edge::reach(cdn, id, &config.site.bucket).await?;
-                if config.spa {
-                    check_spa(&edge, &config.spa_fallback, config.fix_spa, config.dry_run).await?;
-                }
-                Some(edge)
-            }
-            _ => None,
-        };
+        // With routing, the function serves the SPA; the error-response fallback is not needed.
+        if let Some(edge) = &edge
+            && config.spa
+            && routing.is_none()
+        {
+            check_spa(edge, &config.spa_fallback, config.fix_spa, config.dry_run).await?;
+        }
         for warning in &plan.warnings {
             github::warn(warning);
         }
@@ -121,17 +129,28 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
             tree,
             listing: &listing,
             previous: previous.as_ref(),
+            routing_changes,
         };
-        apply::apply(
-            &store,
-            edge.as_ref(),
-            plan,
-            &settings(config, started),
-            &recorder,
-        )
-        .await
+        let mut settings = settings(config, started);
+        settings.routing = routing;
+        settings.routing_changes = routing_changes;
+        apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await
+}
+
+/// The routing function of the build (`--routing`), refused before any request when it would
+/// be larger than CloudFront allows.
+fn routing_of(config: &DeployConfig, tree: &LocalTree) -> Result<Option<apply::Routing>> {
+    let Some(routing) = &config.routing else {
+        return Ok(None);
+    };
+    let code = crate::routing::function_source(tree.files.iter().map(|f| f.rel.as_str()), routing)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(Some(apply::Routing {
+        code,
+        force: config.force_routing,
+    }))
 }
 
 fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {
@@ -146,6 +165,8 @@ fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {
         wait: config.wait,
         max_deletes: Some(config.max_deletes),
         state_prefix: config.site.state_prefix.clone(),
+        routing: None,
+        routing_changes: false,
     }
 }
 
@@ -156,6 +177,8 @@ struct DeployRecorder<'a, S> {
     tree: &'a LocalTree,
     listing: &'a RemoteListing,
     previous: Option<&'a Release>,
+    /// The routing function changes: a release even when no object does.
+    routing_changes: bool,
 }
 
 impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
@@ -165,7 +188,8 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
 
     fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String> {
         // A deploy that changed nothing records nothing.
-        (!plan.is_empty()).then(|| record::id_for(now, self.previous, result))
+        (!plan.is_empty() || self.routing_changes)
+            .then(|| record::id_for(now, self.previous, result))
     }
 
     /// Version ids of objects that neither this deploy wrote nor the previous record covers

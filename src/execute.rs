@@ -119,9 +119,28 @@ pub async fn execute<S: ObjectStore>(
     concurrency: usize,
     progress: Arc<dyn Progress>,
 ) -> Result<ExecReport> {
+    execute_around_deletes(store, plan, concurrency, progress, async { Ok(()) }).await
+}
+
+/// Executes `plan`, running `before_deletes` once every page is live and before anything is
+/// deleted (where edge routing switches: no route points at a file not yet written, none at
+/// one already gone).
+pub async fn execute_around_deletes<S: ObjectStore>(
+    store: Arc<S>,
+    plan: &Plan,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+    before_deletes: impl std::future::Future<Output = Result<()>>,
+) -> Result<ExecReport> {
     let started = Instant::now();
     let mut report = ExecReport::default();
+    let mut before_deletes = Some(before_deletes);
     for phase in Phase::ALL {
+        if phase == Phase::Deletes
+            && let Some(step) = before_deletes.take()
+        {
+            step.await?;
+        }
         let actions: Vec<Action> = plan.in_phase(phase).cloned().collect();
         if actions.is_empty() {
             continue;

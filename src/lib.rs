@@ -138,7 +138,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
         .rev()
     {
         records.push(match survey::read_record(&store, key).await? {
-            Some(record) => report::Listed::Read(record),
+            Some(record) => report::Listed::Read(Box::new(record)),
             None => report::Listed::Unreadable {
                 id: key
                     .strip_prefix(&dir)

@@ -495,6 +495,14 @@ impl ObjectStore for MemoryStore {
     }
 }
 
+/// A CloudFront Function in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryFunction {
+    pub code: String,
+    pub etag: String,
+    pub live: Option<String>,
+}
+
 /// One invalidation the CDN received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentInvalidation {
@@ -511,6 +519,12 @@ pub struct MemoryCdn {
     pub origin_path: String,
     pub spa: Mutex<SpaSettings>,
     pub invalidations: Mutex<Vec<SentInvalidation>>,
+    /// Functions by name: development code, its ETag (a counter), live code.
+    pub functions: Mutex<BTreeMap<String, MemoryFunction>>,
+    /// The default cache behavior's viewer-request function.
+    pub viewer_request: Mutex<Option<String>>,
+    /// Runs when a function is published (to see what else had happened by then).
+    pub on_publish: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     calls: Mutex<Vec<&'static str>>,
     faults: Mutex<Vec<(&'static str, usize)>>,
 }
@@ -545,7 +559,8 @@ impl MemoryCdn {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// A mutex's guard, poisoned or not.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -584,6 +599,77 @@ impl Cdn for Arc<MemoryCdn> {
         self.call("UpdateDistribution", id)?;
         let mut spa = lock(&self.spa);
         *spa = crate::spa::repaired(&spa, fallback);
+        Ok(())
+    }
+
+    async fn function_code(
+        &self,
+        name: &str,
+        live: bool,
+    ) -> Result<Option<(String, String)>, RemoteError> {
+        self.call("GetFunction", name)?;
+        Ok(lock(&self.functions).get(name).and_then(|f| {
+            let code = if live {
+                f.live.clone()?
+            } else {
+                f.code.clone()
+            };
+            Some((code, f.etag.clone()))
+        }))
+    }
+
+    async fn put_function(
+        &self,
+        name: &str,
+        code: &str,
+        etag: Option<&str>,
+    ) -> Result<String, RemoteError> {
+        let operation = if etag.is_some() {
+            "UpdateFunction"
+        } else {
+            "CreateFunction"
+        };
+        self.call(operation, name)?;
+        let mut functions = lock(&self.functions);
+        let existing = functions.get(name).map(|f| f.etag.clone());
+        if existing.as_deref() != etag {
+            return Err(RemoteError::on_distribution(
+                RemoteFailure::PreconditionFailed,
+                operation,
+                name,
+            ));
+        }
+        let function = functions.entry(name.to_owned()).or_default();
+        function.code = code.to_owned();
+        function.etag = format!("E{}", function.etag.len() + 1);
+        Ok(function.etag.clone())
+    }
+
+    async fn publish_function(&self, name: &str, etag: &str) -> Result<String, RemoteError> {
+        self.call("PublishFunction", name)?;
+        let mut functions = lock(&self.functions);
+        let Some(function) = functions.get_mut(name).filter(|f| f.etag == etag) else {
+            return Err(RemoteError::on_distribution(
+                RemoteFailure::PreconditionFailed,
+                "PublishFunction",
+                name,
+            ));
+        };
+        function.live = Some(function.code.clone());
+        if let Some(hook) = lock(&self.on_publish).take() {
+            hook();
+        }
+        Ok(format!("arn:aws:cloudfront::123456789012:function/{name}"))
+    }
+
+    async fn viewer_request_function(&self, id: &str) -> Result<Option<String>, RemoteError> {
+        self.call("GetDistributionConfig", id)?;
+        Ok(lock(&self.viewer_request).clone())
+    }
+
+    async fn set_viewer_request_function(&self, id: &str, arn: &str) -> Result<(), RemoteError> {
+        self.call("UpdateDistribution", id)?;
+        *lock(&self.viewer_request) = Some(arn.to_owned());
         Ok(())
     }
 
@@ -650,6 +736,8 @@ pub fn deploy_config() -> DeployConfig {
         message: None,
         lock: lock_policy(),
         keep_assets: 0,
+        routing: None,
+        force_routing: false,
     }
 }
 

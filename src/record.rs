@@ -123,6 +123,7 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
         kept: o.kept.clone(),
         rewritten,
         pending_invalidation: Vec::new(),
+        routing: o.previous.and_then(|p| p.routing.clone()),
     }
 }
 

@@ -46,6 +46,10 @@ pub struct Release {
     /// next deploy or rollback sends them, even when it changes nothing else.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_invalidation: Vec<String>,
+    /// The edge-routing function's code live after this release (`--routing`), which a
+    /// rollback to it publishes again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<String>,
 }
 
 /// One object as the release left it.

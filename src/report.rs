@@ -240,7 +240,7 @@ mod tests {
 /// A release record as `releases` lists it: read, or unreadable (its id only).
 #[derive(Debug, Clone)]
 pub enum Listed {
-    Read(crate::release::Release),
+    Read(Box<crate::release::Release>),
     Unreadable { id: String },
 }
 

@@ -128,6 +128,7 @@ pub fn record(
             |live| target.rewritten.union(&live.rewritten).cloned().collect(),
         ),
         pending_invalidation: Vec::new(),
+        routing: target.routing.clone(),
     }
 }
 

@@ -38,23 +38,37 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
     config: &RollbackConfig,
     started: Instant,
 ) -> Result<Outcome> {
+    let edge = match (cdn, &config.distribution_id) {
+        (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
+        _ => None,
+    };
     let first = survey(&*store, config).await?;
+    // The routing function the target release had is published again.
+    let routing = |chosen: &Chosen| {
+        chosen
+            .target
+            .routing
+            .clone()
+            .map(|code| apply::Routing { code, force: false })
+    };
+    let routing_changes = match (routing(&first.0), &edge) {
+        (Some(routing), Some(edge)) => apply::routing_changes(edge, &routing).await?,
+        _ => false,
+    };
     let to_send = first.0.live.as_ref().is_some_and(|live| {
         apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
     });
-    let policy = (!config.dry_run && (!first.1.is_empty() || to_send)).then_some(config.lock);
+    let needs_lock = !first.1.is_empty() || to_send || routing_changes;
+    let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
-        let (chosen, plan) = if locked {
+        let (mut chosen, plan) = if locked {
             survey(&*store, config).await?
         } else {
             first
         };
+        chosen.routing_changes = routing_changes;
         let target_id = chosen.target.id.clone();
         check_versions_kept(&*store, &plan, &config.site, &target_id).await?;
-        let edge = match (cdn, &config.distribution_id) {
-            (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
-            _ => None,
-        };
         let settings = apply::Settings {
             command: Command::Rollback { to: target_id },
             dry_run: config.dry_run,
@@ -66,6 +80,8 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
             wait: config.wait,
             max_deletes: Some(config.max_deletes),
             state_prefix: config.site.state_prefix.clone(),
+            routing: routing(&chosen),
+            routing_changes,
         };
         apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
     })
@@ -104,6 +120,9 @@ struct Chosen {
     target: Release,
     /// Key -> the bucket's current version id, when the releases were chosen.
     current: std::collections::BTreeMap<String, String>,
+    /// The target's routing function is published again: a release even when no object
+    /// changes.
+    routing_changes: bool,
 }
 
 /// How many records, newest first, are read to find the live one before settling for the
@@ -186,6 +205,7 @@ async fn choose<S: ObjectStore>(
         live,
         target,
         current,
+        routing_changes: false,
     })
 }
 
@@ -248,7 +268,7 @@ impl Recorder for Chosen {
 
     fn release_id(&self, now: SystemTime, plan: &Plan, _: &ExecReport) -> Option<String> {
         // A rollback that changed nothing records nothing.
-        if plan.is_empty() {
+        if plan.is_empty() && !self.routing_changes {
             return None;
         }
         let salt = format!("rollback {} from {}", self.target.id, self.newest_id);

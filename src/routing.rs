@@ -40,6 +40,13 @@ pub const REDIRECTS_FILE: &str = "_redirects";
 /// CloudFront's limit on a function's code, in bytes.
 pub const MAX_FUNCTION_BYTES: usize = 10_240;
 
+/// The name of the function shipfront writes for `distribution`: one per distribution, so
+/// sites behind different distributions never share one.
+#[must_use]
+pub fn function_name(distribution: &str) -> String {
+    format!("shipfront-{distribution}")
+}
+
 /// The runtime the generated code is written for.
 pub const RUNTIME: &str = "cloudfront-js-2.0";
 

@@ -324,6 +324,44 @@ pub trait Cdn: Send + Sync + 'static {
         fallback: &str,
     ) -> impl Future<Output = Result<(), RemoteError>> + Send;
 
+    /// A CloudFront Function's code at its development stage (or, with `live`, its published
+    /// one) and the ETag a change must quote; None when there is no such function.
+    fn function_code(
+        &self,
+        name: &str,
+        live: bool,
+    ) -> impl Future<Output = Result<Option<(String, String)>, RemoteError>> + Send;
+
+    /// Creates the function (`etag` None) or updates its development code (`If-Match: etag`),
+    /// as a `cloudfront-js-2.0` function; returns the new ETag.
+    fn put_function(
+        &self,
+        name: &str,
+        code: &str,
+        etag: Option<&str>,
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
+
+    /// Publishes the development code live; returns the function's ARN.
+    fn publish_function(
+        &self,
+        name: &str,
+        etag: &str,
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
+
+    /// The ARN of the function the default cache behavior runs on viewer requests, if any.
+    fn viewer_request_function(
+        &self,
+        distribution_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, RemoteError>> + Send;
+
+    /// Makes `arn` the default cache behavior's viewer-request function: a read-modify-write of
+    /// the distribution's config guarded by its ETag, every other setting kept.
+    fn set_viewer_request_function(
+        &self,
+        distribution_id: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), RemoteError>> + Send;
+
     /// The status CloudFront reports for an invalidation (`InProgress`, `Completed`).
     fn invalidation_status(
         &self,

@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
-    CustomErrorResponse, CustomErrorResponses, DistributionConfig, InvalidationBatch, Paths,
+    CustomErrorResponse, CustomErrorResponses, DistributionConfig, EventType, FunctionAssociation,
+    FunctionAssociations, FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch, Paths,
 };
 
 use crate::spa::{self, ErrorResponse, SpaSettings};
@@ -36,6 +38,53 @@ fn build_error(e: impl std::fmt::Display) -> RemoteFailure {
         message: e.to_string(),
         retryable: false,
     }
+}
+
+/// The viewer-request function of the default cache behavior.
+fn viewer_request_arn(config: &DistributionConfig) -> Option<String> {
+    config
+        .default_cache_behavior()?
+        .function_associations()?
+        .items()
+        .iter()
+        .find(|a| a.event_type() == &EventType::ViewerRequest)
+        .map(|a| a.function_arn().to_owned())
+}
+
+/// `config` with `arn` as the default cache behavior's viewer-request function; its other
+/// function associations (viewer response) and every other setting kept.
+fn with_viewer_request(
+    mut config: DistributionConfig,
+    arn: &str,
+) -> Result<DistributionConfig, RemoteFailure> {
+    let Some(mut behavior) = config.default_cache_behavior.take() else {
+        return Err(build_error(
+            "the distribution has no default cache behavior",
+        ));
+    };
+    let mut items: Vec<FunctionAssociation> = behavior
+        .function_associations()
+        .map(|f| f.items().to_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.event_type() != &EventType::ViewerRequest)
+        .collect();
+    items.push(
+        FunctionAssociation::builder()
+            .function_arn(arn)
+            .event_type(EventType::ViewerRequest)
+            .build()
+            .map_err(build_error)?,
+    );
+    behavior.function_associations = Some(
+        FunctionAssociations::builder()
+            .quantity(i32::try_from(items.len()).unwrap_or(i32::MAX))
+            .set_items(Some(items))
+            .build()
+            .map_err(build_error)?,
+    );
+    config.default_cache_behavior = Some(behavior);
+    Ok(config)
 }
 
 /// `config` with the SPA settings of `fixed`; entries that did not change keep every field
@@ -297,6 +346,142 @@ impl Cdn for CloudFrontCdn {
                 .id(distribution_id)
                 .if_match(etag)
                 .distribution_config(with_spa_settings(&config, &fixed)?)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn function_code(
+        &self,
+        name: &str,
+        live: bool,
+    ) -> Result<Option<(String, String)>, RemoteError> {
+        context("GetFunction", name, async {
+            let stage = if live {
+                FunctionStage::Live
+            } else {
+                FunctionStage::Development
+            };
+            match self
+                .client
+                .get_function()
+                .name(name)
+                .stage(stage)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(Some((
+                    String::from_utf8_lossy(
+                        out.function_code().map(Blob::as_ref).unwrap_or_default(),
+                    )
+                    .into_owned(),
+                    out.e_tag().unwrap_or_default().to_owned(),
+                ))),
+                Err(SdkError::ServiceError(e))
+                    if e.err().code() == Some("NoSuchFunctionExists") =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(classify(&e)),
+            }
+        })
+        .await
+    }
+
+    async fn put_function(
+        &self,
+        name: &str,
+        code: &str,
+        etag: Option<&str>,
+    ) -> Result<String, RemoteError> {
+        let operation = if etag.is_some() {
+            "UpdateFunction"
+        } else {
+            "CreateFunction"
+        };
+        context(operation, name, async {
+            let config = FunctionConfig::builder()
+                .comment("Edge routing written by shipfront")
+                .runtime(FunctionRuntime::CloudfrontJs20)
+                .build()
+                .map_err(build_error)?;
+            let code = Blob::new(code.as_bytes().to_vec());
+            let etag = match etag {
+                Some(etag) => self
+                    .client
+                    .update_function()
+                    .name(name)
+                    .if_match(etag)
+                    .function_config(config)
+                    .function_code(code)
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?
+                    .e_tag()
+                    .map(str::to_owned),
+                None => self
+                    .client
+                    .create_function()
+                    .name(name)
+                    .function_config(config)
+                    .function_code(code)
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?
+                    .e_tag()
+                    .map(str::to_owned),
+            };
+            Ok(etag.unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn publish_function(&self, name: &str, etag: &str) -> Result<String, RemoteError> {
+        context("PublishFunction", name, async {
+            let out = self
+                .client
+                .publish_function()
+                .name(name)
+                .if_match(etag)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(out
+                .function_summary()
+                .and_then(|s| s.function_metadata())
+                .map(|m| m.function_arn().to_owned())
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn viewer_request_function(
+        &self,
+        distribution_id: &str,
+    ) -> Result<Option<String>, RemoteError> {
+        context("GetDistributionConfig", distribution_id, async {
+            let (config, _) = self.distribution_config(distribution_id).await?;
+            Ok(viewer_request_arn(&config))
+        })
+        .await
+    }
+
+    async fn set_viewer_request_function(
+        &self,
+        distribution_id: &str,
+        arn: &str,
+    ) -> Result<(), RemoteError> {
+        context("UpdateDistribution", distribution_id, async {
+            let (config, etag) = self.distribution_config(distribution_id).await?;
+            let updated = with_viewer_request(config, arn)?;
+            self.client
+                .update_distribution()
+                .id(distribution_id)
+                .if_match(etag)
+                .distribution_config(updated)
                 .send()
                 .await
                 .map_err(|e| classify(&e))?;

@@ -126,7 +126,7 @@ fn moto() -> &'static str {
 }
 
 /// The CloudFront emulator (moto 5.2.5).
-fn moto_cloudfront() -> &'static str {
+pub(crate) fn moto_cloudfront() -> &'static str {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     &MOTO
         .get_or_init(|| start_moto("cloudfront", "SHIPFRONT_MOTO_CLOUDFRONT"))

@@ -209,3 +209,37 @@ fn bad_redirects_and_a_function_too_large_are_refused_naming_the_cause() {
     routing(&world, &site, &[]).fails(2, "over CloudFront's limit of 10240");
     assert!(!Path::new(&world.workdir.path().join("shipfront.toml")).exists());
 }
+
+/// The adapter's function calls that the emulator serves (CreateFunction, GetFunction at both
+/// stages, and reading the viewer-request association), through the real SDK. moto 5.2.5 has
+/// no UpdateFunction or PublishFunction and does not keep function associations: those are
+/// checked against the in-memory CloudFront only (`apply::tests`).
+#[test]
+fn the_routing_function_is_created_and_read_back_through_the_sdk() {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+    use shipfront::store::Cdn;
+    let world = World::new("routing-sdk");
+    let distribution = world.distribution("");
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(crate::harness::moto_cloudfront())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
+        .build();
+    let cdn = shipfront::aws::CloudFrontCdn::new(&sdk);
+    let name = shipfront::routing::function_name(&distribution);
+    let code = "function handler(event) { return event.request; }\n";
+    crate::harness::block_on(async {
+        assert_eq!(cdn.function_code(&name, false).await.unwrap(), None);
+        let etag = cdn.put_function(&name, code, None).await.unwrap();
+        assert!(!etag.is_empty());
+        let (read, _) = cdn.function_code(&name, false).await.unwrap().unwrap();
+        assert_eq!(read, code);
+        assert_eq!(
+            cdn.viewer_request_function(&distribution).await.unwrap(),
+            None
+        );
+    });
+}
