@@ -147,6 +147,14 @@ pub enum Error {
     )]
     DistributionMissing { distribution: String },
 
+    /// A failed CloudFront Functions call.
+    #[error("{operation} failed for CloudFront Function `{function}`: {message}")]
+    CdnFunction {
+        operation: &'static str,
+        function: String,
+        message: String,
+    },
+
     /// A failed CloudFront call.
     #[error("{operation} failed for CloudFront distribution `{distribution}`: {message}")]
     Cdn {
@@ -234,6 +242,7 @@ impl Error {
             | Error::DeployFailed { .. }
             | Error::DistributionMissing { .. }
             | Error::Cdn { .. }
+            | Error::CdnFunction { .. }
             | Error::DoctorFailed(_)
             | Error::Locked { .. }
             | Error::Interrupted

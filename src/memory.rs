@@ -633,7 +633,7 @@ impl Cdn for Arc<MemoryCdn> {
         let mut functions = lock(&self.functions);
         let existing = functions.get(name).map(|f| f.etag.clone());
         if existing.as_deref() != etag {
-            return Err(RemoteError::on_distribution(
+            return Err(RemoteError::on_function(
                 RemoteFailure::PreconditionFailed,
                 operation,
                 name,
@@ -649,7 +649,7 @@ impl Cdn for Arc<MemoryCdn> {
         self.call("PublishFunction", name)?;
         let mut functions = lock(&self.functions);
         let Some(function) = functions.get_mut(name).filter(|f| f.etag == etag) else {
-            return Err(RemoteError::on_distribution(
+            return Err(RemoteError::on_function(
                 RemoteFailure::PreconditionFailed,
                 "PublishFunction",
                 name,

@@ -102,6 +102,8 @@ pub enum Resource {
     Bucket { bucket: String, key: Option<String> },
     /// A CloudFront distribution.
     Distribution(String),
+    /// A CloudFront Function.
+    Function(String),
 }
 
 /// A failed call to a port, with the operation and the bucket, key or distribution it was made
@@ -148,7 +150,17 @@ impl RemoteError {
     pub fn key(&self) -> Option<&str> {
         match &self.on {
             Resource::Bucket { key, .. } => key.as_deref(),
-            Resource::Distribution(_) => None,
+            Resource::Distribution(_) | Resource::Function(_) => None,
+        }
+    }
+
+    /// A failed call on the CloudFront Function `name`.
+    #[must_use]
+    pub fn on_function(failure: RemoteFailure, operation: &'static str, name: &str) -> Self {
+        RemoteError {
+            failure,
+            operation,
+            on: Resource::Function(name.to_owned()),
         }
     }
 
@@ -208,6 +220,11 @@ impl From<RemoteError> for Error {
             (failure, Resource::Distribution(distribution)) => Error::Cdn {
                 operation,
                 distribution,
+                message: failure.to_string(),
+            },
+            (failure, Resource::Function(function)) => Error::CdnFunction {
+                operation,
+                function,
                 message: failure.to_string(),
             },
         }

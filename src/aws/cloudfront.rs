@@ -151,6 +151,16 @@ async fn context<T>(
         .map_err(|failure| RemoteError::on_distribution(failure, operation, distribution_id))
 }
 
+/// Runs one call on a CloudFront Function, naming its operation and the function when it fails.
+async fn function_context<T>(
+    operation: &'static str,
+    name: &str,
+    call: impl std::future::Future<Output = Result<T, RemoteFailure>>,
+) -> Result<T, RemoteError> {
+    call.await
+        .map_err(|failure| RemoteError::on_function(failure, operation, name))
+}
+
 impl CloudFrontCdn {
     #[must_use]
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
@@ -359,7 +369,7 @@ impl Cdn for CloudFrontCdn {
         name: &str,
         live: bool,
     ) -> Result<Option<(String, String)>, RemoteError> {
-        context("GetFunction", name, async {
+        function_context("GetFunction", name, async {
             let stage = if live {
                 FunctionStage::Live
             } else {
@@ -402,7 +412,7 @@ impl Cdn for CloudFrontCdn {
         } else {
             "CreateFunction"
         };
-        context(operation, name, async {
+        function_context(operation, name, async {
             let config = FunctionConfig::builder()
                 .comment("Edge routing written by shipfront")
                 .runtime(FunctionRuntime::CloudfrontJs20)
@@ -440,7 +450,7 @@ impl Cdn for CloudFrontCdn {
     }
 
     async fn publish_function(&self, name: &str, etag: &str) -> Result<String, RemoteError> {
-        context("PublishFunction", name, async {
+        function_context("PublishFunction", name, async {
             let out = self
                 .client
                 .publish_function()

@@ -243,3 +243,87 @@ fn the_routing_function_is_created_and_read_back_through_the_sdk() {
         );
     });
 }
+
+/// `deploy --routing` end to end through the real SDK: CloudFront Functions and the
+/// viewer-request association come from the test proxy's stand-in (`--functions`), since the
+/// emulator lacks UpdateFunction, PublishFunction and associations; the rest is the emulator.
+#[test]
+fn deploy_publishes_the_routing_function_once_and_rollback_restores_it() {
+    let world = World::new("routing-deploy");
+    let distribution = world.distribution("");
+    let proxy = crate::harness::Proxy::start_cloudfront(&["--functions"]);
+    let site = fixture_site("astro");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--distribution-id", distribution.as_str(), "--routing"];
+        all.extend_from_slice(args);
+        let mut cmd = world.deploy_cmd(&site, &all);
+        cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
+        Run::of(cmd)
+    };
+    let name = format!("shipfront-{distribution}");
+    let first = run(&["--no-progress"]).ok();
+    assert!(
+        first
+            .stderr
+            .contains(&format!("published the routing function `{name}`")),
+        "{}",
+        first.stderr
+    );
+    let dry = run(&["--dry-run"]).ok();
+    assert!(
+        dry.stdout
+            .contains(&format!("routing function `{name}`: unchanged")),
+        "read back live and associated: {}",
+        dry.stdout
+    );
+
+    // A file-style page changes the layout's exceptions: a new function.
+    site.file("contact.html", "x");
+    let dry = run(&["--dry-run"]).ok();
+    assert!(
+        dry.stdout.contains("published, and run on viewer requests"),
+        "{}",
+        dry.stdout
+    );
+    let second = run(&["--no-progress"]).ok();
+    assert!(
+        second.stderr.contains("published the routing function"),
+        "{}",
+        second.stderr
+    );
+    let stats = proxy.stats();
+    assert_eq!(
+        stats.get("functions_post").copied(),
+        Some(3),
+        "create, publish, publish: {stats:?}"
+    );
+    assert_eq!(
+        stats.get("functions_put").copied(),
+        Some(1),
+        "one update: {stats:?}"
+    );
+
+    // Rolling back to the first release publishes its function again.
+    let mut rollback = world.cmd(&[
+        "rollback",
+        "--bucket",
+        &world.bucket,
+        "--distribution-id",
+        &distribution,
+    ]);
+    rollback.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
+    let back = Run::of(rollback).ok();
+    assert!(
+        back.stderr.contains("published the routing function"),
+        "{}",
+        back.stderr
+    );
+    site.remove("contact.html");
+    let dry = run(&["--dry-run"]).ok();
+    assert!(
+        dry.stdout
+            .contains(&format!("routing function `{name}`: unchanged")),
+        "the first build's function is live again: {}",
+        dry.stdout
+    );
+}

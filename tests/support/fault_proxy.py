@@ -14,6 +14,11 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
   --drop-first N --drop-match TEXT
                   forward the first N writes whose path contains TEXT, then close the connection
                   without answering (a write that landed but whose answer was lost)
+  --functions     stand in for CloudFront Functions, which the emulator lacks in part (no
+                  UpdateFunction, no PublishFunction, no function associations): create, update,
+                  publish and get functions here, with ETags as CloudFront checks them, and keep
+                  the default cache behavior's viewer-request association across
+                  UpdateDistribution and GetDistributionConfig (the rest goes to the emulator)
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
                   printing "held" on stdout once (so a test can kill the client at that point);
                   with --hold-match TEXT, only the later writes whose path contains TEXT
@@ -23,6 +28,8 @@ request body bytes) as JSON.
 """
 import argparse
 import base64
+import re
+import xml.etree.ElementTree as ET
 import hashlib
 import http.client
 import json
@@ -71,6 +78,100 @@ def kind(method, path):
 WRITES = {"put", "upload_part", "create_multipart", "complete_multipart", "delete_objects", "delete", "abort_multipart"}
 
 
+NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+FUNCTIONS = {}  # name -> {"code": bytes, "live": bytes or None, "etag": int}
+ASSOCIATIONS = {}  # distribution id -> viewer-request function ARN
+
+
+def function_summary(name, stage):
+    f = FUNCTIONS[name]
+    status = "DEPLOYED" if f["live"] is not None else "UNPUBLISHED"
+    return (f'<?xml version="1.0" encoding="UTF-8"?><FunctionSummary xmlns="{NS}"><Name>{name}</Name>'
+            f'<Status>{status}</Status><FunctionConfig><Comment>stub</Comment><Runtime>cloudfront-js-2.0</Runtime>'
+            f'</FunctionConfig><FunctionMetadata><FunctionARN>arn:aws:cloudfront::123456789012:function/{name}'
+            f'</FunctionARN><Stage>{stage}</Stage><CreatedTime>2026-01-01T00:00:00Z</CreatedTime>'
+            f'<LastModifiedTime>2026-01-01T00:00:00Z</LastModifiedTime></FunctionMetadata></FunctionSummary>').encode()
+
+
+def functions_stub(handler, body):
+    """Answers a CloudFront Functions call; False when the request is not one."""
+    path = urlsplit(handler.path)
+    m = re.match(r"^/2020-05-31/function(?:/([^/]+))?(/publish)?$", path.path)
+    if not m:
+        return False
+    name, publish = m.group(1), m.group(2)
+    bump("functions_" + handler.command.lower())
+
+    def error(status, code):
+        xml = (f'<?xml version="1.0"?><ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
+               f'<Code>{code}</Code><Message>{code}</Message></Error></ErrorResponse>').encode()
+        handler.reply(status, xml, [("Content-Type", "text/xml")])
+        return True
+
+    def answer(status, stage, etag_header="ETag"):
+        etag = f'E{FUNCTIONS[name]["etag"]}'
+        handler.reply(status, function_summary(name, stage), [("Content-Type", "text/xml"), (etag_header, etag)])
+        return True
+
+    if handler.command == "POST" and name is None:
+        root = ET.fromstring(body)
+        name = root.find(f"{{{NS}}}Name").text
+        if name in FUNCTIONS:
+            return error(409, "FunctionAlreadyExists")
+        code = base64.b64decode(root.find(f"{{{NS}}}FunctionCode").text)
+        FUNCTIONS[name] = {"code": code, "live": None, "etag": 1}
+        return answer(201, "DEVELOPMENT")
+    if name not in FUNCTIONS:
+        return error(404, "NoSuchFunctionExists")
+    f = FUNCTIONS[name]
+    if handler.command in ("PUT", "POST") and handler.headers.get("If-Match") != f"E{f['etag']}":
+        return error(412, "PreconditionFailed")
+    if handler.command == "PUT":
+        f["code"] = base64.b64decode(ET.fromstring(body).find(f"{{{NS}}}FunctionCode").text)
+        f["etag"] += 1
+        # CloudFront's UpdateFunction names this header `ETtag` (sic), and the SDK reads that.
+        return answer(200, "DEVELOPMENT", "ETtag")
+    if handler.command == "POST" and publish:
+        f["live"] = f["code"]
+        return answer(200, "LIVE")
+    if handler.command == "GET":
+        stage = parse_qs(path.query).get("Stage", ["DEVELOPMENT"])[0]
+        code = f["live"] if stage == "LIVE" else f["code"]
+        if code is None:
+            return error(404, "NoSuchFunctionExists")
+        handler.reply(200, code, [("Content-Type", "application/octet-stream"), ("ETag", f"E{f['etag']}")])
+        return True
+    return error(400, "InvalidArgument")
+
+
+CONFIG_PATH = re.compile(r"^/2020-05-31/distribution/([^/]+)/config$")
+
+
+def remember_association(path, body):
+    """From an UpdateDistribution body: the default cache behavior's viewer-request function."""
+    m = CONFIG_PATH.match(urlsplit(path).path)
+    if not m:
+        return
+    behavior = ET.fromstring(body).find(f"{{{NS}}}DefaultCacheBehavior")
+    for assoc in behavior.iter(f"{{{NS}}}FunctionAssociation"):
+        if assoc.find(f"{{{NS}}}EventType").text == "viewer-request":
+            ASSOCIATIONS[m.group(1)] = assoc.find(f"{{{NS}}}FunctionARN").text
+
+
+def with_association(path, data):
+    """A GetDistributionConfig answer with the association the emulator did not keep."""
+    m = CONFIG_PATH.match(urlsplit(path).path)
+    if not m or m.group(1) not in ASSOCIATIONS:
+        return data
+    xml = ('<FunctionAssociations><Quantity>1</Quantity><Items><FunctionAssociation>'
+           f'<FunctionARN>{ASSOCIATIONS[m.group(1)]}</FunctionARN><EventType>viewer-request</EventType>'
+           '</FunctionAssociation></Items></FunctionAssociations>')
+    text = data.decode()
+    text = re.sub(r"(<DefaultCacheBehavior>.*?)<FunctionAssociations>.*?</FunctionAssociations>",
+                  lambda mm: mm.group(1) + xml, text, count=1, flags=re.S)
+    return text.encode()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -112,6 +213,11 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(stats).encode()
             return self.reply(200, body, [("Content-Type", "application/json")])
         body = self.read_body()
+        if args.functions:
+            if functions_stub(self, body):
+                return
+            if self.command == "PUT":
+                remember_association(self.path, body)
         if args.reject_match and args.reject_match in self.path:
             with lock:
                 reject = stats.get("rejected", 0) < args.reject_first
@@ -172,6 +278,8 @@ class Handler(BaseHTTPRequestHandler):
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
+        if args.functions and self.command == "GET":
+            data = with_association(self.path, data)
         if drop:
             bump("injected_drop")
             self.close_connection = True
@@ -209,6 +317,7 @@ def main():
     p.add_argument("--reject-code", default="TooManyInvalidationsInProgress")
     p.add_argument("--drop-first", type=int, default=0)
     p.add_argument("--drop-match", default="")
+    p.add_argument("--functions", action="store_true")
     p.add_argument("--hold-after", type=int, default=None)
     p.add_argument("--hold-match", default="")
     p.add_argument("--seed", type=int, default=1)
