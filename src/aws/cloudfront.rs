@@ -218,6 +218,28 @@ impl CloudFrontCdn {
         Ok((config, etag))
     }
 
+    /// A read-modify-write of the distribution's config; If-Match makes CloudFront refuse the
+    /// write if someone changed the config meanwhile.
+    async fn update_config(
+        &self,
+        distribution_id: &str,
+        change: impl FnOnce(DistributionConfig) -> Result<DistributionConfig, RemoteFailure>,
+    ) -> Result<(), RemoteError> {
+        context("UpdateDistribution", distribution_id, async {
+            let (config, etag) = self.distribution_config(distribution_id).await?;
+            self.client
+                .update_distribution()
+                .id(distribution_id)
+                .if_match(etag)
+                .distribution_config(change(config)?)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// What `shipfront doctor` checks about the distribution.
     pub async fn distribution_facts(
         &self,
@@ -347,19 +369,9 @@ impl Cdn for CloudFrontCdn {
     }
 
     async fn fix_spa(&self, distribution_id: &str, fallback: &str) -> Result<(), RemoteError> {
-        context("UpdateDistribution", distribution_id, async {
-            let (config, etag) = self.distribution_config(distribution_id).await?;
+        self.update_config(distribution_id, |config| {
             let fixed = spa::repaired(&spa_settings_of(&config), fallback);
-            // If-Match makes CloudFront refuse the write if someone changed the config meanwhile.
-            self.client
-                .update_distribution()
-                .id(distribution_id)
-                .if_match(etag)
-                .distribution_config(with_spa_settings(&config, &fixed)?)
-                .send()
-                .await
-                .map_err(|e| classify(&e))?;
-            Ok(())
+            with_spa_settings(&config, &fixed)
         })
         .await
     }
@@ -484,20 +496,8 @@ impl Cdn for CloudFrontCdn {
         distribution_id: &str,
         arn: &str,
     ) -> Result<(), RemoteError> {
-        context("UpdateDistribution", distribution_id, async {
-            let (config, etag) = self.distribution_config(distribution_id).await?;
-            let updated = with_viewer_request(config, arn)?;
-            self.client
-                .update_distribution()
-                .id(distribution_id)
-                .if_match(etag)
-                .distribution_config(updated)
-                .send()
-                .await
-                .map_err(|e| classify(&e))?;
-            Ok(())
-        })
-        .await
+        self.update_config(distribution_id, |config| with_viewer_request(config, arn))
+            .await
     }
 
     async fn invalidation_status(
