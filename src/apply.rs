@@ -553,6 +553,14 @@ mod tests {
 
     const LOCK: &str = ".shipfront/lock";
 
+    /// An empty versioned bucket `b` and a distribution `E1` in memory.
+    fn fresh() -> (Arc<MemoryStore>, Arc<MemoryCdn>) {
+        (
+            Arc::new(MemoryStore::new("b")),
+            Arc::new(MemoryCdn::default()),
+        )
+    }
+
     fn v1() -> LocalTree {
         tree(&[
             ("index.html", "home 1"),
@@ -601,10 +609,7 @@ mod tests {
 
     #[test]
     fn deploy_then_rollback_restores_the_bytes_and_invalidates_what_changed() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &v1());
         let first = current_etags(&store);
         let second = run_deploy(&store, &cdn, &v2());
@@ -646,10 +651,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_site_takes_no_lock_and_writes_nothing() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &v1());
         let before = store.calls().len();
         let again = run_deploy(&store, &cdn, &v1());
@@ -660,10 +662,7 @@ mod tests {
 
     #[test]
     fn a_lock_held_elsewhere_refuses_before_any_write() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         let holder = format!(
             r#"{{"holder":"ci-runner-7","command":"deploy","started":"","refreshed":{}}}"#,
             std::time::SystemTime::now()
@@ -693,10 +692,7 @@ mod tests {
 
     #[test]
     fn the_plan_that_runs_is_made_under_the_lock() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         // Another deploy adds a page between our first look and our lock.
         store.before_nth("PutObject", 1, |o| {
             o.put("late.html", b"late");
@@ -715,10 +711,7 @@ mod tests {
 
     #[test]
     fn rollback_refuses_expired_versions_before_any_write() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &v1());
         run_deploy(&store, &cdn, &v2());
         // A lifecycle rule expired app.js's first version.
@@ -745,10 +738,7 @@ mod tests {
 
     #[test]
     fn a_failed_invalidation_is_an_error_naming_the_way_out_and_frees_the_lock() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &v1());
         cdn.fail_nth("CreateInvalidation", 1);
         let err = block_on(deploy(
@@ -770,10 +760,7 @@ mod tests {
 
     #[test]
     fn a_failed_call_names_its_operation_bucket_and_key() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         store.fail_key("PutObject", "app.js");
         let err = block_on(deploy(
             Arc::clone(&store),
@@ -806,10 +793,7 @@ mod tests {
 
     #[test]
     fn deploy_and_rollback_share_the_dry_run_the_record_and_the_invalidate_flag() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &v1());
         run_deploy(&store, &cdn, &v2());
         let dry = {
@@ -882,10 +866,7 @@ mod tests {
 
     #[test]
     fn a_rollback_to_what_the_bucket_holds_takes_no_lock_and_records_nothing() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         let v1 = run_deploy(&store, &cdn, &v1()).release.unwrap();
         run_deploy(&store, &cdn, &v2());
         let mut config = rollback_config();
@@ -903,10 +884,7 @@ mod tests {
 
     #[test]
     fn rollback_honours_max_deletes_before_any_write() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &tree(&[("index.html", "1")]));
         let many: Vec<(String, &str)> = (0..5).map(|i| (format!("p{i}.html"), "x")).collect();
         let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
@@ -952,10 +930,7 @@ mod tests {
 
     #[test]
     fn a_failed_invalidation_is_recorded_pending_and_sent_by_the_next_run() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &v1());
         cdn.fail_nth("CreateInvalidation", 1);
         let config = deploy_config();
@@ -1001,10 +976,7 @@ mod tests {
 
     #[test]
     fn the_first_deploy_onto_a_bucket_without_records_fixes_the_headers_it_finds() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         // What `aws s3 sync` left: the same bytes, no Cache-Control, a generic type.
         store.with_objects(|o| {
             for (key, body) in [
@@ -1032,6 +1004,12 @@ mod tests {
                 ("index.html", Reason::HeadersChanged),
             ]
         );
+        let heads = store
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("HeadObject"))
+            .count();
+        assert_eq!(heads, 4, "each object read once, not again under the lock");
         let html = store.with_objects(|o| o.current("index.html").cloned().unwrap());
         assert_eq!(html.content_type, "text/html; charset=utf-8");
         assert_eq!(html.cache_control, "public, max-age=0, must-revalidate");
@@ -1075,10 +1053,7 @@ mod tests {
 
     #[test]
     fn routing_is_published_with_the_deploy_recorded_and_restored_by_rollback() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         let config = routed(deploy_config());
         deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
         let live = |cdn: &MemoryCdn| {
@@ -1122,10 +1097,7 @@ mod tests {
 
     #[test]
     fn a_viewer_request_function_shipfront_did_not_write_is_replaced_only_by_force() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         *crate::memory::lock(&cdn.viewer_request) =
             Some("arn:aws:cloudfront::1:function/hand-made".to_owned());
         let mut config = routed(deploy_config());
@@ -1144,10 +1116,7 @@ mod tests {
 
     #[test]
     fn the_routing_switches_after_the_pages_are_written_and_before_anything_is_deleted() {
-        let (store, cdn) = (
-            Arc::new(MemoryStore::new("b")),
-            Arc::new(MemoryCdn::default()),
-        );
+        let (store, cdn) = fresh();
         let config = routed(deploy_config());
         deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
         let at_publish = Arc::new(std::sync::Mutex::new(None));

@@ -98,7 +98,7 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
-    let first = survey::survey(&store, config, tree).await?;
+    let first = survey::survey(&store, config, tree, None).await?;
     let to_send = first.1.as_ref().is_some_and(|live| {
         apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
     });
@@ -109,7 +109,7 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
-            survey::survey(&store, config, tree).await?
+            survey::survey(&store, config, tree, Some(&first.0)).await?
         } else {
             first
         };
@@ -216,12 +216,7 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
                     .is_none_or(|r| Some(r.etag.as_str()) != listed.get(f.key.as_str()).copied())
         });
         let versions = if needs_versions {
-            self.store
-                .versions(&self.config.site.prefix)
-                .await?
-                .into_iter()
-                .filter_map(|(key, v)| Some((key, v.current?)))
-                .collect()
+            crate::inventory::current_of(&self.store.versions(&self.config.site.prefix).await?)
         } else {
             BTreeMap::new()
         };

@@ -79,6 +79,18 @@ pub struct RemoteListing {
     pub pages: usize,
 }
 
+/// Key -> the current version id, of every versioned key in `versions` (none when the bucket is
+/// unversioned).
+#[must_use]
+pub fn current_of(
+    versions: &std::collections::BTreeMap<String, Versions>,
+) -> std::collections::BTreeMap<String, String> {
+    versions
+        .iter()
+        .filter_map(|(key, v)| Some((key.clone(), v.current.clone()?)))
+        .collect()
+}
+
 /// The versions S3 keeps of one key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Versions {

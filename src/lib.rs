@@ -152,12 +152,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     let current: std::collections::BTreeMap<String, String> = if records.is_empty() {
         std::collections::BTreeMap::new()
     } else {
-        store
-            .versions(&config.site.prefix)
-            .await?
-            .into_iter()
-            .filter_map(|(key, v)| Some((key, v.current?)))
-            .collect()
+        inventory::current_of(&store.versions(&config.site.prefix).await?)
     };
     let readable: Vec<Option<&release::Release>> =
         records.iter().map(report::Listed::record).collect();

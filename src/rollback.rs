@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::applied::ExecReport;
 use crate::apply::{self, Edge, Recorder};
-use crate::config::{RollbackConfig, Site};
+use crate::config::RollbackConfig;
 use crate::error::{Error, Result};
 use crate::plan::{Op, Plan};
 use crate::release::{self, Release};
@@ -68,7 +68,7 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
         };
         chosen.routing_changes = routing_changes;
         let target_id = chosen.target.id.clone();
-        check_versions_kept(&*store, &plan, &config.site, &target_id).await?;
+        check_versions_kept(&plan, &chosen.versions, &target_id)?;
         let settings = apply::Settings {
             command: Command::Rollback { to: target_id },
             dry_run: config.dry_run,
@@ -118,8 +118,8 @@ struct Chosen {
     /// None when the live record cannot be read (it is then only named).
     live: Option<Release>,
     target: Release,
-    /// Key -> the bucket's current version id, when the releases were chosen.
-    current: std::collections::BTreeMap<String, String>,
+    /// Every version the bucket keeps, when the releases were chosen.
+    versions: std::collections::BTreeMap<String, crate::store::Versions>,
     /// The target's routing function is published again: a release even when no object
     /// changes.
     routing_changes: bool,
@@ -155,7 +155,9 @@ async fn choose<S: ObjectStore>(
         )));
     }
     let read = async |id: &str| survey::read_record(store, &format!("{dir}{id}.json")).await;
-    let current = current_versions(store, &config.site.prefix).await?;
+    // One pass over the versions: which release is live, and later which versions are kept.
+    let versions = store.versions(&config.site.prefix).await?;
+    let current = crate::inventory::current_of(&versions);
     let mut walked: Vec<(&str, Option<Release>)> = Vec::new();
     let mut live_at = None;
     for id in ids.iter().rev().take(LIVE_SEARCH) {
@@ -204,40 +206,18 @@ async fn choose<S: ObjectStore>(
         newest_id: newest_id.to_owned(),
         live,
         target,
-        current,
+        versions,
         routing_changes: false,
     })
 }
 
-/// Key -> current version id of every object under `prefix` (empty when unversioned).
-async fn current_versions<S: ObjectStore>(
-    store: &S,
-    prefix: &str,
-) -> Result<std::collections::BTreeMap<String, String>> {
-    Ok(store
-        .versions(prefix)
-        .await?
-        .into_iter()
-        .filter_map(|(key, v)| Some((key, v.current?)))
-        .collect())
-}
-
 /// Every version to copy back must still exist (a lifecycle rule may have expired it):
 /// checked before any write, so a rollback never stops halfway for that.
-async fn check_versions_kept<S: ObjectStore>(
-    store: &S,
+fn check_versions_kept(
     plan: &Plan,
-    site: &Site,
+    kept: &std::collections::BTreeMap<String, crate::store::Versions>,
     target_id: &str,
 ) -> Result<()> {
-    if !plan
-        .actions
-        .iter()
-        .any(|a| matches!(a.op, Op::Restore { .. }))
-    {
-        return Ok(());
-    }
-    let kept = store.versions(&site.prefix).await?;
     let missing: Vec<String> = plan
         .actions
         .iter()
@@ -285,7 +265,7 @@ impl Recorder for Chosen {
         Ok(restore::record(
             &self.target,
             self.live.as_ref(),
-            &self.current,
+            &crate::inventory::current_of(&self.versions),
             result,
             id,
             time,

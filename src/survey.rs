@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{DeployConfig, Site};
 use crate::error::{Error, Result};
-use crate::store::{ObjectStore, RemoteListing};
+use crate::store::{ObjectStore, RemoteListing, StoredHeaders};
 use crate::{github, plan, release, scan};
 
 /// The release record keys of a site, oldest first. The listing of the site's prefix already
@@ -45,11 +45,13 @@ pub async fn read_record<S: ObjectStore>(store: &S, key: &str) -> Result<Option<
     }
 }
 
-/// Lists the bucket, reads the live release record and plans.
+/// Lists the bucket, reads the live release record and plans. `known`: an earlier survey's
+/// listing, whose stored headers are not read again for objects still the same.
 pub(crate) async fn survey<S: ObjectStore>(
     store: &Arc<S>,
     config: &DeployConfig,
     tree: &scan::LocalTree,
+    known: Option<&RemoteListing>,
 ) -> Result<(
     crate::store::RemoteListing,
     Option<release::Release>,
@@ -75,7 +77,7 @@ pub(crate) async fn survey<S: ObjectStore>(
     // No record says how the unchanged objects are stored (another tool deployed them): read
     // their headers once, so the ones that differ from the rules are fixed in place.
     if previous.is_none() && plan.unchanged > 0 {
-        learn_headers(store, &mut listing, &plan, tree).await?;
+        learn_headers(store, &mut listing, &plan, tree, known).await?;
         plan = plan::plan(tree, &listing, None, &plan_config);
     }
     Ok((listing, previous, plan))
@@ -90,15 +92,30 @@ async fn learn_headers<S: ObjectStore>(
     listing: &mut RemoteListing,
     plan: &plan::Plan,
     tree: &scan::LocalTree,
+    known: Option<&RemoteListing>,
 ) -> Result<()> {
     let acted: BTreeSet<&str> = plan.actions.iter().map(|a| a.key.as_str()).collect();
     let local: BTreeSet<&str> = tree.files.iter().map(|f| f.key.as_str()).collect();
+    // Read before (the survey before the lock), with the same bytes since: not read again.
+    let mut learned: BTreeMap<String, StoredHeaders> = known
+        .into_iter()
+        .flat_map(|k| &k.objects)
+        .filter_map(|o| Some((o, o.headers.clone()?)))
+        .filter(|(o, _)| {
+            listing
+                .objects
+                .binary_search_by(|now| now.key.cmp(&o.key))
+                .is_ok_and(|i| listing.objects[i].etag == o.etag)
+        })
+        .map(|(o, headers)| (o.key.clone(), headers))
+        .collect();
+    let already: BTreeSet<String> = learned.keys().cloned().collect();
     let mut keys = listing
         .objects
         .iter()
         .map(|o| o.key.clone())
-        .filter(|k| local.contains(k.as_str()) && !acted.contains(k.as_str()));
-    let mut learned = BTreeMap::new();
+        .filter(|k| local.contains(k.as_str()) && !acted.contains(k.as_str()))
+        .filter(|k| !already.contains(k));
     let mut heads = JoinSet::new();
     loop {
         while heads.len() < HEADS_IN_FLIGHT {
