@@ -3,6 +3,7 @@
 //! commands go through `apply`, generic over the ports, so they cannot drift apart and an
 //! in-memory store tests them in milliseconds.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -14,6 +15,7 @@ use crate::invalidate::{self, Invalidate, Invalidation, cached_keys, planned_cac
 use crate::plan::Plan;
 use crate::release::{self, Release};
 use crate::report::{Command, InvalidationReport, Outcome};
+use crate::response_headers::ResponseHeaders;
 use crate::store::{Cdn, ObjectStore};
 use crate::{execute, github, lock, progress};
 
@@ -54,10 +56,19 @@ pub struct Settings {
     pub max_deletes: Option<usize>,
     /// Where release records go.
     pub state_prefix: String,
-    /// The edge-routing function this run keeps live, if any.
+    /// What the run keeps live at the edge besides the objects.
+    pub edge: EdgeWork,
+}
+
+/// What a run keeps live at the edge besides the objects: the routing function and the
+/// response headers, each only when the run manages it, and whether each changes (read by
+/// `EdgeWork::check` before any write).
+#[derive(Debug, Clone, Default)]
+pub struct EdgeWork {
     pub routing: Option<Routing>,
-    /// Whether publishing it changes the distribution (`routing_changes`).
+    pub headers: Option<Headers>,
     pub routing_changes: bool,
+    pub headers_change: bool,
 }
 
 /// The edge-routing function a run keeps live.
@@ -68,10 +79,104 @@ pub struct Routing {
     pub force: bool,
 }
 
-/// Reads the distribution's routing before any write: refuses a viewer-request function
-/// shipfront did not write (unless forced), and says whether publishing `routing` changes
-/// anything.
-pub async fn routing_changes<C: Cdn>(edge: &Edge<C>, routing: &Routing) -> Result<bool> {
+/// The response headers (`[headers]`) a run keeps live.
+#[derive(Debug, Clone)]
+pub struct Headers {
+    /// As written in shipfront.toml: what the release records.
+    pub table: BTreeMap<String, String>,
+    pub policy: ResponseHeaders,
+    /// Replace a response headers policy shipfront did not write.
+    pub force: bool,
+}
+
+impl Headers {
+    /// The headers of `table` (`[headers]` as written); `whose` names where it came from.
+    ///
+    /// # Errors
+    /// A table that no longer reads as headers, naming every bad entry.
+    pub fn from_table(table: &BTreeMap<String, String>, force: bool, whose: &str) -> Result<Self> {
+        let policy = crate::response_headers::parse(table)
+            .map_err(|errors| Error::Usage(format!("{whose}: {}", errors.join("; "))))?;
+        Ok(Headers {
+            table: table.clone(),
+            policy,
+            force,
+        })
+    }
+}
+
+impl EdgeWork {
+    /// Whether publishing changes the distribution: a release even when no object changes.
+    #[must_use]
+    pub fn changes(&self) -> bool {
+        self.routing_changes || self.headers_change
+    }
+
+    /// Reads the distribution before any write: refuses a viewer-request function or a
+    /// response headers policy shipfront did not write (unless forced), and notes which of
+    /// the two publishing changes.
+    pub async fn check<C: Cdn>(mut self, edge: Option<&Edge<C>>) -> Result<Self> {
+        let Some(edge) = edge else {
+            return Ok(self);
+        };
+        if let Some(routing) = &self.routing {
+            self.routing_changes = routing_changes(edge, routing).await?;
+        }
+        if let Some(headers) = &self.headers {
+            self.headers_change = headers_change(edge, headers).await?;
+        }
+        Ok(self)
+    }
+
+    /// What the plan says of the edge.
+    fn notes(&self, distribution: &str) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.routing.is_some() {
+            notes.push(format!(
+                "routing function `{}`: {}",
+                crate::routing::function_name(distribution),
+                if self.routing_changes {
+                    "published, and run on viewer requests, after the pages and before deletions"
+                } else {
+                    "unchanged"
+                }
+            ));
+        }
+        if let Some(headers) = &self.headers {
+            let names: Vec<String> = headers.policy.lines().into_iter().map(|(n, _)| n).collect();
+            notes.push(format!(
+                "response headers policy `{}` ({}): {}",
+                crate::response_headers::policy_name(distribution),
+                if names.is_empty() {
+                    "no headers".to_owned()
+                } else {
+                    names.join(", ")
+                },
+                if self.headers_change {
+                    "written and attached, after the pages and before deletions"
+                } else {
+                    "unchanged"
+                }
+            ));
+        }
+        notes
+    }
+
+    /// Publishes what changes: the routing function, then the response headers policy.
+    async fn publish<C: Cdn>(&self, edge: &Edge<C>) -> Result<()> {
+        if let Some(routing) = self.routing.as_ref().filter(|_| self.routing_changes) {
+            publish_routing(edge, &routing.code).await?;
+        }
+        if let Some(headers) = self.headers.as_ref().filter(|_| self.headers_change) {
+            publish_headers(edge, &headers.policy).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether publishing `routing` changes anything; a viewer-request function shipfront did not
+/// write is refused unless forced.
+async fn routing_changes<C: Cdn>(edge: &Edge<C>, routing: &Routing) -> Result<bool> {
     let name = crate::routing::function_name(&edge.distribution);
     let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
     let ours = associated
@@ -93,17 +198,20 @@ pub async fn routing_changes<C: Cdn>(edge: &Edge<C>, routing: &Routing) -> Resul
     Ok(!ours || live.as_deref() != Some(routing.code.as_str()))
 }
 
-/// What the plan says of the routing function.
-fn routing_note(distribution: &str, changes: bool) -> String {
-    format!(
-        "routing function `{}`: {}",
-        crate::routing::function_name(distribution),
-        if changes {
-            "published, and run on viewer requests, after the pages and before deletions"
-        } else {
-            "unchanged"
-        }
-    )
+/// Whether writing `headers` changes anything; a response headers policy shipfront did not
+/// write is refused unless forced.
+async fn headers_change<C: Cdn>(edge: &Edge<C>, headers: &Headers) -> Result<bool> {
+    let name = crate::response_headers::policy_name(&edge.distribution);
+    match edge.cdn.response_headers_policy(&edge.distribution).await? {
+        Some(attached) if attached.name != name && !headers.force => Err(Error::Usage(format!(
+            "distribution `{}` adds the response headers policy `{}` (id {}), which shipfront \
+             did not write; nothing was written. Pass --force-headers to replace it with one \
+             made from [headers] in shipfront.toml",
+            edge.distribution, attached.name, attached.id
+        ))),
+        Some(attached) if attached.name == name => Ok(attached.headers != headers.policy),
+        _ => Ok(true),
+    }
 }
 
 /// Publishes `code` as the distribution's routing function and runs it on viewer requests.
@@ -119,6 +227,20 @@ async fn publish_routing<C: Cdn>(edge: &Edge<C>, code: &str) -> Result<()> {
             .await?;
     }
     crate::output::err_line(&format!("published the routing function `{name}`"));
+    Ok(())
+}
+
+/// Writes `policy` as the distribution's response headers policy and attaches it.
+async fn publish_headers<C: Cdn>(edge: &Edge<C>, policy: &ResponseHeaders) -> Result<()> {
+    let name = crate::response_headers::policy_name(&edge.distribution);
+    let id = edge.cdn.put_response_headers_policy(&name, policy).await?;
+    let attached = edge.cdn.response_headers_policy(&edge.distribution).await?;
+    if attached.is_none_or(|p| p.id != id) {
+        edge.cdn
+            .set_response_headers_policy(&edge.distribution, &id)
+            .await?;
+    }
+    crate::output::err_line(&format!("wrote the response headers policy `{name}`"));
     Ok(())
 }
 
@@ -200,9 +322,8 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
     };
     check_deletes(&plan, settings)?;
     let mut plan = plan;
-    if let (Some(_), Some(edge)) = (&settings.routing, edge) {
-        plan.notes
-            .push(routing_note(&edge.distribution, settings.routing_changes));
+    if let Some(edge) = edge {
+        plan.notes.extend(settings.edge.notes(&edge.distribution));
     }
     if settings.dry_run {
         let invalidation = edge
@@ -222,11 +343,9 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
     let progress = progress::for_stderr(settings.progress && !plan.is_empty());
     let concurrency = execute::within_open_files(settings.concurrency);
     let publish = async {
-        match (edge, &settings.routing) {
-            (Some(edge), Some(r)) if settings.routing_changes => {
-                publish_routing(edge, &r.code).await
-            }
-            _ => Ok(()),
+        match edge {
+            Some(edge) => settings.edge.publish(edge).await,
+            None => Ok(()),
         }
     };
     let mut result =
@@ -277,7 +396,8 @@ async fn send_owed<C: Cdn>(
     }
 }
 
-/// The new release's record, with the routing function this run keeps live.
+/// The new release's record, with the routing function and response headers this run keeps
+/// live.
 async fn new_record(
     recorder: &impl Recorder,
     id: &str,
@@ -289,12 +409,19 @@ async fn new_record(
     let record = recorder
         .record(id.to_owned(), record_time(now), plan, result)
         .await?;
-    Ok(match &settings.routing {
-        Some(routing) => Release {
-            routing: Some(routing.code.clone()),
-            ..record
-        },
-        None => record,
+    let work = &settings.edge;
+    Ok(Release {
+        routing: work
+            .routing
+            .as_ref()
+            .map(|r| r.code.clone())
+            .or(record.routing),
+        headers: work
+            .headers
+            .as_ref()
+            .map(|h| h.table.clone())
+            .or(record.headers),
+        ..record
     })
 }
 
@@ -1147,5 +1274,113 @@ mod tests {
             root < published && published <= deleted,
             "{calls:?} at {published}"
         );
+    }
+
+    fn with_headers(
+        mut config: crate::config::DeployConfig,
+        entries: &[(&str, &str)],
+    ) -> crate::config::DeployConfig {
+        config.response_headers = Some(
+            entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
+        config
+    }
+
+    fn attached(cdn: &MemoryCdn) -> Option<crate::store::HeadersPolicy> {
+        let id = crate::memory::lock(&cdn.attached_policy).clone()?;
+        crate::memory::lock(&cdn.headers_policies).get(&id).cloned()
+    }
+
+    #[test]
+    fn response_headers_are_written_with_the_deploy_recorded_and_restored_by_rollback() {
+        let (store, cdn) = fresh();
+        let hsts = ("Strict-Transport-Security", "max-age=31536000");
+        let config = with_headers(deploy_config(), &[hsts, ("X-Frame-Options", "DENY")]);
+
+        let mut dry = config.clone();
+        dry.dry_run = true;
+        let planned = deploy_with(&store, &cdn, &dry, &v1()).expect("dry run");
+        assert!(
+            planned.plan.notes.iter().any(|n| n.contains(
+                "response headers policy `shipfront-E1` (Strict-Transport-Security, \
+                 X-Frame-Options): written and attached"
+            )),
+            "{:?}",
+            planned.plan.notes
+        );
+        assert!(attached(&cdn).is_none(), "a dry run writes nothing");
+
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        let first = attached(&cdn).expect("attached");
+        assert_eq!(first.name, "shipfront-E1");
+        assert_eq!(first.headers.frame_options.as_deref(), Some("DENY"));
+        let recorded = live_record(&store).headers.expect("recorded");
+        assert_eq!(
+            recorded.get("X-Frame-Options").map(String::as_str),
+            Some("DENY")
+        );
+
+        // The same build and headers again: nothing at all.
+        let before = (store.calls().len(), cdn.calls().len());
+        let again = deploy_with(&store, &cdn, &config, &v1()).expect("again");
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before.0..]), Vec::<&String>::new());
+        assert!(
+            cdn.calls()[before.1..]
+                .iter()
+                .all(|c| !c.starts_with("Update") && !c.starts_with("Create")),
+            "{:?}",
+            cdn.calls()
+        );
+
+        // Only the headers change: the same policy updated, and a release of its own.
+        let changed = with_headers(deploy_config(), &[hsts, ("X-Frame-Options", "SAMEORIGIN")]);
+        let outcome = deploy_with(&store, &cdn, &changed, &v1()).expect("headers only");
+        assert!(outcome.release.is_some(), "a release for the headers");
+        let second = attached(&cdn).expect("attached");
+        assert_eq!(
+            (second.id.as_str(), second.headers.frame_options.as_deref()),
+            (first.id.as_str(), Some("SAMEORIGIN"))
+        );
+
+        // Rolling back writes the headers the target release had.
+        block_on(rollback(
+            Arc::clone(&store),
+            Some(Arc::clone(&cdn)),
+            &rollback_config(),
+            now(),
+        ))
+        .expect("rollback");
+        assert_eq!(attached(&cdn).expect("attached").headers, first.headers);
+    }
+
+    #[test]
+    fn a_response_headers_policy_shipfront_did_not_write_is_replaced_only_by_force() {
+        let (store, cdn) = fresh();
+        let managed = crate::store::HeadersPolicy {
+            id: "67f7725c".to_owned(),
+            name: "Managed-SecurityHeadersPolicy".to_owned(),
+            headers: crate::response_headers::ResponseHeaders::default(),
+        };
+        crate::memory::lock(&cdn.headers_policies).insert(managed.id.clone(), managed.clone());
+        *crate::memory::lock(&cdn.attached_policy) = Some(managed.id.clone());
+        let mut config = with_headers(deploy_config(), &[("X-Content-Type-Options", "nosniff")]);
+        let err = deploy_with(&store, &cdn, &config, &v1()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let says = err.to_string();
+        assert!(
+            says.contains("Managed-SecurityHeadersPolicy") && says.contains("--force-headers"),
+            "{says}"
+        );
+        assert!(store.calls().iter().all(|c| !c.starts_with("PutObject")));
+        assert_eq!(attached(&cdn), Some(managed));
+        config.force_headers = true;
+        deploy_with(&store, &cdn, &config, &v1()).expect("forced");
+        let ours = attached(&cdn).expect("attached");
+        assert_eq!(ours.name, "shipfront-E1");
+        assert!(ours.headers.content_type_options);
     }
 }

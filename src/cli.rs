@@ -262,6 +262,11 @@ pub struct DeployArgs {
     #[arg(long)]
     pub force_routing: bool,
 
+    /// With [headers] in shipfront.toml: replace a response headers policy shipfront did not
+    /// write
+    #[arg(long)]
+    pub force_headers: bool,
+
     /// With --routing, page URLs of a multi-page build: `always` end in /, `never` do, or
     /// `as-built`
     #[arg(long, value_name = "always|never|as-built")]

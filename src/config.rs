@@ -2,6 +2,7 @@
 //! `DeployConfig` the rest of the program reads (flags win, then the environment, then the file,
 //! then defaults). Invalid input is refused here, with the file, line and column.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -49,6 +50,9 @@ pub struct FileConfig {
     pub trailing_slash: Option<String>,
     /// Publish the edge-routing function with every deploy.
     pub routing: Option<bool>,
+    /// Headers every response carries (HSTS, Content-Security-Policy...), added by a CloudFront
+    /// response headers policy.
+    pub headers: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub deploy: DeploySection,
     #[serde(default)]
@@ -218,6 +222,10 @@ pub struct DeployConfig {
     pub routing: Option<crate::routing::RoutingConfig>,
     /// Replace a viewer-request function shipfront did not write.
     pub force_routing: bool,
+    /// `[headers]` as written (checked), kept live by a response headers policy.
+    pub response_headers: Option<BTreeMap<String, String>>,
+    /// Replace a response headers policy shipfront did not write.
+    pub force_headers: bool,
 }
 
 impl Invalidate {
@@ -585,25 +593,13 @@ impl DeployConfig {
 
     fn merge(args: DeployArgs, site: Site, file: FileConfig) -> Result<Self> {
         let (spa, spa_fallback) = spa_setting(args.spa, args.spa_fallback.clone(), &file)?;
-        let routing = if args.routing || file.routing.unwrap_or(false) {
-            if args.distribution_id.is_none() && file.distribution_id.is_none() {
-                return Err(Error::Usage(
-                    "--routing publishes a CloudFront Function: pass --distribution-id ID too"
-                        .to_owned(),
-                ));
-            }
-            let trailing_slash = args.trailing_slash.clone();
-            let fallback = spa_fallback.clone();
-            Some(routing_config(
-                &args.dir,
-                spa,
-                fallback,
-                trailing_slash,
-                &file,
-            )?)
-        } else {
-            None
-        };
+        let response_headers = response_headers_of(
+            &file,
+            args.distribution_id
+                .as_ref()
+                .or(file.distribution_id.as_ref()),
+        )?;
+        let routing = deploy_routing(&args, spa, &spa_fallback, &file)?;
         let delete = if args.no_delete {
             false
         } else if args.delete {
@@ -657,8 +653,55 @@ impl DeployConfig {
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
             routing,
             force_routing: args.force_routing,
+            response_headers,
+            force_headers: args.force_headers,
         })
     }
+}
+
+/// The routing `deploy --routing` (or `routing = true`) publishes; refused without a
+/// distribution.
+fn deploy_routing(
+    args: &DeployArgs,
+    spa: bool,
+    spa_fallback: &str,
+    file: &FileConfig,
+) -> Result<Option<crate::routing::RoutingConfig>> {
+    if !args.routing && !file.routing.unwrap_or(false) {
+        return Ok(None);
+    }
+    if args.distribution_id.is_none() && file.distribution_id.is_none() {
+        return Err(Error::Usage(
+            "--routing publishes a CloudFront Function: pass --distribution-id ID too".to_owned(),
+        ));
+    }
+    routing_config(
+        &args.dir,
+        spa,
+        spa_fallback.to_owned(),
+        args.trailing_slash.clone(),
+        file,
+    )
+    .map(Some)
+}
+
+/// `[headers]` of the config file, checked; refused without a distribution to serve them.
+fn response_headers_of(
+    file: &FileConfig,
+    distribution: Option<&String>,
+) -> Result<Option<BTreeMap<String, String>>> {
+    let Some(table) = &file.headers else {
+        return Ok(None);
+    };
+    crate::response_headers::parse(table).map_err(|errors| Error::Usage(errors.join("; ")))?;
+    if distribution.is_none() {
+        return Err(Error::Usage(
+            "[headers] in shipfront.toml are added by a CloudFront response headers policy: \
+             pass --distribution-id ID (or set distribution_id)"
+                .to_owned(),
+        ));
+    }
+    Ok(Some(table.clone()))
 }
 
 /// The distribution, what to invalidate and the collapsing limit; the flags that need a
@@ -793,6 +836,44 @@ mod tests {
             ),
             ("", true, 256, 32, 16 << 20)
         );
+    }
+
+    #[test]
+    fn headers_are_checked_at_load_and_need_a_distribution() {
+        let text = "distribution_id = \"E1\"\n[headers]\nStrict-Transport-Security = \"max-age=300\"\nX-Robots-Tag = \"noindex\"\n";
+        let c = merge(args(&["d", "--bucket", "bkt"]), file(text)).unwrap();
+        let table = c.response_headers.expect("kept");
+        assert_eq!(table.len(), 2);
+        assert!(!c.force_headers);
+        let c = merge(
+            args(&["d", "--bucket", "bkt", "--force-headers"]),
+            file(text),
+        )
+        .unwrap();
+        assert!(c.force_headers);
+
+        let bad = "distribution_id = \"E1\"\n[headers]\nX-Frame-Options = \"ALLOWALL\"\n";
+        let err = merge(args(&["d", "--bucket", "bkt"]), file(bad)).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("[headers] `X-Frame-Options`"),
+            "{err}"
+        );
+
+        let alone = "[headers]\nX-Robots-Tag = \"noindex\"\n";
+        let err = merge(args(&["d", "--bucket", "bkt"]), file(alone)).unwrap_err();
+        assert!(err.to_string().contains("--distribution-id"), "{err}");
+        assert!(
+            merge(
+                args(&["d", "--bucket", "bkt", "--distribution-id", "E1"]),
+                file(alone)
+            )
+            .is_ok()
+        );
+
+        // Not a string: the file's own error, naming the file.
+        let err = parse_file(Path::new("shipfront.toml"), "[headers]\nX-A = 1\n").unwrap_err();
+        assert!(err.to_string().contains("shipfront.toml"), "{err}");
     }
 
     #[test]

@@ -84,17 +84,14 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     tree: &LocalTree,
     started: Instant,
 ) -> Result<Outcome> {
-    let routing = routing_of(config, tree)?;
-    // The distribution is read before any write: a wrong id, or a viewer-request function
-    // shipfront did not write, stops the deploy here.
+    let work = edge_work(config, tree)?;
+    // The distribution is read before any write: a wrong id, or a viewer-request function or
+    // response headers policy shipfront did not write, stops the deploy here.
     let edge = match (cdn, &config.distribution_id) {
         (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
         _ => None,
     };
-    let routing_changes = match (&routing, &edge) {
-        (Some(routing), Some(edge)) => apply::routing_changes(edge, routing).await?,
-        _ => false,
-    };
+    let work = work.check(edge.as_ref()).await?;
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
@@ -105,7 +102,7 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     // `--invalidate all` sends `/*` even when nothing changed: a write, taken under the lock.
     let invalidates_all =
         config.invalidate == crate::invalidate::Invalidate::All && config.distribution_id.is_some();
-    let needs_lock = !first.2.is_empty() || to_send || invalidates_all || routing_changes;
+    let needs_lock = !first.2.is_empty() || to_send || invalidates_all || work.changes();
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
@@ -116,7 +113,7 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
         // With routing, the function serves the SPA; the error-response fallback is not needed.
         if let Some(edge) = &edge
             && config.spa
-            && routing.is_none()
+            && work.routing.is_none()
         {
             check_spa(edge, &config.spa_fallback, config.fix_spa, config.dry_run).await?;
         }
@@ -129,28 +126,43 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
             tree,
             listing: &listing,
             previous: previous.as_ref(),
-            routing_changes,
+            edge_changes: work.changes(),
         };
         let mut settings = settings(config, started);
-        settings.routing = routing;
-        settings.routing_changes = routing_changes;
+        settings.edge = work;
         apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await
 }
 
-/// The routing function of the build (`--routing`), refused before any request when it would
-/// be larger than CloudFront allows.
-fn routing_of(config: &DeployConfig, tree: &LocalTree) -> Result<Option<apply::Routing>> {
-    let Some(routing) = &config.routing else {
-        return Ok(None);
+/// What the deploy keeps live at the edge: the routing function of the build (`--routing`),
+/// refused before any request when it would be larger than CloudFront allows, and the
+/// response headers of `[headers]`.
+fn edge_work(config: &DeployConfig, tree: &LocalTree) -> Result<apply::EdgeWork> {
+    let routing = match &config.routing {
+        Some(routing) => Some(apply::Routing {
+            code: crate::routing::function_source(
+                tree.files.iter().map(|f| f.rel.as_str()),
+                routing,
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?,
+            force: config.force_routing,
+        }),
+        None => None,
     };
-    let code = crate::routing::function_source(tree.files.iter().map(|f| f.rel.as_str()), routing)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    Ok(Some(apply::Routing {
-        code,
-        force: config.force_routing,
-    }))
+    let headers = match &config.response_headers {
+        Some(table) => Some(apply::Headers::from_table(
+            table,
+            config.force_headers,
+            "[headers] in shipfront.toml",
+        )?),
+        None => None,
+    };
+    Ok(apply::EdgeWork {
+        routing,
+        headers,
+        ..apply::EdgeWork::default()
+    })
 }
 
 fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {
@@ -165,8 +177,7 @@ fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {
         wait: config.wait,
         max_deletes: Some(config.max_deletes),
         state_prefix: config.site.state_prefix.clone(),
-        routing: None,
-        routing_changes: false,
+        edge: apply::EdgeWork::default(),
     }
 }
 
@@ -177,8 +188,9 @@ struct DeployRecorder<'a, S> {
     tree: &'a LocalTree,
     listing: &'a RemoteListing,
     previous: Option<&'a Release>,
-    /// The routing function changes: a release even when no object does.
-    routing_changes: bool,
+    /// The routing function or the response headers change: a release even when no object
+    /// does.
+    edge_changes: bool,
 }
 
 impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
@@ -188,8 +200,7 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
 
     fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String> {
         // A deploy that changed nothing records nothing.
-        (!plan.is_empty() || self.routing_changes)
-            .then(|| record::id_for(now, self.previous, result))
+        (!plan.is_empty() || self.edge_changes).then(|| record::id_for(now, self.previous, result))
     }
 
     /// Version ids of objects that neither this deploy wrote nor the previous record covers

@@ -147,11 +147,13 @@ pub enum Error {
     )]
     DistributionMissing { distribution: String },
 
-    /// A failed CloudFront Functions call.
-    #[error("{operation} failed for CloudFront Function `{function}`: {message}")]
-    CdnFunction {
+    /// A failed call on a CloudFront Function or response headers policy.
+    #[error("{operation} failed for {kind} `{name}`: {message}")]
+    CdnResource {
         operation: &'static str,
-        function: String,
+        /// `CloudFront Function` or `response headers policy`.
+        kind: &'static str,
+        name: String,
         message: String,
     },
 
@@ -242,7 +244,7 @@ impl Error {
             | Error::DeployFailed { .. }
             | Error::DistributionMissing { .. }
             | Error::Cdn { .. }
-            | Error::CdnFunction { .. }
+            | Error::CdnResource { .. }
             | Error::DoctorFailed(_)
             | Error::Locked { .. }
             | Error::Interrupted

@@ -34,6 +34,7 @@ pub mod progress;
 pub mod record;
 pub mod release;
 pub mod report;
+pub mod response_headers;
 pub mod restore;
 pub mod rollback;
 pub mod routing;

@@ -12,11 +12,12 @@ use md5::{Digest, Md5};
 use crate::config::{DeployConfig, Invalidate, LockPolicy, RollbackConfig, Site};
 use crate::etag::{MultipartDigest, hex};
 use crate::headers::{HeaderPolicy, Headers};
+use crate::response_headers::ResponseHeaders;
 use crate::scan::{LocalFile, LocalTree};
 use crate::spa::SpaSettings;
 use crate::store::{
-    Cdn, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing, RemoteObject,
-    Versions, WriteOutcome,
+    Cdn, Condition, HeadersPolicy, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing,
+    RemoteObject, Versions, WriteOutcome,
 };
 
 /// One stored version of a key (or a delete marker).
@@ -525,6 +526,10 @@ pub struct MemoryCdn {
     pub viewer_request: Mutex<Option<String>>,
     /// Runs when a function is published (to see what else had happened by then).
     pub on_publish: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// Response headers policies by id.
+    pub headers_policies: Mutex<BTreeMap<String, HeadersPolicy>>,
+    /// The id of the default cache behavior's response headers policy.
+    pub attached_policy: Mutex<Option<String>>,
     calls: Mutex<Vec<&'static str>>,
     faults: Mutex<Vec<(&'static str, usize)>>,
 }
@@ -533,6 +538,12 @@ impl MemoryCdn {
     /// Fails the `nth` call (1-based) of `operation`.
     pub fn fail_nth(&self, operation: &'static str, nth: usize) {
         lock(&self.faults).push((operation, nth));
+    }
+
+    /// The operations called so far, in order.
+    #[must_use]
+    pub fn calls(&self) -> Vec<&'static str> {
+        lock(&self.calls).clone()
     }
 
     /// The invalidations received so far.
@@ -673,6 +684,52 @@ impl Cdn for Arc<MemoryCdn> {
         Ok(())
     }
 
+    async fn response_headers_policy(
+        &self,
+        id: &str,
+    ) -> Result<Option<HeadersPolicy>, RemoteError> {
+        self.call("GetDistributionConfig", id)?;
+        let attached = lock(&self.attached_policy).clone();
+        Ok(attached.and_then(|id| lock(&self.headers_policies).get(&id).cloned()))
+    }
+
+    async fn put_response_headers_policy(
+        &self,
+        name: &str,
+        headers: &ResponseHeaders,
+    ) -> Result<String, RemoteError> {
+        self.call("ListResponseHeadersPolicies", name)?;
+        let mut policies = lock(&self.headers_policies);
+        let existing = policies
+            .values()
+            .find(|p| p.name == name)
+            .map(|p| p.id.clone());
+        let operation = if existing.is_some() {
+            "UpdateResponseHeadersPolicy"
+        } else {
+            "CreateResponseHeadersPolicy"
+        };
+        drop(policies);
+        self.call(operation, name)?;
+        policies = lock(&self.headers_policies);
+        let id = existing.unwrap_or_else(|| format!("policy-{}", policies.len() + 1));
+        policies.insert(
+            id.clone(),
+            HeadersPolicy {
+                id: id.clone(),
+                name: name.to_owned(),
+                headers: headers.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn set_response_headers_policy(&self, id: &str, policy: &str) -> Result<(), RemoteError> {
+        self.call("UpdateDistribution", id)?;
+        *lock(&self.attached_policy) = Some(policy.to_owned());
+        Ok(())
+    }
+
     async fn invalidation_status(&self, id: &str, _: &str) -> Result<String, RemoteError> {
         self.call("GetInvalidation", id)?;
         Ok("Completed".to_owned())
@@ -738,6 +795,8 @@ pub fn deploy_config() -> DeployConfig {
         keep_assets: 0,
         routing: None,
         force_routing: false,
+        response_headers: None,
+        force_headers: false,
     }
 }
 

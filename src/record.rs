@@ -124,6 +124,7 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
         rewritten,
         pending_invalidation: Vec::new(),
         routing: o.previous.and_then(|p| p.routing.clone()),
+        headers: o.previous.and_then(|p| p.headers.clone()),
     }
 }
 

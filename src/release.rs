@@ -50,6 +50,10 @@ pub struct Release {
     /// rollback to it publishes again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<String>,
+    /// The response headers (`[headers]` as written) live after this release, which a rollback
+    /// to it writes again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 /// One object as the release left it.

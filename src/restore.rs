@@ -129,6 +129,7 @@ pub fn record(
         ),
         pending_invalidation: Vec::new(),
         routing: target.routing.clone(),
+        headers: target.headers.clone(),
     }
 }
 

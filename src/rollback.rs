@@ -43,30 +43,27 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
         _ => None,
     };
     let first = survey(&*store, config).await?;
-    // The routing function the target release had is published again.
-    let routing = |chosen: &Chosen| {
-        chosen
-            .target
-            .routing
-            .clone()
-            .map(|code| apply::Routing { code, force: false })
-    };
-    let routing_changes = match (routing(&first.0), &edge) {
-        (Some(routing), Some(edge)) => apply::routing_changes(edge, &routing).await?,
-        _ => false,
-    };
+    // The routing function and response headers the target release had are published again.
+    let work = edge_work(&first.0.target)?.check(edge.as_ref()).await?;
     let to_send = first.0.live.as_ref().is_some_and(|live| {
         apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
     });
-    let needs_lock = !first.1.is_empty() || to_send || routing_changes;
+    let needs_lock = !first.1.is_empty() || to_send || work.changes();
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
+    let first_target = first.0.target.id.clone();
     apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
         let (mut chosen, plan) = if locked {
             survey(&*store, config).await?
         } else {
             first
         };
-        chosen.routing_changes = routing_changes;
+        // Another deploy before the lock may have changed which release is the one before.
+        let work = if chosen.target.id == first_target {
+            work
+        } else {
+            edge_work(&chosen.target)?.check(edge.as_ref()).await?
+        };
+        chosen.edge_changes = work.changes();
         let target_id = chosen.target.id.clone();
         check_versions_kept(&plan, &chosen.versions, &target_id)?;
         let settings = apply::Settings {
@@ -80,12 +77,31 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
             wait: config.wait,
             max_deletes: Some(config.max_deletes),
             state_prefix: config.site.state_prefix.clone(),
-            routing: routing(&chosen),
-            routing_changes,
+            edge: work,
         };
         apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
     })
     .await
+}
+
+/// What the target release had live at the edge, published again.
+fn edge_work(target: &Release) -> Result<apply::EdgeWork> {
+    let headers = match &target.headers {
+        Some(table) => Some(apply::Headers::from_table(
+            table,
+            false,
+            &format!("[headers] recorded by release `{}`", target.id),
+        )?),
+        None => None,
+    };
+    Ok(apply::EdgeWork {
+        routing: target
+            .routing
+            .clone()
+            .map(|code| apply::Routing { code, force: false }),
+        headers,
+        ..apply::EdgeWork::default()
+    })
 }
 
 /// Lists the site, picks the releases and plans the rollback.
@@ -120,9 +136,9 @@ struct Chosen {
     target: Release,
     /// Every version the bucket keeps, when the releases were chosen.
     versions: std::collections::BTreeMap<String, crate::store::Versions>,
-    /// The target's routing function is published again: a release even when no object
-    /// changes.
-    routing_changes: bool,
+    /// The target's routing function or response headers are published again: a release even
+    /// when no object changes.
+    edge_changes: bool,
 }
 
 /// How many records, newest first, are read to find the live one before settling for the
@@ -207,7 +223,7 @@ async fn choose<S: ObjectStore>(
         live,
         target,
         versions,
-        routing_changes: false,
+        edge_changes: false,
     })
 }
 
@@ -248,7 +264,7 @@ impl Recorder for Chosen {
 
     fn release_id(&self, now: SystemTime, plan: &Plan, _: &ExecReport) -> Option<String> {
         // A rollback that changed nothing records nothing.
-        if plan.is_empty() && !self.routing_changes {
+        if plan.is_empty() && !self.edge_changes {
             return None;
         }
         let salt = format!("rollback {} from {}", self.target.id, self.newest_id);

@@ -10,6 +10,7 @@ pub use crate::doctor::{BucketFacts, DistributionFacts, OriginFacts};
 use crate::error::Error;
 use crate::headers::Headers;
 pub use crate::inventory::{RemoteListing, RemoteObject, StoredHeaders, Versions};
+use crate::response_headers::ResponseHeaders;
 use crate::spa::SpaSettings;
 
 /// Where and as whom to reach AWS: our own copy of the `--region`, `--profile` and
@@ -104,6 +105,8 @@ pub enum Resource {
     Distribution(String),
     /// A CloudFront Function.
     Function(String),
+    /// A CloudFront response headers policy, by name.
+    HeadersPolicy(String),
 }
 
 /// A failed call to a port, with the operation and the bucket, key or distribution it was made
@@ -150,7 +153,7 @@ impl RemoteError {
     pub fn key(&self) -> Option<&str> {
         match &self.on {
             Resource::Bucket { key, .. } => key.as_deref(),
-            Resource::Distribution(_) | Resource::Function(_) => None,
+            Resource::Distribution(_) | Resource::Function(_) | Resource::HeadersPolicy(_) => None,
         }
     }
 
@@ -161,6 +164,16 @@ impl RemoteError {
             failure,
             operation,
             on: Resource::Function(name.to_owned()),
+        }
+    }
+
+    /// A failed call on the response headers policy `name`.
+    #[must_use]
+    pub fn on_headers_policy(failure: RemoteFailure, operation: &'static str, name: &str) -> Self {
+        RemoteError {
+            failure,
+            operation,
+            on: Resource::HeadersPolicy(name.to_owned()),
         }
     }
 
@@ -222,9 +235,16 @@ impl From<RemoteError> for Error {
                 distribution,
                 message: failure.to_string(),
             },
-            (failure, Resource::Function(function)) => Error::CdnFunction {
+            (failure, Resource::Function(name)) => Error::CdnResource {
                 operation,
-                function,
+                kind: "CloudFront Function",
+                name,
+                message: failure.to_string(),
+            },
+            (failure, Resource::HeadersPolicy(name)) => Error::CdnResource {
+                operation,
+                kind: "response headers policy",
+                name,
                 message: failure.to_string(),
             },
         }
@@ -308,6 +328,15 @@ pub trait ObjectStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<RemoteError>, RemoteError>> + Send;
 }
 
+/// A response headers policy as the distribution has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadersPolicy {
+    pub id: String,
+    pub name: String,
+    /// The headers it adds (those shipfront can write; CORS and removals are not read).
+    pub headers: ResponseHeaders,
+}
+
 /// The CDN in front of the bucket: what a deploy needs from CloudFront.
 pub trait Cdn: Send + Sync + 'static {
     /// The `OriginPath` of the distribution's origin for `bucket` (`""` when it has none, or
@@ -377,6 +406,29 @@ pub trait Cdn: Send + Sync + 'static {
         &self,
         distribution_id: &str,
         arn: &str,
+    ) -> impl Future<Output = Result<(), RemoteError>> + Send;
+
+    /// The response headers policy the default cache behavior has, if any.
+    fn response_headers_policy(
+        &self,
+        distribution_id: &str,
+    ) -> impl Future<Output = Result<Option<HeadersPolicy>, RemoteError>> + Send;
+
+    /// Creates the response headers policy `name`, or updates it (found by name, under its
+    /// ETag) to add exactly `headers`, each overriding the origin's; returns its id.
+    fn put_response_headers_policy(
+        &self,
+        name: &str,
+        headers: &ResponseHeaders,
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
+
+    /// Makes policy `id` the default cache behavior's response headers policy: a
+    /// read-modify-write of the distribution's config guarded by its ETag, every other setting
+    /// kept.
+    fn set_response_headers_policy(
+        &self,
+        distribution_id: &str,
+        id: &str,
     ) -> impl Future<Output = Result<(), RemoteError>> + Send;
 
     /// The status CloudFront reports for an invalidation (`InProgress`, `Completed`).

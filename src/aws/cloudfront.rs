@@ -8,10 +8,15 @@ use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
     CustomErrorResponse, CustomErrorResponses, DistributionConfig, EventType, FunctionAssociation,
     FunctionAssociations, FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch, Paths,
+    ResponseHeadersPolicyType,
 };
 
+use super::headers_policy;
+use crate::response_headers::ResponseHeaders;
 use crate::spa::{self, ErrorResponse, SpaSettings};
-use crate::store::{Cdn, DistributionFacts, OriginFacts, RemoteError, RemoteFailure};
+use crate::store::{
+    Cdn, DistributionFacts, HeadersPolicy, OriginFacts, RemoteError, RemoteFailure,
+};
 
 /// How long CloudFront caches an error answer when shipfront adds the SPA fallback.
 const FALLBACK_ERROR_TTL: i64 = 10;
@@ -161,7 +166,47 @@ async fn function_context<T>(
         .map_err(|failure| RemoteError::on_function(failure, operation, name))
 }
 
+/// Runs one call on a response headers policy, naming its operation and the policy.
+async fn policy_context<T>(
+    operation: &'static str,
+    name: &str,
+    call: impl std::future::Future<Output = Result<T, RemoteFailure>>,
+) -> Result<T, RemoteError> {
+    call.await
+        .map_err(|failure| RemoteError::on_headers_policy(failure, operation, name))
+}
+
 impl CloudFrontCdn {
+    /// The id of the account's custom response headers policy `name`, if there is one.
+    async fn custom_policy_id(&self, name: &str) -> Result<Option<String>, RemoteFailure> {
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_response_headers_policies()
+                .r#type(ResponseHeadersPolicyType::Custom)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            let Some(list) = out.response_headers_policy_list() else {
+                return Ok(None);
+            };
+            let found = list.items().iter().find_map(|s| {
+                let policy = s.response_headers_policy()?;
+                (policy.response_headers_policy_config()?.name() == name)
+                    .then(|| policy.id().to_owned())
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+            match list.next_marker().filter(|m| !m.is_empty()) {
+                Some(next) => marker = Some(next.to_owned()),
+                None => return Ok(None),
+            }
+        }
+    }
+
     #[must_use]
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         CloudFrontCdn {
@@ -498,6 +543,110 @@ impl Cdn for CloudFrontCdn {
     ) -> Result<(), RemoteError> {
         self.update_config(distribution_id, |config| with_viewer_request(config, arn))
             .await
+    }
+
+    async fn response_headers_policy(
+        &self,
+        distribution_id: &str,
+    ) -> Result<Option<HeadersPolicy>, RemoteError> {
+        let (config, _) = context("GetDistributionConfig", distribution_id, async {
+            self.distribution_config(distribution_id).await
+        })
+        .await?;
+        let Some(id) = config
+            .default_cache_behavior()
+            .and_then(|b| b.response_headers_policy_id())
+            .filter(|id| !id.is_empty())
+        else {
+            return Ok(None);
+        };
+        policy_context("GetResponseHeadersPolicy", id, async {
+            let out = self
+                .client
+                .get_response_headers_policy()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            let config = out
+                .response_headers_policy()
+                .and_then(|p| p.response_headers_policy_config())
+                .ok_or_else(|| build_error("GetResponseHeadersPolicy returned no config"))?;
+            Ok(Some(HeadersPolicy {
+                id: id.to_owned(),
+                name: config.name().to_owned(),
+                headers: headers_policy::headers_of(config),
+            }))
+        })
+        .await
+    }
+
+    async fn put_response_headers_policy(
+        &self,
+        name: &str,
+        headers: &ResponseHeaders,
+    ) -> Result<String, RemoteError> {
+        let config = policy_context("CreateResponseHeadersPolicy", name, async {
+            headers_policy::config_of(name, headers)
+        })
+        .await?;
+        let existing = policy_context("ListResponseHeadersPolicies", name, async {
+            self.custom_policy_id(name).await
+        })
+        .await?;
+        let Some(id) = existing else {
+            return policy_context("CreateResponseHeadersPolicy", name, async {
+                let out = self
+                    .client
+                    .create_response_headers_policy()
+                    .response_headers_policy_config(config)
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e))?;
+                Ok(out
+                    .response_headers_policy()
+                    .map(|p| p.id().to_owned())
+                    .unwrap_or_default())
+            })
+            .await;
+        };
+        policy_context("UpdateResponseHeadersPolicy", name, async {
+            let current = self
+                .client
+                .get_response_headers_policy()
+                .id(&id)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            self.client
+                .update_response_headers_policy()
+                .id(&id)
+                .if_match(current.e_tag().unwrap_or_default())
+                .response_headers_policy_config(config)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            Ok(id.clone())
+        })
+        .await
+    }
+
+    async fn set_response_headers_policy(
+        &self,
+        distribution_id: &str,
+        id: &str,
+    ) -> Result<(), RemoteError> {
+        self.update_config(distribution_id, |mut config| {
+            let Some(mut behavior) = config.default_cache_behavior.take() else {
+                return Err(build_error(
+                    "the distribution has no default cache behavior",
+                ));
+            };
+            behavior.response_headers_policy_id = Some(id.to_owned());
+            config.default_cache_behavior = Some(behavior);
+            Ok(config)
+        })
+        .await
     }
 
     async fn invalidation_status(

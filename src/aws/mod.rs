@@ -2,6 +2,7 @@
 //! way, and adapting S3 and CloudFront to the traits in `store`.
 
 mod cloudfront;
+mod headers_policy;
 mod s3;
 
 use std::time::Duration;

@@ -191,6 +191,7 @@ const CORE: &[&str] = &[
     "release",
     "report",
     "restore",
+    "response_headers",
     "routing",
     "spa",
 ];
