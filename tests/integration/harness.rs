@@ -134,9 +134,14 @@ pub(crate) fn moto_cloudfront() -> &'static str {
 }
 
 fn cloudfront_client() -> aws_sdk_cloudfront::Client {
+    cloudfront_client_at(moto_cloudfront())
+}
+
+/// A CloudFront client of the emulator reached at `endpoint` (the emulator, or a proxy to it).
+pub(crate) fn cloudfront_client_at(endpoint: &str) -> aws_sdk_cloudfront::Client {
     let config = aws_sdk_cloudfront::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(moto_cloudfront())
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .build();

@@ -13,6 +13,7 @@ mod doctor;
 mod faults;
 mod frameworks;
 mod harness;
+mod headers_policy;
 mod integrity;
 mod lock;
 mod releases;

@@ -18,7 +18,10 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
                   UpdateFunction, no PublishFunction, no function associations): create, update,
                   publish and get functions here, with ETags as CloudFront checks them, and keep
                   the default cache behavior's viewer-request association across
-                  UpdateDistribution and GetDistributionConfig (the rest goes to the emulator)
+                  UpdateDistribution and GetDistributionConfig (the rest goes to the emulator);
+                  likewise response headers policies, which the emulator lacks: create, get,
+                  list and update them (under their ETag) here, and keep the default cache
+                  behavior's ResponseHeadersPolicyId
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
                   printing "held" on stdout once (so a test can kill the client at that point);
                   with --hold-match TEXT, only the later writes whose path contains TEXT
@@ -80,7 +83,8 @@ WRITES = {"put", "upload_part", "create_multipart", "complete_multipart", "delet
 
 NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 FUNCTIONS = {}  # name -> {"code": bytes, "live": bytes or None, "etag": int}
-ASSOCIATIONS = {}  # distribution id -> viewer-request function ARN
+ASSOCIATIONS = {}  # distribution id -> {"function": viewer-request ARN, "policy": policy id}
+POLICIES = {}  # response headers policy id -> {"config": XML text, "name": str, "etag": int}
 
 
 def function_summary(name, stage):
@@ -144,31 +148,107 @@ def functions_stub(handler, body):
     return error(400, "InvalidArgument")
 
 
+def policy_xml(policy_id):
+    p = POLICIES[policy_id]
+    return (f'<ResponseHeadersPolicy><Id>{policy_id}</Id><LastModifiedTime>2026-01-01T00:00:00Z'
+            f'</LastModifiedTime>{p["config"]}</ResponseHeadersPolicy>')
+
+
+def policy_config_of(body):
+    """The ResponseHeadersPolicyConfig element of a request body, without its namespace."""
+    text = body.decode()
+    text = re.sub(r"<\?xml[^>]*\?>", "", text)
+    text = re.sub(r'<ResponseHeadersPolicyConfig[^>]*>', "<ResponseHeadersPolicyConfig>", text, count=1)
+    return text.strip(), ET.fromstring(body).find(f"{{{NS}}}Name").text
+
+
+def policies_stub(handler, body):
+    """Answers a response headers policy call; False when the request is not one."""
+    path = urlsplit(handler.path)
+    m = re.match(r"^/2020-05-31/response-headers-policy(?:/([^/]+))?$", path.path)
+    if not m:
+        return False
+    policy_id = m.group(1)
+    bump("policies_" + handler.command.lower())
+    head = f'<?xml version="1.0" encoding="UTF-8"?>'
+
+    def error(status, code):
+        xml = (f'{head}<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
+               f'<Code>{code}</Code><Message>{code}</Message></Error></ErrorResponse>').encode()
+        handler.reply(status, xml, [("Content-Type", "text/xml")])
+        return True
+
+    def answer(status):
+        xml = policy_xml(policy_id).replace("<ResponseHeadersPolicy>", f'<ResponseHeadersPolicy xmlns="{NS}">', 1)
+        handler.reply(status, (head + xml).encode(),
+                      [("Content-Type", "text/xml"), ("ETag", f'E{POLICIES[policy_id]["etag"]}')])
+        return True
+
+    if handler.command == "POST" and policy_id is None:
+        config, name = policy_config_of(body)
+        if any(p["name"] == name for p in POLICIES.values()):
+            return error(409, "ResponseHeadersPolicyAlreadyExists")
+        policy_id = f"rhp-{len(POLICIES) + 1:04d}"
+        POLICIES[policy_id] = {"config": config, "name": name, "etag": 1}
+        return answer(201)
+    if handler.command == "GET" and policy_id is None:
+        wanted = parse_qs(path.query).get("Type", ["custom"])[0]
+        items = "".join(f"<ResponseHeadersPolicySummary><Type>custom</Type>{policy_xml(i)}</ResponseHeadersPolicySummary>"
+                        for i in POLICIES) if wanted == "custom" else ""
+        count = len(POLICIES) if wanted == "custom" else 0
+        xml = (f'{head}<ResponseHeadersPolicyList xmlns="{NS}"><MaxItems>100</MaxItems>'
+               f'<Quantity>{count}</Quantity><Items>{items}</Items></ResponseHeadersPolicyList>')
+        handler.reply(200, xml.encode(), [("Content-Type", "text/xml")])
+        return True
+    if policy_id not in POLICIES:
+        return error(404, "NoSuchResponseHeadersPolicy")
+    if handler.command == "GET":
+        return answer(200)
+    if handler.command == "PUT":
+        if handler.headers.get("If-Match") != f'E{POLICIES[policy_id]["etag"]}':
+            return error(412, "PreconditionFailed")
+        config, name = policy_config_of(body)
+        POLICIES[policy_id].update(config=config, name=name)
+        POLICIES[policy_id]["etag"] += 1
+        return answer(200)
+    return error(400, "InvalidArgument")
+
+
 CONFIG_PATH = re.compile(r"^/2020-05-31/distribution/([^/]+)/config$")
 
 
 def remember_association(path, body):
-    """From an UpdateDistribution body: the default cache behavior's viewer-request function."""
+    """From an UpdateDistribution body: the default cache behavior's viewer-request function
+    and response headers policy."""
     m = CONFIG_PATH.match(urlsplit(path).path)
     if not m:
         return
     behavior = ET.fromstring(body).find(f"{{{NS}}}DefaultCacheBehavior")
+    kept = ASSOCIATIONS.setdefault(m.group(1), {})
+    kept.pop("function", None)
     for assoc in behavior.iter(f"{{{NS}}}FunctionAssociation"):
         if assoc.find(f"{{{NS}}}EventType").text == "viewer-request":
-            ASSOCIATIONS[m.group(1)] = assoc.find(f"{{{NS}}}FunctionARN").text
+            kept["function"] = assoc.find(f"{{{NS}}}FunctionARN").text
+    policy = behavior.find(f"{{{NS}}}ResponseHeadersPolicyId")
+    kept["policy"] = policy.text if policy is not None else None
 
 
 def with_association(path, data):
-    """A GetDistributionConfig answer with the association the emulator did not keep."""
+    """A GetDistributionConfig answer with the associations the emulator did not keep."""
     m = CONFIG_PATH.match(urlsplit(path).path)
     if not m or m.group(1) not in ASSOCIATIONS:
         return data
-    xml = ('<FunctionAssociations><Quantity>1</Quantity><Items><FunctionAssociation>'
-           f'<FunctionARN>{ASSOCIATIONS[m.group(1)]}</FunctionARN><EventType>viewer-request</EventType>'
-           '</FunctionAssociation></Items></FunctionAssociations>')
+    kept = ASSOCIATIONS[m.group(1)]
     text = data.decode()
-    text = re.sub(r"(<DefaultCacheBehavior>.*?)<FunctionAssociations>.*?</FunctionAssociations>",
-                  lambda mm: mm.group(1) + xml, text, count=1, flags=re.S)
+    if kept.get("function"):
+        xml = ('<FunctionAssociations><Quantity>1</Quantity><Items><FunctionAssociation>'
+               f'<FunctionARN>{kept["function"]}</FunctionARN><EventType>viewer-request</EventType>'
+               '</FunctionAssociation></Items></FunctionAssociations>')
+        text = re.sub(r"(<DefaultCacheBehavior>.*?)<FunctionAssociations>.*?</FunctionAssociations>",
+                      lambda mm: mm.group(1) + xml, text, count=1, flags=re.S)
+    if kept.get("policy"):
+        text = text.replace("<DefaultCacheBehavior>",
+                            f"<DefaultCacheBehavior><ResponseHeadersPolicyId>{kept['policy']}</ResponseHeadersPolicyId>", 1)
     return text.encode()
 
 
@@ -214,7 +294,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, body, [("Content-Type", "application/json")])
         body = self.read_body()
         if args.functions:
-            if functions_stub(self, body):
+            if functions_stub(self, body) or policies_stub(self, body):
                 return
             if self.command == "PUT":
                 remember_association(self.path, body)
