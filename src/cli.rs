@@ -167,8 +167,16 @@ pub struct ReleasesArgs {
 /// Flags of `shipfront doctor`.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
+    /// The build output folder, e.g. ./dist: also checks the routing function against it,
+    /// pages unreachable by their clean URL, and an unused 404.html
+    pub dir: Option<PathBuf>,
+
     #[command(flatten)]
     pub site: SiteArgs,
+
+    /// The site is routed by shipfront's CloudFront Function (as `deploy --routing`)
+    #[arg(long)]
+    pub routing: bool,
 
     /// CloudFront distribution in front of the bucket
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]

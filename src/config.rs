@@ -401,6 +401,8 @@ fn find_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>)> {
 #[derive(Debug, Clone)]
 pub struct RoutingSettings {
     pub dir: PathBuf,
+    /// `[deploy] exclude` of the config file, as a deploy leaves them out.
+    pub excludes: Vec<String>,
     pub routing: crate::routing::RoutingConfig,
 }
 
@@ -415,6 +417,7 @@ impl RoutingSettings {
         let routing = routing_config(&args.dir, spa, fallback, args.trailing_slash, &file)?;
         Ok(RoutingSettings {
             dir: args.dir,
+            excludes: file.deploy.exclude.clone(),
             routing,
         })
     }
@@ -469,13 +472,53 @@ pub struct DoctorConfig {
     pub distribution_id: Option<String>,
     /// The SPA fallback page when the site is a single-page app.
     pub spa_fallback: Option<String>,
+    /// Routing by shipfront's function is on (`--routing`, `routing = true`).
+    pub routing: bool,
+    /// `[headers]`, checked.
+    pub headers: Option<crate::response_headers::ResponseHeaders>,
+    /// The build folder to check the edge against, when given.
+    pub build: Option<DoctorBuild>,
     pub json: bool,
+}
+
+/// The build folder `doctor DIR` checks the edge against.
+#[derive(Debug, Clone)]
+pub struct DoctorBuild {
+    pub dir: PathBuf,
+    /// `[deploy] exclude` of the config file, as a deploy leaves them out.
+    pub excludes: Vec<String>,
+    /// The routing the build implies.
+    pub routing: crate::routing::RoutingConfig,
 }
 
 impl DoctorConfig {
     pub fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
         let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
+        let headers = match &file.headers {
+            Some(table) => Some(
+                crate::response_headers::parse(table)
+                    .map_err(|errors| Error::Usage(errors.join("; ")))?,
+            ),
+            None => None,
+        };
+        let build = match args.dir {
+            Some(dir) => {
+                let routing = routing_config(
+                    &dir,
+                    spa,
+                    fallback.clone(),
+                    file.trailing_slash.clone(),
+                    &file,
+                )?;
+                Some(DoctorBuild {
+                    dir,
+                    excludes: file.deploy.exclude.clone(),
+                    routing,
+                })
+            }
+            None => None,
+        };
         Ok(DoctorConfig {
             site,
             distribution_id: args
@@ -483,6 +526,9 @@ impl DoctorConfig {
                 .or(file.distribution_id)
                 .filter(|d| !d.trim().is_empty()),
             spa_fallback: spa.then_some(fallback),
+            routing: args.routing || file.routing.unwrap_or(false),
+            headers,
+            build,
             json: args.json,
         })
     }

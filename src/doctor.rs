@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::response_headers::{HeadersPolicy, ResponseHeaders};
 use crate::spa::{self, SpaSettings};
 
 /// What the adapter found out about the bucket.
@@ -42,6 +43,33 @@ pub struct DistributionFacts {
     pub aliases: Vec<String>,
     /// An ACM or IAM certificate is configured (needed for aliases).
     pub custom_certificate: bool,
+    /// The ARN of the function the default cache behavior runs on viewer requests.
+    pub viewer_request_function: Option<String>,
+    /// That function's published code, when it has some.
+    pub viewer_request_code: Option<String>,
+    /// The default cache behavior's response headers policy.
+    pub headers_policy: Option<HeadersPolicy>,
+}
+
+/// What doctor knows of the build folder, when it is given.
+#[derive(Debug, Clone)]
+pub struct BuildFacts {
+    /// The folder, as given, for messages.
+    pub dir: String,
+    /// Its files, relative to it.
+    pub files: Vec<String>,
+    /// The routing function the build implies (Err: why it cannot be made).
+    pub routing_code: Result<String, String>,
+}
+
+/// What shipfront.toml and the flags say the edge should do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgeExpect<'a> {
+    /// Routing by shipfront's function is on (`routing = true`, `--routing`).
+    pub routing: bool,
+    /// `[headers]`, when set.
+    pub headers: Option<&'a ResponseHeaders>,
+    pub build: Option<&'a BuildFacts>,
 }
 
 /// A verdict.
@@ -49,6 +77,8 @@ pub struct DistributionFacts {
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
+    /// Worth knowing; nothing is wrong.
+    Hint,
     Warn,
     Fail,
 }
@@ -57,6 +87,7 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Status::Pass => "pass",
+            Status::Hint => "hint",
             Status::Warn => "warn",
             Status::Fail => "FAIL",
         })
@@ -184,6 +215,7 @@ pub fn checks(
     facts: &BucketFacts,
     distribution: Option<(&str, Result<&DistributionFacts, &str>)>,
     spa_fallback: Option<&str>,
+    edge: EdgeExpect<'_>,
 ) -> Vec<Check> {
     let mut out = bucket_checks(bucket, facts);
     if facts.reachable.is_err() {
@@ -224,7 +256,9 @@ pub fn checks(
             ),
         ),
     });
-    out.extend(spa_checks(d, spa_fallback));
+    let routed = runs_routing(id, d);
+    out.extend(spa_checks(d, spa_fallback, routed));
+    out.extend(edge_checks(id, d, spa_fallback.is_some(), edge));
     out.push(match (d.aliases.is_empty(), d.custom_certificate) {
         (true, _) => check(
             "alias certificate",
@@ -390,7 +424,7 @@ fn origin_checks(
 }
 
 /// The root object and, for an SPA (or when it passes), the fallback to its page.
-fn spa_checks(d: &DistributionFacts, spa_fallback: Option<&str>) -> Vec<Check> {
+fn spa_checks(d: &DistributionFacts, spa_fallback: Option<&str>, routed: bool) -> Vec<Check> {
     let mut out = Vec::new();
     let fallback = spa_fallback.unwrap_or(spa::INDEX);
     let gaps = spa::gaps(&d.spa, fallback);
@@ -418,7 +452,9 @@ fn spa_checks(d: &DistributionFacts, spa_fallback: Option<&str>) -> Vec<Check> {
         .filter(|g| matches!(g, spa::SpaGap::Fallback { .. }))
         .map(ToString::to_string)
         .collect();
-    if spa_fallback.is_some() || fallback_gaps.is_empty() {
+    // With the routing function, the function serves the app's routes: edge_checks says
+    // whether a fallback beside it does harm.
+    if !routed && (spa_fallback.is_some() || fallback_gaps.is_empty()) {
         out.push(if fallback_gaps.is_empty() {
             check(
                 "spa fallback",
@@ -438,6 +474,239 @@ fn spa_checks(d: &DistributionFacts, spa_fallback: Option<&str>) -> Vec<Check> {
     out
 }
 
+/// Whether shipfront's routing function runs on the distribution's viewer requests.
+fn runs_routing(id: &str, d: &DistributionFacts) -> bool {
+    let name = crate::routing::function_name(id);
+    d.viewer_request_function
+        .as_deref()
+        .is_some_and(|arn| arn.ends_with(&format!(":function/{name}")))
+}
+
+/// The edge: the routing function, an error-response fallback beside it, pages a private
+/// origin cannot reach by their clean URL, an unused 404 page, the response headers.
+fn edge_checks(id: &str, d: &DistributionFacts, spa: bool, edge: EdgeExpect<'_>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let routed = runs_routing(id, d);
+    out.extend(routing_check(id, d, edge));
+    if routed && let Some(beside) = fallback_beside_routing(d) {
+        out.push(beside);
+    }
+    let website = d
+        .origins
+        .iter()
+        .any(|o| o.domain_name.contains(".s3-website"));
+    if let Some(build) = edge.build {
+        if !routed && !edge.routing && !spa && !website {
+            out.push(clean_urls_check(build));
+        }
+        let serves_404 = d
+            .spa
+            .error_responses
+            .iter()
+            .any(|r| r.page.as_deref() == Some("/404.html"));
+        if build.files.iter().any(|f| f == "404.html") && !serves_404 && (routed || !spa) {
+            out.push(check(
+                "404 page",
+                Status::Hint,
+                format!(
+                    "{}/404.html is in the build, but no error response serves it",
+                    build.dir
+                ),
+                Some(
+                    "add custom error responses 403 and 404 -> /404.html with response code 404"
+                        .into(),
+                ),
+            ));
+        }
+    }
+    out.push(headers_check(id, d, edge.headers));
+    out
+}
+
+/// Whether shipfront's routing function runs on viewer requests, as the build implies.
+fn routing_check(id: &str, d: &DistributionFacts, edge: EdgeExpect<'_>) -> Option<Check> {
+    const NAME: &str = "edge routing";
+    let name = crate::routing::function_name(id);
+    let Some(arn) = &d.viewer_request_function else {
+        return edge.routing.then(|| {
+            check(
+                NAME,
+                Status::Fail,
+                "routing is on, but no function runs on the distribution's viewer requests",
+                Some("deploy with --routing".into()),
+            )
+        });
+    };
+    if !runs_routing(id, d) {
+        return Some(if edge.routing {
+            check(
+                NAME,
+                Status::Warn,
+                format!("`{arn}` runs on viewer requests, not shipfront's routing"),
+                Some("deploy with --routing --force-routing to replace it".into()),
+            )
+        } else {
+            check(
+                NAME,
+                Status::Pass,
+                format!("`{arn}` runs on viewer requests"),
+                None,
+            )
+        });
+    }
+    let implied = edge.build.map(|b| (&b.dir, &b.routing_code));
+    Some(match (&d.viewer_request_code, implied) {
+        (None, _) => check(
+            NAME,
+            Status::Fail,
+            format!("`{name}` runs on viewer requests but was never published"),
+            Some("deploy with --routing".into()),
+        ),
+        (Some(live), Some((dir, Ok(code)))) if live == code => check(
+            NAME,
+            Status::Pass,
+            format!("`{name}` runs on viewer requests, as {dir} implies"),
+            None,
+        ),
+        (Some(_), Some((dir, Ok(_)))) => check(
+            NAME,
+            Status::Warn,
+            format!("`{name}` differs from what {dir} implies (its pages or redirects changed)"),
+            Some(format!("deploy {dir} with --routing")),
+        ),
+        (Some(_), Some((_, Err(why)))) => check(NAME, Status::Fail, why.clone(), None),
+        (Some(_), None) => check(
+            NAME,
+            Status::Pass,
+            format!("`{name}` runs on viewer requests (give the build folder to compare it)"),
+            None,
+        ),
+    })
+}
+
+/// A 403/404 -> HTML (200) error response beside the routing function: a missing asset then
+/// answers the app's HTML with 200, which a browser runs as a script and fails on.
+fn fallback_beside_routing(d: &DistributionFacts) -> Option<Check> {
+    let html_200: Vec<String> = d
+        .spa
+        .error_responses
+        .iter()
+        .filter(|r| {
+            matches!(r.error_code, 403 | 404)
+                && r.response_code.as_deref() == Some("200")
+                && r.page.as_deref().is_some_and(|p| p.ends_with(".html"))
+        })
+        .map(|r| {
+            format!(
+                "{} -> {} (200)",
+                r.error_code,
+                r.page.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    (!html_200.is_empty()).then(|| {
+        check(
+            "fallback beside routing",
+            Status::Warn,
+            format!(
+                "{} beside the routing function turns a missing asset into HTML",
+                html_200.join(", ")
+            ),
+            Some(
+                "remove those custom error responses: the function already serves the app's \
+                 routes, and a missing file then answers a real 403/404"
+                    .into(),
+            ),
+        )
+    })
+}
+
+/// Pages a private S3 origin cannot serve at their clean URL: `dir/index.html` at `/dir/`,
+/// `page.html` at `/page`.
+fn clean_urls_check(build: &BuildFacts) -> Check {
+    const NAME: &str = "clean urls";
+    let unreachable: Vec<String> = build
+        .files
+        .iter()
+        .filter_map(|f| {
+            if let Some(dir) = f.strip_suffix("/index.html") {
+                Some(format!("/{dir}/ ({f})"))
+            } else {
+                let page = f.strip_suffix(".html")?;
+                let last = page.rsplit('/').next().unwrap_or(page);
+                (!matches!(last, "index" | "404" | "200")).then(|| format!("/{page} ({f})"))
+            }
+        })
+        .collect();
+    if unreachable.is_empty() {
+        return check(NAME, Status::Pass, "no page needs a clean URL", None);
+    }
+    let shown: Vec<&str> = unreachable.iter().take(5).map(String::as_str).collect();
+    let more = unreachable.len().saturating_sub(shown.len());
+    check(
+        NAME,
+        Status::Warn,
+        format!(
+            "{} page(s) answer 403 at their clean URL from a private S3 origin: {}{}",
+            unreachable.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+        Some("deploy with --routing (or routing = true in shipfront.toml)".into()),
+    )
+}
+
+/// Whether the response headers policy is the one `[headers]` describes.
+fn headers_check(id: &str, d: &DistributionFacts, wanted: Option<&ResponseHeaders>) -> Check {
+    const NAME: &str = "response headers";
+    let name = crate::response_headers::policy_name(id);
+    match (wanted, &d.headers_policy) {
+        (Some(h), Some(p)) if p.name == name && p.headers == *h => check(
+            NAME,
+            Status::Pass,
+            format!("`{name}` adds what [headers] says"),
+            None,
+        ),
+        (Some(_), Some(p)) if p.name == name => check(
+            NAME,
+            Status::Warn,
+            format!("`{name}` differs from [headers]"),
+            Some("deploy to write it".into()),
+        ),
+        (Some(_), Some(p)) => check(
+            NAME,
+            Status::Warn,
+            format!(
+                "`{}` is attached, not the policy [headers] describes",
+                p.name
+            ),
+            Some("deploy with --force-headers to replace it".into()),
+        ),
+        (Some(_), None) => check(
+            NAME,
+            Status::Warn,
+            "[headers] are not on the distribution yet",
+            Some("deploy to write them".into()),
+        ),
+        (None, Some(p)) => check(
+            NAME,
+            Status::Pass,
+            format!("`{}` is attached", p.name),
+            None,
+        ),
+        (None, None) => check(
+            NAME,
+            Status::Hint,
+            "no response headers policy: responses carry no HSTS or Content-Security-Policy",
+            Some("add [headers] to shipfront.toml (README: Security headers)".into()),
+        ),
+    }
+}
+
 /// The doctor's table, one check a line.
 #[must_use]
 pub fn table(checks: &[Check]) -> String {
@@ -454,11 +723,20 @@ pub fn table(checks: &[Check]) -> String {
             s.push_str(&format!("{:<width$}        fix: {fix}\n", ""));
         }
     }
-    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
-    let warned = checks.iter().filter(|c| c.status == Status::Warn).count();
+    let count = |status| checks.iter().filter(|c| c.status == status).count();
+    let (failed, warned, hints) = (
+        count(Status::Fail),
+        count(Status::Warn),
+        count(Status::Hint),
+    );
+    let hinted = if hints > 0 {
+        format!(", {hints} hints")
+    } else {
+        String::new()
+    };
     s.push_str(&format!(
-        "{failed} failed, {warned} warnings, {} passed",
-        checks.len() - failed - warned
+        "{failed} failed, {warned} warnings{hinted}, {} passed",
+        count(Status::Pass)
     ));
     s
 }
@@ -578,6 +856,13 @@ mod tests {
             },
             aliases: vec!["www.example.com".into()],
             custom_certificate: true,
+            viewer_request_function: None,
+            viewer_request_code: None,
+            headers_policy: Some(HeadersPolicy {
+                id: "67f7725c".into(),
+                name: "Managed-SecurityHeadersPolicy".into(),
+                headers: ResponseHeaders::default(),
+            }),
         }
     }
 
@@ -588,7 +873,15 @@ mod tests {
         spa_app: bool,
     ) -> Vec<Check> {
         let fallback = spa_app.then_some(spa::INDEX);
-        checks("www", "", ".shipfront/", b, d.map(|d| ("E1", d)), fallback)
+        checks(
+            "www",
+            "",
+            ".shipfront/",
+            b,
+            d.map(|d| ("E1", d)),
+            fallback,
+            EdgeExpect::default(),
+        )
     }
 
     fn statuses(checks: &[Check]) -> Vec<(&'static str, Status)> {
@@ -600,7 +893,229 @@ mod tests {
         let d = good_distribution();
         let c = root_checks(&good_bucket(), Some(Ok(&d)), true);
         assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
-        assert_eq!(c.len(), 13);
+        assert_eq!(c.len(), 14, "with the response headers");
+    }
+
+    fn build(files: &[&str], code: &str) -> BuildFacts {
+        BuildFacts {
+            dir: "dist".into(),
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+            routing_code: Ok(code.to_owned()),
+        }
+    }
+
+    /// The edge checks of `d` (an SPA when `spa`), as `(name, status, detail)`.
+    fn edge_of(
+        d: &DistributionFacts,
+        spa: bool,
+        edge: EdgeExpect<'_>,
+    ) -> Vec<(&'static str, Status, String)> {
+        let fallback = spa.then_some(spa::INDEX);
+        let all = checks(
+            "www",
+            "",
+            ".x/",
+            &good_bucket(),
+            Some(("E1", Ok(d))),
+            fallback,
+            edge,
+        );
+        all.into_iter()
+            .filter(|c| {
+                matches!(
+                    c.name,
+                    "edge routing"
+                        | "fallback beside routing"
+                        | "clean urls"
+                        | "404 page"
+                        | "spa fallback"
+                )
+            })
+            .map(|c| (c.name, c.status, c.detail))
+            .collect()
+    }
+
+    #[test]
+    fn the_routing_function_is_checked_against_the_build() {
+        let ours = "arn:aws:cloudfront::1:function/shipfront-E1";
+        let routed = |code: Option<&str>, fallback: bool| {
+            let mut d = good_distribution();
+            d.viewer_request_function = Some(ours.into());
+            d.viewer_request_code = code.map(str::to_owned);
+            if !fallback {
+                d.spa.error_responses.clear();
+            }
+            d
+        };
+        let spa_build = build(&["index.html", "assets/app-1a2b3c4d.js"], "CODE");
+        let on = EdgeExpect {
+            routing: true,
+            build: Some(&spa_build),
+            ..EdgeExpect::default()
+        };
+        type Case<'a> = (DistributionFacts, EdgeExpect<'a>, Vec<(&'a str, Status)>);
+        let cases: Vec<Case<'_>> = vec![
+            // Live and as the build implies; no error-response fallback beside it.
+            (
+                routed(Some("CODE"), false),
+                on,
+                vec![("edge routing", Status::Pass)],
+            ),
+            // The build changed since.
+            (
+                routed(Some("OLD"), false),
+                on,
+                vec![("edge routing", Status::Warn)],
+            ),
+            // Associated, never published.
+            (
+                routed(None, false),
+                on,
+                vec![("edge routing", Status::Fail)],
+            ),
+            // Without the build folder: it runs, nothing to compare with.
+            (
+                routed(Some("CODE"), false),
+                EdgeExpect::default(),
+                vec![("edge routing", Status::Pass)],
+            ),
+            // The 403/404 -> /index.html (200) fallback beside it: a warning, and the SPA
+            // fallback check no longer asks for it.
+            (
+                routed(Some("CODE"), true),
+                on,
+                vec![
+                    ("edge routing", Status::Pass),
+                    ("fallback beside routing", Status::Warn),
+                ],
+            ),
+            // Routing on, no function at all (the error-response fallback still serves).
+            (
+                good_distribution(),
+                on,
+                vec![
+                    ("spa fallback", Status::Pass),
+                    ("edge routing", Status::Fail),
+                ],
+            ),
+        ];
+        for (i, (d, edge, want)) in cases.into_iter().enumerate() {
+            let got = edge_of(&d, true, edge);
+            let names: Vec<(&str, Status)> = got.iter().map(|(n, s, _)| (*n, *s)).collect();
+            assert_eq!(names, want, "case {i}: {got:#?}");
+        }
+
+        // A function shipfront did not write: a warning only when routing is on.
+        let mut d = good_distribution();
+        d.viewer_request_function = Some("arn:aws:cloudfront::1:function/hand-made".into());
+        let routing_of = |edge| {
+            edge_of(&d, true, edge)
+                .into_iter()
+                .find(|c| c.0 == "edge routing")
+                .expect("checked")
+        };
+        let got = routing_of(on);
+        assert_eq!(got.1, Status::Warn, "{got:?}");
+        assert!(got.2.contains("hand-made"), "{got:?}");
+        assert_eq!(routing_of(EdgeExpect::default()).1, Status::Pass);
+    }
+
+    #[test]
+    fn multi_page_builds_without_routing_name_the_pages_a_private_origin_cannot_reach() {
+        let mut d = good_distribution();
+        d.spa.error_responses.clear();
+        let pages = build(
+            &[
+                "index.html",
+                "404.html",
+                "about/index.html",
+                "docs/intro/index.html",
+                "contact.html",
+                "blog/first.html",
+                "blog/second.html",
+                "blog/third.html",
+                "assets/site.css",
+            ],
+            "CODE",
+        );
+        let edge = EdgeExpect {
+            build: Some(&pages),
+            ..EdgeExpect::default()
+        };
+        let got = edge_of(&d, false, edge);
+        let clean = got.iter().find(|c| c.0 == "clean urls").expect("checked");
+        assert_eq!(clean.1, Status::Warn);
+        assert!(
+            clean.2.starts_with(
+                "6 page(s) answer 403 at their clean URL from a private S3 origin: \
+                 /about/ (about/index.html), /docs/intro/ (docs/intro/index.html)"
+            ) && clean.2.ends_with(", and 1 more"),
+            "{clean:?}"
+        );
+        assert!(!clean.2.contains("404"), "{clean:?}");
+        // The unused 404 page is a hint.
+        let hint = got.iter().find(|c| c.0 == "404 page").expect("hinted");
+        assert_eq!(hint.1, Status::Hint);
+
+        // Served by an error response: no hint. Routed: no clean-URL warning.
+        d.spa.error_responses.push(ErrorResponse {
+            error_code: 404,
+            page: Some("/404.html".into()),
+            response_code: Some("404".into()),
+        });
+        d.viewer_request_function = Some("arn:aws:cloudfront::1:function/shipfront-E1".into());
+        d.viewer_request_code = Some("CODE".into());
+        let got = edge_of(&d, false, edge);
+        let names: Vec<&str> = got.iter().map(|c| c.0).collect();
+        assert_eq!(names, ["edge routing"], "{got:?}");
+
+        // An S3 website endpoint serves index documents itself.
+        let mut website = good_distribution();
+        website.origins[0].domain_name = "www.s3-website-us-east-1.amazonaws.com".into();
+        let got = edge_of(&website, false, edge);
+        assert!(got.iter().all(|c| c.0 != "clean urls"), "{got:?}");
+    }
+
+    #[test]
+    fn the_response_headers_are_checked_against_the_config() {
+        let mine = crate::response_headers::parse(
+            &[("X-Frame-Options".to_owned(), "DENY".to_owned())]
+                .into_iter()
+                .collect(),
+        )
+        .unwrap();
+        let policy = |name: &str, headers: &ResponseHeaders| {
+            Some(HeadersPolicy {
+                id: "p1".into(),
+                name: name.into(),
+                headers: headers.clone(),
+            })
+        };
+        let other = ResponseHeaders::default();
+        let cases = [
+            // (attached, [headers], status)
+            (policy("shipfront-E1", &mine), Some(&mine), Status::Pass),
+            (policy("shipfront-E1", &other), Some(&mine), Status::Warn),
+            (
+                policy("Managed-SecurityHeadersPolicy", &other),
+                Some(&mine),
+                Status::Warn,
+            ),
+            (None, Some(&mine), Status::Warn),
+            (
+                policy("Managed-SecurityHeadersPolicy", &other),
+                None,
+                Status::Pass,
+            ),
+            (None, None, Status::Hint),
+        ];
+        for (attached, wanted, status) in cases {
+            let mut d = good_distribution();
+            d.headers_policy = attached.clone();
+            let c = headers_check("E1", &d, wanted);
+            assert_eq!(c.status, status, "{attached:?} {wanted:?}: {c:?}");
+            assert_eq!(c.fix.is_some(), status != Status::Pass, "{c:?}");
+        }
     }
 
     #[test]
@@ -679,6 +1194,7 @@ mod tests {
             &good_bucket(),
             Some(("E1", Ok(&d))),
             Some(spa::INDEX),
+            EdgeExpect::default(),
         );
         assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
     }

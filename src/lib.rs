@@ -107,7 +107,7 @@ pub fn usage_error(e: &clap::Error) {
 pub fn routing(settings: &config::RoutingSettings) -> Result<()> {
     let options = scan::ScanOptions {
         prefix: String::new(),
-        excludes: Vec::new(),
+        excludes: settings.excludes.clone(),
         part_size: config::DEFAULT_PART_SIZE_MIB << 20,
         upload_precompressed: false,
     };
@@ -180,8 +180,28 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     })
 }
 
+/// What doctor needs of the build folder: its files and the routing function they imply.
+fn build_facts(build: &config::DoctorBuild) -> Result<doctor::BuildFacts> {
+    let options = scan::ScanOptions {
+        prefix: String::new(),
+        excludes: build.excludes.clone(),
+        part_size: config::DEFAULT_PART_SIZE_MIB << 20,
+        upload_precompressed: false,
+    };
+    let tree = scan::scan(&build.dir, &options)?;
+    let files: Vec<String> = tree.files.into_iter().map(|f| f.rel).collect();
+    let routing_code = routing::function_source(files.iter().map(String::as_str), &build.routing)
+        .map_err(|e| e.to_string());
+    Ok(doctor::BuildFacts {
+        dir: build.dir.display().to_string(),
+        files,
+        routing_code,
+    })
+}
+
 /// Runs every check and prints the table (or JSON); fails when any check fails.
 pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
+    let build = config.build.as_ref().map(build_facts).transpose()?;
     let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let bucket = store.bucket_facts().await;
     let distribution = match &config.distribution_id {
@@ -203,6 +223,11 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
             .as_ref()
             .map(|(id, facts)| (*id, facts.as_ref().map_err(String::as_str))),
         config.spa_fallback.as_deref(),
+        doctor::EdgeExpect {
+            routing: config.routing,
+            headers: config.headers.as_ref(),
+            build: build.as_ref(),
+        },
     );
     output::to_stdout(|stdout| {
         if config.json {

@@ -50,6 +50,15 @@ pub struct ResponseHeaders {
     pub custom: BTreeMap<String, String>,
 }
 
+/// A response headers policy as a distribution has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadersPolicy {
+    pub id: String,
+    pub name: String,
+    /// The headers it adds (those shipfront can write; CORS and removals are not read).
+    pub headers: ResponseHeaders,
+}
+
 const REFERRER_POLICIES: [&str; 8] = [
     "no-referrer",
     "no-referrer-when-downgrade",

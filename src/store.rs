@@ -10,6 +10,7 @@ pub use crate::doctor::{BucketFacts, DistributionFacts, OriginFacts};
 use crate::error::Error;
 use crate::headers::Headers;
 pub use crate::inventory::{RemoteListing, RemoteObject, StoredHeaders, Versions};
+pub use crate::response_headers::HeadersPolicy;
 use crate::response_headers::ResponseHeaders;
 use crate::spa::SpaSettings;
 
@@ -326,15 +327,6 @@ pub trait ObjectStore: Send + Sync + 'static {
         &self,
         keys: Vec<String>,
     ) -> impl Future<Output = Result<Vec<RemoteError>, RemoteError>> + Send;
-}
-
-/// A response headers policy as the distribution has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeadersPolicy {
-    pub id: String,
-    pub name: String,
-    /// The headers it adds (those shipfront can write; CORS and removals are not read).
-    pub headers: ResponseHeaders,
 }
 
 /// The CDN in front of the bucket: what a deploy needs from CloudFront.

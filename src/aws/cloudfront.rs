@@ -176,7 +176,38 @@ async fn policy_context<T>(
         .map_err(|failure| RemoteError::on_headers_policy(failure, operation, name))
 }
 
+/// The id of the default cache behavior's response headers policy.
+fn policy_id(config: &DistributionConfig) -> Option<&str> {
+    config
+        .default_cache_behavior()?
+        .response_headers_policy_id()
+        .filter(|id| !id.is_empty())
+}
+
 impl CloudFrontCdn {
+    /// The response headers policy `id`: its name and the headers it adds.
+    async fn policy_by_id(&self, id: &str) -> Result<HeadersPolicy, RemoteError> {
+        policy_context("GetResponseHeadersPolicy", id, async {
+            let out = self
+                .client
+                .get_response_headers_policy()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            let config = out
+                .response_headers_policy()
+                .and_then(|p| p.response_headers_policy_config())
+                .ok_or_else(|| build_error("GetResponseHeadersPolicy returned no config"))?;
+            Ok(HeadersPolicy {
+                id: id.to_owned(),
+                name: config.name().to_owned(),
+                headers: headers_policy::headers_of(config),
+            })
+        })
+        .await
+    }
+
     /// The id of the account's custom response headers policy `name`, if there is one.
     async fn custom_policy_id(&self, name: &str) -> Result<Option<String>, RemoteFailure> {
         let mut marker: Option<String> = None;
@@ -285,44 +316,65 @@ impl CloudFrontCdn {
         .await
     }
 
-    /// What `shipfront doctor` checks about the distribution.
+    /// What `shipfront doctor` checks about the distribution: its config, the published code
+    /// of its viewer-request function and its response headers policy.
     pub async fn distribution_facts(
         &self,
         distribution_id: &str,
     ) -> Result<DistributionFacts, RemoteError> {
-        context("GetDistributionConfig", distribution_id, async {
-            let (config, _etag) = self.distribution_config(distribution_id).await?;
-            let certificate = config.viewer_certificate();
-            Ok(DistributionFacts {
-                origins: config
-                    .origins()
-                    .map(aws_sdk_cloudfront::types::Origins::items)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|o| OriginFacts {
-                        domain_name: o.domain_name().to_owned(),
-                        origin_path: o.origin_path().unwrap_or_default().to_owned(),
-                        oac: o
-                            .origin_access_control_id()
-                            .is_some_and(|id| !id.is_empty()),
-                    })
-                    .collect(),
-                viewer_protocol_policy: config
-                    .default_cache_behavior()
-                    .map(|b| b.viewer_protocol_policy().as_str().to_owned())
-                    .unwrap_or_default(),
-                spa: spa_settings_of(&config),
-                aliases: config
-                    .aliases()
-                    .map(|a| a.items().to_vec())
-                    .unwrap_or_default(),
-                custom_certificate: certificate.is_some_and(|c| {
-                    c.acm_certificate_arn().is_some_and(|a| !a.is_empty())
-                        || c.iam_certificate_id().is_some_and(|a| !a.is_empty())
-                }),
-            })
+        let (config, _etag) = context("GetDistributionConfig", distribution_id, async {
+            self.distribution_config(distribution_id).await
         })
-        .await
+        .await?;
+        let mut facts = facts_of(&config);
+        if let Some(name) = facts
+            .viewer_request_function
+            .as_deref()
+            .and_then(|arn| arn.rsplit_once(":function/"))
+            .map(|(_, name)| name.to_owned())
+        {
+            facts.viewer_request_code = self.function_code(&name, true).await?.map(|(c, _)| c);
+        }
+        if let Some(id) = policy_id(&config) {
+            facts.headers_policy = Some(self.policy_by_id(id).await?);
+        }
+        Ok(facts)
+    }
+}
+
+/// What the distribution's config says, for `shipfront doctor`.
+fn facts_of(config: &DistributionConfig) -> DistributionFacts {
+    let certificate = config.viewer_certificate();
+    DistributionFacts {
+        origins: config
+            .origins()
+            .map(aws_sdk_cloudfront::types::Origins::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|o| OriginFacts {
+                domain_name: o.domain_name().to_owned(),
+                origin_path: o.origin_path().unwrap_or_default().to_owned(),
+                oac: o
+                    .origin_access_control_id()
+                    .is_some_and(|id| !id.is_empty()),
+            })
+            .collect(),
+        viewer_protocol_policy: config
+            .default_cache_behavior()
+            .map(|b| b.viewer_protocol_policy().as_str().to_owned())
+            .unwrap_or_default(),
+        spa: spa_settings_of(config),
+        aliases: config
+            .aliases()
+            .map(|a| a.items().to_vec())
+            .unwrap_or_default(),
+        custom_certificate: certificate.is_some_and(|c| {
+            c.acm_certificate_arn().is_some_and(|a| !a.is_empty())
+                || c.iam_certificate_id().is_some_and(|a| !a.is_empty())
+        }),
+        viewer_request_function: viewer_request_arn(config),
+        viewer_request_code: None,
+        headers_policy: None,
     }
 }
 
@@ -553,32 +605,10 @@ impl Cdn for CloudFrontCdn {
             self.distribution_config(distribution_id).await
         })
         .await?;
-        let Some(id) = config
-            .default_cache_behavior()
-            .and_then(|b| b.response_headers_policy_id())
-            .filter(|id| !id.is_empty())
-        else {
-            return Ok(None);
-        };
-        policy_context("GetResponseHeadersPolicy", id, async {
-            let out = self
-                .client
-                .get_response_headers_policy()
-                .id(id)
-                .send()
-                .await
-                .map_err(|e| classify(&e))?;
-            let config = out
-                .response_headers_policy()
-                .and_then(|p| p.response_headers_policy_config())
-                .ok_or_else(|| build_error("GetResponseHeadersPolicy returned no config"))?;
-            Ok(Some(HeadersPolicy {
-                id: id.to_owned(),
-                name: config.name().to_owned(),
-                headers: headers_policy::headers_of(config),
-            }))
-        })
-        .await
+        match policy_id(&config) {
+            Some(id) => self.policy_by_id(id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn put_response_headers_policy(

@@ -173,3 +173,74 @@ fn in_a_workflow_doctor_json_stays_json_and_the_error_is_an_annotation() {
         run.stderr
     );
 }
+
+/// `doctor DIR` reads the routing function and the response headers policy through the test
+/// proxy's stand-in (`--functions`), which the emulator lacks, and compares them with the build.
+#[test]
+fn doctor_checks_the_edge_against_the_build_folder() {
+    let world = World::new("doctor-edge");
+    let dist = world.distribution("");
+    let proxy = crate::harness::Proxy::start_cloudfront(&["--functions"]);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home")
+        .file("about/index.html", "about")
+        .file("404.html", "not found");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let through_proxy = |mut cmd: std::process::Command| {
+        cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
+        Run::of(cmd)
+    };
+    let doctor_dir = || {
+        through_proxy(world.cmd(&[
+            "doctor",
+            &dir,
+            "--bucket",
+            &world.bucket,
+            "--distribution-id",
+            &dist,
+        ]))
+    };
+
+    let before = doctor_dir().ok();
+    for line in [
+        "clean urls",
+        "warn  1 page(s) answer 403 at their clean URL from a private S3 origin: /about/ (about/index.html)",
+        "fix: deploy with --routing",
+        "hint  ",
+        "/404.html is in the build, but no error response serves it",
+        "response headers",
+        "no response headers policy",
+    ] {
+        assert!(
+            before.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            before.stdout
+        );
+    }
+
+    through_proxy(world.deploy_cmd(
+        &site,
+        &["--distribution-id", &dist, "--routing", "--no-progress"],
+    ))
+    .ok();
+    let routed = doctor_dir().ok();
+    assert!(
+        routed.stdout.contains(&format!(
+            "pass  `shipfront-{dist}` runs on viewer requests, as {dir} implies"
+        )),
+        "{}",
+        routed.stdout
+    );
+    assert!(!routed.stdout.contains("clean urls"), "{}", routed.stdout);
+
+    // A new page the live function does not know yet.
+    site.file("contact.html", "contact");
+    let stale = doctor_dir().ok();
+    assert!(
+        stale.stdout.contains(&format!(
+            "warn  `shipfront-{dist}` differs from what {dir} implies"
+        )),
+        "{}",
+        stale.stdout
+    );
+}
