@@ -186,19 +186,13 @@ fn doctor_checks_the_edge_against_the_build_folder() {
         .file("about/index.html", "about")
         .file("404.html", "not found");
     let dir = site.path().to_str().unwrap().to_owned();
-    let through_proxy = |mut cmd: std::process::Command| {
-        cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
-        Run::of(cmd)
-    };
     let doctor_dir = || {
-        through_proxy(world.cmd(&[
-            "doctor",
-            &dir,
-            "--bucket",
-            &world.bucket,
-            "--distribution-id",
-            &dist,
-        ]))
+        world
+            .shipfront("doctor")
+            .site(&site)
+            .distribution(&dist)
+            .cloudfront_via(&proxy)
+            .run()
     };
 
     let before = doctor_dir().ok();
@@ -218,11 +212,13 @@ fn doctor_checks_the_edge_against_the_build_folder() {
         );
     }
 
-    through_proxy(world.deploy_cmd(
-        &site,
-        &["--distribution-id", &dist, "--routing", "--no-progress"],
-    ))
-    .ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .cloudfront_via(&proxy)
+        .args(&["--routing", "--no-progress"])
+        .ok();
     let routed = doctor_dir().ok();
     assert!(
         routed.stdout.contains(&format!(

@@ -814,6 +814,7 @@ pub(crate) struct Invocation<'w> {
     world: &'w World,
     args: Vec<String>,
     endpoint: Option<String>,
+    cloudfront: Option<String>,
 }
 
 impl World {
@@ -854,6 +855,7 @@ impl World {
                 self.bucket.clone(),
             ],
             endpoint: None,
+            cloudfront: None,
         }
     }
 }
@@ -898,11 +900,21 @@ impl Invocation<'_> {
         self
     }
 
+    /// Reaches CloudFront through `proxy` (e.g. its `--functions` stand-in).
+    pub(crate) fn cloudfront_via(mut self, proxy: &Proxy) -> Self {
+        self.cloudfront = Some(proxy.endpoint.clone());
+        self
+    }
+
     /// The process, to run or to start.
     pub(crate) fn command(&self) -> Command {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         let endpoint = self.endpoint.as_deref().unwrap_or(&self.world.endpoint);
-        self.world.cmd_via(endpoint, &args)
+        let mut cmd = self.world.cmd_via(endpoint, &args);
+        if let Some(cloudfront) = &self.cloudfront {
+            cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront);
+        }
+        cmd
     }
 
     /// Starts it through a proxy that stops answering after `hold_after` writes, and kills it

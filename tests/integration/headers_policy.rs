@@ -11,11 +11,14 @@ use crate::harness::{Proxy, Run, Site, World, block_on, cloudfront_client_at};
 
 /// `deploy SITE --distribution-id D ARGS`, with CloudFront reached through `proxy`.
 fn deploy(world: &World, site: &Site, distribution: &str, proxy: &Proxy, args: &[&str]) -> Run {
-    let mut all = vec!["--distribution-id", distribution, "--no-progress"];
-    all.extend_from_slice(args);
-    let mut cmd = world.deploy_cmd(site, &all);
-    cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
-    Run::of(cmd)
+    world
+        .shipfront("deploy")
+        .site(site)
+        .distribution(distribution)
+        .cloudfront_via(proxy)
+        .args(&["--no-progress"])
+        .args(args)
+        .run()
 }
 
 /// The policy the distribution's default cache behavior has, read through the SDK.
@@ -118,15 +121,11 @@ fn deploy_writes_the_headers_policy_once_and_rollback_restores_it() {
     );
 
     // Rolling back writes the first release's headers again.
-    let mut rollback = world.cmd(&[
-        "rollback",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
-        &distribution,
-    ]);
-    rollback.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
-    let back = Run::of(rollback).ok();
+    let back = world
+        .shipfront("rollback")
+        .distribution(&distribution)
+        .cloudfront_via(&proxy)
+        .ok();
     assert!(
         back.stderr.contains("wrote the response headers policy"),
         "{}",

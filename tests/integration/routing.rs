@@ -304,15 +304,11 @@ fn deploy_publishes_the_routing_function_once_and_rollback_restores_it() {
     );
 
     // Rolling back to the first release publishes its function again.
-    let mut rollback = world.cmd(&[
-        "rollback",
-        "--bucket",
-        &world.bucket,
-        "--distribution-id",
-        &distribution,
-    ]);
-    rollback.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
-    let back = Run::of(rollback).ok();
+    let back = world
+        .shipfront("rollback")
+        .distribution(&distribution)
+        .cloudfront_via(&proxy)
+        .ok();
     assert!(
         back.stderr.contains("published the routing function"),
         "{}",
