@@ -205,8 +205,8 @@ async fn headers_change<C: Cdn>(edge: &Edge<C>, headers: &Headers) -> Result<boo
     match edge.cdn.response_headers_policy(&edge.distribution).await? {
         Some(attached) if attached.name != name && !headers.force => Err(Error::Usage(format!(
             "distribution `{}` adds the response headers policy `{}` (id {}), which shipfront \
-             did not write; nothing was written. Pass --force-headers to replace it with one \
-             made from [headers] in shipfront.toml",
+             did not write; nothing was written. Pass --force-headers to replace it with \
+             shipfront's",
             edge.distribution, attached.name, attached.id
         ))),
         Some(attached) if attached.name == name => Ok(attached.headers != headers.policy),
@@ -1382,5 +1382,73 @@ mod tests {
         let ours = attached(&cdn).expect("attached");
         assert_eq!(ours.name, "shipfront-E1");
         assert!(ours.headers.content_type_options);
+    }
+
+    #[test]
+    fn the_edge_is_read_again_under_the_lock() {
+        let (store, cdn) = fresh();
+        let config = with_headers(deploy_config(), &[("X-Frame-Options", "DENY")]);
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        // Another deploy changes the policy between our first look and our lock.
+        let lock_write = store
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("PutObject"))
+            .count()
+            + 1;
+        let other = Arc::clone(&cdn);
+        store.before_nth("PutObject", lock_write, move |_| {
+            let id = crate::memory::lock(&other.attached_policy).clone().unwrap();
+            let mut policies = crate::memory::lock(&other.headers_policies);
+            policies.get_mut(&id).unwrap().headers.frame_options = Some("SAMEORIGIN".into());
+        });
+        let outcome = deploy_with(&store, &cdn, &config, &v2()).expect("second deploy");
+        assert!(
+            outcome
+                .plan
+                .notes
+                .iter()
+                .any(|n| n.contains("written and attached")),
+            "{:?}",
+            outcome.plan.notes
+        );
+        let live = attached(&cdn).expect("attached");
+        assert_eq!(live.headers.frame_options.as_deref(), Some("DENY"));
+    }
+
+    #[test]
+    fn a_rollback_to_a_release_without_headers_keeps_the_live_policy_and_says_so() {
+        let (store, cdn) = fresh();
+        deploy_with(&store, &cdn, &deploy_config(), &v1()).expect("without headers");
+        let config = with_headers(deploy_config(), &[("X-Frame-Options", "DENY")]);
+        deploy_with(&store, &cdn, &config, &v2()).expect("with headers");
+        let outcome = block_on(rollback(
+            Arc::clone(&store),
+            Some(Arc::clone(&cdn)),
+            &rollback_config(),
+            now(),
+        ))
+        .expect("rollback");
+        assert!(
+            outcome.plan.notes.iter().any(
+                |n| n.contains("recorded no [headers]: the live response headers policy stays")
+            ),
+            "{:?}",
+            outcome.plan.notes
+        );
+        assert_eq!(
+            attached(&cdn)
+                .expect("kept")
+                .headers
+                .frame_options
+                .as_deref(),
+            Some("DENY")
+        );
+        // The rollback's record says what is live: the headers it kept.
+        let recorded = live_record(&store).headers.expect("recorded");
+        assert_eq!(
+            recorded.get("X-Frame-Options").map(String::as_str),
+            Some("DENY")
+        );
     }
 }

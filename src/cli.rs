@@ -134,6 +134,14 @@ pub struct RollbackArgs {
     #[arg(long, env = "SHIPFRONT_MAX_DELETES", value_name = "N")]
     pub max_deletes: Option<usize>,
 
+    /// Replace a viewer-request function shipfront did not write with the release's routing
+    #[arg(long)]
+    pub force_routing: bool,
+
+    /// Replace a response headers policy shipfront did not write with the release's headers
+    #[arg(long)]
+    pub force_headers: bool,
+
     #[command(flatten)]
     pub invalidation: InvalidateArgs,
 
@@ -177,6 +185,14 @@ pub struct DoctorArgs {
     /// The site is routed by shipfront's CloudFront Function (as `deploy --routing`)
     #[arg(long)]
     pub routing: bool,
+
+    /// With DIR: page URLs as the deploy had them (`always`, `never`, `as-built`)
+    #[arg(long, value_name = "always|never|as-built")]
+    pub trailing_slash: Option<String>,
+
+    /// With DIR: leave matching files out, as the deploy did (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 
     /// CloudFront distribution in front of the bucket
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]

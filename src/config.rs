@@ -485,10 +485,11 @@ pub struct DoctorConfig {
 #[derive(Debug, Clone)]
 pub struct DoctorBuild {
     pub dir: PathBuf,
-    /// `[deploy] exclude` of the config file, as a deploy leaves them out.
+    /// `--exclude` and `[deploy] exclude`, as a deploy leaves them out.
     pub excludes: Vec<String>,
-    /// The routing the build implies.
-    pub routing: crate::routing::RoutingConfig,
+    /// The routing the build implies (Err: why there is none, e.g. a bad `_redirects` line;
+    /// reported only where the routing function matters).
+    pub routing: std::result::Result<crate::routing::RoutingConfig, String>,
 }
 
 impl DoctorConfig {
@@ -504,16 +505,14 @@ impl DoctorConfig {
         };
         let build = match args.dir {
             Some(dir) => {
-                let routing = routing_config(
-                    &dir,
-                    spa,
-                    fallback.clone(),
-                    file.trailing_slash.clone(),
-                    &file,
-                )?;
+                let routing =
+                    routing_config(&dir, spa, fallback.clone(), args.trailing_slash, &file)
+                        .map_err(|e| e.to_string());
+                let mut excludes = args.exclude;
+                excludes.extend(file.deploy.exclude.iter().cloned());
                 Some(DoctorBuild {
                     dir,
-                    excludes: file.deploy.exclude.clone(),
+                    excludes,
                     routing,
                 })
             }
@@ -585,6 +584,10 @@ pub struct RollbackConfig {
     pub lock: LockPolicy,
     /// Refuse rollbacks that delete more than this, like deploys.
     pub max_deletes: usize,
+    /// Replace a viewer-request function shipfront did not write.
+    pub force_routing: bool,
+    /// Replace a response headers policy shipfront did not write.
+    pub force_headers: bool,
 }
 
 impl RollbackConfig {
@@ -625,6 +628,8 @@ impl RollbackConfig {
                 .max_deletes
                 .or(file.deploy.max_deletes)
                 .unwrap_or(DEFAULT_MAX_DELETES),
+            force_routing: args.force_routing,
+            force_headers: args.force_headers,
         })
     }
 }
@@ -739,6 +744,13 @@ fn response_headers_of(
     let Some(table) = &file.headers else {
         return Ok(None);
     };
+    if table.is_empty() {
+        return Err(Error::Usage(
+            "[headers] is empty: list the headers every response gets, or remove the table \
+             (shipfront then leaves the distribution's response headers policy alone)"
+                .to_owned(),
+        ));
+    }
     crate::response_headers::parse(table).map_err(|errors| Error::Usage(errors.join("; ")))?;
     if distribution.is_none() {
         return Err(Error::Usage(
@@ -905,6 +917,10 @@ mod tests {
             err.to_string().contains("[headers] `X-Frame-Options`"),
             "{err}"
         );
+
+        let empty = "distribution_id = \"E1\"\n[headers]\n";
+        let err = merge(args(&["d", "--bucket", "bkt"]), file(empty)).unwrap_err();
+        assert!(err.to_string().contains("[headers] is empty"), "{err}");
 
         let alone = "[headers]\nX-Robots-Tag = \"noindex\"\n";
         let err = merge(args(&["d", "--bucket", "bkt"]), file(alone)).unwrap_err();

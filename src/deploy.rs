@@ -110,6 +110,12 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
         } else {
             first
         };
+        // Under the lock, the edge is read again: another deploy may have changed it meanwhile.
+        let work = if locked {
+            work.check(edge.as_ref()).await?
+        } else {
+            work
+        };
         // With routing, the function serves the SPA; the error-response fallback is not needed.
         if let Some(edge) = &edge
             && config.spa

@@ -34,7 +34,7 @@ pub struct OriginFacts {
 }
 
 /// What the adapter found out about the distribution.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DistributionFacts {
     pub origins: Vec<OriginFacts>,
     /// `allow-all`, `redirect-to-https` or `https-only` of the default cache behavior.
@@ -45,10 +45,11 @@ pub struct DistributionFacts {
     pub custom_certificate: bool,
     /// The ARN of the function the default cache behavior runs on viewer requests.
     pub viewer_request_function: Option<String>,
-    /// That function's published code, when it has some.
-    pub viewer_request_code: Option<String>,
-    /// The default cache behavior's response headers policy.
-    pub headers_policy: Option<HeadersPolicy>,
+    /// The published code of shipfront's function, when it runs on viewer requests and has
+    /// some (Err: why it could not be read).
+    pub viewer_request_code: Result<Option<String>, String>,
+    /// The default cache behavior's response headers policy (Err: why it could not be read).
+    pub headers_policy: Result<Option<HeadersPolicy>, String>,
 }
 
 /// What doctor knows of the build folder, when it is given.
@@ -496,26 +497,31 @@ fn edge_checks(id: &str, d: &DistributionFacts, spa: bool, edge: EdgeExpect<'_>)
         .iter()
         .any(|o| o.domain_name.contains(".s3-website"));
     if let Some(build) = edge.build {
-        if !routed && !edge.routing && !spa && !website {
+        // Any viewer-request function may route (the AWS sample appends index.html).
+        let unrouted = d.viewer_request_function.is_none() && !edge.routing;
+        if unrouted && !spa && !website {
             out.push(clean_urls_check(build));
         }
         let serves_404 = d
             .spa
             .error_responses
             .iter()
-            .any(|r| r.page.as_deref() == Some("/404.html"));
-        if build.files.iter().any(|f| f == "404.html") && !serves_404 && (routed || !spa) {
+            .any(|r| matches!(r.page.as_deref(), Some("/404.html" | "/404/index.html")));
+        let page_404 = build
+            .files
+            .iter()
+            .find(|f| matches!(f.as_str(), "404.html" | "404/index.html"));
+        if let Some(page) = page_404.filter(|_| !serves_404 && (routed || !spa)) {
             out.push(check(
                 "404 page",
                 Status::Hint,
                 format!(
-                    "{}/404.html is in the build, but no error response serves it",
+                    "{}/{page} is in the build, but no error response serves it",
                     build.dir
                 ),
-                Some(
-                    "add custom error responses 403 and 404 -> /404.html with response code 404"
-                        .into(),
-                ),
+                Some(format!(
+                    "add custom error responses 403 and 404 -> /{page} with response code 404"
+                )),
             ));
         }
     }
@@ -556,26 +562,32 @@ fn routing_check(id: &str, d: &DistributionFacts, edge: EdgeExpect<'_>) -> Optio
     }
     let implied = edge.build.map(|b| (&b.dir, &b.routing_code));
     Some(match (&d.viewer_request_code, implied) {
-        (None, _) => check(
+        (Err(why), _) => check(
+            NAME,
+            Status::Warn,
+            format!("`{name}` runs on viewer requests, but its code cannot be read: {why}"),
+            Some("allow cloudfront:GetFunction on it".into()),
+        ),
+        (Ok(None), _) => check(
             NAME,
             Status::Fail,
             format!("`{name}` runs on viewer requests but was never published"),
             Some("deploy with --routing".into()),
         ),
-        (Some(live), Some((dir, Ok(code)))) if live == code => check(
+        (Ok(Some(live)), Some((dir, Ok(code)))) if live == code => check(
             NAME,
             Status::Pass,
             format!("`{name}` runs on viewer requests, as {dir} implies"),
             None,
         ),
-        (Some(_), Some((dir, Ok(_)))) => check(
+        (Ok(Some(_)), Some((dir, Ok(_)))) => check(
             NAME,
             Status::Warn,
             format!("`{name}` differs from what {dir} implies (its pages or redirects changed)"),
             Some(format!("deploy {dir} with --routing")),
         ),
-        (Some(_), Some((_, Err(why)))) => check(NAME, Status::Fail, why.clone(), None),
-        (Some(_), None) => check(
+        (Ok(Some(_)), Some((_, Err(why)))) => check(NAME, Status::Fail, why.clone(), None),
+        (Ok(Some(_)), None) => check(
             NAME,
             Status::Pass,
             format!("`{name}` runs on viewer requests (give the build folder to compare it)"),
@@ -621,34 +633,39 @@ fn fallback_beside_routing(d: &DistributionFacts) -> Option<Check> {
     })
 }
 
-/// Pages a private S3 origin cannot serve at their clean URL: `dir/index.html` at `/dir/`,
-/// `page.html` at `/page`.
+/// Pages a private S3 origin cannot serve at their clean URL: `dir/index.html` at `/dir/`
+/// (folder-style builds always link that), `page.html` at `/page` (a hint: some builds link
+/// `/page.html` itself). Error pages and the root page are left out.
 fn clean_urls_check(build: &BuildFacts) -> Check {
     const NAME: &str = "clean urls";
-    let unreachable: Vec<String> = build
-        .files
-        .iter()
-        .filter_map(|f| {
-            if let Some(dir) = f.strip_suffix("/index.html") {
-                Some(format!("/{dir}/ ({f})"))
-            } else {
-                let page = f.strip_suffix(".html")?;
-                let last = page.rsplit('/').next().unwrap_or(page);
-                (!matches!(last, "index" | "404" | "200")).then(|| format!("/{page} ({f})"))
+    const ERROR_PAGES: [&str; 3] = ["404", "500", "200"];
+    let mut folders = Vec::new();
+    let mut files = Vec::new();
+    for f in &build.files {
+        if let Some(dir) = f.strip_suffix("/index.html") {
+            if !ERROR_PAGES.contains(&dir) {
+                folders.push(format!("/{dir}/ ({f})"));
             }
-        })
-        .collect();
-    if unreachable.is_empty() {
-        return check(NAME, Status::Pass, "no page needs a clean URL", None);
+        } else if let Some(page) = f.strip_suffix(".html") {
+            let last = page.rsplit('/').next().unwrap_or(page);
+            if last != "index" && !ERROR_PAGES.contains(&last) {
+                files.push(format!("/{page} ({f})"));
+            }
+        }
     }
-    let shown: Vec<&str> = unreachable.iter().take(5).map(String::as_str).collect();
-    let more = unreachable.len().saturating_sub(shown.len());
+    let (status, pages) = match (folders.is_empty(), files.is_empty()) {
+        (true, true) => return check(NAME, Status::Pass, "no page needs a clean URL", None),
+        (false, _) => (Status::Warn, [folders, files].concat()),
+        (true, false) => (Status::Hint, files),
+    };
+    let shown: Vec<&str> = pages.iter().take(5).map(String::as_str).collect();
+    let more = pages.len().saturating_sub(shown.len());
     check(
         NAME,
-        Status::Warn,
+        status,
         format!(
             "{} page(s) answer 403 at their clean URL from a private S3 origin: {}{}",
-            unreachable.len(),
+            pages.len(),
             shown.join(", "),
             if more > 0 {
                 format!(", and {more} more")
@@ -664,7 +681,18 @@ fn clean_urls_check(build: &BuildFacts) -> Check {
 fn headers_check(id: &str, d: &DistributionFacts, wanted: Option<&ResponseHeaders>) -> Check {
     const NAME: &str = "response headers";
     let name = crate::response_headers::policy_name(id);
-    match (wanted, &d.headers_policy) {
+    let attached = match &d.headers_policy {
+        Ok(attached) => attached,
+        Err(why) => {
+            return check(
+                NAME,
+                Status::Warn,
+                format!("the response headers policy cannot be read: {why}"),
+                Some("allow cloudfront:GetResponseHeadersPolicy".into()),
+            );
+        }
+    };
+    match (wanted, attached) {
         (Some(h), Some(p)) if p.name == name && p.headers == *h => check(
             NAME,
             Status::Pass,
@@ -857,12 +885,12 @@ mod tests {
             aliases: vec!["www.example.com".into()],
             custom_certificate: true,
             viewer_request_function: None,
-            viewer_request_code: None,
-            headers_policy: Some(HeadersPolicy {
+            viewer_request_code: Ok(None),
+            headers_policy: Ok(Some(HeadersPolicy {
                 id: "67f7725c".into(),
                 name: "Managed-SecurityHeadersPolicy".into(),
                 headers: ResponseHeaders::default(),
-            }),
+            })),
         }
     }
 
@@ -941,7 +969,7 @@ mod tests {
         let routed = |code: Option<&str>, fallback: bool| {
             let mut d = good_distribution();
             d.viewer_request_function = Some(ours.into());
-            d.viewer_request_code = code.map(str::to_owned);
+            d.viewer_request_code = Ok(code.map(str::to_owned));
             if !fallback {
                 d.spa.error_responses.clear();
             }
@@ -1064,10 +1092,32 @@ mod tests {
             response_code: Some("404".into()),
         });
         d.viewer_request_function = Some("arn:aws:cloudfront::1:function/shipfront-E1".into());
-        d.viewer_request_code = Some("CODE".into());
+        d.viewer_request_code = Ok(Some("CODE".into()));
         let got = edge_of(&d, false, edge);
         let names: Vec<&str> = got.iter().map(|c| c.0).collect();
         assert_eq!(names, ["edge routing"], "{got:?}");
+
+        // File-style pages only: a hint (some builds link `/page.html` itself); error pages
+        // in either style are not pages to reach. A function of the user's own may route.
+        let mut plain = good_distribution();
+        plain.spa.error_responses.clear();
+        let files = build(
+            &["index.html", "about.html", "404/index.html", "500.html"],
+            "C",
+        );
+        let only_files = EdgeExpect {
+            build: Some(&files),
+            ..EdgeExpect::default()
+        };
+        let got = edge_of(&plain, false, only_files);
+        let clean = got.iter().find(|c| c.0 == "clean urls").expect("checked");
+        assert_eq!(clean.1, Status::Hint, "{clean:?}");
+        assert!(clean.2.starts_with("1 page(s)"), "{clean:?}");
+        let hint = got.iter().find(|c| c.0 == "404 page").expect("hinted");
+        assert!(hint.2.contains("404/index.html"), "{hint:?}");
+        plain.viewer_request_function = Some("arn:aws:cloudfront::1:function/index-rewrite".into());
+        let got = edge_of(&plain, false, only_files);
+        assert!(got.iter().all(|c| c.0 != "clean urls"), "{got:?}");
 
         // An S3 website endpoint serves index documents itself.
         let mut website = good_distribution();
@@ -1111,11 +1161,27 @@ mod tests {
         ];
         for (attached, wanted, status) in cases {
             let mut d = good_distribution();
-            d.headers_policy = attached.clone();
+            d.headers_policy = Ok(attached.clone());
             let c = headers_check("E1", &d, wanted);
             assert_eq!(c.status, status, "{attached:?} {wanted:?}: {c:?}");
             assert_eq!(c.fix.is_some(), status != Status::Pass, "{c:?}");
         }
+
+        // A policy that cannot be read (the role may not allow it) is this check's warning,
+        // not the distribution's failure; likewise the routing function's code.
+        let mut d = good_distribution();
+        d.headers_policy = Err("AccessDenied".into());
+        d.viewer_request_function = Some("arn:aws:cloudfront::1:function/shipfront-E1".into());
+        d.viewer_request_code = Err("AccessDenied".into());
+        let all = root_checks(&good_bucket(), Some(Ok(&d)), false);
+        let of = |name: &str| all.iter().find(|c| c.name == name).expect(name).clone();
+        assert_eq!(of("distribution").status, Status::Pass);
+        let headers = of("response headers");
+        assert_eq!(headers.status, Status::Warn);
+        assert!(headers.fix.unwrap().contains("GetResponseHeadersPolicy"));
+        let routing = of("edge routing");
+        assert_eq!(routing.status, Status::Warn);
+        assert!(routing.fix.unwrap().contains("GetFunction"));
     }
 
     #[test]

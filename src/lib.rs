@@ -190,8 +190,10 @@ fn build_facts(build: &config::DoctorBuild) -> Result<doctor::BuildFacts> {
     };
     let tree = scan::scan(&build.dir, &options)?;
     let files: Vec<String> = tree.files.into_iter().map(|f| f.rel).collect();
-    let routing_code = routing::function_source(files.iter().map(String::as_str), &build.routing)
-        .map_err(|e| e.to_string());
+    let routing_code = build.routing.clone().and_then(|routing| {
+        routing::function_source(files.iter().map(String::as_str), &routing)
+            .map_err(|e| e.to_string())
+    });
     Ok(doctor::BuildFacts {
         dir: build.dir.display().to_string(),
         files,

@@ -816,6 +816,8 @@ pub fn rollback_config() -> RollbackConfig {
         max_invalidation_paths: 15,
         lock: lock_policy(),
         max_deletes: 1000,
+        force_routing: false,
+        force_headers: false,
     }
 }
 

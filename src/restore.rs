@@ -128,8 +128,15 @@ pub fn record(
             |live| target.rewritten.union(&live.rewritten).cloned().collect(),
         ),
         pending_invalidation: Vec::new(),
-        routing: target.routing.clone(),
-        headers: target.headers.clone(),
+        // What the target recorded none of stays live, so this record keeps the live one's.
+        routing: target
+            .routing
+            .clone()
+            .or_else(|| live.and_then(|l| l.routing.clone())),
+        headers: target
+            .headers
+            .clone()
+            .or_else(|| live.and_then(|l| l.headers.clone())),
     }
 }
 

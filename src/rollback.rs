@@ -44,25 +44,30 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
     };
     let first = survey(&*store, config).await?;
     // The routing function and response headers the target release had are published again.
-    let work = edge_work(&first.0.target)?.check(edge.as_ref()).await?;
+    let work = edge_work(&first.0.target, config)?
+        .check(edge.as_ref())
+        .await?;
     let to_send = first.0.live.as_ref().is_some_and(|live| {
         apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
     });
     let needs_lock = !first.1.is_empty() || to_send || work.changes();
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
-    let first_target = first.0.target.id.clone();
     apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
-        let (mut chosen, plan) = if locked {
+        let (mut chosen, mut plan) = if locked {
             survey(&*store, config).await?
         } else {
             first
         };
-        // Another deploy before the lock may have changed which release is the one before.
-        let work = if chosen.target.id == first_target {
-            work
+        // Under the lock, read again: another deploy before it may have changed the edge, or
+        // which release is the one before.
+        let work = if locked {
+            edge_work(&chosen.target, config)?
+                .check(edge.as_ref())
+                .await?
         } else {
-            edge_work(&chosen.target)?.check(edge.as_ref()).await?
+            work
         };
+        plan.notes.extend(edge_kept(&chosen));
         chosen.edge_changes = work.changes();
         let target_id = chosen.target.id.clone();
         check_versions_kept(&plan, &chosen.versions, &target_id)?;
@@ -85,23 +90,46 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
 }
 
 /// What the target release had live at the edge, published again.
-fn edge_work(target: &Release) -> Result<apply::EdgeWork> {
+fn edge_work(target: &Release, config: &RollbackConfig) -> Result<apply::EdgeWork> {
     let headers = match &target.headers {
         Some(table) => Some(apply::Headers::from_table(
             table,
-            false,
+            config.force_headers,
             &format!("[headers] recorded by release `{}`", target.id),
         )?),
         None => None,
     };
     Ok(apply::EdgeWork {
-        routing: target
-            .routing
-            .clone()
-            .map(|code| apply::Routing { code, force: false }),
+        routing: target.routing.clone().map(|code| apply::Routing {
+            code,
+            force: config.force_routing,
+        }),
         headers,
         ..apply::EdgeWork::default()
     })
+}
+
+/// What stays live at the edge because the target release recorded none of it: a rollback
+/// never removes a routing function or a response headers policy.
+fn edge_kept(chosen: &Chosen) -> Vec<String> {
+    let Some(live) = &chosen.live else {
+        return Vec::new();
+    };
+    let target = &chosen.target;
+    let mut notes = Vec::new();
+    if target.routing.is_none() && live.routing.is_some() {
+        notes.push(format!(
+            "release `{}` recorded no routing function: the live one stays",
+            target.id
+        ));
+    }
+    if target.headers.is_none() && live.headers.is_some() {
+        notes.push(format!(
+            "release `{}` recorded no [headers]: the live response headers policy stays",
+            target.id
+        ));
+    }
+    notes
 }
 
 /// Lists the site, picks the releases and plans the rollback.

@@ -327,16 +327,26 @@ impl CloudFrontCdn {
         })
         .await?;
         let mut facts = facts_of(&config);
-        if let Some(name) = facts
+        // Only shipfront's own function is read (the IAM policy may allow no other); a call
+        // that fails is the edge check's warning, not the whole distribution's failure.
+        let ours = crate::routing::function_name(distribution_id);
+        if facts
             .viewer_request_function
             .as_deref()
-            .and_then(|arn| arn.rsplit_once(":function/"))
-            .map(|(_, name)| name.to_owned())
+            .is_some_and(|arn| arn.ends_with(&format!(":function/{ours}")))
         {
-            facts.viewer_request_code = self.function_code(&name, true).await?.map(|(c, _)| c);
+            facts.viewer_request_code = self
+                .function_code(&ours, true)
+                .await
+                .map(|code| code.map(|(c, _)| c))
+                .map_err(|e| crate::error::Error::from(e).to_string());
         }
         if let Some(id) = policy_id(&config) {
-            facts.headers_policy = Some(self.policy_by_id(id).await?);
+            facts.headers_policy = self
+                .policy_by_id(id)
+                .await
+                .map(Some)
+                .map_err(|e| crate::error::Error::from(e).to_string());
         }
         Ok(facts)
     }
@@ -373,8 +383,8 @@ fn facts_of(config: &DistributionConfig) -> DistributionFacts {
                 || c.iam_certificate_id().is_some_and(|a| !a.is_empty())
         }),
         viewer_request_function: viewer_request_arn(config),
-        viewer_request_code: None,
-        headers_policy: None,
+        viewer_request_code: Ok(None),
+        headers_policy: Ok(None),
     }
 }
 
@@ -633,10 +643,9 @@ impl Cdn for CloudFrontCdn {
                     .send()
                     .await
                     .map_err(|e| classify(&e))?;
-                Ok(out
-                    .response_headers_policy()
+                out.response_headers_policy()
                     .map(|p| p.id().to_owned())
-                    .unwrap_or_default())
+                    .ok_or_else(|| build_error("CreateResponseHeadersPolicy returned no policy id"))
             })
             .await;
         };
