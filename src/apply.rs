@@ -209,7 +209,9 @@ async fn headers_change<C: Cdn>(edge: &Edge<C>, headers: &Headers) -> Result<boo
              shipfront's",
             edge.distribution, attached.name, attached.id
         ))),
-        Some(attached) if attached.name == name => Ok(attached.headers != headers.policy),
+        Some(attached) if attached.name == name => {
+            Ok(attached.headers != headers.policy || attached.hand_edited)
+        }
         _ => Ok(true),
     }
 }
@@ -1364,6 +1366,7 @@ mod tests {
             id: "67f7725c".to_owned(),
             name: "Managed-SecurityHeadersPolicy".to_owned(),
             headers: crate::response_headers::ResponseHeaders::default(),
+            hand_edited: false,
         };
         crate::memory::lock(&cdn.headers_policies).insert(managed.id.clone(), managed.clone());
         *crate::memory::lock(&cdn.attached_policy) = Some(managed.id.clone());

@@ -693,7 +693,7 @@ fn headers_check(id: &str, d: &DistributionFacts, wanted: Option<&ResponseHeader
         }
     };
     match (wanted, attached) {
-        (Some(h), Some(p)) if p.name == name && p.headers == *h => check(
+        (Some(h), Some(p)) if p.name == name && p.headers == *h && !p.hand_edited => check(
             NAME,
             Status::Pass,
             format!("`{name}` adds what [headers] says"),
@@ -890,6 +890,7 @@ mod tests {
                 id: "67f7725c".into(),
                 name: "Managed-SecurityHeadersPolicy".into(),
                 headers: ResponseHeaders::default(),
+                hand_edited: false,
             })),
         }
     }
@@ -1139,6 +1140,7 @@ mod tests {
                 id: "p1".into(),
                 name: name.into(),
                 headers: headers.clone(),
+                hand_edited: false,
             })
         };
         let other = ResponseHeaders::default();

@@ -719,6 +719,7 @@ impl Cdn for Arc<MemoryCdn> {
                 id: id.clone(),
                 name: name.to_owned(),
                 headers: headers.clone(),
+                hand_edited: false,
             },
         );
         Ok(id)

@@ -57,6 +57,9 @@ pub struct HeadersPolicy {
     pub name: String,
     /// The headers it adds (those shipfront can write; CORS and removals are not read).
     pub headers: ResponseHeaders,
+    /// It also has settings shipfront never writes (CORS, Server-Timing, removed headers, a
+    /// header that does not override the origin's): edited by hand.
+    pub hand_edited: bool,
 }
 
 const REFERRER_POLICIES: [&str; 8] = [

@@ -203,6 +203,7 @@ impl CloudFrontCdn {
                 id: id.to_owned(),
                 name: config.name().to_owned(),
                 headers: headers_policy::headers_of(config),
+                hand_edited: headers_policy::hand_edited(config),
             })
         })
         .await

@@ -152,6 +152,39 @@ pub(super) fn headers_of(config: &ResponseHeadersPolicyConfig) -> ResponseHeader
     }
 }
 
+/// Whether the policy has settings shipfront never writes: CORS, Server-Timing, removed
+/// headers, or a header that does not override the origin's.
+pub(super) fn hand_edited(config: &ResponseHeadersPolicyConfig) -> bool {
+    let s = config.security_headers_config();
+    let overrides = [
+        s.and_then(|s| s.strict_transport_security())
+            .map(ResponseHeadersPolicyStrictTransportSecurity::r#override),
+        s.and_then(|s| s.content_security_policy())
+            .map(ResponseHeadersPolicyContentSecurityPolicy::r#override),
+        s.and_then(|s| s.content_type_options())
+            .map(ResponseHeadersPolicyContentTypeOptions::r#override),
+        s.and_then(|s| s.frame_options())
+            .map(ResponseHeadersPolicyFrameOptions::r#override),
+        s.and_then(|s| s.referrer_policy())
+            .map(ResponseHeadersPolicyReferrerPolicy::r#override),
+        s.and_then(|s| s.xss_protection())
+            .map(ResponseHeadersPolicyXssProtection::r#override),
+    ];
+    let custom = config
+        .custom_headers_config()
+        .map(ResponseHeadersPolicyCustomHeadersConfig::items)
+        .unwrap_or_default();
+    config.cors_config().is_some()
+        || config
+            .server_timing_headers_config()
+            .is_some_and(|t| t.enabled())
+        || config
+            .remove_headers_config()
+            .is_some_and(|r| !r.items().is_empty())
+        || overrides.iter().flatten().any(|o| !o)
+        || custom.iter().any(|c| !c.r#override())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,7 +210,50 @@ mod tests {
         let config = config_of("shipfront-E1", &headers).expect("builds");
         assert_eq!(config.name(), "shipfront-E1");
         assert_eq!(headers_of(&config), headers);
+        assert!(
+            !hand_edited(&config),
+            "what shipfront writes is not a hand edit"
+        );
         let empty = config_of("p", &ResponseHeaders::default()).expect("builds");
         assert!(headers_of(&empty).is_empty());
+    }
+
+    #[test]
+    fn settings_shipfront_never_writes_are_a_hand_edit() {
+        let base = || {
+            ResponseHeadersPolicyConfig::builder()
+                .name("p")
+                .security_headers_config(
+                    ResponseHeadersPolicySecurityHeadersConfig::builder().build(),
+                )
+        };
+        let not_overriding = ResponseHeadersPolicyCustomHeadersConfig::builder()
+            .quantity(1)
+            .items(
+                ResponseHeadersPolicyCustomHeader::builder()
+                    .header("X-A")
+                    .value("1")
+                    .r#override(false)
+                    .build()
+                    .expect("builds"),
+            )
+            .build()
+            .expect("builds");
+        let edited = base()
+            .custom_headers_config(not_overriding)
+            .build()
+            .expect("builds");
+        assert!(hand_edited(&edited));
+        let timing =
+            aws_sdk_cloudfront::types::ResponseHeadersPolicyServerTimingHeadersConfig::builder()
+                .enabled(true)
+                .build()
+                .expect("builds");
+        let edited = base()
+            .server_timing_headers_config(timing)
+            .build()
+            .expect("builds");
+        assert!(hand_edited(&edited));
+        assert!(!hand_edited(&base().build().expect("builds")));
     }
 }
