@@ -758,7 +758,7 @@ pub fn table(checks: &[Check]) -> String {
         count(Status::Hint),
     );
     let hinted = if hints > 0 {
-        format!(", {hints} hints")
+        format!(", {hints} hint{}", if hints == 1 { "" } else { "s" })
     } else {
         String::new()
     };
