@@ -3,42 +3,20 @@
 //! commands go through `apply`, generic over the ports, so they cannot drift apart and an
 //! in-memory store tests them in milliseconds.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::applied::ExecReport;
 use crate::config::{LockPolicy, Site};
+use crate::edge::{Edge, EdgeWork};
 use crate::error::{Error, Result};
 use crate::invalidate::{self, Invalidate, Invalidation, cached_keys, planned_cached_keys};
 use crate::plan::Plan;
 use crate::release::{self, Release};
 use crate::report::{Command, InvalidationReport, Outcome};
-use crate::response_headers::ResponseHeaders;
 use crate::store::{Cdn, ObjectStore};
 use crate::{execute, github, lock, progress};
-
-/// The distribution in front of the bucket, read before any write: a wrong id stops the
-/// command there.
-pub struct Edge<C> {
-    pub cdn: C,
-    pub distribution: String,
-    /// The `OriginPath` of the bucket's origin, which invalidation paths leave out.
-    pub origin_path: String,
-}
-
-impl<C: Cdn> Edge<C> {
-    /// Reads the distribution `id`'s origin path for `bucket`.
-    pub async fn reach(cdn: C, id: &str, bucket: &str) -> Result<Self> {
-        let origin_path = cdn.origin_path(id, bucket).await?;
-        Ok(Edge {
-            cdn,
-            distribution: id.to_owned(),
-            origin_path,
-        })
-    }
-}
 
 /// How a command applies its plan.
 #[derive(Debug, Clone)]
@@ -58,192 +36,6 @@ pub struct Settings {
     pub state_prefix: String,
     /// What the run keeps live at the edge besides the objects.
     pub edge: EdgeWork,
-}
-
-/// What a run keeps live at the edge besides the objects: the routing function and the
-/// response headers, each only when the run manages it, and whether each changes (read by
-/// `EdgeWork::check` before any write).
-#[derive(Debug, Clone, Default)]
-pub struct EdgeWork {
-    pub routing: Option<Routing>,
-    pub headers: Option<Headers>,
-    pub routing_changes: bool,
-    pub headers_change: bool,
-}
-
-/// The edge-routing function a run keeps live.
-#[derive(Debug, Clone)]
-pub struct Routing {
-    pub code: String,
-    /// Replace a viewer-request function shipfront did not write.
-    pub force: bool,
-}
-
-/// The response headers (`[headers]`) a run keeps live.
-#[derive(Debug, Clone)]
-pub struct Headers {
-    /// As written in shipfront.toml: what the release records.
-    pub table: BTreeMap<String, String>,
-    pub policy: ResponseHeaders,
-    /// Replace a response headers policy shipfront did not write.
-    pub force: bool,
-}
-
-impl Headers {
-    /// The headers of `table` (`[headers]` as written); `whose` names where it came from.
-    ///
-    /// # Errors
-    /// A table that no longer reads as headers, naming every bad entry.
-    pub fn from_table(table: &BTreeMap<String, String>, force: bool, whose: &str) -> Result<Self> {
-        let policy = crate::response_headers::parse(table)
-            .map_err(|errors| Error::Usage(format!("{whose}: {}", errors.join("; "))))?;
-        Ok(Headers {
-            table: table.clone(),
-            policy,
-            force,
-        })
-    }
-}
-
-impl EdgeWork {
-    /// Whether publishing changes the distribution: a release even when no object changes.
-    #[must_use]
-    pub fn changes(&self) -> bool {
-        self.routing_changes || self.headers_change
-    }
-
-    /// Reads the distribution before any write: refuses a viewer-request function or a
-    /// response headers policy shipfront did not write (unless forced), and notes which of
-    /// the two publishing changes.
-    pub async fn check<C: Cdn>(mut self, edge: Option<&Edge<C>>) -> Result<Self> {
-        let Some(edge) = edge else {
-            return Ok(self);
-        };
-        if let Some(routing) = &self.routing {
-            self.routing_changes = routing_changes(edge, routing).await?;
-        }
-        if let Some(headers) = &self.headers {
-            self.headers_change = headers_change(edge, headers).await?;
-        }
-        Ok(self)
-    }
-
-    /// What the plan says of the edge.
-    fn notes(&self, distribution: &str) -> Vec<String> {
-        let mut notes = Vec::new();
-        if self.routing.is_some() {
-            notes.push(format!(
-                "routing function `{}`: {}",
-                crate::routing::function_name(distribution),
-                if self.routing_changes {
-                    "published, and run on viewer requests, after the pages and before deletions"
-                } else {
-                    "unchanged"
-                }
-            ));
-        }
-        if let Some(headers) = &self.headers {
-            let names: Vec<String> = headers.policy.lines().into_iter().map(|(n, _)| n).collect();
-            notes.push(format!(
-                "response headers policy `{}` ({}): {}",
-                crate::response_headers::policy_name(distribution),
-                if names.is_empty() {
-                    "no headers".to_owned()
-                } else {
-                    names.join(", ")
-                },
-                if self.headers_change {
-                    "written and attached, after the pages and before deletions"
-                } else {
-                    "unchanged"
-                }
-            ));
-        }
-        notes
-    }
-
-    /// Publishes what changes: the routing function, then the response headers policy.
-    async fn publish<C: Cdn>(&self, edge: &Edge<C>) -> Result<()> {
-        if let Some(routing) = self.routing.as_ref().filter(|_| self.routing_changes) {
-            publish_routing(edge, &routing.code).await?;
-        }
-        if let Some(headers) = self.headers.as_ref().filter(|_| self.headers_change) {
-            publish_headers(edge, &headers.policy).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Whether publishing `routing` changes anything; a viewer-request function shipfront did not
-/// write is refused unless forced.
-async fn routing_changes<C: Cdn>(edge: &Edge<C>, routing: &Routing) -> Result<bool> {
-    let name = crate::routing::function_name(&edge.distribution);
-    let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
-    let ours = associated
-        .as_deref()
-        .is_some_and(|arn| arn.ends_with(&format!(":function/{name}")));
-    if let Some(arn) = associated.as_deref().filter(|_| !ours && !routing.force) {
-        return Err(Error::Usage(format!(
-            "distribution `{}` runs `{arn}` on viewer requests, a function shipfront did not \
-             write; nothing was written. Pass --force-routing to replace it with shipfront's \
-             routing",
-            edge.distribution
-        )));
-    }
-    let live = edge
-        .cdn
-        .function_code(&name, true)
-        .await?
-        .map(|(code, _)| code);
-    Ok(!ours || live.as_deref() != Some(routing.code.as_str()))
-}
-
-/// Whether writing `headers` changes anything; a response headers policy shipfront did not
-/// write is refused unless forced.
-async fn headers_change<C: Cdn>(edge: &Edge<C>, headers: &Headers) -> Result<bool> {
-    let name = crate::response_headers::policy_name(&edge.distribution);
-    match edge.cdn.response_headers_policy(&edge.distribution).await? {
-        Some(attached) if attached.name != name && !headers.force => Err(Error::Usage(format!(
-            "distribution `{}` adds the response headers policy `{}` (id {}), which shipfront \
-             did not write; nothing was written. Pass --force-headers to replace it with \
-             shipfront's",
-            edge.distribution, attached.name, attached.id
-        ))),
-        Some(attached) if attached.name == name => {
-            Ok(attached.headers != headers.policy || attached.hand_edited)
-        }
-        _ => Ok(true),
-    }
-}
-
-/// Publishes `code` as the distribution's routing function and runs it on viewer requests.
-async fn publish_routing<C: Cdn>(edge: &Edge<C>, code: &str) -> Result<()> {
-    let name = crate::routing::function_name(&edge.distribution);
-    let etag = edge.cdn.function_code(&name, false).await?.map(|(_, e)| e);
-    let etag = edge.cdn.put_function(&name, code, etag.as_deref()).await?;
-    let arn = edge.cdn.publish_function(&name, &etag).await?;
-    let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
-    if associated.as_deref() != Some(arn.as_str()) {
-        edge.cdn
-            .set_viewer_request_function(&edge.distribution, &arn)
-            .await?;
-    }
-    crate::output::err_line(&format!("published the routing function `{name}`"));
-    Ok(())
-}
-
-/// Writes `policy` as the distribution's response headers policy and attaches it.
-async fn publish_headers<C: Cdn>(edge: &Edge<C>, policy: &ResponseHeaders) -> Result<()> {
-    let name = crate::response_headers::policy_name(&edge.distribution);
-    let id = edge.cdn.put_response_headers_policy(&name, policy).await?;
-    let attached = edge.cdn.response_headers_policy(&edge.distribution).await?;
-    if attached.is_none_or(|p| p.id != id) {
-        edge.cdn
-            .set_response_headers_policy(&edge.distribution, &id)
-            .await?;
-    }
-    crate::output::err_line(&format!("wrote the response headers policy `{name}`"));
-    Ok(())
 }
 
 /// How a command records the release it made.

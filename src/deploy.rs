@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::applied::ExecReport;
-use crate::apply::{self, Edge, Recorder};
+use crate::apply::{self, Recorder};
 use crate::config::DeployConfig;
+use crate::edge::{self, Edge};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::release::Release;
@@ -144,9 +145,9 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
 /// What the deploy keeps live at the edge: the routing function of the build (`--routing`),
 /// refused before any request when it would be larger than CloudFront allows, and the
 /// response headers of `[headers]`.
-fn edge_work(config: &DeployConfig, tree: &LocalTree) -> Result<apply::EdgeWork> {
+fn edge_work(config: &DeployConfig, tree: &LocalTree) -> Result<edge::EdgeWork> {
     let routing = match &config.routing {
-        Some(routing) => Some(apply::Routing {
+        Some(routing) => Some(edge::Routing {
             code: crate::routing::function_source(
                 tree.files.iter().map(|f| f.rel.as_str()),
                 routing,
@@ -157,17 +158,17 @@ fn edge_work(config: &DeployConfig, tree: &LocalTree) -> Result<apply::EdgeWork>
         None => None,
     };
     let headers = match &config.response_headers {
-        Some(table) => Some(apply::Headers::from_table(
+        Some(table) => Some(edge::Headers::from_table(
             table,
             config.force_headers,
             "[headers] in shipfront.toml",
         )?),
         None => None,
     };
-    Ok(apply::EdgeWork {
+    Ok(edge::EdgeWork {
         routing,
         headers,
-        ..apply::EdgeWork::default()
+        ..edge::EdgeWork::default()
     })
 }
 
@@ -183,7 +184,7 @@ fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {
         wait: config.wait,
         max_deletes: Some(config.max_deletes),
         state_prefix: config.site.state_prefix.clone(),
-        edge: apply::EdgeWork::default(),
+        edge: edge::EdgeWork::default(),
     }
 }
 

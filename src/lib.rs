@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod doctor;
+pub mod edge;
 pub mod environment;
 pub mod error;
 pub mod etag;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::applied::ExecReport;
-use crate::apply::{self, Edge, Recorder};
+use crate::apply::{self, Recorder};
 use crate::config::RollbackConfig;
+use crate::edge::{self, Edge};
 use crate::error::{Error, Result};
 use crate::plan::{Op, Plan};
 use crate::release::{self, Release};
@@ -90,22 +91,22 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
 }
 
 /// What the target release had live at the edge, published again.
-fn edge_work(target: &Release, config: &RollbackConfig) -> Result<apply::EdgeWork> {
+fn edge_work(target: &Release, config: &RollbackConfig) -> Result<edge::EdgeWork> {
     let headers = match &target.headers {
-        Some(table) => Some(apply::Headers::from_table(
+        Some(table) => Some(edge::Headers::from_table(
             table,
             config.force_headers,
             &format!("[headers] recorded by release `{}`", target.id),
         )?),
         None => None,
     };
-    Ok(apply::EdgeWork {
-        routing: target.routing.clone().map(|code| apply::Routing {
+    Ok(edge::EdgeWork {
+        routing: target.routing.clone().map(|code| edge::Routing {
             code,
             force: config.force_routing,
         }),
         headers,
-        ..apply::EdgeWork::default()
+        ..edge::EdgeWork::default()
     })
 }
 
