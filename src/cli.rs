@@ -22,7 +22,7 @@ impl Cli {
             Command::Doctor(a) => a.json,
             Command::Releases(a) => a.json,
             Command::Rollback(a) => a.json,
-            Command::Init(_) | Command::Routing(_) => false,
+            Command::Init(_) | Command::Routing(_) | Command::Completions(_) => false,
         }
     }
 
@@ -36,6 +36,7 @@ impl Cli {
             Command::Rollback(_) => "rollback",
             Command::Init(_) => "init",
             Command::Routing(_) => "routing",
+            Command::Completions(_) => "completions",
         }
     }
 }
@@ -55,6 +56,15 @@ pub enum Command {
     /// Print the CloudFront Function that routes DIR's URLs at the edge: SPA deep links, clean
     /// URLs, trailing slashes and redirects, from a private S3 origin.
     Routing(RoutingArgs),
+    /// Print the shell completion script for SHELL (README: Shell completions says where it goes).
+    Completions(CompletionsArgs),
+}
+
+/// Flags of `shipfront completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    pub shell: clap_complete::Shell,
 }
 
 /// Flags of `shipfront routing`.

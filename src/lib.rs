@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             cli::Command::Init(args) => init::run(args),
             cli::Command::Routing(args) => routing(&config::RoutingSettings::resolve(args)?),
+            cli::Command::Completions(args) => completions(args.shell),
         }
     })
 }
@@ -126,6 +127,15 @@ pub fn routing(settings: &config::RoutingSettings) -> Result<()> {
         routing::function_source(tree.files.iter().map(|f| f.rel.as_str()), &settings.routing)
             .map_err(|e| Error::Usage(e.to_string()))?;
     output::to_stdout(|out| out.write_all(source.as_bytes()))
+}
+
+/// Prints the completion script of `shell` for every command and flag.
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+    use clap::CommandFactory;
+    // Generated into memory first: the generators panic on a failed write (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "shipfront", &mut script);
+    output::to_stdout(|out| out.write_all(&script))
 }
 
 /// Lists the release records, newest first; the newest is the live one.

@@ -517,3 +517,70 @@ fn the_installer_downloads_the_release_of_the_actions_own_tag() {
     run.ok();
     assert_eq!(plan["mode"], "source", "{plan:?}");
 }
+
+/// The first major of each JavaScript action we use that runs on Node 24, read from that
+/// action's own action.yml (`runs.using`). GitHub removed Node 20 from its runners on
+/// 2026-09-16: every earlier major is refused. The next deprecation is a change of numbers here.
+const NODE24_FROM: &[(&str, u32)] = &[
+    ("actions/checkout", 5),
+    ("actions/cache", 5),
+    ("actions/upload-artifact", 6),
+    ("actions/download-artifact", 7),
+    ("aws-actions/configure-aws-credentials", 6),
+];
+
+/// Actions that run no JavaScript of their own (composite), and this repository's own.
+const NOT_JAVASCRIPT: &[&str] = &["dtolnay/rust-toolchain", "shipfront/shipfront"];
+
+/// Every `uses: owner/name@ref` in the files users copy or run: the Action, the workflows init
+/// writes, the README and docs, and this repository's workflows.
+fn action_references() -> Vec<(String, String)> {
+    let root = repo_root();
+    let mut files = vec![root.join("action.yml"), root.join("README.md")];
+    for dir in [".github/workflows", "src/templates", "docs"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.lines() {
+            let Some((_, used)) = line.split_once("uses: ") else {
+                continue;
+            };
+            let used = used.trim().trim_matches(|c| c == '\'' || c == '"');
+            if used.contains('@') && !used.starts_with("./") {
+                found.push((file.display().to_string(), used.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_action_reference_runs_on_node_24() {
+    let references = action_references();
+    assert!(references.len() >= 10, "{references:?}");
+    for (file, used) in references {
+        let (action, reference) = used.split_once('@').unwrap();
+        if NOT_JAVASCRIPT.contains(&action) {
+            continue;
+        }
+        let Some((_, first)) = NODE24_FROM.iter().find(|(a, _)| *a == action) else {
+            panic!(
+                "{file}: `{used}` is not in NODE24_FROM: read its action.yml (`runs.using`) \
+                 and add the first major on node24"
+            );
+        };
+        let major: u32 = reference
+            .strip_prefix('v')
+            .and_then(|v| v.split('.').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{file}: `{used}` is not a major version tag"));
+        assert!(
+            major >= *first,
+            "{file}: `{used}` runs on Node 20 or older; use {action}@v{first} or later"
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod action;
 mod architecture;
 mod bad_input;
 mod cloudfront;
+mod completions;
 mod deploy;
 mod doctor;
 mod faults;
