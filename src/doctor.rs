@@ -735,6 +735,29 @@ fn headers_check(id: &str, d: &DistributionFacts, wanted: Option<&ResponseHeader
     }
 }
 
+/// The `doctor --json` document.
+#[derive(Debug, Serialize)]
+pub struct Output<'a> {
+    /// `report::JSON_SCHEMA`.
+    pub schema: u32,
+    pub failed: usize,
+    pub warnings: usize,
+    pub checks: &'a [Check],
+}
+
+impl<'a> Output<'a> {
+    #[must_use]
+    pub fn of(checks: &'a [Check]) -> Self {
+        let count = |status| checks.iter().filter(|c| c.status == status).count();
+        Output {
+            schema: crate::report::JSON_SCHEMA,
+            failed: count(Status::Fail),
+            warnings: count(Status::Warn),
+            checks,
+        }
+    }
+}
+
 /// The doctor's table, one check a line.
 #[must_use]
 pub fn table(checks: &[Check]) -> String {

@@ -370,6 +370,20 @@ mod tests {
         }
     }
 
+    /// A deploy's document of `plan`, nothing done.
+    fn document(dry_run: bool, plan: &Plan) -> DeployOutput<'_> {
+        DeployOutput {
+            schema: crate::report::JSON_SCHEMA,
+            command: "deploy",
+            to: None,
+            dry_run,
+            plan,
+            result: None,
+            invalidation: None,
+            release: None,
+        }
+    }
+
     #[test]
     fn outputs_of_a_deploy_and_of_its_dry_run() {
         let p = plan(vec![
@@ -405,11 +419,10 @@ mod tests {
             completed: true,
         };
         let done = DeployOutput {
-            dry_run: false,
-            plan: &p,
             result: Some(&result),
             invalidation: Some(inv),
             release: Some("20261128T000000.000Z-abcdef".into()),
+            ..document(false, &p)
         };
         assert_eq!(
             output_lines(&outputs(&done)),
@@ -435,13 +448,7 @@ mod tests {
         }
         assert!(!text.contains("restored"), "{text}");
 
-        let dry = DeployOutput {
-            dry_run: true,
-            plan: &p,
-            result: None,
-            invalidation: None,
-            release: None,
-        };
+        let dry = document(true, &p);
         let values: std::collections::BTreeMap<_, _> = outputs(&dry).into_iter().collect();
         assert_eq!(values["release-id"], "");
         assert_eq!(values["headers-updated"], "1");
@@ -460,13 +467,7 @@ mod tests {
                 .map(|i| action(&format!("k{i:02}"), Op::Delete, Reason::Stale))
                 .collect(),
         );
-        let out = DeployOutput {
-            dry_run: true,
-            plan: &p,
-            result: None,
-            invalidation: None,
-            release: None,
-        };
+        let out = document(true, &p);
         let text = summary("deploy", &out);
         assert!(text.contains("Changed keys: 60 (first 50 shown)"), "{text}");
         assert!(text.contains("<code>k49</code>") && !text.contains("<code>k50</code>"));

@@ -171,12 +171,15 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     let live = release::live_index(&readable, &current);
     output::to_stdout(|stdout| {
         if config.json {
-            let summaries: Vec<report::ReleaseSummary> = records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| report::ReleaseSummary::of(r, live == Some(i)))
-                .collect();
-            serde_json::to_writer_pretty(&mut *stdout, &summaries)?;
+            let document = report::ReleasesOutput {
+                schema: report::JSON_SCHEMA,
+                releases: records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| report::ReleaseSummary::of(r, live == Some(i)))
+                    .collect(),
+            };
+            serde_json::to_writer_pretty(&mut *stdout, &document)?;
             writeln!(stdout)
         } else if records.is_empty() {
             writeln!(
@@ -244,7 +247,7 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
     );
     output::to_stdout(|stdout| {
         if config.json {
-            serde_json::to_writer_pretty(&mut *stdout, &checks)?;
+            serde_json::to_writer_pretty(&mut *stdout, &doctor::Output::of(&checks))?;
             writeln!(stdout)
         } else {
             writeln!(stdout, "{}", doctor::table(&checks))

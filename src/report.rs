@@ -7,9 +7,19 @@ use crate::applied::ExecReport;
 use crate::invalidate::Invalidation;
 use crate::plan::{Plan, human_bytes};
 
+/// The version of every `--json` document's shape (docs/json.md): raised when a field is
+/// removed or changes meaning, not when one is added.
+pub const JSON_SCHEMA: u32 = 1;
+
 /// The JSON document `--json` prints.
 #[derive(Debug, Serialize)]
 pub struct DeployOutput<'a> {
+    /// `JSON_SCHEMA`.
+    pub schema: u32,
+    /// `deploy` or `rollback`.
+    pub command: &'static str,
+    /// The release a rollback restores; None (null) for a deploy.
+    pub to: Option<&'a str>,
     pub dry_run: bool,
     pub plan: &'a Plan,
     /// None for a dry run.
@@ -55,11 +65,26 @@ impl Command {
     }
 }
 
+/// The `releases --json` document.
+#[derive(Debug, Serialize)]
+pub struct ReleasesOutput<'a> {
+    /// `JSON_SCHEMA`.
+    pub schema: u32,
+    /// Newest first.
+    pub releases: Vec<ReleaseSummary<'a>>,
+}
+
 impl Outcome {
     /// The `--json` document (and what GitHub Actions outputs are made from).
     #[must_use]
     pub fn view(&self) -> DeployOutput<'_> {
         DeployOutput {
+            schema: JSON_SCHEMA,
+            command: self.command.name(),
+            to: match &self.command {
+                Command::Rollback { to } => Some(to),
+                Command::Deploy => None,
+            },
             dry_run: self.dry_run,
             plan: &self.plan,
             result: self.result.as_ref(),

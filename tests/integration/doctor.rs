@@ -86,6 +86,11 @@ fn doctor_fails_an_unversioned_or_missing_bucket_with_the_fix() {
     let run = Run::of(missing.cmd(&["doctor", "--bucket", &missing.bucket, "--json"]))
         .fails(1, "1 check(s) failed");
     let json = run.json();
+    assert_eq!(
+        (json["schema"].as_u64(), json["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let json = &json["checks"];
     assert_eq!(json[0]["name"], "bucket reachable");
     assert_eq!(json[0]["status"], "fail");
     assert!(
@@ -162,7 +167,7 @@ fn in_a_workflow_doctor_json_stays_json_and_the_error_is_an_annotation() {
     let run = Run::of(cmd);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
-        run.json()[0]["status"],
+        run.json()["checks"][0]["status"],
         "fail",
         "stdout is one JSON document"
     );

@@ -822,7 +822,7 @@ impl World {
     #[track_caller]
     pub(crate) fn releases(&self) -> Vec<serde_json::Value> {
         let listed = self.shipfront("releases").json().ok().json();
-        listed.as_array().cloned().unwrap_or_default()
+        listed["releases"].as_array().cloned().unwrap_or_default()
     }
 
     /// A world whose bucket has versioning off (never turned on).

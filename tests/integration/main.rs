@@ -16,6 +16,7 @@ mod frameworks;
 mod harness;
 mod headers_policy;
 mod integrity;
+mod json_shape;
 mod lock;
 mod releases;
 mod rollback;

@@ -128,7 +128,7 @@ fn releases_lists_newest_first_with_the_live_one_marked() {
     );
 
     let run = world.shipfront("releases").json().ok();
-    let json = run.json();
+    let json = &run.json()["releases"];
     assert_eq!(json[0]["message"], "second");
     assert_eq!(json[0]["live"], true);
     assert_eq!(json[1]["live"], false);
@@ -212,7 +212,7 @@ fn a_state_prefix_moves_records_and_lock_out_of_the_site() {
         "--json",
     ]))
     .ok();
-    assert_eq!(run.json().as_array().map(Vec::len), Some(2));
+    assert_eq!(run.json()["releases"].as_array().map(Vec::len), Some(2));
     let run = Run::of(world.cmd(&["releases", "--bucket", bucket, "--prefix", "www/"])).ok();
     assert!(
         run.stdout.contains("no releases recorded in"),
