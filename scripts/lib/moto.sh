@@ -95,3 +95,29 @@ s3.create_bucket(Bucket=sys.argv[1])
 s3.put_bucket_versioning(Bucket=sys.argv[1], VersioningConfiguration={"Status": "Enabled"})
 PY
 }
+
+# create_spa_distribution BUCKET -> prints the id of a new distribution on $MOTO_ENDPOINT (the
+# CloudFront emulator) in front of BUCKET, with index.html as its root object and the SPA
+# fallback (403 and 404 -> /index.html, 200).
+create_spa_distribution() {
+  "$_shipfront_root/.venv/moto-cloudfront/bin/python" - "$1" <<'PY'
+import os, sys, boto3
+cf = boto3.client("cloudfront", endpoint_url=os.environ["MOTO_ENDPOINT"], region_name="us-east-1",
+                  aws_access_key_id="demo", aws_secret_access_key="demo")
+fallback = lambda code: {"ErrorCode": code, "ResponsePagePath": "/index.html",
+                         "ResponseCode": "200", "ErrorCachingMinTTL": 10}
+created = cf.create_distribution(DistributionConfig={
+    "CallerReference": "shipfront-demo", "Comment": "shipfront demo", "Enabled": True,
+    "DefaultRootObject": "index.html",
+    "Origins": {"Quantity": 1, "Items": [{
+        "Id": "site", "DomainName": f"{sys.argv[1]}.s3.us-east-1.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+    "DefaultCacheBehavior": {
+        "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https",
+        "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+        "MinTTL": 0, "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+    "CustomErrorResponses": {"Quantity": 2, "Items": [fallback(403), fallback(404)]},
+})
+print(created["Distribution"]["Id"])
+PY
+}
