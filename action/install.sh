@@ -105,6 +105,24 @@ plan() {
   output repository "$repository"
 }
 
+# Checks the archive's build provenance with `gh attestation verify` when the GitHub CLI is
+# there (SHIPFRONT_GH names it; a test stubs it): the SHA-256 beside the archive catches a
+# corrupt download, the attestation (signed for this repository's release workflow) a tampered
+# one. Says which it checked.
+verify_provenance() {
+  local archive=$1 gh out
+  gh=${SHIPFRONT_GH-$(command -v gh || true)}
+  if [ -z "$gh" ]; then
+    echo "checked: SHA-256 (with the GitHub CLI, gh, on the runner the build provenance is checked too)"
+    return
+  fi
+  if ! out=$("$gh" attestation verify "$archive" --repo "$repository" 2>&1); then
+    printf '%s\n' "$out"
+    fail "the build provenance of $INSTALL_URL does not verify (gh attestation verify --repo $repository): it was not built by $repository's release workflow, or gh could not check (see above)"
+  fi
+  echo "checked: SHA-256 and build provenance (gh attestation verify --repo $repository)"
+}
+
 install() {
   local root=${INSTALL_ROOT:?INSTALL_ROOT is not set} bin
   bin="$root/bin/shipfront"
@@ -121,6 +139,7 @@ install() {
         want=$(cut -d' ' -f1 <"$tmp/shipfront.tar.gz.sha256")
         got=$({ sha256sum 2>/dev/null || shasum -a 256; } <"$tmp/shipfront.tar.gz" | cut -d' ' -f1)
         [ "$want" = "$got" ] || fail "checksum mismatch for $INSTALL_URL: expected $want, got $got"
+        verify_provenance "$tmp/shipfront.tar.gz"
         mkdir -p "$root/bin"
         tar -xzf "$tmp/shipfront.tar.gz" -C "$root/bin" shipfront
         rm -rf "$tmp"

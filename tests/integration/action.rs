@@ -48,11 +48,22 @@ fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
     ]))
     .ok();
     let workflows = world.workdir.path().join(".github/workflows");
+    // The validator's newest schema (0.6.0) predates the `attestations` permission GitHub added
+    // for artifact attestations: release.yml is checked with that one line left out.
+    let release =
+        std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
+    let attestations = "      attestations: write\n";
+    assert!(
+        release.contains(attestations),
+        "release.yml writes attestations"
+    );
+    let release_checked = world.workdir.path().join("release.yml");
+    std::fs::write(&release_checked, release.replace(attestations, "")).unwrap();
     for file in [
         repo_root().join("action.yml"),
         workflows.join("deploy.yml"),
         workflows.join("rollback.yml"),
-        repo_root().join(".github/workflows/release.yml"),
+        release_checked,
         repo_root().join(".github/workflows/ci.yml"),
     ] {
         let out = validate(&file);
@@ -460,7 +471,9 @@ fn the_installer_downloads_the_release_of_the_actions_own_tag() {
             .env("RUNNER_TOOL_CACHE", tmp.path().join("cache"))
             .env("RUNNER_OS", "Linux")
             .env("RUNNER_ARCH", "X64")
-            .env("INPUT_VERSION", "");
+            .env("INPUT_VERSION", "")
+            // No GitHub CLI here: the SHA-256 alone (the provenance test stubs one).
+            .env("SHIPFRONT_GH", "");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -518,6 +531,85 @@ fn the_installer_downloads_the_release_of_the_actions_own_tag() {
     assert_eq!(plan["mode"], "source", "{plan:?}");
 }
 
+/// With the GitHub CLI on the runner, the installer checks the archive's build provenance
+/// (`gh attestation verify ARCHIVE --repo OWNER/REPO`) besides its SHA-256, refuses an archive
+/// that does not verify, and says which checks it made. Real `gh` cannot reach GitHub here: a
+/// stub stands in for it, recording its arguments.
+#[test]
+fn the_installer_checks_the_build_provenance_with_gh_when_it_is_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = "shipfront-x86_64-unknown-linux-gnu.tar.gz";
+    let release = publish_release(tmp.path(), "9.9.9", archive);
+    let calls = tmp.path().join("gh-calls");
+    let stub = |name: &str, status: u8| {
+        let path = tmp.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> '{}'\necho 'stub gh says {status}'\nexit {status}\n",
+                calls.display()
+            ),
+        )
+        .unwrap();
+        sh_in(tmp.path(), &format!("chmod +x {name}"));
+        path
+    };
+    let install = |gh: &std::ffi::OsStr, root: &str| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join("action/install.sh"))
+            .arg("install")
+            .env("GITHUB_OUTPUT", tmp.path().join("output"))
+            .env("GITHUB_PATH", tmp.path().join("path"))
+            .env("GITHUB_ACTION_REPOSITORY", "acme/shipfront")
+            .env("INSTALL_MODE", "release")
+            .env("INSTALL_ROOT", tmp.path().join(root))
+            .env(
+                "INSTALL_URL",
+                format!("file://{}/{archive}", release.display()),
+            )
+            .env("SHIPFRONT_GH", gh);
+        Run::of(cmd)
+    };
+
+    let sha_only = install("".as_ref(), "a").ok();
+    assert!(
+        sha_only
+            .stdout
+            .contains("checked: SHA-256 (with the GitHub CLI"),
+        "{}",
+        sha_only.stdout
+    );
+
+    let verified = install(stub("gh-ok", 0).as_os_str(), "b").ok();
+    assert!(
+        verified.stdout.contains(
+            "checked: SHA-256 and build provenance (gh attestation verify --repo acme/shipfront)"
+        ),
+        "{}",
+        verified.stdout
+    );
+    let called = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        called.starts_with("attestation verify ")
+            && called.trim_end().ends_with("--repo acme/shipfront"),
+        "{called}"
+    );
+
+    let refused = install(stub("gh-no", 1).as_os_str(), "c");
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains("stub gh says 1")
+            && refused.stdout.contains("build provenance of")
+            && refused.stdout.contains("does not verify"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        !tmp.path().join("c/bin/shipfront").exists(),
+        "nothing installed"
+    );
+}
+
 /// The first major of each JavaScript action we use that runs on Node 24, read from that
 /// action's own action.yml (`runs.using`). GitHub removed Node 20 from its runners on
 /// 2026-09-16: every earlier major is refused. The next deprecation is a change of numbers here.
@@ -527,6 +619,8 @@ const NODE24_FROM: &[(&str, u32)] = &[
     ("actions/upload-artifact", 6),
     ("actions/download-artifact", 7),
     ("aws-actions/configure-aws-credentials", 6),
+    // Composite; the actions/attest it runs is on node24 from v3.
+    ("actions/attest-build-provenance", 3),
 ];
 
 /// Actions that run no JavaScript of their own (composite), and this repository's own.
@@ -583,4 +677,37 @@ fn every_action_reference_runs_on_node_24() {
             "{file}: `{used}` runs on Node 20 or older; use {action}@v{first} or later"
         );
     }
+}
+
+/// `cargo binstall` finds the archives the release workflow publishes: the same name per
+/// target, the binary at the archive's root.
+#[test]
+fn binstall_metadata_names_the_published_archives() {
+    let cargo = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let release =
+        std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
+    let setting = |name: &str| {
+        cargo
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} = \"")))
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("{name} missing from Cargo.toml"))
+            .to_owned()
+    };
+    let published = "shipfront-${{ matrix.target }}.tar.gz";
+    assert!(release.contains(&format!("name={published}")), "{release}");
+    assert!(
+        release.contains("-C target/${{ matrix.target }}/release shipfront"),
+        "the binary at the archive's root"
+    );
+    assert_eq!(
+        setting("pkg-url"),
+        "{ repo }/releases/download/v{ version }/shipfront-{ target }.tar.gz"
+    );
+    assert_eq!(setting("bin-dir"), "shipfront{ binary-ext }");
+    assert_eq!(setting("pkg-fmt"), "tgz");
+    assert!(
+        release.contains(r#"tags: ["v*.*.*"]"#),
+        "tags are v{{ version }}"
+    );
 }
