@@ -105,22 +105,39 @@ plan() {
   output repository "$repository"
 }
 
-# Checks the archive's build provenance with `gh attestation verify` when the GitHub CLI is
-# there (SHIPFRONT_GH names it; a test stubs it): the SHA-256 beside the archive catches a
-# corrupt download, the attestation (signed for this repository's release workflow) a tampered
-# one. Says which it checked.
+# Checks the archive's build provenance with `gh attestation verify` when the GitHub CLI can
+# (SHIPFRONT_GH names it; a test stubs it): the SHA-256 beside the archive catches a corrupt
+# download, the attestation (signed by this repository's release workflow) a tampered one.
+# INPUT_VERIFY_PROVENANCE: `auto` checks when gh can and fails only on an archive that does not
+# verify; `true` also fails when gh cannot check; `false` skips it. Says which it checked.
 verify_provenance() {
-  local archive=$1 gh out
-  gh=${SHIPFRONT_GH-$(command -v gh || true)}
-  if [ -z "$gh" ]; then
-    echo "checked: SHA-256 (with the GitHub CLI, gh, on the runner the build provenance is checked too)"
+  local archive=$1 mode=${INPUT_VERIFY_PROVENANCE:-auto} gh out
+  case "$mode" in
+    auto | true | false) ;;
+    *) fail "verify-provenance must be auto, true or false, not \`$mode\`" ;;
+  esac
+  if [ "$mode" = false ]; then
+    echo "checked: SHA-256 (verify-provenance: false)"
     return
   fi
-  if ! out=$("$gh" attestation verify "$archive" --repo "$repository" 2>&1); then
-    printf '%s\n' "$out"
-    fail "the build provenance of $INSTALL_URL does not verify (gh attestation verify --repo $repository): it was not built by $repository's release workflow, or gh could not check (see above)"
+  gh=${SHIPFRONT_GH-$(command -v gh || true)}
+  if [ -z "$gh" ] || ! "$gh" attestation verify --help >/dev/null 2>&1; then
+    [ "$mode" = auto ] || fail "verify-provenance: true needs the GitHub CLI with \`gh attestation\` (gh 2.49 or newer) on the runner"
+    echo "checked: SHA-256 (with the GitHub CLI, gh 2.49 or newer, on the runner the build provenance is checked too)"
+    return
   fi
-  echo "checked: SHA-256 and build provenance (gh attestation verify --repo $repository)"
+  local workflow="$repository/.github/workflows/release.yml"
+  if out=$("$gh" attestation verify "$archive" --repo "$repository" --signer-workflow "$workflow" 2>&1); then
+    echo "checked: SHA-256 and build provenance (gh attestation verify --signer-workflow $workflow)"
+    return
+  fi
+  printf '%s\n' "$out"
+  if grep -qE 'No attestations found|Verification failed' <<<"$out"; then
+    fail "the build provenance of $INSTALL_URL does not verify (see above): it was not built by $workflow. Use a published version of $repository, or version: source"
+  fi
+  [ "$mode" = auto ] || fail "gh could not check the build provenance of $INSTALL_URL (see above); with verify-provenance: auto the SHA-256 alone is checked then"
+  warning_annotation "shipfront action: install" "gh could not check the build provenance of $INSTALL_URL (see the log): installed on its SHA-256 alone. verify-provenance: true makes this an error"
+  echo "checked: SHA-256 (gh could not check the build provenance)"
 }
 
 install() {

@@ -531,83 +531,135 @@ fn the_installer_downloads_the_release_of_the_actions_own_tag() {
     assert_eq!(plan["mode"], "source", "{plan:?}");
 }
 
-/// With the GitHub CLI on the runner, the installer checks the archive's build provenance
-/// (`gh attestation verify ARCHIVE --repo OWNER/REPO`) besides its SHA-256, refuses an archive
-/// that does not verify, and says which checks it made. Real `gh` cannot reach GitHub here: a
-/// stub stands in for it, recording its arguments.
-#[test]
-fn the_installer_checks_the_build_provenance_with_gh_when_it_is_there() {
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = "shipfront-x86_64-unknown-linux-gnu.tar.gz";
-    let release = publish_release(tmp.path(), "9.9.9", archive);
-    let calls = tmp.path().join("gh-calls");
-    let stub = |name: &str, status: u8| {
-        let path = tmp.path().join(name);
-        std::fs::write(
-            &path,
-            format!(
-                "#!/bin/sh\necho \"$@\" >> '{}'\necho 'stub gh says {status}'\nexit {status}\n",
-                calls.display()
-            ),
-        )
-        .unwrap();
-        sh_in(tmp.path(), &format!("chmod +x {name}"));
+/// A published release and `install.sh install` run against it, with stubs standing in for
+/// the GitHub CLI (real `gh` cannot reach GitHub here): each answers as gh does and records its
+/// arguments.
+struct ProvenanceCheck {
+    tmp: tempfile::TempDir,
+    release: PathBuf,
+    calls: PathBuf,
+}
+
+const ARCHIVE: &str = "shipfront-x86_64-unknown-linux-gnu.tar.gz";
+
+impl ProvenanceCheck {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let release = publish_release(tmp.path(), "9.9.9", ARCHIVE);
+        let calls = tmp.path().join("gh-calls");
+        ProvenanceCheck {
+            tmp,
+            release,
+            calls,
+        }
+    }
+
+    /// A `gh` that knows `attestation verify --help`, and answers a verification with `says`
+    /// and exit status `status`.
+    fn stub(&self, name: &str, status: u8, says: &str) -> PathBuf {
+        let path = self.tmp.path().join(name);
+        let script = format!(
+            "#!/bin/sh\n[ \"$3\" = --help ] && exit 0\necho \"$@\" >> '{}'\necho '{says}'\nexit {status}\n",
+            self.calls.display()
+        );
+        std::fs::write(&path, script).unwrap();
+        sh_in(self.tmp.path(), &format!("chmod +x {name}"));
         path
-    };
-    let install = |gh: &std::ffi::OsStr, root: &str| {
+    }
+
+    /// Installs into `root` with `gh` (empty: none) and `verify-provenance: mode`.
+    fn install(&self, gh: &Path, mode: &str, root: &str) -> Run {
         let mut cmd = Command::new("bash");
         cmd.arg(repo_root().join("action/install.sh"))
             .arg("install")
-            .env("GITHUB_OUTPUT", tmp.path().join("output"))
-            .env("GITHUB_PATH", tmp.path().join("path"))
+            .env("GITHUB_OUTPUT", self.tmp.path().join("output"))
+            .env("GITHUB_PATH", self.tmp.path().join("path"))
             .env("GITHUB_ACTION_REPOSITORY", "acme/shipfront")
             .env("INSTALL_MODE", "release")
-            .env("INSTALL_ROOT", tmp.path().join(root))
+            .env("INSTALL_ROOT", self.tmp.path().join(root))
             .env(
                 "INSTALL_URL",
-                format!("file://{}/{archive}", release.display()),
+                format!("file://{}/{ARCHIVE}", self.release.display()),
             )
+            .env("INPUT_VERIFY_PROVENANCE", mode)
             .env("SHIPFRONT_GH", gh);
         Run::of(cmd)
-    };
+    }
+}
 
-    let sha_only = install("".as_ref(), "a").ok();
-    assert!(
-        sha_only
-            .stdout
-            .contains("checked: SHA-256 (with the GitHub CLI"),
-        "{}",
-        sha_only.stdout
-    );
+#[track_caller]
+fn says(run: &Run, text: &str) {
+    assert!(run.stdout.contains(text), "{text:?} in {}", run.stdout);
+}
 
-    let verified = install(stub("gh-ok", 0).as_os_str(), "b").ok();
-    assert!(
-        verified.stdout.contains(
-            "checked: SHA-256 and build provenance (gh attestation verify --repo acme/shipfront)"
-        ),
-        "{}",
-        verified.stdout
+/// With the GitHub CLI on the runner, the installer checks the archive's build provenance
+/// (`gh attestation verify ARCHIVE --repo OWNER/REPO --signer-workflow ...`) besides its SHA-256,
+/// and refuses an archive that does not verify, whatever the mode.
+#[test]
+fn the_installer_checks_the_build_provenance_with_gh_when_it_is_there() {
+    let check = ProvenanceCheck::new();
+    says(
+        &check.install(Path::new(""), "auto", "a").ok(),
+        "checked: SHA-256 (with the GitHub CLI",
     );
-    let called = std::fs::read_to_string(&calls).unwrap();
+    let verified = check.install(
+        &check.stub("gh-ok", 0, "✓ Verification succeeded!"),
+        "auto",
+        "b",
+    );
+    says(
+        &verified.ok(),
+        "checked: SHA-256 and build provenance (gh attestation verify --signer-workflow \
+         acme/shipfront/.github/workflows/release.yml)",
+    );
+    let called = std::fs::read_to_string(&check.calls).unwrap();
     assert!(
         called.starts_with("attestation verify ")
-            && called.trim_end().ends_with("--repo acme/shipfront"),
+            && called.trim_end().ends_with(
+                "--repo acme/shipfront --signer-workflow acme/shipfront/.github/workflows/release.yml"
+            ),
         "{called}"
     );
 
-    let refused = install(stub("gh-no", 1).as_os_str(), "c");
-    assert_eq!(refused.code, 1, "{}", refused.stdout);
-    assert!(
-        refused.stdout.contains("stub gh says 1")
-            && refused.stdout.contains("build provenance of")
-            && refused.stdout.contains("does not verify"),
-        "{}",
-        refused.stdout
+    let tampered = check.stub("gh-no", 1, "✗ Verification failed");
+    for mode in ["auto", "true"] {
+        let refused = check.install(&tampered, mode, mode);
+        assert_eq!(refused.code, 1, "{}", refused.stdout);
+        says(&refused, "does not verify");
+        assert!(!check.tmp.path().join(mode).join("bin/shipfront").exists());
+    }
+}
+
+/// When gh cannot check (offline, not logged in): `auto` warns and installs on the SHA-256,
+/// `true` fails; `false` does not ask gh at all; any other value is refused.
+#[test]
+fn when_gh_cannot_check_the_provenance_the_input_says_what_happens() {
+    let check = ProvenanceCheck::new();
+    let offline = check.stub(
+        "gh-offline",
+        1,
+        "✗ Loading attestations from GitHub API failed",
     );
-    assert!(
-        !tmp.path().join("c/bin/shipfront").exists(),
-        "nothing installed"
+    let warned = check.install(&offline, "auto", "a").ok();
+    says(
+        &warned,
+        "::warning title=shipfront action%3A install::gh could not check",
     );
+    says(
+        &warned,
+        "checked: SHA-256 (gh could not check the build provenance)",
+    );
+    let strict = check.install(&offline, "true", "b");
+    assert_eq!(strict.code, 1, "{}", strict.stdout);
+    says(&strict, "gh could not check the build provenance");
+    let tampered = check.stub("gh-no", 1, "✗ Verification failed");
+    says(
+        &check.install(&tampered, "false", "c").ok(),
+        "checked: SHA-256 (verify-provenance: false)",
+    );
+    let bad = check.install(&tampered, "maybe", "d");
+    assert_eq!(bad.code, 1);
+    says(&bad, "verify-provenance must be auto, true or false");
 }
 
 /// The first major of each JavaScript action we use that runs on Node 24, read from that
@@ -633,18 +685,26 @@ fn action_references() -> Vec<(String, String)> {
     let mut files = vec![root.join("action.yml"), root.join("README.md")];
     for dir in [".github/workflows", "src/templates", "docs"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-            files.push(entry.unwrap().path());
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                files.push(path);
+            }
         }
     }
     let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for line in text.lines() {
-            let Some((_, used)) = line.split_once("uses: ") else {
+            // `- uses: x`, `uses:\tx`, quoted; a commented-out line is not a reference.
+            let code = line.split(" #").next().unwrap_or_default();
+            let Some((before, used)) = code.split_once("uses:") else {
                 continue;
             };
+            if before.trim_start().starts_with('#') {
+                continue;
+            }
             let used = used.trim().trim_matches(|c| c == '\'' || c == '"');
-            if used.contains('@') && !used.starts_with("./") {
+            if used.contains('@') && !used.starts_with("./") && !used.starts_with("docker://") {
                 found.push((file.display().to_string(), used.to_owned()));
             }
         }
@@ -697,7 +757,8 @@ fn binstall_metadata_names_the_published_archives() {
     let published = "shipfront-${{ matrix.target }}.tar.gz";
     assert!(release.contains(&format!("name={published}")), "{release}");
     assert!(
-        release.contains("-C target/${{ matrix.target }}/release shipfront"),
+        release.contains("--profile dist")
+            && release.contains("-C target/${{ matrix.target }}/dist shipfront"),
         "the binary at the archive's root"
     );
     assert_eq!(

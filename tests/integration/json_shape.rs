@@ -44,44 +44,62 @@ fn flatten(
     out.insert((path.to_owned(), kind));
 }
 
-/// The example documents of docs/json.md, by the name in their `<!-- shape: NAME -->` line.
-fn documented() -> BTreeMap<String, Value> {
+/// A documented document: its example, and the paths that may be missing or null.
+struct Shape {
+    example: Value,
+    optional: BTreeSet<String>,
+}
+
+/// The example documents of docs/json.md, by the name in their
+/// `<!-- shape: NAME; optional: PATH ... -->` line.
+fn documented() -> BTreeMap<String, Shape> {
     let text = std::fs::read_to_string(repo_root().join("docs/json.md")).unwrap();
     let mut shapes = BTreeMap::new();
     let mut rest = text.as_str();
     while let Some(at) = rest.find("<!-- shape: ") {
         let after = &rest[at + "<!-- shape: ".len()..];
-        let name = after[..after.find(" -->").unwrap()].to_owned();
+        let head = &after[..after.find(" -->").unwrap()];
+        let (name, optional) = head.split_once("; optional: ").unwrap_or((head, ""));
         let block = &after[after.find("```json\n").unwrap() + "```json\n".len()..];
         let end = block.find("\n```").unwrap();
         let example: Value = serde_json::from_str(&block[..end])
             .unwrap_or_else(|e| panic!("docs/json.md `{name}`: {e}"));
-        shapes.insert(name, example);
+        let optional = optional.split_whitespace().map(str::to_owned).collect();
+        shapes.insert(name.to_owned(), Shape { example, optional });
         rest = &block[end..];
     }
     shapes
 }
 
-/// Compares what the runs printed with the documented example.
-fn check(name: &str, example: &Value, printed: &[Value]) -> Vec<String> {
+/// Compares what the runs printed with the documented shape: every printed path documented,
+/// with a documented type (null only where optional); every required path printed non-null.
+fn check(name: &str, shape: &Shape, printed: &[Value]) -> Vec<String> {
     let mut doc = BTreeSet::new();
-    flatten(example, None, "", &mut doc);
-    let doc_types: BTreeMap<&str, BTreeSet<&str>> =
-        doc.iter().fold(BTreeMap::new(), |mut m, (p, t)| {
-            m.entry(p.as_str()).or_default().insert(*t);
-            m
-        });
+    flatten(&shape.example, None, "", &mut doc);
+    let mut doc_types: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (path, kind) in &doc {
+        let types = doc_types.entry(path.as_str()).or_default();
+        if *kind != "null" {
+            types.insert(*kind);
+        }
+    }
     let mut seen = BTreeSet::new();
     for document in printed {
-        flatten(document, Some(example), "", &mut seen);
+        flatten(document, Some(&shape.example), "", &mut seen);
     }
     let mut errors = Vec::new();
     for (path, kind) in &seen {
+        let optional = shape.optional.contains(path);
         match doc_types.get(path.as_str()) {
             None => errors.push(format!(
                 "{name}: `{path}` ({kind}) is printed but not documented"
             )),
-            Some(types) if *kind != "null" && !types.contains(kind) && !types.contains("null") => {
+            Some(_) if *kind == "null" && !optional => {
+                errors.push(format!(
+                    "{name}: `{path}` is printed null but not marked optional"
+                ));
+            }
+            Some(types) if *kind != "null" && !types.contains(kind) => {
                 errors.push(format!(
                     "{name}: `{path}` is {kind}, documented as {types:?}"
                 ));
@@ -89,12 +107,20 @@ fn check(name: &str, example: &Value, printed: &[Value]) -> Vec<String> {
             Some(_) => {}
         }
     }
-    let seen_paths: BTreeSet<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
-    for (path, kind) in &doc {
-        if *kind != "null" && !seen_paths.contains(path.as_str()) {
+    for (path, types) in &doc_types {
+        if types.is_empty() {
+            errors.push(format!("{name}: `{path}` has no typed example"));
+        }
+        let printed_typed = seen.iter().any(|(p, k)| p == path && *k != "null");
+        if !shape.optional.contains(*path) && !printed_typed {
             errors.push(format!(
-                "{name}: `{path}` is documented but no run printed it"
+                "{name}: `{path}` is documented as always there but no run printed it"
             ));
+        }
+    }
+    for path in &shape.optional {
+        if !doc_types.contains_key(path.as_str()) {
+            errors.push(format!("{name}: optional `{path}` is not in the example"));
         }
     }
     errors
