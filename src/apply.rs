@@ -534,13 +534,7 @@ mod tests {
         run_deploy(&store, &cdn, &v1());
         let first = current_etags(&store);
         let second = run_deploy(&store, &cdn, &v2());
-        let restored = block_on(rollback(
-            Arc::clone(&store),
-            Some(Arc::clone(&cdn)),
-            &rollback_config(),
-            now(),
-        ))
-        .expect("rollback");
+        let restored = run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
 
         assert_eq!(current_etags(&store), first);
         let sent = cdn.sent();
@@ -720,13 +714,7 @@ mod tests {
         let dry = {
             let mut config = rollback_config();
             config.dry_run = true;
-            block_on(rollback(
-                Arc::clone(&store),
-                Some(Arc::clone(&cdn)),
-                &config,
-                now(),
-            ))
-            .expect("dry run")
+            run_rollback(&store, &cdn, &config).expect("dry run")
         };
         // The same document as a deploy's dry run: plan and planned invalidation.
         let json = serde_json::to_value(dry.view()).unwrap();
@@ -737,13 +725,7 @@ mod tests {
         let mut config = rollback_config();
         config.invalidate = crate::config::Invalidate::Nothing;
         let sent_before = cdn.sent().len();
-        let done = block_on(rollback(
-            Arc::clone(&store),
-            Some(Arc::clone(&cdn)),
-            &config,
-            now(),
-        ))
-        .expect("rollback");
+        let done = run_rollback(&store, &cdn, &config).expect("rollback");
         assert_eq!(
             cdn.sent().len(),
             sent_before,
@@ -1006,13 +988,7 @@ mod tests {
         assert_ne!(live(&cdn), first, "a new function for a new layout");
 
         // Rolling back publishes the function the target release had.
-        block_on(rollback(
-            Arc::clone(&store),
-            Some(Arc::clone(&cdn)),
-            &rollback_config(),
-            now(),
-        ))
-        .expect("rollback");
+        run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
         assert_eq!(live(&cdn), first);
     }
 
@@ -1141,13 +1117,7 @@ mod tests {
         );
 
         // Rolling back writes the headers the target release had.
-        block_on(rollback(
-            Arc::clone(&store),
-            Some(Arc::clone(&cdn)),
-            &rollback_config(),
-            now(),
-        ))
-        .expect("rollback");
+        run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
         assert_eq!(attached(&cdn).expect("attached").headers, first.headers);
     }
 
@@ -1217,13 +1187,7 @@ mod tests {
         deploy_with(&store, &cdn, &deploy_config(), &v1()).expect("without headers");
         let config = with_headers(deploy_config(), &[("X-Frame-Options", "DENY")]);
         deploy_with(&store, &cdn, &config, &v2()).expect("with headers");
-        let outcome = block_on(rollback(
-            Arc::clone(&store),
-            Some(Arc::clone(&cdn)),
-            &rollback_config(),
-            now(),
-        ))
-        .expect("rollback");
+        let outcome = run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
         assert!(
             outcome.plan.notes.iter().any(
                 |n| n.contains("recorded no [headers]: the live response headers policy stays")
