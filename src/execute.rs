@@ -332,6 +332,7 @@ mod tests {
                 })
                 .collect(),
             pages: 1,
+            chain: 1,
         }
     }
 

@@ -77,6 +77,50 @@ pub struct RemoteListing {
     pub objects: Vec<RemoteObject>,
     /// How many `ListObjectsV2` pages it took.
     pub pages: usize,
+    /// The longest run of pages that each had to wait for the one before (its continuation
+    /// token): the listing's critical path in round trips. `pages` when listed in one range.
+    pub chain: usize,
+}
+
+/// Keys one `ListObjectsV2` page holds at most.
+pub const LIST_PAGE: usize = 1000;
+/// Ranges of a listing asked for at once, at most.
+pub const MAX_LIST_RANGES: usize = 16;
+
+/// Where to split the listing of a prefix into ranges listed at once: every Nth of the local
+/// keys, which the bucket mostly mirrors, so the ranges come out about even. A range runs from
+/// one split key (excluded) to the next (included); the first from the prefix's start, the last
+/// to its end, so keys the local tree lacks are listed too. None for two pages or fewer: one
+/// listing is as fast.
+#[must_use]
+pub fn split_points<'a>(local_keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut keys: Vec<&str> = local_keys.into_iter().collect();
+    if keys.len() <= 2 * LIST_PAGE {
+        return Vec::new();
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let ranges = keys.len().div_ceil(LIST_PAGE).min(MAX_LIST_RANGES);
+    let per_range = keys.len().div_ceil(ranges);
+    keys.iter()
+        .skip(per_range - 1)
+        .step_by(per_range)
+        .take(ranges - 1)
+        .map(|k| (*k).to_owned())
+        .collect()
+}
+
+/// The listings of consecutive ranges as one: objects in key order, pages summed, the chain the
+/// longest range's (they were listed at the same time).
+#[must_use]
+pub fn merged(ranges: Vec<RemoteListing>) -> RemoteListing {
+    let mut out = RemoteListing::default();
+    for range in ranges {
+        out.pages += range.pages;
+        out.chain = out.chain.max(range.chain);
+        out.objects.extend(range.objects);
+    }
+    out
 }
 
 /// Key -> the current version id, of every versioned key in `versions` (none when the bucket is
@@ -96,4 +140,73 @@ pub fn current_of(
 pub struct Versions {
     pub all: std::collections::BTreeSet<String>,
     pub current: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("site/{i:06}.html")).collect()
+    }
+
+    #[test]
+    fn listings_split_only_past_two_pages_into_even_ranges() {
+        let cases = [
+            // (local keys, ranges)
+            (0, 1),
+            (1_000, 1),
+            (2_000, 1),
+            (2_001, 3),
+            (10_000, 10),
+            (100_000, MAX_LIST_RANGES),
+            (1_000_000, MAX_LIST_RANGES),
+        ];
+        for (n, ranges) in cases {
+            let local = keys(n);
+            let splits = split_points(local.iter().map(String::as_str));
+            assert_eq!(splits.len() + 1, ranges, "{n} keys");
+            assert!(splits.windows(2).all(|w| w[0] < w[1]), "{n}: sorted");
+            // Each range holds about as many of the local keys: the longest at most one page
+            // of keys more than the shortest.
+            let mut bounds: Vec<usize> = splits
+                .iter()
+                .map(|s| local.partition_point(|k| k <= s))
+                .collect();
+            bounds.insert(0, 0);
+            bounds.push(n);
+            let sizes: Vec<usize> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
+            let (min, max) = (sizes.iter().min(), sizes.iter().max());
+            assert!(max.unwrap() - min.unwrap() <= LIST_PAGE, "{n}: {sizes:?}");
+        }
+        // Unsorted input with duplicates splits as sorted.
+        let mut shuffled = keys(3_000);
+        shuffled.reverse();
+        shuffled.push(shuffled[0].clone());
+        assert_eq!(
+            split_points(shuffled.iter().map(String::as_str)),
+            split_points(keys(3_000).iter().map(String::as_str))
+        );
+    }
+
+    #[test]
+    fn merged_ranges_keep_order_and_count_the_longest_chain() {
+        let range = |names: &[&str], pages| RemoteListing {
+            objects: names
+                .iter()
+                .map(|k| RemoteObject {
+                    key: (*k).to_owned(),
+                    etag: String::new(),
+                    size: 0,
+                    headers: None,
+                })
+                .collect(),
+            pages,
+            chain: pages,
+        };
+        let all = merged(vec![range(&["a", "b"], 2), range(&[], 1), range(&["c"], 5)]);
+        let names: Vec<&str> = all.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!((all.pages, all.chain), (8, 5));
+    }
 }

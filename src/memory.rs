@@ -266,7 +266,12 @@ impl ObjectStore for MemoryStore {
         &self.bucket
     }
 
-    async fn list(&self, prefix: &str) -> Result<RemoteListing, RemoteError> {
+    async fn list_range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        through: Option<&str>,
+    ) -> Result<RemoteListing, RemoteError> {
         self.call("ListObjectsV2", None)?;
         let state = self.state();
         let objects: Vec<RemoteObject> = state
@@ -274,6 +279,8 @@ impl ObjectStore for MemoryStore {
             .keys
             .keys()
             .filter(|k| k.starts_with(prefix))
+            .filter(|k| after.is_none_or(|a| k.as_str() > a))
+            .filter(|k| through.is_none_or(|t| k.as_str() <= t))
             .filter_map(|k| {
                 let v = state.objects.current(k)?;
                 Some(RemoteObject {
@@ -284,8 +291,13 @@ impl ObjectStore for MemoryStore {
                 })
             })
             .collect();
+        // A real range's last page also holds the first keys past it.
+        let pages = (objects.len() + usize::from(through.is_some()))
+            .div_ceil(crate::inventory::LIST_PAGE)
+            .max(1);
         Ok(RemoteListing {
-            pages: objects.len().div_ceil(1000).max(1),
+            pages,
+            chain: pages,
             objects,
         })
     }

@@ -623,7 +623,11 @@ mod tests {
     }
 
     fn listing(objects: Vec<RemoteObject>) -> RemoteListing {
-        RemoteListing { objects, pages: 1 }
+        RemoteListing {
+            objects,
+            pages: 1,
+            chain: 1,
+        }
     }
 
     #[test]

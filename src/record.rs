@@ -167,6 +167,7 @@ mod tests {
                 })
                 .collect(),
             pages: 1,
+            chain: 1,
         };
         let report = ExecReport {
             writes: vec![WriteRecord {

@@ -310,6 +310,7 @@ mod tests {
             })
             .collect(),
             pages: 1,
+            chain: 1,
         };
         assert_eq!(
             record_keys(&listing, "site/.shipfront/"),

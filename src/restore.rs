@@ -181,6 +181,7 @@ mod tests {
                 })
                 .collect(),
             pages: 1,
+            chain: 1,
         }
     }
 

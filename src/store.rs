@@ -258,8 +258,22 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn bucket(&self) -> &str;
 
     /// Every object under `prefix` (one `ListObjectsV2` call per 1000 keys).
-    fn list(&self, prefix: &str)
-    -> impl Future<Output = Result<RemoteListing, RemoteError>> + Send;
+    fn list(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<RemoteListing, RemoteError>> + Send {
+        self.list_range(prefix, None, None)
+    }
+
+    /// The objects under `prefix` whose keys sort after `after` and up to `through` (both
+    /// bounds open when None), one page after another: a range of a listing asked for at the
+    /// same time as the others (`inventory::split_points`).
+    fn list_range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        through: Option<&str>,
+    ) -> impl Future<Output = Result<RemoteListing, RemoteError>> + Send;
 
     /// Uploads a file, in parts when `parts` is set, with its integrity checksum.
     fn put_file(

@@ -29,6 +29,40 @@ pub async fn list_record_keys<S: ObjectStore>(
     Ok(release::record_keys(&listing, &site.state_prefix))
 }
 
+/// Lists `prefix` in the ranges `splits` divides it into (`inventory::split_points`), all at
+/// the same time, merged in key order: the same listing as one `list`, with the longest range's
+/// pages as its critical path instead of all of them. One listing when there are no splits.
+pub async fn list_split<S: ObjectStore>(
+    store: &Arc<S>,
+    prefix: &str,
+    splits: &[String],
+) -> Result<RemoteListing> {
+    if splits.is_empty() {
+        return Ok(store.list(prefix).await?);
+    }
+    let mut tasks = JoinSet::new();
+    for i in 0..=splits.len() {
+        let after = i.checked_sub(1).map(|j| splits[j].clone());
+        let through = splits.get(i).cloned();
+        let (store, prefix) = (Arc::clone(store), prefix.to_owned());
+        tasks.spawn(async move {
+            let range = store
+                .list_range(&prefix, after.as_deref(), through.as_deref())
+                .await;
+            (i, range)
+        });
+    }
+    let mut ranges: Vec<Option<RemoteListing>> = vec![None; splits.len() + 1];
+    while let Some(joined) = tasks.join_next().await {
+        let (i, range) =
+            joined.map_err(|e| Error::Internal(format!("a listing task failed: {e}")))?;
+        ranges[i] = Some(range?);
+    }
+    Ok(crate::inventory::merged(
+        ranges.into_iter().flatten().collect(),
+    ))
+}
+
 /// Reads the release record at `key`, the one way every command reads one. A record that
 /// cannot be parsed (written by hand, cut short, tampered with) is left out with a warning
 /// naming it: None, as if it were not there; a failed read is an error.
@@ -57,7 +91,8 @@ pub(crate) async fn survey<S: ObjectStore>(
     Option<release::Release>,
     plan::Plan,
 )> {
-    let listing = store.list(&config.site.prefix).await?;
+    let splits = crate::inventory::split_points(tree.files.iter().map(|f| f.key.as_str()));
+    let listing = list_split(store, &config.site.prefix, &splits).await?;
     // The live release record, when there is one, makes change detection exact.
     let records = list_record_keys(&**store, &listing, &config.site).await?;
     let previous = match records.last() {
@@ -139,4 +174,69 @@ async fn learn_headers<S: ObjectStore>(
         object.headers = learned.remove(&object.key);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{MemoryStore, block_on};
+
+    /// 100,000 local keys; the bucket lacks some of them and holds keys the tree does not,
+    /// before the first local key, between local keys and after the last.
+    #[test]
+    fn a_split_listing_is_the_sequential_one_with_a_short_critical_path() {
+        let local: Vec<String> = (0..100_000).map(|i| format!("site/p{i:06}.html")).collect();
+        let store = Arc::new(MemoryStore::new("b"));
+        store.with_objects(|o| {
+            for (i, key) in local.iter().enumerate() {
+                if i % 97 != 0 {
+                    o.put(key, b"x");
+                }
+            }
+            for key in [
+                "site/.shipfront/releases/1.json",
+                "site/a-before-all.html",
+                "site/p000500.5-between.html",
+                "site/p050000~between.html",
+                "site/zz-after-all.html",
+                "elsewhere/outside-the-prefix.html",
+            ] {
+                o.put(key, b"y");
+            }
+        });
+        let splits = crate::inventory::split_points(local.iter().map(String::as_str));
+        let split = block_on(list_split(&store, "site/", &splits)).expect("split listing");
+        let whole = block_on(store.list("site/")).expect("one listing");
+        let keys = |l: &RemoteListing| l.objects.iter().map(|o| o.key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&split), keys(&whole));
+        assert!(keys(&split).contains(&"site/zz-after-all.html".to_owned()));
+        assert!(!keys(&split).iter().any(|k| k.starts_with("elsewhere/")));
+        assert_eq!(
+            whole.chain, 99,
+            "one range: each of its 99 pages waits for the one before"
+        );
+        assert!(split.chain <= 15, "critical path {} pages", split.chain);
+        assert_eq!(
+            store
+                .calls()
+                .iter()
+                .filter(|c| *c == "ListObjectsV2")
+                .count(),
+            crate::inventory::MAX_LIST_RANGES + 1,
+            "16 ranges at once, then the one sequential listing"
+        );
+    }
+
+    #[test]
+    fn small_sites_list_in_one_range() {
+        let store = Arc::new(MemoryStore::new("b"));
+        store.with_objects(|o| {
+            o.put("a.html", b"x");
+        });
+        let listing = block_on(list_split(&store, "", &[])).expect("listing");
+        assert_eq!(
+            (listing.objects.len(), listing.pages, listing.chain),
+            (1, 1, 1)
+        );
+    }
 }

@@ -516,7 +516,12 @@ impl ObjectStore for S3Store {
         &self.bucket
     }
 
-    async fn list(&self, prefix: &str) -> Result<RemoteListing, RemoteError> {
+    async fn list_range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        through: Option<&str>,
+    ) -> Result<RemoteListing, RemoteError> {
         self.context("ListObjectsV2", None, async {
             let mut listing = RemoteListing::default();
             let mut token: Option<String> = None;
@@ -529,6 +534,8 @@ impl ObjectStore for S3Store {
                     // Keys come URL-encoded, so any key lists back, control characters too
                     // (XML cannot carry them as they are).
                     .encoding_type(EncodingType::Url)
+                    // Only the first page: later ones continue from their token.
+                    .set_start_after(after.filter(|_| token.is_none()).map(str::to_owned))
                     .set_continuation_token(token.take())
                     .send()
                     .await
@@ -536,25 +543,32 @@ impl ObjectStore for S3Store {
                 listing.pages += 1;
                 // An S3-compatible store may ignore the encoding asked for: it says so.
                 let encoded = page.encoding_type() == Some(&EncodingType::Url);
+                let mut past_range = false;
                 for obj in page.contents() {
                     let Some(key) = obj.key() else { continue };
+                    let key = if encoded {
+                        decode_key(key)
+                    } else {
+                        key.to_owned()
+                    };
+                    if through.is_some_and(|t| key.as_str() > t) {
+                        past_range = true;
+                        break;
+                    }
                     listing.objects.push(RemoteObject {
-                        key: if encoded {
-                            decode_key(key)
-                        } else {
-                            key.to_owned()
-                        },
+                        key,
                         etag: obj.e_tag().map(strip_quotes).unwrap_or_default(),
                         size: obj.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
                         headers: None,
                     });
                 }
                 match (page.is_truncated(), page.next_continuation_token()) {
-                    (Some(true), Some(next)) => token = Some(next.to_owned()),
+                    (Some(true), Some(next)) if !past_range => token = Some(next.to_owned()),
                     _ => break,
                 }
             }
             listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+            listing.chain = listing.pages;
             Ok(listing)
         })
         .await

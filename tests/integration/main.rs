@@ -21,3 +21,4 @@ mod lock;
 mod releases;
 mod rollback;
 mod routing;
+mod scale;

@@ -27,7 +27,7 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
                   with --hold-match TEXT, only the later writes whose path contains TEXT
 
 On start it prints "listening on PORT". GET /__stats returns the counts (and bytes_sent, the
-request body bytes) as JSON.
+request body bytes; list_start_after, the list requests that start after a key) as JSON.
 """
 import argparse
 import base64
@@ -311,6 +311,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.s3_error(403, "AccessDenied", "Access Denied")
         k = kind(self.command, self.path)
         bump(k)
+        if k == "list" and "start-after=" in self.path:
+            bump("list_start_after")
         bump("bytes_sent", len(body))
         is_write = k in WRITES
         if is_write:
