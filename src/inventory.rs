@@ -88,7 +88,8 @@ pub const LIST_PAGE: usize = 1000;
 pub const MAX_LIST_RANGES: usize = 16;
 
 /// Where to split the listing of a prefix into ranges listed at once: every Nth of the local
-/// keys, which the bucket mostly mirrors, so the ranges come out about even. A range runs from
+/// keys, which the bucket mostly mirrors, so the ranges come out about even, each within one
+/// page while there are few enough of them. A range runs from
 /// one split key (excluded) to the next (included); the first from the prefix's start, the last
 /// to its end, so keys the local tree lacks are listed too. None for two pages or fewer: one
 /// listing is as fast.
@@ -100,7 +101,9 @@ pub fn split_points<'a>(local_keys: impl IntoIterator<Item = &'a str>) -> Vec<St
     }
     keys.sort_unstable();
     keys.dedup();
-    let ranges = keys.len().div_ceil(LIST_PAGE).min(MAX_LIST_RANGES);
+    // A tenth of a page to spare for keys the bucket holds and the tree does not (records,
+    // stale files): a range that fits one page costs one request, with no page past it.
+    let ranges = keys.len().div_ceil(LIST_PAGE * 9 / 10).min(MAX_LIST_RANGES);
     let per_range = keys.len().div_ceil(ranges);
     keys.iter()
         .skip(per_range - 1)
@@ -158,7 +161,7 @@ mod tests {
             (1_000, 1),
             (2_000, 1),
             (2_001, 3),
-            (10_000, 10),
+            (10_000, 12),
             (100_000, MAX_LIST_RANGES),
             (1_000_000, MAX_LIST_RANGES),
         ];

@@ -22,6 +22,8 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
                   likewise response headers policies, which the emulator lacks: create, get,
                   list and update them (under their ETag) here, and keep the default cache
                   behavior's ResponseHeadersPolicyId
+  --delay-ms N    wait N ms before forwarding each request (requests in flight wait at the same
+                  time): a stand-in for S3's round trip, which the local emulator lacks
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
                   printing "held" on stdout once (so a test can kill the client at that point);
                   with --hold-match TEXT, only the later writes whose path contains TEXT
@@ -40,6 +42,7 @@ import random
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
@@ -309,6 +312,8 @@ class Handler(BaseHTTPRequestHandler):
         if args.deny:
             bump("denied")
             return self.s3_error(403, "AccessDenied", "Access Denied")
+        if args.delay_ms:
+            time.sleep(args.delay_ms / 1000)
         k = kind(self.command, self.path)
         bump(k)
         if k == "list" and "start-after=" in self.path:
@@ -400,6 +405,7 @@ def main():
     p.add_argument("--drop-first", type=int, default=0)
     p.add_argument("--drop-match", default="")
     p.add_argument("--functions", action="store_true")
+    p.add_argument("--delay-ms", type=float, default=0.0)
     p.add_argument("--hold-after", type=int, default=None)
     p.add_argument("--hold-match", default="")
     p.add_argument("--seed", type=int, default=1)
