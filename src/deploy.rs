@@ -165,11 +165,7 @@ fn edge_work(config: &DeployConfig, tree: &LocalTree) -> Result<edge::EdgeWork> 
         )?),
         None => None,
     };
-    Ok(edge::EdgeWork {
-        routing,
-        headers,
-        ..edge::EdgeWork::default()
-    })
+    Ok(edge::EdgeWork::new(routing, headers))
 }
 
 fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {

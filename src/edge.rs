@@ -38,6 +38,10 @@ pub struct EdgeWork {
     pub headers: Option<Headers>,
     pub routing_changes: bool,
     pub headers_change: bool,
+    /// The viewer-request function and the response headers policy id `check` found: what
+    /// publishing replaces, not read again.
+    associated: Option<String>,
+    attached_policy: Option<String>,
 }
 
 /// The edge-routing function a run keeps live.
@@ -75,6 +79,16 @@ impl Headers {
 }
 
 impl EdgeWork {
+    /// What a run keeps live, before `check` says what changes.
+    #[must_use]
+    pub fn new(routing: Option<Routing>, headers: Option<Headers>) -> Self {
+        EdgeWork {
+            routing,
+            headers,
+            ..EdgeWork::default()
+        }
+    }
+
     /// Whether publishing changes the distribution: a release even when no object changes.
     #[must_use]
     pub fn changes(&self) -> bool {
@@ -89,10 +103,10 @@ impl EdgeWork {
             return Ok(self);
         };
         if let Some(routing) = &self.routing {
-            self.routing_changes = routing_changes(edge, routing).await?;
+            (self.routing_changes, self.associated) = routing_changes(edge, routing).await?;
         }
         if let Some(headers) = &self.headers {
-            self.headers_change = headers_change(edge, headers).await?;
+            (self.headers_change, self.attached_policy) = headers_change(edge, headers).await?;
         }
         Ok(self)
     }
@@ -134,18 +148,21 @@ impl EdgeWork {
     /// Publishes what changes: the routing function, then the response headers policy.
     pub(crate) async fn publish<C: Cdn>(&self, edge: &Edge<C>) -> Result<()> {
         if let Some(routing) = self.routing.as_ref().filter(|_| self.routing_changes) {
-            publish_routing(edge, &routing.code).await?;
+            publish_routing(edge, &routing.code, self.associated.as_deref()).await?;
         }
         if let Some(headers) = self.headers.as_ref().filter(|_| self.headers_change) {
-            publish_headers(edge, &headers.policy).await?;
+            publish_headers(edge, &headers.policy, self.attached_policy.as_deref()).await?;
         }
         Ok(())
     }
 }
 
-/// Whether publishing `routing` changes anything; a viewer-request function shipfront did not
-/// write is refused unless forced.
-async fn routing_changes<C: Cdn>(edge: &Edge<C>, routing: &Routing) -> Result<bool> {
+/// Whether publishing `routing` changes anything, and the viewer-request function found; one
+/// shipfront did not write is refused unless forced.
+async fn routing_changes<C: Cdn>(
+    edge: &Edge<C>,
+    routing: &Routing,
+) -> Result<(bool, Option<String>)> {
     let name = crate::routing::function_name(&edge.distribution);
     let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
     let ours = associated
@@ -164,35 +181,50 @@ async fn routing_changes<C: Cdn>(edge: &Edge<C>, routing: &Routing) -> Result<bo
         .function_code(&name, true)
         .await?
         .map(|(code, _)| code);
-    Ok(!ours || live.as_deref() != Some(routing.code.as_str()))
+    Ok((
+        !ours || live.as_deref() != Some(routing.code.as_str()),
+        associated,
+    ))
 }
 
-/// Whether writing `headers` changes anything; a response headers policy shipfront did not
-/// write is refused unless forced.
-async fn headers_change<C: Cdn>(edge: &Edge<C>, headers: &Headers) -> Result<bool> {
+/// Whether writing `headers` changes anything, and the id of the policy found; one shipfront
+/// did not write is refused unless forced.
+async fn headers_change<C: Cdn>(
+    edge: &Edge<C>,
+    headers: &Headers,
+) -> Result<(bool, Option<String>)> {
     let name = crate::response_headers::policy_name(&edge.distribution);
-    match edge.cdn.response_headers_policy(&edge.distribution).await? {
-        Some(attached) if attached.name != name && !headers.force => Err(Error::Usage(format!(
-            "distribution `{}` adds the response headers policy `{}` (id {}), which shipfront \
-             did not write; nothing was written. Pass --force-headers to replace it with \
-             shipfront's",
-            edge.distribution, attached.name, attached.id
-        ))),
-        Some(attached) if attached.name == name => {
-            Ok(attached.headers != headers.policy || attached.hand_edited)
+    let attached = edge.cdn.response_headers_policy(&edge.distribution).await?;
+    let id = attached.as_ref().map(|p| p.id.clone());
+    let changes = match attached {
+        Some(attached) if attached.name != name && !headers.force => {
+            return Err(Error::Usage(format!(
+                "distribution `{}` adds the response headers policy `{}` (id {}), which \
+                 shipfront did not write; nothing was written. Pass --force-headers to replace \
+                 it with shipfront's",
+                edge.distribution, attached.name, attached.id
+            )));
         }
-        _ => Ok(true),
-    }
+        Some(attached) if attached.name == name => {
+            attached.headers != headers.policy || attached.hand_edited
+        }
+        _ => true,
+    };
+    Ok((changes, id))
 }
 
-/// Publishes `code` as the distribution's routing function and runs it on viewer requests.
-async fn publish_routing<C: Cdn>(edge: &Edge<C>, code: &str) -> Result<()> {
+/// Publishes `code` as the distribution's routing function and runs it on viewer requests in
+/// place of `associated`, the function `check` found there.
+async fn publish_routing<C: Cdn>(
+    edge: &Edge<C>,
+    code: &str,
+    associated: Option<&str>,
+) -> Result<()> {
     let name = crate::routing::function_name(&edge.distribution);
     let etag = edge.cdn.function_code(&name, false).await?.map(|(_, e)| e);
     let etag = edge.cdn.put_function(&name, code, etag.as_deref()).await?;
     let arn = edge.cdn.publish_function(&name, &etag).await?;
-    let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
-    if associated.as_deref() != Some(arn.as_str()) {
+    if associated != Some(arn.as_str()) {
         edge.cdn
             .set_viewer_request_function(&edge.distribution, &arn)
             .await?;
@@ -201,12 +233,16 @@ async fn publish_routing<C: Cdn>(edge: &Edge<C>, code: &str) -> Result<()> {
     Ok(())
 }
 
-/// Writes `policy` as the distribution's response headers policy and attaches it.
-async fn publish_headers<C: Cdn>(edge: &Edge<C>, policy: &ResponseHeaders) -> Result<()> {
+/// Writes `policy` as the distribution's response headers policy and attaches it in place of
+/// `attached`, the policy id `check` found there.
+async fn publish_headers<C: Cdn>(
+    edge: &Edge<C>,
+    policy: &ResponseHeaders,
+    attached: Option<&str>,
+) -> Result<()> {
     let name = crate::response_headers::policy_name(&edge.distribution);
     let id = edge.cdn.put_response_headers_policy(&name, policy).await?;
-    let attached = edge.cdn.response_headers_policy(&edge.distribution).await?;
-    if attached.is_none_or(|p| p.id != id) {
+    if attached != Some(id.as_str()) {
         edge.cdn
             .set_response_headers_policy(&edge.distribution, &id)
             .await?;

@@ -100,14 +100,13 @@ fn edge_work(target: &Release, config: &RollbackConfig) -> Result<edge::EdgeWork
         )?),
         None => None,
     };
-    Ok(edge::EdgeWork {
-        routing: target.routing.clone().map(|code| edge::Routing {
+    Ok(edge::EdgeWork::new(
+        target.routing.clone().map(|code| edge::Routing {
             code,
             force: config.force_routing,
         }),
         headers,
-        ..edge::EdgeWork::default()
-    })
+    ))
 }
 
 /// What stays live at the edge because the target release recorded none of it: a rollback
