@@ -933,6 +933,7 @@ mod tests {
             mode: crate::routing::Mode::Pages,
             trailing_slash: crate::routing::TrailingSlash::AsBuilt,
             redirects: Vec::new(),
+            hidden: None,
         });
         config
     }

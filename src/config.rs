@@ -414,12 +414,24 @@ impl RoutingSettings {
     pub fn resolve(args: crate::cli::RoutingArgs) -> Result<Self> {
         let (file, _) = find_file(args.config.as_deref())?;
         let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
-        let routing = routing_config(&args.dir, spa, fallback, args.trailing_slash, &file)?;
+        let mut routing = routing_config(&args.dir, spa, fallback, args.trailing_slash, &file)?;
+        // As a deploy to an origin without OriginPath hides it.
+        routing.hidden = crate::routing::hidden_path(&file_state_prefix(&file)?, "");
         Ok(RoutingSettings {
             dir: args.dir,
             excludes: file.deploy.exclude.clone(),
             routing,
         })
+    }
+}
+
+/// The state prefix the config file implies, as `Site` resolves it, for a command that needs
+/// no bucket.
+fn file_state_prefix(file: &FileConfig) -> Result<String> {
+    let prefix = normalize_prefix(file.prefix.as_deref().unwrap_or(""))?;
+    match &file.state_prefix {
+        Some(raw) => normalize_prefix(raw),
+        None => Ok(format!("{prefix}{}", crate::plan::STATE_DIR)),
     }
 }
 
@@ -462,6 +474,7 @@ fn routing_config(
         },
         trailing_slash,
         redirects,
+        hidden: None,
     })
 }
 

@@ -85,14 +85,16 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     tree: &LocalTree,
     started: Instant,
 ) -> Result<Outcome> {
-    let work = edge_work(config, tree)?;
     // The distribution is read before any write: a wrong id, or a viewer-request function or
     // response headers policy shipfront did not write, stops the deploy here.
     let edge = match (cdn, &config.distribution_id) {
         (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
         _ => None,
     };
-    let work = work.check(edge.as_ref()).await?;
+    let origin_path = edge.as_ref().map(|e| e.origin_path.as_str());
+    let work = edge_work(config, tree, origin_path)?
+        .check(edge.as_ref())
+        .await?;
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
@@ -143,18 +145,30 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
 }
 
 /// What the deploy keeps live at the edge: the routing function of the build (`--routing`),
-/// refused before any request when it would be larger than CloudFront allows, and the
-/// response headers of `[headers]`.
-fn edge_work(config: &DeployConfig, tree: &LocalTree) -> Result<edge::EdgeWork> {
+/// hiding the state prefix where the origin (serving `origin_path`) would serve it, refused
+/// before any write when it would be larger than CloudFront allows; and the response headers
+/// of `[headers]`.
+fn edge_work(
+    config: &DeployConfig,
+    tree: &LocalTree,
+    origin_path: Option<&str>,
+) -> Result<edge::EdgeWork> {
     let routing = match &config.routing {
-        Some(routing) => Some(edge::Routing {
-            code: crate::routing::function_source(
-                tree.files.iter().map(|f| f.rel.as_str()),
-                routing,
-            )
-            .map_err(|e| Error::Usage(e.to_string()))?,
-            force: config.force_routing,
-        }),
+        Some(routing) => {
+            let routing = crate::routing::RoutingConfig {
+                hidden: origin_path
+                    .and_then(|o| crate::routing::hidden_path(&config.site.state_prefix, o)),
+                ..routing.clone()
+            };
+            Some(edge::Routing {
+                code: crate::routing::function_source(
+                    tree.files.iter().map(|f| f.rel.as_str()),
+                    &routing,
+                )
+                .map_err(|e| Error::Usage(e.to_string()))?,
+                force: config.force_routing,
+            })
+        }
         None => None,
     };
     let headers = match &config.response_headers {

@@ -52,6 +52,18 @@ pub struct DistributionFacts {
     pub headers_policy: Result<Option<HeadersPolicy>, String>,
 }
 
+impl DistributionFacts {
+    /// The origin that serves `bucket` (S3 REST and website endpoints both start with
+    /// `<bucket>.s3`).
+    #[must_use]
+    pub fn origin_for(&self, bucket: &str) -> Option<&OriginFacts> {
+        let host = format!("{bucket}.s3");
+        self.origins
+            .iter()
+            .find(|o| o.domain_name.starts_with(&host))
+    }
+}
+
 /// What doctor knows of the build folder, when it is given.
 #[derive(Debug, Clone)]
 pub struct BuildFacts {
@@ -127,6 +139,7 @@ fn records_check(
     served: &str,
     origin_path: &str,
     policy: Option<&str>,
+    routing_code: Option<&str>,
 ) -> Check {
     const NAME: &str = "records private";
     if !served.is_empty() && !state_prefix.starts_with(&format!("{served}/")) {
@@ -149,6 +162,16 @@ fn records_check(
         .strip_prefix(served)
         .unwrap_or(state_prefix)
         .trim_start_matches('/');
+    // shipfront's routing function answers 404 there.
+    let hides = format!("var HIDDEN = \"/{url_path}\";");
+    if routing_code.is_some_and(|code| code.contains(&hides)) {
+        return check(
+            NAME,
+            Status::Pass,
+            format!("the routing function answers 404 at /{url_path}..."),
+            None,
+        );
+    }
     check(
         NAME,
         Status::Warn,
@@ -356,12 +379,7 @@ fn origin_checks(
     d: &DistributionFacts,
 ) -> Vec<Check> {
     let mut out = Vec::new();
-    let bucket_host = format!("{bucket}.s3");
-    let origin = d
-        .origins
-        .iter()
-        .find(|o| o.domain_name.starts_with(&bucket_host));
-    match origin {
+    match d.origin_for(bucket) {
         None => out.push(check(
             "origin is the bucket",
             Status::Fail,
@@ -408,6 +426,10 @@ fn origin_checks(
                 served,
                 &o.origin_path,
                 facts.policy.as_deref(),
+                d.viewer_request_code
+                    .as_ref()
+                    .ok()
+                    .and_then(Option::as_deref),
             ));
             out.push(if o.oac {
                 check("origin access control", Status::Pass, "in use", None)
@@ -881,9 +903,25 @@ mod tests {
             ("deploys/site/", "/site", None, Status::Pass),
             (".shipfront/", "", Some("not json".to_owned()), Status::Warn),
         ];
+        // shipfront's routing function hides the prefix where the origin serves it.
+        let routed = |hidden: &str| format!("var MODE = \"pages\";\nvar HIDDEN = \"{hidden}\";");
+        for (state, origin_path, code, want) in [
+            (".shipfront/", "", routed("/.shipfront/"), Status::Pass),
+            (
+                "site/.shipfront/",
+                "/site",
+                routed("/.shipfront/"),
+                Status::Pass,
+            ),
+            ("site/.shipfront/", "/site", routed(""), Status::Warn),
+        ] {
+            let served = origin_path.trim_matches('/');
+            let c = records_check("www", state, served, origin_path, None, Some(&code));
+            assert_eq!(c.status, want, "{state} {origin_path} {code}: {c:?}");
+        }
         for (state, origin_path, policy, want) in cases {
             let served = origin_path.trim_matches('/');
-            let c = records_check("www", state, served, origin_path, policy.as_deref());
+            let c = records_check("www", state, served, origin_path, policy.as_deref(), None);
             assert_eq!(c.status, want, "{state} {origin_path} {policy:?}: {c:?}");
         }
     }

@@ -194,8 +194,8 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     })
 }
 
-/// What doctor needs of the build folder: its files and the routing function they imply.
-fn build_facts(build: &config::DoctorBuild) -> Result<doctor::BuildFacts> {
+/// The files of the build folder doctor checks the edge against, as a deploy scans them.
+fn build_files(build: &config::DoctorBuild) -> Result<Vec<String>> {
     let options = scan::ScanOptions {
         prefix: String::new(),
         excludes: build.excludes.clone(),
@@ -203,21 +203,33 @@ fn build_facts(build: &config::DoctorBuild) -> Result<doctor::BuildFacts> {
         upload_precompressed: false,
     };
     let tree = scan::scan(&build.dir, &options)?;
-    let files: Vec<String> = tree.files.into_iter().map(|f| f.rel).collect();
+    Ok(tree.files.into_iter().map(|f| f.rel).collect())
+}
+
+/// What doctor knows of the build: its files and the routing function they imply, hiding the
+/// state prefix where the origin (serving `origin_path`) would serve it, as a deploy does.
+fn build_facts(
+    build: &config::DoctorBuild,
+    files: Vec<String>,
+    state_prefix: &str,
+    origin_path: &str,
+) -> doctor::BuildFacts {
     let routing_code = build.routing.clone().and_then(|routing| {
+        let hidden = routing::hidden_path(state_prefix, origin_path);
+        let routing = routing::RoutingConfig { hidden, ..routing };
         routing::function_source(files.iter().map(String::as_str), &routing)
             .map_err(|e| e.to_string())
     });
-    Ok(doctor::BuildFacts {
+    doctor::BuildFacts {
         dir: build.dir.display().to_string(),
         files,
         routing_code,
-    })
+    }
 }
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.
 pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
-    let build = config.build.as_ref().map(build_facts).transpose()?;
+    let files = config.build.as_ref().map(build_files).transpose()?;
     let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let bucket = store.bucket_facts().await;
     let distribution = match &config.distribution_id {
@@ -230,6 +242,15 @@ pub async fn doctor(config: config::DoctorConfig) -> Result<()> {
         )),
         None => None,
     };
+    let origin_path = distribution
+        .as_ref()
+        .and_then(|(_, facts)| facts.as_ref().ok())
+        .and_then(|d| d.origin_for(&config.site.bucket))
+        .map_or("", |o| o.origin_path.as_str());
+    let build =
+        config.build.as_ref().zip(files).map(|(build, files)| {
+            build_facts(build, files, &config.site.state_prefix, origin_path)
+        });
     let checks = doctor::checks(
         &config.site.bucket,
         &config.site.prefix,

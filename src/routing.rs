@@ -202,6 +202,23 @@ pub struct RoutingConfig {
     pub mode: Mode,
     pub trailing_slash: TrailingSlash,
     pub redirects: Vec<Redirect>,
+    /// The URL path of shipfront's state prefix (`/.shipfront/`), answered 404 so visitors
+    /// never read the release records or the lock (`hidden_path`); None when the origin does
+    /// not serve it.
+    pub hidden: Option<String>,
+}
+
+/// The URL path at which an origin serving `origin_path` of the bucket would serve
+/// `state_prefix`; None when it lies outside.
+#[must_use]
+pub fn hidden_path(state_prefix: &str, origin_path: &str) -> Option<String> {
+    let served = origin_path.trim_matches('/');
+    if served.is_empty() {
+        return Some(format!("/{state_prefix}"));
+    }
+    state_prefix
+        .strip_prefix(&format!("{served}/"))
+        .map(|rest| format!("/{rest}"))
 }
 
 /// How a multi-page build lays its pages out, from its `.html` files.
@@ -297,6 +314,11 @@ pub fn function_source<'a>(
         env!("CARGO_PKG_VERSION")
     );
     let _ = writeln!(s, "var MODE = {};", js_string(mode));
+    let _ = writeln!(
+        s,
+        "var HIDDEN = {};",
+        js_string(config.hidden.as_deref().unwrap_or_default())
+    );
     let _ = writeln!(s, "var FALLBACK = {};", js_string(&fallback));
     let _ = writeln!(
         s,
@@ -374,9 +396,16 @@ function redirect(request, to, status) {
   if (to.charAt(0) === '/') to = '/' + to.replace(/^\/+/, '');
   return {statusCode: status, statusDescription: text[status], headers: {location: {value: to}}};
 }
+// shipfront's records and lock, however the path is encoded (S3 decodes it).
+function hidden(uri) {
+  var plain = uri;
+  try { plain = decodeURIComponent(uri); } catch (e) {}
+  return HIDDEN !== '' && plain.indexOf(HIDDEN) === 0;
+}
 function handler(event) {
   var request = event.request;
   var uri = request.uri;
+  if (hidden(uri)) return {statusCode: 404, statusDescription: 'Not Found'};
   var exact = EXACT[uri];
   if (exact) return redirect(request, exact[0], exact[1]);
   for (var i = 0; i < SPLATS.length; i++) {
@@ -440,6 +469,26 @@ mod tests {
     }
 
     #[test]
+    fn the_state_prefix_is_hidden_where_the_origin_serves_it() {
+        let cases = [
+            // (state prefix, OriginPath, hidden URL path)
+            (".shipfront/", "", Some("/.shipfront/")),
+            ("site/.shipfront/", "", Some("/site/.shipfront/")),
+            ("site/.shipfront/", "/site", Some("/.shipfront/")),
+            ("site/.shipfront/", "/site/", Some("/.shipfront/")),
+            ("deploys/www/", "/site", None),
+            ("sitex/.shipfront/", "/site", None),
+        ];
+        for (state, origin, want) in cases {
+            assert_eq!(
+                hidden_path(state, origin).as_deref(),
+                want,
+                "{state} {origin}"
+            );
+        }
+    }
+
+    #[test]
     fn a_function_over_cloudfronts_limit_is_refused_saying_how_large() {
         let redirects: Vec<Redirect> = (0..400)
             .map(|i| Redirect::new(&format!("/old/page-{i}"), &format!("/new/{i}"), 301).unwrap())
@@ -448,6 +497,7 @@ mod tests {
             mode: Mode::Pages,
             trailing_slash: TrailingSlash::AsBuilt,
             redirects,
+            hidden: None,
         };
         let err = function_source(["index.html"], &config).unwrap_err();
         assert!(err.bytes > MAX_FUNCTION_BYTES);

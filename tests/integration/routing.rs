@@ -85,6 +85,13 @@ fn single_page_apps_send_routes_to_their_fallback_and_leave_files_alone() {
             ("/settings/profile?tab=2", "rewrite /index.html"),
             (&asset_url, "pass"),
             ("/assets/index-gone1234.js", "pass"),
+            // shipfront's records and lock: never served, however the path is encoded.
+            (
+                "/.shipfront/releases/20261128T000000.000Z-abcdef.json",
+                "404",
+            ),
+            ("/%2Eshipfront/lock", "404"),
+            ("/.shipfront-notes", "pass"),
         ],
     );
     expect(
@@ -92,6 +99,17 @@ fn single_page_apps_send_routes_to_their_fallback_and_leave_files_alone() {
         &fixture_site("sveltekit-spa"),
         &["--spa-fallback", "200.html"],
         &[("/a/b", "rewrite /200.html"), ("/favicon.png", "pass")],
+    );
+    // A site under a prefix keeps its state under it.
+    world.config("prefix = \"site\"\n");
+    expect(
+        &world,
+        &react,
+        &["--spa"],
+        &[
+            ("/site/.shipfront/lock", "404"),
+            ("/.shipfront/lock", "rewrite /index.html"),
+        ],
     );
 }
 

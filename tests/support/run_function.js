@@ -1,5 +1,6 @@
 // Runs a CloudFront Function (viewer request) on requests, for the tests: prints, for each,
-// `rewrite URI`, `pass` (untouched) or `STATUS LOCATION`, as one JSON array.
+// `rewrite URI`, `pass` (untouched), `STATUS LOCATION` or `STATUS` (an answer without a
+// location), as one JSON array.
 // Usage: node run_function.js FUNCTION.js CASES.json   (CASES: ["/path?query", ...])
 'use strict';
 const fs = require('fs');
@@ -22,6 +23,7 @@ const results = cases.map((request) => {
     }
   }
   const out = handler({ request: { method: 'GET', uri, querystring, headers: {}, cookies: {} } });
+  if (out.statusCode && !out.headers) return String(out.statusCode);
   if (out.statusCode) return out.statusCode + ' ' + out.headers.location.value;
   return out.uri === uri ? 'pass' : 'rewrite ' + out.uri;
 });
