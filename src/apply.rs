@@ -366,11 +366,32 @@ async fn write_record<S: ObjectStore>(
         release::releases_prefix(state_prefix),
         record.id
     );
-    let body = serde_json::to_vec_pretty(record).map_err(std::io::Error::from)?;
+    let body = record_body(record)?;
     store
         .put_bytes(&key, body, "application/json", None)
         .await?;
     Ok(())
+}
+
+/// A record as compact JSON, in a buffer of exactly its size: the record of a large site is
+/// held once, without the spare room and copies of a growing buffer (its size is counted
+/// first, by writing it nowhere).
+fn record_body(record: &Release) -> std::io::Result<Vec<u8>> {
+    struct Counted(usize);
+    impl std::io::Write for Counted {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut size = Counted(0);
+    serde_json::to_writer(&mut size, record)?;
+    let mut body = Vec::with_capacity(size.0);
+    serde_json::to_writer(&mut body, record)?;
+    Ok(body)
 }
 
 /// An invalidation's `CallerReference`: the release's id; without a release (`--invalidate
@@ -782,6 +803,59 @@ mod tests {
         assert_eq!(
             again.to_string(),
             format!("s3://b/ already holds release {v1}: nothing to restore")
+        );
+    }
+
+    #[test]
+    fn a_rollback_of_a_large_site_lists_its_keys_and_versions_in_ranges() {
+        let (store, cdn) = fresh();
+        let pages = |body: &'static str| -> Vec<(String, &'static str)> {
+            (0..3_000)
+                .map(|i| (format!("p{i:05}.html"), body))
+                .collect()
+        };
+        let build = |files: &[(String, &'static str)]| {
+            tree(
+                &files
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), *v))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let v1 = run_deploy(&store, &cdn, &build(&pages("one")))
+            .release
+            .unwrap();
+        let as_v1 = current_etags(&store);
+        let mut v2 = pages("one");
+        v2[1_500].1 = "two";
+        v2.push(("zz-new.html".to_owned(), "new"));
+        run_deploy(&store, &cdn, &build(&v2));
+        let before = store.calls().len();
+        let mut config = rollback_config();
+        config.to = Some(v1);
+        run_rollback(&store, &cdn, &config).expect("rollback");
+        let calls = store.calls()[before..].to_vec();
+        // The newest record holds 3,001 keys: four ranges each for the site and its versions,
+        // split at every 751st of them, the first from the prefix's start (twice: the survey
+        // is made again under the lock); plus one listing of the records' folder each time.
+        let ranges = |op: &str| -> Vec<&str> {
+            calls
+                .iter()
+                .filter_map(|c| c.strip_prefix(op))
+                .map(str::trim)
+                .collect()
+        };
+        let versions = ranges("ListObjectVersions");
+        assert_eq!(versions.len(), 8, "{calls:?}");
+        assert_eq!(
+            versions[..4],
+            ["", "p00750.html", "p01501.html", "p02252.html"]
+        );
+        assert_eq!(ranges("ListObjectsV2").len(), 2 * (4 + 1), "{calls:?}");
+        // And the rollback is right: the changed page back, the new one gone.
+        assert!(
+            current_etags(&store) == as_v1,
+            "the bucket is not as release 1 left it"
         );
     }
 

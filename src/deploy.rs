@@ -109,7 +109,11 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
         let (listing, previous, plan) = if locked {
-            survey::survey(&store, config, tree, Some(&first.0)).await?
+            // The first survey's plan and record are dropped before the second is made: only
+            // its listing (the headers it read) serves again.
+            let (known, previous, plan) = first;
+            drop((previous, plan));
+            survey::survey(&store, config, tree, Some(&known)).await?
         } else {
             first
         };

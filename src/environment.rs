@@ -24,6 +24,9 @@ pub struct Environment {
     /// The user (`USER`, `USERNAME`) and the host name (`HOSTNAME`, `/etc/hostname`).
     pub user: Option<String>,
     pub host: Option<String>,
+    /// At most this many key ranges listed at once (`SHIPFRONT_LIST_RANGES`, a benchmark's knob
+    /// to compare with one listing: 1); `inventory::MAX_LIST_RANGES` when unset or not a number.
+    pub list_ranges: Option<usize>,
 }
 
 /// This run's environment, read the first time it is asked for.
@@ -48,6 +51,7 @@ impl Environment {
             sha: var("GITHUB_SHA").filter(|s| s.chars().all(|c| c.is_ascii_hexdigit())),
             event_path: path("GITHUB_EVENT_PATH"),
             user: var("USER").or_else(|| var("USERNAME")),
+            list_ranges: var("SHIPFRONT_LIST_RANGES").and_then(|v| v.parse().ok()),
             host: var("HOSTNAME").or_else(|| {
                 std::fs::read_to_string("/etc/hostname")
                     .ok()
@@ -55,6 +59,14 @@ impl Environment {
                     .filter(|h| !h.is_empty())
             }),
         }
+    }
+
+    /// How many key ranges a listing may be split into.
+    #[must_use]
+    pub fn list_ranges(&self) -> usize {
+        self.list_ranges
+            .unwrap_or(crate::inventory::MAX_LIST_RANGES)
+            .min(crate::inventory::MAX_LIST_RANGES)
     }
 
     /// Who this process is, for the lock and messages.

@@ -141,7 +141,9 @@ pub async fn execute_around_deletes<S: ObjectStore>(
         {
             step.await?;
         }
-        let actions: Vec<Action> = plan.in_phase(phase).cloned().collect();
+        // Borrowed: an action is copied only when its task starts, so no second copy of a
+        // large plan is held.
+        let actions: Vec<&Action> = plan.in_phase(phase).collect();
         if actions.is_empty() {
             continue;
         }
@@ -167,18 +169,21 @@ pub async fn execute_around_deletes<S: ObjectStore>(
 
 async fn run_writes<S: ObjectStore>(
     store: &Arc<S>,
-    actions: Vec<Action>,
+    actions: Vec<&Action>,
     concurrency: usize,
     progress: &Arc<dyn Progress>,
     report: &mut ExecReport,
 ) -> Vec<(String, Error)> {
     let mut tasks = JoinSet::new();
     let mut failures = Vec::new();
+    report.writes.reserve_exact(actions.len());
     let mut pending = actions.into_iter();
     loop {
         // Start tasks while there are permits; stop starting new ones after a failure.
         while failures.is_empty() && tasks.len() < concurrency {
-            let Some(action) = pending.next() else { break };
+            let Some(action) = pending.next().cloned() else {
+                break;
+            };
             let store = Arc::clone(store);
             let progress = Arc::clone(progress);
             tasks.spawn(async move {
@@ -227,18 +232,16 @@ async fn run_writes<S: ObjectStore>(
 
 async fn run_deletes<S: ObjectStore>(
     store: &Arc<S>,
-    actions: Vec<Action>,
+    actions: Vec<&Action>,
     concurrency: usize,
     progress: &dyn Progress,
     report: &mut ExecReport,
 ) -> Vec<(String, Error)> {
     let mut failures = Vec::new();
-    let batches: Vec<Vec<Action>> = actions
-        .chunks(DELETE_BATCH)
-        .map(<[Action]>::to_vec)
-        .collect();
     let mut tasks = JoinSet::new();
-    let mut pending = batches.into_iter();
+    let mut pending = actions
+        .chunks(DELETE_BATCH)
+        .map(|batch| batch.iter().map(|a| (*a).clone()).collect::<Vec<Action>>());
     let limit = concurrency.clamp(1, 4);
     loop {
         while failures.is_empty() && tasks.len() < limit {
@@ -314,6 +317,7 @@ mod tests {
                     md5: [0; 16],
                     multipart: None,
                 })
+                .map(Arc::new)
                 .collect(),
             warnings: vec![],
             notes: vec![],

@@ -36,7 +36,8 @@ impl LocalFile {
 /// The scanned folder, sorted by key.
 #[derive(Debug, Clone, Default)]
 pub struct LocalTree {
-    pub files: Vec<LocalFile>,
+    /// Shared with the plan's uploads, so a large tree is held once.
+    pub files: Vec<std::sync::Arc<LocalFile>>,
     /// Things skipped that the user may want to know about (symlinked folders).
     pub warnings: Vec<String>,
     /// One line per kind of file left out as build-folder noise (see `LeftOut`).
@@ -92,18 +93,22 @@ pub const MAX_LIST_RANGES: usize = 16;
 /// page while there are few enough of them. A range runs from
 /// one split key (excluded) to the next (included); the first from the prefix's start, the last
 /// to its end, so keys the local tree lacks are listed too. None for two pages or fewer: one
-/// listing is as fast.
+/// listing is as fast. At most `max_ranges` ranges (`MAX_LIST_RANGES` unless a benchmark asks
+/// for fewer; 1 lists in one range).
 #[must_use]
-pub fn split_points<'a>(local_keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub fn split_points<'a>(
+    local_keys: impl IntoIterator<Item = &'a str>,
+    max_ranges: usize,
+) -> Vec<String> {
     let mut keys: Vec<&str> = local_keys.into_iter().collect();
-    if keys.len() <= 2 * LIST_PAGE {
+    if keys.len() <= 2 * LIST_PAGE || max_ranges < 2 {
         return Vec::new();
     }
     keys.sort_unstable();
     keys.dedup();
     // A tenth of a page to spare for keys the bucket holds and the tree does not (records,
     // stale files): a range that fits one page costs one request, with no page past it.
-    let ranges = keys.len().div_ceil(LIST_PAGE * 9 / 10).min(MAX_LIST_RANGES);
+    let ranges = keys.len().div_ceil(LIST_PAGE * 9 / 10).min(max_ranges);
     let per_range = keys.len().div_ceil(ranges);
     keys.iter()
         .skip(per_range - 1)
@@ -118,6 +123,8 @@ pub fn split_points<'a>(local_keys: impl IntoIterator<Item = &'a str>) -> Vec<St
 #[must_use]
 pub fn merged(ranges: Vec<RemoteListing>) -> RemoteListing {
     let mut out = RemoteListing::default();
+    out.objects
+        .reserve_exact(ranges.iter().map(|r| r.objects.len()).sum());
     for range in ranges {
         out.pages += range.pages;
         out.chain = out.chain.max(range.chain);
@@ -167,7 +174,7 @@ mod tests {
         ];
         for (n, ranges) in cases {
             let local = keys(n);
-            let splits = split_points(local.iter().map(String::as_str));
+            let splits = split_points(local.iter().map(String::as_str), MAX_LIST_RANGES);
             assert_eq!(splits.len() + 1, ranges, "{n} keys");
             assert!(splits.windows(2).all(|w| w[0] < w[1]), "{n}: sorted");
             // Each range holds about as many of the local keys: the longest at most one page
@@ -187,9 +194,13 @@ mod tests {
         shuffled.reverse();
         shuffled.push(shuffled[0].clone());
         assert_eq!(
-            split_points(shuffled.iter().map(String::as_str)),
-            split_points(keys(3_000).iter().map(String::as_str))
+            split_points(shuffled.iter().map(String::as_str), MAX_LIST_RANGES),
+            split_points(keys(3_000).iter().map(String::as_str), MAX_LIST_RANGES)
         );
+        // Fewer ranges when asked (a benchmark comparing with one listing).
+        let local = keys(100_000);
+        let at_most = |max| split_points(local.iter().map(String::as_str), max).len() + 1;
+        assert_eq!((at_most(0), at_most(1), at_most(4)), (1, 1, 4));
     }
 
     #[test]

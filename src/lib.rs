@@ -142,15 +142,42 @@ pub fn completions(shell: clap_complete::Shell) -> Result<()> {
 pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
     use store::ObjectStore;
     let (_, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
+    let store = std::sync::Arc::new(store);
     let dir = release::releases_prefix(&config.site.state_prefix);
     let listing = store.list(&dir).await?;
-    let mut records = Vec::new();
-    for key in release::record_keys(&listing, &config.site.state_prefix)
-        .iter()
-        .rev()
-    {
-        records.push(match survey::read_record(&store, key).await? {
-            Some(record) => report::Listed::Read(Box::new(record)),
+    let keys = release::record_keys(&listing, &config.site.state_prefix);
+    // The bucket says which release is live: the one whose versions are current. Its versions
+    // are listed in ranges split at the newest record's keys, as a rollback lists them.
+    let mut newest = match keys.last() {
+        Some(key) => Some(survey::read_record(&*store, key).await?),
+        None => None,
+    };
+    let splits = inventory::split_points(
+        newest
+            .iter()
+            .flatten()
+            .flat_map(|r| r.objects.keys().map(String::as_str)),
+        environment::current().list_ranges(),
+    );
+    let current = if keys.is_empty() {
+        std::collections::BTreeMap::new()
+    } else {
+        inventory::current_of(&survey::versions_split(&store, &config.site.prefix, &splits).await?)
+    };
+    // One record at a time: compared, counted, then its objects let go.
+    let (mut records, mut compared) = (Vec::new(), Vec::new());
+    for key in keys.iter().rev() {
+        let record = match newest.take() {
+            Some(record) => record,
+            None => survey::read_record(&*store, key).await?,
+        };
+        compared.push(
+            record
+                .as_ref()
+                .map(|r| release::Compared::with(r, &current)),
+        );
+        records.push(match record {
+            Some(record) => report::Listed::read(record),
             None => report::Listed::Unreadable {
                 id: key
                     .strip_prefix(&dir)
@@ -160,15 +187,7 @@ pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
             },
         });
     }
-    // The bucket says which release is live: the one whose versions are current.
-    let current: std::collections::BTreeMap<String, String> = if records.is_empty() {
-        std::collections::BTreeMap::new()
-    } else {
-        inventory::current_of(&store.versions(&config.site.prefix).await?)
-    };
-    let readable: Vec<Option<&release::Release>> =
-        records.iter().map(report::Listed::record).collect();
-    let live = release::live_index(&readable, &current);
+    let live = release::live_of(&compared, !current.is_empty());
     output::to_stdout(|stdout| {
         if config.json {
             let document = report::ReleasesOutput {
@@ -203,7 +222,7 @@ fn build_files(build: &config::DoctorBuild) -> Result<Vec<String>> {
         upload_precompressed: false,
     };
     let tree = scan::scan(&build.dir, &options)?;
-    Ok(tree.files.into_iter().map(|f| f.rel).collect())
+    Ok(tree.files.iter().map(|f| f.rel.clone()).collect())
 }
 
 /// What doctor knows of the build: its files and the routing function they imply, hiding the

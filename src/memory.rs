@@ -469,8 +469,13 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
-    async fn versions(&self, prefix: &str) -> Result<BTreeMap<String, Versions>, RemoteError> {
-        self.call("ListObjectVersions", None)?;
+    async fn versions_range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        through: Option<&str>,
+    ) -> Result<BTreeMap<String, Versions>, RemoteError> {
+        self.call("ListObjectVersions", after)?;
         let state = self.state();
         if !state.objects.versioned {
             return Ok(BTreeMap::new());
@@ -480,6 +485,8 @@ impl ObjectStore for MemoryStore {
             .keys
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+            .filter(|(k, _)| through.is_none_or(|t| k.as_str() <= t))
             .map(|(k, vs)| {
                 let all: BTreeSet<String> = vs
                     .iter()
@@ -763,6 +770,7 @@ pub fn tree(files: &[(&str, &str)]) -> LocalTree {
                 md5: Md5::digest(body.as_bytes()).into(),
                 multipart: None,
             })
+            .map(Arc::new)
             .collect(),
         warnings: Vec::new(),
         notes: Vec::new(),

@@ -129,7 +129,7 @@ pub enum Op {
         #[serde(flatten)]
         headers: Headers,
         #[serde(skip)]
-        file: Box<LocalFile>,
+        file: std::sync::Arc<LocalFile>,
     },
     UpdateHeaders {
         #[serde(flatten)]
@@ -281,6 +281,7 @@ pub fn plan(
     plan_stale(&mut plan, local, &remote_by_key, release, config);
     plan.actions
         .sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    plan.actions.shrink_to_fit();
     plan
 }
 
@@ -314,7 +315,7 @@ fn evidence(local: &LocalTree, release: Option<&Release>, prefix: &str) -> Evide
 /// Upload, re-header or count as unchanged one file of the folder.
 fn plan_file(
     plan: &mut Plan,
-    file: &LocalFile,
+    file: &std::sync::Arc<LocalFile>,
     obj: Option<&RemoteObject>,
     release: Option<&Release>,
     config: &PlanConfig,
@@ -325,7 +326,7 @@ fn plan_file(
         key: file.key.clone(),
         op: Op::Upload {
             headers,
-            file: Box::new(file.clone()),
+            file: std::sync::Arc::clone(file),
         },
         reason,
         phase,
@@ -616,7 +617,7 @@ mod tests {
 
     fn tree(files: Vec<LocalFile>) -> LocalTree {
         LocalTree {
-            files,
+            files: files.into_iter().map(std::sync::Arc::new).collect(),
             warnings: vec![],
             notes: vec![],
         }

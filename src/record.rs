@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn record_takes_versions_from_writes_previous_record_or_listing() {
         let tree = LocalTree {
-            files: vec![file("a.css", "a"), file("b.js", "b"), file("c.txt", "c")],
+            files: [file("a.css", "a"), file("b.js", "b"), file("c.txt", "c")]
+                .into_iter()
+                .map(std::sync::Arc::new)
+                .collect(),
             warnings: vec![],
             notes: vec![],
         };

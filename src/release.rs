@@ -118,20 +118,50 @@ pub fn live_index(
     newest_first: &[Option<&Release>],
     current: &BTreeMap<String, String>,
 ) -> Option<usize> {
-    let comparable = |r: &Release| r.objects.values().any(|o| o.version_id.is_some());
+    let compared: Vec<Option<Compared>> = newest_first
+        .iter()
+        .map(|r| r.map(|r| Compared::with(r, current)))
+        .collect();
+    live_of(&compared, !current.is_empty())
+}
+
+/// A record compared with the bucket: all `live_of` needs of it, so a record can be let go
+/// once compared (`shipfront releases` reads them one by one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compared {
+    /// It recorded version ids.
+    pub versioned: bool,
+    /// The bucket holds exactly the versions it recorded (`matches_bucket`).
+    pub matches: bool,
+}
+
+impl Compared {
+    #[must_use]
+    pub fn with(record: &Release, current: &BTreeMap<String, String>) -> Self {
+        Compared {
+            versioned: record.objects.values().any(|o| o.version_id.is_some()),
+            matches: matches_bucket(record, current),
+        }
+    }
+}
+
+/// `live_index` over records already compared (None: unreadable); `versioned_bucket`: the
+/// bucket has current versions to compare with.
+#[must_use]
+pub fn live_of(newest_first: &[Option<Compared>], versioned_bucket: bool) -> Option<usize> {
     let newest_readable = newest_first.iter().position(Option::is_some);
-    if current.is_empty() {
+    if !versioned_bucket {
         return newest_readable;
     }
     newest_first
         .iter()
-        .position(|r| r.is_some_and(|r| matches_bucket(r, current)))
+        .position(|c| c.is_some_and(|c| c.matches))
         .or_else(|| {
             // No record carries versions: nothing to compare, so the newest one.
             newest_first
                 .iter()
                 .flatten()
-                .all(|r| !comparable(r))
+                .all(|c| !c.versioned)
                 .then_some(newest_readable)
                 .flatten()
         })

@@ -265,17 +265,27 @@ mod tests {
 /// A release record as `releases` lists it: read, or unreadable (its id only).
 #[derive(Debug, Clone)]
 pub enum Listed {
-    Read(Box<crate::release::Release>),
-    Unreadable { id: String },
+    /// The record without its objects (`files` of them), let go once counted and compared
+    /// with the bucket: a large site's records are not all held at once.
+    Read {
+        record: Box<crate::release::Release>,
+        files: usize,
+    },
+    Unreadable {
+        id: String,
+    },
 }
 
 impl Listed {
-    /// The record, when it could be read.
+    /// Keeps what `releases` shows of `record`.
     #[must_use]
-    pub fn record(&self) -> Option<&crate::release::Release> {
-        match self {
-            Listed::Read(r) => Some(r),
-            Listed::Unreadable { .. } => None,
+    pub fn read(record: crate::release::Release) -> Self {
+        Listed::Read {
+            files: record.objects.len(),
+            record: Box::new(crate::release::Release {
+                objects: std::collections::BTreeMap::new(),
+                ..record
+            }),
         }
     }
 }
@@ -302,11 +312,11 @@ impl<'a> ReleaseSummary<'a> {
     #[must_use]
     pub fn of(listed: &'a Listed, live: bool) -> Self {
         match listed {
-            Listed::Read(r) => ReleaseSummary {
+            Listed::Read { record: r, files } => ReleaseSummary {
                 id: &r.id,
                 time: &r.time,
                 message: r.message.as_deref(),
-                files: r.objects.len(),
+                files: *files,
                 changed: r.changed,
                 bytes: r.bytes,
                 live,
@@ -337,11 +347,11 @@ pub fn releases_table(newest_first: &[Listed], live: Option<usize>) -> String {
     for (i, listed) in newest_first.iter().enumerate() {
         let mark = if live == Some(i) { "*" } else { " " };
         match listed {
-            Listed::Read(r) => s.push_str(&format!(
+            Listed::Read { record: r, files } => s.push_str(&format!(
                 "\n{mark} {:<28} {:<21} {:>5}  {:>7}  {:>9}  {}{}",
                 r.id,
                 r.time,
-                r.objects.len(),
+                files,
                 r.changed,
                 human_bytes(r.bytes),
                 r.message

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Op, Plan};
 use crate::release::{self, Release};
 use crate::report::{Command, Outcome};
-use crate::store::{Cdn, ObjectStore, RemoteListing};
+use crate::store::{Cdn, ObjectStore};
 use crate::{aws, restore, survey};
 
 /// Runs `shipfront rollback`.
@@ -43,7 +43,7 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
         (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
         _ => None,
     };
-    let first = survey(&*store, config).await?;
+    let first = survey(&store, config).await?;
     // The routing function and response headers the target release had are published again.
     let work = edge_work(&first.0.target, config)?
         .check(edge.as_ref())
@@ -55,7 +55,7 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
         let (mut chosen, mut plan) = if locked {
-            survey(&*store, config).await?
+            survey(&store, config).await?
         } else {
             first
         };
@@ -132,11 +132,35 @@ fn edge_kept(chosen: &Chosen) -> Vec<String> {
     notes
 }
 
-/// Lists the site, picks the releases and plans the rollback.
-async fn survey<S: ObjectStore>(store: &S, config: &RollbackConfig) -> Result<(Chosen, Plan)> {
+/// Lists the site, picks the releases and plans the rollback. The records come first, from
+/// their own folder: the newest one's keys, which the bucket mostly holds, split the listings
+/// of the site and of its versions into key ranges, all asked for at once.
+async fn survey<S: ObjectStore>(store: &Arc<S>, config: &RollbackConfig) -> Result<(Chosen, Plan)> {
     let site = &config.site;
-    let listing = store.list(&site.prefix).await?;
-    let chosen = choose(store, &listing, config).await?;
+    let records = store
+        .list(&release::releases_prefix(&site.state_prefix))
+        .await?;
+    let record_keys = release::record_keys(&records, &site.state_prefix);
+    let newest = match record_keys.last() {
+        Some(key) => survey::read_record(&**store, key).await?,
+        None => None,
+    };
+    let splits = crate::inventory::split_points(
+        newest
+            .iter()
+            .flat_map(|r| r.objects.keys().map(String::as_str)),
+        crate::environment::current().list_ranges(),
+    );
+    let (listing, versions) = tokio::try_join!(
+        survey::list_split(store, &site.prefix, &splits),
+        survey::versions_split(store, &site.prefix, &splits),
+    )?;
+    let found = Found {
+        record_keys,
+        newest,
+        versions,
+    };
+    let chosen = choose(&**store, found, config).await?;
     let plan = restore::plan(
         &chosen.target,
         chosen.live.as_ref(),
@@ -173,16 +197,28 @@ struct Chosen {
 /// newest readable one (a bucket left halfway by a stopped deploy matches none).
 const LIVE_SEARCH: usize = 20;
 
+/// What the survey found before choosing: the release records' keys (oldest first), the
+/// newest record (None when it cannot be read) and every version the bucket keeps.
+struct Found {
+    record_keys: Vec<String>,
+    newest: Option<Release>,
+    versions: std::collections::BTreeMap<String, crate::store::Versions>,
+}
+
 /// Picks the live release (the newest whose versions the bucket holds: the bucket decides, not
 /// the clocks that named the records) and the target: `--to`, or the readable release before
 /// the live one. Unreadable records are skipped with a warning; they block nothing.
 async fn choose<S: ObjectStore>(
     store: &S,
-    listing: &RemoteListing,
+    found: Found,
     config: &RollbackConfig,
 ) -> Result<Chosen> {
     let dir = release::releases_prefix(&config.site.state_prefix);
-    let keys = survey::list_record_keys(store, listing, &config.site).await?;
+    let Found {
+        record_keys: keys,
+        newest,
+        versions,
+    } = found;
     let ids: Vec<&str> = keys
         .iter()
         .filter_map(|k| k.strip_prefix(&dir)?.strip_suffix(".json"))
@@ -200,12 +236,16 @@ async fn choose<S: ObjectStore>(
     }
     let read = async |id: &str| survey::read_record(store, &format!("{dir}{id}.json")).await;
     // One pass over the versions: which release is live, and later which versions are kept.
-    let versions = store.versions(&config.site.prefix).await?;
     let current = crate::inventory::current_of(&versions);
     let mut walked: Vec<(&str, Option<Release>)> = Vec::new();
     let mut live_at = None;
+    // The walk starts at the newest record, read already.
+    let mut newest = Some(newest);
     for id in ids.iter().rev().take(LIVE_SEARCH) {
-        let record = read(id).await?;
+        let record = match newest.take() {
+            Some(record) => record,
+            None => read(id).await?,
+        };
         let live = record
             .as_ref()
             .is_some_and(|r| release::matches_bucket(r, &current));

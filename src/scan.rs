@@ -103,14 +103,14 @@ pub fn scan(dir: &Path, opts: &ScanOptions) -> Result<LocalTree> {
                         path: display_path(dir, &rel),
                         source,
                     })?;
-                Ok(LocalFile {
+                Ok(std::sync::Arc::new(LocalFile {
                     key: format!("{}{rel}", opts.prefix),
                     rel,
                     path,
                     size,
                     md5,
                     multipart,
-                })
+                }))
             },
         )
         .collect::<Result<Vec<_>>>()?;

@@ -327,6 +327,18 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn versions(
         &self,
         prefix: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, Versions>, RemoteError>> + Send {
+        self.versions_range(prefix, None, None)
+    }
+
+    /// The versions of the keys under `prefix` that sort after `after` and up to `through`
+    /// (both open when None), one page after another: a range asked for at the same time as
+    /// the others, as `list_range` is.
+    fn versions_range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        through: Option<&str>,
     ) -> impl Future<Output = Result<BTreeMap<String, Versions>, RemoteError>> + Send;
 
     /// Aborts the multipart uploads this store started and did not finish (a run interrupted

@@ -37,30 +37,69 @@ pub async fn list_split<S: ObjectStore>(
     prefix: &str,
     splits: &[String],
 ) -> Result<RemoteListing> {
-    if splits.is_empty() {
-        return Ok(store.list(prefix).await?);
-    }
+    let ranges = in_ranges(
+        store,
+        prefix,
+        splits,
+        |store, prefix, after, through| async move {
+            store
+                .list_range(&prefix, after.as_deref(), through.as_deref())
+                .await
+        },
+    )
+    .await?;
+    Ok(crate::inventory::merged(ranges))
+}
+
+/// Lists the versions of the keys under `prefix` as `list_split` lists the keys: in the
+/// ranges `splits` divides it into, all at the same time.
+pub async fn versions_split<S: ObjectStore>(
+    store: &Arc<S>,
+    prefix: &str,
+    splits: &[String],
+) -> Result<BTreeMap<String, crate::store::Versions>> {
+    let ranges = in_ranges(
+        store,
+        prefix,
+        splits,
+        |store, prefix, after, through| async move {
+            store
+                .versions_range(&prefix, after.as_deref(), through.as_deref())
+                .await
+        },
+    )
+    .await?;
+    // The ranges hold disjoint keys, every version of a key in one of them.
+    Ok(ranges.into_iter().flatten().collect())
+}
+
+/// Runs `list` on each range of `prefix` between the keys `splits` (the first from the
+/// prefix's start, the last to its end) at the same time; the answers in key order.
+async fn in_ranges<S, T, Range>(
+    store: &Arc<S>,
+    prefix: &str,
+    splits: &[String],
+    list: impl Fn(Arc<S>, String, Option<String>, Option<String>) -> Range,
+) -> Result<Vec<T>>
+where
+    S: ObjectStore,
+    T: Send + 'static,
+    Range: Future<Output = std::result::Result<T, crate::store::RemoteError>> + Send + 'static,
+{
     let mut tasks = JoinSet::new();
     for i in 0..=splits.len() {
         let after = i.checked_sub(1).map(|j| splits[j].clone());
         let through = splits.get(i).cloned();
-        let (store, prefix) = (Arc::clone(store), prefix.to_owned());
-        tasks.spawn(async move {
-            let range = store
-                .list_range(&prefix, after.as_deref(), through.as_deref())
-                .await;
-            (i, range)
-        });
+        let range = list(Arc::clone(store), prefix.to_owned(), after, through);
+        tasks.spawn(async move { (i, range.await) });
     }
-    let mut ranges: Vec<Option<RemoteListing>> = vec![None; splits.len() + 1];
+    let mut ranges: Vec<Option<T>> = (0..=splits.len()).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
         let (i, range) =
             joined.map_err(|e| Error::Internal(format!("a listing task failed: {e}")))?;
         ranges[i] = Some(range?);
     }
-    Ok(crate::inventory::merged(
-        ranges.into_iter().flatten().collect(),
-    ))
+    Ok(ranges.into_iter().flatten().collect())
 }
 
 /// Reads the release record at `key`, the one way every command reads one. A record that
@@ -91,7 +130,10 @@ pub(crate) async fn survey<S: ObjectStore>(
     Option<release::Release>,
     plan::Plan,
 )> {
-    let splits = crate::inventory::split_points(tree.files.iter().map(|f| f.key.as_str()));
+    let splits = crate::inventory::split_points(
+        tree.files.iter().map(|f| f.key.as_str()),
+        crate::environment::current().list_ranges(),
+    );
     let listing = list_split(store, &config.site.prefix, &splits).await?;
     // The live release record, when there is one, makes change detection exact.
     let records = list_record_keys(&**store, &listing, &config.site).await?;
@@ -204,7 +246,10 @@ mod tests {
                 o.put(key, b"y");
             }
         });
-        let splits = crate::inventory::split_points(local.iter().map(String::as_str));
+        let splits = crate::inventory::split_points(
+            local.iter().map(String::as_str),
+            crate::inventory::MAX_LIST_RANGES,
+        );
         let split = block_on(list_split(&store, "site/", &splits)).expect("split listing");
         let whole = block_on(store.list("site/")).expect("one listing");
         let keys = |l: &RemoteListing| l.objects.iter().map(|o| o.key.clone()).collect::<Vec<_>>();

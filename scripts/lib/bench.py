@@ -10,6 +10,13 @@ Pass 1 runs each command straight against the emulator and measures wall time, c
 (user + system, children included) and peak RSS. Pass 2 repeats the scenarios on new buckets
 through tests/support/fault_proxy.py (no faults) to count requests by kind and bytes sent: the
 proxy slows requests down, so its pass is not timed.
+
+Then the listing runs (issue 14): the identical rebuild, each run through the proxy, which counts
+the list requests, follows their chain of continuation tokens and adds a fixed delay per request
+(--latency-ms, standing in for S3's round trip): at --files with every tool, and at
+--large-files (a build of smaller files) with shipfront alone, which also gives the first
+deploy's peak memory at that size. shipfront runs twice each time: listing in key ranges at once
+(its default) and in one range (SHIPFRONT_LIST_RANGES=1).
 """
 import argparse
 import json
@@ -27,10 +34,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PAGE = b"<!doctype html><html><head><link rel=stylesheet href=/assets/%s></head><body>%s</body></html>"
 
 
-def generate(root, n_files, seed=1):
-    """A synthetic build of about 30 KB per file on average, plus two files over 16 MiB.
-    Each file is written as it is made, so this process stays small."""
+def generate(root, n_files, seed=1, shrink=1):
+    """A synthetic build of about 30 KB per file on average (divided by `shrink`), plus two
+    files over 16 MiB. Each file is written as it is made, so this process stays small."""
     rng = random.Random(seed)
+
+    def size(low, high):
+        return max(64, rng.randint(low, high) // shrink)
     rels = []
 
     def write(rel, body):
@@ -43,13 +53,13 @@ def generate(root, n_files, seed=1):
     for i in range(n_files - 3):
         r = i % 20
         if r < 4:  # 20% pages
-            text = rng.randbytes(rng.randint(2_000, 6_000)).hex().encode()
+            text = rng.randbytes(size(2_000, 6_000)).hex().encode()
             write(f"pages/section{i % 50}/page{i}.html", PAGE % (f"app.{i % 97:08x}.css".encode(), text))
         elif r < 10:  # 30% fingerprinted chunks
             ext = "js" if r < 8 else "css"
-            write(f"assets/chunk-{i}.{rng.getrandbits(32):08x}.{ext}", rng.randbytes(rng.randint(5_000, 55_000)))
+            write(f"assets/chunk-{i}.{rng.getrandbits(32):08x}.{ext}", rng.randbytes(size(5_000, 55_000)))
         elif r < 19:  # 45% images
-            write(f"img/{i % 100}/photo{i}.webp", rng.randbytes(rng.randint(10_000, 60_000)))
+            write(f"img/{i % 100}/photo{i}.webp", rng.randbytes(size(10_000, 60_000)))
         else:  # 5% data
             write(f"data/item{i}.json", b'{"id": %d, "v": "%s"}' % (i, rng.randbytes(800).hex().encode()))
     write("media/intro.mp4", rng.randbytes(20 << 20))
@@ -145,9 +155,10 @@ def tool_env(endpoint, workdir):
 
 
 class Proxy:
-    def __init__(self, target):
+    def __init__(self, target, delay_ms=0):
+        delay = ["--delay-ms", str(delay_ms)] if delay_ms else []
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests/support/fault_proxy.py"), "--target", target],
+            [sys.executable, os.path.join(ROOT, "tests/support/fault_proxy.py"), "--target", target] + delay,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )
         line = self.proc.stdout.readline().decode().strip()
@@ -177,10 +188,48 @@ def scenarios(tree_src, workdir, rels):
 
 TOOLS = ["shipfront", "aws s3 sync", "rclone"]
 
+# How shipfront lists: in up to 16 key ranges at once (its default), or in one range.
+LISTINGS = {"shipfront": [("ranges", {}), ("one range", {"SHIPFRONT_LIST_RANGES": "1"})]}
+
+
+def listing_runs(n_files, shrink, tools, latencies, args, bins, emulator, work):
+    """Each tool deploys an n-file build into its own bucket (timed straight to the emulator),
+    then redeploys it unchanged with fresh modification times through the proxy, once per added
+    latency (and per listing, for shipfront). Returns the build's bytes, the first deploys'
+    timings by tool and one row per redeploy."""
+    src = os.path.join(work, f"src-{n_files}")
+    rels = generate(src, n_files, shrink=shrink)
+    total = sum(os.path.getsize(os.path.join(src, r)) for r in rels)
+    print(f"listing runs: {len(rels)} files, {total / 2**20:.0f} MiB", flush=True)
+    firsts, rows = {}, []
+    for tool in tools:
+        bucket = f"list-{n_files}-{tool.split()[0]}"
+        emulator.create_bucket(bucket)
+        firsts[tool] = run_measured(tool_commands(tool, src, bucket, args.endpoint, bins), tool_env(args.endpoint, work))
+        print(f"{tool:12} first of {len(rels)} files: {firsts[tool]}", flush=True)
+        for latency in latencies:
+            for listing, extra in LISTINGS.get(tool, [("", {})]):
+                touch_all(src)
+                proxy = Proxy(args.endpoint, latency)
+                try:
+                    env = tool_env(proxy.endpoint, work)
+                    env.update(extra)
+                    measured = run_measured(tool_commands(tool, src, bucket, proxy.endpoint, bins), env)
+                    stats = proxy.stats()
+                finally:
+                    proxy.close()
+                row = dict(files=len(rels), latency=latency, tool=tool, listing=listing, measured=measured, stats=stats)
+                rows.append(row)
+                print(f"{tool:12} identical {len(rels)} files, {latency} ms: {measured} {stats}", flush=True)
+    shutil.rmtree(src, ignore_errors=True)
+    return total, firsts, rows
+
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--files", type=int, default=10_000)
+    p.add_argument("--latency-ms", type=int, default=50, help="added to each request of the listing runs")
+    p.add_argument("--large-files", type=int, default=100_000, help="the listing runs' large build (0: none)")
     p.add_argument("--endpoint", required=True)
     p.add_argument("--emulator-python", required=True)
     p.add_argument("--shipfront", required=True)
@@ -240,7 +289,12 @@ def main():
         openssl_rate = total / min(openssl_runs) / 2**20
         print(f"hashing: shipfront {scan_rate:.0f} MiB/s, openssl md5 one core {openssl_rate:.0f} MiB/s, {cores} cores", flush=True)
 
-        write_report(args, len(rels), total, timings, counts, scan_rate, openssl_rate, cores)
+        latencies = [0, args.latency_ms] if args.latency_ms else [0]
+        listing = [listing_runs(args.files, 1, TOOLS, latencies, args, bins, emulator, work)]
+        if args.large_files:
+            listing.append(listing_runs(args.large_files, 8, ["shipfront"], latencies, args, bins, emulator, work))
+
+        write_report(args, len(rels), total, timings, counts, scan_rate, openssl_rate, cores, listing)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -248,7 +302,46 @@ def main():
 KINDS = ["list", "put", "create_multipart", "upload_part", "complete_multipart", "delete_objects", "delete", "head", "get"]
 
 
-def write_report(args, n, total, timings, counts, scan_rate, openssl_rate, cores):
+def listing_report(listing):
+    """The listing runs as a table (see the module's docstring)."""
+    lines = [
+        "## Identical rebuild: listing in ranges (issue 14)",
+        "",
+        "Each build deployed once (`first`, straight to the emulator), then redeployed unchanged with",
+        "fresh modification times through the test proxy, with no added latency and with a fixed delay",
+        "per request standing in for S3's round trip. shipfront lists in up to 16 key ranges at once",
+        "(`ranges`, its default) or in one range (`one range`, `SHIPFRONT_LIST_RANGES=1`). `chain`: the",
+        "longest run of list requests that each waited for the one before (its continuation token),",
+        "followed by the proxy. `emulator s`: the time the emulator took to answer the list requests,",
+        "summed (it answers one at a time and scans the whole bucket for each page, so this part of",
+        "the wall time is its own work, which S3 does not have).",
+        "",
+        "| files | MiB | added latency | tool | listing | wall s | CPU s | peak RSS MiB | list requests | chain | emulator s | writes |",
+        "| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    firsts = []
+    for total, first, rows in listing:
+        for r in rows:
+            wall, cpu, rss = r["measured"]
+            st = r["stats"]
+            lines.append(
+                f"| {r['files']} | {total / 2**20:.0f} | {r['latency']} ms | {r['tool']} | {r['listing'] or '-'} | {wall:.2f} | {cpu:.2f} "
+                f"| {rss:.0f} | {st.get('list', 0)} | {st.get('list_chain', 0)} | {st.get('list_upstream_ms', 0) / 1000:.2f} | {st.get('writes', 0)} |"
+            )
+        n = rows[0]["files"]
+        for tool, (wall, cpu, rss) in first.items():
+            firsts.append(f"| {n} | {total / 2**20:.0f} | {tool} | {wall:.2f} | {cpu:.2f} | {rss:.0f} |")
+    lines += [
+        "",
+        "The first deploys of those builds (straight to the emulator, whose write rate bounds the wall time):",
+        "",
+        "| files | MiB | tool | wall s | CPU s | peak RSS MiB |",
+        "| ---: | ---: | --- | ---: | ---: | ---: |",
+    ] + firsts + [""]
+    return lines
+
+
+def write_report(args, n, total, timings, counts, scan_rate, openssl_rate, cores, listing):
     rate = counts[("shipfront", "first")].get("writes", 0) / timings[("shipfront", "first")][0]
     lines = [
         "# Benchmarks",
@@ -287,7 +380,7 @@ def write_report(args, n, total, timings, counts, scan_rate, openssl_rate, cores
         f"cache; `openssl md5` reads the same files itself, one process through xargs; best of 3): shipfront {scan_rate:.0f} MiB/s on {cores} cores; `openssl md5` on one core",
         f"{openssl_rate:.0f} MiB/s; ratio {scan_rate / (openssl_rate * cores):.2f} of openssl's single-core speed times the cores.",
         "",
-    ]
+    ] + listing_report(listing)
     # Hand-written notes below the marker survive a new run.
     marker = "<!-- notes: kept when scripts/bench rewrites this file -->"
     notes = marker + "\n"

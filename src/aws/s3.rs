@@ -27,6 +27,9 @@ use crate::store::{
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
 const PARTS_IN_FLIGHT: usize = 4;
+/// The most a read of a small object (a release record) sets aside before its bytes arrive,
+/// whatever length the answer announces.
+const MAX_PREALLOCATED: usize = 256 << 20;
 
 /// Characters left as they are in a `CopySource`: RFC 3986 unreserved, plus `/` between segments.
 const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
@@ -688,14 +691,23 @@ impl ObjectStore for S3Store {
                 .send()
                 .await
                 .map_err(|e| classify(&e))?;
-            out.body
-                .collect()
-                .await
-                .map(|b| b.to_vec())
-                .map_err(|e| RemoteFailure::Other {
-                    message: format!("reading `{key}`: {e}"),
-                    retryable: true,
-                })
+            // Read chunk by chunk into one buffer of the announced size: a large release
+            // record is held once, not as chunks and then a copy of them.
+            let announced = out.content_length().and_then(|n| usize::try_from(n).ok());
+            let mut bytes = Vec::with_capacity(announced.unwrap_or(0).min(MAX_PREALLOCATED));
+            let mut body = out.body;
+            loop {
+                match body.try_next().await {
+                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                    Ok(None) => return Ok(bytes),
+                    Err(e) => {
+                        return Err(RemoteFailure::Other {
+                            message: format!("reading `{key}`: {e}"),
+                            retryable: true,
+                        });
+                    }
+                }
+            }
         })
         .await
     }
@@ -768,10 +780,16 @@ impl ObjectStore for S3Store {
         .await
     }
 
-    async fn versions(&self, prefix: &str) -> Result<BTreeMap<String, Versions>, RemoteError> {
+    async fn versions_range(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        through: Option<&str>,
+    ) -> Result<BTreeMap<String, Versions>, RemoteError> {
         self.context("ListObjectVersions", None, async {
             let mut versions = BTreeMap::new();
-            let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+            // A key marker without a version marker starts after every version of that key.
+            let (mut key_marker, mut version_marker) = (after.map(str::to_owned), None::<String>);
             loop {
                 let page = self
                     .client
@@ -783,8 +801,14 @@ impl ObjectStore for S3Store {
                     .send()
                     .await
                     .map_err(|e| classify(&e))?;
+                let mut past_range = false;
                 for v in page.versions() {
                     if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
+                        // Keys come in order: past the range's upper key, the range is done.
+                        if through.is_some_and(|t| key > t) {
+                            past_range = true;
+                            break;
+                        }
                         let entry: &mut Versions = versions.entry(key.to_owned()).or_default();
                         entry.all.insert(id.to_owned());
                         if v.is_latest() == Some(true) {
@@ -792,7 +816,7 @@ impl ObjectStore for S3Store {
                         }
                     }
                 }
-                if page.is_truncated() != Some(true) {
+                if past_range || page.is_truncated() != Some(true) {
                     break;
                 }
                 key_marker = page.next_key_marker().map(str::to_owned);

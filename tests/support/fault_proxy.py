@@ -29,7 +29,12 @@ Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on 
                   with --hold-match TEXT, only the later writes whose path contains TEXT
 
 On start it prints "listening on PORT". GET /__stats returns the counts (and bytes_sent, the
-request body bytes; list_start_after, the list requests that start after a key) as JSON.
+request body bytes; list_start_after, the list requests that start after a key; list_versions
+and list_versions_after, the ListObjectVersions requests and those starting after a key (a
+key marker without a version marker); list_chain, the
+longest run of list requests that each continued the page before it, read from the continuation
+tokens and version markers the emulator answered; list_upstream_ms, the milliseconds spent
+waiting for the emulator's answers to list requests, summed) as JSON.
 """
 import argparse
 import base64
@@ -48,6 +53,9 @@ from urllib.parse import urlsplit, parse_qs
 
 lock = threading.Lock()
 stats = {}
+# Continuation token (or version markers) answered by a list page -> how many pages, one after
+# another, led to it.
+page_depth = {}
 writes_seen = 0
 held_announced = False
 hold_forever = threading.Event()
@@ -60,7 +68,8 @@ def bump(name, n=1):
 
 def kind(method, path):
     query = parse_qs(urlsplit(path).query, keep_blank_values=True)
-    if method == "GET" and ("list-type" in query or (urlsplit(path).path.count("/") <= 1 and "versioning" not in query)):
+    bucket_level = urlsplit(path).path.count("/") <= 1
+    if method == "GET" and ("list-type" in query or "versions" in query or (bucket_level and "versioning" not in query)):
         return "list"
     if method == "PUT" and "partNumber" in query:
         return "upload_part"
@@ -88,6 +97,43 @@ NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 FUNCTIONS = {}  # name -> {"code": bytes, "live": bytes or None, "etag": int}
 ASSOCIATIONS = {}  # distribution id -> {"function": viewer-request ARN, "policy": policy id}
 POLICIES = {}  # response headers policy id -> {"config": XML text, "name": str, "etag": int}
+
+
+def list_marker(query):
+    """What a list request continues from, as page_depth keys it; None for a first page."""
+    if "continuation-token" in query:
+        return ("token", query["continuation-token"][0])
+    if "version-id-marker" in query:
+        return ("versions", query.get("key-marker", [""])[0], query["version-id-marker"][0])
+    if "marker" in query and "list-type" not in query and "versions" not in query:
+        return ("marker", query["marker"][0])
+    return None
+
+
+def count_list_chain(path, data):
+    """Follows one list page: its depth is one more than the page it continues."""
+    query = parse_qs(urlsplit(path).query, keep_blank_values=True)
+    marker = list_marker(query)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return
+    values = {el.tag.rsplit("}", 1)[-1]: (el.text or "") for el in root}
+    if values.get("IsTruncated") == "true":
+        if "NextContinuationToken" in values:
+            answered = ("token", values["NextContinuationToken"])
+        elif "NextVersionIdMarker" in values:
+            answered = ("versions", values.get("NextKeyMarker", ""), values["NextVersionIdMarker"])
+        else:  # ListObjects (version 1): the next page starts after NextMarker or the last key.
+            keys = [c.text for c in root.iter() if c.tag.endswith("}Key") or c.tag == "Key"]
+            answered = ("marker", values.get("NextMarker") or (keys[-1] if keys else ""))
+    else:
+        answered = None
+    with lock:
+        depth = page_depth.get(marker, 0) + 1 if marker else 1
+        if answered:
+            page_depth[answered] = depth
+        stats["list_chain"] = max(stats.get("list_chain", 0), depth)
 
 
 def function_summary(name, stage):
@@ -318,6 +364,10 @@ class Handler(BaseHTTPRequestHandler):
         bump(k)
         if k == "list" and "start-after=" in self.path:
             bump("list_start_after")
+        if k == "list" and "versions" in parse_qs(urlsplit(self.path).query, keep_blank_values=True):
+            bump("list_versions")
+            if "key-marker=" in self.path and "version-id-marker=" not in self.path:
+                bump("list_versions_after")
         bump("bytes_sent", len(body))
         is_write = k in WRITES
         if is_write:
@@ -361,10 +411,15 @@ class Handler(BaseHTTPRequestHandler):
         conn = http.client.HTTPConnection(args.target_host, args.target_port, timeout=60)
         headers = {k2: v for k2, v in self.headers.items() if k2.lower() not in ("transfer-encoding", "connection")}
         headers["Content-Length"] = str(len(body))
+        started = time.perf_counter()
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
+        if k == "list":
+            bump("list_upstream_ms", round((time.perf_counter() - started) * 1000))
+        if k == "list" and resp.status == 200:
+            count_list_chain(self.path, data)
         if args.functions and self.command == "GET":
             data = with_association(self.path, data)
         if drop:
