@@ -722,7 +722,7 @@ mod tests {
                     size: 6,
                     content_md5: hex(&f.md5),
                     etag: etag.into(),
-                    content_type: good.content_type.clone(),
+                    content_type: good.content_type.clone().into(),
                     cache_control: cache.into(),
                 },
             )]
@@ -908,7 +908,7 @@ mod tests {
             size: 1,
             content_md5: String::new(),
             etag: String::new(),
-            content_type: String::new(),
+            content_type: String::new().into(),
             cache_control: cache.into(),
         };
         let live = Release {
@@ -1036,7 +1036,7 @@ mod tests {
             size: 1,
             content_md5: hex(&Md5::digest(body.as_bytes())),
             etag: hex(&Md5::digest(body.as_bytes())),
-            content_type: String::new(),
+            content_type: String::new().into(),
             cache_control: IMMUTABLE_FOR_TEST.into(),
         };
         let live = Release {

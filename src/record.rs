@@ -78,8 +78,8 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
                 size: file.size,
                 content_md5: hex(&file.md5),
                 etag: w.etag.clone().unwrap_or_else(|| file.expected_etag()),
-                content_type: wanted.content_type,
-                cache_control: wanted.cache_control,
+                content_type: wanted.content_type.into(),
+                cache_control: wanted.cache_control.into(),
             },
             None => {
                 let etag = listed
@@ -92,8 +92,8 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
                         size: file.size,
                         content_md5: hex(&file.md5),
                         etag,
-                        content_type: wanted.content_type,
-                        cache_control: wanted.cache_control,
+                        content_type: wanted.content_type.into(),
+                        cache_control: wanted.cache_control.into(),
                     },
                 }
             }

@@ -65,8 +65,95 @@ pub struct ReleasedObject {
     pub content_md5: String,
     /// The ETag S3 reports, without quotes.
     pub etag: String,
-    pub content_type: String,
-    pub cache_control: String,
+    pub content_type: HeaderValue,
+    pub cache_control: HeaderValue,
+}
+
+/// A header value of a recorded object. A site has few distinct ones and a record holds one
+/// per object, so each distinct value is kept once, shared by every object that has it (a
+/// record of 100,000 objects would otherwise hold 200,000 copies of a handful of strings).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HeaderValue(std::sync::Arc<str>);
+
+impl HeaderValue {
+    /// The value, shared with every other `HeaderValue` equal to it.
+    #[must_use]
+    pub fn new(value: &str) -> Self {
+        static SEEN: std::sync::LazyLock<
+            std::sync::Mutex<std::collections::HashSet<std::sync::Arc<str>>>,
+        > = std::sync::LazyLock::new(Default::default);
+        // A poisoned set still holds valid values.
+        let mut seen = SEEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(shared) = seen.get(value) {
+            return HeaderValue(std::sync::Arc::clone(shared));
+        }
+        let shared: std::sync::Arc<str> = value.into();
+        seen.insert(std::sync::Arc::clone(&shared));
+        HeaderValue(shared)
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for HeaderValue {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for HeaderValue {
+    fn from(value: &str) -> Self {
+        HeaderValue::new(value)
+    }
+}
+
+impl From<String> for HeaderValue {
+    fn from(value: String) -> Self {
+        HeaderValue::new(&value)
+    }
+}
+
+impl PartialEq<str> for HeaderValue {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for HeaderValue {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for HeaderValue {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl std::fmt::Display for HeaderValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for HeaderValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for HeaderValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(HeaderValue::new(&value))
+    }
 }
 
 /// `<state prefix>releases/`.
@@ -199,6 +286,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn equal_header_values_share_one_string_and_are_written_as_strings() {
+        let json = r#"{"version_id":null,"size":1,"content_md5":"","etag":"",
+            "content_type":"text/css","cache_control":"no-cache"}"#;
+        let one: ReleasedObject = serde_json::from_str(json).unwrap();
+        let two: ReleasedObject = serde_json::from_str(json).unwrap();
+        assert!(std::sync::Arc::ptr_eq(
+            &one.content_type.0,
+            &two.content_type.0
+        ));
+        let built = HeaderValue::from("no-cache".to_owned());
+        assert!(std::sync::Arc::ptr_eq(&built.0, &one.cache_control.0));
+        assert_eq!(one.content_type, "text/css");
+        let written = serde_json::to_value(&one).unwrap();
+        assert_eq!(written["cache_control"], "no-cache");
+    }
+
+    #[test]
     fn the_live_release_is_the_one_whose_versions_are_current() {
         let rec = |id: &str, versions: &[(&str, Option<&str>)]| Release {
             id: id.into(),
@@ -212,8 +316,8 @@ mod tests {
                             size: 1,
                             content_md5: String::new(),
                             etag: String::new(),
-                            content_type: String::new(),
-                            cache_control: String::new(),
+                            content_type: String::new().into(),
+                            cache_control: String::new().into(),
                         },
                     )
                 })
