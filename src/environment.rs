@@ -25,7 +25,8 @@ pub struct Environment {
     pub user: Option<String>,
     pub host: Option<String>,
     /// At most this many key ranges listed at once (`SHIPFRONT_LIST_RANGES`, a benchmark's knob
-    /// to compare with one listing: 1); `inventory::MAX_LIST_RANGES` when unset or not a number.
+    /// to compare with one listing: 1); `inventory::MAX_LIST_RANGES` when unset or not a number,
+    /// and never more (`list_ranges` caps it).
     pub list_ranges: Option<usize>,
 }
 

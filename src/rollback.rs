@@ -55,6 +55,8 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
         let (mut chosen, mut plan) = if locked {
+            // The first survey's records, versions and plan are let go before the second.
+            drop(first);
             survey(&store, config).await?
         } else {
             first

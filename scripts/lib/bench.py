@@ -312,9 +312,9 @@ def listing_report(listing):
         "per request standing in for S3's round trip. shipfront lists in up to 16 key ranges at once",
         "(`ranges`, its default) or in one range (`one range`, `SHIPFRONT_LIST_RANGES=1`). `chain`: the",
         "longest run of list requests that each waited for the one before (its continuation token),",
-        "followed by the proxy. `emulator s`: the time the emulator took to answer the list requests,",
-        "summed (it answers one at a time and scans the whole bucket for each page, so this part of",
-        "the wall time is its own work, which S3 does not have).",
+        "followed by the proxy. `emulator s`: the time during which the emulator had at least one list",
+        "request to answer (it answers one at a time and scans the whole bucket for each page, so this",
+        "part of the wall time is its own work, which S3, answering pages in parallel, does not have).",
         "",
         "| files | MiB | added latency | tool | listing | wall s | CPU s | peak RSS MiB | list requests | chain | emulator s | writes |",
         "| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -326,7 +326,7 @@ def listing_report(listing):
             st = r["stats"]
             lines.append(
                 f"| {r['files']} | {total / 2**20:.0f} | {r['latency']} ms | {r['tool']} | {r['listing'] or '-'} | {wall:.2f} | {cpu:.2f} "
-                f"| {rss:.0f} | {st.get('list', 0)} | {st.get('list_chain', 0)} | {st.get('list_upstream_ms', 0) / 1000:.2f} | {st.get('writes', 0)} |"
+                f"| {rss:.0f} | {st.get('list', 0)} | {st.get('list_chain', 0)} | {st.get('list_busy_ms', 0) / 1000:.2f} | {st.get('writes', 0)} |"
             )
         n = rows[0]["files"]
         for tool, (wall, cpu, rss) in first.items():

@@ -34,7 +34,9 @@ and list_versions_after, the ListObjectVersions requests and those starting afte
 key marker without a version marker); list_chain, the
 longest run of list requests that each continued the page before it, read from the continuation
 tokens and version markers the emulator answered; list_upstream_ms, the milliseconds spent
-waiting for the emulator's answers to list requests, summed) as JSON.
+waiting for the emulator's answers to list requests, summed; list_busy_ms, the milliseconds
+during which at least one list request was at the emulator, the emulator's own listing work
+however many were asked for at once) as JSON.
 """
 import argparse
 import base64
@@ -54,8 +56,11 @@ from urllib.parse import urlsplit, parse_qs
 lock = threading.Lock()
 stats = {}
 # Continuation token (or version markers) answered by a list page -> how many pages, one after
-# another, led to it.
+# another, led to it (the fewest, when two pages answer the same one).
 page_depth = {}
+# List requests at the emulator now, and since when at least one has been.
+lists_in_flight = 0
+lists_busy_since = 0.0
 writes_seen = 0
 held_announced = False
 hold_forever = threading.Event()
@@ -110,6 +115,23 @@ def list_marker(query):
     return None
 
 
+def list_started():
+    global lists_in_flight, lists_busy_since
+    with lock:
+        if lists_in_flight == 0:
+            lists_busy_since = time.perf_counter()
+        lists_in_flight += 1
+
+
+def list_ended():
+    global lists_in_flight
+    with lock:
+        lists_in_flight -= 1
+        if lists_in_flight == 0:
+            busy = round((time.perf_counter() - lists_busy_since) * 1000)
+            stats["list_busy_ms"] = stats.get("list_busy_ms", 0) + busy
+
+
 def count_list_chain(path, data):
     """Follows one list page: its depth is one more than the page it continues."""
     query = parse_qs(urlsplit(path).query, keep_blank_values=True)
@@ -132,7 +154,7 @@ def count_list_chain(path, data):
     with lock:
         depth = page_depth.get(marker, 0) + 1 if marker else 1
         if answered:
-            page_depth[answered] = depth
+            page_depth[answered] = min(depth, page_depth.get(answered, depth))
         stats["list_chain"] = max(stats.get("list_chain", 0), depth)
 
 
@@ -412,10 +434,16 @@ class Handler(BaseHTTPRequestHandler):
         headers = {k2: v for k2, v in self.headers.items() if k2.lower() not in ("transfer-encoding", "connection")}
         headers["Content-Length"] = str(len(body))
         started = time.perf_counter()
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
+        if k == "list":
+            list_started()
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+        finally:
+            if k == "list":
+                list_ended()
         if k == "list":
             bump("list_upstream_ms", round((time.perf_counter() - started) * 1000))
         if k == "list" and resp.status == 200:
