@@ -140,31 +140,24 @@ pub fn completions(shell: clap_complete::Shell) -> Result<()> {
 
 /// Lists the release records, newest first; the newest is the live one.
 pub async fn releases(config: config::ReleasesConfig) -> Result<()> {
-    use store::ObjectStore;
     let (_, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let store = std::sync::Arc::new(store);
     let dir = release::releases_prefix(&config.site.state_prefix);
-    let listing = store.list(&dir).await?;
-    let keys = release::record_keys(&listing, &config.site.state_prefix);
+    let survey::Records {
+        keys,
+        newest,
+        splits,
+    } = survey::records(&*store, &config.site.state_prefix).await?;
     // The bucket says which release is live: the one whose versions are current. Its versions
     // are listed in ranges split at the newest record's keys, as a rollback lists them.
-    let mut newest = match keys.last() {
-        Some(key) => Some(survey::read_record(&*store, key).await?),
-        None => None,
-    };
-    let splits = inventory::split_points(
-        newest
-            .iter()
-            .flatten()
-            .flat_map(|r| r.objects.keys().map(String::as_str)),
-        environment::current().list_ranges(),
-    );
     let current = if keys.is_empty() {
         std::collections::BTreeMap::new()
     } else {
         inventory::current_of(&survey::versions_split(&store, &config.site.prefix, &splits).await?)
     };
-    // One record at a time: compared, counted, then its objects let go.
+    // One record at a time: compared, counted, then its objects let go. The walk starts at the
+    // newest, read already.
+    let mut newest = Some(newest);
     let (mut records, mut compared) = (Vec::new(), Vec::new());
     for key in keys.iter().rev() {
         let record = match newest.take() {

@@ -139,27 +139,14 @@ fn edge_kept(chosen: &Chosen) -> Vec<String> {
 /// of the site and of its versions into key ranges, all asked for at once.
 async fn survey<S: ObjectStore>(store: &Arc<S>, config: &RollbackConfig) -> Result<(Chosen, Plan)> {
     let site = &config.site;
-    let records = store
-        .list(&release::releases_prefix(&site.state_prefix))
-        .await?;
-    let record_keys = release::record_keys(&records, &site.state_prefix);
-    let newest = match record_keys.last() {
-        Some(key) => survey::read_record(&**store, key).await?,
-        None => None,
-    };
-    let splits = crate::inventory::split_points(
-        newest
-            .iter()
-            .flat_map(|r| r.objects.keys().map(String::as_str)),
-        crate::environment::current().list_ranges(),
-    );
+    let records = survey::records(&**store, &site.state_prefix).await?;
     let (listing, versions) = tokio::try_join!(
-        survey::list_split(store, &site.prefix, &splits),
-        survey::versions_split(store, &site.prefix, &splits),
+        survey::list_split(store, &site.prefix, &records.splits),
+        survey::versions_split(store, &site.prefix, &records.splits),
     )?;
     let found = Found {
-        record_keys,
-        newest,
+        record_keys: records.keys,
+        newest: records.newest,
         versions,
     };
     let chosen = choose(&**store, found, config).await?;

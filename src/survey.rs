@@ -29,6 +29,41 @@ pub async fn list_record_keys<S: ObjectStore>(
     Ok(release::record_keys(&listing, &site.state_prefix))
 }
 
+/// Where to split a listing, at most as many ranges as this run allows: every Nth of `keys`
+/// (`inventory::split_points`).
+pub fn splits_at<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    crate::inventory::split_points(keys, crate::environment::current().list_ranges())
+}
+
+/// The release records of a site, from their own folder: their keys (oldest first), the newest
+/// record (None when there is none or it cannot be read) and where its keys, which the bucket
+/// mostly holds, split a listing of the site or of its versions.
+pub struct Records {
+    pub keys: Vec<String>,
+    pub newest: Option<release::Release>,
+    pub splits: Vec<String>,
+}
+
+/// Lists the records' folder and reads the newest record (`Records`).
+pub async fn records<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<Records> {
+    let listing = store.list(&release::releases_prefix(state_prefix)).await?;
+    let keys = release::record_keys(&listing, state_prefix);
+    let newest = match keys.last() {
+        Some(key) => read_record(store, key).await?,
+        None => None,
+    };
+    let splits = splits_at(
+        newest
+            .iter()
+            .flat_map(|r| r.objects.keys().map(String::as_str)),
+    );
+    Ok(Records {
+        keys,
+        newest,
+        splits,
+    })
+}
+
 /// Lists `prefix` in the ranges `splits` divides it into (`inventory::split_points`), all at
 /// the same time, merged in key order: the same listing as one `list`, with the longest range's
 /// pages as its critical path instead of all of them. One listing when there are no splits.
@@ -130,10 +165,7 @@ pub(crate) async fn survey<S: ObjectStore>(
     Option<release::Release>,
     plan::Plan,
 )> {
-    let splits = crate::inventory::split_points(
-        tree.files.iter().map(|f| f.key.as_str()),
-        crate::environment::current().list_ranges(),
-    );
+    let splits = splits_at(tree.files.iter().map(|f| f.key.as_str()));
     let listing = list_split(store, &config.site.prefix, &splits).await?;
     // The live release record, when there is one, makes change detection exact.
     let records = list_record_keys(&**store, &listing, &config.site).await?;

@@ -31,6 +31,29 @@ const PARTS_IN_FLIGHT: usize = 4;
 /// whatever length the answer announces.
 const MAX_PREALLOCATED: usize = 256 << 20;
 
+/// Reads a small object's body (a release record, the lock) chunk by chunk into one buffer of
+/// the announced length: a large record is held once, not as chunks and then a copy of them.
+async fn read_whole(
+    mut body: aws_sdk_s3::primitives::ByteStream,
+    announced: Option<i64>,
+    key: &str,
+) -> Result<Vec<u8>, RemoteFailure> {
+    let announced = announced.and_then(|n| usize::try_from(n).ok());
+    let mut bytes = Vec::with_capacity(announced.unwrap_or(0).min(MAX_PREALLOCATED));
+    loop {
+        match body.try_next().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => return Ok(bytes),
+            Err(e) => {
+                return Err(RemoteFailure::Other {
+                    message: format!("reading `{key}`: {e}"),
+                    retryable: true,
+                });
+            }
+        }
+    }
+}
+
 /// Characters left as they are in a `CopySource`: RFC 3986 unreserved, plus `/` between segments.
 const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -691,23 +714,7 @@ impl ObjectStore for S3Store {
                 .send()
                 .await
                 .map_err(|e| classify(&e))?;
-            // Read chunk by chunk into one buffer of the announced size: a large release
-            // record is held once, not as chunks and then a copy of them.
-            let announced = out.content_length().and_then(|n| usize::try_from(n).ok());
-            let mut bytes = Vec::with_capacity(announced.unwrap_or(0).min(MAX_PREALLOCATED));
-            let mut body = out.body;
-            loop {
-                match body.try_next().await {
-                    Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-                    Ok(None) => return Ok(bytes),
-                    Err(e) => {
-                        return Err(RemoteFailure::Other {
-                            message: format!("reading `{key}`: {e}"),
-                            retryable: true,
-                        });
-                    }
-                }
-            }
+            read_whole(out.body, out.content_length, key).await
         })
         .await
     }
@@ -757,11 +764,8 @@ impl ObjectStore for S3Store {
                 Err(e) => return Err(classify(&e)),
             };
             let etag = out.e_tag().map(strip_quotes).unwrap_or_default();
-            let body = out.body.collect().await.map_err(|e| RemoteFailure::Other {
-                message: format!("reading `{key}`: {e}"),
-                retryable: true,
-            })?;
-            Ok(Some((body.to_vec(), etag)))
+            let bytes = read_whole(out.body, out.content_length, key).await?;
+            Ok(Some((bytes, etag)))
         })
         .await
     }

@@ -33,8 +33,7 @@ request body bytes; list_start_after, the list requests that start after a key; 
 and list_versions_after, the ListObjectVersions requests and those starting after a key (a
 key marker without a version marker); list_chain, the
 longest run of list requests that each continued the page before it, read from the continuation
-tokens and version markers the emulator answered; list_upstream_ms, the milliseconds spent
-waiting for the emulator's answers to list requests, summed; list_busy_ms, the milliseconds
+tokens and version markers the emulator answered; list_busy_ms, the milliseconds
 during which at least one list request was at the emulator, the emulator's own listing work
 however many were asked for at once) as JSON.
 """
@@ -433,7 +432,6 @@ class Handler(BaseHTTPRequestHandler):
         conn = http.client.HTTPConnection(args.target_host, args.target_port, timeout=60)
         headers = {k2: v for k2, v in self.headers.items() if k2.lower() not in ("transfer-encoding", "connection")}
         headers["Content-Length"] = str(len(body))
-        started = time.perf_counter()
         if k == "list":
             list_started()
         try:
@@ -444,8 +442,6 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if k == "list":
                 list_ended()
-        if k == "list":
-            bump("list_upstream_ms", round((time.perf_counter() - started) * 1000))
         if k == "list" and resp.status == 200:
             count_list_chain(self.path, data)
         if args.functions and self.command == "GET":
