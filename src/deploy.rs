@@ -158,21 +158,16 @@ fn edge_work(
     origin_path: Option<&str>,
 ) -> Result<edge::EdgeWork> {
     let routing = match &config.routing {
-        Some(routing) => {
-            let routing = crate::routing::RoutingConfig {
-                hidden: origin_path
-                    .and_then(|o| crate::routing::hidden_path(&config.site.state_prefix, o)),
-                ..routing.clone()
-            };
-            Some(edge::Routing {
-                code: crate::routing::function_source(
-                    tree.files.iter().map(|f| f.rel.as_str()),
-                    &routing,
-                )
-                .map_err(|e| Error::Usage(e.to_string()))?,
-                force: config.force_routing,
-            })
-        }
+        Some(routing) => Some(edge::Routing {
+            code: crate::routing::function_for(
+                tree.files.iter().map(|f| f.rel.as_str()),
+                routing,
+                &config.site.state_prefix,
+                origin_path,
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?,
+            force: config.force_routing,
+        }),
         None => None,
     };
     let headers = match &config.response_headers {

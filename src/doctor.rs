@@ -163,8 +163,7 @@ fn records_check(
         .unwrap_or(state_prefix)
         .trim_start_matches('/');
     // shipfront's routing function answers 404 there.
-    let hides = format!("var HIDDEN = \"/{url_path}\";");
-    if routing_code.is_some_and(|code| code.contains(&hides)) {
+    if routing_code.is_some_and(|code| crate::routing::hides(code, state_prefix, origin_path)) {
         return check(
             NAME,
             Status::Pass,
@@ -499,10 +498,9 @@ fn spa_checks(d: &DistributionFacts, spa_fallback: Option<&str>, routed: bool) -
 
 /// Whether shipfront's routing function runs on the distribution's viewer requests.
 fn runs_routing(id: &str, d: &DistributionFacts) -> bool {
-    let name = crate::routing::function_name(id);
     d.viewer_request_function
         .as_deref()
-        .is_some_and(|arn| arn.ends_with(&format!(":function/{name}")))
+        .is_some_and(|arn| crate::routing::is_ours(arn, id))
 }
 
 /// The edge: the routing function, an error-response fallback beside it, pages a private

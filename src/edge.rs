@@ -167,7 +167,7 @@ async fn routing_changes<C: Cdn>(
     let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
     let ours = associated
         .as_deref()
-        .is_some_and(|arn| arn.ends_with(&format!(":function/{name}")));
+        .is_some_and(|arn| crate::routing::is_ours(arn, &edge.distribution));
     if let Some(arn) = associated.as_deref().filter(|_| !ours && !routing.force) {
         return Err(Error::Usage(format!(
             "distribution `{}` runs `{arn}` on viewer requests, a function shipfront did not \

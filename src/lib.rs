@@ -227,10 +227,13 @@ fn build_facts(
     origin_path: &str,
 ) -> doctor::BuildFacts {
     let routing_code = build.routing.clone().and_then(|routing| {
-        let hidden = routing::hidden_path(state_prefix, origin_path);
-        let routing = routing::RoutingConfig { hidden, ..routing };
-        routing::function_source(files.iter().map(String::as_str), &routing)
-            .map_err(|e| e.to_string())
+        routing::function_for(
+            files.iter().map(String::as_str),
+            &routing,
+            state_prefix,
+            Some(origin_path),
+        )
+        .map_err(|e| e.to_string())
     });
     doctor::BuildFacts {
         dir: build.dir.display().to_string(),

@@ -47,6 +47,12 @@ pub fn function_name(distribution: &str) -> String {
     format!("shipfront-{distribution}")
 }
 
+/// Whether `arn` is the ARN of shipfront's routing function for `distribution`.
+#[must_use]
+pub fn is_ours(arn: &str, distribution: &str) -> bool {
+    arn.ends_with(&format!(":function/{}", function_name(distribution)))
+}
+
 /// The runtime the generated code is written for.
 pub const RUNTIME: &str = "cloudfront-js-2.0";
 
@@ -281,6 +287,34 @@ impl std::fmt::Display for TooLarge {
     }
 }
 
+/// The line of the function's code naming the path it answers 404 under.
+fn hidden_line(hidden: &str) -> String {
+    format!("var HIDDEN = {};", js_string(hidden))
+}
+
+/// Whether the routing function `code` answers 404 under `state_prefix` where the origin
+/// (serving `origin_path`) serves it.
+#[must_use]
+pub fn hides(code: &str, state_prefix: &str, origin_path: &str) -> bool {
+    hidden_path(state_prefix, origin_path).is_some_and(|path| code.contains(&hidden_line(&path)))
+}
+
+/// The routing function a deploy publishes for the files `rels`: `config`'s, hiding
+/// `state_prefix` where the origin (serving `origin_path`; None when unknown) would serve it.
+/// Doctor compares the live function with this one, byte for byte.
+pub fn function_for<'a>(
+    rels: impl IntoIterator<Item = &'a str>,
+    config: &RoutingConfig,
+    state_prefix: &str,
+    origin_path: Option<&str>,
+) -> Result<String, TooLarge> {
+    let config = RoutingConfig {
+        hidden: origin_path.and_then(|o| hidden_path(state_prefix, o)),
+        ..config.clone()
+    };
+    function_source(rels, &config)
+}
+
 /// The function's source for a build whose files are `rels`.
 ///
 /// # Errors
@@ -316,8 +350,8 @@ pub fn function_source<'a>(
     let _ = writeln!(s, "var MODE = {};", js_string(mode));
     let _ = writeln!(
         s,
-        "var HIDDEN = {};",
-        js_string(config.hidden.as_deref().unwrap_or_default())
+        "{}",
+        hidden_line(config.hidden.as_deref().unwrap_or_default())
     );
     let _ = writeln!(s, "var FALLBACK = {};", js_string(&fallback));
     let _ = writeln!(

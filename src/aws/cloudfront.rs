@@ -334,7 +334,7 @@ impl CloudFrontCdn {
         if facts
             .viewer_request_function
             .as_deref()
-            .is_some_and(|arn| arn.ends_with(&format!(":function/{ours}")))
+            .is_some_and(|arn| crate::routing::is_ours(arn, distribution_id))
         {
             facts.viewer_request_code = self
                 .function_code(&ours, true)
