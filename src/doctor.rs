@@ -53,15 +53,20 @@ pub struct DistributionFacts {
 }
 
 impl DistributionFacts {
-    /// The origin that serves `bucket` (S3 REST and website endpoints both start with
-    /// `<bucket>.s3`).
+    /// The origin that serves `bucket`.
     #[must_use]
     pub fn origin_for(&self, bucket: &str) -> Option<&OriginFacts> {
-        let host = format!("{bucket}.s3");
         self.origins
             .iter()
-            .find(|o| o.domain_name.starts_with(&host))
+            .find(|o| serves_bucket(&o.domain_name, bucket))
     }
+}
+
+/// Whether an origin of domain `domain_name` is `bucket` (S3 REST and website endpoints both
+/// start with `<bucket>.s3`).
+#[must_use]
+pub fn serves_bucket(domain_name: &str, bucket: &str) -> bool {
+    domain_name.starts_with(&format!("{bucket}.s3"))
 }
 
 /// What doctor knows of the build folder, when it is given.

@@ -401,11 +401,9 @@ impl Cdn for CloudFrontCdn {
                 .origins()
                 .map(aws_sdk_cloudfront::types::Origins::items)
                 .unwrap_or_default();
-            // S3 REST and website endpoints both start with `<bucket>.s3`.
-            let bucket_host = format!("{bucket}.s3");
             Ok(origins
                 .iter()
-                .find(|o| o.domain_name().starts_with(&bucket_host))
+                .find(|o| crate::doctor::serves_bucket(o.domain_name(), bucket))
                 .and_then(|o| o.origin_path())
                 .unwrap_or_default()
                 .to_owned())
