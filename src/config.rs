@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::cli::{DeployArgs, SiteArgs};
-use crate::error::{Error, Result};
-use crate::headers::{HeaderPolicy, Rule};
-pub use crate::invalidate::Invalidate;
+use crate::core::error::{Error, Result};
+pub use crate::core::invalidate::Invalidate;
+use crate::core::object_headers::{HeaderPolicy, Rule};
 use crate::store::AwsSettings;
 
 /// The config file looked for in the working directory when `--config` is not given.
@@ -134,7 +134,7 @@ impl Site {
                 .unwrap_or(""),
         )?;
         let state_prefix = match args.state_prefix.or_else(|| file.state_prefix.clone()) {
-            None => format!("{prefix}{}", crate::plan::STATE_DIR),
+            None => format!("{prefix}{}", crate::core::plan::STATE_DIR),
             Some(raw) => {
                 let state = normalize_prefix(&raw).map_err(|_| {
                     Error::Usage(format!(
@@ -147,7 +147,7 @@ impl Site {
                         "invalid --state-prefix `{raw}`: it would hold the whole site \
                          (s3://{bucket}/{prefix}); pick a folder of its own, e.g. \
                          `{prefix}{}`",
-                        crate::plan::STATE_DIR
+                        crate::core::plan::STATE_DIR
                     )));
                 }
                 state
@@ -219,7 +219,7 @@ pub struct DeployConfig {
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: u32,
     /// The edge routing to publish (`--routing`), if any.
-    pub routing: Option<crate::routing::RoutingConfig>,
+    pub routing: Option<crate::core::routing::RoutingConfig>,
     /// Replace a viewer-request function shipfront did not write.
     pub force_routing: bool,
     /// `[headers]` as written (checked), kept live by a response headers policy.
@@ -403,7 +403,7 @@ pub struct RoutingSettings {
     pub dir: PathBuf,
     /// `[deploy] exclude` of the config file, as a deploy leaves them out.
     pub excludes: Vec<String>,
-    pub routing: crate::routing::RoutingConfig,
+    pub routing: crate::core::routing::RoutingConfig,
 }
 
 impl RoutingSettings {
@@ -416,7 +416,7 @@ impl RoutingSettings {
         let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
         let mut routing = routing_config(&args.dir, spa, fallback, args.trailing_slash, &file)?;
         // As a deploy to an origin without OriginPath hides it.
-        routing.hidden = crate::routing::hidden_path(&file_state_prefix(&file)?, "");
+        routing.hidden = crate::core::routing::hidden_path(&file_state_prefix(&file)?, "");
         Ok(RoutingSettings {
             dir: args.dir,
             excludes: file.deploy.exclude.clone(),
@@ -431,7 +431,7 @@ fn file_state_prefix(file: &FileConfig) -> Result<String> {
     let prefix = normalize_prefix(file.prefix.as_deref().unwrap_or(""))?;
     match &file.state_prefix {
         Some(raw) => normalize_prefix(raw),
-        None => Ok(format!("{prefix}{}", crate::plan::STATE_DIR)),
+        None => Ok(format!("{prefix}{}", crate::core::plan::STATE_DIR)),
     }
 }
 
@@ -443,8 +443,8 @@ fn routing_config(
     fallback: String,
     trailing_slash: Option<String>,
     file: &FileConfig,
-) -> Result<crate::routing::RoutingConfig> {
-    use crate::routing::{Mode, Redirect, TrailingSlash, parse_redirects};
+) -> Result<crate::core::routing::RoutingConfig> {
+    use crate::core::routing::{Mode, Redirect, TrailingSlash, parse_redirects};
     let trailing_slash = match trailing_slash.or_else(|| file.trailing_slash.clone()) {
         Some(value) => TrailingSlash::parse(&value).map_err(Error::Usage)?,
         None => TrailingSlash::default(),
@@ -455,7 +455,7 @@ fn routing_config(
             .map_err(|e| Error::Usage(format!("[[redirects]] entry {}: {e}", i + 1)))?;
         redirects.push(redirect);
     }
-    let listed = dir.join(crate::routing::REDIRECTS_FILE);
+    let listed = dir.join(crate::core::routing::REDIRECTS_FILE);
     if listed.is_file() {
         let text = std::fs::read_to_string(&listed).map_err(|source| Error::Unreadable {
             path: listed.clone(),
@@ -466,7 +466,7 @@ fn routing_config(
             parse_redirects(&name, &text).map_err(|errors| Error::Usage(errors.join("; ")))?,
         );
     }
-    Ok(crate::routing::RoutingConfig {
+    Ok(crate::core::routing::RoutingConfig {
         mode: if spa {
             Mode::Spa { fallback }
         } else {
@@ -488,7 +488,7 @@ pub struct DoctorConfig {
     /// Routing by shipfront's function is on (`--routing`, `routing = true`).
     pub routing: bool,
     /// `[headers]`, checked.
-    pub headers: Option<crate::response_headers::ResponseHeaders>,
+    pub headers: Option<crate::core::response_headers::ResponseHeaders>,
     /// The build folder to check the edge against, when given.
     pub build: Option<DoctorBuild>,
     pub json: bool,
@@ -502,7 +502,7 @@ pub struct DoctorBuild {
     pub excludes: Vec<String>,
     /// The routing the build implies (Err: why there is none, e.g. a bad `_redirects` line;
     /// reported only where the routing function matters).
-    pub routing: std::result::Result<crate::routing::RoutingConfig, String>,
+    pub routing: std::result::Result<crate::core::routing::RoutingConfig, String>,
 }
 
 impl DoctorConfig {
@@ -511,7 +511,7 @@ impl DoctorConfig {
         let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
         let headers = match &file.headers {
             Some(table) => Some(
-                crate::response_headers::parse(table)
+                crate::core::response_headers::parse(table)
                     .map_err(|errors| Error::Usage(errors.join("; ")))?,
             ),
             None => None,
@@ -556,8 +556,8 @@ fn spa_setting(
 ) -> Result<(bool, String)> {
     let spa = flag || fallback_flag.is_some() || file.spa.unwrap_or(file.spa_fallback.is_some());
     let page = match fallback_flag.or_else(|| file.spa_fallback.clone()) {
-        Some(raw) => crate::spa::fallback_page(&raw).map_err(Error::Usage)?,
-        None => crate::spa::INDEX.to_owned(),
+        Some(raw) => crate::core::spa::fallback_page(&raw).map_err(Error::Usage)?,
+        None => crate::core::spa::INDEX.to_owned(),
     };
     Ok((spa, page))
 }
@@ -730,7 +730,7 @@ fn deploy_routing(
     spa: bool,
     spa_fallback: &str,
     file: &FileConfig,
-) -> Result<Option<crate::routing::RoutingConfig>> {
+) -> Result<Option<crate::core::routing::RoutingConfig>> {
     if !args.routing && !file.routing.unwrap_or(false) {
         return Ok(None);
     }
@@ -764,7 +764,8 @@ fn response_headers_of(
                 .to_owned(),
         ));
     }
-    crate::response_headers::parse(table).map_err(|errors| Error::Usage(errors.join("; ")))?;
+    crate::core::response_headers::parse(table)
+        .map_err(|errors| Error::Usage(errors.join("; ")))?;
     if distribution.is_none() {
         return Err(Error::Usage(
             "[headers] in shipfront.toml are added by a CloudFront response headers policy: \
@@ -1086,7 +1087,10 @@ mod tests {
         let c = merge(args(&["d", "--bucket", "bkt"]), f).unwrap();
         assert_eq!(
             c.headers
-                .headers_for("assets/app.js", &crate::fingerprint::Evidence::default())
+                .headers_for(
+                    "assets/app.js",
+                    &crate::core::fingerprint::Evidence::default()
+                )
                 .cache_control,
             "public, max-age=31536000, immutable"
         );

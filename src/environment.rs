@@ -25,7 +25,7 @@ pub struct Environment {
     pub user: Option<String>,
     pub host: Option<String>,
     /// At most this many key ranges listed at once (`SHIPFRONT_LIST_RANGES`, a benchmark's knob
-    /// to compare with one listing: 1); `inventory::MAX_LIST_RANGES` when unset or not a number,
+    /// to compare with one listing: 1); `objects::MAX_LIST_RANGES` when unset or not a number,
     /// and never more (`list_ranges` caps it).
     pub list_ranges: Option<usize>,
 }
@@ -66,8 +66,8 @@ impl Environment {
     #[must_use]
     pub fn list_ranges(&self) -> usize {
         self.list_ranges
-            .unwrap_or(crate::inventory::MAX_LIST_RANGES)
-            .min(crate::inventory::MAX_LIST_RANGES)
+            .unwrap_or(crate::core::objects::MAX_LIST_RANGES)
+            .min(crate::core::objects::MAX_LIST_RANGES)
     }
 
     /// Who this process is, for the lock and messages.

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = match shipfront::Cli::try_parse() {
+    let cli = match shipfront::cli::Cli::try_parse() {
         Ok(cli) => cli,
         // clap prints the message (or --help) and exits with 2 on bad usage, as documented.
         Err(e) => {
-            shipfront::usage_error(&e);
+            shipfront::commands::usage_error(&e);
             e.exit()
         }
     };
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     match shipfront::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            shipfront::report_error(command, &err);
+            shipfront::commands::report_error(command, &err);
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
         }
     }

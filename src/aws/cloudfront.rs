@@ -11,9 +11,9 @@ use aws_sdk_cloudfront::types::{
     ResponseHeadersPolicyType,
 };
 
-use super::headers_policy;
-use crate::response_headers::ResponseHeaders;
-use crate::spa::{self, ErrorResponse, SpaSettings};
+use super::response_headers;
+use crate::core::response_headers::ResponseHeaders;
+use crate::core::spa::{self, ErrorResponse, SpaSettings};
 use crate::store::{
     Cdn, DistributionFacts, HeadersPolicy, OriginFacts, RemoteError, RemoteFailure,
 };
@@ -202,8 +202,8 @@ impl CloudFrontCdn {
             Ok(HeadersPolicy {
                 id: id.to_owned(),
                 name: config.name().to_owned(),
-                headers: headers_policy::headers_of(config),
-                hand_edited: headers_policy::hand_edited(config),
+                headers: response_headers::headers_of(config),
+                hand_edited: response_headers::hand_edited(config),
             })
         })
         .await
@@ -330,24 +330,24 @@ impl CloudFrontCdn {
         let mut facts = facts_of(&config);
         // Only shipfront's own function is read (the IAM policy may allow no other); a call
         // that fails is the edge check's warning, not the whole distribution's failure.
-        let ours = crate::routing::function_name(distribution_id);
+        let ours = crate::core::routing::function_name(distribution_id);
         if facts
             .viewer_request_function
             .as_deref()
-            .is_some_and(|arn| crate::routing::is_ours(arn, distribution_id))
+            .is_some_and(|arn| crate::core::routing::is_ours(arn, distribution_id))
         {
             facts.viewer_request_code = self
                 .function_code(&ours, true)
                 .await
                 .map(|code| code.map(|(c, _)| c))
-                .map_err(|e| crate::error::Error::from(e).to_string());
+                .map_err(|e| crate::core::error::Error::from(e).to_string());
         }
         if let Some(id) = policy_id(&config) {
             facts.headers_policy = self
                 .policy_by_id(id)
                 .await
                 .map(Some)
-                .map_err(|e| crate::error::Error::from(e).to_string());
+                .map_err(|e| crate::core::error::Error::from(e).to_string());
         }
         Ok(facts)
     }
@@ -403,7 +403,7 @@ impl Cdn for CloudFrontCdn {
                 .unwrap_or_default();
             Ok(origins
                 .iter()
-                .find(|o| crate::doctor::serves_bucket(o.domain_name(), bucket))
+                .find(|o| crate::core::verdicts::serves_bucket(o.domain_name(), bucket))
                 .and_then(|o| o.origin_path())
                 .unwrap_or_default()
                 .to_owned())
@@ -626,7 +626,7 @@ impl Cdn for CloudFrontCdn {
         headers: &ResponseHeaders,
     ) -> Result<String, RemoteError> {
         let config = policy_context("CreateResponseHeadersPolicy", name, async {
-            headers_policy::config_of(name, headers)
+            response_headers::config_of(name, headers)
         })
         .await?;
         let existing = policy_context("ListResponseHeadersPolicies", name, async {

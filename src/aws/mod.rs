@@ -2,7 +2,7 @@
 //! way, and adapting S3 and CloudFront to the traits in `store`.
 
 mod cloudfront;
-mod headers_policy;
+mod response_headers;
 mod s3;
 
 use std::time::Duration;
@@ -14,7 +14,7 @@ use aws_sdk_s3::config::{ProvideCredentials, Region};
 pub use cloudfront::CloudFrontCdn;
 pub use s3::S3Store;
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 use crate::store::AwsSettings;
 
 /// Attempts per request, the first included. A link that fails one write in five still

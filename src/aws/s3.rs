@@ -18,8 +18,8 @@ use md5::Digest;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use tokio::task::JoinSet;
 
-use crate::etag::{MultipartDigest, hex};
-use crate::headers::Headers;
+use crate::core::etag::{MultipartDigest, hex};
+use crate::core::object_headers::Headers;
 use crate::store::{
     BucketFacts, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing,
     RemoteObject, StoredHeaders, Versions, WriteOutcome,
@@ -452,7 +452,7 @@ impl S3Store {
             .await
         {
             return BucketFacts {
-                reachable: Err(crate::error::Error::from(RemoteError::on_bucket(
+                reachable: Err(crate::core::error::Error::from(RemoteError::on_bucket(
                     classify(&e),
                     "ListObjectsV2",
                     &self.bucket,

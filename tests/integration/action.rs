@@ -683,7 +683,7 @@ const NOT_JAVASCRIPT: &[&str] = &["dtolnay/rust-toolchain", "shipfront/shipfront
 fn action_references() -> Vec<(String, String)> {
     let root = repo_root();
     let mut files = vec![root.join("action.yml"), root.join("README.md")];
-    for dir in [".github/workflows", "src/templates", "docs"] {
+    for dir in [".github/workflows", "src/commands/templates", "docs"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.is_file() {

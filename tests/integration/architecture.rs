@@ -1,46 +1,95 @@
-//! The shape of the house, kept by a test: the modules of `src/` import each other without a
-//! circle (DESIGN.md section 7: imports only go down). It reads the `crate::` paths of each
-//! module's code (its test module left out: tests may reach anywhere) and fails naming the
-//! circle, file by file.
+//! The shape of the house, kept by a test (DESIGN.md section 7): the layers are the folders of
+//! `src/`, imports only go down, and no two modules import each other in a circle. It reads the
+//! `crate::` paths of every file's code (its `mod tests` block and comments left out: tests may
+//! reach anywhere), so a file added to a folder is checked the day it is added, by its folder.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::harness::repo_root;
 
-/// Module name -> the modules its code names through `crate::`.
-fn imports() -> BTreeMap<String, BTreeSet<String>> {
-    let src = repo_root().join("src");
-    let mut graph = BTreeMap::new();
-    for path in rust_files(&src) {
-        let rel = path
-            .strip_prefix(&src)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
-        // src/aws/s3.rs belongs to `aws`; src/plan.rs is `plan`.
-        let module = rel.split(['/', '.']).next().unwrap().to_owned();
-        if matches!(module.as_str(), "main" | "lib") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        // Code only: not the test module, not comments (docs may name any module).
-        let code: String = text
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap()
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let names: &mut BTreeSet<String> = graph.entry(module.clone()).or_default();
-        names.extend(crate_paths(&code).into_iter().filter(|m| *m != module));
-    }
-    graph
+/// The layers, each with the layers its files may import (their own included). A folder is a
+/// layer; the three files beside the folders are layers of their own.
+const LAYERS: &[(&str, &[&str])] = &[
+    // Pure: what shipfront decides. No IO, no configuration, no output, no SDK.
+    ("core", &["core"]),
+    // The ports in our own types, and the in-memory adapter.
+    ("store", &["core", "store"]),
+    // The SDK adapter: the ports and the pure core, never the command line or a command.
+    ("aws", &["core", "store", "aws"]),
+    // Syntax only.
+    ("cli", &[]),
+    // What the run's surroundings say, read once.
+    ("environment", &["core"]),
+    // The flags, the environment and shipfront.toml resolved into settings.
+    ("config", &["core", "store", "cli", "environment"]),
+    // What commands share that does IO through the ports; never the SDK.
+    ("run", &["core", "store", "environment", "config", "run"]),
+    // One file per subcommand.
+    (
+        "commands",
+        &[
+            "core",
+            "store",
+            "aws",
+            "cli",
+            "environment",
+            "config",
+            "run",
+            "commands",
+        ],
+    ),
+];
+
+/// The files of `src/` that are no layer: the binary and the crate root, which may use any.
+const ROOTS: &[&str] = &["main", "lib"];
+
+/// What in a module's code does IO or reads the outside world, which the core never does.
+const IO: &[&str] = &[
+    "std::fs",
+    "std::env",
+    "std::process",
+    "std::net",
+    "std::io::stdout",
+    "std::io::stderr",
+    "stdout()",
+    "stderr()",
+    "println!",
+    "eprintln!",
+    "print!(",
+    "tokio::",
+    "SystemTime::now",
+    "Instant::now",
+];
+
+/// One source file: its module path (`core::plan`, `config`), its layer and its code.
+struct Source {
+    file: String,
+    module: String,
+    layer: String,
+    code: String,
 }
 
-fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+fn sources() -> Vec<Source> {
+    let src = repo_root().join("src");
+    let mut out = Vec::new();
+    for path in rust_files(&src) {
+        let rel = path.strip_prefix(&src).unwrap().to_str().unwrap();
+        let rel = rel.replace('\\', "/");
+        let stem = rel.trim_end_matches(".rs").trim_end_matches("/mod");
+        let module = stem.replace('/', "::");
+        let layer = module.split("::").next().unwrap().to_owned();
+        out.push(Source {
+            file: format!("src/{rel}"),
+            code: code_of(&std::fs::read_to_string(&path).unwrap()),
+            module,
+            layer,
+        });
+    }
+    out
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -50,54 +99,158 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
             out.push(path);
         }
     }
+    out.sort();
     out
 }
 
-/// The first segment of every `crate::` path in `code`, `crate::{a, b::c}` groups included.
+/// A file's code: without its `#[cfg(test)] mod tests { .. }` block, wherever it stands, and
+/// without comment lines (docs may name any module).
+fn code_of(text: &str) -> String {
+    let without_tests = match text.find("#[cfg(test)]\nmod tests {") {
+        Some(start) => {
+            let open = start + text[start..].find('{').unwrap();
+            let end = block_end(text, open);
+            format!("{}{}", &text[..start], &text[end..])
+        }
+        None => text.to_owned(),
+    };
+    without_tests
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Where the block opened at `open` (a `{`) ends, just past its `}`: braces inside string and
+/// character literals and line comments do not count.
+fn block_end(text: &str, open: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, open);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i += text[i..].find('\n').unwrap_or(text.len() - i);
+            }
+            b'r' if raw_string_at(bytes, i) => {
+                let hashes = text[i + 1..].bytes().take_while(|b| *b == b'#').count();
+                let close = format!("\"{}", "#".repeat(hashes));
+                let body = i + 2 + hashes;
+                i = body + text[body..].find(&close).unwrap() + close.len() - 1;
+            }
+            b'"' => {
+                i += 1;
+                while bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
+                i += 2 + text[i + 2..].find('\'').unwrap();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    panic!("a block that does not end");
+}
+
+/// Whether a raw string literal (`r"..."`, `r#"..."#`) starts at `i`, not a raw identifier.
+fn raw_string_at(bytes: &[u8], i: usize) -> bool {
+    let hashes = bytes[i + 1..].iter().take_while(|b| **b == b'#').count();
+    bytes.get(i + 1 + hashes) == Some(&b'"') && (i == 0 || !ident(bytes[i - 1]))
+}
+
+fn ident(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// Every module a `crate::` path in `code` names (`core::plan` from `crate::core::plan::Plan`),
+/// `crate::{a, b::{c, d}}` groups included.
 fn crate_paths(code: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (i, _) in code.match_indices("crate::") {
-        let rest = &code[i + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let mut depth = 0;
-            let end = group
-                .char_indices()
-                .find(|(_, c)| {
-                    match c {
-                        '{' => depth += 1,
-                        '}' if depth == 0 => return true,
-                        '}' => depth -= 1,
-                        _ => {}
-                    }
-                    false
-                })
-                .map_or(group.len(), |(j, _)| j);
-            let mut depth = 0;
-            let mut start = 0;
-            let body = &group[..end];
-            for (j, c) in body.char_indices().chain([(body.len(), ',')]) {
-                match c {
-                    '{' => depth += 1,
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => {
-                        out.insert(first_segment(&body[start..j]));
-                        start = j + 1;
-                    }
-                    _ => {}
-                }
-            }
-        } else {
-            out.insert(first_segment(rest));
+        let before = i.checked_sub(1).map(|j| code.as_bytes()[j]);
+        if before.is_some_and(|b| ident(b) || b == b'$') {
+            continue;
         }
+        out.extend(paths_at(&code[i + "crate::".len()..]));
     }
     out.retain(|m| !m.is_empty() && m != "self");
     out
 }
 
-fn first_segment(path: &str) -> String {
-    path.trim()
-        .chars()
+/// The modules named by the path that starts at `rest`: its first segment, and its second where
+/// the first is a folder of `src/`.
+fn paths_at(rest: &str) -> Vec<String> {
+    if let Some(group) = rest.strip_prefix('{') {
+        return group_items(group)
+            .iter()
+            .flat_map(|item| paths_at(item.trim()))
+            .collect();
+    }
+    let first = name_at(rest);
+    let after = rest[first.len()..].strip_prefix("::");
+    let Some(next) = after.filter(|_| repo_root().join("src").join(&first).is_dir()) else {
+        return vec![first];
+    };
+    let inner = |item: &str| {
+        let second = name_at(item.trim());
+        if second.is_empty() || second == "self" || second.starts_with(char::is_uppercase) {
+            first.clone()
+        } else {
+            format!("{first}::{second}")
+        }
+    };
+    match next.strip_prefix('{') {
+        Some(group) => group_items(group).iter().map(|item| inner(item)).collect(),
+        None => vec![inner(next)],
+    }
+}
+
+fn name_at(text: &str) -> String {
+    text.chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The top-level items of a `{a, b::{c, d}}` group (the opening brace already passed).
+fn group_items(group: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (j, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                items.push(group[start..j].to_owned());
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(group[start..j].to_owned());
+                start = j + 1;
+            }
+            _ => {}
+        }
+    }
+    items
+}
+
+/// Module -> the modules its code names through `crate::`.
+fn imports(sources: &[Source]) -> BTreeMap<String, BTreeSet<String>> {
+    sources
+        .iter()
+        .map(|s| {
+            let mut names = crate_paths(&s.code);
+            names.remove(&s.module);
+            (s.module.clone(), names)
+        })
         .collect()
 }
 
@@ -133,15 +286,56 @@ fn find_circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>
         .find_map(|start| visit(start, graph, &mut Vec::new(), &mut done))
 }
 
+fn allowed(layer: &str) -> Option<&'static [&'static str]> {
+    LAYERS.iter().find(|(l, _)| *l == layer).map(|(_, a)| *a)
+}
+
 #[test]
-fn the_modules_of_src_import_each_other_without_a_circle() {
-    let graph = imports();
-    assert!(graph.len() > 20, "read only {:?}", graph.keys());
+fn every_file_of_src_is_in_a_layer() {
+    let sources = sources();
+    assert!(sources.len() > 30, "read only {} files", sources.len());
+    for s in &sources {
+        assert!(
+            allowed(&s.layer).is_some() || ROOTS.contains(&s.module.as_str()),
+            "{} is in no layer: put it in src/core/ (pure), src/store/ (ports), src/aws/ (the \
+             SDK), src/run/ (what commands share) or src/commands/ (one per subcommand)",
+            s.file
+        );
+    }
+}
+
+#[test]
+fn imports_only_go_down_the_layers() {
+    let sources = sources();
+    let graph = imports(&sources);
     assert!(
-        graph["deploy"].contains("plan") && graph["plan"].contains("release"),
+        graph["commands::deploy"].contains("core::plan")
+            && graph["core::plan"].contains("core::release")
+            && graph["commands::deploy"].contains("aws"),
         "the import reader misses `use crate::` paths: {graph:?}"
     );
-    if let Some(circle) = find_circle(&graph) {
+    for s in sources
+        .iter()
+        .filter(|s| !ROOTS.contains(&s.module.as_str()))
+    {
+        let may = allowed(&s.layer).unwrap_or_default();
+        let up: Vec<&String> = graph[&s.module]
+            .iter()
+            .filter(|m| !may.contains(&m.split("::").next().unwrap_or_default()))
+            .collect();
+        assert!(
+            up.is_empty(),
+            "{} imports {up:?}: the `{}` layer may import only {may:?} (DESIGN.md section 7); \
+             hand it the data instead",
+            s.file,
+            s.layer
+        );
+    }
+}
+
+#[test]
+fn the_modules_of_src_import_each_other_without_a_circle() {
+    if let Some(circle) = find_circle(&imports(&sources())) {
         panic!(
             "the modules import each other in a circle: {}; imports must only go down \
              (DESIGN.md section 7)",
@@ -151,140 +345,15 @@ fn the_modules_of_src_import_each_other_without_a_circle() {
 }
 
 #[test]
-fn the_circle_finder_finds_circles() {
-    let graph: BTreeMap<String, BTreeSet<String>> = [
-        ("a", vec!["b"]),
-        ("b", vec!["c"]),
-        ("c", vec!["a"]),
-        ("d", vec!["a"]),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
-    .collect();
-    assert_eq!(
-        find_circle(&graph).unwrap().join(" -> "),
-        "a -> b -> c -> a"
-    );
-    assert_eq!(
-        crate_paths("use crate::{aws, plan::{Op, Plan}, scan};\nlet x = crate::spa::INDEX;"),
-        ["aws", "plan", "scan", "spa"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect()
-    );
-}
-
-/// The pure core (DESIGN.md section 7): ETag rules, headers, fingerprints, the plans, the
-/// invalidation paths, the SPA and doctor verdicts, release records and how results read. No
-/// IO, no configuration, no output: it is handed what it needs.
-const CORE: &[&str] = &[
-    "applied",
-    "doctor",
-    "error",
-    "etag",
-    "fingerprint",
-    "headers",
-    "invalidate",
-    "inventory",
-    "plan",
-    "record",
-    "release",
-    "report",
-    "restore",
-    "response_headers",
-    "routing",
-    "spa",
-];
-
-/// The ports: the traits the commands drive and the adapters implement, in our own types.
-const PORTS: &[&str] = &["store"];
-
-/// What in a module's code does IO or reads the outside world, which the core never does.
-const IO: &[&str] = &[
-    "std::fs",
-    "std::env",
-    "std::process",
-    "std::net",
-    "stdout()",
-    "stderr()",
-    "println!",
-    "eprintln!",
-    "print!(",
-    "tokio::",
-    "SystemTime::now",
-    "Instant::now",
-    "github::",
-];
-
-/// The modules that are one file directly in `src/` (not `src/aws/`).
-fn top_modules() -> Vec<String> {
-    std::fs::read_dir(repo_root().join("src"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.is_file())
-        .filter_map(|path| Some(path.file_stem()?.to_str()?.to_owned()))
-        .collect()
-}
-
-/// The code of a module of `src/` (its test module and comments left out).
-fn code_of(module: &str) -> String {
-    let text = std::fs::read_to_string(repo_root().join(format!("src/{module}.rs"))).unwrap();
-    text.split("#[cfg(test)]")
-        .next()
-        .unwrap()
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[test]
-fn the_core_imports_only_the_core_and_does_no_io() {
-    let graph = imports();
-    for module in CORE {
-        let above: Vec<&String> = graph[*module]
-            .iter()
-            .filter(|m| !CORE.contains(&m.as_str()))
-            .collect();
-        assert!(
-            above.is_empty(),
-            "the core module `{module}` imports {above:?}: the core imports only the core \
-             (DESIGN.md section 7); hand it the data instead"
-        );
-        let code = code_of(module);
-        let io: Vec<&&str> = IO.iter().filter(|t| code.contains(**t)).collect();
+fn the_core_does_no_io() {
+    for s in sources().iter().filter(|s| s.layer == "core") {
+        let io: Vec<&&str> = IO.iter().filter(|t| s.code.contains(**t)).collect();
         assert!(
             io.is_empty(),
-            "the core module `{module}` does IO ({io:?}): the core is pure; move it to a command"
+            "{} does IO ({io:?}): the core is pure; do it in src/run/ and hand the core the data",
+            s.file
         );
     }
-}
-
-#[test]
-fn the_ports_import_only_the_core() {
-    let graph = imports();
-    for port in PORTS {
-        let above: Vec<&String> = graph[*port]
-            .iter()
-            .filter(|m| !CORE.contains(&m.as_str()))
-            .collect();
-        assert!(above.is_empty(), "the port `{port}` imports {above:?}");
-    }
-}
-
-/// `src/aws/` adapts the SDK to the ports: it may use the ports and the pure core, never the
-/// command line, the configuration or a command.
-#[test]
-fn the_aws_adapter_imports_only_the_ports_and_the_core() {
-    let graph = imports();
-    let outside: Vec<&String> = graph["aws"]
-        .iter()
-        .filter(|m| !CORE.contains(&m.as_str()) && !PORTS.contains(&m.as_str()))
-        .collect();
-    assert!(
-        outside.is_empty(),
-        "src/aws/ imports {outside:?}: it may only use the ports (`store`) and the pure core"
-    );
 }
 
 /// Only the adapters name the SDK or an AWS operation: `src/aws/`, and the in-memory store
@@ -305,16 +374,20 @@ fn only_the_adapters_name_the_sdk_or_an_aws_operation() {
         "\"GetDistributionConfig",
         "\"UpdateDistribution",
     ];
-    for module in top_modules().iter().filter(|m| *m != "memory") {
-        let code = code_of(module);
+    let sources = sources();
+    let others = sources
+        .iter()
+        .filter(|s| s.layer != "aws" && s.module != "store::memory");
+    for s in others {
         for name in ["aws_sdk_", "aws_config", "aws_smithy"]
             .iter()
             .chain(&operations)
         {
             assert!(
-                !code.contains(name),
-                "src/{module}.rs names `{}`: only src/aws/ may; let the adapter's RemoteError \
-                 name the operation",
+                !s.code.contains(name),
+                "{} names `{}`: only src/aws/ may; let the adapter's RemoteError name the \
+                 operation",
+                s.file,
                 name.trim_start_matches('"')
             );
         }
@@ -325,11 +398,60 @@ fn only_the_adapters_name_the_sdk_or_an_aws_operation() {
 /// in one module, once; the AWS variables are the adapter's, as the SDK's own chain reads them.
 #[test]
 fn the_environment_is_read_in_one_module() {
-    for module in top_modules().iter().filter(|m| *m != "environment") {
-        let code = code_of(module);
+    let sources = sources();
+    let others = sources
+        .iter()
+        .filter(|s| s.module != "environment" && s.layer != "aws");
+    for s in others {
         assert!(
-            !code.contains("std::env::var") && !code.contains("env::var_os"),
-            "src/{module}.rs reads environment variables: ask `environment::current()`"
+            !s.code.contains("std::env::var") && !s.code.contains("env::var_os"),
+            "{} reads environment variables: ask `environment::current()`",
+            s.file
         );
     }
+}
+
+#[test]
+fn the_reader_finds_circles_paths_and_code_after_tests() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(
+        find_circle(&graph).unwrap().join(" -> "),
+        "a -> b -> c -> a"
+    );
+    assert_eq!(
+        crate_paths(
+            "use crate::{aws, core::plan::{Op, Plan}, run::scan};\nlet x = crate::core::spa::INDEX;\
+             \nlet y = crate::config::Site;\nuse crate::core::{objects, release::Release};"
+        ),
+        [
+            "aws",
+            "config",
+            "core::objects",
+            "core::plan",
+            "core::release",
+            "core::spa",
+            "run::scan"
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    );
+    let file = "use crate::core::plan;\n#[cfg(test)]\nmod tests {\n    let s = \"}\";\n    \
+                let c = '}';\n    let r = r#\"}\"#;\n    // }\n    use crate::run::apply;\n}\n\
+                fn after() { crate::run::scan::scan(); }\n";
+    assert_eq!(
+        crate_paths(&code_of(file)),
+        ["core::plan", "run::scan"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    );
 }

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use globset::{Glob, GlobMatcher};
-use shipfront::fingerprint::Evidence;
-use shipfront::headers::HeaderPolicy;
+use shipfront::core::fingerprint::Evidence;
+use shipfront::core::object_headers::HeaderPolicy;
 
 use crate::harness::{Site, World, repo_root};
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-use shipfront::execute::{NoProgress, execute};
-use shipfront::headers::HeaderPolicy;
-use shipfront::plan::{PlanConfig, plan};
-use shipfront::scan::{ScanOptions, scan};
+use shipfront::core::object_headers::HeaderPolicy;
+use shipfront::core::plan::{PlanConfig, plan};
+use shipfront::run::execute::{NoProgress, execute};
+use shipfront::run::scan::{ScanOptions, scan};
 use shipfront::store::RemoteListing;
 
 use crate::harness::{Proxy, Site, World, block_on};
@@ -25,7 +25,11 @@ fn sdk(endpoint: &str) -> SdkConfig {
 }
 
 /// Scans `site`, lets `change` edit it, then executes the plan made from the scan.
-fn deploy_with_change_after_scan(world: &World, endpoint: &str, site: &Site) -> shipfront::Error {
+fn deploy_with_change_after_scan(
+    world: &World,
+    endpoint: &str,
+    site: &Site,
+) -> shipfront::core::error::Error {
     let tree = scan(
         site.path(),
         &ScanOptions {
@@ -43,7 +47,7 @@ fn deploy_with_change_after_scan(world: &World, endpoint: &str, site: &Site) -> 
         &PlanConfig {
             bucket: world.bucket.clone(),
             prefix: String::new(),
-            state_prefix: shipfront::plan::STATE_DIR.into(),
+            state_prefix: shipfront::core::plan::STATE_DIR.into(),
             delete: true,
             headers: HeaderPolicy::default(),
             keep_assets: 1,

@@ -247,7 +247,7 @@ fn the_routing_function_is_created_and_read_back_through_the_sdk() {
         )))
         .build();
     let cdn = shipfront::aws::CloudFrontCdn::new(&sdk);
-    let name = shipfront::routing::function_name(&distribution);
+    let name = shipfront::core::routing::function_name(&distribution);
     let code = "function handler(event) { return event.request; }\n";
     crate::harness::block_on(async {
         assert_eq!(cdn.function_code(&name, false).await.unwrap(), None);

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 use crate::store::{Condition, ObjectStore, RemoteError};
 
 use crate::config::LOCK_REFRESH as REFRESH;
@@ -205,7 +205,7 @@ pub async fn release_if_ours<S: ObjectStore>(store: &S, site: &crate::config::Si
         && serde_json::from_slice::<LockRecord>(&bytes).is_ok_and(|f| f.token == token)
         && let Err(e) = store.delete_key(&key).await
     {
-        crate::github::warn(&format!("could not release the deploy lock `{key}`: {e}"));
+        crate::run::github::warn(&format!("could not release the deploy lock `{key}`: {e}"));
     }
 }
 
@@ -256,17 +256,17 @@ async fn may_take<S: ObjectStore>(
     match (judge(found, now_secs(), policy.stale_after), policy.force) {
         (Found::Held { age }, false) => Err(locked(age)),
         (Found::Held { age }, true) => {
-            crate::github::warn(&format!(
+            crate::run::github::warn(&format!(
                 "--force-unlock: taking the lock from {who} (refreshed {age}s ago)"
             ));
             Ok(true)
         }
         (Found::Untrusted { why }, true) => {
-            crate::github::warn(&format!("--force-unlock: taking the lock of {who} ({why})"));
+            crate::run::github::warn(&format!("--force-unlock: taking the lock of {who} ({why})"));
             Ok(true)
         }
         (Found::Stale { age }, true) => {
-            crate::github::warn(&format!(
+            crate::run::github::warn(&format!(
                 "--force-unlock: taking the lock from {who} (refreshed {age}s ago)"
             ));
             Ok(true)
@@ -295,14 +295,14 @@ async fn watch_then_take<S: ObjectStore>(
     lease: Duration,
     locked: impl FnOnce() -> Error,
 ) -> Result<bool> {
-    crate::github::warn(&format!(
+    crate::run::github::warn(&format!(
         "the lock of {who} is {why}: watching it for {}s, and taking it over if it does not \
          change (pass --force-unlock to take it now)",
         lease.as_secs()
     ));
     match watch_unchanged(store, key, etag, lease).await? {
         Watched::Unchanged => {
-            crate::github::warn(&format!(
+            crate::run::github::warn(&format!(
                 "taking over the stale lock of {who}: unchanged for {}s (its job probably died)",
                 lease.as_secs()
             ));
@@ -464,14 +464,14 @@ impl<S: ObjectStore> Lock<S> {
                     .is_ok_and(|f| f.token == self.token) =>
             {
                 if let Err(e) = self.store.delete_key(&self.key).await {
-                    crate::github::warn(&format!(
+                    crate::run::github::warn(&format!(
                         "could not release the deploy lock `{}`: {e}",
                         self.key
                     ));
                 }
             }
             Ok(_) => {}
-            Err(e) => crate::github::warn(&format!(
+            Err(e) => crate::run::github::warn(&format!(
                 "could not release the deploy lock `{}`: {e}",
                 self.key
             )),
@@ -628,15 +628,15 @@ mod tests {
         .unwrap()
     }
 
-    fn take(store: &Arc<crate::memory::MemoryStore>, force: bool) -> Result<()> {
+    fn take(store: &Arc<crate::store::memory::MemoryStore>, force: bool) -> Result<()> {
         let policy = crate::config::LockPolicy {
             force,
             stale_after: LEASE,
         };
-        crate::memory::block_on_paused(async {
+        crate::run::fixtures::block_on_paused(async {
             let lock = acquire(
                 Arc::clone(store),
-                &crate::memory::site(),
+                &crate::run::fixtures::site(),
                 "deploy",
                 policy,
                 &new_token(),
@@ -651,7 +651,7 @@ mod tests {
 
     #[test]
     fn a_stale_lock_is_taken_over_and_a_fresh_one_only_by_force() {
-        use crate::memory::MemoryStore;
+        use crate::store::memory::MemoryStore;
         let store = Arc::new(MemoryStore::new("b"));
         store.with_objects(|o| o.put(KEY, &record_at("ci-1", now_secs())));
         assert!(matches!(take(&store, false), Err(Error::Locked { .. })));
@@ -663,7 +663,7 @@ mod tests {
 
     #[test]
     fn of_two_takers_of_a_stale_lock_only_one_wins() {
-        use crate::memory::MemoryStore;
+        use crate::store::memory::MemoryStore;
         let store = Arc::new(MemoryStore::new("b"));
         store.with_objects(|o| o.put(KEY, &record_at("dead", now_secs() - 500)));
         // Another deploy takes the stale lock between our read and our conditional write.
@@ -679,7 +679,7 @@ mod tests {
 
     #[test]
     fn a_lock_released_between_our_create_and_our_read_is_retried() {
-        use crate::memory::MemoryStore;
+        use crate::store::memory::MemoryStore;
         let store = Arc::new(MemoryStore::new("b"));
         store.with_objects(|o| o.put(KEY, &record_at("leaving", now_secs())));
         store.before_nth("GetObject", 1, |o| o.delete(KEY));
@@ -693,16 +693,19 @@ mod tests {
     }
 
     /// Takes the lock and holds it while `work` runs, with time paused.
-    fn hold(store: &Arc<crate::memory::MemoryStore>, work: Duration) -> (Result<()>, Duration) {
+    fn hold(
+        store: &Arc<crate::store::memory::MemoryStore>,
+        work: Duration,
+    ) -> (Result<()>, Duration) {
         let policy = crate::config::LockPolicy {
             force: false,
             stale_after: LEASE,
         };
-        crate::memory::block_on_paused(async {
+        crate::run::fixtures::block_on_paused(async {
             let started = Instant::now();
             let lock = acquire(
                 Arc::clone(store),
-                &crate::memory::site(),
+                &crate::run::fixtures::site(),
                 "deploy",
                 policy,
                 &new_token(),
@@ -731,7 +734,7 @@ mod tests {
 
     #[test]
     fn a_lost_answer_to_the_first_lock_write_is_resolved_by_reading_the_lock_back() {
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         store.lose_answer_nth(1);
         let (result, _) = hold(&store, Duration::from_secs(1));
         result.expect("the lock is ours: its token says so");
@@ -740,7 +743,7 @@ mod tests {
 
     #[test]
     fn failed_refreshes_are_retried_and_the_work_goes_on() {
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         // The first refresh fails twice, then gets through.
         store.fail_nth("PutObject", 2, unavailable());
         store.fail_nth("PutObject", 3, unavailable());
@@ -752,7 +755,7 @@ mod tests {
 
     #[test]
     fn a_lease_that_cannot_be_renewed_stops_the_work_before_anyone_may_call_it_stale() {
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         for nth in 2..200 {
             store.fail_nth("PutObject", nth, unavailable());
         }
@@ -771,7 +774,7 @@ mod tests {
 
     #[test]
     fn a_lock_taken_over_by_another_stops_the_work_at_the_next_refresh() {
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         store.before_nth("PutObject", 2, |o| {
             o.put(KEY, &record_at("the other", now_secs()));
         });
@@ -787,14 +790,14 @@ mod tests {
 
     #[test]
     fn a_lock_dated_in_the_future_is_watched_for_a_lease_then_taken() {
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         store.with_objects(|o| o.put(KEY, &record_at("fast clock", now_secs() + 86_400)));
         let (result, elapsed) = hold(&store, Duration::from_secs(1));
         result.expect("taken after watching it unchanged");
         assert!(elapsed >= LEASE, "{elapsed:?}");
 
         // Renewed while watched: its holder lives.
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         store.with_objects(|o| o.put(KEY, b"not json"));
         store.before_nth("GetObject", 3, |o| {
             o.put(KEY, b"renewed, still not json");
@@ -805,7 +808,7 @@ mod tests {
 
     #[test]
     fn a_holder_with_a_longer_lease_is_watched_for_its_lease() {
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         let mut long =
             serde_json::from_slice::<LockRecord>(&record_at("slow", now_secs() - 500)).unwrap();
         long.lease_secs = 600;
@@ -817,7 +820,7 @@ mod tests {
 
     #[test]
     fn a_renewal_that_hangs_is_given_up_at_the_deadline() {
-        let store = Arc::new(crate::memory::MemoryStore::new("b"));
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         // The first renewal's write never answers, as on a dead connection.
         store.hang_nth("PutObject", 2);
         let (result, elapsed) = hold(&store, Duration::from_secs(3600));

@@ -5,17 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::applied::ExecReport;
-use crate::apply::{self, Recorder};
 use crate::config::DeployConfig;
-use crate::edge::{self, Edge};
-use crate::error::{Error, Result};
-use crate::plan::Plan;
-use crate::release::Release;
-use crate::report::{Command, Outcome};
-use crate::scan::LocalTree;
+use crate::core::error::{Error, Result};
+use crate::core::exec_report::ExecReport;
+use crate::core::plan::Plan;
+use crate::core::release::Release;
+use crate::core::report::{Command, Outcome};
+use crate::run::apply::{self, Recorder};
+use crate::run::edge::{self, Edge};
+use crate::run::scan::LocalTree;
 use crate::store::{Cdn, ObjectStore, RemoteListing};
-use crate::{aws, github, plan, record, scan, spa, survey};
+use crate::{aws, core::new_release, core::plan, core::spa, run::github, run::scan, run::survey};
 
 /// Runs `shipfront deploy`: scans the folder, then deploys it to S3 (and CloudFront).
 pub async fn run(config: DeployConfig) -> Result<()> {
@@ -103,8 +103,8 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
         apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
     });
     // `--invalidate all` sends `/*` even when nothing changed: a write, taken under the lock.
-    let invalidates_all =
-        config.invalidate == crate::invalidate::Invalidate::All && config.distribution_id.is_some();
+    let invalidates_all = config.invalidate == crate::core::invalidate::Invalidate::All
+        && config.distribution_id.is_some();
     let needs_lock = !first.2.is_empty() || to_send || invalidates_all || work.changes();
     let policy = (!config.dry_run && needs_lock).then_some(config.lock);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
@@ -159,7 +159,7 @@ fn edge_work(
 ) -> Result<edge::EdgeWork> {
     let routing = match &config.routing {
         Some(routing) => Some(edge::Routing {
-            code: crate::routing::function_for(
+            code: crate::core::routing::function_for(
                 tree.files.iter().map(|f| f.rel.as_str()),
                 routing,
                 &config.site.state_prefix,
@@ -216,7 +216,8 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
 
     fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String> {
         // A deploy that changed nothing records nothing.
-        (!plan.is_empty() || self.edge_changes).then(|| record::id_for(now, self.previous, result))
+        (!plan.is_empty() || self.edge_changes)
+            .then(|| new_release::id_for(now, self.previous, result))
     }
 
     /// Version ids of objects that neither this deploy wrote nor the previous record covers
@@ -243,15 +244,15 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
                     .is_none_or(|r| Some(r.etag.as_str()) != listed.get(f.key.as_str()).copied())
         });
         let versions = if needs_versions {
-            crate::inventory::current_of(&self.store.versions(&self.config.site.prefix).await?)
+            crate::core::objects::current_of(&self.store.versions(&self.config.site.prefix).await?)
         } else {
             BTreeMap::new()
         };
-        Ok(record::record(
+        Ok(new_release::record(
             id,
             time,
             self.config.message.clone(),
-            &record::Outcome {
+            &new_release::Outcome {
                 tree: self.tree,
                 listing: self.listing,
                 report: result,
@@ -312,13 +313,13 @@ async fn check_spa<C: Cdn>(edge: &Edge<C>, fallback: &str, fix: bool, dry_run: b
         });
     }
     if dry_run {
-        crate::output::err_line(&format!(
+        crate::run::output::err_line(&format!(
             "--fix-spa would repair distribution `{distribution}`: {listed}"
         ));
         return Ok(());
     }
     edge.cdn.fix_spa(distribution, fallback).await?;
-    crate::output::err_line(&format!(
+    crate::run::output::err_line(&format!(
         "repaired distribution `{distribution}` for a single-page app: {listed}"
     ));
     Ok(())

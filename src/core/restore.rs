@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::applied::ExecReport;
-use crate::inventory::{RemoteListing, RemoteObject};
-use crate::plan::{Action, Op, Phase, Plan, Reason, is_state, write_phase};
-use crate::release::Release;
+use crate::core::exec_report::ExecReport;
+use crate::core::objects::{RemoteListing, RemoteObject};
+use crate::core::plan::{Action, Op, Phase, Plan, Reason, is_state, write_phase};
+use crate::core::release::Release;
 
 /// The plan that makes the site (`bucket`, `prefix`, `state_prefix`) equal to `target`.
 ///
@@ -83,7 +83,7 @@ pub fn plan(
         keep_assets: 0,
         notes: Vec::new(),
         warnings: Vec::new(),
-        evidence: crate::fingerprint::Evidence::default(),
+        evidence: crate::core::fingerprint::Evidence::default(),
     })
 }
 
@@ -143,9 +143,9 @@ pub fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::ReleasedObject;
+    use crate::core::release::ReleasedObject;
 
-    const SITE: (&str, &str, &str) = ("b", "", crate::plan::STATE_DIR);
+    const SITE: (&str, &str, &str) = ("b", "", crate::core::plan::STATE_DIR);
 
     fn obj(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
         ReleasedObject {
@@ -274,7 +274,7 @@ mod tests {
         ]
         .into();
         let report = ExecReport {
-            writes: vec![crate::applied::WriteRecord {
+            writes: vec![crate::core::exec_report::WriteRecord {
                 key: "app.js".into(),
                 reason: Reason::ContentChanged,
                 version_id: Some("v4-app".into()),

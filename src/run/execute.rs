@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use tokio::task::JoinSet;
 
-use crate::applied::{ExecReport, WriteRecord};
-use crate::error::{Error, Result};
-use crate::plan::{Action, Op, Phase, Plan};
+use crate::core::error::{Error, Result};
+use crate::core::exec_report::{ExecReport, WriteRecord};
+use crate::core::plan::{Action, Op, Phase, Plan};
 use crate::store::{ObjectStore, PutFile, RemoteError, WriteOutcome};
 
 /// `DeleteObjects` takes at most 1000 keys per call.
@@ -39,7 +39,7 @@ pub fn within_open_files(concurrency: usize) -> usize {
     };
     match fit_open_files(concurrency, limit) {
         Some(fits) => {
-            crate::github::warn(&format!(
+            crate::run::github::warn(&format!(
                 "--concurrency {concurrency} needs more open files than this process may have \
                  ({limit}): using {fits}; raise the limit (`ulimit -n`) for more"
             ));
@@ -299,10 +299,10 @@ mod tests {
             assert_eq!(fit_open_files(wanted, limit), want, "{wanted} in {limit}");
         }
     }
-    use crate::headers::HeaderPolicy;
-    use crate::memory::MemoryStore;
-    use crate::plan::{PlanConfig, plan};
-    use crate::scan::{LocalFile, LocalTree};
+    use crate::core::object_headers::HeaderPolicy;
+    use crate::core::plan::{PlanConfig, plan};
+    use crate::run::scan::{LocalFile, LocalTree};
+    use crate::store::memory::MemoryStore;
     use crate::store::{RemoteListing, RemoteObject};
 
     fn local(keys: &[&str]) -> LocalTree {
@@ -344,7 +344,7 @@ mod tests {
         let cfg = PlanConfig {
             bucket: "mem".into(),
             prefix: String::new(),
-            state_prefix: crate::plan::STATE_DIR.into(),
+            state_prefix: crate::core::plan::STATE_DIR.into(),
             delete: true,
             headers: HeaderPolicy::default(),
             keep_assets: 0,

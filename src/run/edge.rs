@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
-use crate::response_headers::ResponseHeaders;
+use crate::core::error::{Error, Result};
+use crate::core::response_headers::ResponseHeaders;
 use crate::store::Cdn;
 
 /// The distribution in front of the bucket, read before any write: a wrong id stops the
@@ -68,7 +68,7 @@ impl Headers {
     /// # Errors
     /// A table that no longer reads as headers, naming every bad entry.
     pub fn from_table(table: &BTreeMap<String, String>, force: bool, whose: &str) -> Result<Self> {
-        let policy = crate::response_headers::parse(table)
+        let policy = crate::core::response_headers::parse(table)
             .map_err(|errors| Error::Usage(format!("{whose}: {}", errors.join("; "))))?;
         Ok(Headers {
             table: table.clone(),
@@ -117,7 +117,7 @@ impl EdgeWork {
         if self.routing.is_some() {
             notes.push(format!(
                 "routing function `{}`: {}",
-                crate::routing::function_name(distribution),
+                crate::core::routing::function_name(distribution),
                 if self.routing_changes {
                     "published, and run on viewer requests, after the pages and before deletions"
                 } else {
@@ -129,7 +129,7 @@ impl EdgeWork {
             let names: Vec<String> = headers.policy.lines().into_iter().map(|(n, _)| n).collect();
             notes.push(format!(
                 "response headers policy `{}` ({}): {}",
-                crate::response_headers::policy_name(distribution),
+                crate::core::response_headers::policy_name(distribution),
                 if names.is_empty() {
                     "no headers".to_owned()
                 } else {
@@ -163,11 +163,11 @@ async fn routing_changes<C: Cdn>(
     edge: &Edge<C>,
     routing: &Routing,
 ) -> Result<(bool, Option<String>)> {
-    let name = crate::routing::function_name(&edge.distribution);
+    let name = crate::core::routing::function_name(&edge.distribution);
     let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
     let ours = associated
         .as_deref()
-        .is_some_and(|arn| crate::routing::is_ours(arn, &edge.distribution));
+        .is_some_and(|arn| crate::core::routing::is_ours(arn, &edge.distribution));
     if let Some(arn) = associated.as_deref().filter(|_| !ours && !routing.force) {
         return Err(Error::Usage(format!(
             "distribution `{}` runs `{arn}` on viewer requests, a function shipfront did not \
@@ -193,7 +193,7 @@ async fn headers_change<C: Cdn>(
     edge: &Edge<C>,
     headers: &Headers,
 ) -> Result<(bool, Option<String>)> {
-    let name = crate::response_headers::policy_name(&edge.distribution);
+    let name = crate::core::response_headers::policy_name(&edge.distribution);
     let attached = edge.cdn.response_headers_policy(&edge.distribution).await?;
     let id = attached.as_ref().map(|p| p.id.clone());
     let changes = match attached {
@@ -220,7 +220,7 @@ async fn publish_routing<C: Cdn>(
     code: &str,
     associated: Option<&str>,
 ) -> Result<()> {
-    let name = crate::routing::function_name(&edge.distribution);
+    let name = crate::core::routing::function_name(&edge.distribution);
     let etag = edge.cdn.function_code(&name, false).await?.map(|(_, e)| e);
     let etag = edge.cdn.put_function(&name, code, etag.as_deref()).await?;
     let arn = edge.cdn.publish_function(&name, &etag).await?;
@@ -229,7 +229,7 @@ async fn publish_routing<C: Cdn>(
             .set_viewer_request_function(&edge.distribution, &arn)
             .await?;
     }
-    crate::output::err_line(&format!("published the routing function `{name}`"));
+    crate::run::output::err_line(&format!("published the routing function `{name}`"));
     Ok(())
 }
 
@@ -240,13 +240,13 @@ async fn publish_headers<C: Cdn>(
     policy: &ResponseHeaders,
     attached: Option<&str>,
 ) -> Result<()> {
-    let name = crate::response_headers::policy_name(&edge.distribution);
+    let name = crate::core::response_headers::policy_name(&edge.distribution);
     let id = edge.cdn.put_response_headers_policy(&name, policy).await?;
     if attached != Some(id.as_str()) {
         edge.cdn
             .set_response_headers_policy(&edge.distribution, &id)
             .await?;
     }
-    crate::output::err_line(&format!("wrote the response headers policy `{name}`"));
+    crate::run::output::err_line(&format!("wrote the response headers policy `{name}`"));
     Ok(())
 }

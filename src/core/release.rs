@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use crate::etag::hex;
-use crate::inventory::RemoteListing;
+use crate::core::etag::hex;
+use crate::core::objects::RemoteListing;
 
 /// A deploy's record, stored as `<state prefix>releases/<id>.json` (by default
 /// `<prefix>.shipfront/releases/`).

@@ -7,10 +7,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::fingerprint::{Evidence, is_html};
-use crate::headers::{HeaderPolicy, Headers};
-use crate::inventory::{LocalFile, LocalTree, RemoteListing, RemoteObject};
-use crate::release::Release;
+use crate::core::fingerprint::{Evidence, is_html};
+use crate::core::object_headers::{HeaderPolicy, Headers};
+use crate::core::objects::{LocalFile, LocalTree, RemoteListing, RemoteObject};
+use crate::core::release::Release;
 
 /// The default state prefix, under the site's prefix: `<prefix>.shipfront/`.
 pub const STATE_DIR: &str = ".shipfront/";
@@ -304,7 +304,7 @@ fn evidence(local: &LocalTree, release: Option<&Release>, prefix: &str) -> Evide
             release
                 .objects
                 .get(&f.key)
-                .is_some_and(|r| r.content_md5 != crate::etag::hex(&f.md5))
+                .is_some_and(|r| r.content_md5 != crate::core::etag::hex(&f.md5))
                 && evidence.fingerprint(&f.rel).is_some()
         })
         .map(|f| f.rel.clone())
@@ -337,7 +337,7 @@ fn plan_file(
         return;
     };
     let rec = release.and_then(|r| r.objects.get(&file.key));
-    let md5 = crate::etag::hex(&file.md5);
+    let md5 = crate::core::etag::hex(&file.md5);
     let same_content = obj.size == file.size
         && (obj.etag == file.expected_etag()
             || obj.etag == md5
@@ -565,8 +565,8 @@ impl fmt::Display for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::etag::{MultipartDigest, hex};
-    use crate::release::ReleasedObject;
+    use crate::core::etag::{MultipartDigest, hex};
+    use crate::core::release::ReleasedObject;
     use md5::{Digest, Md5};
 
     fn file(rel: &str, body: &str) -> LocalFile {
@@ -989,7 +989,7 @@ mod tests {
                     content_md5: hex(&Md5::digest(b"i")),
                     etag: hex(&Md5::digest(b"i")),
                     content_type: "text/html; charset=utf-8".into(),
-                    cache_control: crate::headers::REVALIDATE.into(),
+                    cache_control: crate::core::object_headers::REVALIDATE.into(),
                 },
             )]
             .into(),
@@ -1053,7 +1053,10 @@ mod tests {
         let Op::Upload { headers, .. } = &p.actions[0].op else {
             panic!("{p}");
         };
-        assert_eq!(headers.cache_control, crate::headers::DEFAULT_CACHE);
+        assert_eq!(
+            headers.cache_control,
+            crate::core::object_headers::DEFAULT_CACHE
+        );
         assert!(
             headers.reason.contains("bytes changed under this name"),
             "{}",
@@ -1085,7 +1088,7 @@ mod tests {
         assert_eq!(p.actions[0].reason, Reason::HeadersChanged);
     }
 
-    const IMMUTABLE_FOR_TEST: &str = crate::headers::IMMUTABLE;
+    const IMMUTABLE_FOR_TEST: &str = crate::core::object_headers::IMMUTABLE;
 
     #[test]
     fn human_bytes_table() {

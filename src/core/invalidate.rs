@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use crate::applied::ExecReport;
-use crate::plan::Plan;
+use crate::core::exec_report::ExecReport;
+use crate::core::plan::Plan;
 
 /// CloudFront allows at most 3000 file paths in progress per distribution.
 pub const MAX_PATHS_IN_PROGRESS: usize = 3000;

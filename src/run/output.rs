@@ -5,7 +5,7 @@
 
 use std::io::{ErrorKind, Write};
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 
 /// Runs `write` on stdout; a closed pipe is not an error.
 pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {

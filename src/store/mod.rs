@@ -2,17 +2,20 @@
 //! executor only knows these traits, so unit tests drive it with an in-memory store that fails on
 //! demand, and only `src/aws/` knows the SDK.
 
+#[cfg(test)]
+pub mod memory;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use crate::doctor::{BucketFacts, DistributionFacts, OriginFacts};
-use crate::error::Error;
-use crate::headers::Headers;
-pub use crate::inventory::{RemoteListing, RemoteObject, StoredHeaders, Versions};
-pub use crate::response_headers::HeadersPolicy;
-use crate::response_headers::ResponseHeaders;
-use crate::spa::SpaSettings;
+use crate::core::error::Error;
+use crate::core::object_headers::Headers;
+pub use crate::core::objects::{RemoteListing, RemoteObject, StoredHeaders, Versions};
+pub use crate::core::response_headers::HeadersPolicy;
+use crate::core::response_headers::ResponseHeaders;
+use crate::core::spa::SpaSettings;
+pub use crate::core::verdicts::{BucketFacts, DistributionFacts, OriginFacts};
 
 /// Where and as whom to reach AWS: our own copy of the `--region`, `--profile` and
 /// `--endpoint-url` flags, so the adapter needs nothing from the command line's types.
@@ -267,7 +270,7 @@ pub trait ObjectStore: Send + Sync + 'static {
 
     /// The objects under `prefix` whose keys sort after `after` and up to `through` (both
     /// bounds open when None), one page after another: a range of a listing asked for at the
-    /// same time as the others (`inventory::split_points`).
+    /// same time as the others (`objects::split_points`).
     fn list_range(
         &self,
         prefix: &str,

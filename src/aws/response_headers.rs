@@ -11,7 +11,7 @@ use aws_sdk_cloudfront::types::{
     ResponseHeadersPolicyXssProtection,
 };
 
-use crate::response_headers::{Hsts, ResponseHeaders, XssProtection};
+use crate::core::response_headers::{Hsts, ResponseHeaders, XssProtection};
 use crate::store::RemoteFailure;
 
 fn build_error(e: impl std::fmt::Display) -> RemoteFailure {
@@ -206,7 +206,7 @@ mod tests {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        let headers = crate::response_headers::parse(&table).expect("valid");
+        let headers = crate::core::response_headers::parse(&table).expect("valid");
         let config = config_of("shipfront-E1", &headers).expect("builds");
         assert_eq!(config.name(), "shipfront-E1");
         assert_eq!(headers_of(&config), headers);

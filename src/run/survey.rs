@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::config::{DeployConfig, Site};
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 use crate::store::{ObjectStore, RemoteListing, StoredHeaders};
-use crate::{github, plan, release, scan};
+use crate::{core::plan, core::release, run::github, run::scan};
 
 /// The release record keys of a site, oldest first. The listing of the site's prefix already
 /// holds them when the state prefix lies under it (the default); otherwise the releases folder
@@ -30,9 +30,9 @@ pub async fn list_record_keys<S: ObjectStore>(
 }
 
 /// Where to split a listing, at most as many ranges as this run allows: every Nth of `keys`
-/// (`inventory::split_points`).
+/// (`objects::split_points`).
 pub fn splits_at<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    crate::inventory::split_points(keys, crate::environment::current().list_ranges())
+    crate::core::objects::split_points(keys, crate::environment::current().list_ranges())
 }
 
 /// The release records of a site, from their own folder: their keys (oldest first), the newest
@@ -64,7 +64,7 @@ pub async fn records<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<Re
     })
 }
 
-/// Lists `prefix` in the ranges `splits` divides it into (`inventory::split_points`), all at
+/// Lists `prefix` in the ranges `splits` divides it into (`objects::split_points`), all at
 /// the same time, merged in key order: the same listing as one `list`, with the longest range's
 /// pages as its critical path instead of all of them. One listing when there are no splits.
 pub async fn list_split<S: ObjectStore>(
@@ -83,7 +83,7 @@ pub async fn list_split<S: ObjectStore>(
         },
     )
     .await?;
-    Ok(crate::inventory::merged(ranges))
+    Ok(crate::core::objects::merged(ranges))
 }
 
 /// Lists the versions of the keys under `prefix` as `list_split` lists the keys: in the
@@ -253,7 +253,8 @@ async fn learn_headers<S: ObjectStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{MemoryStore, block_on};
+    use crate::run::fixtures::block_on;
+    use crate::store::memory::MemoryStore;
 
     /// 100,000 local keys; the bucket lacks some of them and holds keys the tree does not,
     /// before the first local key, between local keys and after the last.
@@ -278,9 +279,9 @@ mod tests {
                 o.put(key, b"y");
             }
         });
-        let splits = crate::inventory::split_points(
+        let splits = crate::core::objects::split_points(
             local.iter().map(String::as_str),
-            crate::inventory::MAX_LIST_RANGES,
+            crate::core::objects::MAX_LIST_RANGES,
         );
         let split = block_on(list_split(&store, "site/", &splits)).expect("split listing");
         let whole = block_on(store.list("site/")).expect("one listing");
@@ -299,7 +300,7 @@ mod tests {
                 .iter()
                 .filter(|c| *c == "ListObjectsV2")
                 .count(),
-            crate::inventory::MAX_LIST_RANGES + 1,
+            crate::core::objects::MAX_LIST_RANGES + 1,
             "16 ranges at once, then the one sequential listing"
         );
     }

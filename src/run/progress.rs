@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::execute::Progress;
-use crate::plan::{Action, Op, Phase, human_bytes};
+use crate::core::plan::{Action, Op, Phase, human_bytes};
+use crate::run::execute::Progress;
 
 /// Picks the progress display for this process's stderr.
 #[must_use]
 pub fn for_stderr(enabled: bool) -> Arc<dyn Progress> {
     if !enabled {
-        Arc::new(crate::execute::NoProgress)
+        Arc::new(crate::run::execute::NoProgress)
     } else if std::io::stderr().is_terminal() {
         Arc::new(Bars::default())
     } else {
@@ -54,7 +54,7 @@ impl Progress for Lines {
         let _ = writeln!(
             std::io::stderr().lock(),
             "  {verb} {} ({}, {})",
-            crate::plan::shown(&action.key),
+            crate::core::plan::shown(&action.key),
             action.reason,
             human_bytes(action.size)
         );

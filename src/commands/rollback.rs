@@ -6,16 +6,16 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::applied::ExecReport;
-use crate::apply::{self, Recorder};
 use crate::config::RollbackConfig;
-use crate::edge::{self, Edge};
-use crate::error::{Error, Result};
-use crate::plan::{Op, Plan};
-use crate::release::{self, Release};
-use crate::report::{Command, Outcome};
+use crate::core::error::{Error, Result};
+use crate::core::exec_report::ExecReport;
+use crate::core::plan::{Op, Plan};
+use crate::core::release::{self, Release};
+use crate::core::report::{Command, Outcome};
+use crate::run::apply::{self, Recorder};
+use crate::run::edge::{self, Edge};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, restore, survey};
+use crate::{aws, core::restore, run::survey};
 
 /// Runs `shipfront rollback`.
 pub async fn run(config: RollbackConfig) -> Result<()> {
@@ -225,7 +225,7 @@ async fn choose<S: ObjectStore>(
     }
     let read = async |id: &str| survey::read_record(store, &format!("{dir}{id}.json")).await;
     // One pass over the versions: which release is live, and later which versions are kept.
-    let current = crate::inventory::current_of(&versions);
+    let current = crate::core::objects::current_of(&versions);
     let mut walked: Vec<(&str, Option<Release>)> = Vec::new();
     let mut live_at = None;
     // The walk starts at the newest record, read already.
@@ -338,7 +338,7 @@ impl Recorder for Chosen {
         Ok(restore::record(
             &self.target,
             self.live.as_ref(),
-            &crate::inventory::current_of(&self.versions),
+            &crate::core::objects::current_of(&self.versions),
             result,
             id,
             time,

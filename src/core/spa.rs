@@ -16,7 +16,7 @@ pub const OTHER_FALLBACK: &str = "200.html";
 /// given relative to it (`200.html`, `app/index.html`); a leading `/` is accepted.
 pub fn fallback_page(raw: &str) -> Result<String, String> {
     let page = raw.trim().trim_start_matches('/');
-    let valid = crate::fingerprint::is_html(page)
+    let valid = crate::core::fingerprint::is_html(page)
         && page
             .split('/')
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")

@@ -7,8 +7,8 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::plan::{Op, human_bytes};
-use crate::report::DeployOutput;
+use crate::core::plan::{Op, human_bytes};
+use crate::core::report::DeployOutput;
 
 /// How many changed keys the job summary lists.
 pub const SUMMARY_KEYS: usize = 50;
@@ -147,7 +147,7 @@ pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
 }
 
 /// The summary's invalidation row and its paths.
-fn invalidation_section(s: &mut String, inv: &crate::report::InvalidationReport) {
+fn invalidation_section(s: &mut String, inv: &crate::core::report::InvalidationReport) {
     let id = inv
         .id
         .as_ref()
@@ -165,7 +165,7 @@ fn invalidation_section(s: &mut String, inv: &crate::report::InvalidationReport)
 }
 
 /// The summary's list of the plan's actions (the first `SUMMARY_KEYS`), or that none were needed.
-fn changed_keys_section(s: &mut String, plan: &crate::plan::Plan) {
+fn changed_keys_section(s: &mut String, plan: &crate::core::plan::Plan) {
     if plan.actions.is_empty() {
         let _ = writeln!(s, "\nNothing to change: the bucket already matches.");
     } else {
@@ -232,7 +232,7 @@ pub fn warn(message: &str) {
     if in_actions() {
         print_annotation(&annotation("warning", "shipfront", message));
     } else {
-        crate::output::err_line(&format!("warning: {}", crate::plan::shown(message)));
+        crate::run::output::err_line(&format!("warning: {}", crate::core::plan::shown(message)));
     }
 }
 
@@ -240,9 +240,9 @@ pub fn warn(message: &str) {
 /// carries a `--json` document (`doctor --json` prints one and then fails), then on stderr.
 pub fn print_annotation(line: &str) {
     if STDOUT_IS_JSON.load(Ordering::Relaxed) {
-        crate::output::err_line(line);
+        crate::run::output::err_line(line);
     } else {
-        crate::output::line(line);
+        crate::run::output::line(line);
     }
 }
 
@@ -325,15 +325,15 @@ mod tests {
         let key = "a\n\n::error::owned|*x*\r<b>";
         let html = escape_html(key);
         assert!(!html.contains(['\n', '\r', '|', '<', '*']), "{html}");
-        let line = crate::plan::shown(key);
+        let line = crate::core::plan::shown(key);
         assert!(!line.contains(['\n', '\r']), "{line}");
         assert_eq!(line, "a\\n\\n::error::owned|*x*\\r<b>");
         assert_eq!(escape_data("50%\ndone"), "50%25%0Adone");
     }
-    use crate::applied::{ExecReport, WriteRecord};
-    use crate::headers::Headers;
-    use crate::plan::{Action, Phase, Plan, Reason};
-    use crate::report::InvalidationReport;
+    use crate::core::exec_report::{ExecReport, WriteRecord};
+    use crate::core::object_headers::Headers;
+    use crate::core::plan::{Action, Phase, Plan, Reason};
+    use crate::core::report::InvalidationReport;
     use std::time::Duration;
 
     fn action(key: &str, op: Op, reason: Reason) -> Action {
@@ -358,7 +358,7 @@ mod tests {
             keep_assets: 1,
             notes: vec![],
             warnings: vec![],
-            evidence: crate::fingerprint::Evidence::default(),
+            evidence: crate::core::fingerprint::Evidence::default(),
         }
     }
 
@@ -373,7 +373,7 @@ mod tests {
     /// A deploy's document of `plan`, nothing done.
     fn document(dry_run: bool, plan: &Plan) -> DeployOutput<'_> {
         DeployOutput {
-            schema: crate::report::JSON_SCHEMA,
+            schema: crate::core::report::JSON_SCHEMA,
             command: "deploy",
             to: None,
             dry_run,

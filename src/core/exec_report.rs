@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::plan::Reason;
+use crate::core::plan::Reason;
 
 /// One write that happened: the seam releases and invalidation build on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::applied::ExecReport;
-use crate::invalidate::Invalidation;
-use crate::plan::{Plan, human_bytes};
+use crate::core::exec_report::ExecReport;
+use crate::core::invalidate::Invalidation;
+use crate::core::plan::{Plan, human_bytes};
 
 /// The version of every `--json` document's shape (docs/json.md): raised when a field is
 /// removed or changes meaning, not when one is added.
@@ -245,7 +245,7 @@ mod tests {
             keep_assets: 1,
             notes: vec![],
             warnings: vec![],
-            evidence: crate::fingerprint::Evidence::default(),
+            evidence: crate::core::fingerprint::Evidence::default(),
         };
         let report = ExecReport {
             uploaded: 3,
@@ -268,7 +268,7 @@ pub enum Listed {
     /// The record without its objects (`files` of them), let go once counted and compared
     /// with the bucket: a large site's records are not all held at once.
     Read {
-        record: Box<crate::release::Release>,
+        record: Box<crate::core::release::Release>,
         files: usize,
     },
     Unreadable {
@@ -279,10 +279,10 @@ pub enum Listed {
 impl Listed {
     /// Keeps what `releases` shows of `record`.
     #[must_use]
-    pub fn read(record: crate::release::Release) -> Self {
+    pub fn read(record: crate::core::release::Release) -> Self {
         Listed::Read {
             files: record.objects.len(),
-            record: Box::new(crate::release::Release {
+            record: Box::new(crate::core::release::Release {
                 objects: std::collections::BTreeMap::new(),
                 ..record
             }),
@@ -356,7 +356,7 @@ pub fn releases_table(newest_first: &[Listed], live: Option<usize>) -> String {
                 human_bytes(r.bytes),
                 r.message
                     .as_deref()
-                    .map(crate::plan::shown)
+                    .map(crate::core::plan::shown)
                     .unwrap_or_default(),
                 if r.pending_invalidation.is_empty() {
                     String::new()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::InitArgs;
 use crate::config::DEFAULT_CONFIG_FILE;
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 
 const CONFIG_TEMPLATE: &str = include_str!("templates/shipfront.toml");
 const DEPLOY_WORKFLOW: &str = include_str!("templates/deploy.yml");
@@ -160,15 +160,15 @@ pub fn run(args: InitArgs) -> Result<()> {
             path: path.clone(),
             source,
         })?;
-        crate::output::line(&format!("wrote {}", path.display()));
+        crate::run::output::line(&format!("wrote {}", path.display()));
     }
-    crate::output::line(&format!(
+    crate::run::output::line(&format!(
         "next: fill in what is commented out in {DEFAULT_CONFIG_FILE}, then run \
          `shipfront doctor` and `shipfront deploy {} --dry-run`",
         answers.dir
     ));
     if args.github {
-        crate::output::line(
+        crate::run::output::line(
             "in the workflows, set role-to-assume to a role GitHub's OIDC provider may assume \
              (the README's IAM section lists what it needs)",
         );
@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn the_readme_shows_the_workflows_init_writes() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let files = render(
             &Answers {
                 dir: "dist".into(),

@@ -10,9 +10,9 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::etag::MultipartDigest;
-pub use crate::inventory::{LocalFile, LocalTree};
+use crate::core::error::{Error, Result};
+use crate::core::etag::MultipartDigest;
+pub use crate::core::objects::{LocalFile, LocalTree};
 
 /// Files that operating systems drop into folders and nobody means to publish.
 const OS_JUNK: &[&str] = &[".DS_Store", "Thumbs.db"];
@@ -145,7 +145,7 @@ impl LeftOut {
         if name == ".nojekyll" {
             return Some(LeftOut::NoJekyll);
         }
-        if rel == crate::routing::REDIRECTS_FILE {
+        if rel == crate::core::routing::REDIRECTS_FILE {
             return Some(LeftOut::Redirects);
         }
         if upload_precompressed {
@@ -382,7 +382,7 @@ fn hash_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::etag::hex;
+    use crate::core::etag::hex;
     use std::fs;
 
     fn opts() -> ScanOptions {

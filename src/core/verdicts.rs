@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::response_headers::{HeadersPolicy, ResponseHeaders};
-use crate::spa::{self, SpaSettings};
+use crate::core::response_headers::{HeadersPolicy, ResponseHeaders};
+use crate::core::spa::{self, SpaSettings};
 
 /// What the adapter found out about the bucket.
 #[derive(Debug, Clone)]
@@ -168,7 +168,8 @@ fn records_check(
         .unwrap_or(state_prefix)
         .trim_start_matches('/');
     // shipfront's routing function answers 404 there.
-    if routing_code.is_some_and(|code| crate::routing::hides(code, state_prefix, origin_path)) {
+    if routing_code.is_some_and(|code| crate::core::routing::hides(code, state_prefix, origin_path))
+    {
         return check(
             NAME,
             Status::Pass,
@@ -505,7 +506,7 @@ fn spa_checks(d: &DistributionFacts, spa_fallback: Option<&str>, routed: bool) -
 fn runs_routing(id: &str, d: &DistributionFacts) -> bool {
     d.viewer_request_function
         .as_deref()
-        .is_some_and(|arn| crate::routing::is_ours(arn, id))
+        .is_some_and(|arn| crate::core::routing::is_ours(arn, id))
 }
 
 /// The edge: the routing function, an error-response fallback beside it, pages a private
@@ -557,7 +558,7 @@ fn edge_checks(id: &str, d: &DistributionFacts, spa: bool, edge: EdgeExpect<'_>)
 /// Whether shipfront's routing function runs on viewer requests, as the build implies.
 fn routing_check(id: &str, d: &DistributionFacts, edge: EdgeExpect<'_>) -> Option<Check> {
     const NAME: &str = "edge routing";
-    let name = crate::routing::function_name(id);
+    let name = crate::core::routing::function_name(id);
     let Some(arn) = &d.viewer_request_function else {
         return edge.routing.then(|| {
             check(
@@ -705,7 +706,7 @@ fn clean_urls_check(build: &BuildFacts) -> Check {
 /// Whether the response headers policy is the one `[headers]` describes.
 fn headers_check(id: &str, d: &DistributionFacts, wanted: Option<&ResponseHeaders>) -> Check {
     const NAME: &str = "response headers";
-    let name = crate::response_headers::policy_name(id);
+    let name = crate::core::response_headers::policy_name(id);
     let attached = match &d.headers_policy {
         Ok(attached) => attached,
         Err(why) => {
@@ -775,7 +776,7 @@ impl<'a> Output<'a> {
     pub fn of(checks: &'a [Check]) -> Self {
         let count = |status| checks.iter().filter(|c| c.status == status).count();
         Output {
-            schema: crate::report::JSON_SCHEMA,
+            schema: crate::core::report::JSON_SCHEMA,
             failed: count(Status::Fail),
             warnings: count(Status::Warn),
             checks,
@@ -820,7 +821,7 @@ pub fn table(checks: &[Check]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spa::{ErrorResponse, SpaSettings};
+    use crate::core::spa::{ErrorResponse, SpaSettings};
 
     fn good_bucket() -> BucketFacts {
         BucketFacts {
@@ -1193,7 +1194,7 @@ mod tests {
 
     #[test]
     fn the_response_headers_are_checked_against_the_config() {
-        let mine = crate::response_headers::parse(
+        let mine = crate::core::response_headers::parse(
             &[("X-Frame-Options".to_owned(), "DENY".to_owned())]
                 .into_iter()
                 .collect(),

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use crate::applied::ExecReport;
-use crate::etag::hex;
-use crate::fingerprint::Evidence;
-use crate::headers::HeaderPolicy;
-use crate::inventory::{LocalTree, RemoteListing};
-use crate::release::{Release, ReleasedObject, new_id};
+use crate::core::etag::hex;
+use crate::core::exec_report::ExecReport;
+use crate::core::fingerprint::Evidence;
+use crate::core::object_headers::HeaderPolicy;
+use crate::core::objects::{LocalTree, RemoteListing};
+use crate::core::release::{Release, ReleasedObject, new_id};
 
 /// The id of the release a deploy's writes make: its time, salted with the previous release
 /// and what it wrote (versions included), so two releases in the same millisecond differ.
@@ -131,9 +131,9 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::applied::WriteRecord;
-    use crate::plan::Reason;
-    use crate::scan::LocalFile;
+    use crate::core::exec_report::WriteRecord;
+    use crate::core::plan::Reason;
+    use crate::run::scan::LocalFile;
     use crate::store::RemoteObject;
     use md5::{Digest, Md5};
 

@@ -6,8 +6,8 @@
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::fingerprint::{CacheClass, Evidence};
+use crate::core::error::{Error, Result};
+use crate::core::fingerprint::{CacheClass, Evidence};
 
 /// HTML, service workers and manifests must be revalidated on every visit so a deploy shows up.
 pub const REVALIDATE: &str = "public, max-age=0, must-revalidate";

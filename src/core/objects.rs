@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::etag::{MultipartDigest, hex};
+use crate::core::etag::{MultipartDigest, hex};
 
 /// One file to deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,16 +7,16 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::applied::ExecReport;
 use crate::config::{LockPolicy, Site};
-use crate::edge::{Edge, EdgeWork};
-use crate::error::{Error, Result};
-use crate::invalidate::{self, Invalidate, Invalidation, cached_keys, planned_cached_keys};
-use crate::plan::Plan;
-use crate::release::{self, Release};
-use crate::report::{Command, InvalidationReport, Outcome};
+use crate::core::error::{Error, Result};
+use crate::core::exec_report::ExecReport;
+use crate::core::invalidate::{self, Invalidate, Invalidation, cached_keys, planned_cached_keys};
+use crate::core::plan::Plan;
+use crate::core::release::{self, Release};
+use crate::core::report::{Command, InvalidationReport, Outcome};
+use crate::run::edge::{Edge, EdgeWork};
 use crate::store::{Cdn, ObjectStore};
-use crate::{execute, github, lock, progress};
+use crate::{run::execute, run::github, run::lock, run::progress};
 
 /// How a command applies its plan.
 #[derive(Debug, Clone)]
@@ -337,7 +337,7 @@ pub fn sends_pending(
 
 /// Prints an outcome on stdout (JSON or text) and publishes it to GitHub Actions.
 pub fn print(outcome: &Outcome, json: bool) -> Result<()> {
-    crate::output::to_stdout(|stdout| {
+    crate::run::output::to_stdout(|stdout| {
         if json {
             serde_json::to_writer_pretty(&mut *stdout, &outcome.view())?;
         } else {
@@ -410,7 +410,7 @@ pub fn caller_reference(
         .saturating_sub(started.elapsed());
     let digest = {
         use md5::{Digest, Md5};
-        crate::etag::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
+        crate::core::etag::hex(&Md5::digest(inv.paths.join("\n").as_bytes())[..6])
     };
     format!("shipfront-{}-{digest}", since_epoch.as_millis())
 }
@@ -482,16 +482,15 @@ mod tests {
 
     use std::sync::Arc;
 
-    use crate::deploy::deploy;
-    use crate::error::Error;
-    use crate::memory::{
-        MemoryCdn, MemoryStore, block_on, deploy_config, now, rollback_config, tree,
-    };
-    use crate::plan::Reason;
-    use crate::report::Outcome;
-    use crate::rollback::rollback;
-    use crate::scan::LocalTree;
+    use crate::commands::deploy::deploy;
+    use crate::commands::rollback::rollback;
+    use crate::core::error::Error;
+    use crate::core::objects::LocalTree;
+    use crate::core::plan::Reason;
+    use crate::core::report::Outcome;
+    use crate::run::fixtures::{block_on, deploy_config, now, rollback_config, tree};
     use crate::store::RemoteFailure;
+    use crate::store::memory::{MemoryCdn, MemoryStore};
 
     const LOCK: &str = ".shipfront/lock";
 
@@ -761,7 +760,8 @@ mod tests {
                 .filter(|k| k.starts_with(".shipfront/releases/"))
                 .filter_map(|k| {
                     let body = &o.current(k)?.body;
-                    let record: crate::release::Release = serde_json::from_slice(body).ok()?;
+                    let record: crate::core::release::Release =
+                        serde_json::from_slice(body).ok()?;
                     Some(record.time)
                 })
                 .collect()
@@ -779,7 +779,7 @@ mod tests {
         store: &Arc<MemoryStore>,
         cdn: &Arc<MemoryCdn>,
         config: &crate::config::RollbackConfig,
-    ) -> crate::error::Result<Outcome> {
+    ) -> crate::core::error::Result<Outcome> {
         block_on(rollback(
             Arc::clone(store),
             Some(Arc::clone(cdn)),
@@ -893,7 +893,7 @@ mod tests {
     }
 
     /// The live release record, as the bucket holds it.
-    fn live_record(store: &MemoryStore) -> crate::release::Release {
+    fn live_record(store: &MemoryStore) -> crate::core::release::Release {
         store.with_objects(|o| {
             let key = o
                 .keys
@@ -1003,9 +1003,9 @@ mod tests {
     }
 
     fn routed(mut config: crate::config::DeployConfig) -> crate::config::DeployConfig {
-        config.routing = Some(crate::routing::RoutingConfig {
-            mode: crate::routing::Mode::Pages,
-            trailing_slash: crate::routing::TrailingSlash::AsBuilt,
+        config.routing = Some(crate::core::routing::RoutingConfig {
+            mode: crate::core::routing::Mode::Pages,
+            trailing_slash: crate::core::routing::TrailingSlash::AsBuilt,
             redirects: Vec::new(),
             hidden: None,
         });
@@ -1017,7 +1017,7 @@ mod tests {
         cdn: &Arc<MemoryCdn>,
         config: &crate::config::DeployConfig,
         site: &LocalTree,
-    ) -> crate::error::Result<Outcome> {
+    ) -> crate::core::error::Result<Outcome> {
         block_on(deploy(
             Arc::clone(store),
             Some(Arc::clone(cdn)),
@@ -1035,7 +1035,7 @@ mod tests {
         let config = routed(deploy_config());
         deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
         let live = |cdn: &MemoryCdn| {
-            crate::memory::lock(&cdn.functions)
+            crate::store::memory::lock(&cdn.functions)
                 .get(FUNCTION)
                 .and_then(|f| f.live.clone())
                 .unwrap_or_default()
@@ -1043,7 +1043,7 @@ mod tests {
         let first = live(&cdn);
         assert!(first.contains("function handler"), "published");
         assert!(
-            crate::memory::lock(&cdn.viewer_request)
+            crate::store::memory::lock(&cdn.viewer_request)
                 .as_deref()
                 .is_some_and(|arn| arn.ends_with(":function/shipfront-E1")),
             "run on viewer requests"
@@ -1070,7 +1070,7 @@ mod tests {
     #[test]
     fn a_viewer_request_function_shipfront_did_not_write_is_replaced_only_by_force() {
         let (store, cdn) = fresh();
-        *crate::memory::lock(&cdn.viewer_request) =
+        *crate::store::memory::lock(&cdn.viewer_request) =
             Some("arn:aws:cloudfront::1:function/hand-made".to_owned());
         let mut config = routed(deploy_config());
         let err = deploy_with(&store, &cdn, &config, &v1()).unwrap_err();
@@ -1080,7 +1080,7 @@ mod tests {
         config.force_routing = true;
         deploy_with(&store, &cdn, &config, &v1()).expect("forced");
         assert!(
-            crate::memory::lock(&cdn.viewer_request)
+            crate::store::memory::lock(&cdn.viewer_request)
                 .as_deref()
                 .is_some_and(|arn| arn.ends_with("shipfront-E1"))
         );
@@ -1094,8 +1094,8 @@ mod tests {
         let at_publish = Arc::new(std::sync::Mutex::new(None));
         {
             let (store, at_publish) = (Arc::clone(&store), Arc::clone(&at_publish));
-            *crate::memory::lock(&cdn.on_publish) = Some(Box::new(move || {
-                *crate::memory::lock(&at_publish) = Some(store.calls().len());
+            *crate::store::memory::lock(&cdn.on_publish) = Some(Box::new(move || {
+                *crate::store::memory::lock(&at_publish) = Some(store.calls().len());
             }));
         }
         // v2 of another layout: the function changes, pages change, old.css is deleted.
@@ -1106,7 +1106,7 @@ mod tests {
         ]);
         deploy_with(&store, &cdn, &config, &v2).expect("second deploy");
         let calls = store.calls();
-        let published = crate::memory::lock(&at_publish).expect("published");
+        let published = crate::store::memory::lock(&at_publish).expect("published");
         let root = calls
             .iter()
             .rposition(|c| c == "PutObject index.html")
@@ -1135,8 +1135,10 @@ mod tests {
     }
 
     fn attached(cdn: &MemoryCdn) -> Option<crate::store::HeadersPolicy> {
-        let id = crate::memory::lock(&cdn.attached_policy).clone()?;
-        crate::memory::lock(&cdn.headers_policies).get(&id).cloned()
+        let id = crate::store::memory::lock(&cdn.attached_policy).clone()?;
+        crate::store::memory::lock(&cdn.headers_policies)
+            .get(&id)
+            .cloned()
     }
 
     #[test]
@@ -1202,11 +1204,12 @@ mod tests {
         let managed = crate::store::HeadersPolicy {
             id: "67f7725c".to_owned(),
             name: "Managed-SecurityHeadersPolicy".to_owned(),
-            headers: crate::response_headers::ResponseHeaders::default(),
+            headers: crate::core::response_headers::ResponseHeaders::default(),
             hand_edited: false,
         };
-        crate::memory::lock(&cdn.headers_policies).insert(managed.id.clone(), managed.clone());
-        *crate::memory::lock(&cdn.attached_policy) = Some(managed.id.clone());
+        crate::store::memory::lock(&cdn.headers_policies)
+            .insert(managed.id.clone(), managed.clone());
+        *crate::store::memory::lock(&cdn.attached_policy) = Some(managed.id.clone());
         let mut config = with_headers(deploy_config(), &[("X-Content-Type-Options", "nosniff")]);
         let err = deploy_with(&store, &cdn, &config, &v1()).unwrap_err();
         assert_eq!(err.exit_code(), 2);
@@ -1238,8 +1241,10 @@ mod tests {
             + 1;
         let other = Arc::clone(&cdn);
         store.before_nth("PutObject", lock_write, move |_| {
-            let id = crate::memory::lock(&other.attached_policy).clone().unwrap();
-            let mut policies = crate::memory::lock(&other.headers_policies);
+            let id = crate::store::memory::lock(&other.attached_policy)
+                .clone()
+                .unwrap();
+            let mut policies = crate::store::memory::lock(&other.headers_policies);
             policies.get_mut(&id).unwrap().headers.frame_options = Some("SAMEORIGIN".into());
         });
         let outcome = deploy_with(&store, &cdn, &config, &v2()).expect("second deploy");

@@ -1,0 +1,101 @@
+//! `shipfront doctor`: reads the bucket, the distribution and (given a folder) the build, and
+//! prints the verdicts of `core::verdicts` as a table or JSON; fails when a check fails.
+
+use crate::aws;
+use crate::config::{self, DoctorConfig};
+use crate::core::error::{Error, Result};
+use crate::core::{routing, verdicts};
+use crate::run::{output, scan};
+
+/// The files of the build folder doctor checks the edge against, as a deploy scans them.
+fn build_files(build: &config::DoctorBuild) -> Result<Vec<String>> {
+    let options = scan::ScanOptions {
+        prefix: String::new(),
+        excludes: build.excludes.clone(),
+        part_size: config::DEFAULT_PART_SIZE_MIB << 20,
+        upload_precompressed: false,
+    };
+    let tree = scan::scan(&build.dir, &options)?;
+    Ok(tree.files.iter().map(|f| f.rel.clone()).collect())
+}
+
+/// What doctor knows of the build: its files and the routing function they imply, hiding the
+/// state prefix where the origin (serving `origin_path`) would serve it, as a deploy does.
+fn build_facts(
+    build: &config::DoctorBuild,
+    files: Vec<String>,
+    state_prefix: &str,
+    origin_path: &str,
+) -> verdicts::BuildFacts {
+    let routing_code = build.routing.clone().and_then(|routing| {
+        routing::function_for(
+            files.iter().map(String::as_str),
+            &routing,
+            state_prefix,
+            Some(origin_path),
+        )
+        .map_err(|e| e.to_string())
+    });
+    verdicts::BuildFacts {
+        dir: build.dir.display().to_string(),
+        files,
+        routing_code,
+    }
+}
+
+/// Runs every check and prints the table (or JSON); fails when any check fails.
+pub async fn run(config: DoctorConfig) -> Result<()> {
+    let files = config.build.as_ref().map(build_files).transpose()?;
+    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
+    let bucket = store.bucket_facts().await;
+    let distribution = match &config.distribution_id {
+        Some(id) => Some((
+            id.as_str(),
+            aws::CloudFrontCdn::new(&sdk)
+                .distribution_facts(id)
+                .await
+                .map_err(|e| Error::from(e).to_string()),
+        )),
+        None => None,
+    };
+    let origin_path = distribution
+        .as_ref()
+        .and_then(|(_, facts)| facts.as_ref().ok())
+        .and_then(|d| d.origin_for(&config.site.bucket))
+        .map_or("", |o| o.origin_path.as_str());
+    let build =
+        config.build.as_ref().zip(files).map(|(build, files)| {
+            build_facts(build, files, &config.site.state_prefix, origin_path)
+        });
+    let checks = verdicts::checks(
+        &config.site.bucket,
+        &config.site.prefix,
+        &config.site.state_prefix,
+        &bucket,
+        distribution
+            .as_ref()
+            .map(|(id, facts)| (*id, facts.as_ref().map_err(String::as_str))),
+        config.spa_fallback.as_deref(),
+        verdicts::EdgeExpect {
+            routing: config.routing,
+            headers: config.headers.as_ref(),
+            build: build.as_ref(),
+        },
+    );
+    output::to_stdout(|stdout| {
+        if config.json {
+            serde_json::to_writer_pretty(&mut *stdout, &verdicts::Output::of(&checks))?;
+            writeln!(stdout)
+        } else {
+            writeln!(stdout, "{}", verdicts::table(&checks))
+        }
+    })?;
+    let failed = checks
+        .iter()
+        .filter(|c| c.status == verdicts::Status::Fail)
+        .count();
+    if failed > 0 {
+        return Err(Error::DoctorFailed(failed));
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! The commands, one file each: thin scripts over `run` (which does the shared IO through the
+//! ports), `core` (which decides) and `aws` (which connects). Also how a failed command's error
+//! reaches the user.
+
+pub mod completions;
+pub mod deploy;
+pub mod doctor;
+pub mod init;
+pub mod releases;
+pub mod rollback;
+pub mod routing;
+
+use crate::core::error::Error;
+use crate::core::plan;
+use crate::run::{github, output};
+
+/// Prints a failed command's error: a workflow annotation in GitHub Actions (with the job
+/// summary told too), `error: ...` elsewhere.
+pub fn report_error(command: &str, err: &Error) {
+    let message = err.to_string();
+    if github::in_actions() {
+        github::print_annotation(&github::annotation(
+            "error",
+            &format!("shipfront {command} failed"),
+            &message,
+        ));
+    } else {
+        output::err_line(&format!("error: {}", plan::shown(&message)));
+    }
+    github::publish_failure(command, &message);
+}
+
+/// In GitHub Actions, repeats a command-line error clap is about to print as an annotation.
+pub fn usage_error(e: &clap::Error) {
+    if e.use_stderr() && github::in_actions() {
+        let text = e.render().to_string();
+        let message = text.trim().trim_start_matches("error: ");
+        output::line(&github::annotation(
+            "error",
+            "shipfront: invalid command line",
+            message,
+        ));
+    }
+}

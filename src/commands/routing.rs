@@ -1,0 +1,31 @@
+//! `shipfront routing`: prints the CloudFront Function a deploy would publish for a build folder,
+//! for review and for the tests that run it.
+
+use crate::config::{self, RoutingSettings};
+use crate::core::error::{Error, Result};
+use crate::core::routing;
+use crate::run::{output, scan};
+
+/// Prints the routing function of the build folder (for review, and for tests that run it).
+pub fn run(settings: &RoutingSettings) -> Result<()> {
+    let options = scan::ScanOptions {
+        prefix: String::new(),
+        excludes: settings.excludes.clone(),
+        part_size: config::DEFAULT_PART_SIZE_MIB << 20,
+        upload_precompressed: false,
+    };
+    let tree = scan::scan(&settings.dir, &options)?;
+    if let routing::Mode::Spa { fallback } = &settings.routing.mode
+        && !tree.files.iter().any(|f| &f.rel == fallback)
+    {
+        return Err(Error::Usage(format!(
+            "`{}` has no `{fallback}`, the SPA's fallback page: check the folder or \
+             --spa-fallback",
+            settings.dir.display()
+        )));
+    }
+    let source =
+        routing::function_source(tree.files.iter().map(|f| f.rel.as_str()), &settings.routing)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+    output::to_stdout(|out| out.write_all(source.as_bytes()))
+}

@@ -1,0 +1,131 @@
+//! What the in-memory tests start from: a build folder without disk, the settings the flags'
+//! defaults make, and runtimes (time paused for leases), so each test says only what differs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use md5::{Digest, Md5};
+
+use crate::config::{DeployConfig, Invalidate, LockPolicy, RollbackConfig, Site};
+use crate::core::object_headers::HeaderPolicy;
+use crate::core::objects::{LocalFile, LocalTree};
+
+/// A local tree of `(path, body)` files, hashed as the scan would (no file on disk).
+#[must_use]
+pub fn tree(files: &[(&str, &str)]) -> LocalTree {
+    LocalTree {
+        files: files
+            .iter()
+            .map(|(rel, body)| LocalFile {
+                rel: (*rel).to_owned(),
+                key: (*rel).to_owned(),
+                path: PathBuf::from(rel),
+                size: body.len() as u64,
+                md5: Md5::digest(body.as_bytes()).into(),
+                multipart: None,
+            })
+            .map(Arc::new)
+            .collect(),
+        warnings: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// The site of bucket `b` at the bucket's root.
+#[must_use]
+pub fn site() -> Site {
+    Site {
+        bucket: "b".to_owned(),
+        prefix: String::new(),
+        state_prefix: crate::core::plan::STATE_DIR.to_owned(),
+        aws: crate::store::AwsSettings::default(),
+    }
+}
+
+/// A deploy's settings as the flags' defaults make them, with distribution `E1`.
+#[must_use]
+pub fn deploy_config() -> DeployConfig {
+    DeployConfig {
+        dir: PathBuf::from("dist"),
+        site: site(),
+        dry_run: false,
+        delete: true,
+        max_deletes: 1000,
+        concurrency: 4,
+        excludes: Vec::new(),
+        part_size: 8 << 20,
+        upload_precompressed: false,
+        headers: HeaderPolicy::default(),
+        json: false,
+        progress: false,
+        distribution_id: Some("E1".to_owned()),
+        invalidate: Invalidate::Changed,
+        max_invalidation_paths: 15,
+        wait: false,
+        spa: false,
+        spa_fallback: "index.html".to_owned(),
+        fix_spa: false,
+        message: None,
+        lock: lock_policy(),
+        keep_assets: 0,
+        routing: None,
+        force_routing: false,
+        response_headers: None,
+        force_headers: false,
+    }
+}
+
+/// A rollback's settings as the flags' defaults make them, with distribution `E1`.
+#[must_use]
+pub fn rollback_config() -> RollbackConfig {
+    RollbackConfig {
+        site: site(),
+        to: None,
+        distribution_id: Some("E1".to_owned()),
+        dry_run: false,
+        wait: false,
+        json: false,
+        progress: false,
+        concurrency: 4,
+        invalidate: Invalidate::Changed,
+        max_invalidation_paths: 15,
+        lock: lock_policy(),
+        max_deletes: 1000,
+        force_routing: false,
+        force_headers: false,
+    }
+}
+
+fn lock_policy() -> LockPolicy {
+    LockPolicy {
+        force: false,
+        stale_after: Duration::from_secs(120),
+    }
+}
+
+/// Runs a future to completion on a fresh single-threaded runtime, as `shipfront::run` does.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// Like `block_on`, with time paused: sleeps end at once, in order, as soon as nothing else
+/// can run, so leases of minutes are tested in milliseconds.
+pub fn block_on_paused<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+/// When a test's command started.
+#[must_use]
+pub fn now() -> Instant {
+    Instant::now()
+}
