@@ -18,10 +18,10 @@ impl Cli {
     #[must_use]
     pub fn json_output(&self) -> bool {
         match &self.command {
-            Command::Deploy(a) => a.json,
+            Command::Deploy(a) => a.publish.json,
             Command::Doctor(a) => a.json,
             Command::Releases(a) => a.json,
-            Command::Rollback(a) => a.json,
+            Command::Rollback(a) => a.publish.json,
             Command::Init(_) | Command::Routing(_) | Command::Completions(_) => false,
         }
     }
@@ -132,43 +132,8 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "RELEASE_ID")]
     pub to: Option<String>,
 
-    /// CloudFront distribution to invalidate after the rollback
-    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
-    pub distribution_id: Option<String>,
-
-    /// Print the rollback plan and write nothing
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Refuse, before any write, a rollback that deletes more objects than this [default: 256]
-    #[arg(long, env = "SHIPFRONT_MAX_DELETES", value_name = "N")]
-    pub max_deletes: Option<usize>,
-
-    /// Replace a viewer-request function shipfront did not write with the release's routing
-    #[arg(long)]
-    pub force_routing: bool,
-
-    /// Replace a response headers policy shipfront did not write with the release's headers
-    #[arg(long)]
-    pub force_headers: bool,
-
     #[command(flatten)]
-    pub invalidation: InvalidateArgs,
-
-    #[command(flatten)]
-    pub lock: LockArgs,
-
-    /// Wait until CloudFront reports the invalidation completed
-    #[arg(long)]
-    pub wait: bool,
-
-    /// Print one JSON document on stdout
-    #[arg(long)]
-    pub json: bool,
-
-    /// No progress bars or progress lines
-    #[arg(long)]
-    pub no_progress: bool,
+    pub publish: PublishArgs,
 }
 
 /// Flags of `shipfront releases`.
@@ -231,10 +196,6 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub site: SiteArgs,
 
-    /// Print the plan with the reason for every action, and write nothing
-    #[arg(long)]
-    pub dry_run: bool,
-
     /// Delete objects that are no longer in the folder (the default)
     #[arg(long, overrides_with = "no_delete")]
     pub delete: bool,
@@ -243,14 +204,6 @@ pub struct DeployArgs {
     #[arg(long, overrides_with = "delete")]
     pub no_delete: bool,
 
-    /// Refuse, before any write, a plan that deletes more objects than this [default: 256]
-    #[arg(long, env = "SHIPFRONT_MAX_DELETES", value_name = "N")]
-    pub max_deletes: Option<usize>,
-
-    /// Writes in flight at once [default: 32]
-    #[arg(long, env = "SHIPFRONT_CONCURRENCY", value_name = "N")]
-    pub concurrency: Option<usize>,
-
     /// Leave out files matching this glob (relative to DIR; repeatable)
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -258,13 +211,6 @@ pub struct DeployArgs {
     /// Also deploy precompressed copies (X.br, X.gz beside X), left out by default
     #[arg(long)]
     pub upload_precompressed: bool,
-
-    /// CloudFront distribution in front of the bucket: invalidate what the deploy changed
-    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
-    pub distribution_id: Option<String>,
-
-    #[command(flatten)]
-    pub lock: LockArgs,
 
     /// Keep stale fingerprinted assets for N releases after they leave the tree [default: 1]
     #[arg(long, env = "SHIPFRONT_KEEP_ASSETS", value_name = "N")]
@@ -292,19 +238,44 @@ pub struct DeployArgs {
     #[arg(long)]
     pub routing: bool,
 
-    /// With --routing: replace a viewer-request function shipfront did not write
-    #[arg(long)]
-    pub force_routing: bool,
-
-    /// With [headers] in shipfront.toml: replace a response headers policy shipfront did not
-    /// write
-    #[arg(long)]
-    pub force_headers: bool,
-
     /// With --routing, page URLs of a multi-page build: `always` end in /, `never` do, or
     /// `as-built`
     #[arg(long, value_name = "always|never|as-built")]
     pub trailing_slash: Option<String>,
+
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// How `deploy` and `rollback` publish: the distribution, the guards, invalidation, the lock
+/// and the output, the same flags for both.
+#[derive(Debug, Args, Default)]
+pub struct PublishArgs {
+    /// CloudFront distribution in front of the bucket: invalidate what changed
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
+
+    /// Print the plan with the reason for every action, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Refuse, before any write, a plan that deletes more objects than this [default: 256]
+    #[arg(long, env = "SHIPFRONT_MAX_DELETES", value_name = "N")]
+    pub max_deletes: Option<usize>,
+
+    /// Writes in flight at once [default: 32]
+    #[arg(long, env = "SHIPFRONT_CONCURRENCY", value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// Replace a viewer-request function shipfront did not write (the routing of --routing, or
+    /// of the release a rollback restores)
+    #[arg(long)]
+    pub force_routing: bool,
+
+    /// Replace a response headers policy shipfront did not write (with [headers] in
+    /// shipfront.toml, or recorded by the release a rollback restores)
+    #[arg(long)]
+    pub force_headers: bool,
 
     #[command(flatten)]
     pub invalidation: InvalidateArgs,
@@ -316,6 +287,9 @@ pub struct DeployArgs {
     /// Wait until CloudFront reports the invalidation completed
     #[arg(long)]
     pub wait: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Print one JSON document (the plan, or the result) on stdout; logs go to stderr
     #[arg(long)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{DeployArgs, SiteArgs};
+use crate::cli::{DeployArgs, PublishArgs, SiteArgs};
 use crate::core::error::{Error, Result};
 pub use crate::core::invalidate::Invalidate;
 use crate::core::object_headers::{HeaderPolicy, Rule};
@@ -178,14 +178,10 @@ pub struct DeployConfig {
     /// The build folder.
     pub dir: PathBuf,
     pub site: Site,
-    /// Print the plan and write nothing.
-    pub dry_run: bool,
+    /// How the deploy publishes (the flags it shares with rollback).
+    pub publish: Publish,
     /// Delete stale keys.
     pub delete: bool,
-    /// Refuse plans that delete more than this.
-    pub max_deletes: usize,
-    /// Writes in flight at once.
-    pub concurrency: usize,
     /// Exclusion globs from flags and the file.
     pub excludes: Vec<String>,
     /// Multipart threshold and part size, bytes.
@@ -194,18 +190,6 @@ pub struct DeployConfig {
     pub upload_precompressed: bool,
     /// Header defaults and `[[rules]]`.
     pub headers: HeaderPolicy,
-    /// One JSON document on stdout.
-    pub json: bool,
-    /// Show progress (bars on a terminal, lines otherwise).
-    pub progress: bool,
-    /// CloudFront distribution to invalidate, if any.
-    pub distribution_id: Option<String>,
-    /// What to invalidate after the writes.
-    pub invalidate: Invalidate,
-    /// Collapse invalidations above this many URLs.
-    pub max_invalidation_paths: usize,
-    /// Wait for the invalidation to complete.
-    pub wait: bool,
     /// Single-page app guard.
     pub spa: bool,
     /// The page SPA routes fall back to, relative to the build folder (`index.html`).
@@ -214,18 +198,96 @@ pub struct DeployConfig {
     pub fix_spa: bool,
     /// Message of the release record.
     pub message: Option<String>,
-    /// How a lock held by someone else is treated.
-    pub lock: LockPolicy,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub keep_assets: u32,
     /// The edge routing to publish (`--routing`), if any.
     pub routing: Option<crate::core::routing::RoutingConfig>,
-    /// Replace a viewer-request function shipfront did not write.
-    pub force_routing: bool,
     /// `[headers]` as written (checked), kept live by a response headers policy.
     pub response_headers: Option<BTreeMap<String, String>>,
+}
+
+/// How `deploy` and `rollback` publish, resolved once from the flags they share
+/// (`cli::PublishArgs`) and the file's `[deploy]` table.
+#[derive(Debug, Clone)]
+pub struct Publish {
+    /// CloudFront distribution in front of the bucket, if any.
+    pub distribution_id: Option<String>,
+    /// Print the plan and write nothing.
+    pub dry_run: bool,
+    /// Refuse plans that delete more than this.
+    pub max_deletes: usize,
+    /// Writes in flight at once.
+    pub concurrency: usize,
+    /// What to invalidate after the writes.
+    pub invalidate: Invalidate,
+    /// Collapse invalidations above this many URLs.
+    pub max_invalidation_paths: usize,
+    /// Wait for the invalidation to complete.
+    pub wait: bool,
+    /// How a lock held by someone else is treated.
+    pub lock: LockPolicy,
+    /// Replace a viewer-request function shipfront did not write.
+    pub force_routing: bool,
     /// Replace a response headers policy shipfront did not write.
     pub force_headers: bool,
+    /// One JSON document on stdout.
+    pub json: bool,
+    /// Show progress (bars on a terminal, lines otherwise).
+    pub progress: bool,
+}
+
+impl Publish {
+    /// Flags (with their `SHIPFRONT_*` variables) over `[deploy]` over defaults; the flags that
+    /// need a distribution refused without one.
+    fn resolve(args: PublishArgs, file: &FileConfig) -> Result<Publish> {
+        let distribution_id = args
+            .distribution_id
+            .or_else(|| file.distribution_id.clone())
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        let invalidate = Invalidate::resolve(&args.invalidation, distribution_id.as_ref())?;
+        if args.wait && distribution_id.is_none() {
+            return Err(Error::Usage(
+                "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
+        let at_least_one = |value: usize, flag: &str| {
+            if value == 0 {
+                Err(Error::Usage(format!("--{flag} must be at least 1")))
+            } else {
+                Ok(value)
+            }
+        };
+        let deploy = &file.deploy;
+        Ok(Publish {
+            distribution_id,
+            invalidate,
+            dry_run: args.dry_run,
+            max_deletes: args
+                .max_deletes
+                .or(deploy.max_deletes)
+                .unwrap_or(DEFAULT_MAX_DELETES),
+            concurrency: at_least_one(
+                args.concurrency
+                    .or(deploy.concurrency)
+                    .unwrap_or(DEFAULT_CONCURRENCY),
+                "concurrency",
+            )?,
+            max_invalidation_paths: at_least_one(
+                args.max_invalidation_paths
+                    .or(deploy.max_invalidation_paths)
+                    .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS),
+                "max-invalidation-paths",
+            )?,
+            wait: args.wait,
+            lock: LockPolicy::resolve(args.lock, deploy.lock_stale_after.clone())?,
+            force_routing: args.force_routing,
+            force_headers: args.force_headers,
+            json: args.json,
+            progress: !args.no_progress,
+        })
+    }
 }
 
 impl Invalidate {
@@ -585,64 +647,17 @@ pub struct RollbackConfig {
     pub site: Site,
     /// Release id to restore; None: the one before the live one.
     pub to: Option<String>,
-    pub distribution_id: Option<String>,
-    pub dry_run: bool,
-    pub wait: bool,
-    pub json: bool,
-    pub progress: bool,
-    pub concurrency: usize,
-    /// What to invalidate after the writes.
-    pub invalidate: Invalidate,
-    pub max_invalidation_paths: usize,
-    pub lock: LockPolicy,
-    /// Refuse rollbacks that delete more than this, like deploys.
-    pub max_deletes: usize,
-    /// Replace a viewer-request function shipfront did not write.
-    pub force_routing: bool,
-    /// Replace a response headers policy shipfront did not write.
-    pub force_headers: bool,
+    /// How the rollback publishes (the flags it shares with deploy).
+    pub publish: Publish,
 }
 
 impl RollbackConfig {
     pub fn resolve(args: crate::cli::RollbackArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
-        let distribution_id = args
-            .distribution_id
-            .or(file.distribution_id)
-            .filter(|d| !d.trim().is_empty());
-        if args.wait && distribution_id.is_none() {
-            return Err(Error::Usage(
-                "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
-                    .to_owned(),
-            ));
-        }
-        let invalidate = Invalidate::resolve(&args.invalidation, distribution_id.as_ref())?;
         Ok(RollbackConfig {
+            publish: Publish::resolve(args.publish, &file)?,
             site,
-            invalidate,
             to: args.to,
-            distribution_id,
-            dry_run: args.dry_run,
-            wait: args.wait,
-            json: args.json,
-            progress: !args.no_progress,
-            concurrency: file
-                .deploy
-                .concurrency
-                .unwrap_or(DEFAULT_CONCURRENCY)
-                .max(1),
-            max_invalidation_paths: file
-                .deploy
-                .max_invalidation_paths
-                .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS)
-                .max(1),
-            lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
-            max_deletes: args
-                .max_deletes
-                .or(file.deploy.max_deletes)
-                .unwrap_or(DEFAULT_MAX_DELETES),
-            force_routing: args.force_routing,
-            force_headers: args.force_headers,
         })
     }
 }
@@ -655,15 +670,18 @@ impl DeployConfig {
         Self::merge(args, site, file)
     }
 
-    fn merge(args: DeployArgs, site: Site, file: FileConfig) -> Result<Self> {
+    fn merge(mut args: DeployArgs, site: Site, file: FileConfig) -> Result<Self> {
         let (spa, spa_fallback) = spa_setting(args.spa, args.spa_fallback.clone(), &file)?;
-        let response_headers = response_headers_of(
-            &file,
-            args.distribution_id
-                .as_ref()
-                .or(file.distribution_id.as_ref()),
-        )?;
-        let routing = deploy_routing(&args, spa, &spa_fallback, &file)?;
+        let publish = Publish::resolve(std::mem::take(&mut args.publish), &file)?;
+        let distribution = publish.distribution_id.as_ref();
+        if args.fix_spa && distribution.is_none() {
+            return Err(Error::Usage(
+                "--fix-spa repairs a CloudFront distribution: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
+        let response_headers = response_headers_of(&file, distribution)?;
+        let routing = deploy_routing(&args, distribution, spa, &spa_fallback, &file)?;
         let delete = if args.no_delete {
             false
         } else if args.delete {
@@ -671,54 +689,32 @@ impl DeployConfig {
         } else {
             file.deploy.delete.unwrap_or(true)
         };
-        let concurrency = args
-            .concurrency
-            .or(file.deploy.concurrency)
-            .unwrap_or(DEFAULT_CONCURRENCY);
-        if concurrency == 0 {
-            return Err(Error::Usage("--concurrency must be at least 1".to_owned()));
-        }
         let part_size_mib = file.deploy.part_size_mib.unwrap_or(DEFAULT_PART_SIZE_MIB);
         if !(5..=5120).contains(&part_size_mib) {
             return Err(Error::Usage(format!(
                 "part_size_mib = {part_size_mib} in [deploy]: S3 parts must be 5 to 5120 MiB"
             )));
         }
-        let (distribution_id, invalidate, max_invalidation_paths) = cdn_settings(&args, &file)?;
         let headers = header_policy(file.rules)?;
         let mut excludes = args.exclude;
         excludes.extend(file.deploy.exclude);
         Ok(DeployConfig {
             dir: args.dir,
             site,
-            dry_run: args.dry_run,
+            publish,
             delete,
-            max_deletes: args
-                .max_deletes
-                .or(file.deploy.max_deletes)
-                .unwrap_or(DEFAULT_MAX_DELETES),
-            concurrency,
             excludes,
             part_size: part_size_mib << 20,
             upload_precompressed: args.upload_precompressed
                 || file.deploy.upload_precompressed.unwrap_or(false),
             headers,
-            json: args.json,
-            progress: !args.no_progress,
-            distribution_id,
-            invalidate,
-            max_invalidation_paths,
-            wait: args.wait,
             spa: spa || args.fix_spa,
             spa_fallback,
             fix_spa: args.fix_spa,
             message: crate::environment::default_message(args.message),
-            lock: LockPolicy::resolve(args.lock, file.deploy.lock_stale_after)?,
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
             routing,
-            force_routing: args.force_routing,
             response_headers,
-            force_headers: args.force_headers,
         })
     }
 }
@@ -727,6 +723,7 @@ impl DeployConfig {
 /// distribution.
 fn deploy_routing(
     args: &DeployArgs,
+    distribution: Option<&String>,
     spa: bool,
     spa_fallback: &str,
     file: &FileConfig,
@@ -734,7 +731,7 @@ fn deploy_routing(
     if !args.routing && !file.routing.unwrap_or(false) {
         return Ok(None);
     }
-    if args.distribution_id.is_none() && file.distribution_id.is_none() {
+    if distribution.is_none() {
         return Err(Error::Usage(
             "--routing publishes a CloudFront Function: pass --distribution-id ID too".to_owned(),
         ));
@@ -774,45 +771,6 @@ fn response_headers_of(
         ));
     }
     Ok(Some(table.clone()))
-}
-
-/// The distribution, what to invalidate and the collapsing limit; the flags that need a
-/// distribution refused without one.
-fn cdn_settings(
-    args: &DeployArgs,
-    file: &FileConfig,
-) -> Result<(Option<String>, Invalidate, usize)> {
-    let distribution_id = args
-        .distribution_id
-        .clone()
-        .or_else(|| file.distribution_id.clone())
-        .map(|d| d.trim().to_owned())
-        .filter(|d| !d.is_empty());
-    let invalidate = Invalidate::resolve(&args.invalidation, distribution_id.as_ref())?;
-    if distribution_id.is_none() {
-        if args.wait {
-            return Err(Error::Usage(
-                "--wait waits for a CloudFront invalidation: pass --distribution-id ID too"
-                    .to_owned(),
-            ));
-        }
-        if args.fix_spa {
-            return Err(Error::Usage(
-                "--fix-spa repairs a CloudFront distribution: pass --distribution-id ID too"
-                    .to_owned(),
-            ));
-        }
-    }
-    let max_invalidation_paths = args
-        .max_invalidation_paths
-        .or(file.deploy.max_invalidation_paths)
-        .unwrap_or(DEFAULT_MAX_INVALIDATION_PATHS);
-    if max_invalidation_paths == 0 {
-        return Err(Error::Usage(
-            "--max-invalidation-paths must be at least 1".to_owned(),
-        ));
-    }
-    Ok((distribution_id, invalidate, max_invalidation_paths))
 }
 
 /// `[[rules]]` compiled; an entry that sets no header is a mistake, refused.
@@ -893,8 +851,8 @@ mod tests {
         assert_eq!(c.site.bucket, "from-flag");
         assert_eq!(c.site.prefix, "site/");
         assert_eq!(c.site.state_prefix, "site/.shipfront/");
-        assert_eq!(c.concurrency, 8);
-        assert_eq!(c.max_deletes, 10);
+        assert_eq!(c.publish.concurrency, 8);
+        assert_eq!(c.publish.max_deletes, 10);
         assert!(!c.delete);
 
         let c = merge(args(&["dist", "--bucket", "bkt"]), FileConfig::default()).unwrap();
@@ -902,8 +860,8 @@ mod tests {
             (
                 c.site.prefix.as_str(),
                 c.delete,
-                c.max_deletes,
-                c.concurrency,
+                c.publish.max_deletes,
+                c.publish.concurrency,
                 c.part_size
             ),
             ("", true, 256, 32, 16 << 20)
@@ -916,13 +874,13 @@ mod tests {
         let c = merge(args(&["d", "--bucket", "bkt"]), file(text)).unwrap();
         let table = c.response_headers.expect("kept");
         assert_eq!(table.len(), 2);
-        assert!(!c.force_headers);
+        assert!(!c.publish.force_headers);
         let c = merge(
             args(&["d", "--bucket", "bkt", "--force-headers"]),
             file(text),
         )
         .unwrap();
-        assert!(c.force_headers);
+        assert!(c.publish.force_headers);
 
         let bad = "distribution_id = \"E1\"\n[headers]\nX-Frame-Options = \"ALLOWALL\"\n";
         let err = merge(args(&["d", "--bucket", "bkt"]), file(bad)).unwrap_err();

@@ -15,19 +15,15 @@ use crate::run::apply::{self, Recorder};
 use crate::run::edge::{self, Edge};
 use crate::run::scan::LocalTree;
 use crate::store::{Cdn, ObjectStore, RemoteListing};
-use crate::{aws, core::new_release, core::plan, core::spa, run::github, run::scan, run::survey};
+use crate::{core::new_release, core::plan, core::spa, run::github, run::scan, run::survey};
 
 /// Runs `shipfront deploy`: scans the folder, then deploys it to S3 (and CloudFront).
 pub async fn run(config: DeployConfig) -> Result<()> {
     let started = Instant::now();
     let tree = scan_folder(&config).await?;
-    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
-    let cdn = config
-        .distribution_id
-        .as_ref()
-        .map(|_| aws::CloudFrontCdn::new(&sdk));
-    let outcome = deploy(Arc::new(store), cdn, &config, &tree, started).await?;
-    apply::print(&outcome, config.json)
+    let (store, cdn) = super::connect(&config.site, &config.publish).await?;
+    let outcome = deploy(store, cdn, &config, &tree, started).await?;
+    apply::print(&outcome, config.publish.json)
 }
 
 /// Scans the build folder and refuses a folder that cannot deploy as it is.
@@ -87,10 +83,8 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
 ) -> Result<Outcome> {
     // The distribution is read before any write: a wrong id, or a viewer-request function or
     // response headers policy shipfront did not write, stops the deploy here.
-    let edge = match (cdn, &config.distribution_id) {
-        (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
-        _ => None,
-    };
+    let publish = &config.publish;
+    let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
     let origin_path = edge.as_ref().map(|e| e.origin_path.as_str());
     let work = edge_work(config, tree, origin_path)?
         .check(edge.as_ref())
@@ -99,20 +93,18 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
     let first = survey::survey(&store, config, tree, None).await?;
-    let to_send = first.1.as_ref().is_some_and(|live| {
-        apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
-    });
-    // `--invalidate all` sends `/*` even when nothing changed: a write, taken under the lock.
-    let invalidates_all = config.invalidate == crate::core::invalidate::Invalidate::All
-        && config.distribution_id.is_some();
-    let needs_lock = !first.2.is_empty() || to_send || invalidates_all || work.changes();
-    let policy = (!config.dry_run && needs_lock).then_some(config.lock);
+    let changes = !first.plan.is_empty() || work.changes();
+    let policy = apply::lock_for(publish, first.live.as_ref(), changes);
     apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
-        let (listing, previous, plan) = if locked {
+        let survey::Survey {
+            listing,
+            live,
+            plan,
+        } = if locked {
             // The first survey's plan and record are dropped before the second is made: only
             // its listing (the headers it read) serves again.
-            let (known, previous, plan) = first;
-            drop((previous, plan));
+            let known = first.listing;
+            drop((first.live, first.plan));
             survey::survey(&store, config, tree, Some(&known)).await?
         } else {
             first
@@ -128,7 +120,7 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
             && config.spa
             && work.routing.is_none()
         {
-            check_spa(edge, &config.spa_fallback, config.fix_spa, config.dry_run).await?;
+            edge::check_spa(edge, &config.spa_fallback, config.fix_spa, publish.dry_run).await?;
         }
         for warning in &plan.warnings {
             github::warn(warning);
@@ -138,11 +130,16 @@ pub async fn deploy<S: ObjectStore, C: Cdn>(
             config,
             tree,
             listing: &listing,
-            previous: previous.as_ref(),
+            previous: live.as_ref(),
             edge_changes: work.changes(),
         };
-        let mut settings = settings(config, started);
-        settings.edge = work;
+        let settings = apply::Settings {
+            command: Command::Deploy,
+            started,
+            publish,
+            state_prefix: &config.site.state_prefix,
+            edge: work,
+        };
         apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await
@@ -166,35 +163,19 @@ fn edge_work(
                 origin_path,
             )
             .map_err(|e| Error::Usage(e.to_string()))?,
-            force: config.force_routing,
+            force: config.publish.force_routing,
         }),
         None => None,
     };
     let headers = match &config.response_headers {
         Some(table) => Some(edge::Headers::from_table(
             table,
-            config.force_headers,
+            config.publish.force_headers,
             "[headers] in shipfront.toml",
         )?),
         None => None,
     };
     Ok(edge::EdgeWork::new(routing, headers))
-}
-
-fn settings(config: &DeployConfig, started: Instant) -> apply::Settings {
-    apply::Settings {
-        command: Command::Deploy,
-        dry_run: config.dry_run,
-        started,
-        concurrency: config.concurrency,
-        progress: config.progress,
-        invalidate: config.invalidate,
-        max_invalidation_paths: config.max_invalidation_paths,
-        wait: config.wait,
-        max_deletes: Some(config.max_deletes),
-        state_prefix: config.site.state_prefix.clone(),
-        edge: edge::EdgeWork::default(),
-    }
 }
 
 /// Records a deploy: the live record's objects updated with what this deploy wrote.
@@ -291,36 +272,4 @@ fn spa_no_fallback(config: &DeployConfig, tree: &scan::LocalTree) -> Error {
         page: page.clone(),
         hint,
     }
-}
-
-/// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs.
-async fn check_spa<C: Cdn>(edge: &Edge<C>, fallback: &str, fix: bool, dry_run: bool) -> Result<()> {
-    let distribution = edge.distribution.as_str();
-    let settings = edge.cdn.spa_settings(distribution).await?;
-    let gaps = spa::gaps(&settings, fallback);
-    if gaps.is_empty() {
-        return Ok(());
-    }
-    let listed = gaps
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if !fix {
-        return Err(Error::SpaNotReady {
-            distribution: distribution.to_owned(),
-            gaps: listed,
-        });
-    }
-    if dry_run {
-        crate::run::output::err_line(&format!(
-            "--fix-spa would repair distribution `{distribution}`: {listed}"
-        ));
-        return Ok(());
-    }
-    edge.cdn.fix_spa(distribution, fallback).await?;
-    crate::run::output::err_line(&format!(
-        "repaired distribution `{distribution}` for a single-page app: {listed}"
-    ));
-    Ok(())
 }

@@ -10,9 +10,24 @@ pub mod releases;
 pub mod rollback;
 pub mod routing;
 
-use crate::core::error::Error;
+use std::sync::Arc;
+
+use crate::aws::{self, CloudFrontCdn, S3Store};
+use crate::config::{Publish, Site};
+use crate::core::error::{Error, Result};
 use crate::core::plan;
 use crate::run::{github, output};
+
+/// The bucket of `site` and, when `publish` names a distribution, CloudFront: what deploy and
+/// rollback publish to.
+async fn connect(site: &Site, publish: &Publish) -> Result<(Arc<S3Store>, Option<CloudFrontCdn>)> {
+    let (sdk, store) = aws::connect(&site.bucket, &site.aws).await?;
+    let cdn = publish
+        .distribution_id
+        .as_ref()
+        .map(|_| CloudFrontCdn::new(&sdk));
+    Ok((Arc::new(store), cdn))
+}
 
 /// Prints a failed command's error: a workflow annotation in GitHub Actions (with the job
 /// summary told too), `error: ...` elsewhere.

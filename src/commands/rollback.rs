@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::config::RollbackConfig;
+use crate::config::{Publish, RollbackConfig};
 use crate::core::error::{Error, Result};
 use crate::core::exec_report::ExecReport;
 use crate::core::plan::{Op, Plan};
@@ -15,18 +15,14 @@ use crate::core::report::{Command, Outcome};
 use crate::run::apply::{self, Recorder};
 use crate::run::edge::{self, Edge};
 use crate::store::{Cdn, ObjectStore};
-use crate::{aws, core::restore, run::survey};
+use crate::{core::restore, run::survey};
 
 /// Runs `shipfront rollback`.
 pub async fn run(config: RollbackConfig) -> Result<()> {
     let started = Instant::now();
-    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
-    let cdn = config
-        .distribution_id
-        .as_ref()
-        .map(|_| aws::CloudFrontCdn::new(&sdk));
-    let outcome = rollback(Arc::new(store), cdn, &config, started).await?;
-    apply::print(&outcome, config.json)
+    let (store, cdn) = super::connect(&config.site, &config.publish).await?;
+    let outcome = rollback(store, cdn, &config, started).await?;
+    apply::print(&outcome, config.publish.json)
 }
 
 /// Rolls the site back through the ports: reads the releases and plans; when there is something
@@ -39,20 +35,15 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
     config: &RollbackConfig,
     started: Instant,
 ) -> Result<Outcome> {
-    let edge = match (cdn, &config.distribution_id) {
-        (Some(cdn), Some(id)) => Some(Edge::reach(cdn, id, &config.site.bucket).await?),
-        _ => None,
-    };
+    let publish = &config.publish;
+    let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
     let first = survey(&store, config).await?;
     // The routing function and response headers the target release had are published again.
-    let work = edge_work(&first.0.target, config)?
+    let work = edge_work(&first.0.target, publish)?
         .check(edge.as_ref())
         .await?;
-    let to_send = first.0.live.as_ref().is_some_and(|live| {
-        apply::sends_pending(live, config.distribution_id.as_ref(), config.invalidate)
-    });
-    let needs_lock = !first.1.is_empty() || to_send || work.changes();
-    let policy = (!config.dry_run && needs_lock).then_some(config.lock);
+    let changes = !first.1.is_empty() || work.changes();
+    let policy = apply::lock_for(publish, first.0.live.as_ref(), changes);
     apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
         let (mut chosen, mut plan) = if locked {
             // The first survey's records, versions and plan are let go before the second.
@@ -64,7 +55,7 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
         // Under the lock, read again: another deploy before it may have changed the edge, or
         // which release is the one before.
         let work = if locked {
-            edge_work(&chosen.target, config)?
+            edge_work(&chosen.target, publish)?
                 .check(edge.as_ref())
                 .await?
         } else {
@@ -76,15 +67,9 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
         check_versions_kept(&plan, &chosen.versions, &target_id)?;
         let settings = apply::Settings {
             command: Command::Rollback { to: target_id },
-            dry_run: config.dry_run,
             started,
-            concurrency: config.concurrency,
-            progress: config.progress,
-            invalidate: config.invalidate,
-            max_invalidation_paths: config.max_invalidation_paths,
-            wait: config.wait,
-            max_deletes: Some(config.max_deletes),
-            state_prefix: config.site.state_prefix.clone(),
+            publish,
+            state_prefix: &config.site.state_prefix,
             edge: work,
         };
         apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
@@ -93,11 +78,11 @@ pub async fn rollback<S: ObjectStore, C: Cdn>(
 }
 
 /// What the target release had live at the edge, published again.
-fn edge_work(target: &Release, config: &RollbackConfig) -> Result<edge::EdgeWork> {
+fn edge_work(target: &Release, publish: &Publish) -> Result<edge::EdgeWork> {
     let headers = match &target.headers {
         Some(table) => Some(edge::Headers::from_table(
             table,
-            config.force_headers,
+            publish.force_headers,
             &format!("[headers] recorded by release `{}`", target.id),
         )?),
         None => None,
@@ -105,7 +90,7 @@ fn edge_work(target: &Release, config: &RollbackConfig) -> Result<edge::EdgeWork
     Ok(edge::EdgeWork::new(
         target.routing.clone().map(|code| edge::Routing {
             code,
-            force: config.force_routing,
+            force: publish.force_routing,
         }),
         headers,
     ))

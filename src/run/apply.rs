@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::config::{LockPolicy, Site};
+use crate::config::{LockPolicy, Publish, Site};
 use crate::core::error::{Error, Result};
 use crate::core::exec_report::ExecReport;
 use crate::core::invalidate::{self, Invalidate, Invalidation, cached_keys, planned_cached_keys};
@@ -18,22 +18,16 @@ use crate::run::edge::{Edge, EdgeWork};
 use crate::store::{Cdn, ObjectStore};
 use crate::{run::execute, run::github, run::lock, run::progress};
 
-/// How a command applies its plan.
+/// How a command applies its plan: the publish settings deploy and rollback share, and what
+/// is the command's own.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Settings<'a> {
     pub command: Command,
-    pub dry_run: bool,
     /// When the command started: the outcome's time is the whole command's.
     pub started: Instant,
-    pub concurrency: usize,
-    pub progress: bool,
-    pub invalidate: Invalidate,
-    pub max_invalidation_paths: usize,
-    pub wait: bool,
-    /// Refuse a plan deleting more objects than this (None: no guard).
-    pub max_deletes: Option<usize>,
+    pub publish: &'a Publish,
     /// Where release records go.
-    pub state_prefix: String,
+    pub state_prefix: &'a str,
     /// What the run keeps live at the edge besides the objects.
     pub edge: EdgeWork,
 }
@@ -94,7 +88,7 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
     store: &Arc<S>,
     edge: Option<&Edge<C>>,
     plan: Plan,
-    settings: &Settings,
+    settings: &Settings<'_>,
     recorder: &impl Recorder,
 ) -> Result<Outcome> {
     // What a failed invalidation left pending is sent with this one.
@@ -104,14 +98,14 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         .unwrap_or_default();
     let invalidation_for = |keys: Vec<&str>, edge: &Edge<C>| {
         let own = invalidate::invalidation_for(
-            settings.invalidate,
+            settings.publish.invalidate,
             keys,
             &edge.origin_path,
-            settings.max_invalidation_paths,
+            settings.publish.max_invalidation_paths,
         );
-        match settings.invalidate {
+        match settings.publish.invalidate {
             Invalidate::Nothing => None,
-            _ => invalidate::with_pending(own, pending, settings.max_invalidation_paths),
+            _ => invalidate::with_pending(own, pending, settings.publish.max_invalidation_paths),
         }
     };
     check_deletes(&plan, settings)?;
@@ -119,7 +113,7 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
     if let Some(edge) = edge {
         plan.notes.extend(settings.edge.notes(&edge.distribution));
     }
-    if settings.dry_run {
+    if settings.publish.dry_run {
         let invalidation = edge
             .and_then(|edge| invalidation_for(planned_cached_keys(&plan), edge))
             .map(|inv| InvalidationReport::planned(&inv));
@@ -134,8 +128,8 @@ pub async fn apply<S: ObjectStore, C: Cdn>(
         });
     }
 
-    let progress = progress::for_stderr(settings.progress && !plan.is_empty());
-    let concurrency = execute::within_open_files(settings.concurrency);
+    let progress = progress::for_stderr(settings.publish.progress && !plan.is_empty());
+    let concurrency = execute::within_open_files(settings.publish.concurrency);
     let publish = async {
         match edge {
             Some(edge) => settings.edge.publish(edge).await,
@@ -174,7 +168,7 @@ async fn send_owed<C: Cdn>(
     edge: Option<&Edge<C>>,
     inv: Option<Invalidation>,
     release_id: Option<&str>,
-    settings: &Settings,
+    settings: &Settings<'_>,
     pending: &[String],
 ) -> (Result<Option<InvalidationReport>>, Vec<String>) {
     match edge.zip(inv) {
@@ -198,7 +192,7 @@ async fn new_record(
     now: SystemTime,
     plan: &Plan,
     result: &ExecReport,
-    settings: &Settings,
+    settings: &Settings<'_>,
 ) -> Result<Release> {
     let record = recorder
         .record(id.to_owned(), record_time(now), plan, result)
@@ -271,10 +265,10 @@ fn with_hint(error: Error, hint: &str) -> Error {
 
 /// Refuses a plan deleting more than `--max-deletes` objects (a dry run only warns).
 fn check_deletes(plan: &Plan, settings: &Settings) -> Result<()> {
-    let Some(max) = settings.max_deletes.filter(|max| plan.deletes() > *max) else {
+    let Some(max) = Some(settings.publish.max_deletes).filter(|max| plan.deletes() > *max) else {
         return Ok(());
     };
-    if settings.dry_run {
+    if settings.publish.dry_run {
         github::warn(&format!(
             "this plan deletes {} objects, more than --max-deletes {max}: a real {} would refuse \
              it",
@@ -301,7 +295,7 @@ fn check_deletes(plan: &Plan, settings: &Settings) -> Result<()> {
 /// it. Without a new release, the live record is rewritten when what is pending changed.
 async fn record_release<S: ObjectStore>(
     store: &S,
-    settings: &Settings,
+    settings: &Settings<'_>,
     record: Option<Release>,
     live: Option<&Release>,
     still_pending: Vec<String>,
@@ -319,20 +313,23 @@ async fn record_release<S: ObjectStore>(
             }),
     };
     match record {
-        Some(record) => write_record(store, &settings.state_prefix, &record).await,
+        Some(record) => write_record(store, settings.state_prefix, &record).await,
         None => Ok(()),
     }
 }
 
-/// Whether a run must send the invalidation `live` left pending, though nothing else changed.
-pub fn sends_pending(
-    live: &Release,
-    distribution: Option<&String>,
-    invalidate: Invalidate,
-) -> bool {
-    !live.pending_invalidation.is_empty()
-        && distribution.is_some()
-        && invalidate != Invalidate::Nothing
+/// The lock a run takes, decided once for deploy and rollback (`under_lock`): none for a dry
+/// run, nor for a run that writes nothing. A run writes when its plan or the edge changes
+/// something (`changes`), when it must send the invalidation `live` left pending, and with
+/// `--invalidate all`, which sends `/*` even when nothing changed.
+#[must_use]
+pub fn lock_for(publish: &Publish, live: Option<&Release>, changes: bool) -> Option<LockPolicy> {
+    let invalidates =
+        publish.distribution_id.is_some() && publish.invalidate != Invalidate::Nothing;
+    let sends_pending = live.is_some_and(|live| !live.pending_invalidation.is_empty());
+    let sends_all = publish.invalidate == Invalidate::All;
+    let writes = changes || (invalidates && (sends_pending || sends_all));
+    (!publish.dry_run && writes).then_some(publish.lock)
 }
 
 /// Prints an outcome on stdout (JSON or text) and publishes it to GitHub Actions.
@@ -420,7 +417,7 @@ async fn send_invalidation<C: Cdn>(
     edge: &Edge<C>,
     inv: Invalidation,
     caller_reference: &str,
-    settings: &Settings,
+    settings: &Settings<'_>,
 ) -> Result<InvalidationReport> {
     let distribution = edge.distribution.as_str();
     let id = edge
@@ -444,7 +441,7 @@ async fn send_invalidation<C: Cdn>(
             },
             other => other,
         })?;
-    let completed = settings.wait && wait_for(edge, &id, settings.progress).await?;
+    let completed = settings.publish.wait && wait_for(edge, &id, settings.publish.progress).await?;
     Ok(InvalidationReport {
         id: Some(id),
         paths: inv.paths,
@@ -733,7 +730,7 @@ mod tests {
         run_deploy(&store, &cdn, &v2());
         let dry = {
             let mut config = rollback_config();
-            config.dry_run = true;
+            config.publish.dry_run = true;
             run_rollback(&store, &cdn, &config).expect("dry run")
         };
         // The same document as a deploy's dry run: plan and planned invalidation.
@@ -743,7 +740,7 @@ mod tests {
         assert!(json["plan"]["actions"].is_array());
 
         let mut config = rollback_config();
-        config.invalidate = crate::config::Invalidate::Nothing;
+        config.publish.invalidate = crate::config::Invalidate::Nothing;
         let sent_before = cdn.sent().len();
         let done = run_rollback(&store, &cdn, &config).expect("rollback");
         assert_eq!(
@@ -871,7 +868,7 @@ mod tests {
             &tree(&[[("index.html", "2")].as_slice(), &many].concat()),
         );
         let mut config = rollback_config();
-        config.max_deletes = 4;
+        config.publish.max_deletes = 4;
         let before = store.calls().len();
         let err = run_rollback(&store, &cdn, &config).unwrap_err();
         let text = err.to_string();
@@ -888,7 +885,7 @@ mod tests {
             writes(&store.calls()[before..]),
             ["PutObject .shipfront/lock", "DeleteObject .shipfront/lock"]
         );
-        config.max_deletes = 5;
+        config.publish.max_deletes = 5;
         run_rollback(&store, &cdn, &config).expect("allowed");
     }
 
@@ -1077,7 +1074,7 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("--force-routing"), "{err}");
         assert!(store.calls().iter().all(|c| !c.starts_with("PutObject")));
-        config.force_routing = true;
+        config.publish.force_routing = true;
         deploy_with(&store, &cdn, &config, &v1()).expect("forced");
         assert!(
             crate::store::memory::lock(&cdn.viewer_request)
@@ -1148,7 +1145,7 @@ mod tests {
         let config = with_headers(deploy_config(), &[hsts, ("X-Frame-Options", "DENY")]);
 
         let mut dry = config.clone();
-        dry.dry_run = true;
+        dry.publish.dry_run = true;
         let planned = deploy_with(&store, &cdn, &dry, &v1()).expect("dry run");
         assert!(
             planned.plan.notes.iter().any(|n| n.contains(
@@ -1220,7 +1217,7 @@ mod tests {
         );
         assert!(store.calls().iter().all(|c| !c.starts_with("PutObject")));
         assert_eq!(attached(&cdn), Some(managed));
-        config.force_headers = true;
+        config.publish.force_headers = true;
         deploy_with(&store, &cdn, &config, &v1()).expect("forced");
         let ours = attached(&cdn).expect("attached");
         assert_eq!(ours.name, "shipfront-E1");

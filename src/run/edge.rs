@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::core::error::{Error, Result};
 use crate::core::response_headers::ResponseHeaders;
+use crate::run::output;
 use crate::store::Cdn;
 
 /// The distribution in front of the bucket, read before any write: a wrong id stops the
@@ -18,14 +19,18 @@ pub struct Edge<C> {
 }
 
 impl<C: Cdn> Edge<C> {
-    /// Reads the distribution `id`'s origin path for `bucket`.
-    pub async fn reach(cdn: C, id: &str, bucket: &str) -> Result<Self> {
+    /// Reads the origin path for `bucket` of the distribution `id`, when there is one and a
+    /// CDN to reach it through.
+    pub async fn reach(cdn: Option<C>, id: Option<&String>, bucket: &str) -> Result<Option<Self>> {
+        let (Some(cdn), Some(id)) = (cdn, id) else {
+            return Ok(None);
+        };
         let origin_path = cdn.origin_path(id, bucket).await?;
-        Ok(Edge {
+        Ok(Some(Edge {
             cdn,
-            distribution: id.to_owned(),
+            distribution: id.clone(),
             origin_path,
-        })
+        }))
     }
 }
 
@@ -229,7 +234,7 @@ async fn publish_routing<C: Cdn>(
             .set_viewer_request_function(&edge.distribution, &arn)
             .await?;
     }
-    crate::run::output::err_line(&format!("published the routing function `{name}`"));
+    output::err_line(&format!("published the routing function `{name}`"));
     Ok(())
 }
 
@@ -247,6 +252,44 @@ async fn publish_headers<C: Cdn>(
             .set_response_headers_policy(&edge.distribution, &id)
             .await?;
     }
-    crate::run::output::err_line(&format!("wrote the response headers policy `{name}`"));
+    output::err_line(&format!("wrote the response headers policy `{name}`"));
+    Ok(())
+}
+
+/// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs: the
+/// DefaultRootObject and the 403/404 -> fallback page (200) error responses.
+pub async fn check_spa<C: Cdn>(
+    edge: &Edge<C>,
+    fallback: &str,
+    fix: bool,
+    dry_run: bool,
+) -> Result<()> {
+    let distribution = edge.distribution.as_str();
+    let settings = edge.cdn.spa_settings(distribution).await?;
+    let gaps = crate::core::spa::gaps(&settings, fallback);
+    if gaps.is_empty() {
+        return Ok(());
+    }
+    let listed = gaps
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !fix {
+        return Err(Error::SpaNotReady {
+            distribution: distribution.to_owned(),
+            gaps: listed,
+        });
+    }
+    if dry_run {
+        output::err_line(&format!(
+            "--fix-spa would repair distribution `{distribution}`: {listed}"
+        ));
+        return Ok(());
+    }
+    edge.cdn.fix_spa(distribution, fallback).await?;
+    output::err_line(&format!(
+        "repaired distribution `{distribution}` for a single-page app: {listed}"
+    ));
     Ok(())
 }

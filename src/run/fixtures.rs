@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 
-use crate::config::{DeployConfig, Invalidate, LockPolicy, RollbackConfig, Site};
+use crate::config::{DeployConfig, Invalidate, LockPolicy, Publish, RollbackConfig, Site};
 use crate::core::object_headers::HeaderPolicy;
 use crate::core::objects::{LocalFile, LocalTree};
 
@@ -49,30 +49,19 @@ pub fn deploy_config() -> DeployConfig {
     DeployConfig {
         dir: PathBuf::from("dist"),
         site: site(),
-        dry_run: false,
+        publish: publish(),
         delete: true,
-        max_deletes: 1000,
-        concurrency: 4,
         excludes: Vec::new(),
         part_size: 8 << 20,
         upload_precompressed: false,
         headers: HeaderPolicy::default(),
-        json: false,
-        progress: false,
-        distribution_id: Some("E1".to_owned()),
-        invalidate: Invalidate::Changed,
-        max_invalidation_paths: 15,
-        wait: false,
         spa: false,
         spa_fallback: "index.html".to_owned(),
         fix_spa: false,
         message: None,
-        lock: lock_policy(),
         keep_assets: 0,
         routing: None,
-        force_routing: false,
         response_headers: None,
-        force_headers: false,
     }
 }
 
@@ -82,18 +71,27 @@ pub fn rollback_config() -> RollbackConfig {
     RollbackConfig {
         site: site(),
         to: None,
+        publish: publish(),
+    }
+}
+
+/// How deploy and rollback publish by the flags' defaults, with distribution `E1`, at most
+/// 1,000 deletions and 15 invalidation paths, 4 writes at once and no progress.
+#[must_use]
+pub fn publish() -> Publish {
+    Publish {
         distribution_id: Some("E1".to_owned()),
         dry_run: false,
-        wait: false,
-        json: false,
-        progress: false,
+        max_deletes: 1000,
         concurrency: 4,
         invalidate: Invalidate::Changed,
         max_invalidation_paths: 15,
+        wait: false,
         lock: lock_policy(),
-        max_deletes: 1000,
         force_routing: false,
         force_headers: false,
+        json: false,
+        progress: false,
     }
 }
 

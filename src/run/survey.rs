@@ -9,8 +9,9 @@ use tokio::task::JoinSet;
 
 use crate::config::{DeployConfig, Site};
 use crate::core::error::{Error, Result};
+use crate::core::objects::LocalTree;
 use crate::store::{ObjectStore, RemoteListing, StoredHeaders};
-use crate::{core::plan, core::release, run::github, run::scan};
+use crate::{core::plan, core::release, run::github};
 
 /// The release record keys of a site, oldest first. The listing of the site's prefix already
 /// holds them when the state prefix lies under it (the default); otherwise the releases folder
@@ -153,18 +154,23 @@ pub async fn read_record<S: ObjectStore>(store: &S, key: &str) -> Result<Option<
     }
 }
 
+/// What a deploy found in the bucket: the listing of the site, the live release's record and
+/// the plan made from them.
+pub struct Survey {
+    pub listing: RemoteListing,
+    /// None when no release is recorded (or its record cannot be read).
+    pub live: Option<release::Release>,
+    pub plan: plan::Plan,
+}
+
 /// Lists the bucket, reads the live release record and plans. `known`: an earlier survey's
 /// listing, whose stored headers are not read again for objects still the same.
-pub(crate) async fn survey<S: ObjectStore>(
+pub async fn survey<S: ObjectStore>(
     store: &Arc<S>,
     config: &DeployConfig,
-    tree: &scan::LocalTree,
+    tree: &LocalTree,
     known: Option<&RemoteListing>,
-) -> Result<(
-    crate::store::RemoteListing,
-    Option<release::Release>,
-    plan::Plan,
-)> {
+) -> Result<Survey> {
     let splits = splits_at(tree.files.iter().map(|f| f.key.as_str()));
     let listing = list_split(store, &config.site.prefix, &splits).await?;
     // The live release record, when there is one, makes change detection exact.
@@ -189,7 +195,11 @@ pub(crate) async fn survey<S: ObjectStore>(
         learn_headers(store, &mut listing, &plan, tree, known).await?;
         plan = plan::plan(tree, &listing, None, &plan_config);
     }
-    Ok((listing, previous, plan))
+    Ok(Survey {
+        listing,
+        live: previous,
+        plan,
+    })
 }
 
 /// HEADs at once at most this many objects.
@@ -200,7 +210,7 @@ async fn learn_headers<S: ObjectStore>(
     store: &Arc<S>,
     listing: &mut RemoteListing,
     plan: &plan::Plan,
-    tree: &scan::LocalTree,
+    tree: &LocalTree,
     known: Option<&RemoteListing>,
 ) -> Result<()> {
     let acted: BTreeSet<&str> = plan.actions.iter().map(|a| a.key.as_str()).collect();
