@@ -43,9 +43,7 @@ pub async fn run(config: ReleasesConfig) -> Result<()> {
         records.push(match record {
             Some(record) => report::Listed::read(record),
             None => report::Listed::Unreadable {
-                id: key
-                    .strip_prefix(&dir)
-                    .and_then(|k| k.strip_suffix(".json"))
+                id: release::record_id(&config.site.state_prefix, key)
                     .unwrap_or(key)
                     .to_owned(),
             },

@@ -187,7 +187,7 @@ async fn choose<S: ObjectStore>(
     found: Found,
     config: &RollbackConfig,
 ) -> Result<Chosen> {
-    let dir = release::releases_prefix(&config.site.state_prefix);
+    let state_prefix = &config.site.state_prefix;
     let Found {
         record_keys: keys,
         newest,
@@ -195,20 +195,11 @@ async fn choose<S: ObjectStore>(
     } = found;
     let ids: Vec<&str> = keys
         .iter()
-        .filter_map(|k| k.strip_prefix(&dir)?.strip_suffix(".json"))
+        .filter_map(|k| release::record_id(state_prefix, k))
         .collect();
-    let bucket = &config.site.bucket;
-    let Some(newest_id) = ids.last().copied() else {
-        return Err(Error::Usage(format!(
-            "no releases recorded in s3://{bucket}/{dir}: nothing to roll back to"
-        )));
-    };
-    if let Some(id) = config.to.as_ref().filter(|id| !ids.contains(&id.as_str())) {
-        return Err(Error::Usage(format!(
-            "no release `{id}` in s3://{bucket}/{dir}; `shipfront releases` lists them"
-        )));
-    }
-    let read = async |id: &str| survey::read_record(store, &format!("{dir}{id}.json")).await;
+    let newest_id = newest_and_target_known(&ids, config)?;
+    let read =
+        async |id: &str| survey::read_record(store, &release::record_key(state_prefix, id)).await;
     // One pass over the versions: which release is live, and later which versions are kept.
     let current = crate::core::objects::current_of(&versions);
     let mut walked: Vec<(&str, Option<Release>)> = Vec::new();
@@ -237,36 +228,56 @@ async fn choose<S: ObjectStore>(
             None => read(id).await?,
         },
         None => {
+            // The readable release before the live one.
             let mut found = None;
             for id in ids.iter().rev().skip(live_at.map_or(ids.len(), |i| i + 1)) {
-                if let Some(record) = read(id).await? {
-                    found = Some(record);
+                found = read(id).await?;
+                if found.is_some() {
                     break;
                 }
             }
-            let Some(found) = found else {
-                return Err(Error::Usage(format!(
+            Some(found.ok_or_else(|| {
+                Error::Usage(format!(
                     "only one release (`{newest_id}`) is recorded: there is no earlier one to \
                      roll back to"
-                )));
-            };
-            Some(found)
+                ))
+            })?)
         }
-    };
-    let Some(target) = target else {
-        let id = config.to.as_deref().unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "release record `{dir}{id}.json` cannot be read, so release `{id}` cannot be \
-             restored; `shipfront releases` lists the others"
-        )));
     };
     Ok(Chosen {
         newest_id: newest_id.to_owned(),
         live,
-        target,
+        target: target.ok_or_else(|| unreadable_target(config))?,
         versions,
         edge_changes: false,
     })
+}
+
+/// The newest release id of `ids`, refusing a site with none, and a `--to` that names none.
+fn newest_and_target_known<'i>(ids: &[&'i str], config: &RollbackConfig) -> Result<&'i str> {
+    let bucket = &config.site.bucket;
+    let dir = release::releases_prefix(&config.site.state_prefix);
+    let Some(newest_id) = ids.last().copied() else {
+        return Err(Error::Usage(format!(
+            "no releases recorded in s3://{bucket}/{dir}: nothing to roll back to"
+        )));
+    };
+    if let Some(id) = config.to.as_ref().filter(|id| !ids.contains(&id.as_str())) {
+        return Err(Error::Usage(format!(
+            "no release `{id}` in s3://{bucket}/{dir}; `shipfront releases` lists them"
+        )));
+    }
+    Ok(newest_id)
+}
+
+/// The refusal of a `--to` release whose record cannot be read.
+fn unreadable_target(config: &RollbackConfig) -> Error {
+    let id = config.to.as_deref().unwrap_or_default();
+    Error::Usage(format!(
+        "release record `{}` cannot be read, so release `{id}` cannot be restored; `shipfront \
+         releases` lists the others",
+        release::record_key(&config.site.state_prefix, id)
+    ))
 }
 
 /// Every version to copy back must still exist (a lifecycle rule may have expired it):

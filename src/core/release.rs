@@ -162,15 +162,30 @@ pub fn releases_prefix(state_prefix: &str) -> String {
     format!("{state_prefix}releases/")
 }
 
+/// `<state prefix>releases/<id>.json`: where the record of release `id` is kept, the one place
+/// a record's key is spelled.
+#[must_use]
+pub fn record_key(state_prefix: &str, id: &str) -> String {
+    format!("{}{id}.json", releases_prefix(state_prefix))
+}
+
+/// The release id a record's key names (`record_key` read backwards); None for any other key.
+#[must_use]
+pub fn record_id<'k>(state_prefix: &str, key: &'k str) -> Option<&'k str> {
+    key.strip_prefix(state_prefix)?
+        .strip_prefix("releases/")?
+        .strip_suffix(".json")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
 /// The keys of the release records in a listing, oldest first: ids sort by time.
 #[must_use]
 pub fn record_keys(listing: &RemoteListing, state_prefix: &str) -> Vec<String> {
-    let dir = releases_prefix(state_prefix);
     let mut keys: Vec<String> = listing
         .objects
         .iter()
         .map(|o| o.key.as_str())
-        .filter(|k| k.starts_with(&dir) && k.ends_with(".json"))
+        .filter(|k| record_id(state_prefix, k).is_some())
         .map(str::to_owned)
         .collect();
     keys.sort();
@@ -424,6 +439,48 @@ mod tests {
         assert!(a < b, "{a} < {b}");
         assert_eq!(&a[..20], "20261118T110640.000Z");
         assert_eq!(a.len(), 27);
+    }
+
+    #[test]
+    fn a_record_key_is_spelled_in_one_place_and_read_back() {
+        let id = "20261128T000000.001Z-bbbbbb";
+        assert_eq!(
+            record_key("site/.shipfront/", id),
+            "site/.shipfront/releases/20261128T000000.001Z-bbbbbb.json"
+        );
+        // (state prefix, key, the id it names)
+        let cases = [
+            (
+                "site/.shipfront/",
+                record_key("site/.shipfront/", id),
+                Some(id),
+            ),
+            ("", record_key("", id), Some(id)),
+            ("site/.shipfront/", "site/.shipfront/lock".to_owned(), None),
+            (
+                "site/.shipfront/",
+                "site/.shipfront/releases/.json".to_owned(),
+                None,
+            ),
+            (
+                "site/.shipfront/",
+                "site/.shipfront/releases/a/b.json".to_owned(),
+                None,
+            ),
+            (
+                "site/.shipfront/",
+                "other/.shipfront/releases/x.json".to_owned(),
+                None,
+            ),
+            (
+                "site/.shipfront/",
+                "site/.shipfront/releases/x.json.bak".to_owned(),
+                None,
+            ),
+        ];
+        for (state_prefix, key, expected) in cases {
+            assert_eq!(record_id(state_prefix, &key), expected, "{key}");
+        }
     }
 
     #[test]

@@ -358,11 +358,7 @@ async fn write_record<S: ObjectStore>(
     state_prefix: &str,
     record: &Release,
 ) -> Result<()> {
-    let key = format!(
-        "{}{}.json",
-        release::releases_prefix(state_prefix),
-        record.id
-    );
+    let key = release::record_key(state_prefix, &record.id);
     let body = record_body(record)?;
     store
         .put_bytes(&key, body, "application/json", None)
