@@ -229,11 +229,11 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
         } else {
             BTreeMap::new()
         };
-        Ok(new_release::record(
+        Ok(new_release::of_deploy(
             id,
             time,
             self.config.message.clone(),
-            &new_release::Outcome {
+            &new_release::Deployed {
                 tree: self.tree,
                 listing: self.listing,
                 report: result,

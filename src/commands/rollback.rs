@@ -12,10 +12,11 @@ use crate::core::exec_report::ExecReport;
 use crate::core::plan::{Op, Plan};
 use crate::core::release::{self, Release};
 use crate::core::report::{Command, Outcome};
+use crate::core::{new_release, plan};
 use crate::run::apply::{self, Recorder};
 use crate::run::edge::{self, Edge};
+use crate::run::survey;
 use crate::store::{Cdn, ObjectStore};
-use crate::{core::restore, run::survey};
 
 /// Runs `shipfront rollback`.
 pub async fn run(config: RollbackConfig) -> Result<()> {
@@ -135,7 +136,7 @@ async fn survey<S: ObjectStore>(store: &Arc<S>, config: &RollbackConfig) -> Resu
         versions,
     };
     let chosen = choose(&**store, found, config).await?;
-    let plan = restore::plan(
+    let plan = plan::rollback(
         &chosen.target,
         chosen.live.as_ref(),
         &listing,
@@ -320,8 +321,11 @@ impl Recorder for Chosen {
         if plan.is_empty() && !self.edge_changes {
             return None;
         }
-        let salt = format!("rollback {} from {}", self.target.id, self.newest_id);
-        Some(release::new_id(now, Some(&self.newest_id), &salt))
+        Some(new_release::rollback_id(
+            now,
+            &self.target.id,
+            &self.newest_id,
+        ))
     }
 
     async fn record(
@@ -331,7 +335,7 @@ impl Recorder for Chosen {
         _: &Plan,
         result: &ExecReport,
     ) -> Result<Release> {
-        Ok(restore::record(
+        Ok(new_release::of_rollback(
             &self.target,
             self.live.as_ref(),
             &crate::core::objects::current_of(&self.versions),

@@ -14,7 +14,6 @@ pub mod plan;
 pub mod release;
 pub mod report;
 pub mod response_headers;
-pub mod restore;
 pub mod routing;
 pub mod spa;
 pub mod verdicts;

@@ -1,6 +1,6 @@
-//! Builds the release record of a deploy from what it planned and wrote: pure, so every rule
-//! about which version and headers a key is recorded with is tested with tables. `release.rs`
-//! holds the record's shape; this module fills it.
+//! Builds the release record a deploy or a rollback writes, from what it planned and wrote: pure,
+//! so every rule about which version and headers a key is recorded with is tested with tables.
+//! `release.rs` holds the record's shape, its key and its id; this module fills it.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -33,8 +33,16 @@ pub fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) 
     new_id(now, previous.map(|p| p.id.as_str()), &salt)
 }
 
-/// Everything `record` needs about the deploy that just ran.
-pub struct Outcome<'a> {
+/// The id of the release a rollback to `target` makes: its time, after the newest recorded
+/// release (`newest`), salted with both.
+#[must_use]
+pub fn rollback_id(now: SystemTime, target: &str, newest: &str) -> String {
+    let salt = format!("rollback {target} from {newest}");
+    new_id(now, Some(newest), &salt)
+}
+
+/// Everything `of_deploy` needs about the deploy that just ran.
+pub struct Deployed<'a> {
     pub tree: &'a LocalTree,
     pub listing: &'a RemoteListing,
     pub report: &'a ExecReport,
@@ -55,7 +63,7 @@ pub struct Outcome<'a> {
 /// objects come from the previous record; without one they are taken to be what the rules say
 /// (the listing does not return headers, and a HEAD per object is what this tool avoids).
 #[must_use]
-pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>) -> Release {
+pub fn of_deploy(id: String, time: String, message: Option<String>, o: &Deployed<'_>) -> Release {
     let written: BTreeMap<&str, _> = o
         .report
         .writes
@@ -128,6 +136,59 @@ pub fn record(id: String, time: String, message: Option<String>, o: &Outcome<'_>
     }
 }
 
+/// The record of the bucket after rolling back to `target`: the target's objects, with the new
+/// versions the copies created. Names known to have changed bytes stay known (`live`'s too).
+#[must_use]
+pub fn of_rollback(
+    target: &Release,
+    live: Option<&Release>,
+    current: &BTreeMap<String, String>,
+    report: &ExecReport,
+    id: String,
+    time: String,
+) -> Release {
+    let mut objects = target.objects.clone();
+    // Keys left as they were keep the version the bucket holds now (the same bytes, maybe
+    // written again since the target), so the record matches the bucket.
+    for (key, o) in &mut objects {
+        if let (Some(_), Some(now)) = (&o.version_id, current.get(key)) {
+            o.version_id = Some(now.clone());
+        }
+    }
+    for w in &report.writes {
+        if let Some(o) = objects.get_mut(&w.key) {
+            o.version_id.clone_from(&w.version_id);
+            if let Some(etag) = &w.etag {
+                o.etag.clone_from(etag);
+            }
+        }
+    }
+    Release {
+        id,
+        time,
+        message: Some(format!("rollback to {}", target.id)),
+        shipfront: env!("CARGO_PKG_VERSION").to_owned(),
+        changed: report.writes.len() + report.deleted,
+        bytes: 0,
+        objects,
+        kept: BTreeMap::new(),
+        rewritten: live.map_or_else(
+            || target.rewritten.clone(),
+            |live| target.rewritten.union(&live.rewritten).cloned().collect(),
+        ),
+        pending_invalidation: Vec::new(),
+        // What the target recorded none of stays live, so this record keeps the live one's.
+        routing: target
+            .routing
+            .clone()
+            .or_else(|| live.and_then(|l| l.routing.clone())),
+        headers: target
+            .headers
+            .clone()
+            .or_else(|| live.and_then(|l| l.headers.clone())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,11 +257,11 @@ mod tests {
         );
         let versions: BTreeMap<String, String> = [("c.txt".to_owned(), "vc9".to_owned())].into();
         let policy = HeaderPolicy::default();
-        let r = record(
+        let r = of_deploy(
             "id".into(),
             "t".into(),
             None,
-            &Outcome {
+            &Deployed {
                 tree: &tree,
                 listing: &listing,
                 report: &report,
@@ -220,5 +281,65 @@ mod tests {
         assert_eq!(r.objects["b.js"].cache_control, "no-cache");
         assert_eq!(r.objects["c.txt"].content_type, "text/plain; charset=utf-8");
         assert_eq!((r.changed, r.bytes), (1, 1));
+    }
+
+    /// The record of a rollback.
+    mod rollback_record {
+        use super::super::*;
+        use crate::core::exec_report::ExecReport;
+        use crate::core::plan::Reason;
+        use crate::core::release::ReleasedObject;
+
+        fn obj(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
+            ReleasedObject {
+                version_id: version.map(str::to_owned),
+                size: 1,
+                content_md5: etag.into(),
+                etag: etag.into(),
+                content_type: "text/html; charset=utf-8".into(),
+                cache_control: cache.into(),
+            }
+        }
+
+        fn release(id: &str, objects: &[(&str, ReleasedObject)]) -> Release {
+            Release {
+                id: id.into(),
+                objects: objects
+                    .iter()
+                    .map(|(k, o)| ((*k).to_owned(), o.clone()))
+                    .collect(),
+                ..Release::default()
+            }
+        }
+
+        #[test]
+        fn the_record_names_the_versions_the_bucket_holds_after_the_rollback() {
+            let target = release(
+                "v1",
+                &[
+                    ("same.css", obj("s", Some("v1-same"), "c")),
+                    ("app.js", obj("a", Some("v1-app"), "c")),
+                ],
+            );
+            // same.css was uploaded again since v1 with the same bytes: a newer version.
+            let current: BTreeMap<String, String> = [
+                ("same.css".to_owned(), "v3-same".to_owned()),
+                ("app.js".to_owned(), "v3-app".to_owned()),
+            ]
+            .into();
+            let report = ExecReport {
+                writes: vec![crate::core::exec_report::WriteRecord {
+                    key: "app.js".into(),
+                    reason: Reason::ContentChanged,
+                    version_id: Some("v4-app".into()),
+                    etag: Some("a".into()),
+                }],
+                ..ExecReport::default()
+            };
+            let rec = of_rollback(&target, None, &current, &report, "r".into(), String::new());
+            let version = |k: &str| rec.objects[k].version_id.clone().unwrap();
+            assert_eq!(version("same.css"), "v3-same");
+            assert_eq!(version("app.js"), "v4-app");
+        }
     }
 }

@@ -562,6 +562,84 @@ impl fmt::Display for Plan {
     }
 }
 
+/// The plan of a rollback: it makes the site (`bucket`, `prefix`, `state_prefix`) equal to `target`.
+///
+/// A key is unchanged when the bucket holds the recorded ETag and the live release records the
+/// same headers; otherwise its recorded version is copied back (headers included). Site keys the
+/// target did not have are deleted. Errors with the keys whose version was not recorded
+/// (deployed while versioning was off).
+pub fn rollback(
+    target: &Release,
+    live: Option<&Release>,
+    listing: &RemoteListing,
+    (bucket, prefix, state_prefix): (&str, &str, &str),
+) -> Result<Plan, Vec<String>> {
+    let now: BTreeMap<&str, &RemoteObject> = listing
+        .objects
+        .iter()
+        .filter(|o| o.key.starts_with(prefix) && !is_state(&o.key, prefix, state_prefix))
+        .map(|o| (o.key.as_str(), o))
+        .collect();
+    let mut actions = Vec::new();
+    let mut unchanged = 0;
+    let mut unchanged_bytes = 0;
+    let mut unversioned = Vec::new();
+    for (key, rec) in &target.objects {
+        let same_headers = live.and_then(|l| l.objects.get(key)).is_none_or(|l| {
+            l.content_type == rec.content_type && l.cache_control == rec.cache_control
+        });
+        let reason = match now.get(key.as_str()) {
+            Some(o) if o.etag == rec.etag && same_headers => {
+                unchanged += 1;
+                unchanged_bytes += rec.size;
+                continue;
+            }
+            Some(o) if o.etag == rec.etag => Reason::HeadersChanged,
+            Some(_) => Reason::ContentChanged,
+            None => Reason::New,
+        };
+        let Some(version_id) = rec.version_id.clone() else {
+            unversioned.push(key.clone());
+            continue;
+        };
+        actions.push(Action {
+            key: key.clone(),
+            op: Op::Restore { version_id },
+            reason,
+            phase: write_phase(key, prefix),
+            size: rec.size,
+        });
+    }
+    if !unversioned.is_empty() {
+        return Err(unversioned);
+    }
+    for (key, o) in &now {
+        if !target.objects.contains_key(*key) {
+            actions.push(Action {
+                key: (*key).to_owned(),
+                op: Op::Delete,
+                reason: Reason::Stale,
+                phase: Phase::Deletes,
+                size: o.size,
+            });
+        }
+    }
+    actions.sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    Ok(Plan {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        actions,
+        unchanged,
+        unchanged_bytes,
+        kept_stale: 0,
+        kept_assets: BTreeMap::new(),
+        keep_assets: 0,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        evidence: Evidence::default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1099,6 +1177,125 @@ mod tests {
             (5 << 20, "5.0 MiB"),
         ] {
             assert_eq!(human_bytes(n), want);
+        }
+    }
+
+    /// The plan of a rollback.
+    mod rollback_plan {
+        use super::super::*;
+        use crate::core::release::ReleasedObject;
+
+        const SITE: (&str, &str, &str) = ("b", "", crate::core::plan::STATE_DIR);
+
+        fn obj(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
+            ReleasedObject {
+                version_id: version.map(str::to_owned),
+                size: 1,
+                content_md5: etag.into(),
+                etag: etag.into(),
+                content_type: "text/html; charset=utf-8".into(),
+                cache_control: cache.into(),
+            }
+        }
+
+        fn release(id: &str, objects: &[(&str, ReleasedObject)]) -> Release {
+            Release {
+                id: id.into(),
+                objects: objects
+                    .iter()
+                    .map(|(k, o)| ((*k).to_owned(), o.clone()))
+                    .collect(),
+                ..Release::default()
+            }
+        }
+
+        fn listing(objects: &[(&str, &str)]) -> RemoteListing {
+            RemoteListing {
+                objects: objects
+                    .iter()
+                    .map(|(k, e)| RemoteObject {
+                        key: (*k).into(),
+                        etag: (*e).into(),
+                        size: 1,
+                        headers: None,
+                    })
+                    .collect(),
+                pages: 1,
+                chain: 1,
+            }
+        }
+
+        #[test]
+        fn restores_changed_and_missing_keys_deletes_new_ones_in_phases() {
+            let target = release(
+                "v2",
+                &[
+                    ("index.html", obj("i2", Some("vi2"), "c")),
+                    ("app.js", obj("a2", Some("va2"), "c")),
+                    ("gone.html", obj("g2", Some("vg2"), "c")),
+                    ("same.css", obj("s", Some("vs"), "c")),
+                ],
+            );
+            let live = release(
+                "v3",
+                &[
+                    ("index.html", obj("i3", Some("vi3"), "c")),
+                    ("app.js", obj("a3", Some("va3"), "c")),
+                    ("new.html", obj("n3", Some("vn3"), "c")),
+                    ("same.css", obj("s", Some("vs"), "c")),
+                ],
+            );
+            let now = listing(&[
+                (".shipfront/releases/v3.json", "x"),
+                ("app.js", "a3"),
+                ("index.html", "i3"),
+                ("new.html", "n3"),
+                ("same.css", "s"),
+            ]);
+            let plan = rollback(&target, Some(&live), &now, SITE).unwrap();
+            let got: Vec<(&str, &Op, Reason, Phase)> = plan
+                .actions
+                .iter()
+                .map(|a| (a.key.as_str(), &a.op, a.reason, a.phase))
+                .collect();
+            let restore = |v: &str| Op::Restore {
+                version_id: v.into(),
+            };
+            assert_eq!(
+                got,
+                [
+                    (
+                        "app.js",
+                        &restore("va2"),
+                        Reason::ContentChanged,
+                        Phase::Assets
+                    ),
+                    ("gone.html", &restore("vg2"), Reason::New, Phase::Pages),
+                    (
+                        "index.html",
+                        &restore("vi2"),
+                        Reason::ContentChanged,
+                        Phase::RootPage
+                    ),
+                    ("new.html", &Op::Delete, Reason::Stale, Phase::Deletes),
+                ]
+            );
+            assert_eq!(plan.unchanged, 1);
+        }
+
+        #[test]
+        fn same_bytes_other_headers_are_restored_too() {
+            let target = release("v1", &[("a.css", obj("s", Some("v1"), "max-age=60"))]);
+            let live = release("v2", &[("a.css", obj("s", Some("v2"), "max-age=3600"))]);
+            let plan = rollback(&target, Some(&live), &listing(&[("a.css", "s")]), SITE).unwrap();
+            assert_eq!(plan.actions[0].reason, Reason::HeadersChanged);
+        }
+
+        #[test]
+        fn unversioned_records_are_refused_with_their_keys() {
+            let target = release("v1", &[("a.css", obj("s", None, "c"))]);
+            let err = rollback(&target, None, &listing(&[]), SITE).unwrap_err();
+            assert_eq!(err, ["a.css"]);
         }
     }
 }
