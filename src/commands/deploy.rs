@@ -273,3 +273,299 @@ fn spa_no_fallback(config: &DeployConfig, tree: &scan::LocalTree) -> Error {
         hint,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::commands::in_memory::*;
+    use crate::core::error::Error;
+    use crate::core::plan::Reason;
+    use crate::run::fixtures::{block_on, deploy_config, now, tree};
+    use crate::store::RemoteFailure;
+    use crate::store::memory::{MemoryCdn, MemoryStore};
+
+    #[test]
+    fn an_unchanged_site_takes_no_lock_and_writes_nothing() {
+        let (store, cdn) = fresh();
+        run_deploy(&store, &cdn, &v1());
+        let before = store.calls().len();
+        let again = run_deploy(&store, &cdn, &v1());
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+        assert!(cdn.sent().is_empty());
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_refuses_before_any_write() {
+        let (store, cdn) = fresh();
+        let holder = format!(
+            r#"{{"holder":"ci-runner-7","command":"deploy","started":"","refreshed":{}}}"#,
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        );
+        store.with_objects(|o| o.put(LOCK, holder.as_bytes()));
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            Some(cdn),
+            &deploy_config(),
+            &v1(),
+            now(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Locked { holder, .. } if holder == "ci-runner-7"),
+            "{err}"
+        );
+        assert_eq!(
+            writes(&store.calls()),
+            ["PutObject .shipfront/lock"],
+            "only the lock's conditional create was tried"
+        );
+    }
+
+    #[test]
+    fn the_plan_that_runs_is_made_under_the_lock() {
+        let (store, cdn) = fresh();
+        // Another deploy adds a page between our first look and our lock.
+        store.before_nth("PutObject", 1, |o| {
+            o.put("late.html", b"late");
+        });
+        let outcome = run_deploy(&store, &cdn, &v1());
+        let calls = store.calls();
+        let lock_at = calls.iter().position(|c| c == "PutObject .shipfront/lock");
+        let relisted = calls.iter().rposition(|c| c == "ListObjectsV2");
+        assert!(lock_at < relisted, "{calls:?}");
+        assert!(
+            outcome.plan.actions.iter().any(|a| a.key == "late.html"),
+            "the page the other deploy wrote is seen (and deleted as stale)"
+        );
+        assert!(store.with_objects(|o| o.current("late.html").is_none()));
+    }
+
+    #[test]
+    fn a_failed_invalidation_is_an_error_naming_the_way_out_and_frees_the_lock() {
+        let (store, cdn) = fresh();
+        run_deploy(&store, &cdn, &v1());
+        cdn.fail_nth("CreateInvalidation", 1);
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            Some(Arc::clone(&cdn)),
+            &deploy_config(),
+            &v2(),
+            now(),
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("CreateInvalidation"), "{text}");
+        assert!(
+            text.contains("create-invalidation --distribution-id E1"),
+            "{text}"
+        );
+        assert!(store.with_objects(|o| o.current(LOCK).is_none()));
+    }
+
+    #[test]
+    fn a_failed_call_names_its_operation_bucket_and_key() {
+        let (store, cdn) = fresh();
+        store.fail_key("PutObject", "app.js");
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            Some(cdn),
+            &deploy_config(),
+            &v1(),
+            now(),
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`app.js`") && text.contains("assets"),
+            "{text}"
+        );
+        let store = Arc::new(MemoryStore::new("b"));
+        store.fail_nth("ListObjectsV2", 1, RemoteFailure::AccessDenied);
+        let err = block_on(deploy(
+            Arc::clone(&store),
+            None::<Arc<MemoryCdn>>,
+            &deploy_config(),
+            &v1(),
+            now(),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::AccessDenied { operation: "ListObjectsV2", bucket, .. } if bucket == "b"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_first_deploy_onto_a_bucket_without_records_fixes_the_headers_it_finds() {
+        let (store, cdn) = fresh();
+        // What `aws s3 sync` left: the same bytes, no Cache-Control, a generic type.
+        store.with_objects(|o| {
+            for (key, body) in [
+                ("index.html", "home 1"),
+                ("about.html", "about 1"),
+                ("app.js", "app 1"),
+                ("old.css", "old"),
+            ] {
+                o.put(key, body.as_bytes());
+            }
+        });
+        let outcome = run_deploy(&store, &cdn, &v1());
+        let reasons: Vec<(&str, Reason)> = outcome
+            .plan
+            .actions
+            .iter()
+            .map(|a| (a.key.as_str(), a.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("app.js", Reason::HeadersChanged),
+                ("old.css", Reason::HeadersChanged),
+                ("about.html", Reason::HeadersChanged),
+                ("index.html", Reason::HeadersChanged),
+            ]
+        );
+        let heads = store
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("HeadObject"))
+            .count();
+        assert_eq!(heads, 4, "each object read once, not again under the lock");
+        let html = store.with_objects(|o| o.current("index.html").cloned().unwrap());
+        assert_eq!(html.content_type, "text/html; charset=utf-8");
+        assert_eq!(html.cache_control, "public, max-age=0, must-revalidate");
+
+        // Once: the record now says how everything is stored.
+        let before = store.calls().len();
+        run_deploy(&store, &cdn, &v1());
+        let calls = store.calls();
+        assert!(
+            calls[before..].iter().all(|c| !c.starts_with("HeadObject")),
+            "{calls:?}"
+        );
+        assert_eq!(writes(&calls[before..]), Vec::<&String>::new());
+    }
+
+    #[test]
+    fn a_viewer_request_function_shipfront_did_not_write_is_replaced_only_by_force() {
+        let (store, cdn) = fresh();
+        *crate::store::memory::lock(&cdn.viewer_request) =
+            Some("arn:aws:cloudfront::1:function/hand-made".to_owned());
+        let mut config = routed(deploy_config());
+        let err = deploy_with(&store, &cdn, &config, &v1()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--force-routing"), "{err}");
+        assert!(store.calls().iter().all(|c| !c.starts_with("PutObject")));
+        config.publish.force_routing = true;
+        deploy_with(&store, &cdn, &config, &v1()).expect("forced");
+        assert!(
+            crate::store::memory::lock(&cdn.viewer_request)
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with("shipfront-E1"))
+        );
+    }
+
+    #[test]
+    fn the_routing_switches_after_the_pages_are_written_and_before_anything_is_deleted() {
+        let (store, cdn) = fresh();
+        let config = routed(deploy_config());
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        let at_publish = Arc::new(std::sync::Mutex::new(None));
+        {
+            let (store, at_publish) = (Arc::clone(&store), Arc::clone(&at_publish));
+            *crate::store::memory::lock(&cdn.on_publish) = Some(Box::new(move || {
+                *crate::store::memory::lock(&at_publish) = Some(store.calls().len());
+            }));
+        }
+        // v2 of another layout: the function changes, pages change, old.css is deleted.
+        let v2 = tree(&[
+            ("index.html", "home 2"),
+            ("about/index.html", "about 2"),
+            ("app.js", "app 2"),
+        ]);
+        deploy_with(&store, &cdn, &config, &v2).expect("second deploy");
+        let calls = store.calls();
+        let published = crate::store::memory::lock(&at_publish).expect("published");
+        let root = calls
+            .iter()
+            .rposition(|c| c == "PutObject index.html")
+            .unwrap();
+        let deleted = calls
+            .iter()
+            .position(|c| c.starts_with("DeleteObjects"))
+            .unwrap();
+        assert!(
+            root < published && published <= deleted,
+            "{calls:?} at {published}"
+        );
+    }
+
+    #[test]
+    fn a_response_headers_policy_shipfront_did_not_write_is_replaced_only_by_force() {
+        let (store, cdn) = fresh();
+        let managed = crate::store::HeadersPolicy {
+            id: "67f7725c".to_owned(),
+            name: "Managed-SecurityHeadersPolicy".to_owned(),
+            headers: crate::core::response_headers::ResponseHeaders::default(),
+            hand_edited: false,
+        };
+        crate::store::memory::lock(&cdn.headers_policies)
+            .insert(managed.id.clone(), managed.clone());
+        *crate::store::memory::lock(&cdn.attached_policy) = Some(managed.id.clone());
+        let mut config = with_headers(deploy_config(), &[("X-Content-Type-Options", "nosniff")]);
+        let err = deploy_with(&store, &cdn, &config, &v1()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let says = err.to_string();
+        assert!(
+            says.contains("Managed-SecurityHeadersPolicy") && says.contains("--force-headers"),
+            "{says}"
+        );
+        assert!(store.calls().iter().all(|c| !c.starts_with("PutObject")));
+        assert_eq!(attached(&cdn), Some(managed));
+        config.publish.force_headers = true;
+        deploy_with(&store, &cdn, &config, &v1()).expect("forced");
+        let ours = attached(&cdn).expect("attached");
+        assert_eq!(ours.name, "shipfront-E1");
+        assert!(ours.headers.content_type_options);
+    }
+
+    #[test]
+    fn the_edge_is_read_again_under_the_lock() {
+        let (store, cdn) = fresh();
+        let config = with_headers(deploy_config(), &[("X-Frame-Options", "DENY")]);
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        // Another deploy changes the policy between our first look and our lock.
+        let lock_write = store
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("PutObject"))
+            .count()
+            + 1;
+        let other = Arc::clone(&cdn);
+        store.before_nth("PutObject", lock_write, move |_| {
+            let id = crate::store::memory::lock(&other.attached_policy)
+                .clone()
+                .unwrap();
+            let mut policies = crate::store::memory::lock(&other.headers_policies);
+            policies.get_mut(&id).unwrap().headers.frame_options = Some("SAMEORIGIN".into());
+        });
+        let outcome = deploy_with(&store, &cdn, &config, &v2()).expect("second deploy");
+        assert!(
+            outcome
+                .plan
+                .notes
+                .iter()
+                .any(|n| n.contains("written and attached")),
+            "{:?}",
+            outcome.plan.notes
+        );
+        let live = attached(&cdn).expect("attached");
+        assert_eq!(live.headers.frame_options.as_deref(), Some("DENY"));
+    }
+}

@@ -5,6 +5,8 @@
 pub mod completions;
 pub mod deploy;
 pub mod doctor;
+#[cfg(test)]
+pub(crate) mod in_memory;
 pub mod init;
 pub mod releases;
 pub mod rollback;

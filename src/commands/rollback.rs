@@ -345,3 +345,305 @@ impl Recorder for Chosen {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::commands::in_memory::*;
+    use crate::run::fixtures::{block_on, deploy_config, now, rollback_config, tree};
+    use crate::store::memory::MemoryCdn;
+
+    #[test]
+    fn deploy_then_rollback_restores_the_bytes_and_invalidates_what_changed() {
+        let (store, cdn) = fresh();
+        run_deploy(&store, &cdn, &v1());
+        let first = current_etags(&store);
+        let second = run_deploy(&store, &cdn, &v2());
+        let restored = run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
+
+        assert_eq!(current_etags(&store), first);
+        let sent = cdn.sent();
+        let paths: Vec<&[String]> = sent.iter().map(|s| s.paths.as_slice()).collect();
+        // The first deploy overwrote nothing a CDN could hold; the second overwrote the root
+        // page and app.js and deleted old.css; the rollback puts them back and deletes new.css.
+        assert_eq!(
+            paths,
+            [
+                ["/", "/app.js", "/index.html", "/old.css"]
+                    .map(String::from)
+                    .as_slice(),
+                ["/", "/app.js", "/index.html", "/new.css"]
+                    .map(String::from)
+                    .as_slice(),
+            ]
+        );
+        for (outcome, invalidation) in [(&second, &sent[0]), (&restored, &sent[1])] {
+            let id = outcome.release.as_deref().expect("a release");
+            assert_eq!(invalidation.caller_reference, format!("shipfront-{id}"));
+        }
+        let live = store.calls().last().cloned().unwrap_or_default();
+        assert_eq!(
+            live, "DeleteObject .shipfront/lock",
+            "the lock is released last"
+        );
+        assert!(store.with_objects(|o| o.current(LOCK).is_none()));
+    }
+
+    #[test]
+    fn rollback_refuses_expired_versions_before_any_write() {
+        let (store, cdn) = fresh();
+        run_deploy(&store, &cdn, &v1());
+        run_deploy(&store, &cdn, &v2());
+        // A lifecycle rule expired app.js's first version.
+        store.with_objects(|o| {
+            if let Some(versions) = o.keys.get_mut("app.js") {
+                versions.remove(0);
+            }
+        });
+        let before = store.calls().len();
+        let err = block_on(rollback(
+            Arc::clone(&store),
+            Some(cdn),
+            &rollback_config(),
+            now(),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("no longer keeps"), "{err}");
+        assert!(err.to_string().contains("app.js"), "{err}");
+        assert_eq!(
+            writes(&store.calls()[before..]),
+            ["PutObject .shipfront/lock", "DeleteObject .shipfront/lock"]
+        );
+    }
+
+    #[test]
+    fn a_rollback_to_what_the_bucket_holds_takes_no_lock_and_records_nothing() {
+        let (store, cdn) = fresh();
+        let v1 = run_deploy(&store, &cdn, &v1()).release.unwrap();
+        run_deploy(&store, &cdn, &v2());
+        let mut config = rollback_config();
+        config.to = Some(v1.clone());
+        run_rollback(&store, &cdn, &config).expect("rollback");
+        let before = store.calls().len();
+        let again = run_rollback(&store, &cdn, &config).expect("the same rollback again");
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+        assert_eq!(
+            again.to_string(),
+            format!("s3://b/ already holds release {v1}: nothing to restore")
+        );
+    }
+
+    #[test]
+    fn a_rollback_of_a_large_site_lists_its_keys_and_versions_in_ranges() {
+        let (store, cdn) = fresh();
+        let pages = |body: &'static str| -> Vec<(String, &'static str)> {
+            (0..3_000)
+                .map(|i| (format!("p{i:05}.html"), body))
+                .collect()
+        };
+        let build = |files: &[(String, &'static str)]| {
+            tree(
+                &files
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), *v))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let v1 = run_deploy(&store, &cdn, &build(&pages("one")))
+            .release
+            .unwrap();
+        let as_v1 = current_etags(&store);
+        let mut v2 = pages("one");
+        v2[1_500].1 = "two";
+        v2.push(("zz-new.html".to_owned(), "new"));
+        run_deploy(&store, &cdn, &build(&v2));
+        let before = store.calls().len();
+        let mut config = rollback_config();
+        config.to = Some(v1);
+        run_rollback(&store, &cdn, &config).expect("rollback");
+        let calls = store.calls()[before..].to_vec();
+        // The newest record holds 3,001 keys: four ranges each for the site and its versions,
+        // split at every 751st of them, the first from the prefix's start (twice: the survey
+        // is made again under the lock); plus one listing of the records' folder each time.
+        let ranges = |op: &str| -> Vec<&str> {
+            calls
+                .iter()
+                .filter_map(|c| c.strip_prefix(op))
+                .map(str::trim)
+                .collect()
+        };
+        let versions = ranges("ListObjectVersions");
+        assert_eq!(versions.len(), 8, "{calls:?}");
+        assert_eq!(
+            versions[..4],
+            ["", "p00750.html", "p01501.html", "p02252.html"]
+        );
+        assert_eq!(ranges("ListObjectsV2").len(), 2 * (4 + 1), "{calls:?}");
+        // And the rollback is right: the changed page back, the new one gone.
+        assert!(
+            current_etags(&store) == as_v1,
+            "the bucket is not as release 1 left it"
+        );
+    }
+
+    #[test]
+    fn rollback_honours_max_deletes_before_any_write() {
+        let (store, cdn) = fresh();
+        run_deploy(&store, &cdn, &tree(&[("index.html", "1")]));
+        let many: Vec<(String, &str)> = (0..5).map(|i| (format!("p{i}.html"), "x")).collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        run_deploy(
+            &store,
+            &cdn,
+            &tree(&[[("index.html", "2")].as_slice(), &many].concat()),
+        );
+        let mut config = rollback_config();
+        config.publish.max_deletes = 4;
+        let before = store.calls().len();
+        let err = run_rollback(&store, &cdn, &config).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("deletes 5 objects") && text.contains("--max-deletes 4"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("--no-delete"),
+            "rollback has no --no-delete: {text}"
+        );
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            writes(&store.calls()[before..]),
+            ["PutObject .shipfront/lock", "DeleteObject .shipfront/lock"]
+        );
+        config.publish.max_deletes = 5;
+        run_rollback(&store, &cdn, &config).expect("allowed");
+    }
+
+    #[test]
+    fn routing_is_published_with_the_deploy_recorded_and_restored_by_rollback() {
+        let (store, cdn) = fresh();
+        let config = routed(deploy_config());
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        let live = |cdn: &MemoryCdn| {
+            crate::store::memory::lock(&cdn.functions)
+                .get(FUNCTION)
+                .and_then(|f| f.live.clone())
+                .unwrap_or_default()
+        };
+        let first = live(&cdn);
+        assert!(first.contains("function handler"), "published");
+        assert!(
+            crate::store::memory::lock(&cdn.viewer_request)
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with(":function/shipfront-E1")),
+            "run on viewer requests"
+        );
+        assert_eq!(live_record(&store).routing.as_deref(), Some(first.as_str()));
+
+        // The same build again: nothing at all.
+        let before = store.calls().len();
+        let again = deploy_with(&store, &cdn, &config, &v1()).expect("again");
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+
+        // A build whose layout changes the function: published again, with the release.
+        let mut files = tree(&[("index.html", "home 2"), ("about/index.html", "a")]);
+        files.notes.clear();
+        deploy_with(&store, &cdn, &config, &files).expect("second deploy");
+        assert_ne!(live(&cdn), first, "a new function for a new layout");
+
+        // Rolling back publishes the function the target release had.
+        run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
+        assert_eq!(live(&cdn), first);
+    }
+
+    #[test]
+    fn response_headers_are_written_with_the_deploy_recorded_and_restored_by_rollback() {
+        let (store, cdn) = fresh();
+        let hsts = ("Strict-Transport-Security", "max-age=31536000");
+        let config = with_headers(deploy_config(), &[hsts, ("X-Frame-Options", "DENY")]);
+
+        let mut dry = config.clone();
+        dry.publish.dry_run = true;
+        let planned = deploy_with(&store, &cdn, &dry, &v1()).expect("dry run");
+        assert!(
+            planned.plan.notes.iter().any(|n| n.contains(
+                "response headers policy `shipfront-E1` (Strict-Transport-Security, \
+                 X-Frame-Options): written and attached"
+            )),
+            "{:?}",
+            planned.plan.notes
+        );
+        assert!(attached(&cdn).is_none(), "a dry run writes nothing");
+
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        let first = attached(&cdn).expect("attached");
+        assert_eq!(first.name, "shipfront-E1");
+        assert_eq!(first.headers.frame_options.as_deref(), Some("DENY"));
+        let recorded = live_record(&store).headers.expect("recorded");
+        assert_eq!(
+            recorded.get("X-Frame-Options").map(String::as_str),
+            Some("DENY")
+        );
+
+        // The same build and headers again: nothing at all.
+        let before = (store.calls().len(), cdn.calls().len());
+        let again = deploy_with(&store, &cdn, &config, &v1()).expect("again");
+        assert_eq!(again.release, None);
+        assert_eq!(writes(&store.calls()[before.0..]), Vec::<&String>::new());
+        assert!(
+            cdn.calls()[before.1..]
+                .iter()
+                .all(|c| !c.starts_with("Update") && !c.starts_with("Create")),
+            "{:?}",
+            cdn.calls()
+        );
+
+        // Only the headers change: the same policy updated, and a release of its own.
+        let changed = with_headers(deploy_config(), &[hsts, ("X-Frame-Options", "SAMEORIGIN")]);
+        let outcome = deploy_with(&store, &cdn, &changed, &v1()).expect("headers only");
+        assert!(outcome.release.is_some(), "a release for the headers");
+        let second = attached(&cdn).expect("attached");
+        assert_eq!(
+            (second.id.as_str(), second.headers.frame_options.as_deref()),
+            (first.id.as_str(), Some("SAMEORIGIN"))
+        );
+
+        // Rolling back writes the headers the target release had.
+        run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
+        assert_eq!(attached(&cdn).expect("attached").headers, first.headers);
+    }
+
+    #[test]
+    fn a_rollback_to_a_release_without_headers_keeps_the_live_policy_and_says_so() {
+        let (store, cdn) = fresh();
+        deploy_with(&store, &cdn, &deploy_config(), &v1()).expect("without headers");
+        let config = with_headers(deploy_config(), &[("X-Frame-Options", "DENY")]);
+        deploy_with(&store, &cdn, &config, &v2()).expect("with headers");
+        let outcome = run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
+        assert!(
+            outcome.plan.notes.iter().any(
+                |n| n.contains("recorded no [headers]: the live response headers policy stays")
+            ),
+            "{:?}",
+            outcome.plan.notes
+        );
+        assert_eq!(
+            attached(&cdn)
+                .expect("kept")
+                .headers
+                .frame_options
+                .as_deref(),
+            Some("DENY")
+        );
+        // The rollback's record says what is live: the headers it kept.
+        let recorded = live_record(&store).headers.expect("recorded");
+        assert_eq!(
+            recorded.get("X-Frame-Options").map(String::as_str),
+            Some("DENY")
+        );
+    }
+}
