@@ -194,7 +194,7 @@ impl CloudFrontCdn {
                 .id(id)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             let config = out
                 .response_headers_policy()
                 .and_then(|p| p.response_headers_policy_config())
@@ -220,7 +220,7 @@ impl CloudFrontCdn {
                 .set_marker(marker.take())
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             let Some(list) = out.response_headers_policy_list() else {
                 return Ok(None);
             };
@@ -247,34 +247,6 @@ impl CloudFrontCdn {
     }
 }
 
-fn classify<E>(err: &SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>) -> RemoteFailure
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match err {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let code = service.err().code().unwrap_or_default();
-            match code {
-                "NoSuchDistribution" => RemoteFailure::DistributionMissing,
-                "AccessDenied" => RemoteFailure::AccessDenied,
-                _ => RemoteFailure::Other {
-                    message: crate::store::answer_text(
-                        code,
-                        status,
-                        service.err().message().unwrap_or_default(),
-                    ),
-                    retryable: code == "TooManyInvalidationsInProgress" || status >= 500,
-                },
-            }
-        }
-        other => RemoteFailure::Other {
-            message: super::describe(other),
-            retryable: true,
-        },
-    }
-}
-
 impl CloudFrontCdn {
     /// The distribution's config and its ETag (for `If-Match` on an update).
     async fn distribution_config(
@@ -287,7 +259,7 @@ impl CloudFrontCdn {
             .id(distribution_id)
             .send()
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| super::classify(&e))?;
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let config = out
             .distribution_config
@@ -311,7 +283,7 @@ impl CloudFrontCdn {
                 .distribution_config(change(config)?)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             Ok(())
         })
         .await
@@ -458,7 +430,7 @@ impl Cdn for CloudFrontCdn {
                         tokio::time::sleep(wait).await;
                         wait *= 2;
                     }
-                    Err(e) => return Err(classify(&e)),
+                    Err(e) => return Err(super::classify(&e)),
                 }
             }
             unreachable!("the last attempt returns")
@@ -513,7 +485,7 @@ impl Cdn for CloudFrontCdn {
                 {
                     Ok(None)
                 }
-                Err(e) => Err(classify(&e)),
+                Err(e) => Err(super::classify(&e)),
             }
         })
         .await
@@ -547,7 +519,7 @@ impl Cdn for CloudFrontCdn {
                     .function_code(code)
                     .send()
                     .await
-                    .map_err(|e| classify(&e))?
+                    .map_err(|e| super::classify(&e))?
                     .e_tag()
                     .map(str::to_owned),
                 None => self
@@ -558,7 +530,7 @@ impl Cdn for CloudFrontCdn {
                     .function_code(code)
                     .send()
                     .await
-                    .map_err(|e| classify(&e))?
+                    .map_err(|e| super::classify(&e))?
                     .e_tag()
                     .map(str::to_owned),
             };
@@ -576,7 +548,7 @@ impl Cdn for CloudFrontCdn {
                 .if_match(etag)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             Ok(out
                 .function_summary()
                 .and_then(|s| s.function_metadata())
@@ -641,7 +613,7 @@ impl Cdn for CloudFrontCdn {
                     .response_headers_policy_config(config)
                     .send()
                     .await
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| super::classify(&e))?;
                 out.response_headers_policy()
                     .map(|p| p.id().to_owned())
                     .ok_or_else(|| build_error("CreateResponseHeadersPolicy returned no policy id"))
@@ -655,7 +627,7 @@ impl Cdn for CloudFrontCdn {
                 .id(&id)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             self.client
                 .update_response_headers_policy()
                 .id(&id)
@@ -663,7 +635,7 @@ impl Cdn for CloudFrontCdn {
                 .response_headers_policy_config(config)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             Ok(id.clone())
         })
         .await
@@ -700,7 +672,7 @@ impl Cdn for CloudFrontCdn {
                 .id(invalidation_id)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             Ok(out
                 .invalidation()
                 .map(|i| i.status().to_owned())

@@ -5,6 +5,8 @@ mod cloudfront;
 mod response_headers;
 mod s3;
 
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -15,7 +17,7 @@ pub use cloudfront::CloudFrontCdn;
 pub use s3::S3Store;
 
 use crate::core::error::{Error, Result};
-use crate::store::AwsSettings;
+use crate::store::{AwsSettings, RemoteFailure, answer_text};
 
 /// Attempts per request, the first included. A link that fails one write in five still
 /// succeeds with overwhelming odds (0.2^8 per request); S3's SlowDown is waited out with
@@ -98,6 +100,43 @@ pub fn check_region(sdk: &aws_config::SdkConfig, args: &AwsSettings) -> Result<(
     Ok(())
 }
 
+/// What a failed S3 or CloudFront call means, from the service's answer (its error code and
+/// HTTP status) or the SDK's own failure: the one reading of both services' errors, so a
+/// missing bucket or distribution, a denied call and a condition that did not hold are told
+/// apart the same way for each, and only what may pass on a second try is retried.
+pub(crate) fn classify<E>(err: &SdkError<E, HttpResponse>) -> RemoteFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let SdkError::ServiceError(service) = err else {
+        let message = describe(err);
+        if message.contains("credentials") && message.contains("load") {
+            return RemoteFailure::NoCredentials(message);
+        }
+        return RemoteFailure::Other {
+            message,
+            retryable: true,
+        };
+    };
+    let status = service.raw().status().as_u16();
+    let code = service.err().code().unwrap_or_default();
+    match (code, status) {
+        ("NoSuchBucket", _) => RemoteFailure::BucketMissing,
+        ("NoSuchDistribution", _) => RemoteFailure::DistributionMissing,
+        ("AccessDenied", _) | (_, 403) => RemoteFailure::AccessDenied,
+        ("PreconditionFailed", _) | (_, 412) => RemoteFailure::PreconditionFailed,
+        _ => RemoteFailure::Other {
+            message: answer_text(code, status, service.err().message().unwrap_or_default()),
+            // S3 asks to slow down; CloudFront limits the invalidations in progress.
+            retryable: status >= 500
+                || matches!(
+                    code,
+                    "SlowDown" | "RequestTimeout" | "TooManyInvalidationsInProgress"
+                ),
+        },
+    }
+}
+
 /// An error and its sources as one line of Display texts (the SDK's Debug dumps are for
 /// developers, not users), without the repeats that nested errors often carry.
 pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
@@ -119,4 +158,62 @@ pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
 pub fn custom_s3_endpoint(args: &AwsSettings) -> bool {
     let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     args.endpoint_url.is_some() || set("AWS_ENDPOINT_URL_S3") || set("AWS_ENDPOINT_URL")
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    use aws_sdk_s3::primitives::ByteStream;
+
+    use super::*;
+
+    /// A service's answer: `code` (empty: none) with HTTP `status`.
+    fn answer(code: &str, status: u16) -> SdkError<HeadObjectError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder().message("told");
+        if !code.is_empty() {
+            meta = meta.code(code);
+        }
+        let status = status.try_into().expect("a status");
+        let raw = HttpResponse::new(status, ByteStream::from_static(b"").into_inner());
+        SdkError::service_error(HeadObjectError::generic(meta.build()), raw)
+    }
+
+    #[test]
+    fn one_reading_of_both_services_answers() {
+        let other = |retryable| RemoteFailure::Other {
+            message: String::new(),
+            retryable,
+        };
+        // (error code, HTTP status, what it means)
+        let cases = [
+            ("NoSuchBucket", 404, RemoteFailure::BucketMissing),
+            (
+                "NoSuchDistribution",
+                404,
+                RemoteFailure::DistributionMissing,
+            ),
+            ("AccessDenied", 403, RemoteFailure::AccessDenied),
+            ("", 403, RemoteFailure::AccessDenied),
+            ("PreconditionFailed", 412, RemoteFailure::PreconditionFailed),
+            ("", 412, RemoteFailure::PreconditionFailed),
+            ("SlowDown", 503, other(true)),
+            ("InternalError", 500, other(true)),
+            ("RequestTimeout", 400, other(true)),
+            ("TooManyInvalidationsInProgress", 400, other(true)),
+            ("InvalidArgument", 400, other(false)),
+            ("", 404, other(false)),
+        ];
+        for (code, status, expected) in cases {
+            let got = match classify(&answer(code, status)) {
+                RemoteFailure::Other { retryable, .. } => other(retryable),
+                failure => failure,
+            };
+            assert_eq!(got, expected, "{code} {status}");
+        }
+        let RemoteFailure::Other { message, .. } = classify(&answer("InvalidArgument", 400)) else {
+            panic!("not Other");
+        };
+        assert_eq!(message, "InvalidArgument (HTTP 400): told");
+    }
 }

@@ -100,42 +100,6 @@ impl S3Store {
     }
 }
 
-fn classify<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> RemoteFailure
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match err {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let code = service.err().code().unwrap_or_default();
-            if code == "NoSuchBucket" {
-                return RemoteFailure::BucketMissing;
-            }
-            if code == "AccessDenied" || status == 403 {
-                return RemoteFailure::AccessDenied;
-            }
-            if code == "PreconditionFailed" || status == 412 {
-                return RemoteFailure::PreconditionFailed;
-            }
-            let message = service.err().message().unwrap_or_default();
-            RemoteFailure::Other {
-                message: crate::store::answer_text(code, status, message),
-                retryable: status >= 500 || matches!(code, "SlowDown" | "RequestTimeout"),
-            }
-        }
-        other => {
-            let message = super::describe(other);
-            if message.contains("credentials") && message.contains("load") {
-                return RemoteFailure::NoCredentials(message);
-            }
-            RemoteFailure::Other {
-                message,
-                retryable: true,
-            }
-        }
-    }
-}
-
 /// A key as a listing with `encoding-type=url` returns it: form-encoded (S3 writes a space as
 /// `+` and a plus as `%2B`).
 fn decode_key(raw: &str) -> String {
@@ -248,7 +212,7 @@ impl S3Store {
             .disable_payload_signing()
             .send()
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| super::classify(&e))?;
         check_etag(
             &put.key,
             &hex(&put.md5),
@@ -273,7 +237,7 @@ impl S3Store {
             .cache_control(&put.headers.cache_control)
             .send()
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| super::classify(&e))?;
         let upload_id = created
             .upload_id()
             .ok_or_else(|| RemoteFailure::Other {
@@ -318,7 +282,7 @@ impl S3Store {
             Err(e) => {
                 // Not completed: its parts would be left to pay for.
                 self.abort_upload(&put.key, &upload_id).await;
-                Err(classify(&e))
+                Err(super::classify(&e))
             }
         }
     }
@@ -367,7 +331,7 @@ impl S3Store {
             .key(key)
             .send()
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| super::classify(&e))?;
         if head.e_tag().map(strip_quotes).as_deref() == Some(expected.as_str()) {
             Ok(WriteOutcome {
                 version_id: head.version_id().map(str::to_owned),
@@ -416,7 +380,7 @@ impl S3Store {
                     .disable_payload_signing()
                     .send()
                     .await
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| super::classify(&e))?;
                 check_etag(&key, &hex(&md5), out.e_tag(), out.server_side_encryption())?;
                 Ok::<_, RemoteFailure>(
                     CompletedPart::builder()
@@ -453,7 +417,7 @@ impl S3Store {
         {
             return BucketFacts {
                 reachable: Err(crate::core::error::Error::from(RemoteError::on_bucket(
-                    classify(&e),
+                    super::classify(&e),
                     "ListObjectsV2",
                     &self.bucket,
                     None,
@@ -565,7 +529,7 @@ impl ObjectStore for S3Store {
                     .set_continuation_token(token.take())
                     .send()
                     .await
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| super::classify(&e))?;
                 listing.pages += 1;
                 // An S3-compatible store may ignore the encoding asked for: it says so.
                 let encoded = page.encoding_type() == Some(&EncodingType::Url);
@@ -629,7 +593,7 @@ impl ObjectStore for S3Store {
                 .cache_control(&headers.cache_control)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             Ok(outcome(
                 out.version_id(),
                 out.copy_object_result().and_then(|r| r.e_tag()),
@@ -659,7 +623,7 @@ impl ObjectStore for S3Store {
                 .metadata_directive(MetadataDirective::Copy)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             Ok(outcome(
                 out.version_id(),
                 out.copy_object_result().and_then(|r| r.e_tag()),
@@ -698,7 +662,7 @@ impl ObjectStore for S3Store {
                     cache_control: out.cache_control().unwrap_or_default().to_owned(),
                 })),
                 Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
-                Err(e) => Err(classify(&e)),
+                Err(e) => Err(super::classify(&e)),
             }
         })
         .await
@@ -713,7 +677,7 @@ impl ObjectStore for S3Store {
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             read_whole(out.body, out.content_length, key).await
         })
         .await
@@ -743,7 +707,7 @@ impl ObjectStore for S3Store {
                 Some(Condition::Absent) => request.if_none_match("*"),
                 Some(Condition::Matches(etag)) => request.if_match(format!("\"{etag}\"")),
             };
-            let out = request.send().await.map_err(|e| classify(&e))?;
+            let out = request.send().await.map_err(|e| super::classify(&e))?;
             Ok(outcome(out.version_id(), out.e_tag()))
         })
         .await
@@ -761,7 +725,7 @@ impl ObjectStore for S3Store {
             {
                 Ok(out) => out,
                 Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-                Err(e) => return Err(classify(&e)),
+                Err(e) => return Err(super::classify(&e)),
             };
             let etag = out.e_tag().map(strip_quotes).unwrap_or_default();
             let bytes = read_whole(out.body, out.content_length, key).await?;
@@ -779,7 +743,7 @@ impl ObjectStore for S3Store {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| classify(&e))
+                .map_err(|e| super::classify(&e))
         })
         .await
     }
@@ -804,7 +768,7 @@ impl ObjectStore for S3Store {
                     .set_version_id_marker(version_marker.take())
                     .send()
                     .await
-                    .map_err(|e| classify(&e))?;
+                    .map_err(|e| super::classify(&e))?;
                 let mut past_range = false;
                 for v in page.versions() {
                     if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
@@ -875,7 +839,7 @@ impl ObjectStore for S3Store {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|e| classify(&e))?;
+                .map_err(|e| super::classify(&e))?;
             Ok(out
                 .errors()
                 .iter()
