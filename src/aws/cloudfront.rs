@@ -146,34 +146,19 @@ pub struct CloudFrontCdn {
     client: Client,
 }
 
-/// Runs one call of the port, naming its operation and the distribution when it fails.
+/// What a failed call was made on, named by `RemoteError::on_distribution`, `on_function` or
+/// `on_headers_policy`.
+type Naming = fn(RemoteFailure, &'static str, &str) -> RemoteError;
+
+/// Runs one call of the port; a failure names its operation and what it was made on (`name`,
+/// told by `naming`).
 async fn context<T>(
     operation: &'static str,
-    distribution_id: &str,
+    (naming, name): (Naming, &str),
     call: impl std::future::Future<Output = Result<T, RemoteFailure>>,
 ) -> Result<T, RemoteError> {
     call.await
-        .map_err(|failure| RemoteError::on_distribution(failure, operation, distribution_id))
-}
-
-/// Runs one call on a CloudFront Function, naming its operation and the function when it fails.
-async fn function_context<T>(
-    operation: &'static str,
-    name: &str,
-    call: impl std::future::Future<Output = Result<T, RemoteFailure>>,
-) -> Result<T, RemoteError> {
-    call.await
-        .map_err(|failure| RemoteError::on_function(failure, operation, name))
-}
-
-/// Runs one call on a response headers policy, naming its operation and the policy.
-async fn policy_context<T>(
-    operation: &'static str,
-    name: &str,
-    call: impl std::future::Future<Output = Result<T, RemoteFailure>>,
-) -> Result<T, RemoteError> {
-    call.await
-        .map_err(|failure| RemoteError::on_headers_policy(failure, operation, name))
+        .map_err(|failure| naming(failure, operation, name))
 }
 
 /// The id of the default cache behavior's response headers policy.
@@ -187,25 +172,29 @@ fn policy_id(config: &DistributionConfig) -> Option<&str> {
 impl CloudFrontCdn {
     /// The response headers policy `id`: its name and the headers it adds.
     async fn policy_by_id(&self, id: &str) -> Result<HeadersPolicy, RemoteError> {
-        policy_context("GetResponseHeadersPolicy", id, async {
-            let out = self
-                .client
-                .get_response_headers_policy()
-                .id(id)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
-            let config = out
-                .response_headers_policy()
-                .and_then(|p| p.response_headers_policy_config())
-                .ok_or_else(|| build_error("GetResponseHeadersPolicy returned no config"))?;
-            Ok(HeadersPolicy {
-                id: id.to_owned(),
-                name: config.name().to_owned(),
-                headers: response_headers::headers_of(config),
-                hand_edited: response_headers::hand_edited(config),
-            })
-        })
+        context(
+            "GetResponseHeadersPolicy",
+            (RemoteError::on_headers_policy, id),
+            async {
+                let out = self
+                    .client
+                    .get_response_headers_policy()
+                    .id(id)
+                    .send()
+                    .await
+                    .map_err(|e| super::classify(&e))?;
+                let config = out
+                    .response_headers_policy()
+                    .and_then(|p| p.response_headers_policy_config())
+                    .ok_or_else(|| build_error("GetResponseHeadersPolicy returned no config"))?;
+                Ok(HeadersPolicy {
+                    id: id.to_owned(),
+                    name: config.name().to_owned(),
+                    headers: response_headers::headers_of(config),
+                    hand_edited: response_headers::hand_edited(config),
+                })
+            },
+        )
         .await
     }
 
@@ -274,18 +263,22 @@ impl CloudFrontCdn {
         distribution_id: &str,
         change: impl FnOnce(DistributionConfig) -> Result<DistributionConfig, RemoteFailure>,
     ) -> Result<(), RemoteError> {
-        context("UpdateDistribution", distribution_id, async {
-            let (config, etag) = self.distribution_config(distribution_id).await?;
-            self.client
-                .update_distribution()
-                .id(distribution_id)
-                .if_match(etag)
-                .distribution_config(change(config)?)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
-            Ok(())
-        })
+        context(
+            "UpdateDistribution",
+            (RemoteError::on_distribution, distribution_id),
+            async {
+                let (config, etag) = self.distribution_config(distribution_id).await?;
+                self.client
+                    .update_distribution()
+                    .id(distribution_id)
+                    .if_match(etag)
+                    .distribution_config(change(config)?)
+                    .send()
+                    .await
+                    .map_err(|e| super::classify(&e))?;
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -295,9 +288,11 @@ impl CloudFrontCdn {
         &self,
         distribution_id: &str,
     ) -> Result<DistributionFacts, RemoteError> {
-        let (config, _etag) = context("GetDistributionConfig", distribution_id, async {
-            self.distribution_config(distribution_id).await
-        })
+        let (config, _etag) = context(
+            "GetDistributionConfig",
+            (RemoteError::on_distribution, distribution_id),
+            async { self.distribution_config(distribution_id).await },
+        )
         .await?;
         let mut facts = facts_of(&config);
         // Only shipfront's own function is read (the IAM policy may allow no other); a call
@@ -367,19 +362,23 @@ impl Cdn for CloudFrontCdn {
         distribution_id: &str,
         bucket: &str,
     ) -> Result<String, RemoteError> {
-        context("GetDistributionConfig", distribution_id, async {
-            let (config, _) = self.distribution_config(distribution_id).await?;
-            let origins = config
-                .origins()
-                .map(aws_sdk_cloudfront::types::Origins::items)
-                .unwrap_or_default();
-            Ok(origins
-                .iter()
-                .find(|o| crate::core::verdicts::serves_bucket(o.domain_name(), bucket))
-                .and_then(|o| o.origin_path())
-                .unwrap_or_default()
-                .to_owned())
-        })
+        context(
+            "GetDistributionConfig",
+            (RemoteError::on_distribution, distribution_id),
+            async {
+                let (config, _) = self.distribution_config(distribution_id).await?;
+                let origins = config
+                    .origins()
+                    .map(aws_sdk_cloudfront::types::Origins::items)
+                    .unwrap_or_default();
+                Ok(origins
+                    .iter()
+                    .find(|o| crate::core::verdicts::serves_bucket(o.domain_name(), bucket))
+                    .and_then(|o| o.origin_path())
+                    .unwrap_or_default()
+                    .to_owned())
+            },
+        )
         .await
     }
 
@@ -389,60 +388,68 @@ impl Cdn for CloudFrontCdn {
         paths: &[String],
         caller_reference: &str,
     ) -> Result<String, RemoteError> {
-        context("CreateInvalidation", distribution_id, async {
-            let batch = InvalidationBatch::builder()
-                .paths(
-                    Paths::builder()
-                        .quantity(i32::try_from(paths.len()).unwrap_or(i32::MAX))
-                        .set_items(Some(paths.to_vec()))
-                        .build()
-                        .map_err(|e| RemoteFailure::Other {
-                            message: e.to_string(),
-                            retryable: false,
-                        })?,
-                )
-                .caller_reference(caller_reference)
-                .build()
-                .map_err(|e| RemoteFailure::Other {
-                    message: e.to_string(),
-                    retryable: false,
-                })?;
-            let mut wait = Duration::from_secs(2);
-            for attempt in 1..=BUSY_ATTEMPTS {
-                match self
-                    .client
-                    .create_invalidation()
-                    .distribution_id(distribution_id)
-                    .invalidation_batch(batch.clone())
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        return Ok(out
-                            .invalidation()
-                            .map(|i| i.id().to_owned())
-                            .unwrap_or_default());
-                    }
-                    Err(SdkError::ServiceError(e))
-                        if e.err().code() == Some("TooManyInvalidationsInProgress")
-                            && attempt < BUSY_ATTEMPTS =>
+        context(
+            "CreateInvalidation",
+            (RemoteError::on_distribution, distribution_id),
+            async {
+                let batch = InvalidationBatch::builder()
+                    .paths(
+                        Paths::builder()
+                            .quantity(i32::try_from(paths.len()).unwrap_or(i32::MAX))
+                            .set_items(Some(paths.to_vec()))
+                            .build()
+                            .map_err(|e| RemoteFailure::Other {
+                                message: e.to_string(),
+                                retryable: false,
+                            })?,
+                    )
+                    .caller_reference(caller_reference)
+                    .build()
+                    .map_err(|e| RemoteFailure::Other {
+                        message: e.to_string(),
+                        retryable: false,
+                    })?;
+                let mut wait = Duration::from_secs(2);
+                for attempt in 1..=BUSY_ATTEMPTS {
+                    match self
+                        .client
+                        .create_invalidation()
+                        .distribution_id(distribution_id)
+                        .invalidation_batch(batch.clone())
+                        .send()
+                        .await
                     {
-                        tokio::time::sleep(wait).await;
-                        wait *= 2;
+                        Ok(out) => {
+                            return Ok(out
+                                .invalidation()
+                                .map(|i| i.id().to_owned())
+                                .unwrap_or_default());
+                        }
+                        Err(SdkError::ServiceError(e))
+                            if e.err().code() == Some("TooManyInvalidationsInProgress")
+                                && attempt < BUSY_ATTEMPTS =>
+                        {
+                            tokio::time::sleep(wait).await;
+                            wait *= 2;
+                        }
+                        Err(e) => return Err(super::classify(&e)),
                     }
-                    Err(e) => return Err(super::classify(&e)),
                 }
-            }
-            unreachable!("the last attempt returns")
-        })
+                unreachable!("the last attempt returns")
+            },
+        )
         .await
     }
 
     async fn spa_settings(&self, distribution_id: &str) -> Result<SpaSettings, RemoteError> {
-        context("GetDistributionConfig", distribution_id, async {
-            let (config, _etag) = self.distribution_config(distribution_id).await?;
-            Ok(spa_settings_of(&config))
-        })
+        context(
+            "GetDistributionConfig",
+            (RemoteError::on_distribution, distribution_id),
+            async {
+                let (config, _etag) = self.distribution_config(distribution_id).await?;
+                Ok(spa_settings_of(&config))
+            },
+        )
         .await
     }
 
@@ -459,7 +466,7 @@ impl Cdn for CloudFrontCdn {
         name: &str,
         live: bool,
     ) -> Result<Option<(String, String)>, RemoteError> {
-        function_context("GetFunction", name, async {
+        context("GetFunction", (RemoteError::on_function, name), async {
             let stage = if live {
                 FunctionStage::Live
             } else {
@@ -502,7 +509,7 @@ impl Cdn for CloudFrontCdn {
         } else {
             "CreateFunction"
         };
-        function_context(operation, name, async {
+        context(operation, (RemoteError::on_function, name), async {
             let config = FunctionConfig::builder()
                 .comment("Edge routing written by shipfront")
                 .runtime(FunctionRuntime::CloudfrontJs20)
@@ -540,7 +547,7 @@ impl Cdn for CloudFrontCdn {
     }
 
     async fn publish_function(&self, name: &str, etag: &str) -> Result<String, RemoteError> {
-        function_context("PublishFunction", name, async {
+        context("PublishFunction", (RemoteError::on_function, name), async {
             let out = self
                 .client
                 .publish_function()
@@ -562,10 +569,14 @@ impl Cdn for CloudFrontCdn {
         &self,
         distribution_id: &str,
     ) -> Result<Option<String>, RemoteError> {
-        context("GetDistributionConfig", distribution_id, async {
-            let (config, _) = self.distribution_config(distribution_id).await?;
-            Ok(viewer_request_arn(&config))
-        })
+        context(
+            "GetDistributionConfig",
+            (RemoteError::on_distribution, distribution_id),
+            async {
+                let (config, _) = self.distribution_config(distribution_id).await?;
+                Ok(viewer_request_arn(&config))
+            },
+        )
         .await
     }
 
@@ -582,9 +593,11 @@ impl Cdn for CloudFrontCdn {
         &self,
         distribution_id: &str,
     ) -> Result<Option<HeadersPolicy>, RemoteError> {
-        let (config, _) = context("GetDistributionConfig", distribution_id, async {
-            self.distribution_config(distribution_id).await
-        })
+        let (config, _) = context(
+            "GetDistributionConfig",
+            (RemoteError::on_distribution, distribution_id),
+            async { self.distribution_config(distribution_id).await },
+        )
         .await?;
         match policy_id(&config) {
             Some(id) => self.policy_by_id(id).await.map(Some),
@@ -597,47 +610,61 @@ impl Cdn for CloudFrontCdn {
         name: &str,
         headers: &ResponseHeaders,
     ) -> Result<String, RemoteError> {
-        let config = policy_context("CreateResponseHeadersPolicy", name, async {
-            response_headers::config_of(name, headers)
-        })
+        let config = context(
+            "CreateResponseHeadersPolicy",
+            (RemoteError::on_headers_policy, name),
+            async { response_headers::config_of(name, headers) },
+        )
         .await?;
-        let existing = policy_context("ListResponseHeadersPolicies", name, async {
-            self.custom_policy_id(name).await
-        })
+        let existing = context(
+            "ListResponseHeadersPolicies",
+            (RemoteError::on_headers_policy, name),
+            async { self.custom_policy_id(name).await },
+        )
         .await?;
         let Some(id) = existing else {
-            return policy_context("CreateResponseHeadersPolicy", name, async {
-                let out = self
+            return context(
+                "CreateResponseHeadersPolicy",
+                (RemoteError::on_headers_policy, name),
+                async {
+                    let out = self
+                        .client
+                        .create_response_headers_policy()
+                        .response_headers_policy_config(config)
+                        .send()
+                        .await
+                        .map_err(|e| super::classify(&e))?;
+                    out.response_headers_policy()
+                        .map(|p| p.id().to_owned())
+                        .ok_or_else(|| {
+                            build_error("CreateResponseHeadersPolicy returned no policy id")
+                        })
+                },
+            )
+            .await;
+        };
+        context(
+            "UpdateResponseHeadersPolicy",
+            (RemoteError::on_headers_policy, name),
+            async {
+                let current = self
                     .client
-                    .create_response_headers_policy()
+                    .get_response_headers_policy()
+                    .id(&id)
+                    .send()
+                    .await
+                    .map_err(|e| super::classify(&e))?;
+                self.client
+                    .update_response_headers_policy()
+                    .id(&id)
+                    .if_match(current.e_tag().unwrap_or_default())
                     .response_headers_policy_config(config)
                     .send()
                     .await
                     .map_err(|e| super::classify(&e))?;
-                out.response_headers_policy()
-                    .map(|p| p.id().to_owned())
-                    .ok_or_else(|| build_error("CreateResponseHeadersPolicy returned no policy id"))
-            })
-            .await;
-        };
-        policy_context("UpdateResponseHeadersPolicy", name, async {
-            let current = self
-                .client
-                .get_response_headers_policy()
-                .id(&id)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
-            self.client
-                .update_response_headers_policy()
-                .id(&id)
-                .if_match(current.e_tag().unwrap_or_default())
-                .response_headers_policy_config(config)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
-            Ok(id.clone())
-        })
+                Ok(id.clone())
+            },
+        )
         .await
     }
 
@@ -664,20 +691,24 @@ impl Cdn for CloudFrontCdn {
         distribution_id: &str,
         invalidation_id: &str,
     ) -> Result<String, RemoteError> {
-        context("GetInvalidation", distribution_id, async {
-            let out = self
-                .client
-                .get_invalidation()
-                .distribution_id(distribution_id)
-                .id(invalidation_id)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
-            Ok(out
-                .invalidation()
-                .map(|i| i.status().to_owned())
-                .unwrap_or_default())
-        })
+        context(
+            "GetInvalidation",
+            (RemoteError::on_distribution, distribution_id),
+            async {
+                let out = self
+                    .client
+                    .get_invalidation()
+                    .distribution_id(distribution_id)
+                    .id(invalidation_id)
+                    .send()
+                    .await
+                    .map_err(|e| super::classify(&e))?;
+                Ok(out
+                    .invalidation()
+                    .map(|i| i.status().to_owned())
+                    .unwrap_or_default())
+            },
+        )
         .await
     }
 }

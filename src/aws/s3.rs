@@ -489,6 +489,32 @@ impl S3Store {
 }
 
 impl S3Store {
+    /// Copies `source` (the key itself, or one of its versions) onto `key`: with `headers`, the
+    /// object's metadata replaced by them; without, the source's kept.
+    async fn copy_onto(
+        &self,
+        key: &str,
+        source: String,
+        headers: Option<&Headers>,
+    ) -> Result<WriteOutcome, RemoteFailure> {
+        let request = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(source);
+        let request = match headers {
+            Some(headers) => request
+                .metadata_directive(MetadataDirective::Replace)
+                .content_type(&headers.content_type)
+                .cache_control(&headers.cache_control),
+            None => request.metadata_directive(MetadataDirective::Copy),
+        };
+        let out = request.send().await.map_err(|e| super::classify(&e))?;
+        let etag = out.copy_object_result().and_then(|r| r.e_tag());
+        Ok(outcome(out.version_id(), etag))
+    }
+
     /// Runs one call of the port, naming its operation, the bucket and the key when it fails.
     async fn context<T>(
         &self,
@@ -580,26 +606,9 @@ impl ObjectStore for S3Store {
         key: &str,
         headers: &Headers,
     ) -> Result<WriteOutcome, RemoteError> {
-        self.context("CopyObject", Some(key), async {
-            let source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE));
-            let out = self
-                .client
-                .copy_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .copy_source(source)
-                .metadata_directive(MetadataDirective::Replace)
-                .content_type(&headers.content_type)
-                .cache_control(&headers.cache_control)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
-            Ok(outcome(
-                out.version_id(),
-                out.copy_object_result().and_then(|r| r.e_tag()),
-            ))
-        })
-        .await
+        let source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE));
+        let copied = self.copy_onto(key, source, Some(headers));
+        self.context("CopyObject", Some(key), copied).await
     }
 
     async fn restore_version(
@@ -607,29 +616,15 @@ impl ObjectStore for S3Store {
         key: &str,
         version_id: &str,
     ) -> Result<WriteOutcome, RemoteError> {
-        self.context("CopyObject (restore)", Some(key), async {
-            let source = format!(
-                "{}/{}?versionId={}",
-                self.bucket,
-                utf8_percent_encode(key, COPY_SOURCE),
-                utf8_percent_encode(version_id, COPY_SOURCE)
-            );
-            let out = self
-                .client
-                .copy_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .copy_source(source)
-                .metadata_directive(MetadataDirective::Copy)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
-            Ok(outcome(
-                out.version_id(),
-                out.copy_object_result().and_then(|r| r.e_tag()),
-            ))
-        })
-        .await
+        let source = format!(
+            "{}/{}?versionId={}",
+            self.bucket,
+            utf8_percent_encode(key, COPY_SOURCE),
+            utf8_percent_encode(version_id, COPY_SOURCE)
+        );
+        let copied = self.copy_onto(key, source, None);
+        self.context("CopyObject (restore)", Some(key), copied)
+            .await
     }
 
     async fn abort_open_uploads(&self) {
@@ -736,14 +731,12 @@ impl ObjectStore for S3Store {
 
     async fn delete_key(&self, key: &str) -> Result<(), RemoteError> {
         self.context("DeleteObject", Some(key), async {
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
+            let request = self.client.delete_object().bucket(&self.bucket).key(key);
+            request
                 .send()
                 .await
-                .map(|_| ())
                 .map_err(|e| super::classify(&e))
+                .map(|_| ())
         })
         .await
     }
