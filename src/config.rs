@@ -9,117 +9,117 @@ use serde::Deserialize;
 
 use crate::cli::{DeployArgs, PublishArgs, SiteArgs};
 use crate::core::error::{Error, Result};
-pub use crate::core::invalidate::Invalidate;
+use crate::core::invalidate::Invalidate;
 use crate::core::object_headers::{HeaderPolicy, Rule};
 use crate::store::AwsSettings;
 
 /// The config file looked for in the working directory when `--config` is not given.
-pub const DEFAULT_CONFIG_FILE: &str = "shipfront.toml";
+pub(crate) const DEFAULT_CONFIG_FILE: &str = "shipfront.toml";
 
 /// Default for `--max-deletes`: a deploy that removes more is probably a mistake.
-pub const DEFAULT_MAX_DELETES: usize = 256;
+pub(crate) const DEFAULT_MAX_DELETES: usize = 256;
 /// Default for `--concurrency`: enough to fill a fast link, well under S3's per-prefix limits.
-pub const DEFAULT_CONCURRENCY: usize = 32;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 32;
 /// Default for `--max-invalidation-paths`: CloudFront bills per path past 1000 a month, and a
 /// wildcard counts as one.
-pub const DEFAULT_MAX_INVALIDATION_PATHS: usize = 100;
+pub(crate) const DEFAULT_MAX_INVALIDATION_PATHS: usize = 100;
 /// By default, a deploy lock not refreshed for this long is stale and may be taken over.
-pub const LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+pub(crate) const LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 /// How often a deploy refreshes the lock it holds.
-pub const LOCK_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const LOCK_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
 /// The shortest lease allowed: two refreshes, so one slow refresh never makes a live lock stale.
-pub const MIN_LOCK_LEASE: std::time::Duration =
+pub(crate) const MIN_LOCK_LEASE: std::time::Duration =
     std::time::Duration::from_secs(2 * LOCK_REFRESH.as_secs());
 /// Default multipart threshold and part size, in MiB.
-pub const DEFAULT_PART_SIZE_MIB: u64 = 16;
+pub(crate) const DEFAULT_PART_SIZE_MIB: u64 = 16;
 
 /// `shipfront.toml`, as written by users. Unknown keys are errors so typos do not pass silently.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub bucket: Option<String>,
-    pub prefix: Option<String>,
+pub(crate) struct FileConfig {
+    pub(crate) bucket: Option<String>,
+    pub(crate) prefix: Option<String>,
     /// Where release records and the lock live (default: `<prefix>.shipfront/`).
-    pub state_prefix: Option<String>,
-    pub distribution_id: Option<String>,
+    pub(crate) state_prefix: Option<String>,
+    pub(crate) distribution_id: Option<String>,
     /// Single-page app: check the fallback page and the distribution's fallback before writing.
-    pub spa: Option<bool>,
+    pub(crate) spa: Option<bool>,
     /// The page SPA routes fall back to (default `index.html`; SvelteKit: `200.html`).
-    pub spa_fallback: Option<String>,
+    pub(crate) spa_fallback: Option<String>,
     /// Page URLs of a multi-page build: `always`, `never` or `as-built` (the default).
-    pub trailing_slash: Option<String>,
+    pub(crate) trailing_slash: Option<String>,
     /// Publish the edge-routing function with every deploy.
-    pub routing: Option<bool>,
+    pub(crate) routing: Option<bool>,
     /// Headers every response carries (HSTS, Content-Security-Policy...), added by a CloudFront
     /// response headers policy.
-    pub headers: Option<BTreeMap<String, String>>,
+    pub(crate) headers: Option<BTreeMap<String, String>>,
     #[serde(default)]
-    pub deploy: DeploySection,
+    pub(crate) deploy: DeploySection,
     #[serde(default)]
-    pub rules: Vec<RuleSection>,
+    pub(crate) rules: Vec<RuleSection>,
     #[serde(default)]
-    pub redirects: Vec<RedirectSection>,
+    pub(crate) redirects: Vec<RedirectSection>,
 }
 
 /// One `[[redirects]]` entry.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RedirectSection {
-    pub from: String,
-    pub to: String,
+pub(crate) struct RedirectSection {
+    pub(crate) from: String,
+    pub(crate) to: String,
     /// 301 (the default), 302, 307 or 308.
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
 }
 
 /// `[deploy]` in `shipfront.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DeploySection {
-    pub delete: Option<bool>,
-    pub max_deletes: Option<usize>,
-    pub concurrency: Option<usize>,
+pub(crate) struct DeploySection {
+    pub(crate) delete: Option<bool>,
+    pub(crate) max_deletes: Option<usize>,
+    pub(crate) concurrency: Option<usize>,
     /// Globs left out of every deploy, added to `--exclude`.
     #[serde(default)]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     /// Files at or above this size (MiB) upload in parts of this size; 5 at least (S3's minimum).
-    pub part_size_mib: Option<u64>,
+    pub(crate) part_size_mib: Option<u64>,
     /// Above this many changed URLs, invalidations collapse into folder wildcards.
-    pub max_invalidation_paths: Option<usize>,
+    pub(crate) max_invalidation_paths: Option<usize>,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
-    pub keep_assets: Option<u32>,
+    pub(crate) keep_assets: Option<u32>,
     /// Deploy precompressed `X.br` / `X.gz` copies beside `X` (left out by default).
-    pub upload_precompressed: Option<bool>,
+    pub(crate) upload_precompressed: Option<bool>,
     /// A lock not refreshed for this long is stale, e.g. "5m".
-    pub lock_stale_after: Option<String>,
+    pub(crate) lock_stale_after: Option<String>,
 }
 
 /// One `[[rules]]` entry.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RuleSection {
+pub(crate) struct RuleSection {
     #[serde(rename = "match")]
-    pub pattern: String,
-    pub cache_control: Option<String>,
-    pub content_type: Option<String>,
+    pub(crate) pattern: String,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) content_type: Option<String>,
 }
 
 /// Which site a command works on, resolved the same way for every command.
 #[derive(Debug, Clone)]
-pub struct Site {
-    pub bucket: String,
+pub(crate) struct Site {
+    pub(crate) bucket: String,
     /// Key prefix: empty, or ending in `/` without a leading `/`.
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// Full key prefix of shipfront's own records (releases, lock), ending in `/`; by default
     /// `<prefix>.shipfront/`. Never part of the site, never deleted by a deploy.
-    pub state_prefix: String,
+    pub(crate) state_prefix: String,
     /// Where and as whom to reach AWS.
-    pub aws: AwsSettings,
+    pub(crate) aws: AwsSettings,
 }
 
 impl Site {
     /// Reads the config file the flags name (or `./shipfront.toml`) and resolves the site from
     /// flags over the file; the file is returned for the command's own settings.
-    pub fn resolve(args: SiteArgs) -> Result<(Site, FileConfig)> {
+    pub(crate) fn resolve(args: SiteArgs) -> Result<(Site, FileConfig)> {
         let (file, file_path) = find_file(args.config.as_deref())?;
         let site = Site::merge(args, &file, file_path.as_deref())?;
         Ok((site, file))
@@ -167,73 +167,73 @@ impl Site {
 
     /// `s3://bucket/prefix`, for messages.
     #[must_use]
-    pub fn target(&self) -> String {
+    pub(crate) fn target(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }
 }
 
 /// Everything `deploy` needs, resolved and validated.
 #[derive(Debug, Clone)]
-pub struct DeployConfig {
+pub(crate) struct DeployConfig {
     /// The build folder.
-    pub dir: PathBuf,
-    pub site: Site,
+    pub(crate) dir: PathBuf,
+    pub(crate) site: Site,
     /// How the deploy publishes (the flags it shares with rollback).
-    pub publish: Publish,
+    pub(crate) publish: Publish,
     /// Delete stale keys.
-    pub delete: bool,
+    pub(crate) delete: bool,
     /// Exclusion globs from flags and the file.
-    pub excludes: Vec<String>,
+    pub(crate) excludes: Vec<String>,
     /// Multipart threshold and part size, bytes.
-    pub part_size: u64,
+    pub(crate) part_size: u64,
     /// Deploy precompressed `X.br` / `X.gz` copies beside `X`.
-    pub upload_precompressed: bool,
+    pub(crate) upload_precompressed: bool,
     /// Header defaults and `[[rules]]`.
-    pub headers: HeaderPolicy,
+    pub(crate) headers: HeaderPolicy,
     /// Single-page app guard.
-    pub spa: bool,
+    pub(crate) spa: bool,
     /// The page SPA routes fall back to, relative to the build folder (`index.html`).
-    pub spa_fallback: String,
+    pub(crate) spa_fallback: String,
     /// Repair the distribution's SPA settings instead of refusing.
-    pub fix_spa: bool,
+    pub(crate) fix_spa: bool,
     /// Message of the release record.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
-    pub keep_assets: u32,
+    pub(crate) keep_assets: u32,
     /// The edge routing to publish (`--routing`), if any.
-    pub routing: Option<crate::core::routing::RoutingConfig>,
+    pub(crate) routing: Option<crate::core::routing::RoutingConfig>,
     /// `[headers]` as written (checked), kept live by a response headers policy.
-    pub response_headers: Option<BTreeMap<String, String>>,
+    pub(crate) response_headers: Option<BTreeMap<String, String>>,
 }
 
 /// How `deploy` and `rollback` publish, resolved once from the flags they share
 /// (`cli::PublishArgs`) and the file's `[deploy]` table.
 #[derive(Debug, Clone)]
-pub struct Publish {
+pub(crate) struct Publish {
     /// CloudFront distribution in front of the bucket, if any.
-    pub distribution_id: Option<String>,
+    pub(crate) distribution_id: Option<String>,
     /// Print the plan and write nothing.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Refuse plans that delete more than this.
-    pub max_deletes: usize,
+    pub(crate) max_deletes: usize,
     /// Writes in flight at once.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// What to invalidate after the writes.
-    pub invalidate: Invalidate,
+    pub(crate) invalidate: Invalidate,
     /// Collapse invalidations above this many URLs.
-    pub max_invalidation_paths: usize,
+    pub(crate) max_invalidation_paths: usize,
     /// Wait for the invalidation to complete.
-    pub wait: bool,
+    pub(crate) wait: bool,
     /// How a lock held by someone else is treated.
-    pub lock: LockPolicy,
+    pub(crate) lock: LockPolicy,
     /// Replace a viewer-request function shipfront did not write.
-    pub force_routing: bool,
+    pub(crate) force_routing: bool,
     /// Replace a response headers policy shipfront did not write.
-    pub force_headers: bool,
+    pub(crate) force_headers: bool,
     /// One JSON document on stdout.
-    pub json: bool,
+    pub(crate) json: bool,
     /// Show progress (bars on a terminal, lines otherwise).
-    pub progress: bool,
+    pub(crate) progress: bool,
 }
 
 impl Publish {
@@ -313,7 +313,7 @@ impl Invalidate {
 }
 
 /// Reads and parses a config file; errors carry `path:line:column`.
-pub fn load_file(path: &Path) -> Result<FileConfig> {
+pub(crate) fn load_file(path: &Path) -> Result<FileConfig> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
         path: path.to_owned(),
         source,
@@ -344,7 +344,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Normalises a key prefix: no leading `/`, one trailing `/`, no empty or `..` segments.
-pub fn normalize_prefix(raw: &str) -> Result<String> {
+pub(crate) fn normalize_prefix(raw: &str) -> Result<String> {
     let trimmed = raw.trim().trim_matches('/');
     if trimmed.is_empty() {
         return Ok(String::new());
@@ -409,11 +409,11 @@ fn valid_bucket_name(name: &str) -> bool {
 
 /// How `deploy` and `rollback` treat a lock someone else holds.
 #[derive(Debug, Clone, Copy)]
-pub struct LockPolicy {
+pub(crate) struct LockPolicy {
     /// `--force-unlock`: take any lock at once.
-    pub force: bool,
+    pub(crate) force: bool,
     /// A lock not refreshed for this long is stale and taken over with a warning.
-    pub stale_after: std::time::Duration,
+    pub(crate) stale_after: std::time::Duration,
 }
 
 impl LockPolicy {
@@ -461,11 +461,11 @@ fn find_file(explicit: Option<&Path>) -> Result<(FileConfig, Option<PathBuf>)> {
 /// What `shipfront routing` generates from, resolved from flags, the config file and the
 /// build folder's `_redirects`.
 #[derive(Debug, Clone)]
-pub struct RoutingSettings {
-    pub dir: PathBuf,
+pub(crate) struct RoutingSettings {
+    pub(crate) dir: PathBuf,
     /// `[deploy] exclude` of the config file, as a deploy leaves them out.
-    pub excludes: Vec<String>,
-    pub routing: crate::core::routing::RoutingConfig,
+    pub(crate) excludes: Vec<String>,
+    pub(crate) routing: crate::core::routing::RoutingConfig,
 }
 
 impl RoutingSettings {
@@ -473,7 +473,7 @@ impl RoutingSettings {
     ///
     /// # Errors
     /// A bad flag, config value or `_redirects` line, naming it.
-    pub fn resolve(args: crate::cli::RoutingArgs) -> Result<Self> {
+    pub(crate) fn resolve(args: crate::cli::RoutingArgs) -> Result<Self> {
         let (file, _) = find_file(args.config.as_deref())?;
         let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
         let mut routing = routing_config(&args.dir, spa, fallback, args.trailing_slash, &file)?;
@@ -542,33 +542,33 @@ fn routing_config(
 
 /// What `shipfront doctor` checks, resolved like a deploy's settings.
 #[derive(Debug, Clone)]
-pub struct DoctorConfig {
-    pub site: Site,
-    pub distribution_id: Option<String>,
+pub(crate) struct DoctorConfig {
+    pub(crate) site: Site,
+    pub(crate) distribution_id: Option<String>,
     /// The SPA fallback page when the site is a single-page app.
-    pub spa_fallback: Option<String>,
+    pub(crate) spa_fallback: Option<String>,
     /// Routing by shipfront's function is on (`--routing`, `routing = true`).
-    pub routing: bool,
+    pub(crate) routing: bool,
     /// `[headers]`, checked.
-    pub headers: Option<crate::core::response_headers::ResponseHeaders>,
+    pub(crate) headers: Option<crate::core::response_headers::ResponseHeaders>,
     /// The build folder to check the edge against, when given.
-    pub build: Option<DoctorBuild>,
-    pub json: bool,
+    pub(crate) build: Option<DoctorBuild>,
+    pub(crate) json: bool,
 }
 
 /// The build folder `doctor DIR` checks the edge against.
 #[derive(Debug, Clone)]
-pub struct DoctorBuild {
-    pub dir: PathBuf,
+pub(crate) struct DoctorBuild {
+    pub(crate) dir: PathBuf,
     /// `--exclude` and `[deploy] exclude`, as a deploy leaves them out.
-    pub excludes: Vec<String>,
+    pub(crate) excludes: Vec<String>,
     /// The routing the build implies (Err: why there is none, e.g. a bad `_redirects` line;
     /// reported only where the routing function matters).
-    pub routing: std::result::Result<crate::core::routing::RoutingConfig, String>,
+    pub(crate) routing: std::result::Result<crate::core::routing::RoutingConfig, String>,
 }
 
 impl DoctorConfig {
-    pub fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
+    pub(crate) fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
         let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
         let headers = match &file.headers {
@@ -626,13 +626,13 @@ fn spa_setting(
 
 /// Where `shipfront releases` looks.
 #[derive(Debug, Clone)]
-pub struct ReleasesConfig {
-    pub site: Site,
-    pub json: bool,
+pub(crate) struct ReleasesConfig {
+    pub(crate) site: Site,
+    pub(crate) json: bool,
 }
 
 impl ReleasesConfig {
-    pub fn resolve(args: crate::cli::ReleasesArgs) -> Result<Self> {
+    pub(crate) fn resolve(args: crate::cli::ReleasesArgs) -> Result<Self> {
         let (site, _) = Site::resolve(args.site)?;
         Ok(ReleasesConfig {
             site,
@@ -643,16 +643,16 @@ impl ReleasesConfig {
 
 /// What `shipfront rollback` does, resolved like a deploy's settings.
 #[derive(Debug, Clone)]
-pub struct RollbackConfig {
-    pub site: Site,
+pub(crate) struct RollbackConfig {
+    pub(crate) site: Site,
     /// Release id to restore; None: the one before the live one.
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     /// How the rollback publishes (the flags it shares with deploy).
-    pub publish: Publish,
+    pub(crate) publish: Publish,
 }
 
 impl RollbackConfig {
-    pub fn resolve(args: crate::cli::RollbackArgs) -> Result<Self> {
+    pub(crate) fn resolve(args: crate::cli::RollbackArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
         Ok(RollbackConfig {
             publish: Publish::resolve(args.publish, &file)?,
@@ -665,7 +665,7 @@ impl RollbackConfig {
 impl DeployConfig {
     /// Merges flags (with their `SHIPFRONT_*` variables, which clap already applied) over the
     /// config file over defaults.
-    pub fn resolve(mut args: DeployArgs) -> Result<Self> {
+    pub(crate) fn resolve(mut args: DeployArgs) -> Result<Self> {
         let (site, file) = Site::resolve(std::mem::take(&mut args.site))?;
         Self::merge(args, site, file)
     }

@@ -8,30 +8,30 @@ use std::sync::OnceLock;
 
 /// What the environment of this run provides, read once (`current`).
 #[derive(Debug, Clone, Default)]
-pub struct Environment {
+pub(crate) struct Environment {
     /// A GitHub Actions job (`GITHUB_ACTIONS=true`).
-    pub github_actions: bool,
+    pub(crate) github_actions: bool,
     /// Where a step writes its outputs (`GITHUB_OUTPUT`).
-    pub github_output: Option<PathBuf>,
+    pub(crate) github_output: Option<PathBuf>,
     /// Where a step writes the job summary (`GITHUB_STEP_SUMMARY`).
-    pub step_summary: Option<PathBuf>,
+    pub(crate) step_summary: Option<PathBuf>,
     /// The workflow run and its repository (`GITHUB_RUN_ID`, `GITHUB_REPOSITORY`).
-    pub run: Option<(String, String)>,
+    pub(crate) run: Option<(String, String)>,
     /// The commit being built (`GITHUB_SHA`), when it is a hex id.
-    pub sha: Option<String>,
+    pub(crate) sha: Option<String>,
     /// The event that started the workflow (`GITHUB_EVENT_PATH`).
-    pub event_path: Option<PathBuf>,
+    pub(crate) event_path: Option<PathBuf>,
     /// The user (`USER`, `USERNAME`) and the host name (`HOSTNAME`, `/etc/hostname`).
-    pub user: Option<String>,
-    pub host: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) host: Option<String>,
     /// At most this many key ranges listed at once (`SHIPFRONT_LIST_RANGES`, a benchmark's knob
     /// to compare with one listing: 1); `objects::MAX_LIST_RANGES` when unset or not a number,
     /// and never more (`list_ranges` caps it).
-    pub list_ranges: Option<usize>,
+    pub(crate) list_ranges: Option<usize>,
 }
 
 /// This run's environment, read the first time it is asked for.
-pub fn current() -> &'static Environment {
+pub(crate) fn current() -> &'static Environment {
     static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
     ENVIRONMENT.get_or_init(Environment::read)
 }
@@ -64,7 +64,7 @@ impl Environment {
 
     /// How many key ranges a listing may be split into.
     #[must_use]
-    pub fn list_ranges(&self) -> usize {
+    pub(crate) fn list_ranges(&self) -> usize {
         self.list_ranges
             .unwrap_or(crate::core::objects::MAX_LIST_RANGES)
             .min(crate::core::objects::MAX_LIST_RANGES)
@@ -72,7 +72,7 @@ impl Environment {
 
     /// Who this process is, for the lock and messages.
     #[must_use]
-    pub fn holder(&self) -> String {
+    pub(crate) fn holder(&self) -> String {
         if let Some((run, repo)) = &self.run {
             return format!("GitHub Actions run {run} of {repo}");
         }
@@ -86,7 +86,7 @@ impl Environment {
 
     /// The message of a release: `--message`, else the commit GitHub Actions is building.
     #[must_use]
-    pub fn default_message(&self, flag: Option<String>) -> Option<String> {
+    pub(crate) fn default_message(&self, flag: Option<String>) -> Option<String> {
         if flag.is_some() {
             return flag;
         }
@@ -102,13 +102,13 @@ impl Environment {
 
 /// Who this process is, for the lock and messages.
 #[must_use]
-pub fn holder() -> String {
+pub(crate) fn holder() -> String {
     current().holder()
 }
 
 /// The message of a release: `--message`, else the commit GitHub Actions is building.
 #[must_use]
-pub fn default_message(flag: Option<String>) -> Option<String> {
+pub(crate) fn default_message(flag: Option<String>) -> Option<String> {
     current().default_message(flag)
 }
 

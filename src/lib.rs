@@ -16,9 +16,9 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
-pub mod config;
+pub(crate) mod config;
 pub mod core;
-pub mod environment;
+pub(crate) mod environment;
 pub mod run;
 pub mod store;
 

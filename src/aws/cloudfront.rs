@@ -12,11 +12,11 @@ use aws_sdk_cloudfront::types::{
 };
 
 use super::response_headers;
+use crate::core::response_headers::HeadersPolicy;
 use crate::core::response_headers::ResponseHeaders;
 use crate::core::spa::{self, ErrorResponse, SpaSettings};
-use crate::store::{
-    Cdn, DistributionFacts, HeadersPolicy, OriginFacts, RemoteError, RemoteFailure,
-};
+use crate::core::verdicts::{DistributionFacts, OriginFacts};
+use crate::store::{Cdn, RemoteError, RemoteFailure};
 
 /// How long CloudFront caches an error answer when shipfront adds the SPA fallback.
 const FALLBACK_ERROR_TTL: i64 = 10;

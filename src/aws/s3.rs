@@ -20,10 +20,9 @@ use tokio::task::JoinSet;
 
 use crate::core::etag::{MultipartDigest, hex};
 use crate::core::object_headers::Headers;
-use crate::store::{
-    BucketFacts, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing,
-    RemoteObject, StoredHeaders, Versions, WriteOutcome,
-};
+use crate::core::objects::{RemoteListing, RemoteObject, StoredHeaders, Versions};
+use crate::core::verdicts::BucketFacts;
+use crate::store::{Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, WriteOutcome};
 
 /// Parts of one multipart upload in flight at once (on top of the executor's file concurrency).
 const PARTS_IN_FLIGHT: usize = 4;

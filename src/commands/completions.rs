@@ -7,7 +7,7 @@ use crate::core::error::Result;
 use crate::run::output;
 
 /// Prints the completion script of `shell` for every command and flag.
-pub fn run(shell: clap_complete::Shell) -> Result<()> {
+pub(crate) fn run(shell: clap_complete::Shell) -> Result<()> {
     // Generated into memory first: the generators panic on a failed write (a closed pipe).
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "shipfront", &mut script);

@@ -8,17 +8,18 @@ use std::time::{Instant, SystemTime};
 use crate::config::DeployConfig;
 use crate::core::error::{Error, Result};
 use crate::core::exec_report::ExecReport;
+use crate::core::objects::LocalTree;
+use crate::core::objects::RemoteListing;
 use crate::core::plan::Plan;
 use crate::core::release::Release;
 use crate::core::report::{Command, Outcome};
 use crate::run::apply::{self, Recorder};
 use crate::run::edge::{self, Edge};
-use crate::run::scan::LocalTree;
-use crate::store::{Cdn, ObjectStore, RemoteListing};
+use crate::store::{Cdn, ObjectStore};
 use crate::{core::new_release, core::plan, core::spa, run::github, run::scan, run::survey};
 
 /// Runs `shipfront deploy`: scans the folder, then deploys it to S3 (and CloudFront).
-pub async fn run(config: DeployConfig) -> Result<()> {
+pub(crate) async fn run(config: DeployConfig) -> Result<()> {
     let started = Instant::now();
     let tree = scan_folder(&config).await?;
     let (store, cdn) = super::connect(&config.site, &config.publish).await?;
@@ -74,7 +75,7 @@ async fn scan_folder(config: &DeployConfig) -> Result<LocalTree> {
 /// Deploys `tree` through the ports: surveys the bucket, takes the lock when there is
 /// something to do and surveys again under it, checks the distribution before any write, and
 /// applies the plan.
-pub async fn deploy<S: ObjectStore, C: Cdn>(
+pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
     store: Arc<S>,
     cdn: Option<C>,
     config: &DeployConfig,
@@ -249,7 +250,7 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
 
 /// The refusal of an SPA folder without its fallback page, naming the SPA fallback page the
 /// folder does have (a SvelteKit SPA build has `200.html` and no `index.html`).
-fn spa_no_fallback(config: &DeployConfig, tree: &scan::LocalTree) -> Error {
+fn spa_no_fallback(config: &DeployConfig, tree: &LocalTree) -> Error {
     let page = &config.spa_fallback;
     let other = [spa::INDEX, spa::OTHER_FALLBACK]
         .into_iter()
@@ -509,7 +510,7 @@ mod tests {
     #[test]
     fn a_response_headers_policy_shipfront_did_not_write_is_replaced_only_by_force() {
         let (store, cdn) = fresh();
-        let managed = crate::store::HeadersPolicy {
+        let managed = crate::core::response_headers::HeadersPolicy {
             id: "67f7725c".to_owned(),
             name: "Managed-SecurityHeadersPolicy".to_owned(),
             headers: crate::core::response_headers::ResponseHeaders::default(),

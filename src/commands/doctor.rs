@@ -44,7 +44,7 @@ fn build_facts(
 }
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.
-pub async fn run(config: DoctorConfig) -> Result<()> {
+pub(crate) async fn run(config: DoctorConfig) -> Result<()> {
     let files = config.build.as_ref().map(build_files).transpose()?;
     let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let bucket = store.bucket_facts().await;

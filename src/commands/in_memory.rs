@@ -11,8 +11,8 @@ use crate::core::error::Result;
 use crate::core::objects::LocalTree;
 use crate::core::release::Release;
 use crate::core::report::Outcome;
+use crate::core::response_headers::HeadersPolicy;
 use crate::run::fixtures::{block_on, deploy_config, now, tree};
-use crate::store::HeadersPolicy;
 use crate::store::memory::{MemoryCdn, MemoryStore};
 
 /// The lock of a site at the bucket's root.

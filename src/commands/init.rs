@@ -13,10 +13,10 @@ const DEPLOY_WORKFLOW: &str = include_str!("templates/deploy.yml");
 const ROLLBACK_WORKFLOW: &str = include_str!("templates/rollback.yml");
 
 /// Where the workflows go, relative to the project.
-pub const WORKFLOWS_DIR: &str = ".github/workflows";
+pub(crate) const WORKFLOWS_DIR: &str = ".github/workflows";
 
 /// The action the workflows use: this repository, at this version's tag.
-pub const ACTION: &str = concat!("shipfront/shipfront@v", env!("CARGO_PKG_VERSION"));
+pub(crate) const ACTION: &str = concat!("shipfront/shipfront@v", env!("CARGO_PKG_VERSION"));
 
 /// Placeholder values for what `init` was not told.
 const EXAMPLE_BUCKET: &str = "www-example-com";
@@ -26,17 +26,17 @@ const EXAMPLE_REGION: &str = "us-east-1";
 
 /// What `init` knows about the project.
 #[derive(Debug, Clone, Default)]
-pub struct Answers {
-    pub bucket: Option<String>,
-    pub distribution_id: Option<String>,
-    pub dir: String,
-    pub region: Option<String>,
-    pub role_arn: Option<String>,
+pub(crate) struct Answers {
+    pub(crate) bucket: Option<String>,
+    pub(crate) distribution_id: Option<String>,
+    pub(crate) dir: String,
+    pub(crate) region: Option<String>,
+    pub(crate) role_arn: Option<String>,
 }
 
 /// The files `init` writes: path relative to the project, and content.
 #[must_use]
-pub fn render(answers: &Answers, github: bool) -> Vec<(PathBuf, String)> {
+pub(crate) fn render(answers: &Answers, github: bool) -> Vec<(PathBuf, String)> {
     let setting = |key: &str, value: Option<&String>, example: &str, why: &str| match value {
         Some(v) => format!("{key} = {}", toml_string(v)),
         None => format!("# {key} = \"{example}\"   # {why}"),
@@ -117,7 +117,7 @@ fn check_plain(flag: &str, value: Option<&String>) -> Result<()> {
 
 /// Writes the files into the working directory. Refuses, before writing anything, when one
 /// exists (unless `--force`).
-pub fn run(args: InitArgs) -> Result<()> {
+pub(crate) fn run(args: InitArgs) -> Result<()> {
     for (flag, value) in [
         ("--bucket", args.bucket.as_ref()),
         ("--distribution-id", args.distribution_id.as_ref()),

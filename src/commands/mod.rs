@@ -2,15 +2,15 @@
 //! ports), `core` (which decides) and `aws` (which connects). Also how a failed command's error
 //! reaches the user.
 
-pub mod completions;
-pub mod deploy;
-pub mod doctor;
+pub(crate) mod completions;
+pub(crate) mod deploy;
+pub(crate) mod doctor;
 #[cfg(test)]
 pub(crate) mod in_memory;
-pub mod init;
-pub mod releases;
-pub mod rollback;
-pub mod routing;
+pub(crate) mod init;
+pub(crate) mod releases;
+pub(crate) mod rollback;
+pub(crate) mod routing;
 
 use std::sync::Arc;
 

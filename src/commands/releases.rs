@@ -10,7 +10,7 @@ use crate::core::{objects, release, report};
 use crate::run::{output, survey};
 
 /// Lists the release records, newest first; the newest is the live one.
-pub async fn run(config: ReleasesConfig) -> Result<()> {
+pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
     let (_, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
     let store = Arc::new(store);
     let dir = release::releases_prefix(&config.site.state_prefix);

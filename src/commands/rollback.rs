@@ -19,7 +19,7 @@ use crate::run::survey;
 use crate::store::{Cdn, ObjectStore};
 
 /// Runs `shipfront rollback`.
-pub async fn run(config: RollbackConfig) -> Result<()> {
+pub(crate) async fn run(config: RollbackConfig) -> Result<()> {
     let started = Instant::now();
     let (store, cdn) = super::connect(&config.site, &config.publish).await?;
     let outcome = rollback(store, cdn, &config, started).await?;
@@ -30,7 +30,7 @@ pub async fn run(config: RollbackConfig) -> Result<()> {
 /// to do, takes the lock and does so again under it; checks that every version to restore is
 /// still kept and that the distribution answers, then applies the plan. A rollback to what the
 /// bucket already holds takes no lock and writes nothing.
-pub async fn rollback<S: ObjectStore, C: Cdn>(
+pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
     store: Arc<S>,
     cdn: Option<C>,
     config: &RollbackConfig,
@@ -162,7 +162,7 @@ struct Chosen {
     live: Option<Release>,
     target: Release,
     /// Every version the bucket keeps, when the releases were chosen.
-    versions: std::collections::BTreeMap<String, crate::store::Versions>,
+    versions: std::collections::BTreeMap<String, crate::core::objects::Versions>,
     /// The target's routing function or response headers are published again: a release even
     /// when no object changes.
     edge_changes: bool,
@@ -177,7 +177,7 @@ const LIVE_SEARCH: usize = 20;
 struct Found {
     record_keys: Vec<String>,
     newest: Option<Release>,
-    versions: std::collections::BTreeMap<String, crate::store::Versions>,
+    versions: std::collections::BTreeMap<String, crate::core::objects::Versions>,
 }
 
 /// Picks the live release (the newest whose versions the bucket holds: the bucket decides, not
@@ -285,7 +285,7 @@ fn unreadable_target(config: &RollbackConfig) -> Error {
 /// checked before any write, so a rollback never stops halfway for that.
 fn check_versions_kept(
     plan: &Plan,
-    kept: &std::collections::BTreeMap<String, crate::store::Versions>,
+    kept: &std::collections::BTreeMap<String, crate::core::objects::Versions>,
     target_id: &str,
 ) -> Result<()> {
     let missing: Vec<String> = plan

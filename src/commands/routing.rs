@@ -7,7 +7,7 @@ use crate::core::routing;
 use crate::run::{output, scan};
 
 /// Prints the routing function of the build folder (for review, and for tests that run it).
-pub fn run(settings: &RoutingSettings) -> Result<()> {
+pub(crate) fn run(settings: &RoutingSettings) -> Result<()> {
     let options = scan::ScanOptions {
         prefix: String::new(),
         excludes: settings.excludes.clone(),

@@ -15,7 +15,7 @@ use crate::core::release::{Release, ReleasedObject, new_id};
 /// The id of the release a deploy's writes make: its time, salted with the previous release
 /// and what it wrote (versions included), so two releases in the same millisecond differ.
 #[must_use]
-pub fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) -> String {
+pub(crate) fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) -> String {
     let salt = previous
         .map(|p| p.id.clone())
         .into_iter()
@@ -36,25 +36,25 @@ pub fn id_for(now: SystemTime, previous: Option<&Release>, report: &ExecReport) 
 /// The id of the release a rollback to `target` makes: its time, after the newest recorded
 /// release (`newest`), salted with both.
 #[must_use]
-pub fn rollback_id(now: SystemTime, target: &str, newest: &str) -> String {
+pub(crate) fn rollback_id(now: SystemTime, target: &str, newest: &str) -> String {
     let salt = format!("rollback {target} from {newest}");
     new_id(now, Some(newest), &salt)
 }
 
 /// Everything `of_deploy` needs about the deploy that just ran.
-pub struct Deployed<'a> {
-    pub tree: &'a LocalTree,
-    pub listing: &'a RemoteListing,
-    pub report: &'a ExecReport,
-    pub previous: Option<&'a Release>,
-    pub headers: &'a HeaderPolicy,
+pub(crate) struct Deployed<'a> {
+    pub(crate) tree: &'a LocalTree,
+    pub(crate) listing: &'a RemoteListing,
+    pub(crate) report: &'a ExecReport,
+    pub(crate) previous: Option<&'a Release>,
+    pub(crate) headers: &'a HeaderPolicy,
     /// What the build says about its files, as the plan saw it.
-    pub evidence: &'a Evidence,
+    pub(crate) evidence: &'a Evidence,
     /// Current version ids from `ListObjectVersions`, for keys neither written now nor
     /// recorded by `previous`.
-    pub versions: &'a BTreeMap<String, String>,
+    pub(crate) versions: &'a BTreeMap<String, String>,
     /// Assets the plan kept for their grace period.
-    pub kept: &'a BTreeMap<String, u32>,
+    pub(crate) kept: &'a BTreeMap<String, u32>,
 }
 
 /// The record of the bucket after a deploy. Pure: written keys take the version and ETag S3
@@ -63,7 +63,12 @@ pub struct Deployed<'a> {
 /// objects come from the previous record; without one they are taken to be what the rules say
 /// (the listing does not return headers, and a HEAD per object is what this tool avoids).
 #[must_use]
-pub fn of_deploy(id: String, time: String, message: Option<String>, o: &Deployed<'_>) -> Release {
+pub(crate) fn of_deploy(
+    id: String,
+    time: String,
+    message: Option<String>,
+    o: &Deployed<'_>,
+) -> Release {
     let written: BTreeMap<&str, _> = o
         .report
         .writes
@@ -139,7 +144,7 @@ pub fn of_deploy(id: String, time: String, message: Option<String>, o: &Deployed
 /// The record of the bucket after rolling back to `target`: the target's objects, with the new
 /// versions the copies created. Names known to have changed bytes stay known (`live`'s too).
 #[must_use]
-pub fn of_rollback(
+pub(crate) fn of_rollback(
     target: &Release,
     live: Option<&Release>,
     current: &BTreeMap<String, String>,
@@ -193,9 +198,9 @@ pub fn of_rollback(
 mod tests {
     use super::*;
     use crate::core::exec_report::WriteRecord;
+    use crate::core::objects::LocalFile;
+    use crate::core::objects::RemoteObject;
     use crate::core::plan::Reason;
-    use crate::run::scan::LocalFile;
-    use crate::store::RemoteObject;
     use md5::{Digest, Md5};
 
     fn file(key: &str, body: &str) -> LocalFile {

@@ -428,7 +428,7 @@ mod tests {
             );
         }
     }
-    use crate::store::RemoteObject;
+    use crate::core::objects::RemoteObject;
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]

@@ -9,44 +9,44 @@ use crate::core::plan::{Plan, human_bytes};
 
 /// The version of every `--json` document's shape (docs/json.md): raised when a field is
 /// removed or changes meaning, not when one is added.
-pub const JSON_SCHEMA: u32 = 1;
+pub(crate) const JSON_SCHEMA: u32 = 1;
 
 /// The JSON document `--json` prints.
 #[derive(Debug, Serialize)]
-pub struct DeployOutput<'a> {
+pub(crate) struct DeployOutput<'a> {
     /// `JSON_SCHEMA`.
-    pub schema: u32,
+    pub(crate) schema: u32,
     /// `deploy` or `rollback`.
-    pub command: &'static str,
+    pub(crate) command: &'static str,
     /// The release a rollback restores; None (null) for a deploy.
-    pub to: Option<&'a str>,
-    pub dry_run: bool,
-    pub plan: &'a Plan,
+    pub(crate) to: Option<&'a str>,
+    pub(crate) dry_run: bool,
+    pub(crate) plan: &'a Plan,
     /// None for a dry run.
-    pub result: Option<&'a ExecReport>,
+    pub(crate) result: Option<&'a ExecReport>,
     /// The CloudFront invalidation sent (or, in a dry run, planned); None when none.
-    pub invalidation: Option<InvalidationReport>,
+    pub(crate) invalidation: Option<InvalidationReport>,
     /// The id of the release record written; None when nothing changed (or a dry run).
-    pub release: Option<String>,
+    pub(crate) release: Option<String>,
 }
 
 /// What a deploy or a rollback did (or, in a dry run, would do): the one result both commands
 /// return, printed as text or as the `--json` document (`view`).
 #[derive(Debug)]
-pub struct Outcome {
-    pub command: Command,
-    pub dry_run: bool,
-    pub plan: Plan,
+pub(crate) struct Outcome {
+    pub(crate) command: Command,
+    pub(crate) dry_run: bool,
+    pub(crate) plan: Plan,
     /// None for a dry run.
-    pub result: Option<ExecReport>,
-    pub invalidation: Option<InvalidationReport>,
+    pub(crate) result: Option<ExecReport>,
+    pub(crate) invalidation: Option<InvalidationReport>,
     /// The id of the release record written; None when nothing changed (or a dry run).
-    pub release: Option<String>,
+    pub(crate) release: Option<String>,
 }
 
 /// Which command ran, with what its text output names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     Deploy,
     /// A rollback to the release with this id.
     Rollback {
@@ -57,7 +57,7 @@ pub enum Command {
 impl Command {
     /// The command's name, as GitHub Actions outputs and summaries name it.
     #[must_use]
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Command::Deploy => "deploy",
             Command::Rollback { .. } => "rollback",
@@ -67,17 +67,17 @@ impl Command {
 
 /// The `releases --json` document.
 #[derive(Debug, Serialize)]
-pub struct ReleasesOutput<'a> {
+pub(crate) struct ReleasesOutput<'a> {
     /// `JSON_SCHEMA`.
-    pub schema: u32,
+    pub(crate) schema: u32,
     /// Newest first.
-    pub releases: Vec<ReleaseSummary<'a>>,
+    pub(crate) releases: Vec<ReleaseSummary<'a>>,
 }
 
 impl Outcome {
     /// The `--json` document (and what GitHub Actions outputs are made from).
     #[must_use]
-    pub fn view(&self) -> DeployOutput<'_> {
+    pub(crate) fn view(&self) -> DeployOutput<'_> {
         DeployOutput {
             schema: JSON_SCHEMA,
             command: self.command.name(),
@@ -138,21 +138,21 @@ impl std::fmt::Display for Outcome {
 
 /// A CloudFront invalidation as reported to the user.
 #[derive(Debug, Clone, Serialize)]
-pub struct InvalidationReport {
+pub(crate) struct InvalidationReport {
     /// None in a dry run.
-    pub id: Option<String>,
-    pub paths: Vec<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) paths: Vec<String>,
     /// Changed URLs before collapsing.
-    pub urls: usize,
-    pub collapsed: bool,
+    pub(crate) urls: usize,
+    pub(crate) collapsed: bool,
     /// Whether `--wait` saw it complete.
-    pub completed: bool,
+    pub(crate) completed: bool,
 }
 
 impl InvalidationReport {
     /// What a dry run would send.
     #[must_use]
-    pub fn planned(inv: &Invalidation) -> Self {
+    pub(crate) fn planned(inv: &Invalidation) -> Self {
         InvalidationReport {
             id: None,
             paths: inv.paths.clone(),
@@ -165,7 +165,7 @@ impl InvalidationReport {
 
 /// `3 paths`, or `2 paths (collapsed from 40 URLs)`.
 #[must_use]
-pub fn paths_phrase(paths: usize, collapsed: bool, urls: usize) -> String {
+pub(crate) fn paths_phrase(paths: usize, collapsed: bool, urls: usize) -> String {
     let mut s = format!("{paths} path{}", if paths == 1 { "" } else { "s" });
     if collapsed {
         s.push_str(&format!(" (collapsed from {urls} URLs)"));
@@ -176,7 +176,7 @@ pub fn paths_phrase(paths: usize, collapsed: bool, urls: usize) -> String {
 impl InvalidationReport {
     /// `3 paths[ (collapsed from N URLs)][, completed]`.
     #[must_use]
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut s = paths_phrase(self.paths.len(), self.collapsed, self.urls);
         if self.completed {
             s.push_str(", completed");
@@ -187,7 +187,7 @@ impl InvalidationReport {
 
 /// The dry-run lines for a planned invalidation.
 #[must_use]
-pub fn invalidation_plan(inv: &InvalidationReport) -> String {
+pub(crate) fn invalidation_plan(inv: &InvalidationReport) -> String {
     let mut s = format!(
         "invalidate {}:",
         paths_phrase(inv.paths.len(), inv.collapsed, inv.urls)
@@ -201,7 +201,7 @@ pub fn invalidation_plan(inv: &InvalidationReport) -> String {
 
 /// `deployed to s3://b/p: uploaded 3 (12.4 KiB), ...`.
 #[must_use]
-pub fn summary(
+pub(crate) fn summary(
     plan: &Plan,
     report: &ExecReport,
     invalidation: Option<&InvalidationReport>,
@@ -264,7 +264,7 @@ mod tests {
 
 /// A release record as `releases` lists it: read, or unreadable (its id only).
 #[derive(Debug, Clone)]
-pub enum Listed {
+pub(crate) enum Listed {
     /// The record without its objects (`files` of them), let go once counted and compared
     /// with the bucket: a large site's records are not all held at once.
     Read {
@@ -279,7 +279,7 @@ pub enum Listed {
 impl Listed {
     /// Keeps what `releases` shows of `record`.
     #[must_use]
-    pub fn read(record: crate::core::release::Release) -> Self {
+    pub(crate) fn read(record: crate::core::release::Release) -> Self {
         Listed::Read {
             files: record.objects.len(),
             record: Box::new(crate::core::release::Release {
@@ -292,25 +292,25 @@ impl Listed {
 
 /// One line of `shipfront releases --json`.
 #[derive(Debug, Serialize)]
-pub struct ReleaseSummary<'a> {
-    pub id: &'a str,
-    pub time: &'a str,
-    pub message: Option<&'a str>,
-    pub files: usize,
-    pub changed: usize,
-    pub bytes: u64,
-    pub live: bool,
+pub(crate) struct ReleaseSummary<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) time: &'a str,
+    pub(crate) message: Option<&'a str>,
+    pub(crate) files: usize,
+    pub(crate) changed: usize,
+    pub(crate) bytes: u64,
+    pub(crate) live: bool,
     /// The record cannot be read (it is skipped by rollback's default choice).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub unreadable: bool,
+    pub(crate) unreadable: bool,
     /// CloudFront paths whose invalidation failed and is still owed.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    pub pending_invalidation: &'a [String],
+    pub(crate) pending_invalidation: &'a [String],
 }
 
 impl<'a> ReleaseSummary<'a> {
     #[must_use]
-    pub fn of(listed: &'a Listed, live: bool) -> Self {
+    pub(crate) fn of(listed: &'a Listed, live: bool) -> Self {
         match listed {
             Listed::Read { record: r, files } => ReleaseSummary {
                 id: &r.id,
@@ -340,7 +340,7 @@ impl<'a> ReleaseSummary<'a> {
 
 /// `shipfront releases`: newest first, the live one (`live`, an index) marked with `*`.
 #[must_use]
-pub fn releases_table(newest_first: &[Listed], live: Option<usize>) -> String {
+pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> String {
     let mut s = String::from(
         "  id                           time                  files  changed   uploaded  message",
     );

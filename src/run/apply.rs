@@ -21,19 +21,19 @@ use crate::{run::execute, run::github, run::lock, run::progress};
 /// How a command applies its plan: the publish settings deploy and rollback share, and what
 /// is the command's own.
 #[derive(Debug, Clone)]
-pub struct Settings<'a> {
-    pub command: Command,
+pub(crate) struct Settings<'a> {
+    pub(crate) command: Command,
     /// When the command started: the outcome's time is the whole command's.
-    pub started: Instant,
-    pub publish: &'a Publish,
+    pub(crate) started: Instant,
+    pub(crate) publish: &'a Publish,
     /// Where release records go.
-    pub state_prefix: &'a str,
+    pub(crate) state_prefix: &'a str,
     /// What the run keeps live at the edge besides the objects.
-    pub edge: EdgeWork,
+    pub(crate) edge: EdgeWork,
 }
 
 /// How a command records the release it made.
-pub trait Recorder {
+pub(crate) trait Recorder {
     /// The new release's id, known before the invalidation (whose `CallerReference` it is);
     /// None when there is nothing to record.
     fn release_id(&self, now: SystemTime, plan: &Plan, result: &ExecReport) -> Option<String>;
@@ -54,7 +54,7 @@ pub trait Recorder {
 /// Runs `work` holding the site's lock when `policy` is given (a dry run, or a plan with
 /// nothing to do, needs none); `work` learns whether it holds it. The lock is released whatever
 /// happens, Ctrl-C included.
-pub async fn under_lock<S: ObjectStore, T>(
+pub(crate) async fn under_lock<S: ObjectStore, T>(
     store: &Arc<S>,
     site: &Site,
     command: &str,
@@ -84,7 +84,7 @@ pub async fn under_lock<S: ObjectStore, T>(
 /// Applies `plan`: in a dry run, only says what it would do; otherwise runs it in phases,
 /// invalidates the URLs it overwrote or deleted (and those a failed invalidation left pending),
 /// and records the release, last of all.
-pub async fn apply<S: ObjectStore, C: Cdn>(
+pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
     store: &Arc<S>,
     edge: Option<&Edge<C>>,
     plan: Plan,
@@ -323,7 +323,11 @@ async fn record_release<S: ObjectStore>(
 /// something (`changes`), when it must send the invalidation `live` left pending, and with
 /// `--invalidate all`, which sends `/*` even when nothing changed.
 #[must_use]
-pub fn lock_for(publish: &Publish, live: Option<&Release>, changes: bool) -> Option<LockPolicy> {
+pub(crate) fn lock_for(
+    publish: &Publish,
+    live: Option<&Release>,
+    changes: bool,
+) -> Option<LockPolicy> {
     let invalidates =
         publish.distribution_id.is_some() && publish.invalidate != Invalidate::Nothing;
     let sends_pending = live.is_some_and(|live| !live.pending_invalidation.is_empty());
@@ -333,7 +337,7 @@ pub fn lock_for(publish: &Publish, live: Option<&Release>, changes: bool) -> Opt
 }
 
 /// Prints an outcome on stdout (JSON or text) and publishes it to GitHub Actions.
-pub fn print(outcome: &Outcome, json: bool) -> Result<()> {
+pub(crate) fn print(outcome: &Outcome, json: bool) -> Result<()> {
     crate::run::output::to_stdout(|stdout| {
         if json {
             serde_json::to_writer_pretty(&mut *stdout, &outcome.view())?;
@@ -348,7 +352,7 @@ pub fn print(outcome: &Outcome, json: bool) -> Result<()> {
 
 /// A release's time as recorded: RFC 3339 UTC to the millisecond, the precision of its id.
 #[must_use]
-pub fn record_time(now: SystemTime) -> String {
+pub(crate) fn record_time(now: SystemTime) -> String {
     humantime::format_rfc3339_millis(now).to_string()
 }
 
@@ -389,7 +393,7 @@ fn record_body(record: &Release) -> std::io::Result<Vec<u8>> {
 
 /// An invalidation's `CallerReference`: the release's id; without a release (`--invalidate
 /// all` with nothing changed), the deploy's start time and a digest of the paths.
-pub fn caller_reference(
+pub(crate) fn caller_reference(
     release_id: Option<&str>,
     started: std::time::Instant,
     inv: &invalidate::Invalidation,
@@ -529,7 +533,7 @@ mod tests {
         assert!(json["plan"]["actions"].is_array());
 
         let mut config = rollback_config();
-        config.publish.invalidate = crate::config::Invalidate::Nothing;
+        config.publish.invalidate = crate::core::invalidate::Invalidate::Nothing;
         let sent_before = cdn.sent().len();
         let done = run_rollback(&store, &cdn, &config).expect("rollback");
         assert_eq!(

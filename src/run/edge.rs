@@ -11,17 +11,21 @@ use crate::store::Cdn;
 
 /// The distribution in front of the bucket, read before any write: a wrong id stops the
 /// command there.
-pub struct Edge<C> {
-    pub cdn: C,
-    pub distribution: String,
+pub(crate) struct Edge<C> {
+    pub(crate) cdn: C,
+    pub(crate) distribution: String,
     /// The `OriginPath` of the bucket's origin, which invalidation paths leave out.
-    pub origin_path: String,
+    pub(crate) origin_path: String,
 }
 
 impl<C: Cdn> Edge<C> {
     /// Reads the origin path for `bucket` of the distribution `id`, when there is one and a
     /// CDN to reach it through.
-    pub async fn reach(cdn: Option<C>, id: Option<&String>, bucket: &str) -> Result<Option<Self>> {
+    pub(crate) async fn reach(
+        cdn: Option<C>,
+        id: Option<&String>,
+        bucket: &str,
+    ) -> Result<Option<Self>> {
         let (Some(cdn), Some(id)) = (cdn, id) else {
             return Ok(None);
         };
@@ -38,11 +42,11 @@ impl<C: Cdn> Edge<C> {
 /// response headers, each only when the run manages it, and whether each changes (read by
 /// `EdgeWork::check` before any write).
 #[derive(Debug, Clone, Default)]
-pub struct EdgeWork {
-    pub routing: Option<Routing>,
-    pub headers: Option<Headers>,
-    pub routing_changes: bool,
-    pub headers_change: bool,
+pub(crate) struct EdgeWork {
+    pub(crate) routing: Option<Routing>,
+    pub(crate) headers: Option<Headers>,
+    pub(crate) routing_changes: bool,
+    pub(crate) headers_change: bool,
     /// The viewer-request function and the response headers policy id `check` found: what
     /// publishing replaces, not read again.
     associated: Option<String>,
@@ -51,20 +55,20 @@ pub struct EdgeWork {
 
 /// The edge-routing function a run keeps live.
 #[derive(Debug, Clone)]
-pub struct Routing {
-    pub code: String,
+pub(crate) struct Routing {
+    pub(crate) code: String,
     /// Replace a viewer-request function shipfront did not write.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 /// The response headers (`[headers]`) a run keeps live.
 #[derive(Debug, Clone)]
-pub struct Headers {
+pub(crate) struct Headers {
     /// As written in shipfront.toml: what the release records.
-    pub table: BTreeMap<String, String>,
-    pub policy: ResponseHeaders,
+    pub(crate) table: BTreeMap<String, String>,
+    pub(crate) policy: ResponseHeaders,
     /// Replace a response headers policy shipfront did not write.
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 impl Headers {
@@ -72,7 +76,11 @@ impl Headers {
     ///
     /// # Errors
     /// A table that no longer reads as headers, naming every bad entry.
-    pub fn from_table(table: &BTreeMap<String, String>, force: bool, whose: &str) -> Result<Self> {
+    pub(crate) fn from_table(
+        table: &BTreeMap<String, String>,
+        force: bool,
+        whose: &str,
+    ) -> Result<Self> {
         let policy = crate::core::response_headers::parse(table)
             .map_err(|errors| Error::Usage(format!("{whose}: {}", errors.join("; "))))?;
         Ok(Headers {
@@ -86,7 +94,7 @@ impl Headers {
 impl EdgeWork {
     /// What a run keeps live, before `check` says what changes.
     #[must_use]
-    pub fn new(routing: Option<Routing>, headers: Option<Headers>) -> Self {
+    pub(crate) fn new(routing: Option<Routing>, headers: Option<Headers>) -> Self {
         EdgeWork {
             routing,
             headers,
@@ -96,14 +104,14 @@ impl EdgeWork {
 
     /// Whether publishing changes the distribution: a release even when no object changes.
     #[must_use]
-    pub fn changes(&self) -> bool {
+    pub(crate) fn changes(&self) -> bool {
         self.routing_changes || self.headers_change
     }
 
     /// Reads the distribution before any write: refuses a viewer-request function or a
     /// response headers policy shipfront did not write (unless forced), and notes which of
     /// the two publishing changes.
-    pub async fn check<C: Cdn>(mut self, edge: Option<&Edge<C>>) -> Result<Self> {
+    pub(crate) async fn check<C: Cdn>(mut self, edge: Option<&Edge<C>>) -> Result<Self> {
         let Some(edge) = edge else {
             return Ok(self);
         };
@@ -258,7 +266,7 @@ async fn publish_headers<C: Cdn>(
 
 /// Refuses (or with `fix`, repairs) a distribution that lacks what an SPA needs: the
 /// DefaultRootObject and the 403/404 -> fallback page (200) error responses.
-pub async fn check_spa<C: Cdn>(
+pub(crate) async fn check_spa<C: Cdn>(
     edge: &Edge<C>,
     fallback: &str,
     fix: bool,

@@ -300,10 +300,10 @@ mod tests {
         }
     }
     use crate::core::object_headers::HeaderPolicy;
+    use crate::core::objects::{LocalFile, LocalTree};
+    use crate::core::objects::{RemoteListing, RemoteObject};
     use crate::core::plan::{PlanConfig, plan};
-    use crate::run::scan::{LocalFile, LocalTree};
     use crate::store::memory::MemoryStore;
-    use crate::store::{RemoteListing, RemoteObject};
 
     fn local(keys: &[&str]) -> LocalTree {
         LocalTree {

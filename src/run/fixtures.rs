@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 
-use crate::config::{DeployConfig, Invalidate, LockPolicy, Publish, RollbackConfig, Site};
+use crate::config::{DeployConfig, LockPolicy, Publish, RollbackConfig, Site};
+use crate::core::invalidate::Invalidate;
 use crate::core::object_headers::HeaderPolicy;
 use crate::core::objects::{LocalFile, LocalTree};
 
 /// A local tree of `(path, body)` files, hashed as the scan would (no file on disk).
 #[must_use]
-pub fn tree(files: &[(&str, &str)]) -> LocalTree {
+pub(crate) fn tree(files: &[(&str, &str)]) -> LocalTree {
     LocalTree {
         files: files
             .iter()
@@ -34,7 +35,7 @@ pub fn tree(files: &[(&str, &str)]) -> LocalTree {
 
 /// The site of bucket `b` at the bucket's root.
 #[must_use]
-pub fn site() -> Site {
+pub(crate) fn site() -> Site {
     Site {
         bucket: "b".to_owned(),
         prefix: String::new(),
@@ -45,7 +46,7 @@ pub fn site() -> Site {
 
 /// A deploy's settings as the flags' defaults make them, with distribution `E1`.
 #[must_use]
-pub fn deploy_config() -> DeployConfig {
+pub(crate) fn deploy_config() -> DeployConfig {
     DeployConfig {
         dir: PathBuf::from("dist"),
         site: site(),
@@ -67,7 +68,7 @@ pub fn deploy_config() -> DeployConfig {
 
 /// A rollback's settings as the flags' defaults make them, with distribution `E1`.
 #[must_use]
-pub fn rollback_config() -> RollbackConfig {
+pub(crate) fn rollback_config() -> RollbackConfig {
     RollbackConfig {
         site: site(),
         to: None,
@@ -78,7 +79,7 @@ pub fn rollback_config() -> RollbackConfig {
 /// How deploy and rollback publish by the flags' defaults, with distribution `E1`, at most
 /// 1,000 deletions and 15 invalidation paths, 4 writes at once and no progress.
 #[must_use]
-pub fn publish() -> Publish {
+pub(crate) fn publish() -> Publish {
     Publish {
         distribution_id: Some("E1".to_owned()),
         dry_run: false,
@@ -103,7 +104,7 @@ fn lock_policy() -> LockPolicy {
 }
 
 /// Runs a future to completion on a fresh single-threaded runtime, as `shipfront::run` does.
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -113,7 +114,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Like `block_on`, with time paused: sleeps end at once, in order, as soon as nothing else
 /// can run, so leases of minutes are tested in milliseconds.
-pub fn block_on_paused<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on_paused<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
@@ -124,6 +125,6 @@ pub fn block_on_paused<F: std::future::Future>(future: F) -> F::Output {
 
 /// When a test's command started.
 #[must_use]
-pub fn now() -> Instant {
+pub(crate) fn now() -> Instant {
     Instant::now()
 }

@@ -11,11 +11,11 @@ use crate::core::plan::{Op, human_bytes};
 use crate::core::report::DeployOutput;
 
 /// How many changed keys the job summary lists.
-pub const SUMMARY_KEYS: usize = 50;
+pub(crate) const SUMMARY_KEYS: usize = 50;
 
 /// Whether this process runs in a GitHub Actions job.
 #[must_use]
-pub fn in_actions() -> bool {
+pub(crate) fn in_actions() -> bool {
     crate::environment::current().github_actions
 }
 
@@ -62,7 +62,7 @@ impl Counts {
 /// The step outputs of a deploy or rollback, in a fixed order. A dry run reports what it would
 /// do, with an empty `release-id` and `invalidation-id`.
 #[must_use]
-pub fn outputs(out: &DeployOutput<'_>) -> Vec<(&'static str, String)> {
+pub(crate) fn outputs(out: &DeployOutput<'_>) -> Vec<(&'static str, String)> {
     let c = Counts::of(out);
     vec![
         ("release-id", out.release.clone().unwrap_or_default()),
@@ -87,7 +87,7 @@ pub fn outputs(out: &DeployOutput<'_>) -> Vec<(&'static str, String)> {
 /// `name=value` lines as `$GITHUB_OUTPUT` reads them. Values are ids and counts; a line break
 /// in one could forge another output, so breaks are dropped.
 #[must_use]
-pub fn output_lines(outputs: &[(&str, String)]) -> String {
+pub(crate) fn output_lines(outputs: &[(&str, String)]) -> String {
     outputs
         .iter()
         .map(|(name, value)| format!("{name}={}\n", value.replace(['\r', '\n'], "")))
@@ -96,7 +96,7 @@ pub fn output_lines(outputs: &[(&str, String)]) -> String {
 
 /// The markdown section a deploy or rollback adds to the job summary.
 #[must_use]
-pub fn summary(command: &str, out: &DeployOutput<'_>) -> String {
+pub(crate) fn summary(command: &str, out: &DeployOutput<'_>) -> String {
     let plan = out.plan;
     let c = Counts::of(out);
     let mut s = String::new();
@@ -201,7 +201,7 @@ fn changed_keys_section(s: &mut String, plan: &crate::core::plan::Plan) {
 
 /// The job summary section of a failed command.
 #[must_use]
-pub fn failure_summary(command: &str, message: &str) -> String {
+pub(crate) fn failure_summary(command: &str, message: &str) -> String {
     format!(
         "### shipfront {command} failed\n\n<pre>{}</pre>\n\n",
         escape_html(message)
@@ -211,7 +211,7 @@ pub fn failure_summary(command: &str, message: &str) -> String {
 /// A workflow command line, `::error title=...::message`, escaped so a message with line
 /// breaks or `%` stays one annotation.
 #[must_use]
-pub fn annotation(level: &str, title: &str, message: &str) -> String {
+pub(crate) fn annotation(level: &str, title: &str, message: &str) -> String {
     format!(
         "::{level} title={}::{}",
         escape_property(title),
@@ -223,12 +223,12 @@ pub fn annotation(level: &str, title: &str, message: &str) -> String {
 static STDOUT_IS_JSON: AtomicBool = AtomicBool::new(false);
 
 /// Tells `warn` that stdout is reserved for one JSON document.
-pub fn stdout_is_json(json: bool) {
+pub(crate) fn stdout_is_json(json: bool) {
     STDOUT_IS_JSON.store(json, Ordering::Relaxed);
 }
 
 /// Prints a warning: an annotation in a workflow, `warning: ...` on stderr elsewhere.
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     if in_actions() {
         print_annotation(&annotation("warning", "shipfront", message));
     } else {
@@ -238,7 +238,7 @@ pub fn warn(message: &str) {
 
 /// Prints a workflow command line: on stdout, where the runner reads them, unless stdout
 /// carries a `--json` document (`doctor --json` prints one and then fails), then on stderr.
-pub fn print_annotation(line: &str) {
+pub(crate) fn print_annotation(line: &str) {
     if STDOUT_IS_JSON.load(Ordering::Relaxed) {
         crate::run::output::err_line(line);
     } else {
@@ -249,7 +249,7 @@ pub fn print_annotation(line: &str) {
 /// Writes the outputs (in a workflow) and the job summary (when `$GITHUB_STEP_SUMMARY` is set)
 /// of a finished deploy or rollback. A file that cannot be written is a warning: the deploy
 /// itself is done.
-pub fn publish(command: &str, out: &DeployOutput<'_>) {
+pub(crate) fn publish(command: &str, out: &DeployOutput<'_>) {
     let environment = crate::environment::current();
     if environment.github_actions
         && let Some(path) = &environment.github_output
@@ -262,7 +262,7 @@ pub fn publish(command: &str, out: &DeployOutput<'_>) {
 }
 
 /// Adds a failed command's message to the job summary, when there is one.
-pub fn publish_failure(command: &str, message: &str) {
+pub(crate) fn publish_failure(command: &str, message: &str) {
     if let Some(path) = &crate::environment::current().step_summary {
         append(
             path,

@@ -26,22 +26,22 @@ const WATCH_POLL: Duration = Duration::from_secs(5);
 
 /// What the lock object says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockRecord {
+pub(crate) struct LockRecord {
     /// Who holds it: a CI run, or user@host and pid.
-    pub holder: String,
+    pub(crate) holder: String,
     /// `deploy` or `rollback`.
-    pub command: String,
+    pub(crate) command: String,
     /// When it was taken (RFC 3339).
-    pub started: String,
+    pub(crate) started: String,
     /// When it was last refreshed (seconds since the epoch, by the holder's clock).
-    pub refreshed: u64,
+    pub(crate) refreshed: u64,
     /// The holder's random token: whose write a lock is (absent in locks of older versions).
     #[serde(default)]
-    pub token: String,
+    pub(crate) token: String,
     /// The holder's lease in seconds: it stops writing when it cannot renew within it, so a
     /// taker watches at least this long (0 in locks of older versions).
     #[serde(default)]
-    pub lease_secs: u64,
+    pub(crate) lease_secs: u64,
 }
 
 fn now_secs() -> u64 {
@@ -54,7 +54,7 @@ fn now_secs() -> u64 {
 /// A token no other holder has: the standard library's per-process random hash keys, mixed
 /// with the time and the process id.
 #[must_use]
-pub fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     use std::hash::{BuildHasher, Hasher};
     let half = |salt: u64| {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -73,7 +73,7 @@ pub fn new_token() -> String {
 
 /// The verdict on a lock found in place: whether it may be taken, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Found {
+pub(crate) enum Found {
     /// Fresh and held by someone else.
     Held { age: u64 },
     /// Not refreshed within the lease.
@@ -85,7 +85,7 @@ pub enum Found {
 /// Pure: what to make of the lock found `record` (None: unreadable) at `now`, under `lease`.
 /// A time more than a refresh interval in the future comes from a clock running ahead.
 #[must_use]
-pub fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
+pub(crate) fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
     match record {
         Some(r) if r.refreshed > now + REFRESH.as_secs() => Found::Untrusted {
             why: format!(
@@ -109,7 +109,7 @@ pub fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
 
 /// A held lock; `release` it when done. A refresh task renews it meanwhile and reports through
 /// `lost` when it no longer can.
-pub struct Lock<S: ObjectStore> {
+pub(crate) struct Lock<S: ObjectStore> {
     store: Arc<S>,
     key: String,
     token: String,
@@ -126,7 +126,7 @@ fn ambiguous(e: &RemoteError) -> bool {
 /// Takes the lock of `site` (`<state prefix>lock`) for `command`, or fails naming its holder.
 /// `policy.force` takes any lock at once; one not refreshed for `policy.stale_after` is stale
 /// and taken over with a warning; one whose time cannot be trusted is watched that long first.
-pub async fn acquire<S: ObjectStore>(
+pub(crate) async fn acquire<S: ObjectStore>(
     store: Arc<S>,
     site: &crate::config::Site,
     command: &str,
@@ -199,7 +199,11 @@ fn lock_key(site: &crate::config::Site) -> String {
 
 /// Deletes the site's lock if it holds `token`: for a run stopped while it was taking the lock,
 /// which cannot know whether its write landed.
-pub async fn release_if_ours<S: ObjectStore>(store: &S, site: &crate::config::Site, token: &str) {
+pub(crate) async fn release_if_ours<S: ObjectStore>(
+    store: &S,
+    site: &crate::config::Site,
+    token: &str,
+) {
     let key = lock_key(site);
     if let Ok(Some((bytes, _))) = store.get_with_etag(&key).await
         && serde_json::from_slice::<LockRecord>(&bytes).is_ok_and(|f| f.token == token)
@@ -455,7 +459,7 @@ async fn renew<S: ObjectStore>(
 impl<S: ObjectStore> Lock<S> {
     /// Stops refreshing and deletes the lock, if it is still ours (its token says so: a
     /// renewal that landed at the last moment changed its ETag, not its owner).
-    pub async fn release(self) {
+    pub(crate) async fn release(self) {
         self.refresher.abort();
         let _ = self.refresher.await;
         match self.store.get_with_etag(&self.key).await {
@@ -483,7 +487,7 @@ impl<S: ObjectStore> Lock<S> {
 /// failure, Ctrl-C or SIGTERM (`interrupts`: they stop `work` where it is, the phases keep the
 /// site consistent, and multipart uploads left open are aborted), or the lock lost (which stops
 /// `work` before another holder may write).
-pub async fn run_holding<S: ObjectStore, T>(
+pub(crate) async fn run_holding<S: ObjectStore, T>(
     lock: Option<Lock<S>>,
     mut interrupts: Interrupts,
     work: impl std::future::Future<Output = Result<T>>,
@@ -532,7 +536,7 @@ async fn wait_for(signal: Option<&mut tokio::signal::unix::Signal>) {
 /// Ctrl-C and (on Unix) SIGTERM, as CI runners send when a job is cancelled. Listening starts
 /// when this is made, before the lock is taken, so a signal at any moment from then on is seen:
 /// while the lock is being taken, and while the work runs.
-pub struct Interrupts {
+pub(crate) struct Interrupts {
     #[cfg(unix)]
     interrupt: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
@@ -542,7 +546,7 @@ pub struct Interrupts {
 impl Interrupts {
     /// Starts listening.
     #[must_use]
-    pub fn listen() -> Self {
+    pub(crate) fn listen() -> Self {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -558,7 +562,7 @@ impl Interrupts {
     }
 
     /// Completes at the first signal.
-    pub async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         {
             tokio::select! {
@@ -826,5 +830,140 @@ mod tests {
         let (result, elapsed) = hold(&store, Duration::from_secs(3600));
         assert!(matches!(result, Err(Error::LockLost { .. })), "{result:?}");
         assert!(elapsed <= LEASE - REFRESH, "{elapsed:?}");
+    }
+
+    /// A lease of a minute, as `lock_stale_after = "1m"` sets.
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    /// Takes the lock with token `token` as a deploy under a lease of `lease` does, with time
+    /// paused, and releases it: the outcome, how long taking it took, and the lock object as
+    /// it was right after.
+    fn take_under(
+        store: &Arc<crate::store::memory::MemoryStore>,
+        lease: Duration,
+        token: &str,
+    ) -> (Result<()>, Duration, Option<LockRecord>) {
+        let policy = crate::config::LockPolicy {
+            force: false,
+            stale_after: lease,
+        };
+        crate::run::fixtures::block_on_paused(async {
+            let started = Instant::now();
+            let site = crate::run::fixtures::site();
+            let lock = acquire(Arc::clone(store), &site, "deploy", policy, token).await;
+            let elapsed = started.elapsed();
+            let after = store.with_objects(|o| {
+                o.current(KEY)
+                    .and_then(|v| serde_json::from_slice(&v.body).ok())
+            });
+            match lock {
+                Ok(lock) => {
+                    lock.release().await;
+                    (Ok(()), elapsed, after)
+                }
+                Err(e) => (Err(e), elapsed, after),
+            }
+        })
+    }
+
+    /// Names the test that a child process of this test binary runs (`stderr_of`).
+    const CHILD: &str = "SHIPFRONT_LOCK_TEST_CHILD";
+
+    /// What the test `name` of this module writes to stderr while it runs `work`. Warnings
+    /// (`run::github::warn`) go straight to the process's stderr, which the test harness does
+    /// not capture, so the test runs again alone in a child process of this test binary, which
+    /// runs `work` (None there), and the parent reads the child's stderr.
+    fn stderr_of(name: &str, work: impl FnOnce()) -> Option<String> {
+        if std::env::var_os(CHILD).is_some_and(|child| child == name) {
+            work();
+            return None;
+        }
+        let module = module_path!()
+            .split_once("::")
+            .map_or(module_path!(), |(_, path)| path);
+        let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args([format!("{module}::{name}").as_str(), "--exact"])
+            .env(CHILD, name)
+            // Warnings as a terminal shows them, not as workflow commands.
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("run the test binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}{stderr}"
+        );
+        Some(stderr)
+    }
+
+    /// A lock stale by its own clock (a holder of an older version, so no lease in it), under a
+    /// lease of a minute: that clock may run behind, so the lock is watched for the minute by
+    /// ours and, unchanged, taken over, each step announced naming its holder and the time.
+    #[test]
+    fn a_stale_lock_is_watched_for_the_lease_then_taken_over_naming_its_holder() {
+        let name = "a_stale_lock_is_watched_for_the_lease_then_taken_over_naming_its_holder";
+        let Some(stderr) = stderr_of(name, || {
+            let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+            store.with_objects(|o| o.put(KEY, &record_at("slow-job", now_secs() - 90)));
+            let token = new_token();
+            let (result, elapsed, taken) = take_under(&store, MINUTE, &token);
+            result.expect("taken over after watching it unchanged");
+            assert!(
+                elapsed >= MINUTE && elapsed < MINUTE + WATCH_POLL,
+                "watched for {elapsed:?}, not the minute"
+            );
+            let taken = taken.expect("the lock, ours");
+            assert_eq!(
+                (taken.token.as_str(), taken.lease_secs),
+                (token.as_str(), 60),
+                "{taken:?}"
+            );
+            assert!(store.with_objects(|o| o.current(KEY).is_none()), "released");
+        }) else {
+            return;
+        };
+        let watching = stderr.find("by its own clock: watching it for 60s");
+        let taking = stderr.find("taking over the stale lock of slow-job: unchanged for 60s");
+        assert!(
+            stderr.contains("the lock of slow-job is not refreshed for") && watching.is_some(),
+            "{stderr}"
+        );
+        assert!(taking.is_some() && watching < taking, "{stderr}");
+    }
+
+    /// The same lock renewed while it is watched, by a holder whose clock runs behind (so it
+    /// still looks stale): its holder lives, so it is not taken over but named, and left alone.
+    #[test]
+    fn a_stale_lock_refreshed_while_it_is_watched_is_not_taken_over() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        store.with_objects(|o| o.put(KEY, &record_at("slow-job", now_secs() - 90)));
+        // Read once when found, then every WATCH_POLL: renewed before the sixth look, 30s in.
+        let renewed = record_at("slow-job", now_secs() - 60);
+        let written = renewed.clone();
+        store.before_nth("GetObject", 7, move |o| {
+            o.put(KEY, &written);
+        });
+        let (result, elapsed, _) = take_under(&store, MINUTE, &new_token());
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::Locked { holder, .. } if holder == "slow-job"),
+            "{err}"
+        );
+        assert!(
+            elapsed < MINUTE,
+            "given up once renewed, not at {elapsed:?}"
+        );
+        assert_eq!(
+            store.with_objects(|o| o.current(KEY).map(|v| v.body.clone())),
+            Some(renewed),
+            "left as its holder renewed it"
+        );
+        let writes = store
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("PutObject"))
+            .count();
+        assert_eq!(writes, 1, "none but the create that found it");
     }
 }

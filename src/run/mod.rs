@@ -2,14 +2,14 @@
 //! in phases, invalidation, the record), surveying the bucket, the edge, scanning the build
 //! folder, progress and output, GitHub Actions reporting. Never the SDK: that is `aws`'s.
 
-pub mod apply;
-pub mod edge;
+pub(crate) mod apply;
+pub(crate) mod edge;
 pub mod execute;
 #[cfg(test)]
-pub mod fixtures;
-pub mod github;
-pub mod lock;
-pub mod output;
-pub mod progress;
+pub(crate) mod fixtures;
+pub(crate) mod github;
+pub(crate) mod lock;
+pub(crate) mod output;
+pub(crate) mod progress;
 pub mod scan;
-pub mod survey;
+pub(crate) mod survey;

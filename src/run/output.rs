@@ -8,7 +8,7 @@ use std::io::{ErrorKind, Write};
 use crate::core::error::{Error, Result};
 
 /// Runs `write` on stdout; a closed pipe is not an error.
-pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+pub(crate) fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match write(&mut stdout).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
@@ -17,11 +17,11 @@ pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> R
 }
 
 /// One line on stdout, for messages; lost if stdout is closed.
-pub fn line(text: &str) {
+pub(crate) fn line(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// One line on stderr; lost if stderr is closed.
-pub fn err_line(text: &str) {
+pub(crate) fn err_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

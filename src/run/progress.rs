@@ -12,7 +12,7 @@ use crate::run::execute::Progress;
 
 /// Picks the progress display for this process's stderr.
 #[must_use]
-pub fn for_stderr(enabled: bool) -> Arc<dyn Progress> {
+pub(crate) fn for_stderr(enabled: bool) -> Arc<dyn Progress> {
     if !enabled {
         Arc::new(crate::run::execute::NoProgress)
     } else if std::io::stderr().is_terminal() {
@@ -23,7 +23,7 @@ pub fn for_stderr(enabled: bool) -> Arc<dyn Progress> {
 }
 
 /// One line per phase and per finished action, on stderr.
-pub struct Lines;
+pub(crate) struct Lines;
 
 impl Progress for Lines {
     fn phase_started(&self, phase: Phase, actions: usize, bytes: u64) {
@@ -65,7 +65,7 @@ impl Progress for Lines {
 
 /// An indicatif bar per phase: files, bytes and rate.
 #[derive(Default)]
-pub struct Bars {
+pub(crate) struct Bars {
     current: Mutex<Option<PhaseBar>>,
 }
 

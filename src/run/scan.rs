@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::core::error::{Error, Result};
 use crate::core::etag::MultipartDigest;
-pub use crate::core::objects::{LocalFile, LocalTree};
+use crate::core::objects::{LocalFile, LocalTree};
 
 /// Files that operating systems drop into folders and nobody means to publish.
 const OS_JUNK: &[&str] = &[".DS_Store", "Thumbs.db"];

@@ -10,13 +10,14 @@ use tokio::task::JoinSet;
 use crate::config::{DeployConfig, Site};
 use crate::core::error::{Error, Result};
 use crate::core::objects::LocalTree;
-use crate::store::{ObjectStore, RemoteListing, StoredHeaders};
+use crate::core::objects::{RemoteListing, StoredHeaders};
+use crate::store::ObjectStore;
 use crate::{core::plan, core::release, run::github};
 
 /// The release record keys of a site, oldest first. The listing of the site's prefix already
 /// holds them when the state prefix lies under it (the default); otherwise the releases folder
 /// is listed on its own.
-pub async fn list_record_keys<S: ObjectStore>(
+pub(crate) async fn list_record_keys<S: ObjectStore>(
     store: &S,
     site_listing: &RemoteListing,
     site: &Site,
@@ -32,21 +33,21 @@ pub async fn list_record_keys<S: ObjectStore>(
 
 /// Where to split a listing, at most as many ranges as this run allows: every Nth of `keys`
 /// (`objects::split_points`).
-pub fn splits_at<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn splits_at<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     crate::core::objects::split_points(keys, crate::environment::current().list_ranges())
 }
 
 /// The release records of a site, from their own folder: their keys (oldest first), the newest
 /// record (None when there is none or it cannot be read) and where its keys, which the bucket
 /// mostly holds, split a listing of the site or of its versions.
-pub struct Records {
-    pub keys: Vec<String>,
-    pub newest: Option<release::Release>,
-    pub splits: Vec<String>,
+pub(crate) struct Records {
+    pub(crate) keys: Vec<String>,
+    pub(crate) newest: Option<release::Release>,
+    pub(crate) splits: Vec<String>,
 }
 
 /// Lists the records' folder and reads the newest record (`Records`).
-pub async fn records<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<Records> {
+pub(crate) async fn records<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<Records> {
     let listing = store.list(&release::releases_prefix(state_prefix)).await?;
     let keys = release::record_keys(&listing, state_prefix);
     let newest = match keys.last() {
@@ -68,7 +69,7 @@ pub async fn records<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<Re
 /// Lists `prefix` in the ranges `splits` divides it into (`objects::split_points`), all at
 /// the same time, merged in key order: the same listing as one `list`, with the longest range's
 /// pages as its critical path instead of all of them. One listing when there are no splits.
-pub async fn list_split<S: ObjectStore>(
+pub(crate) async fn list_split<S: ObjectStore>(
     store: &Arc<S>,
     prefix: &str,
     splits: &[String],
@@ -89,11 +90,11 @@ pub async fn list_split<S: ObjectStore>(
 
 /// Lists the versions of the keys under `prefix` as `list_split` lists the keys: in the
 /// ranges `splits` divides it into, all at the same time.
-pub async fn versions_split<S: ObjectStore>(
+pub(crate) async fn versions_split<S: ObjectStore>(
     store: &Arc<S>,
     prefix: &str,
     splits: &[String],
-) -> Result<BTreeMap<String, crate::store::Versions>> {
+) -> Result<BTreeMap<String, crate::core::objects::Versions>> {
     let ranges = in_ranges(
         store,
         prefix,
@@ -141,7 +142,10 @@ where
 /// Reads the release record at `key`, the one way every command reads one. A record that
 /// cannot be parsed (written by hand, cut short, tampered with) is left out with a warning
 /// naming it: None, as if it were not there; a failed read is an error.
-pub async fn read_record<S: ObjectStore>(store: &S, key: &str) -> Result<Option<release::Release>> {
+pub(crate) async fn read_record<S: ObjectStore>(
+    store: &S,
+    key: &str,
+) -> Result<Option<release::Release>> {
     let bytes = store.get_bytes(key).await?;
     match serde_json::from_slice::<release::Release>(&bytes) {
         Ok(record) => Ok(Some(record)),
@@ -156,16 +160,16 @@ pub async fn read_record<S: ObjectStore>(store: &S, key: &str) -> Result<Option<
 
 /// What a deploy found in the bucket: the listing of the site, the live release's record and
 /// the plan made from them.
-pub struct Survey {
-    pub listing: RemoteListing,
+pub(crate) struct Survey {
+    pub(crate) listing: RemoteListing,
     /// None when no release is recorded (or its record cannot be read).
-    pub live: Option<release::Release>,
-    pub plan: plan::Plan,
+    pub(crate) live: Option<release::Release>,
+    pub(crate) plan: plan::Plan,
 }
 
 /// Lists the bucket, reads the live release record and plans. `known`: an earlier survey's
 /// listing, whose stored headers are not read again for objects still the same.
-pub async fn survey<S: ObjectStore>(
+pub(crate) async fn survey<S: ObjectStore>(
     store: &Arc<S>,
     config: &DeployConfig,
     tree: &LocalTree,

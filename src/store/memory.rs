@@ -9,11 +9,12 @@ use md5::{Digest, Md5};
 
 use crate::core::etag::{MultipartDigest, hex};
 use crate::core::object_headers::Headers;
+use crate::core::objects::{RemoteListing, RemoteObject, Versions};
+use crate::core::response_headers::HeadersPolicy;
 use crate::core::response_headers::ResponseHeaders;
 use crate::core::spa::SpaSettings;
 use crate::store::{
-    Cdn, Condition, HeadersPolicy, ObjectStore, PutFile, RemoteError, RemoteFailure, RemoteListing,
-    RemoteObject, Versions, WriteOutcome,
+    Cdn, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, WriteOutcome,
 };
 
 /// One stored version of a key (or a delete marker).
@@ -368,13 +369,16 @@ impl ObjectStore for MemoryStore {
         })
     }
 
-    async fn head(&self, key: &str) -> Result<Option<crate::store::StoredHeaders>, RemoteError> {
+    async fn head(
+        &self,
+        key: &str,
+    ) -> Result<Option<crate::core::objects::StoredHeaders>, RemoteError> {
         self.call("HeadObject", Some(key))?;
         let state = self.state();
         Ok(state
             .objects
             .current(key)
-            .map(|v| crate::store::StoredHeaders {
+            .map(|v| crate::core::objects::StoredHeaders {
                 content_type: v.content_type.clone(),
                 cache_control: v.cache_control.clone(),
             }))

@@ -11,11 +11,10 @@ use std::path::PathBuf;
 
 use crate::core::error::Error;
 use crate::core::object_headers::Headers;
-pub use crate::core::objects::{RemoteListing, RemoteObject, StoredHeaders, Versions};
-pub use crate::core::response_headers::HeadersPolicy;
+use crate::core::objects::{RemoteListing, StoredHeaders, Versions};
+use crate::core::response_headers::HeadersPolicy;
 use crate::core::response_headers::ResponseHeaders;
 use crate::core::spa::SpaSettings;
-pub use crate::core::verdicts::{BucketFacts, DistributionFacts, OriginFacts};
 
 /// Where and as whom to reach AWS: our own copy of the `--region`, `--profile` and
 /// `--endpoint-url` flags, so the adapter needs nothing from the command line's types.

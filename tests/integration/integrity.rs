@@ -6,10 +6,10 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use shipfront::core::object_headers::HeaderPolicy;
+use shipfront::core::objects::RemoteListing;
 use shipfront::core::plan::{PlanConfig, plan};
 use shipfront::run::execute::{NoProgress, execute};
 use shipfront::run::scan::{ScanOptions, scan};
-use shipfront::store::RemoteListing;
 
 use crate::harness::{Proxy, Site, World, block_on};
 
