@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::aws::{self, CloudFrontCdn, S3Store};
 use crate::config::{Publish, Site};
 use crate::core::error::{Error, Result};
-use crate::core::plan;
+use crate::core::{plan, workflow};
 use crate::run::{github, output};
 
 /// The bucket of `site` and, when `publish` names a distribution, CloudFront: what deploy and
@@ -36,7 +36,7 @@ async fn connect(site: &Site, publish: &Publish) -> Result<(Arc<S3Store>, Option
 pub fn report_error(command: &str, err: &Error) {
     let message = err.to_string();
     if github::in_actions() {
-        github::print_annotation(&github::annotation(
+        github::print_annotation(&workflow::annotation(
             "error",
             &format!("shipfront {command} failed"),
             &message,
@@ -52,7 +52,7 @@ pub fn usage_error(e: &clap::Error) {
     if e.use_stderr() && github::in_actions() {
         let text = e.render().to_string();
         let message = text.trim().trim_start_matches("error: ");
-        output::line(&github::annotation(
+        output::line(&workflow::annotation(
             "error",
             "shipfront: invalid command line",
             message,

@@ -17,3 +17,4 @@ pub mod response_headers;
 pub mod routing;
 pub mod spa;
 pub mod verdicts;
+pub(crate) mod workflow;
