@@ -14,7 +14,7 @@ use crate::core::plan::Plan;
 use crate::core::release::Release;
 use crate::core::report::{Command, Outcome};
 use crate::run::apply::{self, Recorder};
-use crate::run::edge::{self, Edge};
+use crate::run::edge::{self, Edge, EdgeWork};
 use crate::store::{Cdn, ObjectStore};
 use crate::{core::new_release, core::plan, core::spa, run::github, run::scan, run::survey};
 
@@ -87,7 +87,7 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
     let publish = &config.publish;
     let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
     let origin_path = edge.as_ref().map(|e| e.origin_path.as_str());
-    let work = edge_work(config, tree, origin_path)?
+    let work = EdgeWork::of_deploy(config, tree, origin_path)?
         .check(edge.as_ref())
         .await?;
     // A plan with nothing to do needs no lock (and so no write at all). Otherwise the lock is
@@ -144,39 +144,6 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
         apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await
-}
-
-/// What the deploy keeps live at the edge: the routing function of the build (`--routing`),
-/// hiding the state prefix where the origin (serving `origin_path`) would serve it, refused
-/// before any write when it would be larger than CloudFront allows; and the response headers
-/// of `[headers]`.
-fn edge_work(
-    config: &DeployConfig,
-    tree: &LocalTree,
-    origin_path: Option<&str>,
-) -> Result<edge::EdgeWork> {
-    let routing = match &config.routing {
-        Some(routing) => Some(edge::Routing {
-            code: crate::core::routing::function_for(
-                tree.files.iter().map(|f| f.rel.as_str()),
-                routing,
-                &config.site.state_prefix,
-                origin_path,
-            )
-            .map_err(|e| Error::Usage(e.to_string()))?,
-            force: config.publish.force_routing,
-        }),
-        None => None,
-    };
-    let headers = match &config.response_headers {
-        Some(table) => Some(edge::Headers::from_table(
-            table,
-            config.publish.force_headers,
-            "[headers] in shipfront.toml",
-        )?),
-        None => None,
-    };
-    Ok(edge::EdgeWork::new(routing, headers))
 }
 
 /// Records a deploy: the live record's objects updated with what this deploy wrote.

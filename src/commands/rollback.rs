@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::config::{Publish, RollbackConfig};
+use crate::config::RollbackConfig;
 use crate::core::error::{Error, Result};
 use crate::core::exec_report::ExecReport;
 use crate::core::plan::{Op, Plan};
@@ -14,7 +14,7 @@ use crate::core::release::{self, Release};
 use crate::core::report::{Command, Outcome};
 use crate::core::{new_release, plan};
 use crate::run::apply::{self, Recorder};
-use crate::run::edge::{self, Edge};
+use crate::run::edge::{Edge, EdgeWork};
 use crate::run::survey;
 use crate::store::{Cdn, ObjectStore};
 
@@ -40,7 +40,7 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
     let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
     let first = survey(&store, config).await?;
     // The routing function and response headers the target release had are published again.
-    let work = edge_work(&first.0.target, publish)?
+    let work = EdgeWork::of_release(&first.0.target, publish)?
         .check(edge.as_ref())
         .await?;
     let changes = !first.1.is_empty() || work.changes();
@@ -56,7 +56,7 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
         // Under the lock, read again: another deploy before it may have changed the edge, or
         // which release is the one before.
         let work = if locked {
-            edge_work(&chosen.target, publish)?
+            EdgeWork::of_release(&chosen.target, publish)?
                 .check(edge.as_ref())
                 .await?
         } else {
@@ -76,25 +76,6 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
         apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
     })
     .await
-}
-
-/// What the target release had live at the edge, published again.
-fn edge_work(target: &Release, publish: &Publish) -> Result<edge::EdgeWork> {
-    let headers = match &target.headers {
-        Some(table) => Some(edge::Headers::from_table(
-            table,
-            publish.force_headers,
-            &format!("[headers] recorded by release `{}`", target.id),
-        )?),
-        None => None,
-    };
-    Ok(edge::EdgeWork::new(
-        target.routing.clone().map(|code| edge::Routing {
-            code,
-            force: publish.force_routing,
-        }),
-        headers,
-    ))
 }
 
 /// What stays live at the edge because the target release recorded none of it: a rollback

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::{DeployConfig, Publish};
 use crate::core::error::{Error, Result};
+use crate::core::objects::LocalTree;
+use crate::core::release::Release;
 use crate::core::response_headers::ResponseHeaders;
 use crate::run::output;
 use crate::store::Cdn;
@@ -51,6 +54,59 @@ pub(crate) struct EdgeWork {
     /// publishing replaces, not read again.
     associated: Option<String>,
     attached_policy: Option<String>,
+}
+
+impl EdgeWork {
+    /// What a deploy keeps live at the edge: the routing function of the build (`--routing`),
+    /// hiding the state prefix where the origin (serving `origin_path`) would serve it, refused
+    /// before any write when it would be larger than CloudFront allows; and the response
+    /// headers of `[headers]`.
+    pub(crate) fn of_deploy(
+        config: &DeployConfig,
+        tree: &LocalTree,
+        origin_path: Option<&str>,
+    ) -> Result<Self> {
+        let routing = match &config.routing {
+            Some(routing) => Some(Routing {
+                code: crate::core::routing::function_for(
+                    tree.files.iter().map(|f| f.rel.as_str()),
+                    routing,
+                    &config.site.state_prefix,
+                    origin_path,
+                )
+                .map_err(|e| Error::Usage(e.to_string()))?,
+                force: config.publish.force_routing,
+            }),
+            None => None,
+        };
+        let headers = match &config.response_headers {
+            Some(table) => Some(Headers::from_table(
+                table,
+                config.publish.force_headers,
+                "[headers] in shipfront.toml",
+            )?),
+            None => None,
+        };
+        Ok(EdgeWork::new(routing, headers))
+    }
+
+    /// What a rollback to `target` keeps live at the edge: the routing function and the response
+    /// headers the release recorded, published again.
+    pub(crate) fn of_release(target: &Release, publish: &Publish) -> Result<Self> {
+        let headers = match &target.headers {
+            Some(table) => Some(Headers::from_table(
+                table,
+                publish.force_headers,
+                &format!("[headers] recorded by release `{}`", target.id),
+            )?),
+            None => None,
+        };
+        let routing = target.routing.clone().map(|code| Routing {
+            code,
+            force: publish.force_routing,
+        });
+        Ok(EdgeWork::new(routing, headers))
+    }
 }
 
 /// The edge-routing function a run keeps live.

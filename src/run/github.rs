@@ -48,13 +48,22 @@ pub(crate) fn print_annotation(line: &str) {
 /// itself is done.
 pub(crate) fn publish(command: &str, out: &DeployOutput<'_>) {
     let environment = crate::environment::current();
-    if environment.github_actions
-        && let Some(path) = &environment.github_output
-    {
-        append(path, &output_lines(&outputs(out)), "GITHUB_OUTPUT");
+    let output_file = environment
+        .github_output
+        .as_ref()
+        .filter(|_| environment.github_actions);
+    let texts = (
+        output_file.map(|path| (path, output_lines(&outputs(out)))),
+        environment
+            .step_summary
+            .as_ref()
+            .map(|path| (path, summary(command, out))),
+    );
+    if let Some((path, lines)) = texts.0 {
+        append(path, &lines, "GITHUB_OUTPUT");
     }
-    if let Some(path) = &environment.step_summary {
-        append(path, &summary(command, out), "GITHUB_STEP_SUMMARY");
+    if let Some((path, text)) = texts.1 {
+        append(path, &text, "GITHUB_STEP_SUMMARY");
     }
 }
 
