@@ -231,6 +231,26 @@ pub fn with_pending(
     Some(merged)
 }
 
+/// What a run invalidates: the paths of `keys` (`invalidation_for`) with those an earlier
+/// run's failed invalidation left `pending` (`with_pending`); nothing with `--no-invalidate`.
+#[must_use]
+pub fn of_run(
+    how: Invalidate,
+    keys: Vec<&str>,
+    origin_path: &str,
+    max_paths: usize,
+    pending: &[String],
+) -> Option<Invalidation> {
+    match how {
+        Invalidate::Nothing => None,
+        _ => with_pending(
+            invalidation_for(how, keys, origin_path, max_paths),
+            pending,
+            max_paths,
+        ),
+    }
+}
+
 /// The keys a plan would write or delete that a CDN may have cached, for a dry run's
 /// invalidation.
 #[must_use]

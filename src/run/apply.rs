@@ -91,57 +91,49 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
     settings: &Settings<'_>,
     recorder: &impl Recorder,
 ) -> Result<Outcome> {
-    // What a failed invalidation left pending is sent with this one.
-    let pending = recorder
-        .live()
-        .map(|live| live.pending_invalidation.as_slice())
-        .unwrap_or_default();
-    let invalidation_for = |keys: Vec<&str>, edge: &Edge<C>| {
-        let own = invalidate::invalidation_for(
-            settings.publish.invalidate,
-            keys,
-            &edge.origin_path,
-            settings.publish.max_invalidation_paths,
-        );
-        match settings.publish.invalidate {
-            Invalidate::Nothing => None,
-            _ => invalidate::with_pending(own, pending, settings.publish.max_invalidation_paths),
-        }
-    };
     check_deletes(&plan, settings)?;
     let mut plan = plan;
     if let Some(edge) = edge {
         plan.notes.extend(settings.edge.notes(&edge.distribution));
     }
-    if settings.publish.dry_run {
-        let invalidation = edge
-            .and_then(|edge| invalidation_for(planned_cached_keys(&plan), edge))
-            .map(|inv| InvalidationReport::planned(&inv));
-        let (command, release, result) = (settings.command.clone(), None, None);
+    let result = if settings.publish.dry_run {
+        None
+    } else {
+        Some(execute_plan(store, edge, &plan, settings).await?)
+    };
+    // What the run overwrote (a dry run: would overwrite), with what a failed invalidation
+    // left pending.
+    let pending = recorder
+        .live()
+        .map(|live| live.pending_invalidation.as_slice())
+        .unwrap_or_default();
+    let keys = match &result {
+        Some(result) => cached_keys(&plan, result),
+        None => planned_cached_keys(&plan),
+    };
+    let publish = settings.publish;
+    let inv = edge.and_then(|edge| {
+        let max_paths = publish.max_invalidation_paths;
+        invalidate::of_run(
+            publish.invalidate,
+            keys,
+            &edge.origin_path,
+            max_paths,
+            pending,
+        )
+    });
+    let Some(mut result) = result else {
         return Ok(Outcome {
-            command,
+            command: settings.command.clone(),
             dry_run: true,
             plan,
-            result,
-            invalidation,
-            release,
+            result: None,
+            invalidation: inv.map(|inv| InvalidationReport::planned(&inv)),
+            release: None,
         });
-    }
-
-    let progress = progress::for_stderr(settings.publish.progress && !plan.is_empty());
-    let concurrency = execute::within_open_files(settings.publish.concurrency);
-    let publish = async {
-        match edge {
-            Some(edge) => settings.edge.publish(edge).await,
-            None => Ok(()),
-        }
     };
-    let mut result =
-        execute::execute_around_deletes(Arc::clone(store), &plan, concurrency, progress, publish)
-            .await?;
     let now = SystemTime::now();
     let release_id = recorder.release_id(now, &plan, &result);
-    let inv = edge.and_then(|edge| invalidation_for(cached_keys(&plan, &result), edge));
     let (invalidation, still_pending) =
         send_owed(edge, inv, release_id.as_deref(), settings, pending).await;
     let record = match &release_id {
@@ -160,6 +152,24 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
         invalidation,
         release: release_id,
     })
+}
+
+/// Runs `plan` in phases, publishing the edge work between the pages and the deletions.
+async fn execute_plan<S: ObjectStore, C: Cdn>(
+    store: &Arc<S>,
+    edge: Option<&Edge<C>>,
+    plan: &Plan,
+    settings: &Settings<'_>,
+) -> Result<ExecReport> {
+    let progress = progress::for_stderr(settings.publish.progress && !plan.is_empty());
+    let concurrency = execute::within_open_files(settings.publish.concurrency);
+    let publish = async {
+        match edge {
+            Some(edge) => settings.edge.publish(edge).await,
+            None => Ok(()),
+        }
+    };
+    execute::execute_around_deletes(Arc::clone(store), plan, concurrency, progress, publish).await
 }
 
 /// Sends the invalidation `inv` (what the run overwrote, with what was pending): its report,
