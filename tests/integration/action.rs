@@ -38,15 +38,12 @@ fn validate(file: &Path) -> std::process::Output {
 #[test]
 fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
     let world = World::new("action-schema");
-    Run::of(world.cmd(&[
-        "init",
-        "--github",
-        "--bucket",
-        "my-site",
-        "--distribution-id",
-        "E123",
-    ]))
-    .ok();
+    world
+        .shipfront("init")
+        .bucket("my-site")
+        .args(&["--github"])
+        .distribution("E123")
+        .ok();
     let workflows = world.workdir.path().join(".github/workflows");
     // The validator's newest schema (0.6.0) predates the `attestations` permission GitHub added
     // for artifact attestations: release.yml is checked with that one line left out.
@@ -309,22 +306,32 @@ fn init_writes_a_config_that_deploys_and_never_overwrites_by_surprise() {
     );
     let site = Site::new();
     site.file("index.html", "x");
-    let dir = site.path().to_str().unwrap().to_owned();
     // The bucket comes from the written file.
-    Run::of(world.cmd(&["deploy", &dir])).ok();
+    world.shipfront_without_bucket("deploy").site(&site).ok();
     assert_eq!(world.objects(), site.md5s(""));
 
     let before = std::fs::read_to_string(world.workdir.path().join("shipfront.toml")).unwrap();
-    Run::of(world.cmd(&["init", "--github"])).fails(2, "shipfront.toml already exists");
+    world
+        .shipfront_without_bucket("init")
+        .args(&["--github"])
+        .run()
+        .fails(2, "shipfront.toml already exists");
     assert!(
         !world.workdir.path().join(".github").exists(),
         "nothing written when one file exists"
     );
-    Run::of(world.cmd(&["init", "--github", "--force"])).ok();
+    world
+        .shipfront_without_bucket("init")
+        .args(&["--github", "--force"])
+        .ok();
     let after = std::fs::read_to_string(world.workdir.path().join("shipfront.toml")).unwrap();
     assert_ne!(before, after, "--force overwrote it (no bucket now)");
     assert!(after.contains("# bucket = \"www-example-com\""), "{after}");
-    Run::of(world.cmd(&["init", "--bucket", "a b"])).fails(2, "invalid --bucket `a b`");
+    world
+        .shipfront("init")
+        .bucket("a b")
+        .run()
+        .fails(2, "invalid --bucket `a b`");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Bad input is refused before any write, with one line that names the thing and the fix, and
 //! the documented exit code (2 usage/config/input, 1 remote).
 
-use crate::harness::{Proxy, Run, Site, World};
+use crate::harness::{Proxy, Site, World};
 
 #[test]
 fn missing_folder_file_and_empty_folder_are_refused() {
@@ -9,13 +9,13 @@ fn missing_folder_file_and_empty_folder_are_refused() {
     world.put("keep.html", "live");
     let dir = world.workdir.path().join("dist");
     let d = dir.to_str().unwrap();
-    Run::of(world.cmd(&["deploy", d, "--bucket", &world.bucket])).fails(2, "does not exist");
+    let deploy = || world.shipfront("deploy").args(&[d]).run();
+    deploy().fails(2, "does not exist");
     std::fs::write(&dir, "not a folder").unwrap();
-    Run::of(world.cmd(&["deploy", d, "--bucket", &world.bucket]))
-        .fails(2, "is a file, not a folder");
+    deploy().fails(2, "is a file, not a folder");
     std::fs::remove_file(&dir).unwrap();
     std::fs::create_dir(&dir).unwrap();
-    Run::of(world.cmd(&["deploy", d, "--bucket", &world.bucket])).fails(
+    deploy().fails(
         2,
         &format!("would delete every object in s3://{}/", world.bucket),
     );
@@ -27,10 +27,13 @@ fn no_credentials_is_a_clear_error() {
     let world = World::new("no-creds");
     let site = Site::new();
     site.file("index.html", "x");
-    let mut cmd = world.deploy_cmd(&site, &[]);
-    cmd.env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY");
-    Run::of(cmd).fails(2, "no AWS credentials found");
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .run()
+        .fails(2, "no AWS credentials found");
     assert!(world.objects().is_empty());
 }
 
@@ -40,7 +43,9 @@ fn missing_bucket_is_named() {
     let site = Site::new();
     site.file("index.html", "x");
     world
-        .deploy(&site, &[])
+        .shipfront("deploy")
+        .site(&site)
+        .run()
         .fails(1, &format!("bucket `{}` does not exist", world.bucket));
 }
 
@@ -50,19 +55,15 @@ fn access_denied_names_operation_and_bucket() {
     let site = Site::new();
     site.file("index.html", "x");
     let proxy = Proxy::start(&["--deny"]);
-    Run::of(world.cmd_via(
-        &proxy.endpoint,
-        &[
-            "deploy",
-            site.path().to_str().unwrap(),
-            "--bucket",
-            &world.bucket,
-        ],
-    ))
-    .fails(
-        1,
-        &format!("access denied: ListObjectsV2 on bucket `{}`", world.bucket),
-    );
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .via(&proxy)
+        .run()
+        .fails(
+            1,
+            &format!("access denied: ListObjectsV2 on bucket `{}`", world.bucket),
+        );
 }
 
 #[test]
@@ -73,7 +74,11 @@ fn unreadable_file_is_named_before_any_write() {
     // A dangling link stands for a file that cannot be read (tests may run as root, which
     // reads any file whatever its mode).
     std::os::unix::fs::symlink(site.path().join("gone.js"), site.path().join("broken.js")).unwrap();
-    world.deploy(&site, &[]).fails(2, "broken.js");
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .run()
+        .fails(2, "broken.js");
     assert!(world.objects().is_empty(), "nothing written");
 }
 
@@ -84,7 +89,9 @@ fn bad_config_file_gives_file_line_and_column() {
     let site = Site::new();
     site.file("index.html", "x");
     world
-        .deploy(&site, &[])
+        .shipfront("deploy")
+        .site(&site)
+        .run()
         .fails(2, "shipfront.toml:3:1: unknown field `max_delets`");
 }
 
@@ -93,18 +100,29 @@ fn mistyped_flag_and_bad_values_exit_2() {
     let world = World::new("usage");
     let site = Site::new();
     site.file("index.html", "x");
-    world.deploy(&site, &["--dryrun"]).fails(2, "--dry-run");
     world
-        .deploy(&site, &["--concurrency", "many"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--dryrun"])
+        .run()
+        .fails(2, "--dry-run");
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--concurrency", "many"])
+        .run()
         .fails(2, "invalid value 'many'");
-    Run::of(world.cmd(&[
-        "deploy",
-        site.path().to_str().unwrap(),
-        "--bucket",
-        "s3://b/x",
-    ]))
-    .fails(2, "invalid bucket `s3://b/x`");
-    Run::of(world.cmd(&["deploy", site.path().to_str().unwrap()])).fails(2, "no bucket given");
+    world
+        .shipfront("deploy")
+        .bucket("s3://b/x")
+        .site(&site)
+        .run()
+        .fails(2, "invalid bucket `s3://b/x`");
+    world
+        .shipfront_without_bucket("deploy")
+        .site(&site)
+        .run()
+        .fails(2, "no bucket given");
 }
 
 #[test]
@@ -114,7 +132,9 @@ fn symlink_out_of_the_folder_is_refused() {
     site.file("index.html", "x");
     std::os::unix::fs::symlink("/etc/hostname", site.path().join("leak.txt")).unwrap();
     world
-        .deploy(&site, &[])
+        .shipfront("deploy")
+        .site(&site)
+        .run()
         .fails(2, "points outside the build folder");
     assert!(world.objects().is_empty());
 }
@@ -124,11 +144,14 @@ fn missing_region_is_refused_before_any_request() {
     let world = World::new("no-region");
     let site = Site::new();
     site.file("index.html", "x");
-    let mut cmd = world.deploy_cmd(&site, &[]);
     // Real AWS (no custom endpoint) needs a region.
-    cmd.env_remove("AWS_ENDPOINT_URL_S3")
-        .env_remove("AWS_REGION");
-    Run::of(cmd).fails(2, "no AWS region: pass --region");
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_REGION")
+        .run()
+        .fails(2, "no AWS region: pass --region");
 }
 
 #[test]
@@ -137,14 +160,26 @@ fn files_that_would_land_on_the_state_prefix_are_refused() {
     let site = Site::new();
     site.file("index.html", "x").file("ops/lock", "mine");
     world
-        .deploy(&site, &["--state-prefix", "ops"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--state-prefix", "ops"])
+        .run()
         .fails(2, "1 file(s) of");
-    world.deploy(&site, &["--state-prefix", "ops"]).fails(
-        2,
-        "(first: `ops/lock`) would land under shipfront's state prefix `ops/`",
-    );
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--state-prefix", "ops"])
+        .run()
+        .fails(
+            2,
+            "(first: `ops/lock`) would land under shipfront's state prefix `ops/`",
+        );
     assert!(world.all_objects().is_empty(), "nothing written");
-    world.deploy(&site, &["--state-prefix", "deploys"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--state-prefix", "deploys"])
+        .ok();
 }
 
 /// Issue 11: names S3 cannot list back, header values HTTP cannot carry and impossible bucket
@@ -183,13 +218,12 @@ fn hostile_names_values_and_pipes_are_refused_or_skipped_before_any_write() {
         .fails(2, "cache_control `no-cache\\nX-Evil: 1` contains \\n");
     std::fs::remove_file(world.workdir.path().join("shipfront.toml")).unwrap();
 
-    Run::of(world.cmd(&[
-        "deploy",
-        site.path().to_str().unwrap(),
-        "--bucket",
-        "my bucket",
-    ]))
-    .fails(2, "invalid bucket `my bucket`");
+    world
+        .shipfront("deploy")
+        .bucket("my bucket")
+        .site(&site)
+        .run()
+        .fails(2, "invalid bucket `my bucket`");
     assert_eq!(
         world.objects().keys().collect::<Vec<_>>(),
         ["live.html"],
@@ -242,27 +276,12 @@ fn concurrency_is_capped_by_the_open_file_limit() {
         site.file(&format!("p/{i}.html"), format!("page {i}"));
     }
     site.file("index.html", "home");
-    let inner = world
+    let run = world
         .shipfront("deploy")
         .site(&site)
         .args(&["--concurrency", "5000", "--no-progress"])
-        .command();
-    // The same command under a shell that lowers the limit first.
-    let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg("ulimit -n 128 && exec \"$0\" \"$@\"")
-        .arg(inner.get_program())
-        .args(inner.get_args());
-    for (key, value) in inner.get_envs() {
-        match value {
-            Some(v) => cmd.env(key, v),
-            None => cmd.env_remove(key),
-        };
-    }
-    if let Some(dir) = inner.get_current_dir() {
-        cmd.current_dir(dir);
-    }
-    let run = Run::of(cmd).ok();
+        .open_files_limit(128)
+        .ok();
     assert!(
         run.stderr
             .contains("--concurrency 5000 needs more open files"),
@@ -283,7 +302,11 @@ fn a_key_with_a_control_character_left_by_another_tool_is_listed_and_deleted() {
     let site = Site::new();
     site.file("index.html", "x")
         .file("a b+c.html", "spaces and plus");
-    let run = world.deploy(&site, &["--no-progress"]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .ok();
     assert!(
         run.stdout.contains("uploaded 1 ")
             && run.stdout.contains("deleted 1")

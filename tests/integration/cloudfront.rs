@@ -17,7 +17,11 @@ fn an_edit_of_two_pages_invalidates_exactly_their_urls() {
     let world = World::new("cf-two-pages");
     let dist = world.distribution("");
     let site = site();
-    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     assert!(!run.stdout.contains("invalidated"), "{}", run.stdout);
     assert!(
         world.invalidations(&dist).is_empty(),
@@ -27,7 +31,11 @@ fn an_edit_of_two_pages_invalidates_exactly_their_urls() {
     site.file("dir/index.html", "<h1>dir v2</h1>")
         .file("docs/getting started.html", "<p>start v2</p>")
         .file("new.html", "<p>new</p>");
-    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     assert!(run.stdout.contains("invalidated 3 paths"), "{}", run.stdout);
     assert_eq!(
         world.invalidations(&dist),
@@ -45,7 +53,11 @@ fn an_edit_of_two_pages_invalidates_exactly_their_urls() {
     );
 
     // Nothing changed: no invalidation at all.
-    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     assert!(!run.stdout.contains("invalidated"), "{}", run.stdout);
     assert_eq!(world.invalidations(&dist).len(), 1);
 }
@@ -57,12 +69,18 @@ fn deletes_and_the_root_page_map_through_prefix_and_origin_path() {
     let site = site();
     site.file("old.html", "old");
     world
-        .deploy(&site, &["--prefix", "site", "--distribution-id", &dist])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--prefix", "site"])
         .ok();
     site.remove("old.html")
         .file("index.html", "<h1>home v2</h1>");
     world
-        .deploy(&site, &["--prefix", "site", "--distribution-id", &dist])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--prefix", "site"])
         .ok();
     assert_eq!(
         world.invalidations(&dist),
@@ -79,7 +97,11 @@ fn long_lists_collapse_into_folder_wildcards() {
     for i in 0..30 {
         site.file(&format!("blog/post{i}.html"), "v1");
     }
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     for i in 0..30 {
         site.file(&format!("blog/post{i}.html"), "v2");
     }
@@ -89,7 +111,7 @@ fn long_lists_collapse_into_folder_wildcards() {
         "--max-invalidation-paths",
         "10",
     ];
-    let run = world.deploy(&site, &args).ok();
+    let run = world.shipfront("deploy").site(&site).args(&args).ok();
     assert!(
         run.stdout
             .contains("invalidated 1 path (collapsed from 30 URLs)"),
@@ -104,11 +126,18 @@ fn dry_run_shows_paths_and_flags_choose_what_to_invalidate() {
     let world = World::new("cf-flags");
     let dist = world.distribution("");
     let site = site();
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     site.file("index.html", "<h1>home v2</h1>");
 
     let run = world
-        .deploy(&site, &["--distribution-id", &dist, "--dry-run"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .dry_run()
         .ok();
     assert!(
         run.stdout
@@ -122,16 +151,19 @@ fn dry_run_shows_paths_and_flags_choose_what_to_invalidate() {
     );
 
     world
-        .deploy(&site, &["--distribution-id", &dist, "--no-invalidate"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--no-invalidate"])
         .ok();
     assert!(world.invalidations(&dist).is_empty());
 
     site.file("index.html", "<h1>home v3</h1>");
     let run = world
-        .deploy(
-            &site,
-            &["--distribution-id", &dist, "--invalidate", "all", "--wait"],
-        )
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--invalidate", "all", "--wait"])
         .ok();
     assert!(run.stdout.contains("invalidated 1 path"), "{}", run.stdout);
     assert!(run.stdout.contains("completed"), "{}", run.stdout);
@@ -143,7 +175,10 @@ fn a_missing_distribution_is_refused_before_any_write() {
     let world = World::new("cf-missing");
     let site = site();
     world
-        .deploy(&site, &["--distribution-id", "E0000NOTTHERE"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution("E0000NOTTHERE")
+        .run()
         .fails(1, "CloudFront distribution `E0000NOTTHERE` does not exist");
     assert!(world.objects().is_empty());
 }
@@ -153,10 +188,16 @@ fn invalidation_flags_without_a_distribution_are_usage_errors() {
     let world = World::new("cf-usage");
     let site = site();
     world
-        .deploy(&site, &["--wait"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--wait"])
+        .run()
         .fails(2, "--wait waits for a CloudFront invalidation");
     world
-        .deploy(&site, &["--invalidate", "all"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--invalidate", "all"])
+        .run()
         .fails(2, "--invalidate needs a distribution");
 }
 
@@ -166,7 +207,11 @@ fn spa_refuses_a_distribution_without_the_fallback_before_any_write() {
     let dist = world.spa_distribution(false);
     let site = site();
     let run = world
-        .deploy(&site, &["--distribution-id", &dist, "--spa"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--spa"])
+        .run()
         .fails(2, "is not ready for a single-page app");
     for gap in [
         "DefaultRootObject is not set",
@@ -181,13 +226,19 @@ fn spa_refuses_a_distribution_without_the_fallback_before_any_write() {
     // `spa = true` in the config file arms the same guard.
     world.config("spa = true\n");
     world
-        .deploy(&site, &["--distribution-id", &dist])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .run()
         .fails(2, "is not ready for a single-page app");
 
     // A distribution that has it passes.
     let ready = world.spa_distribution(true);
     world
-        .deploy(&site, &["--distribution-id", &ready, "--spa"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&ready)
+        .args(&["--spa"])
         .ok();
 }
 
@@ -198,7 +249,10 @@ fn fix_spa_adds_the_fallback_and_keeps_every_other_setting() {
     let before = world.distribution_config(&dist);
     let site = site();
     let run = world
-        .deploy(&site, &["--distribution-id", &dist, "--fix-spa"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--fix-spa"])
         .ok();
     assert!(
         run.stderr.contains("repaired distribution"),
@@ -232,7 +286,10 @@ fn fix_spa_adds_the_fallback_and_keeps_every_other_setting() {
 
     // Now the plain guard passes.
     world
-        .deploy(&site, &["--distribution-id", &dist, "--spa"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--spa"])
         .ok();
 }
 
@@ -242,7 +299,10 @@ fn spa_refuses_a_folder_without_a_root_index_html() {
     let site = Site::new();
     site.file("app/index.html", "nested only");
     world
-        .deploy(&site, &["--spa"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--spa"])
+        .run()
         .fails(2, "has no `index.html`");
     assert!(world.objects().is_empty());
 }
@@ -258,7 +318,10 @@ fn spa_with_a_200_html_fallback_like_sveltekit() {
         .file("_app/version.json", "{\"version\":\"1\"}")
         .file("_app/immutable/entry/start.DIhp_3vZ.js", "start()");
     let run = world
-        .deploy(&site, &["--spa"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--spa"])
+        .run()
         .fails(2, "has no `index.html`");
     for hint in ["it has `200.html`", "SvelteKit", "--spa-fallback 200.html"] {
         assert!(run.stderr.contains(hint), "{hint}: {}", run.stderr);
@@ -267,10 +330,11 @@ fn spa_with_a_200_html_fallback_like_sveltekit() {
 
     let dist = world.spa_distribution(false);
     let run = world
-        .deploy(
-            &site,
-            &["--distribution-id", &dist, "--spa-fallback", "200.html"],
-        )
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--spa-fallback", "200.html"])
+        .run()
         .fails(2, "is not ready for a single-page app");
     assert!(
         run.stderr.contains("no 403 -> /200.html (200)"),
@@ -280,16 +344,10 @@ fn spa_with_a_200_html_fallback_like_sveltekit() {
     assert!(world.objects().is_empty(), "nothing written");
 
     world
-        .deploy(
-            &site,
-            &[
-                "--distribution-id",
-                &dist,
-                "--spa-fallback",
-                "/200.html",
-                "--fix-spa",
-            ],
-        )
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .args(&["--spa-fallback", "/200.html", "--fix-spa"])
         .ok();
     let after = world.distribution_config(&dist);
     let responses: Vec<(i32, Option<&str>)> = after
@@ -311,7 +369,11 @@ fn spa_with_a_200_html_fallback_like_sveltekit() {
 
     // The file's `spa_fallback` arms the same guard, which now passes; doctor checks the page.
     world.config("spa_fallback = \"200.html\"\n");
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     let doctor = world.shipfront("doctor").distribution(&dist).run();
     assert!(
         doctor.stdout.contains("403 and 404 -> /200.html (200)"),
@@ -320,7 +382,10 @@ fn spa_with_a_200_html_fallback_like_sveltekit() {
     );
     // A bad page name is refused before anything else.
     world
-        .deploy(&site, &["--spa-fallback", "../200.html"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--spa-fallback", "../200.html"])
+        .run()
         .fails(2, "invalid SPA fallback page `../200.html`");
 }
 
@@ -329,7 +394,11 @@ fn too_many_invalidations_in_progress_is_waited_out() {
     let world = World::new("cf-busy");
     let dist = world.distribution("");
     let site = site();
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     site.file("index.html", "<h1>home v2</h1>");
     // CloudFront refuses the first attempt: 15 wildcards or 3000 paths already in progress.
     let proxy = crate::harness::Proxy::start_cloudfront(&[
@@ -338,9 +407,12 @@ fn too_many_invalidations_in_progress_is_waited_out() {
         "--reject-match",
         "/invalidation",
     ]);
-    let mut cmd = world.deploy_cmd(&site, &["--distribution-id", &dist]);
-    cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
-    let run = crate::harness::Run::of(cmd).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .cloudfront_via(&proxy)
+        .ok();
     assert!(run.stdout.contains("invalidated 2 paths"), "{}", run.stdout);
     assert_eq!(proxy.stats().get("rejected"), Some(&1));
     assert_eq!(world.invalidations(&dist), [["/", "/index.html"]]);
@@ -355,19 +427,31 @@ fn files_whose_grace_ended_are_deleted_without_an_invalidation() {
     let site = Site::new();
     site.file("index.html", "<script src=/assets/app-BbXQDiXP.js>")
         .file("assets/app-BbXQDiXP.js", "v1()");
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
 
     // v2: a new bundle; the v1 bundle stays for pages opened before.
     site.remove("assets/app-BbXQDiXP.js")
         .file("assets/app-CN1xVJS-.js", "v2()")
         .file("index.html", "<script src=/assets/app-CN1xVJS-.js>");
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     assert!(world.objects().contains_key("assets/app-BbXQDiXP.js"));
     assert_eq!(world.invalidations(&dist), [["/", "/index.html"]]);
 
     // v3: the v1 bundle's grace ends; only the overwritten page is invalidated.
     site.file("index.html", "<script src=/assets/app-CN1xVJS-.js> v3");
-    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     assert!(
         !world.objects().contains_key("assets/app-BbXQDiXP.js"),
         "{}",
@@ -388,7 +472,11 @@ fn a_failed_invalidation_is_recorded_pending_and_sent_by_the_rerun() {
     let dist = world.distribution("");
     let site = Site::new();
     site.file("index.html", "<h1>v1</h1>").file("a.css", "a{}");
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     site.file("index.html", "<h1>v2</h1>");
     let proxy = crate::harness::Proxy::start_cloudfront(&[
         "--reject-first",
@@ -398,16 +486,24 @@ fn a_failed_invalidation_is_recorded_pending_and_sent_by_the_rerun() {
         "--reject-code",
         "InvalidArgument",
     ]);
-    let mut cmd = world.deploy_cmd(&site, &["--distribution-id", &dist]);
-    cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
-    let run = crate::harness::Run::of(cmd).fails(1, "invalidation pending");
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .cloudfront_via(&proxy)
+        .run()
+        .fails(1, "invalidation pending");
     assert!(run.stderr.contains("create-invalidation"), "{}", run.stderr);
     assert_eq!(world.objects(), site.md5s(""), "the files were written");
     let releases = world.releases();
     assert_eq!(releases.len(), 2, "the release was recorded");
     assert!(world.invalidations(&dist).is_empty());
 
-    let run = world.deploy(&site, &["--distribution-id", &dist]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     assert!(run.stdout.contains("invalidated 2 paths"), "{}", run.stdout);
     assert_eq!(world.invalidations(&dist), [["/", "/index.html"]]);
     assert_eq!(

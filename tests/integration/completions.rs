@@ -3,13 +3,14 @@
 
 use std::process::{Command, Stdio};
 
-use crate::harness::{Run, World};
+use crate::harness::World;
 
 #[test]
 fn every_shell_gets_a_completion_script_and_bash_loads_its_own() {
     let world = World::new("completions");
+    let completions = |shell| world.shipfront_without_bucket("completions").args(&[shell]);
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let run = Run::of(world.cmd(&["completions", shell])).ok();
+        let run = completions(shell).ok();
         assert!(
             run.stdout.len() > 1000 && run.stdout.contains("shipfront"),
             "{shell}: {} bytes",
@@ -21,7 +22,7 @@ fn every_shell_gets_a_completion_script_and_bash_loads_its_own() {
         }
     }
 
-    let bash = Run::of(world.cmd(&["completions", "bash"])).ok().stdout;
+    let bash = completions("bash").ok().stdout;
     let script = world.workdir.path().join("shipfront.bash");
     std::fs::write(&script, &bash).unwrap();
     let syntax = Command::new("bash")
@@ -56,7 +57,7 @@ fn every_shell_gets_a_completion_script_and_bash_loads_its_own() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let bad = Run::of(world.cmd(&["completions", "tcsh"]));
+    let bad = completions("tcsh").run();
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("possible values"), "{}", bad.stderr);
 }

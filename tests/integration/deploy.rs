@@ -25,7 +25,7 @@ fn basic_site() -> Site {
 fn first_deploy_makes_bucket_equal_folder_with_exact_keys_and_headers() {
     let world = World::new("first-deploy");
     let site = basic_site();
-    let run = world.deploy(&site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).ok();
     assert!(run.stdout.contains("uploaded 10"), "{}", run.stdout);
 
     let mut want = site.md5s("");
@@ -83,7 +83,7 @@ fn first_deploy_makes_bucket_equal_folder_with_exact_keys_and_headers() {
 fn redeploy_with_fresh_mtimes_sends_only_the_changed_file() {
     let world = World::new("redeploy");
     let site = basic_site();
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     // A new CI build: every file rewritten (fresh mtimes), one changed.
     for (key, _) in site.md5s("") {
         let body = std::fs::read(site.path().join(&key)).unwrap();
@@ -92,7 +92,7 @@ fn redeploy_with_fresh_mtimes_sends_only_the_changed_file() {
     site.file("style.css", "body{color:red}");
 
     let proxy = Proxy::start(&[]);
-    let run = world.deploy_via(&proxy, &site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).via(&proxy).ok();
     assert!(run.stdout.contains("uploaded 1 "), "{}", run.stdout);
     assert!(run.stdout.contains("unchanged 9"), "{}", run.stdout);
     let stats = proxy.stats();
@@ -124,10 +124,14 @@ fn identical_redeploy_makes_no_writes_and_one_list_per_thousand_keys() {
     for i in 0..1200 {
         site.file(&format!("p/{i:04}.txt"), format!("file {i}"));
     }
-    world.deploy(&site, &["--no-progress"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .ok();
 
     let proxy = Proxy::start(&[]);
-    let run = world.deploy_via(&proxy, &site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).via(&proxy).ok();
     assert!(run.stdout.contains("uploaded 0 "), "{}", run.stdout);
     assert!(run.stdout.contains("unchanged 1201"), "{}", run.stdout);
     let stats = proxy.stats();
@@ -148,11 +152,15 @@ fn stale_keys_are_deleted_but_state_prefix_and_no_delete_are_respected() {
     let site = Site::new();
     site.file("index.html", "new");
 
-    world.deploy(&site, &["--no-delete"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-delete"])
+        .ok();
     let keys: Vec<String> = world.objects().into_keys().collect();
     assert_eq!(keys, ["assets/old.js", "index.html", "old.html"]);
 
-    let run = world.deploy(&site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).ok();
     assert!(run.stdout.contains("deleted 2"), "{}", run.stdout);
     let keys: Vec<String> = world.objects().into_keys().collect();
     assert_eq!(keys, ["index.html"]);
@@ -178,11 +186,18 @@ fn max_deletes_refuses_before_any_write() {
     site.file("index.html", "new");
     let before = world.objects();
     world
-        .deploy(&site, &["--max-deletes", "2"])
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--max-deletes", "2"])
+        .run()
         .fails(2, "deletes 3 objects")
         .fails(2, "--max-deletes 3");
     assert_eq!(world.objects(), before, "nothing may be written");
-    world.deploy(&site, &["--max-deletes", "3"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--max-deletes", "3"])
+        .ok();
     assert_eq!(world.objects().len(), 1);
 }
 
@@ -198,7 +213,12 @@ fn dry_run_prints_reasons_and_writes_nothing() {
         .file("style.css", "new");
 
     let proxy = Proxy::start(&[]);
-    let run = world.deploy_via(&proxy, &site, &["--dry-run"]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .dry_run()
+        .via(&proxy)
+        .ok();
     for want in [
         "upload   content changed  style.css",
         "upload   new              index.html",
@@ -214,7 +234,11 @@ fn dry_run_prints_reasons_and_writes_nothing() {
         );
     }
     let run = world
-        .deploy_via(&proxy, &site, &["--dry-run", "--json"])
+        .shipfront("deploy")
+        .site(&site)
+        .dry_run()
+        .json()
+        .via(&proxy)
         .ok();
     let json = run.json();
     assert_eq!(json["dry_run"], true);
@@ -256,7 +280,7 @@ fn json_result_reports_every_write_with_its_version() {
     let world = World::new("json");
     let site = Site::new();
     site.file("index.html", "<h1>x</h1>").file("a.css", "a{}");
-    let run = world.deploy(&site, &["--json"]).ok();
+    let run = world.shipfront("deploy").site(&site).json().ok();
     let json = run.json();
     assert_eq!(json["dry_run"], false);
     assert_eq!(json["result"]["uploaded"], 2);
@@ -280,7 +304,11 @@ fn prefix_scopes_listing_writes_and_deletes() {
     world.put("site/stale.html", "ours");
     let site = Site::new();
     site.file("index.html", "home");
-    world.deploy(&site, &["--prefix", "/site"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--prefix", "/site"])
+        .ok();
     let keys: Vec<String> = world.objects().into_keys().collect();
     assert_eq!(keys, ["other/keep.html", "site/index.html"]);
 }
@@ -294,16 +322,17 @@ fn config_file_env_and_flags_layer() {
         ));
     let site = Site::new();
     site.file("index.html", "home").file("css/a.css", "a{}");
-    let dir = site.path().to_str().unwrap();
+    let deploy = || {
+        world
+            .shipfront_without_bucket("deploy")
+            .site(&site)
+            .env("SHIPFRONT_PREFIX", "from-env")
+    };
     // The file gives bucket, prefix and rules; the environment overrides the prefix...
-    let mut cmd = world.cmd(&["deploy", dir]);
-    cmd.env("SHIPFRONT_PREFIX", "from-env");
-    crate::harness::Run::of(cmd).ok();
+    deploy().ok();
     assert_eq!(world.headers("from-env/css/a.css").1, "no-cache");
     // ...and a flag overrides the environment.
-    let mut cmd = world.cmd(&["deploy", dir, "--prefix", "from-flag"]);
-    cmd.env("SHIPFRONT_PREFIX", "from-env");
-    crate::harness::Run::of(cmd).ok();
+    deploy().args(&["--prefix", "from-flag"]).ok();
     let keys: Vec<String> = world.objects().into_keys().collect();
     assert_eq!(
         keys,
@@ -324,14 +353,14 @@ fn large_files_upload_in_parts_and_match_their_multipart_etag() {
     let big: Vec<u8> = (0..11u32 << 20).map(|i| (i % 253) as u8).collect();
     site.file("index.html", "home").file("video.bin", &big);
     let proxy = Proxy::start(&[]);
-    world.deploy_via(&proxy, &site, &[]).ok();
+    world.shipfront("deploy").site(&site).via(&proxy).ok();
     let stats = proxy.stats();
     assert_eq!(stats.get("upload_part"), Some(&3), "{stats:?}");
     assert_eq!(stats.get("writes_without_checksum"), None, "{stats:?}");
     assert!(world.objects()["video.bin"].ends_with("-3"));
     assert_eq!(world.get("video.bin"), big);
     // Unchanged on the next deploy: the local multipart ETag matches.
-    let run = world.deploy(&site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).ok();
     assert!(run.stdout.contains("uploaded 0 "), "{}", run.stdout);
 }
 
@@ -340,7 +369,7 @@ fn progress_lines_in_ci_and_none_with_no_progress() {
     let world = World::new("progress");
     let site = Site::new();
     site.file("index.html", "home").file("a.css", "a{}");
-    let run = world.deploy(&site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).ok();
     assert!(run.stderr.contains("assets: 1 write,"), "{}", run.stderr);
     assert!(
         run.stderr.contains("uploaded a.css (new, 3 B)"),
@@ -348,7 +377,11 @@ fn progress_lines_in_ci_and_none_with_no_progress() {
         run.stderr
     );
     site.file("a.css", "b{}");
-    let run = world.deploy(&site, &["--no-progress"]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .ok();
     assert_eq!(run.stderr, "", "no progress output");
     assert!(
         run.stdout.starts_with("deployed to s3://"),
@@ -362,18 +395,18 @@ fn endpoint_url_flag_reaches_an_s3_compatible_store_path_style() {
     let world = World::new("endpoint-flag");
     let site = Site::new();
     site.file("index.html", "home");
-    let mut cmd = world.deploy_cmd(
-        &site,
-        &[
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&[
             "--endpoint-url",
             &world.endpoint,
             "--region",
             "eu-central-1",
-        ],
-    );
-    cmd.env_remove("AWS_ENDPOINT_URL_S3")
-        .env_remove("AWS_REGION");
-    crate::harness::Run::of(cmd).ok();
+        ])
+        .env_remove("AWS_ENDPOINT_URL_S3")
+        .env_remove("AWS_REGION")
+        .ok();
     assert_eq!(world.objects(), site.md5s(""));
 }
 
@@ -393,11 +426,14 @@ fn profile_flag_reads_credentials_from_the_aws_files() {
     .unwrap();
     let site = Site::new();
     site.file("index.html", "home");
-    let mut cmd = world.deploy_cmd(&site, &["--profile", "deploy-role"]);
-    cmd.env_remove("AWS_ACCESS_KEY_ID")
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--profile", "deploy-role"])
+        .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_REGION");
-    crate::harness::Run::of(cmd).ok();
+        .env_remove("AWS_REGION")
+        .ok();
     assert_eq!(world.objects(), site.md5s(""));
 }
 
@@ -407,22 +443,7 @@ fn progress_bars_on_a_terminal() {
     let world = World::new("tty");
     let site = Site::new();
     site.file("index.html", "home").file("a.css", "a{}");
-    let inner = format!(
-        "{} deploy {} --bucket {}",
-        env!("CARGO_BIN_EXE_shipfront"),
-        site.path().display(),
-        world.bucket
-    );
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qefc", &inner, "/dev/null"])
-        .current_dir(world.workdir.path());
-    crate::harness::isolate_env(&mut cmd, world.workdir.path());
-    cmd.env("AWS_ENDPOINT_URL_S3", &world.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("TERM", "xterm");
-    let run = crate::harness::Run::of(cmd).ok();
+    let run = world.shipfront("deploy").site(&site).on_terminal().ok();
     // Bars draw with a prefix per phase and a files counter; the plain CI lines do not appear.
     assert!(run.stdout.contains("root page"), "{}", run.stdout);
     assert!(run.stdout.contains("1/1 files"), "{}", run.stdout);
@@ -446,7 +467,11 @@ fn the_first_deploy_fixes_the_headers_another_tool_left() {
     for (key, body) in [("index.html", "<h1>hi</h1>"), ("app.css", "a{}")] {
         world.put(key, body);
     }
-    let run = world.deploy(&site, &["--no-progress"]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .ok();
     assert!(run.stdout.contains("headers updated 2"), "{}", run.stdout);
     assert_eq!(
         world.headers("index.html"),
@@ -455,6 +480,10 @@ fn the_first_deploy_fixes_the_headers_another_tool_left() {
             "public, max-age=0, must-revalidate".to_owned()
         )
     );
-    let again = world.deploy(&site, &["--no-progress"]).ok();
+    let again = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .ok();
     assert!(again.stdout.contains("unchanged 2"), "{}", again.stdout);
 }

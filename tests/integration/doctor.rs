@@ -5,15 +5,11 @@ use crate::harness::{Run, World};
 
 /// `shipfront doctor --bucket B --distribution-id D EXTRA...`.
 fn doctor(world: &World, distribution: &str, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "doctor",
-        "--bucket",
-        world.bucket.as_str(),
-        "--distribution-id",
-        distribution,
-    ];
-    args.extend_from_slice(extra);
-    Run::of(world.cmd(&args))
+    world
+        .shipfront("doctor")
+        .distribution(distribution)
+        .args(extra)
+        .run()
 }
 
 #[test]
@@ -83,7 +79,10 @@ fn doctor_fails_an_unversioned_or_missing_bucket_with_the_fix() {
     );
 
     let missing = World::without_bucket("doctor-missing");
-    let run = Run::of(missing.cmd(&["doctor", "--bucket", &missing.bucket, "--json"]))
+    let run = missing
+        .shipfront("doctor")
+        .json()
+        .run()
         .fails(1, "1 check(s) failed");
     let json = run.json();
     assert_eq!(
@@ -162,9 +161,11 @@ fn doctor_says_whether_cloudfront_serves_the_release_records() {
 #[test]
 fn in_a_workflow_doctor_json_stays_json_and_the_error_is_an_annotation() {
     let missing = World::without_bucket("doctor-json-actions");
-    let mut cmd = missing.cmd(&["doctor", "--bucket", &missing.bucket, "--json"]);
-    cmd.env("GITHUB_ACTIONS", "true");
-    let run = Run::of(cmd);
+    let run = missing
+        .shipfront("doctor")
+        .json()
+        .env("GITHUB_ACTIONS", "true")
+        .run();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.json()["checks"][0]["status"],

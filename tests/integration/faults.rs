@@ -68,7 +68,12 @@ fn deploy_through_throttling_and_dropped_connections_ends_equal_to_folder() {
     world.put("stale-2.txt", "old");
 
     let proxy = Proxy::start(&["--fail-rate", "0.15", "--drop-rate", "0.05", "--seed", "7"]);
-    world.deploy_via(&proxy, &site, &["--no-progress"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .via(&proxy)
+        .ok();
     let stats = proxy.stats();
     assert!(
         stats.get("injected_503").copied().unwrap_or(0) > 5,
@@ -95,7 +100,11 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
     let site = Site::new();
     let pages = 12;
     versioned_site(&site, 1, pages);
-    world.deploy(&site, &["--no-progress"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress"])
+        .ok();
 
     // Version 2 replaces every asset, every page, and deletes version 1's assets.
     let mut version = 1;
@@ -118,10 +127,10 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
     }
     // A deploy after the kills completes the site (taking the killed one's lock).
     let run = world
-        .deploy(
-            &site,
-            &["--no-progress", "--force-unlock", "--keep-assets", "0"],
-        )
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--no-progress", "--keep-assets", "0"])
+        .force_unlock()
         .ok();
     assert!(
         run.stderr.contains("--force-unlock: taking the lock from"),
@@ -149,11 +158,7 @@ fn an_interrupted_deploy_aborts_its_open_uploads_and_frees_the_lock() {
             .site(&site)
             .args(&["--no-progress"])
             .via(&proxy)
-            .command()
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+            .spawn();
         proxy.wait_until_held();
         assert_eq!(world.open_uploads(), ["media/big.bin"], "caught mid-upload");
         let sent = std::process::Command::new("kill")

@@ -12,7 +12,7 @@ use globset::{Glob, GlobMatcher};
 use shipfront::core::fingerprint::Evidence;
 use shipfront::core::object_headers::HeaderPolicy;
 
-use crate::harness::{Site, World, repo_root};
+use crate::harness::{Run, Site, World, repo_root};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "public, max-age=0, must-revalidate";
@@ -338,6 +338,15 @@ fn build(files: &[Entry]) -> Site {
     site
 }
 
+/// Deploys `site` (without progress lines) and checks it succeeded.
+fn deploy(world: &World, site: &Site) -> Run {
+    world
+        .shipfront("deploy")
+        .site(site)
+        .args(&["--no-progress"])
+        .ok()
+}
+
 /// v1 -> v2 -> v3 of every framework on the emulator, then v3 again:
 /// - after each deploy the bucket holds the build, with the expected headers;
 /// - every file of the previous release that an open page may fetch is still there; HTML and
@@ -353,7 +362,7 @@ fn successive_framework_builds_keep_what_open_pages_fetch_and_redeploys_write_no
         let mut history: Vec<BTreeSet<String>> = Vec::new();
         for (v, files) in fixture.versions.iter().enumerate() {
             let site = build(files);
-            world.deploy(&site, &["--no-progress"]).ok();
+            deploy(&world, &site);
             let now = world.objects();
             let tree: BTreeSet<String> = files
                 .iter()
@@ -402,7 +411,7 @@ fn successive_framework_builds_keep_what_open_pages_fetch_and_redeploys_write_no
         let versions = world.version_count();
         let objects = world.all_objects();
         let site = build(fixture.versions.last().unwrap());
-        let run = world.deploy(&site, &["--no-progress"]).ok();
+        let run = deploy(&world, &site);
         assert!(
             !run.stdout.contains("release "),
             "{}: {}",

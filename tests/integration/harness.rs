@@ -553,13 +553,9 @@ impl World {
         });
     }
 
-    /// `shipfront ARGS` against this world's emulator, as a user would run it.
-    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
-        self.cmd_via(&self.endpoint, args)
-    }
-
-    /// `shipfront ARGS` reaching S3 through `endpoint` (a proxy).
-    pub(crate) fn cmd_via(&self, endpoint: &str, args: &[&str]) -> Command {
+    /// `shipfront ARGS` reaching S3 through `endpoint` (the emulator, or a proxy to it): what
+    /// `Invocation` runs.
+    fn cmd_via(&self, endpoint: &str, args: &[String]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipfront"));
         cmd.args(args);
         self.setup(cmd, endpoint)
@@ -585,28 +581,6 @@ impl World {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1");
         cmd
-    }
-
-    /// `shipfront deploy DIR --bucket B ARGS...`, ready to adjust and run.
-    pub(crate) fn deploy_cmd(&self, site: &Site, extra: &[&str]) -> Command {
-        let dir = site.path().to_str().unwrap().to_owned();
-        let mut args = vec!["deploy", dir.as_str(), "--bucket", self.bucket.as_str()];
-        args.extend_from_slice(extra);
-        self.cmd(&args)
-    }
-
-    /// Runs `shipfront deploy DIR --bucket B ARGS...`.
-    pub(crate) fn deploy(&self, site: &Site, extra: &[&str]) -> Run {
-        Run::of(self.deploy_cmd(site, extra))
-    }
-
-    /// Runs `shipfront deploy DIR --bucket B ARGS...` through `proxy`.
-    pub(crate) fn deploy_via(&self, proxy: &Proxy, site: &Site, extra: &[&str]) -> Run {
-        self.shipfront("deploy")
-            .site(site)
-            .args(extra)
-            .via(proxy)
-            .run()
     }
 
     /// key -> ETag of every site object in the bucket (current versions), shipfront's own
@@ -738,7 +712,7 @@ impl World {
 
 /// Keeps the user's AWS and shipfront settings, and a CI runner's GitHub variables, out of a
 /// test run.
-pub(crate) fn isolate_env(cmd: &mut Command, home: &Path) {
+fn isolate_env(cmd: &mut Command, home: &Path) {
     for (key, _) in std::env::vars() {
         if key.starts_with("AWS_") && key != "AWS_CA_BUNDLE"
             || key.starts_with("SHIPFRONT_")
@@ -809,12 +783,30 @@ impl Run {
 }
 
 /// A command line against a world, built step by step:
-/// `world.shipfront("rollback").to(&v1).force_unlock().run()`.
+/// `world.shipfront("rollback").to(&v1).force_unlock().run()`. The one way the tests run
+/// shipfront.
 pub(crate) struct Invocation<'w> {
     world: &'w World,
+    command: String,
+    /// `--bucket`, right after the command; None: not passed.
+    bucket: Option<String>,
     args: Vec<String>,
     endpoint: Option<String>,
     cloudfront: Option<String>,
+    /// Variables set (Some) or removed (None) after the world's own.
+    env: Vec<(String, Option<String>)>,
+    under: Under,
+}
+
+/// What the binary runs under.
+#[derive(Clone, Copy)]
+enum Under {
+    /// Nothing: started directly.
+    Nothing,
+    /// A shell that lowers the open-file limit first.
+    OpenFiles(u32),
+    /// `script`, which gives it a pseudo-terminal.
+    Terminal,
 }
 
 impl World {
@@ -847,15 +839,24 @@ impl World {
 
     /// `shipfront COMMAND --bucket BUCKET`, the bucket this world's.
     pub(crate) fn shipfront(&self, command: &str) -> Invocation<'_> {
+        let mut invocation = self.shipfront_without_bucket(command);
+        invocation.bucket = Some(self.bucket.clone());
+        invocation
+    }
+
+    /// `shipfront COMMAND` with no `--bucket`: a command that takes none (`completions`,
+    /// `routing`, `init`), one whose bucket comes from shipfront.toml, or one run without a
+    /// bucket on purpose.
+    pub(crate) fn shipfront_without_bucket(&self, command: &str) -> Invocation<'_> {
         Invocation {
             world: self,
-            args: vec![
-                command.to_owned(),
-                "--bucket".to_owned(),
-                self.bucket.clone(),
-            ],
+            command: command.to_owned(),
+            bucket: None,
+            args: Vec::new(),
             endpoint: None,
             cloudfront: None,
+            env: Vec::new(),
+            under: Under::Nothing,
         }
     }
 }
@@ -871,6 +872,12 @@ impl Invocation<'_> {
     pub(crate) fn site(self, site: &Site) -> Self {
         let dir = site.path().to_str().unwrap().to_owned();
         self.args(&[&dir])
+    }
+
+    /// `--bucket BUCKET` instead of the world's bucket (or of none): another name, a bad one.
+    pub(crate) fn bucket(mut self, bucket: &str) -> Self {
+        self.bucket = Some(bucket.to_owned());
+        self
     }
 
     pub(crate) fn distribution(self, id: &str) -> Self {
@@ -894,6 +901,18 @@ impl Invocation<'_> {
         self.args(&["--force-unlock"])
     }
 
+    /// Sets an environment variable (after the world's own, so it may override them).
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), Some(value.to_owned())));
+        self
+    }
+
+    /// Removes an environment variable the world sets (credentials, region, endpoint).
+    pub(crate) fn env_remove(mut self, key: &str) -> Self {
+        self.env.push((key.to_owned(), None));
+        self
+    }
+
     /// Reaches S3 through `proxy` instead of the emulator itself.
     pub(crate) fn via(mut self, proxy: &Proxy) -> Self {
         self.endpoint = Some(proxy.endpoint.clone());
@@ -906,25 +925,80 @@ impl Invocation<'_> {
         self
     }
 
+    /// Runs it under a shell that first lowers the open-file limit to `limit`.
+    pub(crate) fn open_files_limit(mut self, limit: u32) -> Self {
+        self.under = Under::OpenFiles(limit);
+        self
+    }
+
+    /// Runs it on a pseudo-terminal (through `script`, with `TERM=xterm`), as a developer's
+    /// shell would.
+    pub(crate) fn on_terminal(mut self) -> Self {
+        self.under = Under::Terminal;
+        self.env("TERM", "xterm")
+    }
+
     /// The process, to run or to start.
     pub(crate) fn command(&self) -> Command {
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let endpoint = self.endpoint.as_deref().unwrap_or(&self.world.endpoint);
+        self.command_at(self.endpoint.as_deref().unwrap_or(&self.world.endpoint))
+    }
+
+    /// The process, reaching S3 at `endpoint`.
+    fn command_at(&self, endpoint: &str) -> Command {
+        let mut args = vec![self.command.clone()];
+        if let Some(bucket) = &self.bucket {
+            args.extend(["--bucket".to_owned(), bucket.clone()]);
+        }
+        args.extend(self.args.iter().cloned());
         let mut cmd = self.world.cmd_via(endpoint, &args);
         if let Some(cloudfront) = &self.cloudfront {
             cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront);
         }
-        cmd
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        match self.under {
+            Under::Nothing => cmd,
+            Under::OpenFiles(limit) => {
+                let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
+                let mut shell: Vec<std::ffi::OsString> = vec!["-c".into(), script.into()];
+                shell.push(cmd.get_program().to_owned());
+                shell.extend(cmd.get_args().map(std::ffi::OsStr::to_owned));
+                under("sh", shell, &cmd)
+            }
+            Under::Terminal => {
+                let line = std::iter::once(cmd.get_program())
+                    .chain(cmd.get_args())
+                    .map(|a| shell_quote(a.to_str().unwrap()))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                under(
+                    "script",
+                    vec!["-qefc".into(), line.into(), "/dev/null".into()],
+                    &cmd,
+                )
+            }
+        }
+    }
+
+    /// Starts it, its stdout discarded and its stderr piped, to read while it runs.
+    pub(crate) fn spawn(&self) -> Child {
+        self.command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start shipfront")
     }
 
     /// Starts it through a proxy that stops answering after `hold_after` writes, and kills it
     /// (SIGKILL) once the proxy holds a request: a process dying at that exact moment.
     pub(crate) fn kill_after_writes(&self, hold_after: usize) {
         let mut proxy = Proxy::start(&["--hold-after", &hold_after.to_string()]);
-        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         let mut child = self
-            .world
-            .cmd_via(&proxy.endpoint, &args)
+            .command_at(&proxy.endpoint)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -944,4 +1018,25 @@ impl Invocation<'_> {
     pub(crate) fn ok(&self) -> Run {
         self.run().ok()
     }
+}
+
+/// `program args...` in the place and with the environment of `inner`, which `args` run.
+fn under(program: &str, args: Vec<std::ffi::OsString>, inner: &Command) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// `text` as one word of a shell command line.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }

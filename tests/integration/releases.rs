@@ -14,7 +14,11 @@ fn each_changing_deploy_records_every_key_with_its_version() {
     site.file("index.html", "<h1>v1</h1>")
         .file("a.css", "a{}")
         .file("b.js", "b()");
-    let run = world.deploy(&site, &["--message", "first"]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--message", "first"])
+        .ok();
     assert!(run.stdout.contains("release "), "{}", run.stdout);
     let first = world.state_keys();
     assert_eq!(first.len(), 1, "{first:?}");
@@ -32,12 +36,12 @@ fn each_changing_deploy_records_every_key_with_its_version() {
     }
 
     // Nothing changed: no new record.
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     assert_eq!(world.state_keys().len(), 1);
 
     // One change: a new record; unchanged keys keep their recorded versions.
     site.file("a.css", "a{color:red}");
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     let keys = world.state_keys();
     assert_eq!(keys.len(), 2);
     let r2 = release(&world, &keys[1]);
@@ -59,19 +63,24 @@ fn a_rule_change_updates_headers_in_place_without_re_uploading() {
     let site = Site::new();
     site.file("index.html", "<h1>x</h1>")
         .file("assets/app.js", "x()");
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     assert_eq!(world.headers("assets/app.js").1, "public, max-age=3600");
 
     world.config("[[rules]]\nmatch = \"assets/**\"\ncache_control = \"public, max-age=31536000, immutable\"\n");
     let proxy = crate::harness::Proxy::start(&[]);
-    let run = world.deploy_via(&proxy, &site, &["--dry-run"]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .dry_run()
+        .via(&proxy)
+        .ok();
     assert!(
         run.stdout
             .contains("headers  headers changed  assets/app.js"),
         "{}",
         run.stdout
     );
-    let run = world.deploy_via(&proxy, &site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).via(&proxy).ok();
     assert!(run.stdout.contains("headers updated 1"), "{}", run.stdout);
     assert_eq!(
         world.headers("assets/app.js"),
@@ -94,7 +103,7 @@ fn an_unversioned_bucket_gets_a_warning_that_rollback_is_impossible() {
     let world = World::unversioned("unversioned");
     let site = Site::new();
     site.file("index.html", "x");
-    let run = world.deploy(&site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).ok();
     assert!(run.stderr.contains("versioning off"), "{}", run.stderr);
 }
 
@@ -110,9 +119,17 @@ fn releases_lists_newest_first_with_the_live_one_marked() {
 
     let site = Site::new();
     site.file("index.html", "v1");
-    world.deploy(&site, &["--message", "first"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--message", "first"])
+        .ok();
     site.file("index.html", "v2");
-    world.deploy(&site, &["--message", "second"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--message", "second"])
+        .ok();
 
     let run = world.shipfront("releases").ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
@@ -154,7 +171,7 @@ fn old_bundles_stay_one_release_for_visitors_of_older_pages() {
         } else if n == 2 {
             site.remove("old.html");
         }
-        let run = world.deploy(&site, &[]).ok();
+        let run = world.shipfront("deploy").site(&site).ok();
         if n == 2 {
             assert!(
                 run.stdout.contains("deleted 1"),
@@ -169,21 +186,24 @@ fn old_bundles_stay_one_release_for_visitors_of_older_pages() {
 
     site.file("index.html", "no script");
     site.remove(&bundle(3));
-    world.deploy(&site, &["--keep-assets", "0"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--keep-assets", "0"])
+        .ok();
     let keys: Vec<String> = world.objects().into_keys().collect();
     assert_eq!(keys, ["index.html"], "with --keep-assets 0 nothing is kept");
 }
 
 #[test]
 fn a_state_prefix_moves_records_and_lock_out_of_the_site() {
-    use crate::harness::Run;
     let world = World::new("state-prefix");
     let site = Site::new();
     site.file("index.html", "<h1>v1</h1>").file("a.css", "a{}");
     let flags = ["--prefix", "www/", "--state-prefix", "deploys/www/"];
-    world.deploy(&site, &flags).ok();
+    world.shipfront("deploy").site(&site).args(&flags).ok();
     site.file("a.css", "a{color:red}");
-    world.deploy(&site, &flags).ok();
+    world.shipfront("deploy").site(&site).args(&flags).ok();
 
     let all = world.all_objects();
     let records: Vec<&String> = all
@@ -194,7 +214,7 @@ fn a_state_prefix_moves_records_and_lock_out_of_the_site() {
     assert!(!all.keys().any(|k| k.contains(".shipfront/")), "{all:?}");
     assert!(!all.contains_key("deploys/www/lock"), "lock released");
     // Nothing under the state prefix counts as site: a redeploy deletes nothing.
-    let run = world.deploy(&site, &flags).ok();
+    let run = world.shipfront("deploy").site(&site).args(&flags).ok();
     assert!(
         run.stdout
             .contains("uploaded 0 (0 B), deleted 0, unchanged 2"),
@@ -203,17 +223,13 @@ fn a_state_prefix_moves_records_and_lock_out_of_the_site() {
     );
 
     let bucket = world.bucket.as_str();
-    let run = Run::of(world.cmd(&[
-        "releases",
-        "--bucket",
-        bucket,
-        "--state-prefix",
-        "deploys/www/",
-        "--json",
-    ]))
-    .ok();
+    let run = world
+        .shipfront("releases")
+        .args(&["--state-prefix", "deploys/www/"])
+        .json()
+        .ok();
     assert_eq!(run.json()["releases"].as_array().map(Vec::len), Some(2));
-    let run = Run::of(world.cmd(&["releases", "--bucket", bucket, "--prefix", "www/"])).ok();
+    let run = world.shipfront("releases").args(&["--prefix", "www/"]).ok();
     assert!(
         run.stdout.contains("no releases recorded in"),
         "{}",
@@ -224,7 +240,7 @@ fn a_state_prefix_moves_records_and_lock_out_of_the_site() {
     world.config(&format!(
         "bucket = \"{bucket}\"\nprefix = \"www\"\nstate_prefix = \"deploys/www\"\n"
     ));
-    Run::of(world.cmd(&["rollback"])).ok();
+    world.shipfront_without_bucket("rollback").ok();
     assert_eq!(world.get("www/a.css"), b"a{}");
     let records = world
         .all_objects()
@@ -262,9 +278,11 @@ fn in_a_workflow_the_record_names_the_commit_and_its_subject() {
 
     let site = Site::new();
     site.file("index.html", "x");
-    let mut cmd = world.deploy_cmd(&site, &[]);
-    cmd.env("GITHUB_SHA", &sha);
-    crate::harness::Run::of(cmd).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .env("GITHUB_SHA", &sha)
+        .ok();
     let key = world.state_keys().pop().unwrap();
     assert_eq!(
         release(&world, &key)["message"],
@@ -277,7 +295,11 @@ fn moving_the_state_prefix_keeps_the_old_records() {
     let world = World::new("state-move");
     let site = Site::new();
     site.file("index.html", "v1");
-    world.deploy(&site, &["--state-prefix", "_deploys"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--state-prefix", "_deploys"])
+        .ok();
     let old: Vec<String> = world
         .all_objects()
         .into_keys()
@@ -287,7 +309,7 @@ fn moving_the_state_prefix_keeps_the_old_records() {
 
     // Back to the default state prefix: `_deploys/` is now inside the site, yet not stale.
     site.file("index.html", "v2");
-    let run = world.deploy(&site, &[]).ok();
+    let run = world.shipfront("deploy").site(&site).ok();
     assert!(run.stdout.contains("deleted 0"), "{}", run.stdout);
     assert!(world.all_objects().contains_key(&old[0]), "history kept");
 }
@@ -300,18 +322,18 @@ fn a_fingerprint_like_name_whose_bytes_changed_is_never_immutable_again() {
     let site = Site::new();
     site.file("index.html", "<img src=/logo.3f2a1b9c.svg>")
         .file("logo.3f2a1b9c.svg", "<svg>v1</svg>");
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     let immutable = "public, max-age=31536000, immutable";
     assert_eq!(world.headers("logo.3f2a1b9c.svg").1, immutable);
 
     site.file("logo.3f2a1b9c.svg", "<svg>v2</svg>");
-    let run = world.deploy(&site, &["--dry-run"]).ok();
+    let run = world.shipfront("deploy").site(&site).dry_run().ok();
     assert!(
         run.stdout.contains("bytes changed under this name"),
         "{}",
         run.stdout
     );
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     assert_eq!(world.headers("logo.3f2a1b9c.svg").1, "public, max-age=3600");
     let keys = world.state_keys();
     let record = release(&world, keys.last().unwrap());
@@ -322,7 +344,7 @@ fn a_fingerprint_like_name_whose_bytes_changed_is_never_immutable_again() {
 
     // Later deploys read it from the record: still the hour, nothing to change.
     site.file("index.html", "<img src=/logo.3f2a1b9c.svg> v3");
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     assert_eq!(world.headers("logo.3f2a1b9c.svg").1, "public, max-age=3600");
     let keys = world.state_keys();
     let record = release(&world, keys.last().unwrap());

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::harness::{Run, Site, World};
+use crate::harness::{Site, World};
 
 fn version(site: &Site, n: u32) {
     site.file("index.html", format!("<h1>home v{n}</h1>"));
@@ -91,7 +91,11 @@ fn rollback_restores_the_previous_release_exactly_and_invalidates_what_changed()
     assert_eq!(world.objects(), trees[0], "the bucket is v1");
 
     // And a deploy after a rollback plans against it.
-    let run = world.deploy(&site, &["--keep-assets", "0"]).ok();
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--keep-assets", "0"])
+        .ok();
     assert!(run.stdout.contains("uploaded 2 "), "{}", run.stdout);
     assert_eq!(world.objects(), trees[2]);
 }
@@ -105,7 +109,7 @@ fn rollback_refuses_without_an_earlier_release_or_with_an_unknown_id() {
         .fails(2, "no releases recorded");
     let site = Site::new();
     site.file("index.html", "v1");
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     world
         .shipfront("rollback")
         .run()
@@ -122,7 +126,7 @@ fn rollback_refuses_before_any_write_when_a_version_has_expired() {
     let world = World::new("rollback-expired");
     let site = Site::new();
     site.file("index.html", "v1").file("a.css", "a1");
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     let v1_version = crate::harness::block_on(async {
         world
             .client
@@ -137,7 +141,7 @@ fn rollback_refuses_before_any_write_when_a_version_has_expired() {
             .to_owned()
     });
     site.file("index.html", "v2").file("a.css", "a2");
-    world.deploy(&site, &[]).ok();
+    world.shipfront("deploy").site(&site).ok();
     // A lifecycle rule expires v1's version of a.css.
     crate::harness::block_on(async {
         world
@@ -168,7 +172,7 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
     let pages = 6;
     let keep0 = ["--keep-assets", "0", "--no-progress", "--force-unlock"];
     versioned_site(&site, 1, pages);
-    world.deploy(&site, &keep0).ok();
+    world.shipfront("deploy").site(&site).args(&keep0).ok();
     let v1 = site.md5s("");
     let v1_id = world.releases()[0]["id"].as_str().unwrap().to_owned();
     clear_previous(&site, 1, pages);
@@ -178,7 +182,7 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
     // batch, the record, the lock's removal.
     for hold_after in [1, 4, 10, 15, 16, 17] {
         // Back to v2 (the killed rollback before left a mix, and its lock).
-        world.deploy(&site, &keep0).ok();
+        world.shipfront("deploy").site(&site).args(&keep0).ok();
         world
             .shipfront("rollback")
             .to(&v1_id)
@@ -201,26 +205,28 @@ fn rollback_and_deploy_print_record_and_invalidate_alike() {
     let dist = world.distribution("");
     let site = Site::new();
     version(&site, 1);
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
     version(&site, 2);
     let deploy_dry = world
-        .deploy(&site, &["--distribution-id", &dist, "--dry-run", "--json"])
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .dry_run()
+        .json()
         .ok()
         .json();
-    world.deploy(&site, &["--distribution-id", &dist]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
 
-    let rollback = |extra: &[&str]| {
-        let mut args = vec![
-            "rollback",
-            "--bucket",
-            &world.bucket,
-            "--distribution-id",
-            &dist,
-        ];
-        args.extend_from_slice(extra);
-        Run::of(world.cmd(&args))
-    };
-    let rollback_dry = rollback(&["--dry-run", "--json"]).ok().json();
+    let rollback = || world.shipfront("rollback").distribution(&dist);
+    let rollback_dry = rollback().dry_run().json().ok().json();
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&rollback_dry), keys(&deploy_dry), "{rollback_dry}");
     assert_eq!(rollback_dry["dry_run"], true);
@@ -228,9 +234,9 @@ fn rollback_and_deploy_print_record_and_invalidate_alike() {
 
     // `--no-invalidate`: nothing sent; `--invalidate all`: `/*`.
     let before = world.invalidations(&dist).len();
-    rollback(&["--no-invalidate"]).ok();
+    rollback().args(&["--no-invalidate"]).ok();
     assert_eq!(world.invalidations(&dist).len(), before);
-    rollback(&["--invalidate", "all"]).ok();
+    rollback().args(&["--invalidate", "all"]).ok();
     assert_eq!(world.invalidations(&dist).last().unwrap(), &["/*"]);
 
     // Every record's time has the precision of its id: milliseconds.
@@ -252,9 +258,17 @@ fn an_unreadable_record_is_listed_as_such_and_blocks_no_rollback() {
     let world = World::new("unreadable-record");
     let site = Site::new();
     site.file("index.html", "v1");
-    world.deploy(&site, &["--message", "v1"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--message", "v1"])
+        .ok();
     site.file("index.html", "v2");
-    world.deploy(&site, &["--message", "v2"]).ok();
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--message", "v2"])
+        .ok();
     world.put(
         ".shipfront/releases/29990101T000000.000Z-ffffff.json",
         "{ cut sh",

@@ -27,10 +27,11 @@ fn fixture_site(framework: &str) -> Site {
 
 /// `shipfront routing DIR ARGS`, run where `world` keeps its shipfront.toml.
 fn routing(world: &World, site: &Site, args: &[&str]) -> Run {
-    let dir = site.path().to_str().unwrap().to_owned();
-    let mut all = vec!["routing", dir.as_str()];
-    all.extend_from_slice(args);
-    Run::of(world.cmd(&all))
+    world
+        .shipfront_without_bucket("routing")
+        .site(site)
+        .args(args)
+        .run()
 }
 
 /// Runs the function `source` on each request (`/path?query`) in Node: `rewrite URI`, `pass`
@@ -272,11 +273,14 @@ fn deploy_publishes_the_routing_function_once_and_rollback_restores_it() {
     let proxy = crate::harness::Proxy::start_cloudfront(&["--functions"]);
     let site = fixture_site("astro");
     let run = |args: &[&str]| {
-        let mut all = vec!["--distribution-id", distribution.as_str(), "--routing"];
-        all.extend_from_slice(args);
-        let mut cmd = world.deploy_cmd(&site, &all);
-        cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", &proxy.endpoint);
-        Run::of(cmd)
+        world
+            .shipfront("deploy")
+            .site(&site)
+            .distribution(&distribution)
+            .args(&["--routing"])
+            .args(args)
+            .cloudfront_via(&proxy)
+            .run()
     };
     let name = format!("shipfront-{distribution}");
     let first = run(&["--no-progress"]).ok();
