@@ -176,13 +176,7 @@ impl CloudFrontCdn {
             "GetResponseHeadersPolicy",
             (RemoteError::on_headers_policy, id),
             async {
-                let out = self
-                    .client
-                    .get_response_headers_policy()
-                    .id(id)
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
+                let out = super::send!(self.client.get_response_headers_policy().id(id))?;
                 let config = out
                     .response_headers_policy()
                     .and_then(|p| p.response_headers_policy_config())
@@ -202,14 +196,12 @@ impl CloudFrontCdn {
     async fn custom_policy_id(&self, name: &str) -> Result<Option<String>, RemoteFailure> {
         let mut marker: Option<String> = None;
         loop {
-            let out = self
-                .client
-                .list_response_headers_policies()
-                .r#type(ResponseHeadersPolicyType::Custom)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
+            let out = super::send!(
+                self.client
+                    .list_response_headers_policies()
+                    .r#type(ResponseHeadersPolicyType::Custom)
+                    .set_marker(marker.take())
+            )?;
             let Some(list) = out.response_headers_policy_list() else {
                 return Ok(None);
             };
@@ -242,13 +234,7 @@ impl CloudFrontCdn {
         &self,
         distribution_id: &str,
     ) -> Result<(DistributionConfig, String), RemoteFailure> {
-        let out = self
-            .client
-            .get_distribution_config()
-            .id(distribution_id)
-            .send()
-            .await
-            .map_err(|e| super::classify(&e))?;
+        let out = super::send!(self.client.get_distribution_config().id(distribution_id))?;
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let config = out
             .distribution_config
@@ -268,14 +254,13 @@ impl CloudFrontCdn {
             (RemoteError::on_distribution, distribution_id),
             async {
                 let (config, etag) = self.distribution_config(distribution_id).await?;
-                self.client
-                    .update_distribution()
-                    .id(distribution_id)
-                    .if_match(etag)
-                    .distribution_config(change(config)?)
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
+                super::send!(
+                    self.client
+                        .update_distribution()
+                        .id(distribution_id)
+                        .if_match(etag)
+                        .distribution_config(change(config)?)
+                )?;
                 Ok(())
             },
         )
@@ -517,29 +502,25 @@ impl Cdn for CloudFrontCdn {
                 .map_err(build_error)?;
             let code = Blob::new(code.as_bytes().to_vec());
             let etag = match etag {
-                Some(etag) => self
-                    .client
-                    .update_function()
-                    .name(name)
-                    .if_match(etag)
-                    .function_config(config)
-                    .function_code(code)
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?
-                    .e_tag()
-                    .map(str::to_owned),
-                None => self
-                    .client
-                    .create_function()
-                    .name(name)
-                    .function_config(config)
-                    .function_code(code)
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?
-                    .e_tag()
-                    .map(str::to_owned),
+                Some(etag) => super::send!(
+                    self.client
+                        .update_function()
+                        .name(name)
+                        .if_match(etag)
+                        .function_config(config)
+                        .function_code(code)
+                )?
+                .e_tag()
+                .map(str::to_owned),
+                None => super::send!(
+                    self.client
+                        .create_function()
+                        .name(name)
+                        .function_config(config)
+                        .function_code(code)
+                )?
+                .e_tag()
+                .map(str::to_owned),
             };
             Ok(etag.unwrap_or_default())
         })
@@ -548,14 +529,7 @@ impl Cdn for CloudFrontCdn {
 
     async fn publish_function(&self, name: &str, etag: &str) -> Result<String, RemoteError> {
         context("PublishFunction", (RemoteError::on_function, name), async {
-            let out = self
-                .client
-                .publish_function()
-                .name(name)
-                .if_match(etag)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
+            let out = super::send!(self.client.publish_function().name(name).if_match(etag))?;
             Ok(out
                 .function_summary()
                 .and_then(|s| s.function_metadata())
@@ -627,13 +601,11 @@ impl Cdn for CloudFrontCdn {
                 "CreateResponseHeadersPolicy",
                 (RemoteError::on_headers_policy, name),
                 async {
-                    let out = self
-                        .client
-                        .create_response_headers_policy()
-                        .response_headers_policy_config(config)
-                        .send()
-                        .await
-                        .map_err(|e| super::classify(&e))?;
+                    let out = super::send!(
+                        self.client
+                            .create_response_headers_policy()
+                            .response_headers_policy_config(config)
+                    )?;
                     out.response_headers_policy()
                         .map(|p| p.id().to_owned())
                         .ok_or_else(|| {
@@ -647,21 +619,14 @@ impl Cdn for CloudFrontCdn {
             "UpdateResponseHeadersPolicy",
             (RemoteError::on_headers_policy, name),
             async {
-                let current = self
-                    .client
-                    .get_response_headers_policy()
-                    .id(&id)
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
-                self.client
-                    .update_response_headers_policy()
-                    .id(&id)
-                    .if_match(current.e_tag().unwrap_or_default())
-                    .response_headers_policy_config(config)
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
+                let current = super::send!(self.client.get_response_headers_policy().id(&id))?;
+                super::send!(
+                    self.client
+                        .update_response_headers_policy()
+                        .id(&id)
+                        .if_match(current.e_tag().unwrap_or_default())
+                        .response_headers_policy_config(config)
+                )?;
                 Ok(id.clone())
             },
         )
@@ -695,14 +660,12 @@ impl Cdn for CloudFrontCdn {
             "GetInvalidation",
             (RemoteError::on_distribution, distribution_id),
             async {
-                let out = self
-                    .client
-                    .get_invalidation()
-                    .distribution_id(distribution_id)
-                    .id(invalidation_id)
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
+                let out = super::send!(
+                    self.client
+                        .get_invalidation()
+                        .distribution_id(distribution_id)
+                        .id(invalidation_id)
+                )?;
                 Ok(out
                     .invalidation()
                     .map(|i| i.status().to_owned())

@@ -1,6 +1,17 @@
 //! The only place that knows the AWS SDK: loading credentials, region and endpoints the standard
 //! way, and adapting S3 and CloudFront to the traits in `store`.
 
+/// Sends one SDK request, a failure read by `classify`:
+/// `send!(self.client.get_object().bucket(bucket).key(key))`. A macro, not an async function:
+/// wrapping each request's future in another future doubled what a debug build keeps on the
+/// main thread's stack, and a deploy with `[headers]` overflowed it.
+macro_rules! send {
+    ($request:expr) => {
+        $request.send().await.map_err(|e| $crate::aws::classify(&e))
+    };
+}
+pub(crate) use send;
+
 mod cloudfront;
 mod response_headers;
 mod s3;

@@ -197,21 +197,19 @@ fn check_etag(
 
 impl S3Store {
     async fn put_single(&self, put: PutFile) -> Result<WriteOutcome, RemoteFailure> {
-        let out = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&put.key)
-            .body(whole_body(&put.path, put.size).await?)
-            .content_length(i64_len(put.size))
-            .content_md5(content_md5(&put.md5))
-            .content_type(&put.headers.content_type)
-            .cache_control(&put.headers.cache_control)
-            .customize()
-            .disable_payload_signing()
-            .send()
-            .await
-            .map_err(|e| super::classify(&e))?;
+        let out = super::send!(
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&put.key)
+                .body(whole_body(&put.path, put.size).await?)
+                .content_length(i64_len(put.size))
+                .content_md5(content_md5(&put.md5))
+                .content_type(&put.headers.content_type)
+                .cache_control(&put.headers.cache_control)
+                .customize()
+                .disable_payload_signing()
+        )?;
         check_etag(
             &put.key,
             &hex(&put.md5),
@@ -227,16 +225,14 @@ impl S3Store {
         part_size: u64,
         part_md5s: Vec<[u8; 16]>,
     ) -> Result<WriteOutcome, RemoteFailure> {
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&put.key)
-            .content_type(&put.headers.content_type)
-            .cache_control(&put.headers.cache_control)
-            .send()
-            .await
-            .map_err(|e| super::classify(&e))?;
+        let created = super::send!(
+            self.client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&put.key)
+                .content_type(&put.headers.content_type)
+                .cache_control(&put.headers.cache_control)
+        )?;
         let upload_id = created
             .upload_id()
             .ok_or_else(|| RemoteFailure::Other {
@@ -323,14 +319,7 @@ impl S3Store {
             part_md5s,
         }
         .etag();
-        let head = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| super::classify(&e))?;
+        let head = super::send!(self.client.head_object().bucket(&self.bucket).key(key))?;
         if head.e_tag().map(strip_quotes).as_deref() == Some(expected.as_str()) {
             Ok(WriteOutcome {
                 version_id: head.version_id().map(str::to_owned),
@@ -366,20 +355,19 @@ impl S3Store {
             let semaphore = Arc::clone(&semaphore);
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
-                let out = client
-                    .upload_part()
-                    .bucket(&bucket)
-                    .key(&key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .body(body(&path, offset, len).await?)
-                    .content_length(i64_len(len))
-                    .content_md5(content_md5(&md5))
-                    .customize()
-                    .disable_payload_signing()
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
+                let out = super::send!(
+                    client
+                        .upload_part()
+                        .bucket(&bucket)
+                        .key(&key)
+                        .upload_id(&upload_id)
+                        .part_number(number)
+                        .body(body(&path, offset, len).await?)
+                        .content_length(i64_len(len))
+                        .content_md5(content_md5(&md5))
+                        .customize()
+                        .disable_payload_signing()
+                )?;
                 check_etag(&key, &hex(&md5), out.e_tag(), out.server_side_encryption())?;
                 Ok::<_, RemoteFailure>(
                     CompletedPart::builder()
@@ -403,6 +391,23 @@ impl S3Store {
 }
 
 impl S3Store {
+    /// Whether all four of the bucket's public access blocks are on (None: unknown).
+    async fn public_access_blocked(&self) -> Option<bool> {
+        let request = self.client.get_public_access_block().bucket(&self.bucket);
+        let out = request.send().await.ok()?;
+        let c = out.public_access_block_configuration()?;
+        Some(
+            [
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets(),
+            ]
+            .iter()
+            .all(|v| *v == Some(true)),
+        )
+    }
+
     /// What `shipfront doctor` checks about the bucket. A call that fails counts as "not
     /// configured", except the first, which decides whether the bucket is reachable at all.
     pub async fn bucket_facts(&self) -> BucketFacts {
@@ -450,25 +455,7 @@ impl S3Store {
                     .find_map(|r| r.apply_server_side_encryption_by_default())
                     .map(|d| d.sse_algorithm().as_str().to_owned())
             });
-        let public_access_blocked = self
-            .client
-            .get_public_access_block()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .ok()
-            .and_then(|out| {
-                out.public_access_block_configuration().map(|c| {
-                    [
-                        c.block_public_acls(),
-                        c.ignore_public_acls(),
-                        c.block_public_policy(),
-                        c.restrict_public_buckets(),
-                    ]
-                    .iter()
-                    .all(|v| *v == Some(true))
-                })
-            });
+        let public_access_blocked = self.public_access_blocked().await;
         let policy = self
             .client
             .get_bucket_policy()
@@ -509,7 +496,7 @@ impl S3Store {
                 .cache_control(&headers.cache_control),
             None => request.metadata_directive(MetadataDirective::Copy),
         };
-        let out = request.send().await.map_err(|e| super::classify(&e))?;
+        let out = super::send!(request)?;
         let etag = out.copy_object_result().and_then(|r| r.e_tag());
         Ok(outcome(out.version_id(), etag))
     }
@@ -541,20 +528,18 @@ impl ObjectStore for S3Store {
             let mut listing = RemoteListing::default();
             let mut token: Option<String> = None;
             loop {
-                let page = self
-                    .client
-                    .list_objects_v2()
-                    .bucket(&self.bucket)
-                    .prefix(prefix)
-                    // Keys come URL-encoded, so any key lists back, control characters too
-                    // (XML cannot carry them as they are).
-                    .encoding_type(EncodingType::Url)
-                    // Only the first page: later ones continue from their token.
-                    .set_start_after(after.filter(|_| token.is_none()).map(str::to_owned))
-                    .set_continuation_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
+                let page = super::send!(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .prefix(prefix)
+                        // Keys come URL-encoded, so any key lists back, control characters too
+                        // (XML cannot carry them as they are).
+                        .encoding_type(EncodingType::Url)
+                        // Only the first page: later ones continue from their token.
+                        .set_start_after(after.filter(|_| token.is_none()).map(str::to_owned))
+                        .set_continuation_token(token.take())
+                )?;
                 listing.pages += 1;
                 // An S3-compatible store may ignore the encoding asked for: it says so.
                 let encoded = page.encoding_type() == Some(&EncodingType::Url);
@@ -664,14 +649,7 @@ impl ObjectStore for S3Store {
 
     async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, RemoteError> {
         self.context("GetObject", Some(key), async {
-            let out = self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
+            let out = super::send!(self.client.get_object().bucket(&self.bucket).key(key))?;
             read_whole(out.body, out.content_length, key).await
         })
         .await
@@ -701,7 +679,7 @@ impl ObjectStore for S3Store {
                 Some(Condition::Absent) => request.if_none_match("*"),
                 Some(Condition::Matches(etag)) => request.if_match(format!("\"{etag}\"")),
             };
-            let out = request.send().await.map_err(|e| super::classify(&e))?;
+            let out = super::send!(request)?;
             Ok(outcome(out.version_id(), out.e_tag()))
         })
         .await
@@ -730,12 +708,7 @@ impl ObjectStore for S3Store {
 
     async fn delete_key(&self, key: &str) -> Result<(), RemoteError> {
         self.context("DeleteObject", Some(key), async {
-            let request = self.client.delete_object().bucket(&self.bucket).key(key);
-            request
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))
-                .map(|_| ())
+            super::send!(self.client.delete_object().bucket(&self.bucket).key(key)).map(|_| ())
         })
         .await
     }
@@ -751,16 +724,14 @@ impl ObjectStore for S3Store {
             // A key marker without a version marker starts after every version of that key.
             let (mut key_marker, mut version_marker) = (after.map(str::to_owned), None::<String>);
             loop {
-                let page = self
-                    .client
-                    .list_object_versions()
-                    .bucket(&self.bucket)
-                    .prefix(prefix)
-                    .set_key_marker(key_marker.take())
-                    .set_version_id_marker(version_marker.take())
-                    .send()
-                    .await
-                    .map_err(|e| super::classify(&e))?;
+                let page = super::send!(
+                    self.client
+                        .list_object_versions()
+                        .bucket(&self.bucket)
+                        .prefix(prefix)
+                        .set_key_marker(key_marker.take())
+                        .set_version_id_marker(version_marker.take())
+                )?;
                 let mut past_range = false;
                 for v in page.versions() {
                     if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
@@ -824,14 +795,12 @@ impl ObjectStore for S3Store {
                     message: e.to_string(),
                     retryable: false,
                 })?;
-            let out = self
-                .client
-                .delete_objects()
-                .bucket(&self.bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| super::classify(&e))?;
+            let out = super::send!(
+                self.client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+            )?;
             Ok(out
                 .errors()
                 .iter()
