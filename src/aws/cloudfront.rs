@@ -489,11 +489,7 @@ impl Cdn for CloudFrontCdn {
         code: &str,
         etag: Option<&str>,
     ) -> Result<String, RemoteError> {
-        let operation = if etag.is_some() {
-            "UpdateFunction"
-        } else {
-            "CreateFunction"
-        };
+        let operation = crate::store::put_function_operation(etag);
         context(operation, (RemoteError::on_function, name), async {
             let config = FunctionConfig::builder()
                 .comment("Edge routing written by shipfront")

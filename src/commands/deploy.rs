@@ -276,14 +276,7 @@ mod tests {
                 .as_secs()
         );
         store.with_objects(|o| o.put(LOCK, holder.as_bytes()));
-        let err = block_on(deploy(
-            Arc::clone(&store),
-            Some(cdn),
-            &deploy_config(),
-            &v1(),
-            now(),
-        ))
-        .unwrap_err();
+        let err = deploy_with(&store, &cdn, &deploy_config(), &v1()).unwrap_err();
         assert!(
             matches!(&err, Error::Locked { holder, .. } if holder == "ci-runner-7"),
             "{err}"
@@ -319,14 +312,7 @@ mod tests {
         let (store, cdn) = fresh();
         run_deploy(&store, &cdn, &v1());
         cdn.fail_nth("CreateInvalidation", 1);
-        let err = block_on(deploy(
-            Arc::clone(&store),
-            Some(Arc::clone(&cdn)),
-            &deploy_config(),
-            &v2(),
-            now(),
-        ))
-        .unwrap_err();
+        let err = deploy_with(&store, &cdn, &deploy_config(), &v2()).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("CreateInvalidation"), "{text}");
         assert!(
@@ -340,14 +326,7 @@ mod tests {
     fn a_failed_call_names_its_operation_bucket_and_key() {
         let (store, cdn) = fresh();
         store.fail_key("PutObject", "app.js");
-        let err = block_on(deploy(
-            Arc::clone(&store),
-            Some(cdn),
-            &deploy_config(),
-            &v1(),
-            now(),
-        ))
-        .unwrap_err();
+        let err = deploy_with(&store, &cdn, &deploy_config(), &v1()).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("`app.js`") && text.contains("assets"),

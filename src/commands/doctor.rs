@@ -9,12 +9,7 @@ use crate::run::{output, scan};
 
 /// The files of the build folder doctor checks the edge against, as a deploy scans them.
 fn build_files(build: &config::DoctorBuild) -> Result<Vec<String>> {
-    let options = scan::ScanOptions {
-        prefix: String::new(),
-        excludes: build.excludes.clone(),
-        part_size: config::DEFAULT_PART_SIZE_MIB << 20,
-        upload_precompressed: false,
-    };
+    let options = scan::ScanOptions::as_deployed(build.excludes.clone());
     let tree = scan::scan(&build.dir, &options)?;
     Ok(tree.files.iter().map(|f| f.rel.clone()).collect())
 }

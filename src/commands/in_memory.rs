@@ -52,14 +52,7 @@ pub(crate) fn run_deploy(
     cdn: &Arc<MemoryCdn>,
     site: &LocalTree,
 ) -> Outcome {
-    block_on(deploy(
-        Arc::clone(store),
-        Some(Arc::clone(cdn)),
-        &deploy_config(),
-        site,
-        now(),
-    ))
-    .expect("deploy")
+    deploy_with(store, cdn, &deploy_config(), site).expect("deploy")
 }
 
 /// Every site key's current ETag, the state prefix left out.

@@ -1,19 +1,14 @@
 //! `shipfront routing`: prints the CloudFront Function a deploy would publish for a build folder,
 //! for review and for the tests that run it.
 
-use crate::config::{self, RoutingSettings};
+use crate::config::RoutingSettings;
 use crate::core::error::{Error, Result};
 use crate::core::routing;
 use crate::run::{output, scan};
 
 /// Prints the routing function of the build folder (for review, and for tests that run it).
 pub(crate) fn run(settings: &RoutingSettings) -> Result<()> {
-    let options = scan::ScanOptions {
-        prefix: String::new(),
-        excludes: settings.excludes.clone(),
-        part_size: config::DEFAULT_PART_SIZE_MIB << 20,
-        upload_precompressed: false,
-    };
+    let options = scan::ScanOptions::as_deployed(settings.excludes.clone());
     let tree = scan::scan(&settings.dir, &options)?;
     if let routing::Mode::Spa { fallback } = &settings.routing.mode
         && !tree.files.iter().any(|f| &f.rel == fallback)

@@ -293,29 +293,7 @@ mod tests {
         use super::super::*;
         use crate::core::exec_report::ExecReport;
         use crate::core::plan::Reason;
-        use crate::core::release::ReleasedObject;
-
-        fn obj(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
-            ReleasedObject {
-                version_id: version.map(str::to_owned),
-                size: 1,
-                content_md5: etag.into(),
-                etag: etag.into(),
-                content_type: "text/html; charset=utf-8".into(),
-                cache_control: cache.into(),
-            }
-        }
-
-        fn release(id: &str, objects: &[(&str, ReleasedObject)]) -> Release {
-            Release {
-                id: id.into(),
-                objects: objects
-                    .iter()
-                    .map(|(k, o)| ((*k).to_owned(), o.clone()))
-                    .collect(),
-                ..Release::default()
-            }
-        }
+        use crate::run::fixtures::{release, released as obj};
 
         #[test]
         fn the_record_names_the_versions_the_bucket_holds_after_the_rollback() {

@@ -1183,31 +1183,9 @@ mod tests {
     /// The plan of a rollback.
     mod rollback_plan {
         use super::super::*;
-        use crate::core::release::ReleasedObject;
+        use crate::run::fixtures::{release, released as obj};
 
         const SITE: (&str, &str, &str) = ("b", "", crate::core::plan::STATE_DIR);
-
-        fn obj(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
-            ReleasedObject {
-                version_id: version.map(str::to_owned),
-                size: 1,
-                content_md5: etag.into(),
-                etag: etag.into(),
-                content_type: "text/html; charset=utf-8".into(),
-                cache_control: cache.into(),
-            }
-        }
-
-        fn release(id: &str, objects: &[(&str, ReleasedObject)]) -> Release {
-            Release {
-                id: id.into(),
-                objects: objects
-                    .iter()
-                    .map(|(k, o)| ((*k).to_owned(), o.clone()))
-                    .collect(),
-                ..Release::default()
-            }
-        }
 
         fn listing(objects: &[(&str, &str)]) -> RemoteListing {
             RemoteListing {

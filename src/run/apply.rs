@@ -485,11 +485,8 @@ async fn wait_for<C: Cdn>(edge: &Edge<C>, id: &str, show_progress: bool) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use crate::commands::deploy::deploy;
     use crate::commands::in_memory::*;
-    use crate::run::fixtures::{block_on, deploy_config, now, rollback_config};
+    use crate::run::fixtures::{deploy_config, rollback_config};
 
     #[test]
     fn a_run_takes_the_lock_only_when_it_writes() {
@@ -581,15 +578,7 @@ mod tests {
         run_deploy(&store, &cdn, &v1());
         cdn.fail_nth("CreateInvalidation", 1);
         let config = deploy_config();
-        let deploy_v2 = || {
-            block_on(deploy(
-                Arc::clone(&store),
-                Some(Arc::clone(&cdn)),
-                &config,
-                &v2(),
-                now(),
-            ))
-        };
+        let deploy_v2 = || deploy_with(&store, &cdn, &config, &v2());
         deploy_v2().unwrap_err();
         let want: Vec<String> = ["/", "/app.js", "/index.html", "/old.css"]
             .map(String::from)

@@ -11,6 +11,7 @@ use crate::config::{DeployConfig, LockPolicy, Publish, RollbackConfig, Site};
 use crate::core::invalidate::Invalidate;
 use crate::core::object_headers::HeaderPolicy;
 use crate::core::objects::{LocalFile, LocalTree};
+use crate::core::release::{Release, ReleasedObject};
 
 /// A local tree of `(path, body)` files, hashed as the scan would (no file on disk).
 #[must_use]
@@ -127,4 +128,29 @@ pub(crate) fn block_on_paused<F: std::future::Future>(future: F) -> F::Output {
 #[must_use]
 pub(crate) fn now() -> Instant {
     Instant::now()
+}
+
+/// A recorded object of one byte, an HTML page with `etag` (as its MD5 too), `version` and
+/// Cache-Control `cache`.
+pub(crate) fn released(etag: &str, version: Option<&str>, cache: &str) -> ReleasedObject {
+    ReleasedObject {
+        version_id: version.map(str::to_owned),
+        size: 1,
+        content_md5: etag.into(),
+        etag: etag.into(),
+        content_type: "text/html; charset=utf-8".into(),
+        cache_control: cache.into(),
+    }
+}
+
+/// The record of release `id` holding `objects`.
+pub(crate) fn release(id: &str, objects: &[(&str, ReleasedObject)]) -> Release {
+    Release {
+        id: id.into(),
+        objects: objects
+            .iter()
+            .map(|(k, o)| ((*k).to_owned(), o.clone()))
+            .collect(),
+        ..Release::default()
+    }
 }

@@ -632,21 +632,22 @@ mod tests {
         .unwrap()
     }
 
-    fn take(store: &Arc<crate::store::memory::MemoryStore>, force: bool) -> Result<()> {
+    /// Takes the lock of site `b` under the lease `LEASE` (at once, with `force`), as a deploy.
+    async fn acquire_lease(
+        store: &Arc<crate::store::memory::MemoryStore>,
+        force: bool,
+    ) -> Result<Lock<crate::store::memory::MemoryStore>> {
         let policy = crate::config::LockPolicy {
             force,
             stale_after: LEASE,
         };
+        let site = crate::run::fixtures::site();
+        acquire(Arc::clone(store), &site, "deploy", policy, &new_token()).await
+    }
+
+    fn take(store: &Arc<crate::store::memory::MemoryStore>, force: bool) -> Result<()> {
         crate::run::fixtures::block_on_paused(async {
-            let lock = acquire(
-                Arc::clone(store),
-                &crate::run::fixtures::site(),
-                "deploy",
-                policy,
-                &new_token(),
-            )
-            .await?;
-            lock.release().await;
+            acquire_lease(store, force).await?.release().await;
             Ok(())
         })
     }
@@ -701,20 +702,9 @@ mod tests {
         store: &Arc<crate::store::memory::MemoryStore>,
         work: Duration,
     ) -> (Result<()>, Duration) {
-        let policy = crate::config::LockPolicy {
-            force: false,
-            stale_after: LEASE,
-        };
         crate::run::fixtures::block_on_paused(async {
             let started = Instant::now();
-            let lock = acquire(
-                Arc::clone(store),
-                &crate::run::fixtures::site(),
-                "deploy",
-                policy,
-                &new_token(),
-            )
-            .await;
+            let lock = acquire_lease(store, false).await;
             let result = match lock {
                 Ok(lock) => {
                     run_holding(Some(lock), Interrupts::listen(), async {

@@ -33,6 +33,20 @@ pub struct ScanOptions {
     pub upload_precompressed: bool,
 }
 
+impl ScanOptions {
+    /// The build folder as a deploy to the bucket's root scans it, leaving out `excludes`: for
+    /// the commands that look at a build without deploying it (`routing`, `doctor DIR`).
+    #[must_use]
+    pub fn as_deployed(excludes: Vec<String>) -> Self {
+        ScanOptions {
+            prefix: String::new(),
+            excludes,
+            part_size: crate::config::DEFAULT_PART_SIZE_MIB << 20,
+            upload_precompressed: false,
+        }
+    }
+}
+
 /// Checks that `dir` is a folder we can deploy, before anything else happens.
 pub fn check_folder(dir: &Path) -> Result<()> {
     match std::fs::metadata(dir) {

@@ -74,61 +74,69 @@ pub(crate) async fn list_split<S: ObjectStore>(
     prefix: &str,
     splits: &[String],
 ) -> Result<RemoteListing> {
-    let ranges = in_ranges(
-        store,
-        prefix,
-        splits,
-        |store, prefix, after, through| async move {
-            store
-                .list_range(&prefix, after.as_deref(), through.as_deref())
-                .await
-        },
-    )
-    .await?;
-    Ok(crate::core::objects::merged(ranges))
+    let listed = in_ranges(store, prefix, splits, |store, range| async move {
+        store
+            .list_range(&range.prefix, range.after(), range.through())
+            .await
+    });
+    Ok(crate::core::objects::merged(listed.await?))
 }
 
 /// Lists the versions of the keys under `prefix` as `list_split` lists the keys: in the
-/// ranges `splits` divides it into, all at the same time.
+/// ranges `splits` divides it into, all at the same time. The ranges hold disjoint keys, every
+/// version of a key in one of them.
 pub(crate) async fn versions_split<S: ObjectStore>(
     store: &Arc<S>,
     prefix: &str,
     splits: &[String],
 ) -> Result<BTreeMap<String, crate::core::objects::Versions>> {
-    let ranges = in_ranges(
-        store,
-        prefix,
-        splits,
-        |store, prefix, after, through| async move {
-            store
-                .versions_range(&prefix, after.as_deref(), through.as_deref())
-                .await
-        },
-    )
-    .await?;
-    // The ranges hold disjoint keys, every version of a key in one of them.
-    Ok(ranges.into_iter().flatten().collect())
+    let ranges = in_ranges(store, prefix, splits, |store, range| async move {
+        let versions = store.versions_range(&range.prefix, range.after(), range.through());
+        versions.await
+    });
+    Ok(ranges.await?.into_iter().flatten().collect())
+}
+
+/// One range of a listing: the keys under `prefix` after `after` (from the prefix's start when
+/// None) up to `through` (to its end when None).
+struct KeyRange {
+    prefix: String,
+    after: Option<String>,
+    through: Option<String>,
+}
+
+impl KeyRange {
+    fn after(&self) -> Option<&str> {
+        self.after.as_deref()
+    }
+
+    fn through(&self) -> Option<&str> {
+        self.through.as_deref()
+    }
 }
 
 /// Runs `list` on each range of `prefix` between the keys `splits` (the first from the
 /// prefix's start, the last to its end) at the same time; the answers in key order.
-async fn in_ranges<S, T, Range>(
+async fn in_ranges<S, T, Listed>(
     store: &Arc<S>,
     prefix: &str,
     splits: &[String],
-    list: impl Fn(Arc<S>, String, Option<String>, Option<String>) -> Range,
+    list: impl Fn(Arc<S>, KeyRange) -> Listed,
 ) -> Result<Vec<T>>
 where
     S: ObjectStore,
     T: Send + 'static,
-    Range: Future<Output = std::result::Result<T, crate::store::RemoteError>> + Send + 'static,
+    Listed: Future<Output = std::result::Result<T, crate::store::RemoteError>> + Send + 'static,
 {
     let mut tasks = JoinSet::new();
     for i in 0..=splits.len() {
-        let after = i.checked_sub(1).map(|j| splits[j].clone());
-        let through = splits.get(i).cloned();
-        let range = list(Arc::clone(store), prefix.to_owned(), after, through);
-        tasks.spawn(async move { (i, range.await) });
+        let range = KeyRange {
+            prefix: prefix.to_owned(),
+            after: i.checked_sub(1).map(|j| splits[j].clone()),
+            through: splits.get(i).cloned(),
+        };
+        let listed = list(Arc::clone(store), range);
+        tasks.spawn(async move { (i, listed.await) });
     }
     let mut ranges: Vec<Option<T>> = (0..=splits.len()).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {

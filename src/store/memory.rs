@@ -654,11 +654,7 @@ impl Cdn for Arc<MemoryCdn> {
         code: &str,
         etag: Option<&str>,
     ) -> Result<String, RemoteError> {
-        let operation = if etag.is_some() {
-            "UpdateFunction"
-        } else {
-            "CreateFunction"
-        };
+        let operation = crate::store::put_function_operation(etag);
         self.call(operation, name)?;
         let mut functions = lock(&self.functions);
         let existing = functions.get(name).map(|f| f.etag.clone());

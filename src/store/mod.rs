@@ -99,6 +99,17 @@ pub fn answer_text(code: &str, status: u16, message: &str) -> String {
     }
 }
 
+/// The operation `Cdn::put_function` is: CloudFront's CreateFunction, or, given the ETag of the
+/// function it replaces, UpdateFunction. Both adapters name it so.
+#[must_use]
+pub fn put_function_operation(etag: Option<&str>) -> &'static str {
+    if etag.is_some() {
+        "UpdateFunction"
+    } else {
+        "CreateFunction"
+    }
+}
+
 /// What a failed call was made on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
