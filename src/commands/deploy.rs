@@ -179,12 +179,7 @@ impl<S: ObjectStore> Recorder for DeployRecorder<'_, S> {
         result: &ExecReport,
     ) -> Result<Release> {
         let written: BTreeSet<&str> = result.writes.iter().map(|w| w.key.as_str()).collect();
-        let listed: BTreeMap<&str, &str> = self
-            .listing
-            .objects
-            .iter()
-            .map(|o| (o.key.as_str(), o.etag.as_str()))
-            .collect();
+        let listed = self.listing.etags();
         let needs_versions = self.tree.files.iter().any(|f| {
             !written.contains(f.key.as_str())
                 && self
@@ -378,11 +373,7 @@ mod tests {
                 ("index.html", Reason::HeadersChanged),
             ]
         );
-        let heads = store
-            .calls()
-            .iter()
-            .filter(|c| c.starts_with("HeadObject"))
-            .count();
+        let heads = store.count_calls("HeadObject");
         assert_eq!(heads, 4, "each object read once, not again under the lock");
         let html = store.with_objects(|o| o.current("index.html").cloned().unwrap());
         assert_eq!(html.content_type, "text/html; charset=utf-8");
@@ -488,12 +479,7 @@ mod tests {
         let config = with_headers(deploy_config(), &[("X-Frame-Options", "DENY")]);
         deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
         // Another deploy changes the policy between our first look and our lock.
-        let lock_write = store
-            .calls()
-            .iter()
-            .filter(|c| c.starts_with("PutObject"))
-            .count()
-            + 1;
+        let lock_write = store.count_calls("PutObject") + 1;
         let other = Arc::clone(&cdn);
         store.before_nth("PutObject", lock_write, move |_| {
             let id = crate::store::memory::lock(&other.attached_policy)

@@ -75,12 +75,7 @@ pub(crate) fn of_deploy(
         .iter()
         .map(|w| (w.key.as_str(), w))
         .collect();
-    let listed: BTreeMap<&str, &str> = o
-        .listing
-        .objects
-        .iter()
-        .map(|r| (r.key.as_str(), r.etag.as_str()))
-        .collect();
+    let listed = o.listing.etags();
     let mut objects = BTreeMap::new();
     for file in &o.tree.files {
         let wanted = o.headers.headers_for(&file.rel, o.evidence);
@@ -198,21 +193,10 @@ pub(crate) fn of_rollback(
 mod tests {
     use super::*;
     use crate::core::exec_report::WriteRecord;
-    use crate::core::objects::LocalFile;
     use crate::core::objects::RemoteObject;
     use crate::core::plan::Reason;
+    use crate::run::fixtures::local_file as file;
     use md5::{Digest, Md5};
-
-    fn file(key: &str, body: &str) -> LocalFile {
-        LocalFile {
-            rel: key.into(),
-            key: key.into(),
-            path: key.into(),
-            size: body.len() as u64,
-            md5: Md5::digest(body.as_bytes()).into(),
-            multipart: None,
-        }
-    }
 
     #[test]
     fn record_takes_versions_from_writes_previous_record_or_listing() {

@@ -83,6 +83,17 @@ pub struct RemoteListing {
     pub chain: usize,
 }
 
+impl RemoteListing {
+    /// Each listed key's ETag.
+    #[must_use]
+    pub fn etags(&self) -> std::collections::BTreeMap<&str, &str> {
+        self.objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.etag.as_str()))
+            .collect()
+    }
+}
+
 /// Keys one `ListObjectsV2` page holds at most.
 pub const LIST_PAGE: usize = 1000;
 /// Ranges of a listing asked for at once, at most.

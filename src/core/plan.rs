@@ -142,6 +142,30 @@ pub enum Op {
     Delete,
 }
 
+impl Op {
+    /// The action's name, as the plan and the job summary print it.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Upload { .. } => "upload",
+            Op::UpdateHeaders { .. } => "headers",
+            Op::Restore { .. } => "restore",
+            Op::Delete => "delete",
+        }
+    }
+
+    /// What a progress line says of the action once it is done.
+    #[must_use]
+    pub fn done(&self) -> &'static str {
+        match self {
+            Op::Upload { .. } => "uploaded",
+            Op::UpdateHeaders { .. } => "re-headered",
+            Op::Restore { .. } => "restored",
+            Op::Delete => "deleted",
+        }
+    }
+}
+
 /// One step of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Action {
@@ -503,12 +527,7 @@ impl fmt::Display for Plan {
             writeln!(f, "  warning: {warning}")?;
         }
         for a in &self.actions {
-            let verb = match a.op {
-                Op::Upload { .. } => "upload",
-                Op::UpdateHeaders { .. } => "headers",
-                Op::Restore { .. } => "restore",
-                Op::Delete => "delete",
-            };
+            let verb = a.op.name();
             let detail = match &a.op {
                 Op::Upload { headers, .. } | Op::UpdateHeaders { headers } => format!(
                     "  [{}; {} ({})]",
@@ -645,18 +664,8 @@ mod tests {
     use super::*;
     use crate::core::etag::{MultipartDigest, hex};
     use crate::core::release::ReleasedObject;
+    use crate::run::fixtures::local_file as file;
     use md5::{Digest, Md5};
-
-    fn file(rel: &str, body: &str) -> LocalFile {
-        LocalFile {
-            rel: rel.into(),
-            key: rel.into(),
-            path: rel.into(),
-            size: body.len() as u64,
-            md5: Md5::digest(body.as_bytes()).into(),
-            multipart: None,
-        }
-    }
 
     fn remote(key: &str, body: &str) -> RemoteObject {
         RemoteObject {
@@ -681,15 +690,7 @@ mod tests {
     fn summary(p: &Plan) -> Vec<(String, &'static str, Reason, Phase)> {
         p.actions
             .iter()
-            .map(|a| {
-                let op = match a.op {
-                    Op::Upload { .. } => "upload",
-                    Op::UpdateHeaders { .. } => "headers",
-                    Op::Restore { .. } => "restore",
-                    Op::Delete => "delete",
-                };
-                (a.key.clone(), op, a.reason, a.phase)
-            })
+            .map(|a| (a.key.clone(), a.op.name(), a.reason, a.phase))
             .collect()
     }
 

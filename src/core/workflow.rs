@@ -174,12 +174,7 @@ fn changed_keys_section(s: &mut String, plan: &crate::core::plan::Plan) {
         );
         let _ = writeln!(s, "| action | reason | key |\n| --- | --- | --- |");
         for a in plan.actions.iter().take(SUMMARY_KEYS) {
-            let action = match a.op {
-                Op::Upload { .. } => "upload",
-                Op::UpdateHeaders { .. } => "headers",
-                Op::Restore { .. } => "restore",
-                Op::Delete => "delete",
-            };
+            let action = a.op.name();
             let _ = writeln!(
                 s,
                 "| {action} | {} | <code>{}</code> |",

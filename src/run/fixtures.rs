@@ -13,21 +13,27 @@ use crate::core::object_headers::HeaderPolicy;
 use crate::core::objects::{LocalFile, LocalTree};
 use crate::core::release::{Release, ReleasedObject};
 
-/// A local tree of `(path, body)` files, hashed as the scan would (no file on disk).
+/// A file of the build at `rel` (its key too) holding `body`, hashed as the scan would (no file
+/// on disk).
+#[must_use]
+pub(crate) fn local_file(rel: &str, body: &str) -> LocalFile {
+    LocalFile {
+        rel: rel.to_owned(),
+        key: rel.to_owned(),
+        path: PathBuf::from(rel),
+        size: body.len() as u64,
+        md5: Md5::digest(body.as_bytes()).into(),
+        multipart: None,
+    }
+}
+
+/// A local tree of `(path, body)` files (`local_file`).
 #[must_use]
 pub(crate) fn tree(files: &[(&str, &str)]) -> LocalTree {
     LocalTree {
         files: files
             .iter()
-            .map(|(rel, body)| LocalFile {
-                rel: (*rel).to_owned(),
-                key: (*rel).to_owned(),
-                path: PathBuf::from(rel),
-                size: body.len() as u64,
-                md5: Md5::digest(body.as_bytes()).into(),
-                multipart: None,
-            })
-            .map(Arc::new)
+            .map(|(rel, body)| Arc::new(local_file(rel, body)))
             .collect(),
         warnings: Vec::new(),
         notes: Vec::new(),

@@ -689,11 +689,7 @@ mod tests {
         store.with_objects(|o| o.put(KEY, &record_at("leaving", now_secs())));
         store.before_nth("GetObject", 1, |o| o.delete(KEY));
         take(&store, false).expect("taken on the second round");
-        let creates = store
-            .calls()
-            .iter()
-            .filter(|c| *c == "PutObject .shipfront/lock")
-            .count();
+        let creates = store.count_calls("PutObject .shipfront/lock");
         assert_eq!(creates, 2);
     }
 
@@ -949,11 +945,7 @@ mod tests {
             Some(renewed),
             "left as its holder renewed it"
         );
-        let writes = store
-            .calls()
-            .iter()
-            .filter(|c| c.starts_with("PutObject"))
-            .count();
+        let writes = store.count_calls("PutObject");
         assert_eq!(writes, 1, "none but the create that found it");
     }
 }

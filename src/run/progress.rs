@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::core::plan::{Action, Op, Phase, human_bytes};
+use crate::core::plan::{Action, Phase, human_bytes};
 use crate::run::execute::Progress;
 
 /// Picks the progress display for this process's stderr.
@@ -45,12 +45,7 @@ impl Progress for Lines {
     }
 
     fn action_done(&self, action: &Action) {
-        let verb = match action.op {
-            Op::Upload { .. } => "uploaded",
-            Op::UpdateHeaders { .. } => "re-headered",
-            Op::Restore { .. } => "restored",
-            Op::Delete => "deleted",
-        };
+        let verb = action.op.done();
         let _ = writeln!(
             std::io::stderr().lock(),
             "  {verb} {} ({}, {})",

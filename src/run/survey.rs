@@ -317,11 +317,7 @@ mod tests {
         );
         assert!(split.chain <= 15, "critical path {} pages", split.chain);
         assert_eq!(
-            store
-                .calls()
-                .iter()
-                .filter(|c| *c == "ListObjectsV2")
-                .count(),
+            store.count_calls("ListObjectsV2"),
             crate::core::objects::MAX_LIST_RANGES + 1,
             "16 ranges at once, then the one sequential listing"
         );

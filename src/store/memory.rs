@@ -164,6 +164,17 @@ impl MemoryStore {
         self.state().calls.clone()
     }
 
+    /// How many calls the log holds that start with `start` (`"PutObject"`, or
+    /// `"PutObject key"` for one key).
+    #[must_use]
+    pub fn count_calls(&self, start: &str) -> usize {
+        self.state()
+            .calls
+            .iter()
+            .filter(|c| c.starts_with(start))
+            .count()
+    }
+
     /// Fails the `nth` call (1-based) of `operation` with `failure`.
     pub fn fail_nth(&self, operation: &'static str, nth: usize, failure: RemoteFailure) {
         self.state()
