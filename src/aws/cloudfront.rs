@@ -229,6 +229,19 @@ impl CloudFrontCdn {
 }
 
 impl CloudFrontCdn {
+    /// The distribution's config, as a call of the port reads it (a failure names
+    /// GetDistributionConfig and the distribution).
+    async fn read_config(&self, distribution_id: &str) -> Result<DistributionConfig, RemoteError> {
+        let read = async {
+            let (config, _etag) = self.distribution_config(distribution_id).await?;
+            Ok(config)
+        };
+        let on = (RemoteError::on_distribution as Naming, distribution_id);
+        context("GetDistributionConfig", on, read).await
+    }
+}
+
+impl CloudFrontCdn {
     /// The distribution's config and its ETag (for `If-Match` on an update).
     async fn distribution_config(
         &self,
@@ -273,12 +286,7 @@ impl CloudFrontCdn {
         &self,
         distribution_id: &str,
     ) -> Result<DistributionFacts, RemoteError> {
-        let (config, _etag) = context(
-            "GetDistributionConfig",
-            (RemoteError::on_distribution, distribution_id),
-            async { self.distribution_config(distribution_id).await },
-        )
-        .await?;
+        let config = self.read_config(distribution_id).await?;
         let mut facts = facts_of(&config);
         // Only shipfront's own function is read (the IAM policy may allow no other); a call
         // that fails is the edge check's warning, not the whole distribution's failure.
@@ -427,15 +435,7 @@ impl Cdn for CloudFrontCdn {
     }
 
     async fn spa_settings(&self, distribution_id: &str) -> Result<SpaSettings, RemoteError> {
-        context(
-            "GetDistributionConfig",
-            (RemoteError::on_distribution, distribution_id),
-            async {
-                let (config, _etag) = self.distribution_config(distribution_id).await?;
-                Ok(spa_settings_of(&config))
-            },
-        )
-        .await
+        Ok(spa_settings_of(&self.read_config(distribution_id).await?))
     }
 
     async fn fix_spa(&self, distribution_id: &str, fallback: &str) -> Result<(), RemoteError> {
@@ -539,15 +539,9 @@ impl Cdn for CloudFrontCdn {
         &self,
         distribution_id: &str,
     ) -> Result<Option<String>, RemoteError> {
-        context(
-            "GetDistributionConfig",
-            (RemoteError::on_distribution, distribution_id),
-            async {
-                let (config, _) = self.distribution_config(distribution_id).await?;
-                Ok(viewer_request_arn(&config))
-            },
-        )
-        .await
+        Ok(viewer_request_arn(
+            &self.read_config(distribution_id).await?,
+        ))
     }
 
     async fn set_viewer_request_function(
@@ -563,12 +557,7 @@ impl Cdn for CloudFrontCdn {
         &self,
         distribution_id: &str,
     ) -> Result<Option<HeadersPolicy>, RemoteError> {
-        let (config, _) = context(
-            "GetDistributionConfig",
-            (RemoteError::on_distribution, distribution_id),
-            async { self.distribution_config(distribution_id).await },
-        )
-        .await?;
+        let config = self.read_config(distribution_id).await?;
         match policy_id(&config) {
             Some(id) => self.policy_by_id(id).await.map(Some),
             None => Ok(None),

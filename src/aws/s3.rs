@@ -411,65 +411,33 @@ impl S3Store {
     /// What `shipfront doctor` checks about the bucket. A call that fails counts as "not
     /// configured", except the first, which decides whether the bucket is reachable at all.
     pub async fn bucket_facts(&self) -> BucketFacts {
-        if let Err(e) = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .max_keys(1)
-            .send()
-            .await
+        let bucket = &self.bucket;
+        if let Err(failure) = super::send!(self.client.list_objects_v2().bucket(bucket).max_keys(1))
         {
+            let error = RemoteError::on_bucket(failure, "ListObjectsV2", bucket, None);
             return BucketFacts {
-                reachable: Err(crate::core::error::Error::from(RemoteError::on_bucket(
-                    super::classify(&e),
-                    "ListObjectsV2",
-                    &self.bucket,
-                    None,
-                ))
-                .to_string()),
+                reachable: Err(crate::core::error::Error::from(error).to_string()),
                 versioning: None,
                 encryption: None,
                 public_access_blocked: None,
                 policy: None,
             };
         }
-        let versioning = self
-            .client
-            .get_bucket_versioning()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .ok()
-            .and_then(|v| v.status().map(|s| s.as_str().to_owned()));
-        let encryption = self
-            .client
-            .get_bucket_encryption()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .ok()
-            .and_then(|out| {
+        let versioning = super::send!(self.client.get_bucket_versioning().bucket(bucket)).ok();
+        let encryption = super::send!(self.client.get_bucket_encryption().bucket(bucket)).ok();
+        let policy = super::send!(self.client.get_bucket_policy().bucket(bucket)).ok();
+        BucketFacts {
+            reachable: Ok(()),
+            versioning: versioning.and_then(|v| v.status().map(|s| s.as_str().to_owned())),
+            encryption: encryption.and_then(|out| {
                 out.server_side_encryption_configuration()?
                     .rules()
                     .iter()
                     .find_map(|r| r.apply_server_side_encryption_by_default())
                     .map(|d| d.sse_algorithm().as_str().to_owned())
-            });
-        let public_access_blocked = self.public_access_blocked().await;
-        let policy = self
-            .client
-            .get_bucket_policy()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .ok()
-            .and_then(|out| out.policy().map(str::to_owned));
-        BucketFacts {
-            reachable: Ok(()),
-            versioning,
-            encryption,
-            public_access_blocked,
-            policy,
+            }),
+            public_access_blocked: self.public_access_blocked().await,
+            policy: policy.and_then(|out| out.policy().map(str::to_owned)),
         }
     }
 }

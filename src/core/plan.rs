@@ -146,22 +146,21 @@ impl Op {
     /// The action's name, as the plan and the job summary print it.
     #[must_use]
     pub fn name(&self) -> &'static str {
-        match self {
-            Op::Upload { .. } => "upload",
-            Op::UpdateHeaders { .. } => "headers",
-            Op::Restore { .. } => "restore",
-            Op::Delete => "delete",
-        }
+        self.words().0
     }
 
     /// What a progress line says of the action once it is done.
     #[must_use]
     pub fn done(&self) -> &'static str {
+        self.words().1
+    }
+
+    fn words(&self) -> (&'static str, &'static str) {
         match self {
-            Op::Upload { .. } => "uploaded",
-            Op::UpdateHeaders { .. } => "re-headered",
-            Op::Restore { .. } => "restored",
-            Op::Delete => "deleted",
+            Op::Upload { .. } => ("upload", "uploaded"),
+            Op::UpdateHeaders { .. } => ("headers", "re-headered"),
+            Op::Restore { .. } => ("restore", "restored"),
+            Op::Delete => ("delete", "deleted"),
         }
     }
 }
