@@ -868,6 +868,56 @@ mod tests {
         );
     }
 
+    /// Deploy and rollback read the flags they share (`PublishArgs`) into one `Publish`, the
+    /// same way: flags over `[deploy]` over defaults, the same refusals.
+    #[test]
+    fn deploy_and_rollback_publish_alike() {
+        let file_text = "[deploy]\nconcurrency = 4\nmax_invalidation_paths = 7\nmax_deletes = 9\n";
+        let publish_of = |command: &str, extra: &[&str]| {
+            let mut argv = vec!["shipfront", command];
+            if command == "deploy" {
+                argv.push("dist");
+            }
+            argv.extend_from_slice(&["--distribution-id", "E1"]);
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Deploy(a) => Publish::resolve(a.publish, &file(file_text)),
+                Command::Rollback(a) => Publish::resolve(a.publish, &file(file_text)),
+                _ => unreachable!(),
+            }
+        };
+        for command in ["deploy", "rollback"] {
+            let flags = [
+                "--concurrency",
+                "8",
+                "--max-invalidation-paths",
+                "3",
+                "--wait",
+            ];
+            let p = publish_of(command, &flags).unwrap();
+            assert_eq!(
+                (
+                    p.concurrency,
+                    p.max_invalidation_paths,
+                    p.max_deletes,
+                    p.wait
+                ),
+                (8, 3, 9, true),
+                "{command}"
+            );
+            let p = publish_of(command, &[]).unwrap();
+            assert_eq!(
+                (p.concurrency, p.max_invalidation_paths),
+                (4, 7),
+                "{command}"
+            );
+            for (flag, value) in [("--concurrency", "0"), ("--max-invalidation-paths", "0")] {
+                let err = publish_of(command, &[flag, value]).unwrap_err();
+                assert!(err.to_string().contains(flag), "{command}: {err}");
+            }
+        }
+    }
+
     #[test]
     fn headers_are_checked_at_load_and_need_a_distribution() {
         let text = "distribution_id = \"E1\"\n[headers]\nStrict-Transport-Security = \"max-age=300\"\nX-Robots-Tag = \"noindex\"\n";
