@@ -1,6 +1,7 @@
-//! Decides what a deploy does, as data: which keys to upload, re-header or delete, each with its
-//! reason, in the phase that keeps the live site working. Pure and deterministic (no IO, output
-//! sorted), so every rule is tested with tables and `--dry-run` shows exactly what will run.
+//! Decides what a deploy or a rollback does, as data: which keys to upload, re-header, restore or
+//! delete, each with its reason, in the phase that keeps the live site working. Pure and
+//! deterministic (no IO, output sorted), so every rule is tested with tables and `--dry-run`
+//! shows exactly what will run.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,6 +1,6 @@
-//! `shipfront doctor`: checks the bucket and distribution a deploy relies on, and says how to
-//! fix each problem. The facts are gathered by `aws`; turning them into verdicts is pure and
-//! table-tested here.
+//! The verdicts of `shipfront doctor`: what the bucket, the distribution and the build a deploy
+//! relies on must be, and how to fix each problem. The facts they judge are gathered by `aws`
+//! (`commands::doctor` asks); judging them is pure and table-tested here.
 
 use std::fmt;
 
