@@ -80,12 +80,8 @@ pub(crate) fn run_rollback(
     cdn: &Arc<MemoryCdn>,
     config: &RollbackConfig,
 ) -> Result<Outcome> {
-    block_on(rollback(
-        Arc::clone(store),
-        Some(Arc::clone(cdn)),
-        config,
-        now(),
-    ))
+    let cdn = Some(Arc::clone(cdn));
+    block_on(rollback(Arc::clone(store), cdn, config, now()))
 }
 
 /// The live release record, as the bucket holds it.
@@ -119,13 +115,8 @@ pub(crate) fn deploy_with(
     config: &DeployConfig,
     site: &LocalTree,
 ) -> Result<Outcome> {
-    block_on(deploy(
-        Arc::clone(store),
-        Some(Arc::clone(cdn)),
-        config,
-        site,
-        now(),
-    ))
+    let cdn = Some(Arc::clone(cdn));
+    block_on(deploy(Arc::clone(store), cdn, config, site, now()))
 }
 
 /// The routing function shipfront writes for distribution `E1`.

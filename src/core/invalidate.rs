@@ -370,20 +370,31 @@ mod tests {
     }
 
     #[test]
-    fn the_deeper_folder_wins_a_tie() {
-        let keys: Vec<String> = (0..5).map(|i| format!("docs/api/p{i}.html")).collect();
-        let inv = invalidation(keys.iter().map(String::as_str), "", 3);
-        assert_eq!(inv.paths, ["/docs/api/*"]);
-    }
-
-    #[test]
-    fn a_parent_folder_beats_its_children() {
-        let mut keys: Vec<String> = (0..6).map(|i| format!("docs/a/p{i}.html")).collect();
-        keys.extend((0..6).map(|i| format!("docs/b/p{i}.html")));
-        keys.extend((0..3).map(|i| format!("docs/c{i}.html")));
-        keys.push("index.html".to_owned());
-        let inv = invalidation(keys.iter().map(String::as_str), "", 3);
-        assert_eq!(inv.paths, ["/", "/docs/*", "/index.html"]);
+    fn collapsing_picks_the_folders_that_cover_the_most() {
+        // (groups of `count` pages `{stem}{i}.html`, single keys, the path limit, the paths)
+        type Case<'a> = (&'a [(&'a str, usize)], &'a [&'a str], usize, &'a [&'a str]);
+        let cases: [Case<'_>; 3] = [
+            // The deeper folder wins a tie.
+            (&[("docs/api/p", 5)], &[], 3, &["/docs/api/*"]),
+            // A parent folder beats its children.
+            (
+                &[("docs/a/p", 6), ("docs/b/p", 6), ("docs/c", 3)],
+                &["index.html"],
+                3,
+                &["/", "/docs/*", "/index.html"],
+            ),
+            // Unicode keys collapse under encoded wildcards.
+            (&[("café/p", 4)], &[], 2, &["/caf%C3%A9/*"]),
+        ];
+        for (groups, singles, limit, expected) in cases {
+            let mut keys: Vec<String> = groups
+                .iter()
+                .flat_map(|(stem, n)| (0..*n).map(move |i| format!("{stem}{i}.html")))
+                .collect();
+            keys.extend(singles.iter().map(|k| (*k).to_owned()));
+            let inv = invalidation(keys.iter().map(String::as_str), "", limit);
+            assert_eq!(inv.paths, expected, "{groups:?}");
+        }
     }
 
     #[test]
@@ -410,13 +421,6 @@ mod tests {
         // With a low threshold, 15 wildcards cannot cover 100 folders: everything goes.
         let inv = invalidation(keys.iter().map(String::as_str), "", 50);
         assert_eq!(inv.paths, ["/*"]);
-    }
-
-    #[test]
-    fn unicode_keys_collapse_under_encoded_wildcards() {
-        let keys: Vec<String> = (0..4).map(|i| format!("café/p{i}.html")).collect();
-        let inv = invalidation(keys.iter().map(String::as_str), "", 2);
-        assert_eq!(inv.paths, ["/caf%C3%A9/*"]);
     }
 
     #[test]

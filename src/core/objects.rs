@@ -216,18 +216,13 @@ mod tests {
 
     #[test]
     fn merged_ranges_keep_order_and_count_the_longest_chain() {
-        let range = |names: &[&str], pages| RemoteListing {
-            objects: names
-                .iter()
-                .map(|k| RemoteObject {
-                    key: (*k).to_owned(),
-                    etag: String::new(),
-                    size: 0,
-                    headers: None,
-                })
-                .collect(),
-            pages,
-            chain: pages,
+        let range = |names: &[&str], pages| {
+            let objects: Vec<(&str, &str)> = names.iter().map(|k| (*k, "")).collect();
+            RemoteListing {
+                pages,
+                chain: pages,
+                ..crate::run::fixtures::listing(&objects)
+            }
         };
         let all = merged(vec![range(&["a", "b"], 2), range(&[], 1), range(&["c"], 5)]);
         let names: Vec<&str> = all.objects.iter().map(|o| o.key.as_str()).collect();

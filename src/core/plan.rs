@@ -1184,46 +1184,31 @@ mod tests {
     /// The plan of a rollback.
     mod rollback_plan {
         use super::super::*;
-        use crate::run::fixtures::{release, released as obj};
+        use crate::run::fixtures::{listing, release, released as obj};
 
         const SITE: (&str, &str, &str) = ("b", "", crate::core::plan::STATE_DIR);
 
-        fn listing(objects: &[(&str, &str)]) -> RemoteListing {
-            RemoteListing {
-                objects: objects
-                    .iter()
-                    .map(|(k, e)| RemoteObject {
-                        key: (*k).into(),
-                        etag: (*e).into(),
-                        size: 1,
-                        headers: None,
-                    })
-                    .collect(),
-                pages: 1,
-                chain: 1,
-            }
-        }
-
         #[test]
         fn restores_changed_and_missing_keys_deletes_new_ones_in_phases() {
-            let target = release(
-                "v2",
-                &[
-                    ("index.html", obj("i2", Some("vi2"), "c")),
-                    ("app.js", obj("a2", Some("va2"), "c")),
-                    ("gone.html", obj("g2", Some("vg2"), "c")),
-                    ("same.css", obj("s", Some("vs"), "c")),
-                ],
-            );
-            let live = release(
-                "v3",
-                &[
-                    ("index.html", obj("i3", Some("vi3"), "c")),
-                    ("app.js", obj("a3", Some("va3"), "c")),
-                    ("new.html", obj("n3", Some("vn3"), "c")),
-                    ("same.css", obj("s", Some("vs"), "c")),
-                ],
-            );
+            // Each key's ETag and version in the target (v2) and in the live release (v3).
+            let keys = [
+                ("index.html", Some(("i2", "vi2")), Some(("i3", "vi3"))),
+                ("app.js", Some(("a2", "va2")), Some(("a3", "va3"))),
+                ("gone.html", Some(("g2", "vg2")), None),
+                ("new.html", None, Some(("n3", "vn3"))),
+                ("same.css", Some(("s", "vs")), Some(("s", "vs"))),
+            ];
+            let release_of = |id: &str, live: bool| {
+                let objects: Vec<_> = keys
+                    .iter()
+                    .filter_map(|(key, in_target, in_live)| {
+                        let (etag, version) = if live { *in_live } else { *in_target }?;
+                        Some((*key, obj(etag, Some(version), "c")))
+                    })
+                    .collect();
+                release(id, &objects)
+            };
+            let (target, live) = (release_of("v2", false), release_of("v3", true));
             let now = listing(&[
                 (".shipfront/releases/v3.json", "x"),
                 ("app.js", "a3"),

@@ -428,7 +428,6 @@ mod tests {
             );
         }
     }
-    use crate::core::objects::RemoteObject;
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
@@ -485,24 +484,18 @@ mod tests {
 
     #[test]
     fn record_keys_ignore_other_state_and_site_keys() {
-        let listing = RemoteListing {
-            objects: [
-                "site/.shipfront/lock",
+        let listing = crate::run::fixtures::listing(&[
+            ("site/.shipfront/lock", ""),
+            (
                 "site/.shipfront/releases/20260101T000000.000Z-aaaaaa.json",
+                "",
+            ),
+            (
                 "site/.shipfront/releases/20261128T000000.001Z-bbbbbb.json",
-                "site/zzz.html",
-            ]
-            .iter()
-            .map(|k| RemoteObject {
-                key: (*k).into(),
-                etag: String::new(),
-                size: 0,
-                headers: None,
-            })
-            .collect(),
-            pages: 1,
-            chain: 1,
-        };
+                "",
+            ),
+            ("site/zzz.html", ""),
+        ]);
         assert_eq!(
             record_keys(&listing, "site/.shipfront/"),
             [

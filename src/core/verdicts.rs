@@ -999,6 +999,17 @@ mod tests {
     }
 
     /// The edge checks of `d` (an SPA when `spa`), as `(name, status, detail)`.
+    /// The check called `name` of `checks`.
+    fn named<'c>(
+        checks: &'c [(&'static str, Status, String)],
+        name: &str,
+    ) -> &'c (&'static str, Status, String) {
+        checks
+            .iter()
+            .find(|c| c.0 == name)
+            .unwrap_or_else(|| panic!("no `{name}` check in {checks:?}"))
+    }
+
     fn edge_of(
         d: &DistributionFacts,
         spa: bool,
@@ -1137,7 +1148,7 @@ mod tests {
             ..EdgeExpect::default()
         };
         let got = edge_of(&d, false, edge);
-        let clean = got.iter().find(|c| c.0 == "clean urls").expect("checked");
+        let clean = named(&got, "clean urls");
         assert_eq!(clean.1, Status::Warn);
         assert!(
             clean.2.starts_with(
@@ -1148,7 +1159,7 @@ mod tests {
         );
         assert!(!clean.2.contains("404"), "{clean:?}");
         // The unused 404 page is a hint.
-        let hint = got.iter().find(|c| c.0 == "404 page").expect("hinted");
+        let hint = named(&got, "404 page");
         assert_eq!(hint.1, Status::Hint);
 
         // Served by an error response: no hint. Routed: no clean-URL warning.
@@ -1176,10 +1187,10 @@ mod tests {
             ..EdgeExpect::default()
         };
         let got = edge_of(&plain, false, only_files);
-        let clean = got.iter().find(|c| c.0 == "clean urls").expect("checked");
+        let clean = named(&got, "clean urls");
         assert_eq!(clean.1, Status::Hint, "{clean:?}");
         assert!(clean.2.starts_with("1 page(s)"), "{clean:?}");
-        let hint = got.iter().find(|c| c.0 == "404 page").expect("hinted");
+        let hint = named(&got, "404 page");
         assert!(hint.2.contains("404/index.html"), "{hint:?}");
         plain.viewer_request_function = Some("arn:aws:cloudfront::1:function/index-rewrite".into());
         let got = edge_of(&plain, false, only_files);

@@ -420,39 +420,30 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_asset_stops_before_any_page_or_delete() {
-        let p = test_plan(SITE, 3);
-        let store = MemoryStore::new("mem");
-        store.fail_key("PutObject", "c.png");
-        let (result, log) = run(store, &p);
-        let err = result.unwrap_err();
-        assert!(
-            matches!(&err, Error::DeployFailed { phase: "assets", failures } if failures[0].0 == "c.png"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("`c.png`"), "{err}");
-        assert!(
-            log.iter()
-                .all(|l| !l.ends_with(".html") && !l.starts_with("DeleteObjects")),
-            "{log:?}"
-        );
-    }
-
-    #[test]
-    fn a_failed_page_stops_before_the_root_page() {
-        let p = test_plan(SITE, 1);
-        let store = MemoryStore::new("mem");
-        store.fail_key("PutObject", "docs/x.html");
-        let (result, log) = run(store, &p);
-        assert!(matches!(
-            result,
-            Err(Error::DeployFailed { phase: "pages", .. })
-        ));
-        assert!(!log.contains(&"PutObject index.html".to_owned()), "{log:?}");
-        assert!(
-            log.iter().all(|l| !l.starts_with("DeleteObjects")),
-            "{log:?}"
-        );
+    fn a_failed_write_stops_before_the_phases_after_its_own() {
+        // (the key whose upload fails, its phase, what must not have been written after it)
+        type WrittenAfter = fn(&str) -> bool;
+        let cases: [(&str, &str, WrittenAfter); 2] = [
+            ("c.png", "assets", |l| l.ends_with(".html")),
+            ("docs/x.html", "pages", |l| l == "PutObject index.html"),
+        ];
+        for (key, failed_phase, written_after) in cases {
+            let p = test_plan(SITE, 3);
+            let store = MemoryStore::new("mem");
+            store.fail_key("PutObject", key);
+            let (result, log) = run(store, &p);
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, Error::DeployFailed { phase, failures } if *phase == failed_phase && failures[0].0 == key),
+                "{key}: {err}"
+            );
+            assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
+            assert!(
+                log.iter()
+                    .all(|l| !written_after(l) && !l.starts_with("DeleteObjects")),
+                "{key}: {log:?}"
+            );
+        }
     }
 
     #[test]

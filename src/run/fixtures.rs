@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 use crate::config::{DeployConfig, LockPolicy, Publish, RollbackConfig, Site};
 use crate::core::invalidate::Invalidate;
 use crate::core::object_headers::HeaderPolicy;
-use crate::core::objects::{LocalFile, LocalTree};
+use crate::core::objects::{LocalFile, LocalTree, RemoteListing, RemoteObject};
 use crate::core::release::{Release, ReleasedObject};
 
 /// A file of the build at `rel` (its key too) holding `body`, hashed as the scan would (no file
@@ -158,5 +158,22 @@ pub(crate) fn release(id: &str, objects: &[(&str, ReleasedObject)]) -> Release {
             .map(|(k, o)| ((*k).to_owned(), o.clone()))
             .collect(),
         ..Release::default()
+    }
+}
+
+/// A listing of `objects`, `(key, ETag)` each of one byte, in one page.
+pub(crate) fn listing(objects: &[(&str, &str)]) -> RemoteListing {
+    RemoteListing {
+        objects: objects
+            .iter()
+            .map(|(key, etag)| RemoteObject {
+                key: (*key).into(),
+                etag: (*etag).into(),
+                size: 1,
+                headers: None,
+            })
+            .collect(),
+        pages: 1,
+        chain: 1,
     }
 }
