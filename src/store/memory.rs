@@ -164,6 +164,27 @@ impl MemoryStore {
         self.state().calls.clone()
     }
 
+    /// A CopyObject onto `key` (`operation`), of the version `pick` makes from the key's versions
+    /// (oldest first): written as the newest; an error naming the key when there is none.
+    fn copy_onto(
+        &self,
+        operation: &'static str,
+        key: &str,
+        pick: impl FnOnce(&[Version]) -> Option<Version>,
+    ) -> Result<WriteOutcome, RemoteError> {
+        self.call(operation, Some(key))?;
+        let mut state = self.state();
+        let picked = state.objects.keys.get(key).and_then(|vs| pick(vs));
+        let Some(version) = picked else {
+            return Err(self.missing(operation, key));
+        };
+        let etag = version.etag.clone();
+        Ok(WriteOutcome {
+            version_id: state.objects.write(key, version),
+            etag: Some(etag),
+        })
+    }
+
     /// How many calls the log holds that start with `start` (`"PutObject"`, or
     /// `"PutObject key"` for one key).
     #[must_use]
@@ -343,17 +364,11 @@ impl ObjectStore for MemoryStore {
         key: &str,
         headers: &Headers,
     ) -> Result<WriteOutcome, RemoteError> {
-        self.call("CopyObject", Some(key))?;
-        let mut state = self.state();
-        let Some(mut version) = state.objects.current(key).cloned() else {
-            return Err(self.missing("CopyObject", key));
-        };
-        version.content_type.clone_from(&headers.content_type);
-        version.cache_control.clone_from(&headers.cache_control);
-        let etag = version.etag.clone();
-        Ok(WriteOutcome {
-            version_id: state.objects.write(key, version),
-            etag: Some(etag),
+        self.copy_onto("CopyObject", key, |versions| {
+            let mut version = versions.last().filter(|v| !v.delete_marker)?.clone();
+            version.content_type.clone_from(&headers.content_type);
+            version.cache_control.clone_from(&headers.cache_control);
+            Some(version)
         })
     }
 
@@ -362,21 +377,11 @@ impl ObjectStore for MemoryStore {
         key: &str,
         version_id: &str,
     ) -> Result<WriteOutcome, RemoteError> {
-        self.call("CopyObject (restore)", Some(key))?;
-        let mut state = self.state();
-        let found = state
-            .objects
-            .keys
-            .get(key)
-            .and_then(|vs| vs.iter().find(|v| v.id == version_id && !v.delete_marker))
-            .cloned();
-        let Some(version) = found else {
-            return Err(self.missing("CopyObject (restore)", key));
-        };
-        let etag = version.etag.clone();
-        Ok(WriteOutcome {
-            version_id: state.objects.write(key, version),
-            etag: Some(etag),
+        self.copy_onto("CopyObject (restore)", key, |versions| {
+            let found = versions
+                .iter()
+                .find(|v| v.id == version_id && !v.delete_marker);
+            found.cloned()
         })
     }
 
