@@ -254,7 +254,10 @@ impl Publish {
         }
         let at_least_one = |value: usize, flag: &str| {
             if value == 0 {
-                Err(Error::Usage(format!("--{flag} must be at least 1")))
+                let key = flag.replace('-', "_");
+                Err(Error::Usage(format!(
+                    "--{flag} (or `{key}` in [deploy]) must be at least 1"
+                )))
             } else {
                 Ok(value)
             }
