@@ -73,17 +73,8 @@ pub struct RoutingArgs {
     /// The build output folder
     pub dir: PathBuf,
 
-    /// A single-page app: paths without an extension get the fallback page
-    #[arg(long)]
-    pub spa: bool,
-
-    /// The SPA's fallback page, relative to DIR [default: index.html]
-    #[arg(long, value_name = "PAGE")]
-    pub spa_fallback: Option<String>,
-
-    /// Page URLs of a multi-page build: `always` end in /, `never` do, or `as-built`
-    #[arg(long, value_name = "always|never|as-built")]
-    pub trailing_slash: Option<String>,
+    #[command(flatten)]
+    pub serving: ServingArgs,
 
     /// Config file [default: ./shipfront.toml when it exists]
     #[arg(long, value_name = "FILE")]
@@ -161,10 +152,6 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub routing: bool,
 
-    /// With DIR: page URLs as the deploy had them (`always`, `never`, `as-built`)
-    #[arg(long, value_name = "always|never|as-built")]
-    pub trailing_slash: Option<String>,
-
     /// With DIR: leave matching files out, as the deploy did (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -173,13 +160,8 @@ pub struct DoctorArgs {
     #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
     pub distribution_id: Option<String>,
 
-    /// Also require the single-page-app fallback (403/404 -> /index.html)
-    #[arg(long)]
-    pub spa: bool,
-
-    /// The page SPA routes fall back to, e.g. 200.html (implies --spa) [default: index.html]
-    #[arg(long, env = "SHIPFRONT_SPA_FALLBACK", value_name = "PAGE")]
-    pub spa_fallback: Option<String>,
+    #[command(flatten)]
+    pub serving: ServingArgs,
 
     /// Print the checks as JSON
     #[arg(long)]
@@ -220,14 +202,8 @@ pub struct DeployArgs {
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
 
-    /// Single-page app: refuse, before any write, a folder without index.html or a
-    /// distribution without the 403/404 -> /index.html (200) fallback
-    #[arg(long)]
-    pub spa: bool,
-
-    /// The page SPA routes fall back to, e.g. 200.html (implies --spa) [default: index.html]
-    #[arg(long, env = "SHIPFRONT_SPA_FALLBACK", value_name = "PAGE")]
-    pub spa_fallback: Option<String>,
+    #[command(flatten)]
+    pub serving: ServingArgs,
 
     /// Like --spa, and add what the distribution lacks (DefaultRootObject, 403/404 fallback)
     #[arg(long)]
@@ -237,11 +213,6 @@ pub struct DeployArgs {
     /// distribution's viewer requests
     #[arg(long)]
     pub routing: bool,
-
-    /// With --routing, page URLs of a multi-page build: `always` end in /, `never` do, or
-    /// `as-built`
-    #[arg(long, value_name = "always|never|as-built")]
-    pub trailing_slash: Option<String>,
 
     #[command(flatten)]
     pub publish: PublishArgs,
@@ -298,6 +269,27 @@ pub struct PublishArgs {
     /// No progress bars or progress lines
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// How the build is served: a single-page app and its fallback page, and the page URLs of a
+/// multi-page build; the same flags for `deploy`, `routing` and `doctor`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServingArgs {
+    /// A single-page app: deep links get the fallback page (from the routing function, else
+    /// from the distribution's 403/404 fallback, which deploy requires before any write and
+    /// doctor checks)
+    #[arg(long)]
+    pub spa: bool,
+
+    /// The page SPA routes fall back to, relative to the folder, e.g. 200.html (implies --spa)
+    /// [default: index.html]
+    #[arg(long, env = "SHIPFRONT_SPA_FALLBACK", value_name = "PAGE")]
+    pub spa_fallback: Option<String>,
+
+    /// With routing, page URLs of a multi-page build: `always` end in /, `never` do, or
+    /// `as-built` (doctor: as the deploy had them)
+    #[arg(long, value_name = "always|never|as-built")]
+    pub trailing_slash: Option<String>,
 }
 
 /// Which site a command works on, and how to reach it: the same flags for every command.

@@ -478,8 +478,9 @@ impl RoutingSettings {
     /// A bad flag, config value or `_redirects` line, naming it.
     pub(crate) fn resolve(args: crate::cli::RoutingArgs) -> Result<Self> {
         let (file, _) = find_file(args.config.as_deref())?;
-        let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
-        let mut routing = routing_config(&args.dir, spa, fallback, args.trailing_slash, &file)?;
+        let (spa, fallback) = spa_setting(args.serving.spa, args.serving.spa_fallback, &file)?;
+        let trailing_slash = args.serving.trailing_slash;
+        let mut routing = routing_config(&args.dir, spa, fallback, trailing_slash, &file)?;
         // As a deploy to an origin without OriginPath hides it.
         routing.hidden = crate::core::routing::hidden_path(&file_state_prefix(&file)?, "");
         Ok(RoutingSettings {
@@ -573,7 +574,7 @@ pub(crate) struct DoctorBuild {
 impl DoctorConfig {
     pub(crate) fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
-        let (spa, fallback) = spa_setting(args.spa, args.spa_fallback, &file)?;
+        let (spa, fallback) = spa_setting(args.serving.spa, args.serving.spa_fallback, &file)?;
         let headers = match &file.headers {
             Some(table) => Some(
                 crate::core::response_headers::parse(table)
@@ -583,9 +584,14 @@ impl DoctorConfig {
         };
         let build = match args.dir {
             Some(dir) => {
-                let routing =
-                    routing_config(&dir, spa, fallback.clone(), args.trailing_slash, &file)
-                        .map_err(|e| e.to_string());
+                let routing = routing_config(
+                    &dir,
+                    spa,
+                    fallback.clone(),
+                    args.serving.trailing_slash,
+                    &file,
+                )
+                .map_err(|e| e.to_string());
                 let mut excludes = args.exclude;
                 excludes.extend(file.deploy.exclude.iter().cloned());
                 Some(DoctorBuild {
@@ -674,7 +680,8 @@ impl DeployConfig {
     }
 
     fn merge(mut args: DeployArgs, site: Site, file: FileConfig) -> Result<Self> {
-        let (spa, spa_fallback) = spa_setting(args.spa, args.spa_fallback.clone(), &file)?;
+        let serving = &args.serving;
+        let (spa, spa_fallback) = spa_setting(serving.spa, serving.spa_fallback.clone(), &file)?;
         let publish = Publish::resolve(std::mem::take(&mut args.publish), &file)?;
         let distribution = publish.distribution_id.as_ref();
         if args.fix_spa && distribution.is_none() {
@@ -743,7 +750,7 @@ fn deploy_routing(
         &args.dir,
         spa,
         spa_fallback.to_owned(),
-        args.trailing_slash.clone(),
+        args.serving.trailing_slash.clone(),
         file,
     )
     .map(Some)
