@@ -835,56 +835,68 @@ mod tests {
     }
 
     #[test]
-    fn state_prefix_and_other_prefixes_are_never_touched() {
-        let mut cfg = config();
-        cfg.prefix = "site/".into();
-        let mut f = file("index.html", "x");
-        f.key = "site/index.html".into();
-        let remote = listing(vec![
-            remote("site/.shipfront/releases/1.json", "{}"),
-            remote("site/.shipfront/lock", "{}"),
-            remote("other/index.html", "y"),
-            remote("site/old.html", "z"),
-        ]);
-        let p = plan(&tree(vec![f]), &remote, None, &cfg);
-        assert_eq!(
-            summary(&p),
-            [
-                (
-                    "site/index.html".into(),
-                    "upload",
-                    Reason::New,
-                    Phase::RootPage
-                ),
-                (
-                    "site/old.html".into(),
-                    "delete",
-                    Reason::Stale,
-                    Phase::Deletes
-                ),
-            ]
-        );
+    fn the_state_prefix_and_other_prefixes_are_never_touched() {
+        // (site prefix, state prefix, keys in the bucket besides the site's old page, files of
+        // the build besides its root page): only `old.html` goes, only `index.html` comes.
+        let cases: [(&str, &str, &[&str], &[&str]); 2] = [
+            (
+                "site/",
+                "site/.shipfront/",
+                &[
+                    "site/.shipfront/releases/1.json",
+                    "site/.shipfront/lock",
+                    "other/index.html",
+                ],
+                &[],
+            ),
+            // A custom state prefix, and the default one's records left by an earlier setting.
+            (
+                "",
+                "_deploys/",
+                &[
+                    "_deploys/releases/1.json",
+                    "_deploys/lock",
+                    ".shipfront/releases/0.json",
+                ],
+                &["_deploys/lock"],
+            ),
+        ];
+        for (prefix, state_prefix, in_bucket, in_build) in cases {
+            let mut cfg = config();
+            cfg.prefix = prefix.into();
+            cfg.state_prefix = state_prefix.into();
+            let in_site = |rel: &str| format!("{prefix}{rel}");
+            let files = in_build.iter().chain(&["index.html"]).map(|rel| LocalFile {
+                key: in_site(rel),
+                ..file(rel, "x")
+            });
+            let old = in_site("old.html");
+            let remote = listing(
+                in_bucket
+                    .iter()
+                    .chain(&[old.as_str()])
+                    .map(|k| remote(k, "{}"))
+                    .collect(),
+            );
+            let p = plan(&tree(files.collect()), &remote, None, &cfg);
+            assert_eq!(
+                summary(&p),
+                [
+                    (
+                        in_site("index.html"),
+                        "upload",
+                        Reason::New,
+                        Phase::RootPage
+                    ),
+                    (old, "delete", Reason::Stale, Phase::Deletes),
+                ],
+                "{prefix:?} {state_prefix:?}"
+            );
+        }
     }
 
     #[test]
-    fn a_custom_state_prefix_and_the_default_one_are_both_bookkeeping() {
-        let mut cfg = config();
-        cfg.state_prefix = "_deploys/".into();
-        let remote = listing(vec![
-            remote("_deploys/releases/1.json", "{}"),
-            remote("_deploys/lock", "{}"),
-            remote(".shipfront/releases/0.json", "{}"),
-            remote("old.html", "z"),
-        ]);
-        let local = tree(vec![file("index.html", "x"), file("_deploys/lock", "mine")]);
-        let p = plan(&local, &remote, None, &cfg);
-        assert_eq!(
-            summary(&p),
-            [
-                ("index.html".into(), "upload", Reason::New, Phase::RootPage),
-                ("old.html".into(), "delete", Reason::Stale, Phase::Deletes),
-            ]
-        );
+    fn release_records_are_bookkeeping_by_their_shape() {
         for (key, prefix, state, want) in [
             (
                 "old/releases/20261128T044737.768Z-81f7b3.json",
