@@ -999,6 +999,14 @@ mod tests {
     }
 
     /// The edge checks of `d` (an SPA when `spa`), as `(name, status, detail)`.
+    /// What doctor expects of the edge given the build `facts` alone.
+    fn of_build(facts: &BuildFacts) -> EdgeExpect<'_> {
+        EdgeExpect {
+            build: Some(facts),
+            ..EdgeExpect::default()
+        }
+    }
+
     /// The check called `name` of `checks`.
     fn named<'c>(
         checks: &'c [(&'static str, Status, String)],
@@ -1143,10 +1151,7 @@ mod tests {
             ],
             "CODE",
         );
-        let edge = EdgeExpect {
-            build: Some(&pages),
-            ..EdgeExpect::default()
-        };
+        let edge = of_build(&pages);
         let got = edge_of(&d, false, edge);
         let clean = named(&got, "clean urls");
         assert_eq!(clean.1, Status::Warn);
@@ -1182,10 +1187,7 @@ mod tests {
             &["index.html", "about.html", "404/index.html", "500.html"],
             "C",
         );
-        let only_files = EdgeExpect {
-            build: Some(&files),
-            ..EdgeExpect::default()
-        };
+        let only_files = of_build(&files);
         let got = edge_of(&plain, false, only_files);
         let clean = named(&got, "clean urls");
         assert_eq!(clean.1, Status::Hint, "{clean:?}");
