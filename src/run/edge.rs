@@ -46,9 +46,13 @@ impl<C: Cdn> Edge<C> {
 /// `EdgeWork::check` before any write).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EdgeWork {
+    /// The routing function to keep live; None: the run leaves the live one alone.
     pub(crate) routing: Option<Routing>,
+    /// The response headers to keep live; None: the run leaves the live policy alone.
     pub(crate) headers: Option<Headers>,
+    /// The live function differs from `routing` (or is not shipfront's), so it is published.
     pub(crate) routing_changes: bool,
+    /// The live policy differs from `headers`, so it is written.
     pub(crate) headers_change: bool,
     /// The viewer-request function and the response headers policy id `check` found: what
     /// publishing replaces, not read again.
