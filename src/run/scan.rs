@@ -414,19 +414,29 @@ mod tests {
         fs::write(p, body).unwrap();
     }
 
+    /// A build folder on disk holding `files`, `(path, body)` each.
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, body) in files {
+            write(dir.path(), rel, body.as_bytes());
+        }
+        dir
+    }
+
     fn keys(tree: &LocalTree) -> Vec<&str> {
         tree.files.iter().map(|f| f.key.as_str()).collect()
     }
 
     #[test]
     fn includes_hidden_skips_junk_and_ignores_gitignore() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = folder(&[
+            ("index.html", "<h1>hi</h1>"),
+            (".well-known/security.txt", "Contact: x"),
+            (".DS_Store", "junk"),
+            ("img/Thumbs.db", "junk"),
+            (".gitignore", "*.html\n"),
+        ]);
         let root = dir.path();
-        write(root, "index.html", b"<h1>hi</h1>");
-        write(root, ".well-known/security.txt", b"Contact: x");
-        write(root, ".DS_Store", b"junk");
-        write(root, "img/Thumbs.db", b"junk");
-        write(root, ".gitignore", b"*.html\n");
         let tree = scan(root, &opts()).unwrap();
         assert_eq!(
             keys(&tree),
@@ -485,15 +495,16 @@ mod tests {
 
     #[test]
     fn shipfrontignore_and_exclude_globs() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = folder(&[
+            ("index.html", "x"),
+            (".shipfrontignore", "*.map\nprivate/\n"),
+            ("a.js.map", "x"),
+            ("assets/b.js.map", "x"),
+            ("private/secret.txt", "x"),
+            ("drafts/one.html", "x"),
+            ("notes.md", "x"),
+        ]);
         let root = dir.path();
-        write(root, "index.html", b"x");
-        write(root, ".shipfrontignore", b"*.map\nprivate/\n");
-        write(root, "a.js.map", b"x");
-        write(root, "assets/b.js.map", b"x");
-        write(root, "private/secret.txt", b"x");
-        write(root, "drafts/one.html", b"x");
-        write(root, "notes.md", b"x");
         let mut o = opts();
         o.excludes = vec!["drafts".into(), "*.md".into()];
         let tree = scan(root, &o).unwrap();
