@@ -355,24 +355,17 @@ impl Cdn for CloudFrontCdn {
         distribution_id: &str,
         bucket: &str,
     ) -> Result<String, RemoteError> {
-        context(
-            "GetDistributionConfig",
-            (RemoteError::on_distribution, distribution_id),
-            async {
-                let (config, _) = self.distribution_config(distribution_id).await?;
-                let origins = config
-                    .origins()
-                    .map(aws_sdk_cloudfront::types::Origins::items)
-                    .unwrap_or_default();
-                Ok(origins
-                    .iter()
-                    .find(|o| crate::core::verdicts::serves_bucket(o.domain_name(), bucket))
-                    .and_then(|o| o.origin_path())
-                    .unwrap_or_default()
-                    .to_owned())
-            },
-        )
-        .await
+        let config = self.read_config(distribution_id).await?;
+        let origins = config
+            .origins()
+            .map(aws_sdk_cloudfront::types::Origins::items)
+            .unwrap_or_default();
+        Ok(origins
+            .iter()
+            .find(|o| crate::core::verdicts::serves_bucket(o.domain_name(), bucket))
+            .and_then(|o| o.origin_path())
+            .unwrap_or_default()
+            .to_owned())
     }
 
     async fn invalidate(

@@ -134,13 +134,7 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
             previous: live.as_ref(),
             edge_changes: work.changes(),
         };
-        let settings = apply::Settings {
-            command: Command::Deploy,
-            started,
-            publish,
-            state_prefix: &config.site.state_prefix,
-            edge: work,
-        };
+        let settings = apply::Settings::new(Command::Deploy, started, publish, &config.site, work);
         apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await
@@ -251,8 +245,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_site_takes_no_lock_and_writes_nothing() {
-        let (store, cdn) = fresh();
-        run_deploy(&store, &cdn, &v1());
+        let (store, cdn) = deployed(&v1());
         let before = store.calls().len();
         let again = run_deploy(&store, &cdn, &v1());
         assert_eq!(again.release, None);
@@ -304,8 +297,7 @@ mod tests {
 
     #[test]
     fn a_failed_invalidation_is_an_error_naming_the_way_out_and_frees_the_lock() {
-        let (store, cdn) = fresh();
-        run_deploy(&store, &cdn, &v1());
+        let (store, cdn) = deployed(&v1());
         cdn.fail_nth("CreateInvalidation", 1);
         let err = deploy_with(&store, &cdn, &deploy_config(), &v2()).unwrap_err();
         let text = err.to_string();

@@ -46,6 +46,13 @@ pub(crate) fn v2() -> LocalTree {
     ])
 }
 
+/// An in-memory bucket and distribution (`fresh`) after a deploy of `site`.
+pub(crate) fn deployed(site: &LocalTree) -> (Arc<MemoryStore>, Arc<MemoryCdn>) {
+    let (store, cdn) = fresh();
+    run_deploy(&store, &cdn, site);
+    (store, cdn)
+}
+
 /// Deploys `site` with the default settings; panics if it fails.
 pub(crate) fn run_deploy(
     store: &Arc<MemoryStore>,

@@ -66,13 +66,13 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
         chosen.edge_changes = work.changes();
         let target_id = chosen.target.id.clone();
         check_versions_kept(&plan, &chosen.versions, &target_id)?;
-        let settings = apply::Settings {
-            command: Command::Rollback { to: target_id },
+        let settings = apply::Settings::new(
+            Command::Rollback { to: target_id },
             started,
             publish,
-            state_prefix: &config.site.state_prefix,
-            edge: work,
-        };
+            &config.site,
+            work,
+        );
         apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
     })
     .await
@@ -338,8 +338,7 @@ mod tests {
 
     #[test]
     fn deploy_then_rollback_restores_the_bytes_and_invalidates_what_changed() {
-        let (store, cdn) = fresh();
-        run_deploy(&store, &cdn, &v1());
+        let (store, cdn) = deployed(&v1());
         let first = current_etags(&store);
         let second = run_deploy(&store, &cdn, &v2());
         let restored = run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
@@ -374,8 +373,7 @@ mod tests {
 
     #[test]
     fn rollback_refuses_expired_versions_before_any_write() {
-        let (store, cdn) = fresh();
-        run_deploy(&store, &cdn, &v1());
+        let (store, cdn) = deployed(&v1());
         run_deploy(&store, &cdn, &v2());
         // A lifecycle rule expired app.js's first version.
         store.with_objects(|o| {
@@ -472,8 +470,7 @@ mod tests {
 
     #[test]
     fn rollback_honours_max_deletes_before_any_write() {
-        let (store, cdn) = fresh();
-        run_deploy(&store, &cdn, &tree(&[("index.html", "1")]));
+        let (store, cdn) = deployed(&tree(&[("index.html", "1")]));
         let many: Vec<(String, &str)> = (0..5).map(|i| (format!("p{i}.html"), "x")).collect();
         let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         run_deploy(

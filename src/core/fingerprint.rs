@@ -585,38 +585,45 @@ mod tests {
 
     #[test]
     fn hash_in_names() {
-        let cases = [
-            ("main.3f2a1b9c.js", Some("3f2a1b9c")),
-            ("index-BkQx9_2a.js", Some("BkQx9_2a")),
-            ("index-BbXQDiXP.js", Some("BbXQDiXP")),
-            ("astro.Cwq-3PKq.svg", Some("Cwq-3PKq")),
-            ("index-Cwq-3PKq.js", Some("Cwq-3PKq")),
-            ("inter-italic-latin-ext.CN1xVJS-.woff2", Some("CN1xVJS-")),
-            ("main.3f2a1b9c.chunk.js", Some("3f2a1b9c")),
-            ("index-GpEN3EET.js.map", Some("GpEN3EET")),
-            ("og-image-1200x630.png", None),
-            ("hero-1920x1080.webp", None),
-            ("logo-v20240601.svg", None),
-            ("brochure-2025Q4EN.pdf", None),
-            ("report.20240101.pdf", None),
-            ("settings-overview.js", None),
-            ("jquery-3.6.0.min.js", None),
-            ("deadbeef.js", None),
-            ("LICENSE", None),
-            ("Product-Sheet-EN.pdf", None),
-            ("Logo-Dark-RGB.svg", None),
-            ("Team-Photo-NYC.jpg", None),
-            ("Annual-Report-Q3-2024.pdf", None),
-            ("chart-Q4Results.png", None),
-            ("release-notes-v2Beta.md", None),
-            ("og-1200x630-OG.png", None),
-            ("thumb-640x360-HD.jpg", None),
-            ("483f84f7-d833-4a12-b041-ea7e1ce48558.png", None),
-            ("photo-483f84f7-d833-4a12-b041-ea7e1ce48558.png", None),
-            ("photo-ea7e1ce48558.png", Some("ea7e1ce48558")),
+        // Names with a build's hash in them, and the hash.
+        let hashed = [
+            ("main.3f2a1b9c.js", "3f2a1b9c"),
+            ("index-BkQx9_2a.js", "BkQx9_2a"),
+            ("index-BbXQDiXP.js", "BbXQDiXP"),
+            ("astro.Cwq-3PKq.svg", "Cwq-3PKq"),
+            ("index-Cwq-3PKq.js", "Cwq-3PKq"),
+            ("inter-italic-latin-ext.CN1xVJS-.woff2", "CN1xVJS-"),
+            ("main.3f2a1b9c.chunk.js", "3f2a1b9c"),
+            ("index-GpEN3EET.js.map", "GpEN3EET"),
+            ("photo-ea7e1ce48558.png", "ea7e1ce48558"),
         ];
-        for (name, want) in cases {
-            assert_eq!(hash_in_name(name), want, "hash_in_name({name})");
+        for (name, hash) in hashed {
+            assert_eq!(hash_in_name(name), Some(hash), "hash_in_name({name})");
+        }
+        // Sizes, dates, versions, words and UUIDs: no hash.
+        let plain = [
+            "og-image-1200x630.png",
+            "hero-1920x1080.webp",
+            "logo-v20240601.svg",
+            "brochure-2025Q4EN.pdf",
+            "report.20240101.pdf",
+            "settings-overview.js",
+            "jquery-3.6.0.min.js",
+            "deadbeef.js",
+            "LICENSE",
+            "Product-Sheet-EN.pdf",
+            "Logo-Dark-RGB.svg",
+            "Team-Photo-NYC.jpg",
+            "Annual-Report-Q3-2024.pdf",
+            "chart-Q4Results.png",
+            "release-notes-v2Beta.md",
+            "og-1200x630-OG.png",
+            "thumb-640x360-HD.jpg",
+            "483f84f7-d833-4a12-b041-ea7e1ce48558.png",
+            "photo-483f84f7-d833-4a12-b041-ea7e1ce48558.png",
+        ];
+        for name in plain {
+            assert_eq!(hash_in_name(name), None, "hash_in_name({name})");
         }
     }
 

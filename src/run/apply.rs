@@ -32,6 +32,27 @@ pub(crate) struct Settings<'a> {
     pub(crate) edge: EdgeWork,
 }
 
+impl<'a> Settings<'a> {
+    /// How a `command` started at `started` applies its plan to `site`, publishing as `publish`
+    /// says and keeping `edge` live.
+    #[must_use]
+    pub(crate) fn new(
+        command: Command,
+        started: Instant,
+        publish: &'a Publish,
+        site: &'a Site,
+        edge: EdgeWork,
+    ) -> Self {
+        Settings {
+            command,
+            started,
+            publish,
+            state_prefix: &site.state_prefix,
+            edge,
+        }
+    }
+}
+
 /// How a command records the release it made.
 pub(crate) trait Recorder {
     /// The new release's id, known before the invalidation (whose `CallerReference` it is);
@@ -525,8 +546,7 @@ mod tests {
 
     #[test]
     fn deploy_and_rollback_share_the_dry_run_the_record_and_the_invalidate_flag() {
-        let (store, cdn) = fresh();
-        run_deploy(&store, &cdn, &v1());
+        let (store, cdn) = deployed(&v1());
         run_deploy(&store, &cdn, &v2());
         let dry = {
             let mut config = rollback_config();
@@ -574,8 +594,7 @@ mod tests {
 
     #[test]
     fn a_failed_invalidation_is_recorded_pending_and_sent_by_the_next_run() {
-        let (store, cdn) = fresh();
-        run_deploy(&store, &cdn, &v1());
+        let (store, cdn) = deployed(&v1());
         cdn.fail_nth("CreateInvalidation", 1);
         let config = deploy_config();
         let deploy_v2 = || deploy_with(&store, &cdn, &config, &v2());

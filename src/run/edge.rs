@@ -236,19 +236,20 @@ async fn routing_changes<C: Cdn>(
     edge: &Edge<C>,
     routing: &Routing,
 ) -> Result<(bool, Option<String>)> {
-    let name = crate::core::routing::function_name(&edge.distribution);
-    let associated = edge.cdn.viewer_request_function(&edge.distribution).await?;
+    use crate::core::routing::{function_name, is_ours};
+    let distribution = edge.distribution.as_str();
+    let associated = edge.cdn.viewer_request_function(distribution).await?;
     let ours = associated
         .as_deref()
-        .is_some_and(|arn| crate::core::routing::is_ours(arn, &edge.distribution));
+        .is_some_and(|arn| is_ours(arn, distribution));
     if let Some(arn) = associated.as_deref().filter(|_| !ours && !routing.force) {
         return Err(Error::Usage(format!(
-            "distribution `{}` runs `{arn}` on viewer requests, a function shipfront did not \
-             write; nothing was written. Pass --force-routing to replace it with shipfront's \
-             routing",
-            edge.distribution
+            "distribution `{distribution}` runs `{arn}` on viewer requests, a function \
+             shipfront did not write; nothing was written. Pass --force-routing to replace it \
+             with shipfront's routing"
         )));
     }
+    let name = function_name(distribution);
     let live = edge
         .cdn
         .function_code(&name, true)
@@ -297,9 +298,11 @@ async fn publish_routing<C: Cdn>(
     let etag = edge.cdn.function_code(&name, false).await?.map(|(_, e)| e);
     let etag = edge.cdn.put_function(&name, code, etag.as_deref()).await?;
     let arn = edge.cdn.publish_function(&name, &etag).await?;
+    // Associating it again would be a distribution update (minutes to deploy) for nothing.
     if associated != Some(arn.as_str()) {
+        let distribution = &edge.distribution;
         edge.cdn
-            .set_viewer_request_function(&edge.distribution, &arn)
+            .set_viewer_request_function(distribution, &arn)
             .await?;
     }
     output::err_line(&format!("published the routing function `{name}`"));

@@ -423,6 +423,12 @@ mod tests {
         dir
     }
 
+    /// A build folder on disk holding a file of one byte at each of `rels`.
+    fn folder_of(rels: &[&str]) -> tempfile::TempDir {
+        let files: Vec<(&str, &str)> = rels.iter().map(|rel| (*rel, "x")).collect();
+        folder(&files)
+    }
+
     fn keys(tree: &LocalTree) -> Vec<&str> {
         tree.files.iter().map(|f| f.key.as_str()).collect()
     }
@@ -446,9 +452,7 @@ mod tests {
 
     #[test]
     fn precompressed_siblings_and_nojekyll_are_left_out_with_a_note() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for rel in [
+        let dir = folder_of(&[
             "index.html",
             "index.html.br",
             "index.html.gz",
@@ -460,9 +464,8 @@ mod tests {
             ".nojekyll",
             "_redirects",
             "docs/_redirects",
-        ] {
-            write(root, rel, b"x");
-        }
+        ]);
+        let root = dir.path();
         let tree = scan(root, &opts()).unwrap();
         assert_eq!(
             keys(&tree),
@@ -513,16 +516,13 @@ mod tests {
 
     #[test]
     fn keys_keep_special_characters_and_prefix() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for rel in [
+        let dir = folder_of(&[
             "docs/getting started.html",
             "a+b.txt",
             "c#d.txt",
             "café/ü.txt",
-        ] {
-            write(root, rel, b"x");
-        }
+        ]);
+        let root = dir.path();
         let mut o = opts();
         o.prefix = "site/".into();
         let tree = scan(root, &o).unwrap();
