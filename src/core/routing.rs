@@ -117,7 +117,7 @@ const STATUSES: [u16; 4] = [301, 302, 307, 308];
 
 impl Redirect {
     /// Checks one redirect: `from` a path, `to` a path or an http(s) URL, a redirect status,
-    /// `*` only at the end of `from`, `:splat` only with it.
+    /// `*` only at the end of `from`, `:splat` only with it and never in a URL's host.
     ///
     /// # Errors
     /// What is wrong, naming the value.
@@ -148,6 +148,17 @@ impl Redirect {
         }
         if !(to.starts_with('/') || to.starts_with("https://") || to.starts_with("http://")) {
             return Err(format!("`{to}` must be a path or an http(s) URL"));
+        }
+        // What `*` matched (`/blog@evil.test`) must not choose the host a visitor is sent to.
+        let host = to
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next());
+        if host.is_some_and(|host| host.contains(":splat")) {
+            return Err(format!(
+                "`{to}` puts `:splat` in the URL's host, so a request could send visitors to \
+                 any site: put it in the path, after the host (`https://host/:splat`)"
+            ));
         }
         if !STATUSES.contains(&status) {
             return Err(format!(
@@ -500,6 +511,30 @@ mod tests {
                 Redirect::new("/blog/*", "/news/:splat", 302).unwrap()
             ]
         );
+    }
+
+    #[test]
+    fn a_splat_never_stands_in_a_targets_host() {
+        // (from, to, refused): what `*` matched must not choose where the visitor goes, as
+        // `/blog@evil.test` would through `https://blog.example.com:splat`.
+        let cases = [
+            ("/blog*", "https://blog.example.com:splat", true),
+            ("/blog/*", "https://:splat", true),
+            ("/x/*", "http://a.example.com:splat/y", true),
+            ("/blog/*", "https://blog.example.com/:splat", false),
+            ("/blog/*", "https://blog.example.com/posts/:splat", false),
+            ("/blog/*", "/news/:splat", false),
+        ];
+        for (from, to, refused) in cases {
+            let checked = Redirect::new(from, to, 301);
+            assert_eq!(checked.is_err(), refused, "{from} {to}: {checked:?}");
+            if let Err(message) = checked {
+                assert!(
+                    message.contains(to) && message.contains("host"),
+                    "{message}"
+                );
+            }
+        }
     }
 
     #[test]
