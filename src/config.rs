@@ -532,6 +532,17 @@ fn routing_config(
             parse_redirects(&name, &text).map_err(|errors| Error::Usage(errors.join("; ")))?,
         );
     }
+    let circles = crate::core::routing::redirect_loops(&redirects);
+    if !circles.is_empty() {
+        let from_file = (!file.redirects.is_empty()).then(|| "[[redirects]]".to_owned());
+        let listed = listed.is_file().then(|| format!("`{}`", listed.display()));
+        let sources: Vec<String> = from_file.into_iter().chain(listed).collect();
+        return Err(Error::Usage(format!(
+            "{}: {}",
+            sources.join(" and "),
+            circles.join("; ")
+        )));
+    }
     Ok(crate::core::routing::RoutingConfig {
         mode: if spa {
             Mode::Spa { fallback }

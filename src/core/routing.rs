@@ -174,6 +174,77 @@ impl Redirect {
     }
 }
 
+/// The redirects that send a visitor round in a circle (`/* /index.html`, or `/a /b` with
+/// `/b /a`), each circle named once by its rules: followed as the function picks them, an exact
+/// `from` first, then the longest `*` prefix; a target URL ends the walk.
+#[must_use]
+pub fn redirect_loops(rules: &[Redirect]) -> Vec<String> {
+    let mut circles: Vec<Vec<usize>> = Vec::new();
+    for start in rules {
+        let mut path = match start.from.strip_suffix('*') {
+            Some(prefix) => format!("{prefix}x"),
+            None => start.from.clone(),
+        };
+        let mut walked: Vec<usize> = Vec::new();
+        while let Some(i) = redirect_of(rules, &path) {
+            if let Some(at) = walked.iter().position(|w| *w == i) {
+                let mut circle = walked.split_off(at);
+                let first = (0..circle.len()).min_by_key(|k| circle[*k]).unwrap_or(0);
+                circle.rotate_left(first);
+                if !circles.contains(&circle) {
+                    circles.push(circle);
+                }
+                break;
+            }
+            walked.push(i);
+            let Some(next) = destination(&rules[i], &path) else {
+                break;
+            };
+            path = next;
+        }
+    }
+    circles
+        .iter()
+        .map(|circle| {
+            let named: Vec<String> = circle
+                .iter()
+                .map(|i| format!("{} -> {}", rules[*i].from, rules[*i].to))
+                .collect();
+            format!(
+                "these redirects send visitors round in a circle: {}; change a target or remove \
+                 a rule",
+                named.join(", then ")
+            )
+        })
+        .collect()
+}
+
+/// The rule the function answers `path` with: the first with `path` as its `from`, else the
+/// one with the longest `*` prefix of it.
+fn redirect_of(rules: &[Redirect], path: &str) -> Option<usize> {
+    rules.iter().position(|r| r.from == path).or_else(|| {
+        rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((i, r.from.strip_suffix('*')?)))
+            .filter(|(_, prefix)| path.starts_with(prefix))
+            .max_by_key(|(i, prefix)| (prefix.len(), std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+    })
+}
+
+/// Where `rule` sends `path`: its target path with `:splat` filled in; None for a URL.
+fn destination(rule: &Redirect, path: &str) -> Option<String> {
+    if !rule.to.starts_with('/') {
+        return None;
+    }
+    let prefix = rule.from.strip_suffix('*');
+    let splat = prefix
+        .and_then(|p| path.strip_prefix(p))
+        .unwrap_or_default();
+    Some(rule.to.replace(":splat", splat))
+}
+
 /// Parses a `_redirects` file: one `from to [status]` a line, `#` comments, blank lines; the
 /// status may end with `!` (forced, as every redirect here is).
 ///
@@ -533,6 +604,46 @@ mod tests {
                     message.contains(to) && message.contains("host"),
                     "{message}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn redirects_that_loop_are_named() {
+        let rules = |list: &[(&str, &str)]| -> Vec<Redirect> {
+            list.iter()
+                .map(|(from, to)| Redirect::new(from, to, 301).unwrap())
+                .collect()
+        };
+        // (the rules, the loop found: each rule as `from -> to`, None when there is none)
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: [Case<'_>; 7] = [
+            (&[("/*", "/index.html")], Some("/* -> /index.html")),
+            (
+                &[("/a", "/b"), ("/b", "/a")],
+                Some("/a -> /b, then /b -> /a"),
+            ),
+            (
+                &[("/blog/*", "/blog/:splat")],
+                Some("/blog/* -> /blog/:splat"),
+            ),
+            (
+                &[("/a", "/b"), ("/b", "/c"), ("/c", "/a")],
+                Some("/a -> /b, then /b -> /c, then /c -> /a"),
+            ),
+            (&[("/old/*", "/new/:splat"), ("/a", "/b")], None),
+            // An exact rule is matched before a splat: `/index.html` is not redirected again.
+            (&[("/index.html", "/"), ("/x/*", "/index.html")], None),
+            (&[("/a", "https://example.com/a")], None),
+        ];
+        for (list, expected) in cases {
+            let found = redirect_loops(&rules(list));
+            match expected {
+                Some(chain) => {
+                    assert_eq!(found.len(), 1, "{list:?}: {found:?}");
+                    assert!(found[0].contains(chain), "{list:?}: {found:?}");
+                }
+                None => assert!(found.is_empty(), "{list:?}: {found:?}"),
             }
         }
     }

@@ -229,6 +229,25 @@ fn bad_redirects_and_a_function_too_large_are_refused_naming_the_cause() {
     assert!(!Path::new(&world.workdir.path().join("shipfront.toml")).exists());
 }
 
+#[test]
+fn redirects_that_loop_or_leave_the_site_are_refused_naming_the_rules() {
+    let world = World::without_bucket("routing-loops");
+    let site = fixture_site("astro");
+    site.file("_redirects", "/* /index.html\n");
+    routing(&world, &site, &[]).fails(2, "round in a circle: /* -> /index.html;");
+    site.file("_redirects", "/blog* https://blog.example.com:splat\n");
+    routing(&world, &site, &[]).fails(2, "puts `:splat` in the URL's host");
+    // A circle through both sources names both.
+    world.config("[[redirects]]\nfrom = \"/a\"\nto = \"/b\"\n");
+    site.file("_redirects", "/old/* /new/:splat\n/b /a\n");
+    let run = routing(&world, &site, &[]).fails(2, "/a -> /b, then /b -> /a");
+    assert!(
+        run.stderr.contains("[[redirects]] and `") && run.stderr.contains("_redirects`:"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// The adapter's function calls that the emulator serves (CreateFunction, GetFunction at both
 /// stages, and reading the viewer-request association), through the real SDK. moto 5.2.5 has
 /// no UpdateFunction or PublishFunction and does not keep function associations: those are
