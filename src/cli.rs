@@ -318,12 +318,17 @@ pub struct SiteArgs {
 /// How `deploy` and `rollback` treat a deploy lock someone else holds.
 #[derive(Debug, Args, Clone, Default)]
 pub struct LockArgs {
-    /// Take the deploy lock even if another deploy holds it (when that one died)
+    /// Take a stale deploy lock at once, without watching it for a lease first
     #[arg(long)]
     pub force_unlock: bool,
 
+    /// Take the deploy lock even from a holder that refreshed it within its lease, when you know
+    /// it stopped (a cancelled job); if it still runs, both write until its next refresh
+    #[arg(long)]
+    pub force_unlock_live: bool,
+
     /// A lock not refreshed for this long is stale (its holder died) and is taken over, e.g.
-    /// `5m`; at least 1m [default: 2m]
+    /// `5m`; at least 1m, at most 1h [default: 2m]
     #[arg(long, env = "SHIPFRONT_LOCK_STALE_AFTER", value_name = "DURATION")]
     pub lock_stale_after: Option<String>,
 }

@@ -25,11 +25,12 @@ pub(crate) const DEFAULT_CONCURRENCY: usize = 32;
 pub(crate) const DEFAULT_MAX_INVALIDATION_PATHS: usize = 100;
 /// By default, a deploy lock not refreshed for this long is stale and may be taken over.
 pub(crate) const LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
-/// How often a deploy refreshes the lock it holds.
-pub(crate) const LOCK_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
-/// The shortest lease allowed: two refreshes, so one slow refresh never makes a live lock stale.
-pub(crate) const MIN_LOCK_LEASE: std::time::Duration =
-    std::time::Duration::from_secs(2 * LOCK_REFRESH.as_secs());
+/// The shortest lease allowed: a holder refreshes four times per lease, so a minute leaves it
+/// 45 seconds to get a refresh through.
+pub(crate) const MIN_LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest lease allowed, and the longest a lock found is watched before it is taken over,
+/// whatever lease it claims.
+pub(crate) const MAX_LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Default multipart threshold and part size, in MiB.
 pub(crate) const DEFAULT_PART_SIZE_MIB: u64 = 16;
 
@@ -413,8 +414,10 @@ fn valid_bucket_name(name: &str) -> bool {
 /// How `deploy` and `rollback` treat a lock someone else holds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LockPolicy {
-    /// `--force-unlock`: take any lock at once.
+    /// `--force-unlock`: take a stale lock, or one whose time cannot be trusted, at once.
     pub(crate) force: bool,
+    /// `--force-unlock-live`: take even a lock refreshed within its lease.
+    pub(crate) force_live: bool,
     /// A lock not refreshed for this long is stale and taken over with a warning.
     pub(crate) stale_after: std::time::Duration,
 }
@@ -428,20 +431,26 @@ impl LockPolicy {
             Some(raw) => parse_lease(&raw)?,
         };
         Ok(LockPolicy {
-            force: args.force_unlock,
+            force: args.force_unlock || args.force_unlock_live,
+            force_live: args.force_unlock_live,
             stale_after,
         })
     }
 }
 
 fn parse_lease(raw: &str) -> Result<std::time::Duration> {
-    let min = MIN_LOCK_LEASE;
+    let (min, max) = (MIN_LOCK_LEASE, MAX_LOCK_LEASE);
     match humantime::parse_duration(raw.trim()) {
-        Ok(d) if d >= min => Ok(d),
-        Ok(_) => Err(Error::Usage(format!(
-            "--lock-stale-after `{raw}` is too short: a running deploy refreshes its lock every \
-             30s, so use at least {}",
+        Ok(d) if d >= min && d <= max => Ok(d),
+        Ok(d) if d < min => Err(Error::Usage(format!(
+            "--lock-stale-after `{raw}` is too short: a running deploy refreshes its lock four \
+             times per lease and must get one refresh through, so use at least {}",
             humantime::format_duration(min)
+        ))),
+        Ok(_) => Err(Error::Usage(format!(
+            "--lock-stale-after `{raw}` is too long: a dead deploy's lock would block the site \
+             that long, so use at most {}",
+            humantime::format_duration(max)
         ))),
         Err(e) => Err(Error::Usage(format!(
             "invalid --lock-stale-after `{raw}` ({e}): use a duration like `5m` or `90s`"

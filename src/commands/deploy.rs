@@ -96,7 +96,8 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
     let first = survey::survey(&store, config, tree, None).await?;
     let changes = !first.plan.is_empty() || work.changes();
     let policy = apply::lock_for(publish, first.live.as_ref(), changes);
-    apply::under_lock(&store, &config.site, "deploy", policy, async |locked| {
+    apply::under_lock(&store, &config.site, "deploy", policy, async |fence| {
+        let locked = fence.holds_lock();
         let survey::Survey {
             listing,
             live,
@@ -134,7 +135,8 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
             previous: live.as_ref(),
             edge_changes: work.changes(),
         };
-        let settings = apply::Settings::new(Command::Deploy, started, publish, &config.site, work);
+        let settings = apply::Settings::new(Command::Deploy, started, publish, &config.site, work)
+            .fenced(fence);
         apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await

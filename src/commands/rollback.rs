@@ -45,7 +45,8 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
         .await?;
     let changes = !first.1.is_empty() || work.changes();
     let policy = apply::lock_for(publish, first.0.live.as_ref(), changes);
-    apply::under_lock(&store, &config.site, "rollback", policy, async |locked| {
+    apply::under_lock(&store, &config.site, "rollback", policy, async |fence| {
+        let locked = fence.holds_lock();
         let (mut chosen, mut plan) = if locked {
             // The first survey's records, versions and plan are let go before the second.
             drop(first);
@@ -72,7 +73,8 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
             publish,
             &config.site,
             work,
-        );
+        )
+        .fenced(fence);
         apply::apply(&store, edge.as_ref(), plan, &settings, &chosen).await
     })
     .await

@@ -184,8 +184,9 @@ pub enum Error {
 
     /// Another deploy or rollback holds the site's lock.
     #[error(
-        "{target} is locked by {holder}{}, refreshed {age}s ago; wait for it to finish, or pass \
-         --force-unlock if it died",
+        "{target} is locked by {holder}{}, refreshed {age}s ago; wait for it to finish (a lock its \
+         holder stops refreshing goes stale and is taken over), or pass --force-unlock-live if \
+         you know it stopped",
         if command.is_empty() { String::new() } else { format!(" ({command})") }
     )]
     Locked {
@@ -193,6 +194,19 @@ pub enum Error {
         holder: String,
         command: String,
         age: u64,
+    },
+
+    /// `--force-unlock` met a lock refreshed within its lease: its holder may still write.
+    #[error(
+        "{target} is locked by {holder}, refreshed {age}s ago, within its lease of {lease}s: it \
+         may still be writing, so --force-unlock does not take it. Wait for it to finish, or \
+         pass --force-unlock-live if you know it stopped (a cancelled job)"
+    )]
+    LockLive {
+        target: String,
+        holder: String,
+        age: u64,
+        lease: u64,
     },
 
     /// Ctrl-C during a deploy or rollback.
@@ -204,11 +218,21 @@ pub enum Error {
 
     /// The deploy could no longer hold its lock, and stopped writing.
     #[error(
-        "lost the lock `{key}`: {why}; the writes stopped there, so no other deploy writes at the \
-         same time. The live site is consistent (every phase finishes before the next): run the \
-         command again"
+        "lost the lock `{key}`: {why}; {}",
+        if *taken_over {
+            "this run stopped writing, but until then both wrote, so the site may mix files of \
+             both runs: run the command again once the other has finished"
+        } else {
+            "the writes stopped there, so no other deploy writes at the same time. The live \
+             site is consistent (every phase finishes before the next): run the command again"
+        }
     )]
-    LockLost { key: String, why: String },
+    LockLost {
+        key: String,
+        why: String,
+        /// Someone took the lock while this run still held it (`--force-unlock-live`).
+        taken_over: bool,
+    },
 
     /// A bug: a task panicked or was cancelled.
     #[error("internal error: {0}; please report it with the command you ran")]
@@ -247,6 +271,7 @@ impl Error {
             | Error::CdnResource { .. }
             | Error::DoctorFailed(_)
             | Error::Locked { .. }
+            | Error::LockLive { .. }
             | Error::Interrupted
             | Error::LockLost { .. }
             | Error::Internal(_)

@@ -15,6 +15,7 @@ use crate::core::plan::Plan;
 use crate::core::release::{self, Release};
 use crate::core::report::{Command, InvalidationReport, Outcome};
 use crate::run::edge::{Edge, EdgeWork};
+use crate::run::lease::{Fence, SystemClocks};
 use crate::store::{Cdn, ObjectStore};
 use crate::{run::execute, run::github, run::lock, run::progress};
 
@@ -30,6 +31,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) state_prefix: &'a str,
     /// What the run keeps live at the edge besides the objects.
     pub(crate) edge: EdgeWork,
+    /// What every write passes first: the lock's lease (open without a lock).
+    pub(crate) fence: Fence,
 }
 
 impl<'a> Settings<'a> {
@@ -49,7 +52,14 @@ impl<'a> Settings<'a> {
             publish,
             state_prefix: &site.state_prefix,
             edge,
+            fence: Fence::open(),
         }
+    }
+
+    /// The same, with writes passing `fence` first.
+    #[must_use]
+    pub(crate) fn fenced(self, fence: Fence) -> Self {
+        Settings { fence, ..self }
     }
 }
 
@@ -73,20 +83,21 @@ pub(crate) trait Recorder {
 }
 
 /// Runs `work` holding the site's lock when `policy` is given (a dry run, or a plan with
-/// nothing to do, needs none); `work` learns whether it holds it. The lock is released whatever
-/// happens, Ctrl-C included.
+/// nothing to do, needs none); `work` gets the fence its writes pass (open without a lock). The
+/// lock is released whatever happens, Ctrl-C included.
 pub(crate) async fn under_lock<S: ObjectStore, T>(
     store: &Arc<S>,
     site: &Site,
     command: &str,
     policy: Option<LockPolicy>,
-    work: impl AsyncFnOnce(bool) -> Result<T>,
+    work: impl AsyncFnOnce(Fence) -> Result<T>,
 ) -> Result<T> {
     let mut interrupts = lock::Interrupts::listen();
     let token = lock::new_token();
     let lock = match policy {
         Some(policy) => {
-            let taking = lock::acquire(Arc::clone(store), site, command, policy, &token);
+            let clocks = Arc::new(SystemClocks);
+            let taking = lock::acquire(Arc::clone(store), site, command, policy, &token, clocks);
             tokio::select! {
                 lock = taking => Some(lock?),
                 // Stopped while taking it: whether its write landed, only the token tells.
@@ -98,8 +109,8 @@ pub(crate) async fn under_lock<S: ObjectStore, T>(
         }
         None => None,
     };
-    let locked = lock.is_some();
-    lock::run_holding(lock, interrupts, work(locked)).await
+    let fence = lock.as_ref().map_or_else(Fence::open, lock::Lock::fence);
+    lock::run_holding(lock, interrupts, work(fence)).await
 }
 
 /// Applies `plan`: in a dry run, only says what it would do; otherwise runs it in phases,
@@ -184,13 +195,22 @@ async fn execute_plan<S: ObjectStore, C: Cdn>(
 ) -> Result<ExecReport> {
     let progress = progress::for_stderr(settings.publish.progress && !plan.is_empty());
     let concurrency = execute::within_open_files(settings.publish.concurrency);
-    let publish = async {
+    // Boxed: the SDK's futures are large, and a debug build's main stack is not.
+    let publish = Box::pin(async {
         match edge {
-            Some(edge) => settings.edge.publish(edge).await,
+            Some(edge) => {
+                settings.fence.check()?;
+                settings.edge.publish(edge).await
+            }
             None => Ok(()),
         }
+    });
+    let run = execute::Run {
+        concurrency,
+        progress,
+        fence: settings.fence.clone(),
     };
-    execute::execute_around_deletes(Arc::clone(store), plan, concurrency, progress, publish).await
+    execute::execute_around_deletes(Arc::clone(store), plan, run, publish).await
 }
 
 /// Sends the invalidation `inv` (what the run overwrote, with what was pending): its report,
@@ -344,7 +364,10 @@ async fn record_release<S: ObjectStore>(
             }),
     };
     match record {
-        Some(record) => write_record(store, settings.state_prefix, &record).await,
+        Some(record) => {
+            settings.fence.check()?;
+            write_record(store, settings.state_prefix, &record).await
+        }
         None => Ok(()),
     }
 }

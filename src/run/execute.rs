@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use crate::core::error::{Error, Result};
 use crate::core::exec_report::{ExecReport, WriteRecord};
 use crate::core::plan::{Action, Op, Phase, Plan};
+use crate::run::lease::Fence;
 use crate::store::{ObjectStore, PutFile, RemoteError, WriteOutcome};
 
 /// `DeleteObjects` takes at most 1000 keys per call.
@@ -99,7 +100,10 @@ async fn run_write<S: ObjectStore>(
 fn phase_error(phase: Phase, mut failures: Vec<(String, Error)>) -> Error {
     if matches!(
         failures[0].1,
-        Error::BucketMissing { .. } | Error::AccessDenied { .. } | Error::NoCredentials { .. }
+        Error::BucketMissing { .. }
+            | Error::AccessDenied { .. }
+            | Error::NoCredentials { .. }
+            | Error::LockLost { .. }
     ) {
         return failures.swap_remove(0).1;
     }
@@ -112,26 +116,43 @@ fn phase_error(phase: Phase, mut failures: Vec<(String, Error)>) -> Error {
     }
 }
 
-/// Executes `plan` with at most `concurrency` writes in flight.
+/// Executes `plan` with at most `concurrency` writes in flight, holding no lock.
 pub async fn execute<S: ObjectStore>(
     store: Arc<S>,
     plan: &Plan,
     concurrency: usize,
     progress: Arc<dyn Progress>,
 ) -> Result<ExecReport> {
-    execute_around_deletes(store, plan, concurrency, progress, async { Ok(()) }).await
+    let run = Run {
+        concurrency,
+        progress,
+        fence: Fence::open(),
+    };
+    execute_around_deletes(store, plan, run, async { Ok(()) }).await
+}
+
+/// How a plan runs: how many writes in flight, who is told, and the fence each write passes.
+pub(crate) struct Run {
+    pub(crate) concurrency: usize,
+    pub(crate) progress: Arc<dyn Progress>,
+    /// The lock's lease: a holder past it sends no more writes.
+    pub(crate) fence: Fence,
 }
 
 /// Executes `plan`, running `before_deletes` once every page is live and before anything is
 /// deleted (where edge routing switches: no route points at a file not yet written, none at
 /// one already gone).
-pub async fn execute_around_deletes<S: ObjectStore>(
+pub(crate) async fn execute_around_deletes<S: ObjectStore>(
     store: Arc<S>,
     plan: &Plan,
-    concurrency: usize,
-    progress: Arc<dyn Progress>,
+    run: Run,
     before_deletes: impl std::future::Future<Output = Result<()>>,
 ) -> Result<ExecReport> {
+    let Run {
+        concurrency,
+        progress,
+        fence,
+    } = run;
     let started = Instant::now();
     let mut report = ExecReport::default();
     let mut before_deletes = Some(before_deletes);
@@ -154,9 +175,17 @@ pub async fn execute_around_deletes<S: ObjectStore>(
             .sum();
         progress.phase_started(phase, actions.len(), bytes);
         let failures = if phase == Phase::Deletes {
-            run_deletes(&store, actions, concurrency, &*progress, &mut report).await
+            run_deletes(
+                &store,
+                actions,
+                concurrency,
+                &*progress,
+                &fence,
+                &mut report,
+            )
+            .await
         } else {
-            run_writes(&store, actions, concurrency, &progress, &mut report).await
+            run_writes(&store, actions, concurrency, &progress, &fence, &mut report).await
         };
         progress.phase_finished(phase);
         if !failures.is_empty() {
@@ -172,6 +201,7 @@ async fn run_writes<S: ObjectStore>(
     actions: Vec<&Action>,
     concurrency: usize,
     progress: &Arc<dyn Progress>,
+    fence: &Fence,
     report: &mut ExecReport,
 ) -> Vec<(String, Error)> {
     let mut tasks = JoinSet::new();
@@ -186,8 +216,13 @@ async fn run_writes<S: ObjectStore>(
             };
             let store = Arc::clone(store);
             let progress = Arc::clone(progress);
+            let fence = fence.clone();
             tasks.spawn(async move {
-                let outcome = run_write(&*store, &action).await;
+                // Checked as the write is sent: a holder past its lease sends nothing more.
+                let outcome = match fence.check() {
+                    Ok(()) => run_write(&*store, &action).await.map_err(Error::from),
+                    Err(e) => Err(e),
+                };
                 if outcome.is_ok() {
                     progress.action_done(&action);
                 }
@@ -224,7 +259,7 @@ async fn run_writes<S: ObjectStore>(
                     etag: out.etag,
                 });
             }
-            Err(e) => failures.push((action.key, e.into())),
+            Err(e) => failures.push((action.key, e)),
         }
     }
     failures
@@ -235,6 +270,7 @@ async fn run_deletes<S: ObjectStore>(
     actions: Vec<&Action>,
     concurrency: usize,
     progress: &dyn Progress,
+    fence: &Fence,
     report: &mut ExecReport,
 ) -> Vec<(String, Error)> {
     let mut failures = Vec::new();
@@ -247,9 +283,13 @@ async fn run_deletes<S: ObjectStore>(
         while failures.is_empty() && tasks.len() < limit {
             let Some(batch) = pending.next() else { break };
             let store = Arc::clone(store);
+            let fence = fence.clone();
             tasks.spawn(async move {
                 let keys = batch.iter().map(|a| a.key.clone()).collect();
-                let outcome = store.delete_batch(keys).await;
+                let outcome = match fence.check() {
+                    Ok(()) => store.delete_batch(keys).await.map_err(Error::from),
+                    Err(e) => Err(e),
+                };
                 (batch, outcome)
             });
         }
@@ -274,7 +314,7 @@ async fn run_deletes<S: ObjectStore>(
             }
             Err(e) => {
                 let first = batch.first().map(|a| a.key.clone()).unwrap_or_default();
-                failures.push((first, e.into()));
+                failures.push((first, e));
             }
         }
     }
@@ -366,6 +406,39 @@ mod tests {
         let result = rt.block_on(execute(Arc::clone(&store), plan, 3, Arc::new(NoProgress)));
         let log = store.calls();
         (result, log)
+    }
+
+    /// A holder whose machine slept past its lease while it wrote: the write in flight lands,
+    /// nothing after it is sent, not even the deletions, and the error says the lease ran out.
+    #[test]
+    fn a_holder_past_its_lease_sends_no_more_writes() {
+        use crate::run::lease::{Clocks, TestClocks};
+        let p = test_plan(SITE, 5);
+        let store = Arc::new(MemoryStore::new("mem"));
+        let (result, puts) = crate::run::fixtures::block_on_paused(async {
+            let clocks = TestClocks::new();
+            let lease = std::time::Duration::from_secs(120);
+            let fence = Fence::of_lease("lock", lease, clocks.clone(), clocks.now());
+            let sleeper = Arc::clone(&clocks);
+            // The laptop sleeps for ten minutes as the third upload is sent.
+            store.before_nth("PutObject", 3, move |_| {
+                sleeper.suspend(std::time::Duration::from_secs(600));
+            });
+            let run = Run {
+                concurrency: 1,
+                progress: Arc::new(NoProgress),
+                fence,
+            };
+            let result = execute_around_deletes(Arc::clone(&store), &p, run, async { Ok(()) });
+            (result.await, store.count_calls("PutObject"))
+        });
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::LockLost { why, .. } if why.contains("lease ran out")),
+            "{err}"
+        );
+        assert_eq!(puts, 3, "nothing sent after the sleep");
+        assert_eq!(store.count_calls("DeleteObjects"), 0);
     }
 
     const SITE: &[&str] = &[

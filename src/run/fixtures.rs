@@ -106,6 +106,7 @@ pub(crate) fn publish() -> Publish {
 fn lock_policy() -> LockPolicy {
     LockPolicy {
         force: false,
+        force_live: false,
         stale_after: Duration::from_secs(120),
     }
 }

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::config::MAX_LOCK_LEASE;
 use crate::core::error::{Error, Result};
+use crate::run::lease::{Clocks, Fence, Lost, Reading, refresh_for};
 use crate::store::{Condition, ObjectStore, RemoteError};
-
-use crate::config::LOCK_REFRESH as REFRESH;
 
 /// How often a lock whose time cannot be trusted is read while it is watched.
 const WATCH_POLL: Duration = Duration::from_secs(5);
@@ -42,13 +42,18 @@ pub(crate) struct LockRecord {
     /// taker watches at least this long (0 in locks of older versions).
     #[serde(default)]
     pub(crate) lease_secs: u64,
+    /// How many times the holder renewed it: every renewal changes the object, even when the
+    /// holder's wall clock stands still, so a watcher never takes a live lock for a dead one.
+    #[serde(default)]
+    pub(crate) renewals: u64,
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
+impl LockRecord {
+    /// The lease its holder keeps, bounded: a record claiming more than any holder may keep
+    /// (tampered, or garbled) is watched for the longest lease, not for decades.
+    fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs).min(MAX_LOCK_LEASE)
+    }
 }
 
 /// A token no other holder has: the standard library's per-process random hash keys, mixed
@@ -87,12 +92,14 @@ pub(crate) enum Found {
 #[must_use]
 pub(crate) fn judge(record: Option<&LockRecord>, now: u64, lease: Duration) -> Found {
     match record {
-        Some(r) if r.refreshed > now + REFRESH.as_secs() => Found::Untrusted {
-            why: format!(
-                "dated {}s in the future (its holder's clock runs ahead)",
-                r.refreshed - now
-            ),
-        },
+        Some(r) if r.refreshed > now.saturating_add(refresh_for(lease).as_secs()) => {
+            Found::Untrusted {
+                why: format!(
+                    "dated {}s in the future (its holder's clock runs ahead)",
+                    r.refreshed - now
+                ),
+            }
+        }
         Some(r) => {
             let age = now.saturating_sub(r.refreshed);
             if age > lease.as_secs() {
@@ -114,7 +121,9 @@ pub(crate) struct Lock<S: ObjectStore> {
     key: String,
     token: String,
     refresher: tokio::task::JoinHandle<()>,
-    lost: watch::Receiver<Option<String>>,
+    /// Turns true when the refresher gave up (the fence says why).
+    lost: watch::Receiver<bool>,
+    fence: Fence,
 }
 
 /// Whether a failed conditional write may have been applied after all (an answer lost, a
@@ -124,14 +133,16 @@ fn ambiguous(e: &RemoteError) -> bool {
 }
 
 /// Takes the lock of `site` (`<state prefix>lock`) for `command`, or fails naming its holder.
-/// `policy.force` takes any lock at once; one not refreshed for `policy.stale_after` is stale
-/// and taken over with a warning; one whose time cannot be trusted is watched that long first.
+/// A lock not refreshed for `policy.stale_after` is stale and taken over with a warning (at
+/// once with `policy.force`); one whose time cannot be trusted is watched that long first; one
+/// refreshed within its lease only with `policy.force_live`. The lease is timed by `clocks`.
 pub(crate) async fn acquire<S: ObjectStore>(
     store: Arc<S>,
     site: &crate::config::Site,
     command: &str,
     policy: crate::config::LockPolicy,
     token: &str,
+    clocks: Arc<dyn Clocks>,
 ) -> Result<Lock<S>> {
     let key = lock_key(site);
     let mut record = LockRecord {
@@ -141,27 +152,32 @@ pub(crate) async fn acquire<S: ObjectStore>(
         refreshed: 0,
         token: token.to_owned(),
         lease_secs: policy.stale_after.as_secs(),
+        renewals: 0,
     };
     // Dated when written (a takeover may come after watching for a lease).
-    let body = |record: &mut LockRecord| {
-        record.started = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        record.refreshed = now_secs();
+    let body = |record: &mut LockRecord, sent: &Reading| {
+        record.started = humantime::format_rfc3339_seconds(sent.wall).to_string();
+        record.refreshed = sent.wall_secs();
         serde_json::to_vec(&*record).unwrap_or_default()
+    };
+    let started = |etag, record, sent| {
+        let fence = Fence::of_lease(&key, policy.stale_after, Arc::clone(&clocks), sent);
+        start(Arc::clone(&store), key.clone(), etag, record, policy, fence)
     };
     let mut last_error = None;
     // Rounds: a lock released or taken between our write and our read is simply tried again.
     for _ in 0..3 {
         // The lease counts from before the write: it may land any time after.
-        let sent = Instant::now();
+        let sent = clocks.now();
         let created = write(
             &*store,
             &key,
-            body(&mut record),
+            body(&mut record, &sent),
             Condition::Absent,
             &mut last_error,
         );
         if let Some(etag) = created.await? {
-            return Ok(start(store, key, etag, record, policy, sent));
+            return Ok(started(etag, record, sent));
         }
         let Some((bytes, etag)) = store.get_with_etag(&key).await? else {
             continue;
@@ -169,17 +185,24 @@ pub(crate) async fn acquire<S: ObjectStore>(
         let found: Option<LockRecord> = serde_json::from_slice(&bytes).ok();
         if found.as_ref().is_some_and(|f| f.token == record.token) {
             // Our own write landed; only its answer was lost.
-            return Ok(start(store, key, etag, record, policy, sent));
+            return Ok(started(etag, record, sent));
         }
-        if !may_take(&*store, &key, &etag, found.as_ref(), site, policy).await? {
+        let now = clocks.now().wall_secs();
+        if !may_take(&*store, &key, &etag, found.as_ref(), site, policy, now).await? {
             continue;
         }
         // Take it only if it is still the lock we judged: two takers cannot both win.
-        let sent = Instant::now();
+        let sent = clocks.now();
         let taken = Condition::Matches(etag);
-        let written = write(&*store, &key, body(&mut record), taken, &mut last_error);
+        let written = write(
+            &*store,
+            &key,
+            body(&mut record, &sent),
+            taken,
+            &mut last_error,
+        );
         if let Some(etag) = written.await? {
-            return Ok(start(store, key, etag, record, policy, sent));
+            return Ok(started(etag, record, sent));
         }
     }
     Err(match last_error {
@@ -245,6 +268,7 @@ async fn may_take<S: ObjectStore>(
     found: Option<&LockRecord>,
     site: &crate::config::Site,
     policy: crate::config::LockPolicy,
+    now: u64,
 ) -> Result<bool> {
     let who = found.map_or_else(|| "an unknown holder".to_owned(), |f| f.holder.clone());
     let locked = |age| Error::Locked {
@@ -255,16 +279,26 @@ async fn may_take<S: ObjectStore>(
     };
     // The holder fences itself within its own lease, which may be longer than ours.
     let watch_for = found
-        .map(|f| Duration::from_secs(f.lease_secs))
+        .map(LockRecord::lease)
         .map_or(policy.stale_after, |theirs| theirs.max(policy.stale_after));
-    match (judge(found, now_secs(), policy.stale_after), policy.force) {
-        (Found::Held { age }, false) => Err(locked(age)),
-        (Found::Held { age }, true) => {
+    match (judge(found, now, policy.stale_after), policy.force) {
+        (Found::Held { age }, _) if policy.force_live => {
             crate::run::github::warn(&format!(
-                "--force-unlock: taking the lock from {who} (refreshed {age}s ago)"
+                "--force-unlock-live: taking the lock from {who} (refreshed {age}s ago): if it \
+                 still runs, it stops at its next refresh, and the site may mix files of both \
+                 runs until one completes"
             ));
             Ok(true)
         }
+        (Found::Held { age }, false) => Err(locked(age)),
+        (Found::Held { age }, true) => Err(Error::LockLive {
+            target: site.target(),
+            holder: who.clone(),
+            age,
+            lease: found
+                .map_or(policy.stale_after, LockRecord::lease)
+                .as_secs(),
+        }),
         (Found::Untrusted { why }, true) => {
             crate::run::github::warn(&format!("--force-unlock: taking the lock of {who} ({why})"));
             Ok(true)
@@ -346,40 +380,42 @@ async fn watch_unchanged<S: ObjectStore>(
     Ok(Watched::Unchanged)
 }
 
+/// Starts holding the lock `key` (its ETag `etag`, its record `record`) under `policy`'s
+/// lease, whose writes pass `fence`: a task renews it every refresh interval and, when it
+/// cannot in time, closes the fence and reports through `lost`.
 fn start<S: ObjectStore>(
     store: Arc<S>,
     key: String,
     etag: String,
     record: LockRecord,
     policy: crate::config::LockPolicy,
-    written: Instant,
+    fence: Fence,
 ) -> Lock<S> {
     let token = record.token.clone();
     let etag = Arc::new(Mutex::new(etag));
-    let (lost_tx, lost) = watch::channel(None);
+    let (lost_tx, lost) = watch::channel(false);
     let refresher = {
         let (store, key, etag) = (Arc::clone(&store), key.clone(), Arc::clone(&etag));
-        // Renewed by then, nobody can have judged the lease stale: a refresh interval of margin.
-        let renew_within = policy.stale_after.saturating_sub(REFRESH);
+        let fence = fence.clone();
+        let refresh = refresh_for(policy.stale_after);
         tokio::spawn(async move {
             let mut record = record;
-            let mut renewed = written;
-            loop {
-                tokio::time::sleep(REFRESH).await;
-                let deadline = renewed + renew_within;
+            while let Some(deadline) = fence.writes_end() {
+                tokio::time::sleep(refresh).await;
                 // A call that hangs is given up at the deadline too.
-                let outcome = tokio::time::timeout_at(
-                    deadline,
-                    renew(&*store, &key, &etag, &mut record, deadline),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    Err("it could not be renewed in time: a call did not answer".to_owned())
-                });
+                let renewal = renew(&*store, &key, &etag, &mut record, deadline, &fence);
+                let outcome = tokio::time::timeout_at(deadline, renewal)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Lost::alone(
+                            "it could not be renewed in time: a call did not answer",
+                        ))
+                    });
                 match outcome {
-                    Ok(sent) => renewed = sent,
-                    Err(why) => {
-                        let _ = lost_tx.send(Some(why));
+                    Ok(sent) => fence.renewed(sent),
+                    Err(lost) => {
+                        fence.lose(lost);
+                        let _ = lost_tx.send(true);
                         return;
                     }
                 }
@@ -392,6 +428,36 @@ fn start<S: ObjectStore>(
         token,
         refresher,
         lost,
+        fence,
+    }
+}
+
+/// Why a lock is lost, from the error its fence gave.
+fn lost_reason(e: &Error) -> Lost {
+    match e {
+        Error::LockLost {
+            why, taken_over, ..
+        } => Lost {
+            why: why.clone(),
+            taken_over: *taken_over,
+        },
+        other => Lost::alone(other.to_string()),
+    }
+}
+
+/// The lock was overwritten or deleted (`why`) while this run held it: another may write.
+fn overwritten(why: &str) -> Lost {
+    Lost {
+        why: why.to_owned(),
+        taken_over: true,
+    }
+}
+
+/// The holder `holder` took the lock over from a run still holding it.
+fn taken_over(holder: &str) -> Lost {
+    Lost {
+        why: format!("{holder} took it over"),
+        taken_over: true,
     }
 }
 
@@ -403,11 +469,17 @@ async fn renew<S: ObjectStore>(
     etag: &Mutex<String>,
     record: &mut LockRecord,
     deadline: Instant,
-) -> std::result::Result<Instant, String> {
+    fence: &Fence,
+) -> std::result::Result<Reading, Lost> {
     let mut wait = Duration::from_secs(1);
     loop {
-        let sent = Instant::now();
-        record.refreshed = now_secs();
+        // A lease already run out (the machine slept) is not renewed: it is lost.
+        fence.check().map_err(|e| lost_reason(&e))?;
+        let Some(sent) = fence.now() else {
+            return Err(Lost::alone("it is not held"));
+        };
+        record.refreshed = sent.wall_secs();
+        record.renewals += 1;
         let body = serde_json::to_vec(&record).unwrap_or_default();
         let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
         let failure = match store
@@ -441,15 +513,17 @@ async fn renew<S: ObjectStore>(
                         return Ok(sent);
                     }
                     Some(f) if f.token == record.token => {}
-                    Some(f) => return Err(format!("{} took it over", f.holder)),
-                    None => return Err("it was overwritten".to_owned()),
+                    Some(f) => return Err(taken_over(&f.holder)),
+                    None => return Err(overwritten("it was overwritten")),
                 }
             }
-            Ok(None) => return Err("it was deleted".to_owned()),
+            Ok(None) => return Err(overwritten("it was deleted")),
             Err(_) => {}
         }
         if Instant::now() + wait > deadline {
-            return Err(format!("it could not be renewed in time: {failure}"));
+            return Err(Lost::alone(format!(
+                "it could not be renewed in time: {failure}"
+            )));
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(8));
@@ -457,6 +531,12 @@ async fn renew<S: ObjectStore>(
 }
 
 impl<S: ObjectStore> Lock<S> {
+    /// What every write of the holder passes first.
+    #[must_use]
+    pub(crate) fn fence(&self) -> Fence {
+        self.fence.clone()
+    }
+
     /// Stops refreshing and deletes the lock, if it is still ours (its token says so: a
     /// renewal that landed at the last moment changed its ETag, not its owner).
     pub(crate) async fn release(self) {
@@ -492,17 +572,16 @@ pub(crate) async fn run_holding<S: ObjectStore, T>(
     mut interrupts: Interrupts,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let mut lost = lock.as_ref().map(|l| (l.lost.clone(), l.key.clone()));
+    let mut lost = lock.as_ref().map(|l| (l.lost.clone(), l.fence.clone()));
     let lock_lost = async {
         match &mut lost {
-            Some((lost, key)) => {
-                let why = match lost.wait_for(Option::is_some).await {
-                    Ok(why) => why.clone().unwrap_or_default(),
-                    Err(_) => std::future::pending().await,
-                };
-                Error::LockLost {
-                    key: key.clone(),
-                    why,
+            Some((lost, fence)) => {
+                if lost.wait_for(|lost| *lost).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                match fence.check() {
+                    Err(e) => e,
+                    Ok(()) => Error::Internal("the lock's refresher stopped".to_owned()),
                 }
             }
             None => std::future::pending().await,
@@ -581,6 +660,17 @@ impl Interrupts {
 mod tests {
     use super::*;
     use crate::config::LOCK_LEASE as LEASE;
+    use crate::run::lease::{SystemClocks, TestClocks};
+
+    /// The default lease's refresh interval.
+    const REFRESH: Duration = Duration::from_secs(30);
+
+    fn now_secs() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+    }
 
     #[test]
     fn leases_expire() {
@@ -591,6 +681,7 @@ mod tests {
             refreshed,
             token: String::new(),
             lease_secs: 0,
+            renewals: 0,
         };
         let now = 10_000;
         let minute = Duration::from_secs(60);
@@ -628,26 +719,48 @@ mod tests {
             refreshed,
             token: format!("token of {holder}"),
             lease_secs: 0,
+            renewals: 0,
         })
         .unwrap()
     }
 
-    /// Takes the lock of site `b` under the lease `LEASE` (at once, with `force`), as a deploy.
+    /// How a test takes the lock: waiting, `--force-unlock`, or `--force-unlock-live`.
+    #[derive(Clone, Copy)]
+    enum Taking {
+        Waiting,
+        Forced,
+        ForcedLive,
+    }
+
+    /// Takes the lock of site `b` under the lease `LEASE` as a deploy, timed by `clocks`.
     async fn acquire_lease(
         store: &Arc<crate::store::memory::MemoryStore>,
-        force: bool,
+        taking: Taking,
+        clocks: Arc<dyn Clocks>,
     ) -> Result<Lock<crate::store::memory::MemoryStore>> {
         let policy = crate::config::LockPolicy {
-            force,
+            force: !matches!(taking, Taking::Waiting),
+            force_live: matches!(taking, Taking::ForcedLive),
             stale_after: LEASE,
         };
         let site = crate::run::fixtures::site();
-        acquire(Arc::clone(store), &site, "deploy", policy, &new_token()).await
+        acquire(
+            Arc::clone(store),
+            &site,
+            "deploy",
+            policy,
+            &new_token(),
+            clocks,
+        )
+        .await
     }
 
-    fn take(store: &Arc<crate::store::memory::MemoryStore>, force: bool) -> Result<()> {
+    fn take(store: &Arc<crate::store::memory::MemoryStore>, taking: Taking) -> Result<()> {
         crate::run::fixtures::block_on_paused(async {
-            acquire_lease(store, force).await?.release().await;
+            acquire_lease(store, taking, Arc::new(SystemClocks))
+                .await?
+                .release()
+                .await;
             Ok(())
         })
     }
@@ -659,10 +772,23 @@ mod tests {
         use crate::store::memory::MemoryStore;
         let store = Arc::new(MemoryStore::new("b"));
         store.with_objects(|o| o.put(KEY, &record_at("ci-1", now_secs())));
-        assert!(matches!(take(&store, false), Err(Error::Locked { .. })));
-        take(&store, true).expect("--force-unlock takes it");
+        assert!(matches!(
+            take(&store, Taking::Waiting),
+            Err(Error::Locked { .. })
+        ));
+        // A lock refreshed within its lease may have a live holder: --force-unlock is not
+        // enough.
+        let err = take(&store, Taking::Forced).unwrap_err();
+        assert!(
+            matches!(&err, Error::LockLive { holder, .. } if holder == "ci-1"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--force-unlock-live"), "{err}");
+        take(&store, Taking::ForcedLive).expect("--force-unlock-live takes it");
         store.with_objects(|o| o.put(KEY, &record_at("ci-2", now_secs() - 121)));
-        take(&store, false).expect("a stale lock is taken over");
+        take(&store, Taking::Forced).expect("--force-unlock takes a stale lock at once");
+        store.with_objects(|o| o.put(KEY, &record_at("ci-2", now_secs() - 121)));
+        take(&store, Taking::Waiting).expect("a stale lock is taken over");
         assert!(store.with_objects(|o| o.current(KEY).is_none()), "released");
     }
 
@@ -675,7 +801,7 @@ mod tests {
         store.before_nth("PutObject", 2, |o| {
             o.put(KEY, &record_at("the other", now_secs()));
         });
-        let err = take(&store, false).unwrap_err();
+        let err = take(&store, Taking::Waiting).unwrap_err();
         assert!(
             matches!(&err, Error::Locked { holder, .. } if holder == "the other"),
             "{err}"
@@ -688,7 +814,7 @@ mod tests {
         let store = Arc::new(MemoryStore::new("b"));
         store.with_objects(|o| o.put(KEY, &record_at("leaving", now_secs())));
         store.before_nth("GetObject", 1, |o| o.delete(KEY));
-        take(&store, false).expect("taken on the second round");
+        take(&store, Taking::Waiting).expect("taken on the second round");
         let creates = store.count_calls("PutObject .shipfront/lock");
         assert_eq!(creates, 2);
     }
@@ -700,7 +826,7 @@ mod tests {
     ) -> (Result<()>, Duration) {
         crate::run::fixtures::block_on_paused(async {
             let started = Instant::now();
-            let lock = acquire_lease(store, false).await;
+            let lock = acquire_lease(store, Taking::Waiting, Arc::new(SystemClocks)).await;
             let result = match lock {
                 Ok(lock) => {
                     run_holding(Some(lock), Interrupts::listen(), async {
@@ -771,6 +897,17 @@ mod tests {
         let (result, elapsed) = hold(&store, Duration::from_secs(3600));
         let err = result.unwrap_err();
         assert!(err.to_string().contains("the other took it over"), "{err}");
+        // Both wrote until then: the message does not claim the site is consistent.
+        assert!(
+            matches!(
+                &err,
+                Error::LockLost {
+                    taken_over: true,
+                    ..
+                }
+            ) && err.to_string().contains("may mix files of both runs"),
+            "{err}"
+        );
         assert!(elapsed <= REFRESH + Duration::from_secs(1), "{elapsed:?}");
         assert!(
             store.with_objects(|o| o.current(KEY).is_some()),
@@ -818,6 +955,121 @@ mod tests {
         assert!(elapsed <= LEASE - REFRESH, "{elapsed:?}");
     }
 
+    /// Takes the lock timed by `clocks` and holds it while `work` runs, with time paused;
+    /// the lock object after every write to it.
+    fn hold_with(
+        store: &Arc<crate::store::memory::MemoryStore>,
+        clocks: Arc<dyn Clocks>,
+        lease: Duration,
+        work: impl AsyncFnOnce(Fence) -> Result<()>,
+    ) -> Result<()> {
+        let policy = crate::config::LockPolicy {
+            force: false,
+            force_live: false,
+            stale_after: lease,
+        };
+        crate::run::fixtures::block_on_paused(async {
+            let site = crate::run::fixtures::site();
+            let lock = acquire(Arc::clone(store), &site, "deploy", policy, "t", clocks).await?;
+            let fence = lock.fence();
+            run_holding(Some(lock), Interrupts::listen(), work(fence)).await
+        })
+    }
+
+    /// The laptop sleeps through its refreshes while it holds the lock; another deploy takes it
+    /// meanwhile. Woken, the holder writes nothing more and does not renew: it stops at its
+    /// first write, naming the lease.
+    #[test]
+    fn a_holder_woken_after_its_lease_writes_nothing_more() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        let clocks = TestClocks::new();
+        let sleeper = Arc::clone(&clocks);
+        let result = hold_with(&store, clocks.clone(), LEASE, async |fence| {
+            for page in 0..100 {
+                if page == 3 {
+                    sleeper.suspend(Duration::from_secs(30 * 60));
+                }
+                fence.check()?;
+                let key = format!("page-{page}.html");
+                store.put_bytes(&key, vec![1], "text/html", None).await?;
+            }
+            Ok(())
+        });
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::LockLost { why, taken_over: false, .. } if why.contains("lease ran out")),
+            "{err}"
+        );
+        let pages = store.count_calls("PutObject page-");
+        assert_eq!(pages, 3, "only the pages written before the sleep");
+        assert_eq!(
+            store.count_calls("PutObject .shipfront/lock"),
+            1,
+            "never renewed"
+        );
+    }
+
+    /// Every refresh changes the lock object, even when the holder's wall clock stands still, so
+    /// a watcher never sees a live lock "unchanged".
+    #[test]
+    fn every_refresh_changes_the_lock_even_with_a_frozen_wall_clock() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        let clocks = TestClocks::new();
+        clocks.freeze_wall();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for nth in 1..=5 {
+            let seen = Arc::clone(&seen);
+            // Before the next write: the lock as the one before left it.
+            store.before_nth("PutObject", nth + 1, move |o| {
+                let etag = o.current(KEY).map(|v| v.etag.clone());
+                seen.lock().unwrap().push(etag);
+            });
+        }
+        hold_with(&store, clocks, LEASE, async |_| {
+            tokio::time::sleep(REFRESH * 5 + Duration::from_secs(1)).await;
+            Ok(())
+        })
+        .expect("held throughout");
+        let seen = seen.lock().unwrap().clone();
+        let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert_eq!(distinct.len(), 5, "every refresh a new object: {seen:?}");
+    }
+
+    /// The shortest lease the config allows holds a deploy of any length, with no fault.
+    #[test]
+    fn the_shortest_lease_holds_a_long_deploy() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        let result = hold_with(&store, Arc::new(SystemClocks), MINUTE, async |fence| {
+            for _ in 0..30 {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                fence.check()?;
+            }
+            Ok(())
+        });
+        result.expect("five minutes under a lease of one");
+        let refreshes = store.count_calls("PutObject .shipfront/lock") - 1;
+        // Every 15s for 300s (the last one may race the end of the work).
+        assert!((19..=20).contains(&refreshes), "{refreshes} refreshes");
+    }
+
+    /// A lock claiming a lease of centuries is watched for the longest lease allowed, not for
+    /// its claim (which used to overflow the clock and panic).
+    #[test]
+    fn a_lock_claiming_a_huge_lease_is_watched_for_the_longest_allowed() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        let mut huge =
+            serde_json::from_slice::<LockRecord>(&record_at("odd", now_secs() - 500)).unwrap();
+        huge.lease_secs = u64::MAX;
+        store.with_objects(|o| o.put(KEY, &serde_json::to_vec(&huge).unwrap()));
+        let (result, elapsed) = hold(&store, Duration::from_secs(1));
+        result.expect("taken after the longest lease");
+        assert!(
+            elapsed >= MAX_LOCK_LEASE && elapsed < MAX_LOCK_LEASE + WATCH_POLL * 2,
+            "{elapsed:?}"
+        );
+    }
+
     /// A lease of a minute, as `lock_stale_after = "1m"` sets.
     const MINUTE: Duration = Duration::from_secs(60);
 
@@ -831,12 +1083,14 @@ mod tests {
     ) -> (Result<()>, Duration, Option<LockRecord>) {
         let policy = crate::config::LockPolicy {
             force: false,
+            force_live: false,
             stale_after: lease,
         };
         crate::run::fixtures::block_on_paused(async {
             let started = Instant::now();
             let site = crate::run::fixtures::site();
-            let lock = acquire(Arc::clone(store), &site, "deploy", policy, token).await;
+            let clocks = Arc::new(SystemClocks);
+            let lock = acquire(Arc::clone(store), &site, "deploy", policy, token, clocks).await;
             let elapsed = started.elapsed();
             let after = store.with_objects(|o| {
                 o.current(KEY)

@@ -8,6 +8,7 @@ pub mod execute;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub(crate) mod github;
+pub(crate) mod lease;
 pub(crate) mod lock;
 pub(crate) mod output;
 pub(crate) mod progress;

@@ -119,7 +119,7 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
             .site(&site)
             .args(&["--no-progress", "--concurrency", "4"])
             // The killed deploy before this one left its lock behind.
-            .force_unlock()
+            .force_unlock_live()
             // Old bundles go at once, so the end state is exactly the folder.
             .args(&["--keep-assets", "0"])
             .kill_after_writes(hold_after);
@@ -130,10 +130,11 @@ fn deploy_killed_at_any_moment_leaves_a_working_site() {
         .shipfront("deploy")
         .site(&site)
         .args(&["--no-progress", "--keep-assets", "0"])
-        .force_unlock()
+        .force_unlock_live()
         .ok();
     assert!(
-        run.stderr.contains("--force-unlock: taking the lock from"),
+        run.stderr
+            .contains("--force-unlock-live: taking the lock from"),
         "{}",
         run.stderr
     );

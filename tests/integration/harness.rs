@@ -901,6 +901,11 @@ impl Invocation<'_> {
         self.args(&["--force-unlock"])
     }
 
+    /// Takes even a lock refreshed within its lease: a killed run's, in these tests.
+    pub(crate) fn force_unlock_live(self) -> Self {
+        self.args(&["--force-unlock-live"])
+    }
+
     /// Sets an environment variable (after the world's own, so it may override them).
     pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), Some(value.to_owned())));

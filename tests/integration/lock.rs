@@ -30,9 +30,23 @@ fn a_held_lock_stops_a_second_deploy_before_any_write() {
     assert!(run.stderr.contains("--force-unlock"), "{}", run.stderr);
     assert!(world.objects().is_empty(), "nothing written");
 
-    let run = world.shipfront("deploy").site(&site).force_unlock().ok();
+    // Refreshed 5s ago, within its lease: --force-unlock alone does not take it.
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .force_unlock()
+        .run()
+        .fails(1, "pass --force-unlock-live if you know it stopped");
+    assert!(world.objects().is_empty(), "nothing written");
+
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .force_unlock_live()
+        .ok();
     assert!(
-        run.stderr.contains("taking the lock from ci-job-42"),
+        run.stderr
+            .contains("--force-unlock-live: taking the lock from ci-job-42"),
         "{}",
         run.stderr
     );
@@ -72,7 +86,7 @@ fn two_deploys_at_once_never_mix_their_trees() {
     // A dies holding the lock; B, told it is dead, completes alone.
     first.kill().unwrap();
     first.wait().unwrap();
-    world.shipfront("deploy").site(&b).force_unlock().ok();
+    world.shipfront("deploy").site(&b).force_unlock_live().ok();
     assert_eq!(
         world.objects(),
         b.md5s(""),

@@ -182,17 +182,26 @@ fn a_rollback_killed_at_any_moment_leaves_a_working_site_and_a_rerun_completes_i
     // batch, the record, the lock's removal.
     for hold_after in [1, 4, 10, 15, 16, 17] {
         // Back to v2 (the killed rollback before left a mix, and its lock).
-        world.shipfront("deploy").site(&site).args(&keep0).ok();
+        world
+            .shipfront("deploy")
+            .site(&site)
+            .args(&keep0)
+            .force_unlock_live()
+            .ok();
         world
             .shipfront("rollback")
             .to(&v1_id)
-            .force_unlock()
+            .force_unlock_live()
             .args(&["--no-progress"])
             .kill_after_writes(hold_after);
         assert_pages_reference_only_existing_objects(&world);
     }
     // A rerun completes it.
-    world.shipfront("rollback").to(&v1_id).force_unlock().ok();
+    world
+        .shipfront("rollback")
+        .to(&v1_id)
+        .force_unlock_live()
+        .ok();
     assert_eq!(world.objects(), v1);
     assert_pages_reference_only_existing_objects(&world);
 }
