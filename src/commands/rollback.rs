@@ -336,7 +336,7 @@ mod tests {
     use super::*;
     use crate::commands::in_memory::*;
     use crate::run::fixtures::{block_on, deploy_config, now, rollback_config, tree};
-    use crate::store::memory::MemoryCdn;
+    use crate::store::memory::{MemoryCdn, MemoryStore};
 
     #[test]
     fn deploy_then_rollback_restores_the_bytes_and_invalidates_what_changed() {
@@ -538,6 +538,153 @@ mod tests {
         // Rolling back publishes the function the target release had.
         run_rollback(&store, &cdn, &rollback_config()).expect("rollback");
         assert_eq!(live(&cdn), first);
+    }
+
+    /// Routed v1, then routed v2 with another layout: the store, the CDN, the first release's
+    /// record key, and the function live now.
+    fn two_routed_releases() -> (Arc<MemoryStore>, Arc<MemoryCdn>, String, String) {
+        let (store, cdn) = fresh();
+        let config = routed(deploy_config());
+        deploy_with(&store, &cdn, &config, &v1()).expect("first deploy");
+        let first = live_record(&store).id;
+        let mut files = tree(&[("index.html", "home 2"), ("about/index.html", "a")]);
+        files.notes.clear();
+        deploy_with(&store, &cdn, &config, &files).expect("second deploy");
+        let key = crate::core::release::record_key(".shipfront/", &first);
+        let live = live_function(&cdn);
+        (store, cdn, key, live)
+    }
+
+    fn live_function(cdn: &MemoryCdn) -> String {
+        crate::store::memory::lock(&cdn.functions)
+            .get(FUNCTION)
+            .and_then(|f| f.live.clone())
+            .unwrap_or_default()
+    }
+
+    /// Rewrites the record at `key` as `tamper` says, as someone who can write the state prefix
+    /// could.
+    fn tamper_record(store: &MemoryStore, key: &str, tamper: impl FnOnce(&mut Release)) {
+        store.with_objects(|o| {
+            let body = o.current(key).expect("the record").body.clone();
+            let mut record: Release = serde_json::from_slice(&body).expect("a record");
+            tamper(&mut record);
+            o.put(key, &serde_json::to_vec(&record).expect("json"));
+        });
+    }
+
+    /// Nothing written after `before` calls, not even the lock: the record is judged first.
+    fn nothing_written(store: &MemoryStore, before: usize) {
+        assert_eq!(writes(&store.calls()[before..]), Vec::<&String>::new());
+    }
+
+    /// Whether the CDN published a function after its first `before` calls.
+    fn published_since(cdn: &MemoryCdn, before: usize) -> bool {
+        cdn.calls()[before..].contains(&"PublishFunction")
+    }
+
+    /// Someone who can write the state prefix puts their own code in a release record: the
+    /// rollback to it is refused, naming it, and nothing is published or restored.
+    #[test]
+    fn a_record_whose_routing_code_was_changed_is_refused_before_any_write() {
+        let (store, cdn, key, live) = two_routed_releases();
+        tamper_record(&store, &key, |r| {
+            r.routing = Some("function handler(e) { return steal(e); }".to_owned());
+        });
+        let (before, published) = (store.calls().len(), cdn.calls().len());
+        let err = run_rollback(&store, &cdn, &rollback_config()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(&err, Error::RecordRefused { .. })
+                && text.contains("not what its recorded inputs generate"),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), 2);
+        nothing_written(&store, before);
+        assert_eq!(live_function(&cdn), live, "the live function is untouched");
+        assert!(!published_since(&cdn, published));
+    }
+
+    /// The inputs changed instead, to something the config would refuse (a redirect loop, a
+    /// splat in a host): refused the same way.
+    #[test]
+    fn a_record_whose_routing_inputs_were_changed_is_refused_before_any_write() {
+        type Tamper = fn(&mut crate::core::routing::RoutingInputs);
+        let cases: [(Tamper, &str); 3] = [
+            (
+                |i| {
+                    i.config
+                        .redirects
+                        .push(redirect("/blog*", "https://x.test:splat"))
+                },
+                "host",
+            ),
+            (
+                |i| i.config.redirects.push(redirect("/*", "/index.html")),
+                "circle",
+            ),
+            (
+                |i| {
+                    i.layout.exceptions.insert("x';steal();'".to_owned());
+                },
+                "is not a path",
+            ),
+        ];
+        for (tamper, says) in cases {
+            let (store, cdn, key, live) = two_routed_releases();
+            tamper_record(&store, &key, |r| {
+                tamper(r.routing_inputs.as_mut().expect("inputs"))
+            });
+            let before = store.calls().len();
+            let err = run_rollback(&store, &cdn, &rollback_config()).unwrap_err();
+            assert!(
+                matches!(&err, Error::RecordRefused { .. }) && err.to_string().contains(says),
+                "{err}"
+            );
+            nothing_written(&store, before);
+            assert_eq!(live_function(&cdn), live);
+        }
+    }
+
+    fn redirect(from: &str, to: &str) -> crate::core::routing::Redirect {
+        crate::core::routing::Redirect {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            status: 301,
+        }
+    }
+
+    /// A record of an older version keeps the code but not its inputs: the objects are rolled
+    /// back and the live function stays, since shipfront publishes only what it generates.
+    #[test]
+    fn a_record_without_routing_inputs_rolls_back_the_objects_and_keeps_the_live_function() {
+        let (store, cdn, key, live) = two_routed_releases();
+        tamper_record(&store, &key, |r| {
+            r.routing_inputs = None;
+            r.shipfront = "0.9.0".to_owned();
+        });
+        let published = cdn.calls().len();
+        run_rollback(&store, &cdn, &rollback_config()).expect("rolled back");
+        assert_eq!(live_function(&cdn), live, "the live function stays");
+        assert!(!published_since(&cdn, published));
+        let restored = live_record(&store);
+        assert!(restored.objects.contains_key("about.html"), "v1's objects");
+    }
+
+    /// Records of another version are generated again by this one: what is published is
+    /// always this version's code for the recorded inputs.
+    #[test]
+    fn a_record_of_another_version_is_published_as_this_version_generates_it() {
+        let (store, cdn, key, _) = two_routed_releases();
+        let mut inputs = None;
+        tamper_record(&store, &key, |r| {
+            r.shipfront = "0.9.0".to_owned();
+            r.routing = Some("// written by shipfront 0.9.0".to_owned());
+            inputs = r.routing_inputs.clone();
+        });
+        run_rollback(&store, &cdn, &rollback_config()).expect("rolled back");
+        let want = inputs.expect("inputs").function().expect("code");
+        assert_eq!(live_function(&cdn), want);
     }
 
     #[test]

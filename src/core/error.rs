@@ -209,6 +209,14 @@ pub enum Error {
         lease: u64,
     },
 
+    /// A release record that cannot be trusted: what it says would be published.
+    #[error(
+        "release `{id}`'s record is refused: {why}. Nothing was written; shipfront publishes only \
+         functions it generates. The records live under the state prefix: check who can write \
+         there, then roll back to another release (`shipfront releases`) or deploy again"
+    )]
+    RecordRefused { id: String, why: String },
+
     /// Ctrl-C during a deploy or rollback.
     #[error(
         "interrupted: the writes stopped where they were; the live site is consistent (every \
@@ -261,6 +269,7 @@ impl Error {
             | Error::TooManyDeletes { .. }
             | Error::SpaNoFallback { .. }
             | Error::SpaNotReady { .. }
+            | Error::RecordRefused { .. }
             | Error::NoCredentials { .. } => 2,
             Error::BucketMissing { .. }
             | Error::AccessDenied { .. }

@@ -132,6 +132,7 @@ pub(crate) fn of_deploy(
         rewritten,
         pending_invalidation: Vec::new(),
         routing: o.previous.and_then(|p| p.routing.clone()),
+        routing_inputs: o.previous.and_then(|p| p.routing_inputs.clone()),
         headers: o.previous.and_then(|p| p.headers.clone()),
     }
 }
@@ -182,6 +183,10 @@ pub(crate) fn of_rollback(
             .routing
             .clone()
             .or_else(|| live.and_then(|l| l.routing.clone())),
+        routing_inputs: match &target.routing {
+            Some(_) => target.routing_inputs.clone(),
+            None => live.and_then(|l| l.routing_inputs.clone()),
+        },
         headers: target
             .headers
             .clone()

@@ -46,10 +46,14 @@ pub struct Release {
     /// next deploy or rollback sends them, even when it changes nothing else.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_invalidation: Vec<String>,
-    /// The edge-routing function's code live after this release (`--routing`), which a
-    /// rollback to it publishes again.
+    /// The edge-routing function's code live after this release (`--routing`). A rollback
+    /// never publishes it as read: it generates the function again from `routing_inputs`, and
+    /// refuses a record whose code differs from what the same version generates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<String>,
+    /// What the routing function was generated from (absent in records of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_inputs: Option<crate::core::routing::RoutingInputs>,
     /// The response headers (`[headers]` as written) live after this release, which a rollback
     /// to it writes again.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@
 //!
 //! Rules, in order: redirects (exact, then `*` splats, the query string kept); a path whose last
 //! segment has an extension is a file and passes untouched, so a missing asset stays a real
-//! 403/404; an SPA sends every other path to its fallback page; a multi-page build maps
+//! 403/404, unless the build has a page there (`/release-1.2/index.html`); an SPA sends every other path to its fallback page; a multi-page build maps
 //! `/dir/` to `/dir/index.html` and `/dir` to a 301 to `/dir/` (a folder-style page) or to
 //! `/dir.html` (a file-style page), as built or as `trailing_slash` says.
 
@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
 
 /// What browsers percent-encode in a URL's path, and so how CloudFront hands a path to the
 /// function (WHATWG URL's path set, with `?` left to the query): controls, space, `"`, `<`,
@@ -57,7 +58,8 @@ pub fn is_ours(arn: &str, distribution: &str) -> bool {
 pub const RUNTIME: &str = "cloudfront-js-2.0";
 
 /// How paths without an extension reach their page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// A single-page app: every such path gets the fallback page (`/index.html`).
     Spa { fallback: String },
@@ -66,7 +68,8 @@ pub enum Mode {
 }
 
 /// What a multi-page build does with the trailing slash of a page's URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TrailingSlash {
     /// Each page at the URL its layout implies: `/dir/` for `dir/index.html`, `/name` for
     /// `name.html`.
@@ -105,7 +108,7 @@ impl TrailingSlash {
 
 /// One redirect: `from` (a path, ending in `*` for every path under it) to `to` (a path or a
 /// URL; `:splat` takes what `*` matched).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redirect {
     pub from: String,
     pub to: String,
@@ -284,8 +287,8 @@ pub fn parse_redirects(name: &str, text: &str) -> Result<Vec<Redirect>, Vec<Stri
     }
 }
 
-/// Everything the function is generated from.
-#[derive(Debug, Clone)]
+/// Everything the function is generated from, but the build's layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingConfig {
     pub mode: Mode,
     pub trailing_slash: TrailingSlash,
@@ -310,13 +313,17 @@ pub fn hidden_path(state_prefix: &str, origin_path: &str) -> Option<String> {
 }
 
 /// How a multi-page build lays its pages out, from its `.html` files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
     /// Most pages are `dir/index.html` (else `name.html`).
     pub folder_style: bool,
     /// The pages laid out the other way, as URL paths without a trailing slash: `/name` for
     /// `name.html` in a folder-style build, `/dir` for `dir/index.html` in a file-style one.
     pub exceptions: BTreeSet<String>,
+    /// The pages whose URL's last segment has a dot (`/release-1.2`, `/docs/v1.2`): a page,
+    /// not a file, although it looks like one.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub dotted: BTreeSet<String>,
 }
 
 impl Layout {
@@ -342,9 +349,20 @@ impl Layout {
         // A page built both ways is served as a folder.
         let files: BTreeSet<String> = files.difference(&folders).cloned().collect();
         let folder_style = folders.len() >= files.len();
+        let dotted = folders
+            .iter()
+            .chain(&files)
+            .filter(|page| {
+                page.rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.contains('.'))
+            })
+            .cloned()
+            .collect();
         Layout {
             folder_style,
             exceptions: if folder_style { files } else { folders },
+            dotted,
         }
     }
 }
@@ -384,17 +402,74 @@ pub fn hides(code: &str, state_prefix: &str, origin_path: &str) -> bool {
 /// The routing function a deploy publishes for the files `rels`: `config`'s, hiding
 /// `state_prefix` where the origin (serving `origin_path`; None when unknown) would serve it.
 /// Doctor compares the live function with this one, byte for byte.
+///
+/// # Errors
+/// When it would be larger than CloudFront allows, saying how large and why.
 pub fn function_for<'a>(
     rels: impl IntoIterator<Item = &'a str>,
     config: &RoutingConfig,
     state_prefix: &str,
     origin_path: Option<&str>,
 ) -> Result<String, TooLarge> {
-    let config = RoutingConfig {
-        hidden: origin_path.and_then(|o| hidden_path(state_prefix, o)),
-        ..config.clone()
-    };
-    function_source(rels, &config)
+    RoutingInputs::of(rels, config, state_prefix, origin_path).function()
+}
+
+/// Everything a routing function is generated from: the settings and redirects, with the
+/// hidden path resolved, and the build's layout. A release records these, never trusting code
+/// from the bucket: a rollback generates its function again from them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingInputs {
+    pub config: RoutingConfig,
+    pub layout: Layout,
+}
+
+impl RoutingInputs {
+    /// The inputs of the function a deploy publishes (`function_for`).
+    #[must_use]
+    pub fn of<'a>(
+        rels: impl IntoIterator<Item = &'a str>,
+        config: &RoutingConfig,
+        state_prefix: &str,
+        origin_path: Option<&str>,
+    ) -> Self {
+        RoutingInputs {
+            config: RoutingConfig {
+                hidden: origin_path.and_then(|o| hidden_path(state_prefix, o)),
+                ..config.clone()
+            },
+            layout: Layout::of(rels),
+        }
+    }
+
+    /// The function's source.
+    ///
+    /// # Errors
+    /// When it would be larger than CloudFront allows.
+    pub fn function(&self) -> Result<String, TooLarge> {
+        generate(&self.config, &self.layout)
+    }
+
+    /// Checks inputs read back from a record as the config's are checked at load: each
+    /// redirect as `Redirect::new` does, no redirect loops, paths that are paths.
+    ///
+    /// # Errors
+    /// What is wrong, naming it.
+    pub fn check(&self) -> Result<(), String> {
+        for r in &self.config.redirects {
+            Redirect::new(&r.from, &r.to, r.status)?;
+        }
+        let circles = redirect_loops(&self.config.redirects);
+        if !circles.is_empty() {
+            return Err(circles.join("; "));
+        }
+        let layout = &self.layout;
+        let paths = layout.exceptions.iter().chain(&layout.dotted);
+        let hidden = self.config.hidden.iter();
+        match paths.chain(hidden).find(|p| !p.starts_with('/')) {
+            Some(path) => Err(format!("`{path}` is not a path")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The function's source for a build whose files are `rels`.
@@ -405,7 +480,11 @@ pub fn function_source<'a>(
     rels: impl IntoIterator<Item = &'a str>,
     config: &RoutingConfig,
 ) -> Result<String, TooLarge> {
-    let layout = Layout::of(rels);
+    generate(config, &Layout::of(rels))
+}
+
+/// The function's source for `config` and `layout`.
+fn generate(config: &RoutingConfig, layout: &Layout) -> Result<String, TooLarge> {
     let mut exact = BTreeMap::new();
     let mut splats = Vec::new();
     for r in &config.redirects {
@@ -443,6 +522,7 @@ pub fn function_source<'a>(
     );
     let _ = writeln!(s, "var FOLDERS = {};", layout.folder_style);
     let _ = writeln!(s, "var EXCEPT = {};", js_set(&layout.exceptions));
+    let _ = writeln!(s, "var DOTTED = {};", js_set(&layout.dotted));
     let _ = writeln!(s, "var EXACT = {};", js_exact(&exact));
     let _ = writeln!(s, "var SPLATS = {};", js_splats(&splats));
     s.push_str(HANDLER);
@@ -528,10 +608,10 @@ function handler(event) {
     var s = SPLATS[i];
     if (uri.indexOf(s[0]) === 0) return redirect(request, s[1].split(':splat').join(uri.slice(s[0].length)), s[2]);
   }
-  if (uri.slice(uri.lastIndexOf('/') + 1).indexOf('.') !== -1) return request;
-  if (MODE === 'spa') { request.uri = FALLBACK; return request; }
   var slash = uri.charAt(uri.length - 1) === '/';
   var path = slash ? uri.slice(0, -1) : uri;
+  if (uri.slice(uri.lastIndexOf('/') + 1).indexOf('.') !== -1 && !DOTTED[path]) return request;
+  if (MODE === 'spa') { request.uri = FALLBACK; return request; }
   if (path === '') { request.uri = '/index.html'; return request; }
   var folder = FOLDERS ? !EXCEPT[path] : !!EXCEPT[path];
   if (SLASH === 'always' && !slash) return redirect(request, path + '/', 301);
@@ -562,6 +642,15 @@ mod tests {
         assert_eq!(files.exceptions, BTreeSet::from(["/docs".to_owned()]));
         let both = Layout::of(["a.html", "a/index.html"]);
         assert!(both.folder_style && both.exceptions.is_empty(), "{both:?}");
+        let dotted = Layout::of([
+            "release-1.2/index.html",
+            "docs/v1.2/index.html",
+            "v2.0.html",
+            "a.b/c/index.html",
+            "app.js",
+        ]);
+        let want = ["/docs/v1.2", "/release-1.2", "/v2.0"].map(str::to_owned);
+        assert_eq!(dotted.dotted, BTreeSet::from(want), "{dotted:?}");
     }
 
     #[test]

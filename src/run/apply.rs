@@ -249,12 +249,13 @@ async fn new_record(
         .record(id.to_owned(), record_time(now), plan, result)
         .await?;
     let work = &settings.edge;
+    let (routing, routing_inputs) = match &work.routing {
+        Some(r) => (Some(r.code.clone()), Some(r.inputs.clone())),
+        None => (record.routing, record.routing_inputs),
+    };
     Ok(Release {
-        routing: work
-            .routing
-            .as_ref()
-            .map(|r| r.code.clone())
-            .or(record.routing),
+        routing,
+        routing_inputs,
         headers: work
             .headers
             .as_ref()

@@ -9,6 +9,7 @@ use crate::core::error::{Error, Result};
 use crate::core::objects::LocalTree;
 use crate::core::release::Release;
 use crate::core::response_headers::ResponseHeaders;
+use crate::core::routing::RoutingInputs;
 use crate::run::output;
 use crate::store::Cdn;
 
@@ -71,16 +72,19 @@ impl EdgeWork {
         origin_path: Option<&str>,
     ) -> Result<Self> {
         let routing = match &config.routing {
-            Some(routing) => Some(Routing {
-                code: crate::core::routing::function_for(
+            Some(routing) => {
+                let inputs = RoutingInputs::of(
                     tree.files.iter().map(|f| f.rel.as_str()),
                     routing,
                     &config.site.state_prefix,
                     origin_path,
-                )
-                .map_err(|e| Error::Usage(e.to_string()))?,
-                force: config.publish.force_routing,
-            }),
+                );
+                Some(Routing {
+                    code: inputs.function().map_err(|e| Error::Usage(e.to_string()))?,
+                    inputs,
+                    force: config.publish.force_routing,
+                })
+            }
             None => None,
         };
         let headers = match &config.response_headers {
@@ -105,18 +109,58 @@ impl EdgeWork {
             )?),
             None => None,
         };
-        let routing = target.routing.clone().map(|code| Routing {
-            code,
-            force: publish.force_routing,
-        });
+        let routing = match (&target.routing, &target.routing_inputs) {
+            (Some(recorded), Some(inputs)) => Some(Routing {
+                code: regenerate(target, recorded, inputs)?,
+                inputs: inputs.clone(),
+                force: publish.force_routing,
+            }),
+            (Some(_), None) => {
+                crate::run::github::warn(&format!(
+                    "release `{}` was recorded by shipfront {} with its routing function's code \
+                     but not what it was generated from: shipfront publishes only functions it \
+                     generates, so the live one stays (deploy that build with --routing to \
+                     publish its function)",
+                    target.id, target.shipfront
+                ));
+                None
+            }
+            (None, _) => None,
+        };
         Ok(EdgeWork::new(routing, headers))
     }
+}
+
+/// The routing function of `target`, generated again from its recorded `inputs`: refused when
+/// the inputs do not pass the config's checks, or when this very version would not have
+/// generated the code the record holds (`recorded`): the record was changed.
+fn regenerate(target: &Release, recorded: &str, inputs: &RoutingInputs) -> Result<String> {
+    let refused = |why: String| Error::RecordRefused {
+        id: target.id.clone(),
+        why,
+    };
+    inputs
+        .check()
+        .map_err(|e| refused(format!("its routing redirects do not pass the checks: {e}")))?;
+    let code = inputs
+        .function()
+        .map_err(|e| refused(format!("its routing function cannot be generated: {e}")))?;
+    if target.shipfront == env!("CARGO_PKG_VERSION") && code != recorded {
+        return Err(refused(
+            "its routing function's code is not what its recorded inputs generate, so someone \
+             changed it after the deploy"
+                .to_owned(),
+        ));
+    }
+    Ok(code)
 }
 
 /// The edge-routing function a run keeps live.
 #[derive(Debug, Clone)]
 pub(crate) struct Routing {
     pub(crate) code: String,
+    /// What `code` was generated from, which the release records.
+    pub(crate) inputs: RoutingInputs,
     /// Replace a viewer-request function shipfront did not write.
     pub(crate) force: bool,
 }

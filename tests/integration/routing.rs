@@ -176,6 +176,40 @@ fn file_style_builds_get_their_html_files_without_the_extension() {
     );
 }
 
+/// Page names with a dot (a version number) are pages, not files, when the build has them;
+/// other dotted names still pass as files.
+#[test]
+fn pages_whose_names_have_a_dot_are_reached_by_their_clean_urls() {
+    let world = World::without_bucket("routing-dotted");
+    let folders = fixture_site("astro");
+    folders
+        .file("release-1.2/index.html", "r")
+        .file("docs/v1.2/index.html", "d")
+        .file("notes-2.0.html", "n");
+    expect(
+        &world,
+        &folders,
+        &[],
+        &[
+            ("/release-1.2/", "rewrite /release-1.2/index.html"),
+            ("/release-1.2", "301 /release-1.2/"),
+            ("/docs/v1.2", "301 /docs/v1.2/"),
+            ("/docs/v1.2/", "rewrite /docs/v1.2/index.html"),
+            ("/notes-2.0", "rewrite /notes-2.0.html"),
+            ("/release-1.3", "pass"),
+            ("/favicon.svg", "pass"),
+        ],
+    );
+    let files = fixture_site("next");
+    files.file("v2.5.html", "v");
+    expect(
+        &world,
+        &files,
+        &[],
+        &[("/v2.5", "rewrite /v2.5.html"), ("/v2.6", "pass")],
+    );
+}
+
 #[test]
 fn redirects_match_exactly_or_by_prefix_keep_the_query_and_encode() {
     let world = World::without_bucket("routing-redirects");
