@@ -311,6 +311,47 @@ mod tests {
         assert!(store.with_objects(|o| o.current(LOCK).is_none()));
     }
 
+    /// The root page's write fails after the script was overwritten: the script's URL is
+    /// invalidated all the same (a rerun finds it unchanged and would not).
+    #[test]
+    fn a_deploy_stopped_midway_invalidates_what_it_overwrote() {
+        let (store, cdn) = deployed(&v1());
+        store.fail_key("PutObject", "index.html");
+        let err = deploy_with(&store, &cdn, &deploy_config(), &v2()).unwrap_err();
+        assert!(matches!(&err, Error::DeployFailed { .. }), "{err}");
+        let sent = cdn.sent();
+        let last = sent.last().expect("an invalidation");
+        assert_eq!(last.paths, ["/app.js"]);
+        assert!(
+            store.with_objects(|o| o.current(LOCK).is_none()),
+            "released"
+        );
+    }
+
+    /// And when that invalidation fails too, the live release records it pending: the rerun,
+    /// which finds the script unchanged, sends it with its own.
+    #[test]
+    fn a_stopped_deploy_whose_invalidation_fails_leaves_it_pending_for_the_rerun() {
+        let (store, cdn) = deployed(&v1());
+        store.fail_key("PutObject", "index.html");
+        let sent_before = cdn.sent().len();
+        cdn.fail_nth("CreateInvalidation", 1);
+        deploy_with(&store, &cdn, &deploy_config(), &v2()).unwrap_err();
+        assert_eq!(cdn.sent().len(), sent_before, "the invalidation failed");
+        assert_eq!(live_record(&store).pending_invalidation, ["/app.js"]);
+
+        store.clear_faults();
+        deploy_with(&store, &cdn, &deploy_config(), &v2()).expect("the rerun");
+        let sent = cdn.sent();
+        let last = sent.last().expect("the rerun's invalidation");
+        assert!(
+            last.paths.contains(&"/app.js".to_owned()) && last.paths.contains(&"/".to_owned()),
+            "{:?}",
+            last.paths
+        );
+        assert!(live_record(&store).pending_invalidation.is_empty());
+    }
+
     #[test]
     fn a_failed_call_names_its_operation_bucket_and_key() {
         let (store, cdn) = fresh();

@@ -131,7 +131,13 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
     let result = if settings.publish.dry_run {
         None
     } else {
-        Some(execute_plan(store, edge, &plan, settings).await?)
+        match execute_plan(store, edge, &plan, settings).await {
+            Ok(result) => Some(result),
+            Err(stopped) => {
+                let live = recorder.live();
+                return Err(settle_stopped(store, edge, &plan, settings, live, *stopped).await);
+            }
+        }
     };
     // What the run overwrote (a dry run: would overwrite), with what a failed invalidation
     // left pending.
@@ -186,13 +192,73 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
     })
 }
 
+/// What a run that stopped midway still owes: the URLs of what it overwrote before it stopped
+/// are invalidated with what was pending or, when that fails, recorded pending in the live
+/// release for the next run (a rerun finds those objects unchanged and would not). The error
+/// that stopped it is returned.
+async fn settle_stopped<S: ObjectStore, C: Cdn>(
+    store: &Arc<S>,
+    edge: Option<&Edge<C>>,
+    plan: &Plan,
+    settings: &Settings<'_>,
+    live: Option<&Release>,
+    stopped: execute::Stopped,
+) -> Error {
+    let execute::Stopped { error, report } = stopped;
+    let keys = cached_keys(plan, &report);
+    let Some(edge) = edge.filter(|_| !keys.is_empty()) else {
+        return error;
+    };
+    let overwritten = keys.len();
+    let pending = live
+        .map(|live| live.pending_invalidation.as_slice())
+        .unwrap_or_default();
+    let publish = settings.publish;
+    let inv = invalidate::of_run(
+        publish.invalidate,
+        keys,
+        &edge.origin_path,
+        publish.max_invalidation_paths,
+        pending,
+    );
+    let (sent, still_pending) = send_owed(Some(edge), inv, None, settings, pending).await;
+    match sent {
+        Ok(Some(sent)) => github::warn(&format!(
+            "the run stopped after overwriting {overwritten} cached object(s): invalidated their \
+             URLs ({})",
+            sent.id.as_deref().unwrap_or("sent")
+        )),
+        Ok(None) => {}
+        Err(e) => github::warn(&format!(
+            "the run stopped after overwriting {overwritten} cached object(s), and their \
+             invalidation failed too ({e})"
+        )),
+    }
+    if still_pending.as_slice() != pending {
+        let remembered = record_release(&**store, settings, None, live, still_pending).await;
+        match remembered {
+            Ok(()) if live.is_some() => github::warn(
+                "the invalidation is recorded as pending in the live release: the next deploy or \
+                 rollback sends it",
+            ),
+            Ok(()) => github::warn(
+                "no release is recorded yet to remember the invalidation: send it by hand",
+            ),
+            Err(e) => github::warn(&format!(
+                "the pending invalidation could not be recorded ({e}): send it by hand"
+            )),
+        }
+    }
+    error
+}
+
 /// Runs `plan` in phases, publishing the edge work between the pages and the deletions.
 async fn execute_plan<S: ObjectStore, C: Cdn>(
     store: &Arc<S>,
     edge: Option<&Edge<C>>,
     plan: &Plan,
     settings: &Settings<'_>,
-) -> Result<ExecReport> {
+) -> Result<ExecReport, Box<execute::Stopped>> {
     let progress = progress::for_stderr(settings.publish.progress && !plan.is_empty());
     let concurrency = execute::within_open_files(settings.publish.concurrency);
     // Boxed: the SDK's futures are large, and a debug build's main stack is not.

@@ -128,7 +128,17 @@ pub async fn execute<S: ObjectStore>(
         progress,
         fence: Fence::open(),
     };
-    execute_around_deletes(store, plan, run, async { Ok(()) }).await
+    execute_around_deletes(store, plan, run, async { Ok(()) })
+        .await
+        .map_err(|stopped| stopped.error)
+}
+
+/// A run stopped by `error`, with what it had written by then (`report`): what it overwrote is
+/// still owed an invalidation.
+#[derive(Debug)]
+pub(crate) struct Stopped {
+    pub(crate) error: Error,
+    pub(crate) report: ExecReport,
 }
 
 /// How a plan runs: how many writes in flight, who is told, and the fence each write passes.
@@ -147,7 +157,7 @@ pub(crate) async fn execute_around_deletes<S: ObjectStore>(
     plan: &Plan,
     run: Run,
     before_deletes: impl std::future::Future<Output = Result<()>>,
-) -> Result<ExecReport> {
+) -> Result<ExecReport, Box<Stopped>> {
     let Run {
         concurrency,
         progress,
@@ -159,8 +169,9 @@ pub(crate) async fn execute_around_deletes<S: ObjectStore>(
     for phase in Phase::ALL {
         if phase == Phase::Deletes
             && let Some(step) = before_deletes.take()
+            && let Err(error) = step.await
         {
-            step.await?;
+            return Err(Box::new(Stopped { error, report }));
         }
         // Borrowed: an action is copied only when its task starts, so no second copy of a
         // large plan is held.
@@ -189,7 +200,8 @@ pub(crate) async fn execute_around_deletes<S: ObjectStore>(
         };
         progress.phase_finished(phase);
         if !failures.is_empty() {
-            return Err(phase_error(phase, failures));
+            let error = phase_error(phase, failures);
+            return Err(Box::new(Stopped { error, report }));
         }
     }
     report.elapsed = started.elapsed();
@@ -432,7 +444,9 @@ mod tests {
             let result = execute_around_deletes(Arc::clone(&store), &p, run, async { Ok(()) });
             (result.await, store.count_calls("PutObject"))
         });
-        let err = result.unwrap_err();
+        let stopped = result.unwrap_err();
+        assert_eq!(stopped.report.uploaded, 3, "what it wrote is reported");
+        let err = stopped.error;
         assert!(
             matches!(&err, Error::LockLost { why, .. } if why.contains("lease ran out")),
             "{err}"

@@ -215,6 +215,11 @@ impl MemoryStore {
         ));
     }
 
+    /// Forgets the faults planned so far: the store answers every call again.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
     /// Carries out the `nth` call of `put_bytes` but loses its answer: the caller gets a
     /// retryable error for a write that landed.
     pub fn lose_answer_nth(&self, nth: usize) {

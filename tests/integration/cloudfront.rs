@@ -512,3 +512,54 @@ fn a_failed_invalidation_is_recorded_pending_and_sent_by_the_rerun() {
         "no release for a run that changed nothing"
     );
 }
+
+/// A deploy that fails midway (S3 refuses the pages) has already overwritten a style sheet in
+/// the assets phase: that URL is invalidated all the same, since the rerun finds the sheet
+/// unchanged and would never invalidate it.
+#[test]
+fn a_deploy_that_fails_midway_invalidates_what_it_had_overwritten() {
+    let world = World::new("cf-partial");
+    let dist = world.distribution("");
+    let site = site();
+    site.file("style.css", "a{}");
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
+    site.file("style.css", "a{color:red}")
+        .file("dir/index.html", "<h1>dir v2</h1>");
+    let proxy = crate::harness::Proxy::start(&[
+        "--reject-first",
+        "100",
+        "--reject-match",
+        "/dir/index.html",
+        "--reject-code",
+        "InternalError",
+    ]);
+    let run = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .via(&proxy)
+        .run()
+        .fails(1, "dir/index.html");
+    assert!(
+        run.stderr
+            .contains("stopped after overwriting 1 cached object(s): invalidated"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(world.invalidations(&dist), [["/style.css"]]);
+
+    // The rerun writes the page and invalidates it; the sheet is unchanged now.
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&dist)
+        .ok();
+    assert_eq!(
+        world.invalidations(&dist),
+        [vec!["/style.css"], vec!["/dir/", "/dir/index.html"]]
+    );
+}
