@@ -118,7 +118,7 @@ async fn survey<S: ObjectStore>(store: &Arc<S>, config: &RollbackConfig) -> Resu
         newest: records.newest,
         versions,
     };
-    let chosen = choose(&**store, found, config).await?;
+    let mut chosen = choose(&**store, found, config).await?;
     let plan = plan::rollback(
         &chosen.target,
         chosen.live.as_ref(),
@@ -134,6 +134,10 @@ async fn survey<S: ObjectStore>(store: &Arc<S>, config: &RollbackConfig) -> Resu
             keys[0]
         ))
     })?;
+    // What the plan left alone (not a site object) is not recorded as one either.
+    chosen.target.objects.retain(|key, _| {
+        key.starts_with(&site.prefix) && !plan::is_state(key, &site.prefix, &site.state_prefix)
+    });
     Ok((chosen, plan))
 }
 
@@ -654,6 +658,41 @@ mod tests {
         }
     }
 
+    /// A record that lists the lock (or anything under the state prefix, or outside the site's
+    /// prefix): the rollback never restores it, and says so.
+    #[test]
+    fn a_record_listing_state_keys_never_restores_them() {
+        let (store, cdn, key, _) = two_routed_releases();
+        tamper_record(&store, &key, |r| {
+            let page = r.objects["index.html"].clone();
+            r.objects.insert(".shipfront/lock".to_owned(), page.clone());
+            r.objects
+                .insert(".shipfront/releases/x.json".to_owned(), page);
+        });
+        let outcome = run_rollback(&store, &cdn, &rollback_config()).expect("rolled back");
+        assert!(
+            store
+                .calls()
+                .iter()
+                .all(|c| !c.starts_with("CopyObject (restore) .shipfront/")),
+            "{:?}",
+            store.calls()
+        );
+        let recorded = live_record(&store);
+        assert!(
+            recorded
+                .objects
+                .keys()
+                .all(|k| !k.starts_with(".shipfront/")),
+            "not recorded either"
+        );
+        let warned = &outcome.plan.warnings;
+        assert!(
+            warned.iter().any(|w| w.contains("`.shipfront/lock`")) && warned.len() == 2,
+            "{warned:?}"
+        );
+    }
+
     /// A record of an older version keeps the code but not its inputs: the objects are rolled
     /// back and the live function stays, since shipfront publishes only what it generates.
     #[test]
@@ -685,6 +724,63 @@ mod tests {
         run_rollback(&store, &cdn, &rollback_config()).expect("rolled back");
         let want = inputs.expect("inputs").function().expect("code");
         assert_eq!(live_function(&cdn), want);
+    }
+
+    /// A build whose `big.bin` (`body`) was uploaded in parts, as large files are.
+    fn with_multipart(body: &str) -> crate::core::objects::LocalTree {
+        use md5::{Digest, Md5};
+        let mut files = v1();
+        let mut big = crate::run::fixtures::local_file("big.bin", body);
+        big.multipart = Some(crate::core::etag::MultipartDigest {
+            part_size: 4,
+            part_md5s: body
+                .as_bytes()
+                .chunks(4)
+                .map(|part| Md5::digest(part).into())
+                .collect(),
+        });
+        files.files.push(Arc::new(big));
+        files
+    }
+
+    /// S3 stores a copy whole, so a multipart object restored by CopyObject has the plain MD5
+    /// as ETag: a second rollback to the release the bucket already holds is a no-op all the
+    /// same (no copy, no lock, no record), since the record knows that MD5.
+    #[test]
+    fn a_rollback_to_the_release_the_bucket_holds_is_a_no_op_after_a_multipart_copy() {
+        let (store, cdn) = fresh();
+        deploy_with(
+            &store,
+            &cdn,
+            &deploy_config(),
+            &with_multipart("big file 1"),
+        )
+        .expect("v1");
+        let first = live_record(&store);
+        assert!(
+            first.objects["big.bin"].etag.ends_with("-3"),
+            "uploaded in parts"
+        );
+        deploy_with(
+            &store,
+            &cdn,
+            &deploy_config(),
+            &with_multipart("big file 2"),
+        )
+        .expect("v2");
+        let mut config = rollback_config();
+        config.to = Some(first.id.clone());
+        run_rollback(&store, &cdn, &config).expect("back to v1");
+        let copied = store.with_objects(|o| o.current("big.bin").map(|v| v.etag.clone()));
+        assert_eq!(
+            copied.as_deref(),
+            Some(first.objects["big.bin"].content_md5.as_str())
+        );
+
+        let before = store.calls().len();
+        let again = run_rollback(&store, &cdn, &config).expect("again");
+        assert_eq!(again.release, None, "nothing recorded");
+        nothing_written(&store, before);
     }
 
     #[test]

@@ -603,17 +603,31 @@ pub fn rollback(
     let mut unchanged = 0;
     let mut unchanged_bytes = 0;
     let mut unversioned = Vec::new();
+    let mut warnings = Vec::new();
     for (key, rec) in &target.objects {
+        // shipfront's own records and lock are never the site's: a record listing them was
+        // changed by hand, and restoring them would overwrite the lock this run holds.
+        if !key.starts_with(prefix) || is_state(key, prefix, state_prefix) {
+            warnings.push(format!(
+                "release `{}` lists `{key}`, which is not a site object (outside the prefix or \
+                 under the state prefix): left alone",
+                target.id
+            ));
+            continue;
+        }
         let same_headers = live.and_then(|l| l.objects.get(key)).is_none_or(|l| {
             l.content_type == rec.content_type && l.cache_control == rec.cache_control
         });
+        // A copy (a rollback's, or a header fix's) of a multipart upload is stored whole, with
+        // the plain MD5 the record knows as its ETag.
+        let same_bytes = |o: &RemoteObject| o.etag == rec.etag || o.etag == rec.content_md5;
         let reason = match now.get(key.as_str()) {
-            Some(o) if o.etag == rec.etag && same_headers => {
+            Some(o) if same_bytes(o) && same_headers => {
                 unchanged += 1;
                 unchanged_bytes += rec.size;
                 continue;
             }
-            Some(o) if o.etag == rec.etag => Reason::HeadersChanged,
+            Some(o) if same_bytes(o) => Reason::HeadersChanged,
             Some(_) => Reason::ContentChanged,
             None => Reason::New,
         };
@@ -654,7 +668,7 @@ pub fn rollback(
         kept_assets: BTreeMap::new(),
         keep_assets: 0,
         notes: Vec::new(),
-        warnings: Vec::new(),
+        warnings,
         evidence: Evidence::default(),
     })
 }

@@ -22,6 +22,8 @@ use crate::store::{
 pub struct Version {
     pub id: String,
     pub etag: String,
+    /// Hex MD5 of the whole content: the ETag S3 gives a copy of a multipart upload.
+    pub content_md5: String,
     pub size: u64,
     pub body: Vec<u8>,
     pub content_type: String,
@@ -69,6 +71,7 @@ impl Objects {
             Version {
                 id: String::new(),
                 etag: hex(&Md5::digest(body)),
+                content_md5: hex(&Md5::digest(body)),
                 size: body.len() as u64,
                 body: body.to_vec(),
                 content_type: "application/octet-stream".to_owned(),
@@ -88,6 +91,7 @@ impl Objects {
             let marker = Version {
                 id: String::new(),
                 etag: String::new(),
+                content_md5: String::new(),
                 size: 0,
                 body: Vec::new(),
                 content_type: String::new(),
@@ -175,9 +179,14 @@ impl MemoryStore {
         self.call(operation, Some(key))?;
         let mut state = self.state();
         let picked = state.objects.keys.get(key).and_then(|vs| pick(vs));
-        let Some(version) = picked else {
+        let Some(mut version) = picked else {
             return Err(self.missing(operation, key));
         };
+        // As S3 documents: a copy is stored whole, so a multipart upload's copy has the plain
+        // MD5 of its content as ETag, not the parts' one.
+        if version.etag.contains('-') {
+            version.etag.clone_from(&version.content_md5);
+        }
         let etag = version.etag.clone();
         Ok(WriteOutcome {
             version_id: state.objects.write(key, version),
@@ -351,6 +360,7 @@ impl ObjectStore for MemoryStore {
         let version = Version {
             id: String::new(),
             etag: etag.clone(),
+            content_md5: hex(&put.md5),
             size: put.size,
             body: Vec::new(),
             content_type: put.headers.content_type,
@@ -450,6 +460,7 @@ impl ObjectStore for MemoryStore {
         let version = Version {
             id: String::new(),
             etag: etag.clone(),
+            content_md5: etag.clone(),
             size: body.len() as u64,
             body,
             content_type: content_type.to_owned(),
