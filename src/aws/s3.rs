@@ -697,18 +697,29 @@ impl ObjectStore for S3Store {
                         .list_object_versions()
                         .bucket(&self.bucket)
                         .prefix(prefix)
+                        // As for ListObjectsV2: a key with a control character lists back.
+                        .encoding_type(EncodingType::Url)
                         .set_key_marker(key_marker.take())
                         .set_version_id_marker(version_marker.take())
                 )?;
+                // An S3-compatible store may ignore the encoding asked for: it says so.
+                let encoded = page.encoding_type() == Some(&EncodingType::Url);
+                let key_of = |raw: &str| {
+                    if encoded {
+                        decode_key(raw)
+                    } else {
+                        raw.to_owned()
+                    }
+                };
                 let mut past_range = false;
                 for v in page.versions() {
-                    if let (Some(key), Some(id)) = (v.key(), v.version_id()) {
+                    if let (Some(key), Some(id)) = (v.key().map(key_of), v.version_id()) {
                         // Keys come in order: past the range's upper key, the range is done.
-                        if through.is_some_and(|t| key > t) {
+                        if through.is_some_and(|t| key.as_str() > t) {
                             past_range = true;
                             break;
                         }
-                        let entry: &mut Versions = versions.entry(key.to_owned()).or_default();
+                        let entry: &mut Versions = versions.entry(key).or_default();
                         entry.all.insert(id.to_owned());
                         if v.is_latest() == Some(true) {
                             entry.current = Some(id.to_owned());
@@ -718,7 +729,7 @@ impl ObjectStore for S3Store {
                 if past_range || page.is_truncated() != Some(true) {
                     break;
                 }
-                key_marker = page.next_key_marker().map(str::to_owned);
+                key_marker = page.next_key_marker().map(key_of);
                 version_marker = page.next_version_id_marker().map(str::to_owned);
                 if key_marker.is_none() {
                     break;

@@ -316,3 +316,29 @@ fn a_key_with_a_control_character_left_by_another_tool_is_listed_and_deleted() {
     );
     assert_eq!(world.objects(), site.md5s(""));
 }
+
+/// The same key in a versioned bucket: deleted by the deploy, its versions stay, and the
+/// versions listing of `releases` and `rollback` must carry it. They ask for URL-encoded keys
+/// (`encoding-type=url`); the emulator ignores that for ListObjectVersions, so the fault proxy
+/// answers as S3 does.
+#[test]
+fn a_control_character_key_in_the_versions_breaks_neither_releases_nor_rollback() {
+    let world = World::new("ctrl-versions");
+    world.put("a\u{1}b.html", "left by another tool");
+    let site = Site::new();
+    site.file("index.html", "v1");
+    let proxy = Proxy::start(&[]);
+    world.shipfront("deploy").site(&site).via(&proxy).ok();
+    site.file("index.html", "v2");
+    world.shipfront("deploy").site(&site).via(&proxy).ok();
+    let run = world.shipfront("releases").via(&proxy).ok();
+    let releases = run.stdout.lines().filter(|l| l.contains("Z-")).count();
+    assert_eq!(releases, 2, "{}", run.stdout);
+    world.shipfront("rollback").via(&proxy).ok();
+    assert_eq!(world.get("index.html"), b"v1");
+    assert!(
+        proxy.stats().get("versions_url_encoded").is_some_and(|n| *n > 0),
+        "{:?}",
+        proxy.stats()
+    );
+}

@@ -2,7 +2,10 @@
 """An HTTP proxy between shipfront and the S3 emulator, for tests and benchmarks.
 
 It behaves like S3 where the emulator does not (it rejects a write whose body does not match its
-Content-MD5 with 400 BadDigest), counts requests by kind, and injects faults on demand:
+Content-MD5 with 400 BadDigest; it answers ListObjectVersions with encoding-type=url as S3 does,
+the keys and markers URL-encoded, where the emulator ignores the parameter and writes a key with
+a control character as it is, which XML cannot carry), counts requests by kind, and injects
+faults on demand:
 
   --fail-rate R   answer this share of writes with 503 SlowDown, without forwarding them
   --drop-rate R   forward this share of writes, then close the connection without answering
@@ -50,7 +53,8 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit, parse_qs
+from html import unescape
+from urllib.parse import urlsplit, parse_qs, quote
 
 lock = threading.Lock()
 stats = {}
@@ -216,6 +220,23 @@ def functions_stub(handler, body):
         handler.reply(200, code, [("Content-Type", "application/octet-stream"), ("ETag", f"E{f['etag']}")])
         return True
     return error(400, "InvalidArgument")
+
+
+def url_encoded_versions(path, data):
+    """A ListObjectVersions answer as S3 gives it for encoding-type=url: keys, markers and the
+    prefix URL-encoded, and EncodingType said. The emulator ignores the parameter."""
+    query = parse_qs(urlsplit(path).query, keep_blank_values=True)
+    if "versions" not in query or query.get("encoding-type") != ["url"] or b"<EncodingType>" in data:
+        return data
+    bump("versions_url_encoded")
+    text = data.decode("utf-8")
+
+    def encoded(m):
+        return f"<{m.group(1)}>{quote(unescape(m.group(2)), safe='/')}</{m.group(1)}>"
+
+    text = re.sub(r"<(Key|NextKeyMarker|KeyMarker|Prefix)>(.*?)</\1>", encoded, text, flags=re.S)
+    text = text.replace("</Name>", "</Name><EncodingType>url</EncodingType>", 1)
+    return text.encode("utf-8")
 
 
 def policy_xml(policy_id):
@@ -444,6 +465,7 @@ class Handler(BaseHTTPRequestHandler):
                 list_ended()
         if k == "list" and resp.status == 200:
             count_list_chain(self.path, data)
+            data = url_encoded_versions(self.path, data)
         if args.functions and self.command == "GET":
             data = with_association(self.path, data)
         if drop:
