@@ -346,7 +346,37 @@ fn facts_of(config: &DistributionConfig) -> DistributionFacts {
         viewer_request_function: viewer_request_arn(config),
         viewer_request_code: Ok(None),
         headers_policy: Ok(None),
+        behaviors: behaviors_of(config),
     }
+}
+
+/// The cache behaviors besides the default one, each with its origin's domain name.
+fn behaviors_of(config: &DistributionConfig) -> Vec<crate::core::verdicts::BehaviorFacts> {
+    let origins = config
+        .origins()
+        .map(aws_sdk_cloudfront::types::Origins::items)
+        .unwrap_or_default();
+    let behaviors = config
+        .cache_behaviors()
+        .map(aws_sdk_cloudfront::types::CacheBehaviors::items)
+        .unwrap_or_default();
+    behaviors
+        .iter()
+        .map(|b| crate::core::verdicts::BehaviorFacts {
+            path_pattern: b.path_pattern().to_owned(),
+            origin_domain: origins
+                .iter()
+                .find(|o| o.id() == b.target_origin_id())
+                .map(|o| o.domain_name().to_owned())
+                .unwrap_or_default(),
+            viewer_request_function: b.function_associations().and_then(|f| {
+                f.items()
+                    .iter()
+                    .find(|a| a.event_type() == &EventType::ViewerRequest)
+                    .map(|a| a.function_arn().to_owned())
+            }),
+        })
+        .collect()
 }
 
 impl Cdn for CloudFrontCdn {

@@ -50,6 +50,61 @@ pub struct DistributionFacts {
     pub viewer_request_code: Result<Option<String>, String>,
     /// The default cache behavior's response headers policy (Err: why it could not be read).
     pub headers_policy: Result<Option<HeadersPolicy>, String>,
+    /// The cache behaviors besides the default one.
+    pub behaviors: Vec<BehaviorFacts>,
+}
+
+/// A cache behavior besides the default one: requests whose path matches its pattern go to its
+/// origin, through its own functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BehaviorFacts {
+    /// CloudFront's path pattern (`*.json`, `/api/*`): `*` any characters, `?` one.
+    pub path_pattern: String,
+    /// The domain name of the origin it sends requests to.
+    pub origin_domain: String,
+    /// The ARN of the function it runs on viewer requests.
+    pub viewer_request_function: Option<String>,
+}
+
+/// Whether CloudFront's path pattern `pattern` matches the URL path `path` (`*` any
+/// characters, `/` too; `?` one; the leading `/` optional).
+#[must_use]
+pub fn path_pattern_matches(pattern: &str, path: &str) -> bool {
+    let pattern = pattern.strip_prefix('/').unwrap_or(pattern);
+    let path = path.strip_prefix('/').unwrap_or(path);
+    // Every character literal but CloudFront's two wildcards.
+    let glob = globset::escape(pattern)
+        .replace("[*]", "*")
+        .replace("[?]", "?");
+    globset::GlobBuilder::new(&glob)
+        .literal_separator(false)
+        .backslash_escape(true)
+        .build()
+        .is_ok_and(|g| g.compile_matcher().is_match(path))
+}
+
+/// The cache behaviors (by path pattern) that reach `bucket` without the default behavior's
+/// viewer-request function and match a URL under `state_url` (`/.shipfront/`): through them,
+/// CloudFront serves the records whatever that function hides.
+fn unrouted_behaviors(d: &DistributionFacts, bucket: &str, state_url: &str) -> Vec<String> {
+    let samples = [
+        format!("{state_url}lock"),
+        format!("{state_url}releases/20261206T000000.000Z-000000.json"),
+    ];
+    d.behaviors
+        .iter()
+        .filter(|b| serves_bucket(&b.origin_domain, bucket))
+        .filter(|b| {
+            d.viewer_request_function.is_none()
+                || b.viewer_request_function != d.viewer_request_function
+        })
+        .filter(|b| {
+            samples
+                .iter()
+                .any(|url| path_pattern_matches(&b.path_pattern, url))
+        })
+        .map(|b| b.path_pattern.clone())
+        .collect()
 }
 
 impl DistributionFacts {
@@ -136,8 +191,19 @@ fn check(
     }
 }
 
+/// The URL path at which an origin serving `served` of the bucket serves `state_prefix`.
+fn state_url(state_prefix: &str, served: &str) -> String {
+    let url_path = state_prefix
+        .strip_prefix(served)
+        .unwrap_or(state_prefix)
+        .trim_start_matches('/');
+    format!("/{url_path}")
+}
+
 /// Whether visitors can read the release records and the lock through CloudFront: they can when
-/// the origin serves the state prefix and no bucket policy statement denies it.
+/// the origin serves the state prefix and no bucket policy statement denies it, unless the
+/// routing function hides it on every cache behavior that reaches the bucket (`unrouted`: the
+/// path patterns of those that run without it).
 fn records_check(
     bucket: &str,
     state_prefix: &str,
@@ -145,6 +211,7 @@ fn records_check(
     origin_path: &str,
     policy: Option<&str>,
     routing_code: Option<&str>,
+    unrouted: &[String],
 ) -> Check {
     const NAME: &str = "records private";
     if !served.is_empty() && !state_prefix.starts_with(&format!("{served}/")) {
@@ -163,35 +230,57 @@ fn records_check(
             None,
         );
     }
-    let url_path = state_prefix
-        .strip_prefix(served)
-        .unwrap_or(state_prefix)
-        .trim_start_matches('/');
-    // shipfront's routing function answers 404 there.
-    if routing_code.is_some_and(|code| crate::core::routing::hides(code, state_prefix, origin_path))
-    {
+    let url = state_url(state_prefix, served);
+    // shipfront's routing function answers 404 there, on the behaviors that run it.
+    let hidden = routing_code
+        .is_some_and(|code| crate::core::routing::hides(code, state_prefix, origin_path));
+    if hidden && unrouted.is_empty() {
         return check(
             NAME,
             Status::Pass,
-            format!("the routing function answers 404 at /{url_path}..."),
+            format!("the routing function answers 404 at {url}..."),
             None,
+        );
+    }
+    let deny = format!(
+        "add to the bucket policy {{\"Sid\":\"KeepShipfrontRecordsPrivate\",\"Effect\":\"Deny\",\
+         \"Principal\":{{\"Service\":\"cloudfront.amazonaws.com\"}},\"Action\":\"s3:GetObject\",\
+         \"Resource\":\"arn:aws:s3:::{bucket}/{state_prefix}*\"}}"
+    );
+    if hidden {
+        let patterns = unrouted
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>();
+        return check(
+            NAME,
+            Status::Warn,
+            format!(
+                "the routing function answers 404 at {url}..., but the cache behavior(s) {} reach \
+                 the bucket without it: CloudFront serves `{state_prefix}` (release records and \
+                 lock) through them",
+                patterns.join(", ")
+            ),
+            Some(format!(
+                "{deny}, or run the routing function on those behaviors' viewer requests too"
+            )),
         );
     }
     check(
         NAME,
         Status::Warn,
-        format!("CloudFront serves `{state_prefix}` (release records and lock) at /{url_path}..."),
+        format!("CloudFront serves `{state_prefix}` (release records and lock) at {url}..."),
         Some(format!(
-            "add to the bucket policy {{\"Sid\":\"KeepShipfrontRecordsPrivate\",\"Effect\":\"Deny\",\
-             \"Principal\":{{\"Service\":\"cloudfront.amazonaws.com\"}},\"Action\":\"s3:GetObject\",\
-             \"Resource\":\"arn:aws:s3:::{bucket}/{state_prefix}*\"}}, or move --state-prefix outside \
-             the OriginPath"
+            "{deny}, or move --state-prefix outside the OriginPath"
         )),
     )
 }
 
 /// Whether a bucket policy has a Deny of `s3:GetObject` for CloudFront (or everyone) on every
-/// key under `state_prefix`. Conditions are not evaluated: a conditional Deny counts.
+/// key under `state_prefix`, whatever the request: a Deny with a condition covers only the
+/// requests the condition matches (AWS's TLS-only statement denies plain HTTP, which CloudFront
+/// does not use), so it counts only when its condition just names the caller (the
+/// distribution's ARN, the account).
 fn policy_denies_cloudfront(policy: &str, bucket: &str, state_prefix: &str) -> bool {
     let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
         return false;
@@ -231,7 +320,33 @@ fn policy_denies_cloudfront(policy: &str, bucket: &str, state_prefix: &str) -> b
                     .and_then(|key| key.strip_suffix('*'))
                     .is_some_and(|key_prefix| state_prefix.starts_with(key_prefix))
         });
-        deny && for_cloudfront && gets && covers
+        deny && for_cloudfront && gets && covers && names_only_the_caller(st.get("Condition"))
+    })
+}
+
+/// Whether a statement's `Condition` (None: there is none) only narrows it to a caller: the
+/// source ARN or account, which a Deny meant for the distribution names.
+fn names_only_the_caller(condition: Option<&serde_json::Value>) -> bool {
+    let Some(condition) = condition else {
+        return true;
+    };
+    let Some(operators) = condition.as_object() else {
+        return false;
+    };
+    operators.iter().all(|(operator, keys)| {
+        let equals = matches!(
+            operator.as_str(),
+            "StringEquals" | "ArnEquals" | "StringLike" | "ArnLike"
+        );
+        equals
+            && keys.as_object().is_some_and(|keys| {
+                keys.keys().all(|key| {
+                    matches!(
+                        key.to_ascii_lowercase().as_str(),
+                        "aws:sourcearn" | "aws:sourceaccount"
+                    )
+                })
+            })
     })
 }
 
@@ -425,6 +540,7 @@ fn origin_checks(
                     Some(format!("deploy with --prefix {served}/ or change the origin's OriginPath")),
                 )
             });
+            let unrouted = unrouted_behaviors(d, bucket, &state_url(state_prefix, served));
             out.push(records_check(
                 bucket,
                 state_prefix,
@@ -435,6 +551,7 @@ fn origin_checks(
                     .as_ref()
                     .ok()
                     .and_then(Option::as_deref),
+                &unrouted,
             ));
             out.push(if o.oac {
                 check("origin access control", Status::Pass, "in use", None)
@@ -920,13 +1037,120 @@ mod tests {
             ("site/.shipfront/", "/site", routed(""), Status::Warn),
         ] {
             let served = origin_path.trim_matches('/');
-            let c = records_check("www", state, served, origin_path, None, Some(&code));
+            let c = records_check("www", state, served, origin_path, None, Some(&code), &[]);
             assert_eq!(c.status, want, "{state} {origin_path} {code}: {c:?}");
         }
         for (state, origin_path, policy, want) in cases {
             let served = origin_path.trim_matches('/');
-            let c = records_check("www", state, served, origin_path, policy.as_deref(), None);
+            let c = records_check(
+                "www",
+                state,
+                served,
+                origin_path,
+                policy.as_deref(),
+                None,
+                &[],
+            );
             assert_eq!(c.status, want, "{state} {origin_path} {policy:?}: {c:?}");
+        }
+    }
+
+    /// A Deny that holds only under a condition covers only the requests it matches: AWS's
+    /// TLS-only statement does not hide the records from CloudFront; a condition naming the
+    /// distribution does.
+    #[test]
+    fn a_conditional_deny_hides_the_records_only_when_it_just_names_the_caller() {
+        let policy = |condition: &str| {
+            format!(
+                r#"{{"Statement": [{{"Sid": "X", "Effect": "Deny", "Principal": "*",
+                "Action": "s3:*", "Resource": ["arn:aws:s3:::www", "arn:aws:s3:::www/*"],
+                "Condition": {condition}}}]}}"#
+            )
+        };
+        let cases = [
+            (
+                r#"{"Bool": {"aws:SecureTransport": "false"}}"#,
+                Status::Warn,
+            ),
+            (
+                r#"{"NumericLessThan": {"s3:TlsVersion": "1.2"}}"#,
+                Status::Warn,
+            ),
+            (
+                r#"{"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::1:distribution/E1"}}"#,
+                Status::Pass,
+            ),
+            (
+                r#"{"StringEquals": {"aws:SourceAccount": "1"}, "Bool": {"aws:SecureTransport": "false"}}"#,
+                Status::Warn,
+            ),
+        ];
+        for (condition, want) in cases {
+            let policy = policy(condition);
+            let c = records_check("www", ".shipfront/", "", "", Some(&policy), None, &[]);
+            assert_eq!(c.status, want, "{condition}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn cloudfront_path_patterns_match_as_cloudfront_does() {
+        let cases = [
+            ("*.json", "/.shipfront/releases/x.json", true),
+            ("/.shipfront/*", "/.shipfront/lock", true),
+            (".shipfront/*", "/.shipfront/lock", true),
+            ("*", "/.shipfront/lock", true),
+            ("/api/*", "/.shipfront/lock", false),
+            ("*.js", "/.shipfront/releases/x.json", false),
+            ("/.shipfront/lo?k", "/.shipfront/lock", true),
+            ("/[a]*", "/a", false),
+            ("/[a]*", "/[a]b", true),
+        ];
+        for (pattern, path, want) in cases {
+            assert_eq!(
+                path_pattern_matches(pattern, path),
+                want,
+                "{pattern} {path}"
+            );
+        }
+    }
+
+    /// A second cache behavior on the bucket's origin without the routing function serves the
+    /// records, whatever the default behavior's function hides.
+    #[test]
+    fn every_cache_behavior_reaching_the_bucket_must_hide_the_records() {
+        let ours = "arn:aws:cloudfront::1:function/shipfront-E1";
+        let code = "var MODE = \"pages\";\nvar HIDDEN = \"/.shipfront/\";";
+        let behavior = |pattern: &str, origin: &str, function: Option<&str>| BehaviorFacts {
+            path_pattern: pattern.into(),
+            origin_domain: origin.into(),
+            viewer_request_function: function.map(str::to_owned),
+        };
+        let bucket = "www.s3.us-east-1.amazonaws.com";
+        let cases = [
+            (behavior("*.json", bucket, None), Status::Warn),
+            (behavior("*.json", bucket, Some("arn:other")), Status::Warn),
+            (behavior("*.json", bucket, Some(ours)), Status::Pass),
+            (behavior("*.json", "api.example.com", None), Status::Pass),
+            (behavior("/api/*", bucket, None), Status::Pass),
+        ];
+        for (b, want) in cases {
+            let mut d = good_distribution();
+            d.viewer_request_function = Some(ours.to_owned());
+            d.viewer_request_code = Ok(Some(code.to_owned()));
+            d.behaviors = vec![b.clone()];
+            let facts = BucketFacts {
+                policy: None,
+                ..good_bucket()
+            };
+            let found = origin_checks("www", "", ".shipfront/", &facts, &d);
+            let c = found
+                .iter()
+                .find(|c| c.name == "records private")
+                .expect("the check");
+            assert_eq!(c.status, want, "{b:?}: {c:?}");
+            if want == Status::Warn {
+                assert!(c.detail.contains(&format!("`{}`", b.path_pattern)), "{c:?}");
+            }
         }
     }
 
@@ -957,6 +1181,7 @@ mod tests {
                 headers: ResponseHeaders::default(),
                 hand_edited: false,
             })),
+            behaviors: Vec::new(),
         }
     }
 

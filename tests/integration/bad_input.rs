@@ -337,7 +337,10 @@ fn a_control_character_key_in_the_versions_breaks_neither_releases_nor_rollback(
     world.shipfront("rollback").via(&proxy).ok();
     assert_eq!(world.get("index.html"), b"v1");
     assert!(
-        proxy.stats().get("versions_url_encoded").is_some_and(|n| *n > 0),
+        proxy
+            .stats()
+            .get("versions_url_encoded")
+            .is_some_and(|n| *n > 0),
         "{:?}",
         proxy.stats()
     );
