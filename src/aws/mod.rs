@@ -137,7 +137,7 @@ where
         ("AccessDenied", _) | (_, 403) => RemoteFailure::AccessDenied,
         ("PreconditionFailed", _) | (_, 412) => RemoteFailure::PreconditionFailed,
         _ => RemoteFailure::Other {
-            message: answer_text(code, status, service.err().message().unwrap_or_default()),
+            message: unanswered_text(code, status, service.err()),
             // S3 asks to slow down; CloudFront limits the invalidations in progress.
             retryable: status >= 500
                 || matches!(
@@ -145,6 +145,24 @@ where
                     "SlowDown" | "RequestTimeout" | "TooManyInvalidationsInProgress"
                 ),
         },
+    }
+}
+
+/// The text of a service's error answer; one with neither code nor message is named by what
+/// the SDK made of it (an answer it could not read, say), so the cause is never lost.
+fn unanswered_text<E>(code: &str, status: u16, err: &E) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let message = err.message().unwrap_or_default();
+    if !code.trim().is_empty() || !message.trim().is_empty() {
+        return answer_text(code, status, message);
+    }
+    let cause = describe(err);
+    match (status, cause.trim()) {
+        (_, "") => answer_text(code, status, message),
+        (200..=299, cause) => format!("HTTP {status}, but the answer could not be read: {cause}"),
+        (_, cause) => format!("HTTP {status}, an answer with no error code or message ({cause})"),
     }
 }
 
@@ -226,5 +244,26 @@ mod tests {
             panic!("not Other");
         };
         assert_eq!(message, "InvalidArgument (HTTP 400): told");
+    }
+
+    /// An answer the SDK could not read (a listing whose XML breaks) has no code or message:
+    /// the SDK's own words name the cause.
+    #[test]
+    fn an_answer_that_could_not_be_read_names_why() {
+        let raw = HttpResponse::new(
+            200.try_into().expect("a status"),
+            ByteStream::from_static(b"").into_inner(),
+        );
+        let cause = std::io::Error::other("invalid XML: unexpected character U+0001 at 412");
+        let err: SdkError<HeadObjectError, HttpResponse> =
+            SdkError::service_error(HeadObjectError::unhandled(cause), raw);
+        let RemoteFailure::Other { message, .. } = classify(&err) else {
+            panic!("not Other");
+        };
+        assert!(
+            message.starts_with("HTTP 200, but the answer could not be read:")
+                && message.contains("unexpected character U+0001"),
+            "{message}"
+        );
     }
 }

@@ -275,27 +275,38 @@ fn check_versions_kept(
     kept: &std::collections::BTreeMap<String, crate::core::objects::Versions>,
     target_id: &str,
 ) -> Result<()> {
-    let missing: Vec<String> = plan
+    let missing: Vec<(&str, &str)> = plan
         .actions
         .iter()
         .filter_map(|a| match &a.op {
             Op::Restore { version_id }
                 if !kept.get(&a.key).is_some_and(|v| v.all.contains(version_id)) =>
             {
-                Some(format!("{} (version {version_id})", a.key))
+                Some((a.key.as_str(), version_id.as_str()))
             }
             _ => None,
         })
         .collect();
-    if let Some(first) = missing.first() {
-        return Err(Error::Usage(format!(
+    let Some(&(key, version)) = missing.first() else {
+        return Ok(());
+    };
+    // A version the bucket keeps, but of another key: not expired, but a record that lies.
+    let owner = kept.iter().find(|(_, v)| v.all.contains(version));
+    Err(match owner {
+        Some((other, _)) => Error::RecordRefused {
+            id: target_id.to_owned(),
+            why: format!(
+                "it names version {version} for `{key}`, but the bucket keeps that version \
+                 for `{other}`, so the record was changed or is corrupt"
+            ),
+        },
+        None => Error::Usage(format!(
             "release `{target_id}` needs {} object version(s) the bucket no longer keeps \
-             (first: {first}), probably expired by a lifecycle rule; nothing was written. \
-             Roll back to a newer release (`shipfront releases`)",
+             (first: {key} (version {version})), probably expired by a lifecycle rule; nothing \
+             was written. Roll back to a newer release (`shipfront releases`)",
             missing.len(),
-        )));
-    }
-    Ok(())
+        )),
+    })
 }
 
 impl Recorder for Chosen {
@@ -691,6 +702,43 @@ mod tests {
             warned.iter().any(|w| w.contains("`.shipfront/lock`")) && warned.len() == 2,
             "{warned:?}"
         );
+    }
+
+    /// A rollback whose write fails says so as a rollback, not a deploy.
+    #[test]
+    fn a_failed_rollback_names_itself() {
+        let (store, cdn, _, _) = two_routed_releases();
+        store.fail_key("CopyObject (restore)", "about.html");
+        let err = run_rollback(&store, &cdn, &rollback_config()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("rollback stopped in the pages phase")
+                && text.contains("run the rollback again")
+                && !text.contains("deploy"),
+            "{text}"
+        );
+    }
+
+    /// A record naming a version the bucket keeps for another key: the record lies, and the
+    /// rollback says so instead of blaming a lifecycle rule.
+    #[test]
+    fn a_version_of_another_key_is_called_a_changed_record_not_an_expiry() {
+        let (store, cdn, key, _) = two_routed_releases();
+        let live = live_record(&store);
+        let other = live.objects["index.html"].version_id.clone();
+        tamper_record(&store, &key, |r| {
+            if let Some(o) = r.objects.get_mut("about.html") {
+                o.version_id.clone_from(&other);
+            }
+        });
+        let err = run_rollback(&store, &cdn, &rollback_config()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("for `index.html`, so the record was changed")
+                && !text.contains("lifecycle"),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), 2);
     }
 
     /// A record of an older version keeps the code but not its inputs: the objects are rolled

@@ -165,15 +165,19 @@ pub enum Error {
         message: String,
     },
 
-    /// Some writes of a deploy failed; earlier phases completed, later ones did not start.
+    /// Some writes of a deploy or rollback failed; earlier phases completed, later ones did not
+    /// start.
     #[error(
-        "deploy stopped in the {phase} phase: {} of its writes failed (first: `{}`: {}); the live \
-         site still references only objects that exist. Fix the cause and run the deploy again",
+        "{command} stopped in the {phase} phase: {} of its writes failed (first: `{}`: {}); the \
+         live site still references only objects that exist. Fix the cause and run the {command} \
+         again",
         failures.len(),
         failures.first().map_or("", |f| f.0.as_str()),
         failures.first().map_or("", |f| f.1.as_str())
     )]
     DeployFailed {
+        /// `deploy` or `rollback`.
+        command: &'static str,
         phase: &'static str,
         failures: Vec<(String, String)>,
     },

@@ -232,6 +232,55 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Each column's header stands over its values, whatever the ids' and times' lengths.
+    #[test]
+    fn the_releases_header_stands_over_its_columns() {
+        let listed = |id: &str, time: &str, bytes| {
+            let mut record = crate::run::fixtures::release(id, &[]);
+            record.time = time.into();
+            record.bytes = bytes;
+            record.changed = 12;
+            Listed::Read {
+                record: Box::new(record),
+                files: 345,
+            }
+        };
+        let rows = [
+            listed(
+                "20261206T031228.031Z-97afb3",
+                "2026-12-06T03:12:28.031Z",
+                2048,
+            ),
+            listed(
+                "20261206T031300.000Z-rollback-97afb3",
+                "2026-12-06T03:13:00.000Z",
+                0,
+            ),
+            Listed::Unreadable {
+                id: "20261206T000000.000Z-000000".into(),
+            },
+        ];
+        let table = releases_table(&rows, Some(0));
+        let lines: Vec<&str> = table.lines().collect();
+        let header = lines[0];
+        for (row, time) in [
+            (lines[1], "2026-12-06T03:12:28"),
+            (lines[2], "2026-12-06T03:13"),
+        ] {
+            assert_eq!(header.find("time"), row.find(time), "{table}");
+            // Numbers are right-aligned under their headers.
+            let files_end = header.find("files").map(|i| i + "files".len());
+            let end_of = |value: &str| row.find(value).map(|i| i + value.len());
+            assert_eq!(files_end, end_of("345"), "{table}");
+            let changed_end = header.find("changed").map(|i| i + "changed".len());
+            assert_eq!(changed_end, end_of("  12"), "{table}");
+        }
+        assert!(
+            lines[1].starts_with("* 20261206T031228.031Z-97afb3 "),
+            "{table}"
+        );
+    }
+
     #[test]
     fn summary_names_counts_bytes_and_time() {
         let plan = Plan {
@@ -338,17 +387,29 @@ impl<'a> ReleaseSummary<'a> {
     }
 }
 
-/// `shipfront releases`: newest first, the live one (`live`, an index) marked with `*`.
+/// `shipfront releases`: newest first, the live one (`live`, an index) marked with `*`. The
+/// columns are as wide as their widest value, so the header stands over its rows.
 #[must_use]
 pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> String {
-    let mut s = String::from(
-        "  id                           time                  files  changed   uploaded  message",
+    let id_of = |listed: &Listed| match listed {
+        Listed::Read { record, .. } => record.id.len(),
+        Listed::Unreadable { id } => id.len(),
+    };
+    let time_of = |listed: &Listed| match listed {
+        Listed::Read { record, .. } => record.time.len(),
+        Listed::Unreadable { .. } => 0,
+    };
+    let id_w = newest_first.iter().map(id_of).max().unwrap_or(0).max(2);
+    let time_w = newest_first.iter().map(time_of).max().unwrap_or(0).max(4);
+    let mut s = format!(
+        "  {:<id_w$}  {:<time_w$}  {:>5}  {:>7}  {:>9}  message",
+        "id", "time", "files", "changed", "uploaded"
     );
     for (i, listed) in newest_first.iter().enumerate() {
         let mark = if live == Some(i) { "*" } else { " " };
         match listed {
             Listed::Read { record: r, files } => s.push_str(&format!(
-                "\n{mark} {:<28} {:<21} {:>5}  {:>7}  {:>9}  {}{}",
+                "\n{mark} {:<id_w$}  {:<time_w$}  {:>5}  {:>7}  {:>9}  {}{}",
                 r.id,
                 r.time,
                 files,
@@ -368,7 +429,7 @@ pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> St
                 }
             )),
             Listed::Unreadable { id } => s.push_str(&format!(
-                "\n{mark} {id:<28} (the record cannot be read: skipped)"
+                "\n{mark} {id:<id_w$}  (the record cannot be read: skipped)"
             )),
         }
     }

@@ -257,12 +257,15 @@ pub fn parse_redirects(name: &str, text: &str) -> Result<Vec<Redirect>, Vec<Stri
     let mut redirects = Vec::new();
     let mut errors = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        // `#` starts a comment only at the start of a line: URLs may hold one.
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        // `#` starts a comment at the start of a field (a line's, or after the rule): URLs
+        // may hold one inside.
+        let fields: Vec<&str> = line
+            .split_whitespace()
+            .take_while(|field| !field.starts_with('#'))
+            .collect();
+        if fields.is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split_whitespace().collect();
         let parsed = match fields.as_slice() {
             [from, to] => Redirect::new(from, to, 301),
             [from, to, status] => match status.trim_end_matches('!').parse::<u16>() {
@@ -663,13 +666,17 @@ mod tests {
         assert!(errors[1].starts_with("_redirects:6: the placeholder `:slug`"));
         assert!(errors[2].starts_with("_redirects:7: expected `from to [status]`"));
         assert!(errors[3].starts_with("_redirects:9: `:splat` is not a status"));
-        let good = parse_redirects("_redirects", "/old /new\n/blog/* /news/:splat 302\n").unwrap();
+        let text = "/old /new # moved in 2024\n/blog/* /news/:splat 302 #news\n  # indented\n\
+                    /faq /help#top\n";
+        let good = parse_redirects("_redirects", text).unwrap();
         assert_eq!(
             good,
             [
                 Redirect::new("/old", "/new", 301).unwrap(),
-                Redirect::new("/blog/*", "/news/:splat", 302).unwrap()
-            ]
+                Redirect::new("/blog/*", "/news/:splat", 302).unwrap(),
+                Redirect::new("/faq", "/help#top", 301).unwrap(),
+            ],
+            "a trailing comment is a comment; a `#` inside a URL is not"
         );
     }
 

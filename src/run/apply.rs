@@ -272,6 +272,7 @@ async fn execute_plan<S: ObjectStore, C: Cdn>(
         }
     });
     let run = execute::Run {
+        command: settings.command.name(),
         concurrency,
         progress,
         fence: settings.fence.clone(),
@@ -433,6 +434,8 @@ async fn record_release<S: ObjectStore>(
     match record {
         Some(record) => {
             settings.fence.check()?;
+            // An interrupt now waits for this write: it decides whether the release happened.
+            let _recording = settings.fence.start_recording();
             write_record(store, settings.state_prefix, &record).await
         }
         None => Ok(()),

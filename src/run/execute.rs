@@ -97,7 +97,7 @@ async fn run_write<S: ObjectStore>(
 
 /// Errors about the whole bucket (missing, denied, no credentials) are reported as such; the
 /// rest as a failed phase listing every key that failed.
-fn phase_error(phase: Phase, mut failures: Vec<(String, Error)>) -> Error {
+fn phase_error(command: &'static str, phase: Phase, mut failures: Vec<(String, Error)>) -> Error {
     if matches!(
         failures[0].1,
         Error::BucketMissing { .. }
@@ -108,6 +108,7 @@ fn phase_error(phase: Phase, mut failures: Vec<(String, Error)>) -> Error {
         return failures.swap_remove(0).1;
     }
     Error::DeployFailed {
+        command,
         phase: phase.name(),
         failures: failures
             .into_iter()
@@ -124,6 +125,7 @@ pub async fn execute<S: ObjectStore>(
     progress: Arc<dyn Progress>,
 ) -> Result<ExecReport> {
     let run = Run {
+        command: "deploy",
         concurrency,
         progress,
         fence: Fence::open(),
@@ -143,6 +145,8 @@ pub(crate) struct Stopped {
 
 /// How a plan runs: how many writes in flight, who is told, and the fence each write passes.
 pub(crate) struct Run {
+    /// `deploy` or `rollback`, as errors name it.
+    pub(crate) command: &'static str,
     pub(crate) concurrency: usize,
     pub(crate) progress: Arc<dyn Progress>,
     /// The lock's lease: a holder past it sends no more writes.
@@ -159,6 +163,7 @@ pub(crate) async fn execute_around_deletes<S: ObjectStore>(
     before_deletes: impl std::future::Future<Output = Result<()>>,
 ) -> Result<ExecReport, Box<Stopped>> {
     let Run {
+        command,
         concurrency,
         progress,
         fence,
@@ -200,7 +205,7 @@ pub(crate) async fn execute_around_deletes<S: ObjectStore>(
         };
         progress.phase_finished(phase);
         if !failures.is_empty() {
-            let error = phase_error(phase, failures);
+            let error = phase_error(command, phase, failures);
             return Err(Box::new(Stopped { error, report }));
         }
     }
@@ -437,6 +442,7 @@ mod tests {
                 sleeper.suspend(std::time::Duration::from_secs(600));
             });
             let run = Run {
+                command: "deploy",
                 concurrency: 1,
                 progress: Arc::new(NoProgress),
                 fence,
@@ -521,7 +527,7 @@ mod tests {
             let (result, log) = run(store, &p);
             let err = result.unwrap_err();
             assert!(
-                matches!(&err, Error::DeployFailed { phase, failures } if *phase == failed_phase && failures[0].0 == key),
+                matches!(&err, Error::DeployFailed { phase, failures, .. } if *phase == failed_phase && failures[0].0 == key),
                 "{key}: {err}"
             );
             assert!(err.to_string().contains(&format!("`{key}`")), "{err}");

@@ -107,6 +107,9 @@ fn boot_clock() -> Option<Duration> {
 #[derive(Clone, Default)]
 pub(crate) struct Fence {
     lease: Option<Arc<Lease>>,
+    /// The release record is being written: an interrupt waits for that write, which decides
+    /// whether the release happened.
+    recording: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What a holder's fence knows of its lease.
@@ -160,6 +163,7 @@ impl Fence {
         taken: Reading,
     ) -> Self {
         Fence {
+            recording: Arc::default(),
             lease: Some(Arc::new(Lease {
                 key: key.to_owned(),
                 clocks,
@@ -170,6 +174,20 @@ impl Fence {
                 }),
             })),
         }
+    }
+
+    /// Whether the release record is being written now.
+    #[must_use]
+    pub(crate) fn recording(&self) -> bool {
+        self.recording.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Marks the release record as being written until the returned guard is dropped.
+    #[must_use]
+    pub(crate) fn start_recording(&self) -> Recording {
+        self.recording
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Recording(Arc::clone(&self.recording))
     }
 
     /// Whether the run holds a lock.
@@ -236,6 +254,15 @@ impl Fence {
         if let Some(lease) = &self.lease {
             locked(&lease.state).lost.get_or_insert(lost);
         }
+    }
+}
+
+/// While alive, the release record is being written (`Fence::start_recording`).
+pub(crate) struct Recording(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -587,9 +587,22 @@ pub(crate) async fn run_holding<S: ObjectStore, T>(
             None => std::future::pending().await,
         }
     };
+    let fence = lock.as_ref().map(Lock::fence);
+    let mut work = std::pin::pin!(work);
     let result = tokio::select! {
-        result = work => result,
-        () = interrupts.recv() => Err(Error::Interrupted),
+        result = &mut work => result,
+        () = interrupts.recv() => {
+            if fence.as_ref().is_some_and(Fence::recording) {
+                // Stopped now, nobody would know whether the release was recorded.
+                crate::run::github::warn(
+                    "interrupted while the release record was being written: finishing that \
+                     write first",
+                );
+                work.await
+            } else {
+                Err(Error::Interrupted)
+            }
+        }
         e = lock_lost => Err(e),
     };
     if let Some(lock) = lock {
@@ -620,6 +633,9 @@ pub(crate) struct Interrupts {
     interrupt: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     terminate: Option<tokio::signal::unix::Signal>,
+    /// A test's stand-in for a signal.
+    #[cfg(test)]
+    sent: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Interrupts {
@@ -632,16 +648,35 @@ impl Interrupts {
             Interrupts {
                 interrupt: signal(SignalKind::interrupt()).ok(),
                 terminate: signal(SignalKind::terminate()).ok(),
+                #[cfg(test)]
+                sent: None,
             }
         }
         #[cfg(not(unix))]
         {
-            Interrupts {}
+            Interrupts {
+                #[cfg(test)]
+                sent: None,
+            }
         }
+    }
+
+    /// Interrupts that a test sends (through the returned sender), not signals.
+    #[cfg(test)]
+    pub(crate) fn sent_by_test() -> (tokio::sync::oneshot::Sender<()>, Self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut interrupts = Interrupts::listen();
+        interrupts.sent = Some(rx);
+        (tx, interrupts)
     }
 
     /// Completes at the first signal.
     pub(crate) async fn recv(&mut self) {
+        #[cfg(test)]
+        if let Some(sent) = self.sent.as_mut() {
+            let _ = sent.await;
+            return;
+        }
         #[cfg(unix)]
         {
             tokio::select! {
@@ -1068,6 +1103,45 @@ mod tests {
             elapsed >= MAX_LOCK_LEASE && elapsed < MAX_LOCK_LEASE + WATCH_POLL * 2,
             "{elapsed:?}"
         );
+    }
+
+    /// Runs `work` holding the lock while the test interrupts it at once, as SIGTERM would;
+    /// `recording`: the release record's write is in flight then.
+    fn interrupted(store: &Arc<crate::store::memory::MemoryStore>, recording: bool) -> Result<()> {
+        crate::run::fixtures::block_on_paused(async {
+            let clocks = Arc::new(SystemClocks);
+            let lock = acquire_lease(store, Taking::Waiting, clocks).await?;
+            let fence = lock.fence();
+            let (interrupt, interrupts) = Interrupts::sent_by_test();
+            let store = Arc::clone(store);
+            run_holding(Some(lock), interrupts, async move {
+                let _recording = recording.then(|| fence.start_recording());
+                let _ = interrupt.send(());
+                // The record's write, in flight.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                store
+                    .put_bytes("record.json", vec![1], "application/json", None)
+                    .await?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    /// SIGTERM while the record is written: that write decides whether the release happened,
+    /// so it completes, and the run says it completed instead of "run the command again".
+    #[test]
+    fn an_interrupt_while_the_record_is_written_waits_for_that_write() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        interrupted(&store, true).expect("recorded: the run completed");
+        assert!(store.with_objects(|o| o.current("record.json").is_some()));
+        assert!(store.with_objects(|o| o.current(KEY).is_none()), "released");
+
+        // Anywhere else, the interrupt stops the work where it is.
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        let err = interrupted(&store, false).unwrap_err();
+        assert!(matches!(err, Error::Interrupted), "{err}");
+        assert!(store.with_objects(|o| o.current("record.json").is_none()));
     }
 
     /// A lease of a minute, as `lock_stale_after = "1m"` sets.
