@@ -21,11 +21,12 @@ pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
     } = survey::records(&*store, &config.site.state_prefix).await?;
     // The bucket says which release is live: the one whose versions are current. Its versions
     // are listed in ranges split at the newest record's keys, as a rollback lists them.
-    let current = if keys.is_empty() {
+    let versions = if keys.is_empty() {
         std::collections::BTreeMap::new()
     } else {
-        objects::current_of(&survey::versions_split(&store, &config.site.prefix, &splits).await?)
+        survey::versions_split(&store, &config.site.prefix, &splits).await?
     };
+    let current = objects::current_of(&versions);
     // One record at a time: compared, counted, then its objects let go. The walk starts at the
     // newest, read already.
     let mut newest = Some(newest);
@@ -41,7 +42,10 @@ pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
                 .map(|r| release::Compared::with(r, &current)),
         );
         records.push(match record {
-            Some(record) => report::Listed::read(record),
+            Some(record) => {
+                let missing = release::missing_versions(&record, &versions);
+                report::Listed::read(record, missing)
+            }
             None => report::Listed::Unreadable {
                 id: release::record_id(&config.site.state_prefix, key)
                     .unwrap_or(key)

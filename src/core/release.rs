@@ -251,6 +251,25 @@ impl Compared {
     }
 }
 
+/// How many of the versions `record` names the bucket no longer keeps (`kept`: every key's
+/// versions): expired by a lifecycle rule, or deleted. A rollback to a record missing any is
+/// refused.
+#[must_use]
+pub fn missing_versions(
+    record: &Release,
+    kept: &BTreeMap<String, crate::core::objects::Versions>,
+) -> usize {
+    record
+        .objects
+        .iter()
+        .filter(|(key, o)| {
+            o.version_id
+                .as_ref()
+                .is_some_and(|v| !kept.get(*key).is_some_and(|k| k.all.contains(v)))
+        })
+        .count()
+}
+
 /// `live_index` over records already compared (None: unreadable); `versioned_bucket`: the
 /// bucket has current versions to compare with.
 #[must_use]
@@ -303,6 +322,49 @@ fn id_time(id: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Versions a record names that the bucket no longer keeps are counted; unversioned
+    /// objects (no version id) are not versions gone.
+    #[test]
+    fn versions_the_bucket_no_longer_keeps_are_counted() {
+        use crate::core::objects::Versions;
+        let object =
+            |version: Option<&str>| crate::run::fixtures::released("e", version, "no-cache");
+        let record = crate::run::fixtures::release(
+            "r",
+            &[
+                ("a", object(Some("v1"))),
+                ("b", object(Some("v2"))),
+                ("c", object(Some("v3"))),
+                ("d", object(None)),
+            ],
+        );
+        let kept = |key: &str, ids: &[&str]| {
+            (
+                key.to_owned(),
+                Versions {
+                    all: ids.iter().map(|v| (*v).to_owned()).collect(),
+                    current: None,
+                },
+            )
+        };
+        let cases = [
+            (
+                vec![kept("a", &["v1"]), kept("b", &["v2"]), kept("c", &["v3"])],
+                0,
+            ),
+            (
+                vec![kept("a", &["v1"]), kept("b", &["v9"]), kept("c", &["v3"])],
+                1,
+            ),
+            (vec![kept("a", &["v1"]), kept("b", &["v3"])], 2),
+            (vec![], 3),
+        ];
+        for (kept, want) in cases {
+            let kept: BTreeMap<String, Versions> = kept.into_iter().collect();
+            assert_eq!(missing_versions(&record, &kept), want, "{kept:?}");
+        }
+    }
 
     #[test]
     fn equal_header_values_share_one_string_and_are_written_as_strings() {

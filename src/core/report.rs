@@ -243,6 +243,7 @@ mod tests {
             Listed::Read {
                 record: Box::new(record),
                 files: 345,
+                missing_versions: 0,
             }
         };
         let rows = [
@@ -319,6 +320,8 @@ pub(crate) enum Listed {
     Read {
         record: Box<crate::core::release::Release>,
         files: usize,
+        /// Versions it names that the bucket no longer keeps: a rollback to it is refused.
+        missing_versions: usize,
     },
     Unreadable {
         id: String,
@@ -326,11 +329,12 @@ pub(crate) enum Listed {
 }
 
 impl Listed {
-    /// Keeps what `releases` shows of `record`.
+    /// Keeps what `releases` shows of `record`, of whose versions `missing_versions` are gone.
     #[must_use]
-    pub(crate) fn read(record: crate::core::release::Release) -> Self {
+    pub(crate) fn read(record: crate::core::release::Release, missing_versions: usize) -> Self {
         Listed::Read {
             files: record.objects.len(),
+            missing_versions,
             record: Box::new(crate::core::release::Release {
                 objects: std::collections::BTreeMap::new(),
                 ..record
@@ -355,13 +359,27 @@ pub(crate) struct ReleaseSummary<'a> {
     /// CloudFront paths whose invalidation failed and is still owed.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub(crate) pending_invalidation: &'a [String],
+    /// Every version it names is still kept: a rollback to it can work.
+    pub(crate) restorable: bool,
+    /// How many of its versions the bucket no longer keeps (expired).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) missing_versions: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl<'a> ReleaseSummary<'a> {
     #[must_use]
     pub(crate) fn of(listed: &'a Listed, live: bool) -> Self {
         match listed {
-            Listed::Read { record: r, files } => ReleaseSummary {
+            Listed::Read {
+                record: r,
+                files,
+                missing_versions,
+            } => ReleaseSummary {
                 id: &r.id,
                 time: &r.time,
                 message: r.message.as_deref(),
@@ -371,6 +389,8 @@ impl<'a> ReleaseSummary<'a> {
                 live,
                 unreadable: false,
                 pending_invalidation: &r.pending_invalidation,
+                restorable: *missing_versions == 0,
+                missing_versions: *missing_versions,
             },
             Listed::Unreadable { id } => ReleaseSummary {
                 id,
@@ -382,6 +402,8 @@ impl<'a> ReleaseSummary<'a> {
                 live: false,
                 unreadable: true,
                 pending_invalidation: &[],
+                restorable: false,
+                missing_versions: 0,
             },
         }
     }
@@ -408,8 +430,12 @@ pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> St
     for (i, listed) in newest_first.iter().enumerate() {
         let mark = if live == Some(i) { "*" } else { " " };
         match listed {
-            Listed::Read { record: r, files } => s.push_str(&format!(
-                "\n{mark} {:<id_w$}  {:<time_w$}  {:>5}  {:>7}  {:>9}  {}{}",
+            Listed::Read {
+                record: r,
+                files,
+                missing_versions,
+            } => s.push_str(&format!(
+                "\n{mark} {:<id_w$}  {:<time_w$}  {:>5}  {:>7}  {:>9}  {}{}{}",
                 r.id,
                 r.time,
                 files,
@@ -426,6 +452,11 @@ pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> St
                         " (invalidation of {} path(s) pending)",
                         r.pending_invalidation.len()
                     )
+                },
+                if *missing_versions == 0 {
+                    String::new()
+                } else {
+                    format!(" (not restorable: {missing_versions} version(s) expired)")
                 }
             )),
             Listed::Unreadable { id } => s.push_str(&format!(

@@ -160,6 +160,23 @@ fn rollback_refuses_before_any_write_when_a_version_has_expired() {
         "needs 1 object version(s) the bucket no longer keeps (first: a.css",
     );
     assert_eq!(world.objects(), before, "nothing was written");
+
+    // `releases` says so before anyone tries.
+    let run = world.shipfront("releases").ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[2].ends_with("(not restorable: 1 version(s) expired)")
+            && !lines[1].contains("not restorable"),
+        "{}",
+        run.stdout
+    );
+    let json = world.shipfront("releases").json().ok().json();
+    let releases = &json["releases"];
+    assert_eq!(
+        (&releases[0]["restorable"], &releases[1]["restorable"]),
+        (&serde_json::json!(true), &serde_json::json!(false))
+    );
+    assert_eq!(releases[1]["missing_versions"], 1);
 }
 
 #[test]
