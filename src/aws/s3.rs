@@ -112,6 +112,32 @@ fn strip_quotes(etag: &str) -> String {
     etag.trim_matches('"').to_owned()
 }
 
+/// One lifecycle rule as doctor judges it: which keys, and what it expires or aborts.
+fn lifecycle_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> crate::core::verdicts::LifecycleRule {
+    let filter = rule.filter();
+    // The filter's prefix, its `And`'s, or the older top-level one; a filter by tag or size
+    // alone may match any key.
+    let prefix = filter
+        .and_then(|f| f.prefix().or_else(|| f.and().and_then(|a| a.prefix())))
+        .or_else(|| {
+            #[allow(deprecated)]
+            rule.prefix()
+        })
+        .unwrap_or_default();
+    let noncurrent = rule.noncurrent_version_expiration();
+    crate::core::verdicts::LifecycleRule {
+        id: rule.id().unwrap_or("(no id)").to_owned(),
+        enabled: rule.status() == &aws_sdk_s3::types::ExpirationStatus::Enabled,
+        prefix: prefix.to_owned(),
+        noncurrent_days: noncurrent.and_then(|n| n.noncurrent_days()),
+        newer_noncurrent_versions: noncurrent.and_then(|n| n.newer_noncurrent_versions()),
+        expiration_days: rule.expiration().and_then(|e| e.days()),
+        abort_incomplete_days: rule
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+    }
+}
+
 /// What a write returned: the new version id and the ETag, unquoted.
 fn outcome(version_id: Option<&str>, etag: Option<&str>) -> WriteOutcome {
     WriteOutcome {
@@ -421,6 +447,8 @@ impl S3Store {
                 encryption: None,
                 public_access_blocked: None,
                 policy: None,
+                lifecycle: Ok(Vec::new()),
+                release_ages_days: Vec::new(),
             };
         }
         let versioning = super::send!(self.client.get_bucket_versioning().bucket(bucket)).ok();
@@ -438,7 +466,35 @@ impl S3Store {
             }),
             public_access_blocked: self.public_access_blocked().await,
             policy: policy.and_then(|out| out.policy().map(str::to_owned)),
+            lifecycle: self.lifecycle_rules().await,
+            // The caller, which knows where the records are, counts them.
+            release_ages_days: Vec::new(),
         }
+    }
+
+    /// The bucket's lifecycle rules; none when it has no lifecycle configuration.
+    async fn lifecycle_rules(&self) -> Result<Vec<crate::core::verdicts::LifecycleRule>, String> {
+        let answer = self
+            .client
+            .get_bucket_lifecycle_configuration()
+            .bucket(&self.bucket)
+            .send()
+            .await;
+        let out = match answer {
+            Ok(out) => out,
+            Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => return Ok(Vec::new()),
+            Err(e) => {
+                let failure = super::classify(&e);
+                let error = RemoteError::on_bucket(
+                    failure,
+                    "GetBucketLifecycleConfiguration",
+                    &self.bucket,
+                    None,
+                );
+                return Err(crate::core::error::Error::from(error).to_string());
+            }
+        };
+        Ok(out.rules().iter().map(lifecycle_rule).collect())
     }
 }
 

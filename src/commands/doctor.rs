@@ -4,7 +4,7 @@
 use crate::aws;
 use crate::config::{self, DoctorConfig};
 use crate::core::error::{Error, Result};
-use crate::core::{routing, verdicts};
+use crate::core::{release, routing, verdicts};
 use crate::run::{output, scan};
 
 /// The files of the build folder doctor checks the edge against, as a deploy scans them.
@@ -38,11 +38,29 @@ fn build_facts(
     }
 }
 
+/// How old each recorded release is, in days, newest first; none when they cannot be listed
+/// (the bucket checks say why).
+async fn release_ages(store: &aws::S3Store, state_prefix: &str) -> Vec<u64> {
+    use crate::store::ObjectStore;
+    let Ok(listing) = store.list(&release::releases_prefix(state_prefix)).await else {
+        return Vec::new();
+    };
+    let keys = release::record_keys(&listing, state_prefix);
+    let ids: Vec<&str> = keys
+        .iter()
+        .filter_map(|key| release::record_id(state_prefix, key))
+        .collect();
+    release::ages_in_days(&ids, std::time::SystemTime::now())
+}
+
 /// Runs every check and prints the table (or JSON); fails when any check fails.
 pub(crate) async fn run(config: DoctorConfig) -> Result<()> {
     let files = config.build.as_ref().map(build_files).transpose()?;
     let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
-    let bucket = store.bucket_facts().await;
+    let mut bucket = store.bucket_facts().await;
+    if bucket.reachable.is_ok() {
+        bucket.release_ages_days = release_ages(&store, &config.site.state_prefix).await;
+    }
     let distribution = match &config.distribution_id {
         Some(id) => Some((
             id.as_str(),

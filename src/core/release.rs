@@ -304,6 +304,19 @@ pub fn matches_bucket(record: &Release, current: &BTreeMap<String, String>) -> b
         })
 }
 
+/// How many whole days before `now` each release of `ids` was made (by the time its id starts
+/// with), newest first; ids that carry no time are left out.
+#[must_use]
+pub fn ages_in_days(ids: &[&str], now: SystemTime) -> Vec<u64> {
+    let mut ages: Vec<u64> = ids
+        .iter()
+        .filter_map(|id| id_time(id))
+        .map(|t| now.duration_since(t).unwrap_or_default().as_secs() / 86_400)
+        .collect();
+    ages.sort_unstable();
+    ages
+}
+
 /// The time a release id starts with (`20261128T095332.123Z-...`).
 fn id_time(id: &str) -> Option<SystemTime> {
     let s = id.get(..20).filter(|s| s.is_ascii())?;

@@ -22,6 +22,164 @@ pub struct BucketFacts {
     pub public_access_blocked: Option<bool>,
     /// The bucket policy (JSON), None when there is none or it cannot be read.
     pub policy: Option<String>,
+    /// The lifecycle rules (empty: none configured; Err: why they could not be read).
+    pub lifecycle: Result<Vec<LifecycleRule>, String>,
+    /// How old each recorded release is, in whole days, newest first.
+    pub release_ages_days: Vec<u64>,
+}
+
+/// One lifecycle rule of the bucket, as far as a deploy cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleRule {
+    pub id: String,
+    pub enabled: bool,
+    /// The key prefix it applies to (empty: every key).
+    pub prefix: String,
+    /// Noncurrent versions expire this many days after they became noncurrent.
+    pub noncurrent_days: Option<i32>,
+    /// ... except the newest this many, which are kept.
+    pub newer_noncurrent_versions: Option<i32>,
+    /// Current versions expire this many days after they were written.
+    pub expiration_days: Option<i32>,
+    /// Multipart uploads not completed are aborted this many days after they started.
+    pub abort_incomplete_days: Option<i32>,
+}
+
+impl LifecycleRule {
+    /// It applies to some of the site's keys (under `prefix`).
+    fn touches(&self, prefix: &str) -> bool {
+        self.enabled && (prefix.starts_with(&self.prefix) || self.prefix.starts_with(prefix))
+    }
+
+    /// It applies to every key of the site.
+    fn covers(&self, prefix: &str) -> bool {
+        self.enabled && prefix.starts_with(&self.prefix)
+    }
+}
+
+/// What the lifecycle rules do to a site under `prefix` whose releases are `ages` days old
+/// (newest first): how deep a rollback can go, whether the live files expire, whether a killed
+/// deploy's parts are ever cleaned up.
+fn lifecycle_checks(bucket: &str, prefix: &str, facts: &BucketFacts) -> Vec<Check> {
+    let rules = match &facts.lifecycle {
+        Ok(rules) => rules,
+        Err(why) => {
+            return vec![check(
+                "lifecycle",
+                Status::Warn,
+                format!("the lifecycle rules could not be read: {why}"),
+                Some("allow s3:GetLifecycleConfiguration to check rollback depth".into()),
+            )];
+        }
+    };
+    let mut out = vec![rollback_depth_check(
+        rules,
+        prefix,
+        &facts.release_ages_days,
+    )];
+    if let Some(rule) = rules
+        .iter()
+        .find(|r| r.touches(prefix) && r.expiration_days.is_some())
+    {
+        out.push(check(
+            "live files kept",
+            Status::Fail,
+            format!(
+                "rule `{}` expires current objects after {} day(s): it deletes the live site's \
+                 files",
+                rule.id,
+                rule.expiration_days.unwrap_or_default()
+            ),
+            Some(format!(
+                "limit rule `{}` to noncurrent versions (NoncurrentVersionExpiration), or to keys \
+                 outside `{prefix}`",
+                rule.id
+            )),
+        ));
+    }
+    out.push(match rules.iter().find(|r| r.covers(prefix) && r.abort_incomplete_days.is_some()) {
+        Some(rule) => check(
+            "incomplete uploads",
+            Status::Pass,
+            format!(
+                "aborted after {} day(s) (rule `{}`)",
+                rule.abort_incomplete_days.unwrap_or_default(),
+                rule.id
+            ),
+            None,
+        ),
+        None => check(
+            "incomplete uploads",
+            Status::Warn,
+            "never aborted: the parts of a killed deploy's large uploads are stored, and billed, \
+             until aborted",
+            Some(format!(
+                "add a rule {{\"ID\":\"abort-incomplete-uploads\",\"Status\":\"Enabled\",\
+                 \"Filter\":{{}},\"AbortIncompleteMultipartUpload\":{{\"DaysAfterInitiation\":7}}}} \
+                 to the lifecycle configuration of {bucket} (put-bucket-lifecycle-configuration \
+                 replaces the whole configuration: keep the rules it has)"
+            )),
+        ),
+    });
+    out
+}
+
+/// How long noncurrent versions (what a rollback restores) are kept, against the age of the
+/// recorded releases.
+fn rollback_depth_check(rules: &[LifecycleRule], prefix: &str, ages: &[u64]) -> Check {
+    const NAME: &str = "rollback depth";
+    let expiring = rules
+        .iter()
+        .filter(|r| r.touches(prefix))
+        .filter_map(|r| r.noncurrent_days.map(|days| (days, r)))
+        .min_by_key(|(days, _)| *days);
+    let Some((days, rule)) = expiring else {
+        return check(
+            NAME,
+            Status::Pass,
+            "noncurrent versions are kept: every recorded release stays restorable",
+            None,
+        );
+    };
+    let days_u64 = u64::try_from(days).unwrap_or(0);
+    // The newest releases past the first keep their versions whatever their age.
+    let kept_newest = rule
+        .newer_noncurrent_versions
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let older = ages
+        .iter()
+        .skip(1 + kept_newest)
+        .filter(|age| **age > days_u64)
+        .count();
+    if older == 0 {
+        return check(
+            NAME,
+            Status::Pass,
+            format!(
+                "noncurrent versions expire after {days} day(s) (rule `{}`); every recorded \
+                 release is younger",
+                rule.id
+            ),
+            None,
+        );
+    }
+    check(
+        NAME,
+        Status::Warn,
+        format!(
+            "noncurrent versions expire after {days} day(s) (rule `{}`), sooner than the releases \
+             kept: {older} of {} recorded release(s) are older, and their versions may be gone \
+             (`shipfront releases` marks those not restorable)",
+            rule.id,
+            ages.len()
+        ),
+        Some(format!(
+            "keep noncurrent versions as long as you want to roll back: raise NoncurrentDays of \
+             rule `{}`, or keep the newest ones with NewerNoncurrentVersions",
+            rule.id
+        )),
+    )
 }
 
 /// One origin of the distribution.
@@ -365,6 +523,7 @@ pub fn checks(
     if facts.reachable.is_err() {
         return out;
     }
+    out.extend(lifecycle_checks(bucket, prefix, facts));
     let Some((id, distribution)) = distribution else {
         return out;
     };
@@ -952,6 +1111,16 @@ mod tests {
                     "arn:aws:s3:::www/site/.shipfront/*"]}]}"#
                     .into(),
             ),
+            lifecycle: Ok(vec![LifecycleRule {
+                id: "tidy".into(),
+                enabled: true,
+                prefix: String::new(),
+                noncurrent_days: Some(30),
+                newer_noncurrent_versions: None,
+                expiration_days: None,
+                abort_incomplete_days: Some(7),
+            }]),
+            release_ages_days: vec![0, 3, 20],
         }
     }
 
@@ -1212,7 +1381,7 @@ mod tests {
         let d = good_distribution();
         let c = root_checks(&good_bucket(), Some(Ok(&d)), true);
         assert!(c.iter().all(|c| c.status == Status::Pass), "{c:#?}");
-        assert_eq!(c.len(), 14, "with the response headers");
+        assert_eq!(c.len(), 16, "with the response headers and the lifecycle");
     }
 
     fn build(files: &[&str], code: &str) -> BuildFacts {
@@ -1608,6 +1777,130 @@ mod tests {
             t.contains("fix: aws s3api put-bucket-versioning --bucket www"),
             "{t}"
         );
-        assert!(t.ends_with("1 failed, 0 warnings, 3 passed"), "{t}");
+        assert!(t.ends_with("1 failed, 0 warnings, 5 passed"), "{t}");
+    }
+
+    /// A lifecycle rule `r` on keys under `prefix`, as `change` sets it.
+    fn lifecycle_rule(prefix: &str, change: fn(&mut LifecycleRule)) -> LifecycleRule {
+        let mut rule = LifecycleRule {
+            id: "r".into(),
+            enabled: true,
+            prefix: prefix.into(),
+            ..LifecycleRule::default()
+        };
+        change(&mut rule);
+        rule
+    }
+
+    type LifecycleCase = (LifecycleRule, Status, Status, Option<&'static str>);
+
+    /// (rule, rollback depth, incomplete uploads, what a check says) for a site at `site/`
+    /// whose releases are 0, 3 and 20 days old.
+    fn lifecycle_cases() -> Vec<LifecycleCase> {
+        use Status::{Pass, Warn};
+        let rule = lifecycle_rule;
+        vec![
+            // Noncurrent versions expire after 7 days: the 20-day-old release may be gone.
+            (
+                rule("", |r| r.noncurrent_days = Some(7)),
+                Warn,
+                Warn,
+                Some("1 of 3 recorded release(s) are older"),
+            ),
+            // ... unless the newest noncurrent versions are kept.
+            (
+                rule("", |r| {
+                    r.noncurrent_days = Some(7);
+                    r.newer_noncurrent_versions = Some(5);
+                }),
+                Pass,
+                Warn,
+                None,
+            ),
+            (rule("", |r| r.noncurrent_days = Some(30)), Pass, Warn, None),
+            // A rule on other keys, or disabled, does nothing to the site.
+            (
+                rule("logs/", |r| r.noncurrent_days = Some(1)),
+                Pass,
+                Warn,
+                None,
+            ),
+            (
+                rule("", |r| {
+                    r.noncurrent_days = Some(1);
+                    r.enabled = false;
+                }),
+                Pass,
+                Warn,
+                None,
+            ),
+            // Aborting uploads under part of the site is not all of it.
+            (
+                rule("site/assets/", |r| r.abort_incomplete_days = Some(7)),
+                Pass,
+                Warn,
+                None,
+            ),
+            (
+                rule("site", |r| r.abort_incomplete_days = Some(7)),
+                Pass,
+                Pass,
+                Some("aborted after 7 day(s)"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn lifecycle_rules_are_judged_against_the_releases_kept() {
+        let judged = |rules: Vec<LifecycleRule>| {
+            let facts = BucketFacts {
+                lifecycle: Ok(rules),
+                ..good_bucket()
+            };
+            lifecycle_checks("www", "site/", &facts)
+        };
+        // None at all: versions kept forever, uploads never aborted.
+        let none = judged(vec![]);
+        let both = |depth, uploads| [("rollback depth", depth), ("incomplete uploads", uploads)];
+        assert_eq!(statuses(&none), both(Status::Pass, Status::Warn));
+        for (rule, depth, uploads, says) in lifecycle_cases() {
+            let c = judged(vec![rule.clone()]);
+            assert_eq!(statuses(&c), both(depth, uploads), "{rule:?}");
+            if let Some(says) = says {
+                assert!(c.iter().any(|c| c.detail.contains(says)), "{c:#?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_rule_expiring_the_live_files_fails_and_unreadable_rules_warn() {
+        let facts = BucketFacts {
+            lifecycle: Ok(vec![lifecycle_rule("", |r| r.expiration_days = Some(90))]),
+            ..good_bucket()
+        };
+        let c = lifecycle_checks("www", "site/", &facts);
+        assert!(
+            c.iter()
+                .any(|c| c.name == "live files kept" && c.status == Status::Fail),
+            "{c:#?}"
+        );
+        let facts = BucketFacts {
+            lifecycle: Err("AccessDenied".into()),
+            ..good_bucket()
+        };
+        let c = lifecycle_checks("www", "site/", &facts);
+        assert_eq!(statuses(&c), [("lifecycle", Status::Warn)]);
+    }
+
+    #[test]
+    fn release_ages_are_counted_in_days_from_their_ids() {
+        let now = humantime::parse_rfc3339("2026-12-06T12:00:00Z").expect("a time");
+        let ids = [
+            "20261206T110000.000Z-aaaaaa",
+            "20261120T120000.000Z-bbbbbb",
+            "not-a-release",
+            "20261205T110000.000Z-rollback-cc",
+        ];
+        assert_eq!(crate::core::release::ages_in_days(&ids, now), [0, 1, 16]);
     }
 }

@@ -246,3 +246,82 @@ fn doctor_checks_the_edge_against_the_build_folder() {
         stale.stdout
     );
 }
+
+/// The bucket's lifecycle rules, read through the SDK from the emulator: noncurrent versions
+/// that expire sooner than the releases kept, and incomplete uploads never aborted, are named.
+#[test]
+fn doctor_reads_the_lifecycle_rules_against_the_releases_kept() {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+        LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    };
+    let world = World::new("doctor-lifecycle");
+    let site = crate::harness::Site::new();
+    site.file("index.html", "x");
+    world.shipfront("deploy").site(&site).ok();
+    // A release recorded long ago, beside today's.
+    world.put(".shipfront/releases/20200101T000000.000Z-0a0a0a.json", "{}");
+
+    // The check named `name`'s line says `says`.
+    let check = |run: &crate::harness::Run, name: &str, says: &str| {
+        let line = run.stdout.lines().find(|l| l.starts_with(name));
+        assert!(
+            line.is_some_and(|l| l[name.len()..].trim_start().starts_with(says)),
+            "{name}: {says}\n{}",
+            run.stdout
+        );
+    };
+    let run = world.shipfront("doctor").run().ok();
+    check(&run, "rollback depth", "pass  noncurrent versions are kept");
+    check(&run, "incomplete uploads", "warn  never aborted");
+
+    let rule = |abort: bool| {
+        let mut rule = LifecycleRule::builder()
+            .id("tidy")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(30)
+                    .build(),
+            );
+        if abort {
+            rule = rule.abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(7)
+                    .build(),
+            );
+        }
+        rule.build().expect("a rule")
+    };
+    for abort in [false, true] {
+        crate::harness::block_on(async {
+            world
+                .client
+                .put_bucket_lifecycle_configuration()
+                .bucket(&world.bucket)
+                .lifecycle_configuration(
+                    BucketLifecycleConfiguration::builder()
+                        .rules(rule(abort))
+                        .build()
+                        .expect("a configuration"),
+                )
+                .send()
+                .await
+                .expect("the rules set");
+        });
+        let run = world.shipfront("doctor").run().ok();
+        check(
+            &run,
+            "rollback depth",
+            "warn  noncurrent versions expire after 30 day(s) (rule `tidy`), sooner than the \
+             releases kept: 1 of 2 recorded release(s) are older",
+        );
+        let uploads = if abort {
+            "pass  aborted after 7 day(s) (rule `tidy`)"
+        } else {
+            "warn  never aborted"
+        };
+        check(&run, "incomplete uploads", uploads);
+    }
+}
