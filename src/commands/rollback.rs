@@ -831,6 +831,38 @@ mod tests {
         nothing_written(&store, before);
     }
 
+    /// A deploy that only fixes a multipart object's headers copies it onto itself, which
+    /// leaves the plain MD5 as its ETag: the next deploy of the same build is a no-op, and so is
+    /// a rollback to the release it recorded.
+    #[test]
+    fn a_header_fix_on_a_multipart_object_leaves_the_next_runs_no_ops() {
+        let (store, cdn) = fresh();
+        let build = with_multipart("big file 1");
+        deploy_with(&store, &cdn, &deploy_config(), &build).expect("v1");
+        let mut fixed = deploy_config();
+        let rule = crate::core::object_headers::Rule::new(
+            "*.bin",
+            Some("public, max-age=60".to_owned()),
+            None,
+        )
+        .expect("a rule");
+        fixed.headers = crate::core::object_headers::HeaderPolicy::new(vec![rule]);
+        deploy_with(&store, &cdn, &fixed, &build).expect("headers fixed");
+        let etag = store.with_objects(|o| o.current("big.bin").map(|v| v.etag.clone()));
+        assert!(etag.is_some_and(|e| !e.contains('-')), "copied whole");
+        let fix = live_record(&store);
+
+        let before = store.calls().len();
+        let again = deploy_with(&store, &cdn, &fixed, &build).expect("again");
+        assert_eq!(again.release, None);
+        nothing_written(&store, before);
+        let mut config = rollback_config();
+        config.to = Some(fix.id);
+        let back = run_rollback(&store, &cdn, &config).expect("to the bucket's own release");
+        assert_eq!(back.release, None);
+        nothing_written(&store, before);
+    }
+
     #[test]
     fn response_headers_are_written_with_the_deploy_recorded_and_restored_by_rollback() {
         let (store, cdn) = fresh();
