@@ -2,6 +2,7 @@
 //! SDK (DESIGN.md section 7). It is handed what it needs, and the architecture test keeps every
 //! file here free of IO and of imports from the layers above.
 
+pub mod atomic;
 pub mod error;
 pub mod etag;
 pub mod exec_report;

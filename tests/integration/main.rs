@@ -6,6 +6,7 @@
 
 mod action;
 mod architecture;
+mod atomic;
 mod bad_input;
 mod cloudfront;
 mod completions;

@@ -8,7 +8,12 @@ use crate::harness::{Run, Site, World, repo_root};
 
 /// The file paths of a framework fixture's first build.
 fn fixture_paths(framework: &str) -> Vec<String> {
-    let list = repo_root().join(format!("testdata/frameworks/{framework}/v1.tsv"));
+    fixture_version(framework, 1)
+}
+
+/// The file paths of a framework fixture's build `version` (1 to 3).
+pub(crate) fn fixture_version(framework: &str, version: u32) -> Vec<String> {
+    let list = repo_root().join(format!("testdata/frameworks/{framework}/v{version}.tsv"));
     std::fs::read_to_string(list)
         .unwrap()
         .lines()
@@ -37,15 +42,27 @@ fn routing(world: &World, site: &Site, args: &[&str]) -> Run {
 /// Runs the function `source` on each request (`/path?query`) in Node: `rewrite URI`, `pass`
 /// (untouched), or `STATUS LOCATION` for a redirect.
 fn run_in_node(source: &str, requests: &[&str]) -> Vec<String> {
+    run_in_node_with_kvs(source, requests, &std::collections::BTreeMap::new())
+}
+
+/// The same, for a function that reads a KeyValueStore holding `kvs`.
+pub(crate) fn run_in_node_with_kvs(
+    source: &str,
+    requests: &[&str],
+    kvs: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let function = dir.path().join("function.js");
     std::fs::write(&function, source).unwrap();
     let cases = dir.path().join("cases.json");
     std::fs::write(&cases, serde_json::to_string(requests).unwrap()).unwrap();
+    let store = dir.path().join("kvs.json");
+    std::fs::write(&store, serde_json::to_string(kvs).unwrap()).unwrap();
     let out = std::process::Command::new("node")
         .arg(repo_root().join("tests/support/run_function.js"))
         .arg(&function)
         .arg(&cases)
+        .arg(&store)
         .output()
         .expect("node: install Node.js (scripts/test installs Debian's nodejs when it can)");
     assert!(

@@ -1,0 +1,139 @@
+//! Atomic releases (issue 22), first part: the routing function of an atomic site, run in Node
+//! with a stand-in for CloudFront's `cloudfront` module and its KeyValueStore, sends every file
+//! of every real framework fixture build to the key the placement gave it: the pool at its own
+//! name, or the live release's prefix. The function and the placement decide alike.
+
+use std::collections::BTreeMap;
+
+use shipfront::core::atomic::{self, LIVE_KEY};
+use shipfront::core::fingerprint::Evidence;
+use shipfront::core::routing::{
+    Mode, RoutingConfig, RoutingInputs, TrailingSlash, atomic_function,
+};
+
+use crate::harness::repo_root;
+use crate::routing::{fixture_version, run_in_node_with_kvs};
+
+const ID: &str = "20261206T031228.031Z-97afb3";
+const RELEASES: &str = "/_releases/";
+
+/// A path as CloudFront hands it to the function: percent-encoded as a browser sends it.
+fn url(rel: &str) -> String {
+    format!("/{}", shipfront::core::routing::encode_path(rel))
+}
+
+#[test]
+fn every_file_of_every_fixture_reaches_the_key_it_was_placed_at() {
+    let frameworks = std::fs::read_dir(repo_root().join("testdata/frameworks")).unwrap();
+    let (mut checked, mut pooled) = (0, 0);
+    for entry in frameworks {
+        let path = entry.unwrap().path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for version in 1..=3 {
+            let rels = fixture_version(&name, version);
+            if rels.is_empty() {
+                continue;
+            }
+            let (files, pool) = check_build(&name, version, &rels);
+            checked += files;
+            pooled += pool;
+        }
+    }
+    assert!(checked > 1000, "only {checked} files checked");
+    // Both sides are exercised: the pool and the releases.
+    assert!(
+        pooled > 200 && checked - pooled > 200,
+        "{pooled} of {checked} pooled"
+    );
+}
+
+/// Runs the atomic function of the build `rels` on the URL of each of its files; returns how
+/// many were checked, and how many of them are in the pool.
+fn check_build(name: &str, version: u32, rels: &[String]) -> (usize, usize) {
+    let evidence = Evidence::new(rels.iter().map(String::as_str));
+    let placement = atomic::place(rels.iter().map(String::as_str), &evidence, ID);
+    let mut kvs = BTreeMap::from([(LIVE_KEY.to_owned(), placement.pointer(ID).value())]);
+    for uri in &placement.exceptions {
+        kvs.insert(atomic::exception_key(ID, uri), "1".to_owned());
+    }
+    let config = RoutingConfig {
+        mode: Mode::Pages,
+        trailing_slash: TrailingSlash::AsBuilt,
+        redirects: Vec::new(),
+        hidden: None,
+    };
+    let inputs = RoutingInputs::of(
+        rels.iter().map(String::as_str),
+        &config,
+        ".shipfront/",
+        Some(""),
+    );
+    let source = atomic_function(&inputs, RELEASES).unwrap();
+    let requests: Vec<String> = rels.iter().map(|rel| url(rel)).collect();
+    let requests: Vec<&str> = requests.iter().map(String::as_str).collect();
+    let got = run_in_node_with_kvs(&source, &requests, &kvs);
+    for ((rel, request), got) in rels.iter().zip(&requests).zip(&got) {
+        let want = if placement.pool.contains(rel) {
+            "pass".to_owned()
+        } else {
+            assert!(placement.release.contains(rel), "{rel} placed nowhere");
+            format!("rewrite {RELEASES}{ID}{request}")
+        };
+        assert_eq!(got, &want, "{name} v{version}: {rel}");
+    }
+    (rels.len(), placement.pool.len())
+}
+
+/// Pages reached by their clean URLs land in the live release too, redirects and the
+/// state prefix's 404 are answered before the pointer is read, and a pointer switched to
+/// another release moves every page with it.
+#[test]
+fn clean_urls_follow_the_pointer_and_answers_come_first() {
+    let rels: Vec<String> = [
+        "index.html",
+        "about/index.html",
+        "assets/app-BbXQDiXP.js",
+        "assets/b-Cwq-3PKq.css",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let evidence = Evidence::new(rels.iter().map(String::as_str));
+    let placement = atomic::place(rels.iter().map(String::as_str), &evidence, ID);
+    let config = RoutingConfig {
+        mode: Mode::Pages,
+        trailing_slash: TrailingSlash::AsBuilt,
+        redirects: vec![shipfront::core::routing::Redirect::new("/old", "/about/", 301).unwrap()],
+        hidden: None,
+    };
+    let inputs = RoutingInputs::of(
+        rels.iter().map(String::as_str),
+        &config,
+        ".shipfront/",
+        Some(""),
+    );
+    let source = atomic_function(&inputs, RELEASES).unwrap();
+    let requests = [
+        "/",
+        "/about/",
+        "/about",
+        "/old",
+        "/.shipfront/lock",
+        "/assets/app-BbXQDiXP.js",
+    ];
+    for id in [ID, "20261207T000000.000Z-000000"] {
+        let kvs = BTreeMap::from([(LIVE_KEY.to_owned(), placement.pointer(id).value())]);
+        let got = run_in_node_with_kvs(&source, &requests, &kvs);
+        let want = [
+            format!("rewrite {RELEASES}{id}/index.html"),
+            format!("rewrite {RELEASES}{id}/about/index.html"),
+            "301 /about/".to_owned(),
+            "301 /about/".to_owned(),
+            "404".to_owned(),
+            "pass".to_owned(),
+        ];
+        assert_eq!(got, want, "pointer at {id}");
+    }
+}
