@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::core::fingerprint::{CacheClass, Evidence};
+use crate::core::routing::{MAX_FUNCTION_BYTES, RoutingInputs, TooLarge};
 
 /// The KVS key whose value is the live release's pointer.
 pub const LIVE_KEY: &str = "live";
@@ -171,11 +172,32 @@ impl Placement {
     }
 }
 
+/// The routing function of an atomic site: the routing of `inputs`, then every URL it did not
+/// answer sent to its key, in the pool or in the live release's prefix, as the KVS pointer says
+/// (`releases_url`: `/_releases/` as the origin serves the releases).
+///
+/// # Errors
+/// When it would be larger than CloudFront allows.
+pub fn function(inputs: &RoutingInputs, releases_url: &str) -> Result<String, TooLarge> {
+    let routed = inputs.function()?;
+    let (head, handler) = function_lines(releases_url);
+    let s = format!(
+        "{head}{}{handler}",
+        routed.replacen("function handler(event) {", "function route(event) {", 1)
+    );
+    if s.len() > MAX_FUNCTION_BYTES {
+        return Err(TooLarge {
+            bytes: s.len(),
+            redirects: inputs.config.redirects.len(),
+            exceptions: inputs.layout.exceptions.len(),
+        });
+    }
+    Ok(s)
+}
+
 /// The lines the atomic routing function adds to the generated one: the KVS handle and the
-/// handler that sends every URL the routing did not answer to its key, in the pool or in the
-/// live release's prefix (`releases_url`: `/_releases/` as the origin serves it).
-#[must_use]
-pub fn function_lines(releases_url: &str) -> (String, String) {
+/// handler that sends every URL the routing did not answer to its key.
+fn function_lines(releases_url: &str) -> (String, String) {
     let head = "import cf from 'cloudfront';\nvar kvs = cf.kvs();\n".to_owned();
     let releases = serde_json::Value::String(releases_url.to_owned()).to_string();
     let handler = format!(

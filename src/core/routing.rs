@@ -476,30 +476,6 @@ impl RoutingInputs {
     }
 }
 
-/// The function of an atomic site (`atomic = true`): the routing of `inputs`, then every URL
-/// it did not answer sent to its key, in the pool or in the live release's prefix, as the KVS
-/// pointer says (`atomic::function_lines`; `releases_url`: `/_releases/` as the origin serves
-/// the releases).
-///
-/// # Errors
-/// When it would be larger than CloudFront allows.
-pub fn atomic_function(inputs: &RoutingInputs, releases_url: &str) -> Result<String, TooLarge> {
-    let routed = generate(&inputs.config, &inputs.layout)?;
-    let (head, handler) = crate::core::atomic::function_lines(releases_url);
-    let s = format!(
-        "{head}{}{handler}",
-        routed.replacen("function handler(event) {", "function route(event) {", 1)
-    );
-    if s.len() > MAX_FUNCTION_BYTES {
-        return Err(TooLarge {
-            bytes: s.len(),
-            redirects: inputs.config.redirects.len(),
-            exceptions: inputs.layout.exceptions.len(),
-        });
-    }
-    Ok(s)
-}
-
 /// The function's source for a build whose files are `rels`.
 ///
 /// # Errors

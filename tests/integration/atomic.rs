@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 
 use shipfront::core::atomic::{self, LIVE_KEY};
 use shipfront::core::fingerprint::Evidence;
-use shipfront::core::routing::{
-    Mode, RoutingConfig, RoutingInputs, TrailingSlash, atomic_function,
-};
+use shipfront::core::routing::{Mode, RoutingConfig, RoutingInputs, TrailingSlash};
 
 use crate::harness::repo_root;
 use crate::routing::{fixture_version, run_in_node_with_kvs};
@@ -71,7 +69,7 @@ fn check_build(name: &str, version: u32, rels: &[String]) -> (usize, usize) {
         ".shipfront/",
         Some(""),
     );
-    let source = atomic_function(&inputs, RELEASES).unwrap();
+    let source = atomic::function(&inputs, RELEASES).unwrap();
     let requests: Vec<String> = rels.iter().map(|rel| url(rel)).collect();
     let requests: Vec<&str> = requests.iter().map(String::as_str).collect();
     let got = run_in_node_with_kvs(&source, &requests, &kvs);
@@ -114,7 +112,7 @@ fn clean_urls_follow_the_pointer_and_answers_come_first() {
         ".shipfront/",
         Some(""),
     );
-    let source = atomic_function(&inputs, RELEASES).unwrap();
+    let source = atomic::function(&inputs, RELEASES).unwrap();
     let requests = [
         "/",
         "/about/",
