@@ -635,6 +635,25 @@ impl ObjectStore for S3Store {
             .await
     }
 
+    async fn copy_version(
+        &self,
+        key: &str,
+        source: &str,
+        version_id: Option<&str>,
+    ) -> Result<WriteOutcome, RemoteError> {
+        let mut copy_source = format!(
+            "{}/{}",
+            self.bucket,
+            utf8_percent_encode(source, COPY_SOURCE)
+        );
+        if let Some(version_id) = version_id {
+            copy_source.push_str("?versionId=");
+            copy_source.push_str(&utf8_percent_encode(version_id, COPY_SOURCE).to_string());
+        }
+        let copied = self.copy_onto(key, copy_source, None);
+        self.context("CopyObject", Some(key), copied).await
+    }
+
     async fn abort_open_uploads(&self) {
         let open: Vec<(String, String)> = self
             .open_uploads

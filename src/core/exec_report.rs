@@ -27,6 +27,8 @@ pub struct ExecReport {
     pub headers_updated: usize,
     /// Recorded versions copied back (rollback).
     pub restored: usize,
+    /// Files an atomic release copied from the one before, server-side.
+    pub copied: usize,
     pub deleted: usize,
     /// Every upload and header update, in the order they completed within their phase.
     pub writes: Vec<WriteRecord>,

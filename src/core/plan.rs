@@ -140,6 +140,12 @@ pub enum Op {
     Restore {
         version_id: String,
     },
+    /// Atomic releases: copy a file unchanged since the previous release from that release's
+    /// key (`from`, at `version_id` when known), server-side: no upload.
+    Copy {
+        from: String,
+        version_id: Option<String>,
+    },
     Delete,
 }
 
@@ -161,6 +167,7 @@ impl Op {
             Op::Upload { .. } => ("upload", "uploaded"),
             Op::UpdateHeaders { .. } => ("headers", "re-headered"),
             Op::Restore { .. } => ("restore", "restored"),
+            Op::Copy { .. } => ("copy", "copied"),
             Op::Delete => ("delete", "deleted"),
         }
     }
@@ -534,6 +541,7 @@ impl fmt::Display for Plan {
                     headers.content_type, headers.cache_control, headers.reason
                 ),
                 Op::Restore { version_id } => format!("  [version {version_id}]"),
+                Op::Copy { from, .. } => format!("  [from {}]", shown(from)),
                 Op::Delete => String::new(),
             };
             writeln!(

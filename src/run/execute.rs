@@ -91,6 +91,10 @@ async fn run_write<S: ObjectStore>(
         }
         Op::UpdateHeaders { headers } => store.update_headers(&action.key, headers).await,
         Op::Restore { version_id } => store.restore_version(&action.key, version_id).await,
+        Op::Copy { from, version_id } => {
+            let version_id = version_id.as_deref();
+            store.copy_version(&action.key, from, version_id).await
+        }
         Op::Delete => unreachable!("deletes run in batches"),
     }
 }
@@ -267,6 +271,7 @@ async fn run_writes<S: ObjectStore>(
                         report.uploaded_bytes += action.size;
                     }
                     Op::Restore { .. } => report.restored += 1,
+                    Op::Copy { .. } => report.copied += 1,
                     _ => report.headers_updated += 1,
                 }
                 report.writes.push(WriteRecord {

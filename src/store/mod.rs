@@ -308,6 +308,15 @@ pub trait ObjectStore: Send + Sync + 'static {
         version_id: &str,
     ) -> impl Future<Output = Result<WriteOutcome, RemoteError>> + Send;
 
+    /// Copies `source` (its version `version_id`, else its current one) onto `key`, its
+    /// headers included: how an atomic release gets the files it shares with the one before.
+    fn copy_version(
+        &self,
+        key: &str,
+        source: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Result<WriteOutcome, RemoteError>> + Send;
+
     /// The headers `key` is stored with; None when it does not exist (`HeadObject`).
     fn head(
         &self,

@@ -135,3 +135,51 @@ fn clean_urls_follow_the_pointer_and_answers_come_first() {
         assert_eq!(got, want, "pointer at {id}");
     }
 }
+
+/// The S3 adapter's `copy_version` against the emulator: an atomic release copies the files it
+/// shares with the previous one from that release's keys, a given version or the current one,
+/// bytes and headers with them, whatever the name holds (a space, a plus).
+#[test]
+fn copy_version_copies_a_given_or_the_current_version_server_side() {
+    use shipfront::store::ObjectStore;
+    let world = crate::harness::World::new("atomic-copy");
+    let put = |key: &str, body: &'static str| {
+        crate::harness::block_on(async {
+            world
+                .client
+                .put_object()
+                .bucket(&world.bucket)
+                .key(key)
+                .body(body.as_bytes().to_vec().into())
+                .content_type("text/html; charset=utf-8")
+                .cache_control("no-cache")
+                .send()
+                .await
+                .unwrap()
+                .version_id()
+                .unwrap()
+                .to_owned()
+        })
+    };
+    let source = "_releases/r1/docs/a b+c.html";
+    let first = put(source, "v1");
+    put(source, "v2");
+    let store =
+        shipfront::aws::S3Store::new(&crate::integrity::sdk(&world.endpoint), &world.bucket, true);
+    crate::harness::block_on(async {
+        store
+            .copy_version("_releases/r2/docs/a b+c.html", source, Some(&first))
+            .await
+            .unwrap();
+        store
+            .copy_version("_releases/r3/docs/a b+c.html", source, None)
+            .await
+            .unwrap();
+    });
+    assert_eq!(world.get("_releases/r2/docs/a b+c.html"), b"v1");
+    assert_eq!(world.get("_releases/r3/docs/a b+c.html"), b"v2");
+    assert_eq!(
+        world.headers("_releases/r2/docs/a b+c.html"),
+        ("text/html; charset=utf-8".to_owned(), "no-cache".to_owned())
+    );
+}

@@ -13,7 +13,8 @@ use shipfront::run::scan::{ScanOptions, scan};
 
 use crate::harness::{Proxy, Site, World, block_on};
 
-fn sdk(endpoint: &str) -> SdkConfig {
+/// The SDK's settings for the emulator at `endpoint`, as the tests that drive the adapters use.
+pub(crate) fn sdk(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
