@@ -14,7 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::etag::hex;
 use crate::core::fingerprint::{CacheClass, Evidence};
+use crate::core::object_headers::Headers;
+use crate::core::objects::{LocalFile, LocalTree, RemoteListing, RemoteObject};
+use crate::core::plan::{Action, Op, Phase, Plan, PlanConfig, Reason};
 use crate::core::routing::{MAX_FUNCTION_BYTES, RoutingInputs, TooLarge};
 
 /// The KVS key whose value is the live release's pointer.
@@ -217,6 +221,165 @@ async function handler(event) {{
     (head, handler)
 }
 
+/// Where a site's atomic releases live, and the release being made.
+#[derive(Debug, Clone)]
+pub struct Release<'a> {
+    /// The new release's id.
+    pub id: &'a str,
+    /// The folder of the releases under the site prefix, ending in `/` (`_releases/`).
+    pub releases_dir: &'a str,
+}
+
+impl Release<'_> {
+    /// The key of `rel` in release `id` of the site under `prefix`.
+    #[must_use]
+    pub fn key_in(&self, prefix: &str, id: &str, rel: &str) -> String {
+        format!("{prefix}{}{id}/{rel}", self.releases_dir)
+    }
+}
+
+/// An atomic deploy's plan: the object writes (pool uploads, the release's uploads and
+/// copies), then the switch: the exception keys and the pointer, written to the KVS in one
+/// conditional call once every object is there.
+#[derive(Debug, Clone)]
+pub struct AtomicPlan {
+    pub plan: Plan,
+    pub placement: Placement,
+    pub pointer: Pointer,
+}
+
+impl AtomicPlan {
+    /// The KVS keys the switch writes besides the pointer: one per exception.
+    #[must_use]
+    pub fn exception_keys(&self) -> Vec<String> {
+        self.placement
+            .exceptions
+            .iter()
+            .map(|uri| exception_key(&self.pointer.release, uri))
+            .collect()
+    }
+}
+
+/// Plans release `release` of the build `local` on a bucket listed as `remote`, after the
+/// atomic release `previous` (None: the first). Fingerprinted files proven so go to the pool at
+/// their own names, uploaded only when the pool lacks them; a name the pool holds with other
+/// bytes is rewritten, so it goes to the release like any plain file. Every other file goes
+/// under the release's prefix: copied server-side from the previous release when its bytes
+/// and headers are the same there, else uploaded. Nothing is deleted (retention prunes).
+#[must_use]
+pub fn plan(
+    local: &LocalTree,
+    remote: &RemoteListing,
+    previous: Option<&crate::core::release::Release>,
+    config: &PlanConfig,
+    release: &Release<'_>,
+) -> AtomicPlan {
+    let prefix = config.prefix.as_str();
+    let remote_by_key: BTreeMap<&str, &RemoteObject> =
+        remote.objects.iter().map(|o| (o.key.as_str(), o)).collect();
+    let same_bytes = |f: &LocalFile, o: &RemoteObject| {
+        o.size == f.size && (o.etag == f.expected_etag() || o.etag == hex(&f.md5))
+    };
+    let rewritten_now = local.files.iter().filter(|f| {
+        remote_by_key
+            .get(f.key.as_str())
+            .is_some_and(|o| !same_bytes(f, o))
+    });
+    let recorded = previous.into_iter().flat_map(|p| &p.rewritten);
+    let evidence = Evidence::new(local.files.iter().map(|f| f.rel.as_str())).with_rewritten(
+        recorded
+            .filter_map(|key| key.strip_prefix(prefix))
+            .map(str::to_owned)
+            .chain(rewritten_now.map(|f| f.rel.clone())),
+    );
+    let placement = place(
+        local.files.iter().map(|f| f.rel.as_str()),
+        &evidence,
+        release.id,
+    );
+    let mut plan = Plan {
+        bucket: config.bucket.clone(),
+        prefix: config.prefix.clone(),
+        actions: Vec::new(),
+        unchanged: 0,
+        unchanged_bytes: 0,
+        kept_stale: 0,
+        kept_assets: BTreeMap::new(),
+        keep_assets: config.keep_assets,
+        notes: local.notes.clone(),
+        warnings: evidence.warnings().to_vec(),
+        evidence,
+    };
+    for file in &local.files {
+        let headers = config.headers.headers_for(&file.rel, &plan.evidence);
+        let pooled = placement.pool.contains(&file.rel);
+        let action = if pooled {
+            let in_pool = remote_by_key.get(file.key.as_str());
+            if in_pool.is_some_and(|o| same_bytes(file, o)) {
+                plan.unchanged += 1;
+                plan.unchanged_bytes += file.size;
+                continue;
+            }
+            upload(file, file.key.clone(), headers)
+        } else {
+            let key = release.key_in(prefix, release.id, &file.rel);
+            match carried(file, &headers, previous, prefix, release) {
+                Some((from, version_id)) => Action {
+                    op: Op::Copy { from, version_id },
+                    reason: Reason::New,
+                    phase: Phase::Assets,
+                    size: file.size,
+                    key,
+                },
+                None => upload(file, key, headers),
+            }
+        };
+        plan.actions.push(action);
+    }
+    plan.actions
+        .sort_by(|a, b| (a.phase, &a.key).cmp(&(b.phase, &b.key)));
+    let pointer = placement.pointer(release.id);
+    AtomicPlan {
+        plan,
+        placement,
+        pointer,
+    }
+}
+
+/// An upload of `file` to `key`: every key of a new release is new, and nothing is visible
+/// before the switch, so all of them go in one phase.
+fn upload(file: &std::sync::Arc<LocalFile>, key: String, headers: Headers) -> Action {
+    Action {
+        key,
+        op: Op::Upload {
+            headers,
+            file: std::sync::Arc::clone(file),
+        },
+        reason: Reason::New,
+        phase: Phase::Assets,
+        size: file.size,
+    }
+}
+
+/// Where the previous release holds `file` with the same bytes and headers, to be copied from:
+/// its key there and the version recorded.
+fn carried(
+    file: &LocalFile,
+    headers: &Headers,
+    previous: Option<&crate::core::release::Release>,
+    prefix: &str,
+    release: &Release<'_>,
+) -> Option<(String, Option<String>)> {
+    let previous = previous?;
+    let from = release.key_in(prefix, &previous.id, &file.rel);
+    let recorded = previous.objects.get(&from)?;
+    let same = recorded.content_md5 == hex(&file.md5)
+        && recorded.size == file.size
+        && *recorded.content_type == *headers.content_type
+        && *recorded.cache_control == *headers.cache_control;
+    same.then(|| (from, recorded.version_id.clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +481,203 @@ mod tests {
             }
             .value(),
             r#"{"r":"r","p":["/a/"]}"#
+        );
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::core::object_headers::HeaderPolicy;
+    use crate::core::release::ReleasedObject;
+    use crate::run::fixtures::tree;
+
+    const DIR: &str = "_releases/";
+
+    fn config() -> PlanConfig {
+        PlanConfig {
+            bucket: "b".into(),
+            prefix: String::new(),
+            state_prefix: ".shipfront/".into(),
+            delete: true,
+            headers: HeaderPolicy::default(),
+            keep_assets: 1,
+        }
+    }
+
+    /// A build: two pages, a plain image, and a pool folder of three bundles.
+    fn build(home: &str, app: &str) -> LocalTree {
+        tree(&[
+            ("index.html", home),
+            ("about/index.html", "about"),
+            ("logo.png", "logo"),
+            ("assets/app-BbXQDiXP.js", app),
+            ("assets/vendor-Cwq-3PKq.js", "vendor"),
+            ("assets/style-DkQx9_2a.css", "style"),
+        ])
+    }
+
+    /// The record of release `id` after `planned` ran: every key it wrote, with a version, and
+    /// the pool files it left alone as `remote` lists them.
+    fn record_of(
+        id: &str,
+        planned: &AtomicPlan,
+        local: &LocalTree,
+    ) -> crate::core::release::Release {
+        let mut record = crate::run::fixtures::release(id, &[]);
+        for file in &local.files {
+            let headers = config()
+                .headers
+                .headers_for(&file.rel, &planned.plan.evidence);
+            let key = if planned.placement.pool.contains(&file.rel) {
+                file.key.clone()
+            } else {
+                format!("{DIR}{id}/{}", file.rel)
+            };
+            record.objects.insert(
+                key.clone(),
+                ReleasedObject {
+                    version_id: Some(format!("v-{key}")),
+                    size: file.size,
+                    content_md5: hex(&file.md5),
+                    etag: hex(&file.md5),
+                    content_type: headers.content_type.as_str().into(),
+                    cache_control: headers.cache_control.as_str().into(),
+                },
+            );
+        }
+        record
+    }
+
+    /// The bucket after `record`: its keys, with the ETags it recorded.
+    fn listing_of(record: &crate::core::release::Release) -> RemoteListing {
+        RemoteListing {
+            objects: record
+                .objects
+                .iter()
+                .map(|(key, o)| RemoteObject {
+                    key: key.clone(),
+                    etag: o.etag.clone(),
+                    size: o.size,
+                    headers: None,
+                })
+                .collect(),
+            pages: 1,
+            chain: 1,
+        }
+    }
+
+    fn ops(planned: &AtomicPlan) -> Vec<(String, &'static str)> {
+        planned
+            .plan
+            .actions
+            .iter()
+            .map(|a| (a.key.clone(), a.op.name()))
+            .collect()
+    }
+
+    fn owned(pairs: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        pairs.iter().map(|(k, op)| ((*k).to_owned(), *op)).collect()
+    }
+
+    #[test]
+    fn the_first_release_uploads_the_pool_and_its_own_prefix() {
+        let local = build("home 1", "app 1");
+        let r1 = Release {
+            id: "r1",
+            releases_dir: DIR,
+        };
+        let planned = plan(&local, &RemoteListing::default(), None, &config(), &r1);
+        assert_eq!(
+            ops(&planned),
+            owned(&[
+                ("_releases/r1/about/index.html", "upload"),
+                ("_releases/r1/index.html", "upload"),
+                ("_releases/r1/logo.png", "upload"),
+                ("assets/app-BbXQDiXP.js", "upload"),
+                ("assets/style-DkQx9_2a.css", "upload"),
+                ("assets/vendor-Cwq-3PKq.js", "upload"),
+            ])
+        );
+        assert_eq!(planned.pointer.value(), r#"{"r":"r1","p":["/assets/"]}"#);
+        assert!(planned.exception_keys().is_empty());
+    }
+
+    /// The next release: pool files already there are left alone, a new bundle is uploaded,
+    /// unchanged plain files are copied from the previous release, changed ones uploaded.
+    #[test]
+    fn the_next_release_copies_what_did_not_change_and_uploads_the_rest() {
+        let v1 = build("home 1", "app 1");
+        let r1 = Release {
+            id: "r1",
+            releases_dir: DIR,
+        };
+        let first = plan(&v1, &RemoteListing::default(), None, &config(), &r1);
+        let record = record_of("r1", &first, &v1);
+        let mut v2 = build("home 2", "app 1");
+        v2.files
+            .push(std::sync::Arc::new(crate::run::fixtures::local_file(
+                "assets/new-EkQx9_3b.js",
+                "new",
+            )));
+        v2.files.sort_by(|a, b| a.key.cmp(&b.key));
+        let r2 = Release {
+            id: "r2",
+            releases_dir: DIR,
+        };
+        let second = plan(&v2, &listing_of(&record), Some(&record), &config(), &r2);
+        assert_eq!(
+            ops(&second),
+            owned(&[
+                ("_releases/r2/about/index.html", "copy"),
+                ("_releases/r2/index.html", "upload"),
+                ("_releases/r2/logo.png", "copy"),
+                ("assets/new-EkQx9_3b.js", "upload"),
+            ])
+        );
+        assert_eq!(
+            second.plan.unchanged, 3,
+            "the three bundles already in the pool"
+        );
+        let copy = &second.plan.actions[0].op;
+        assert_eq!(
+            copy,
+            &Op::Copy {
+                from: "_releases/r1/about/index.html".into(),
+                version_id: Some("v-_releases/r1/about/index.html".into()),
+            }
+        );
+    }
+
+    /// A bundle whose name the pool holds with other bytes: the name is no fingerprint, so the
+    /// file goes to the release, and the function learns it from an exception key.
+    #[test]
+    fn a_pool_name_with_other_bytes_goes_to_the_release_as_an_exception() {
+        let v1 = build("home", "app 1");
+        let r1 = Release {
+            id: "r1",
+            releases_dir: DIR,
+        };
+        let first = plan(&v1, &RemoteListing::default(), None, &config(), &r1);
+        let record = record_of("r1", &first, &v1);
+        let v2 = build("home", "app 2, same name");
+        let r2 = Release {
+            id: "r2",
+            releases_dir: DIR,
+        };
+        let second = plan(&v2, &listing_of(&record), Some(&record), &config(), &r2);
+        assert!(second.placement.release.contains("assets/app-BbXQDiXP.js"));
+        assert!(
+            ops(&second).contains(&("_releases/r2/assets/app-BbXQDiXP.js".to_owned(), "upload")),
+            "{:?}",
+            ops(&second)
+        );
+        assert_eq!(second.exception_keys(), ["x/r2/assets/app-BbXQDiXP.js"]);
+        // Never written over in the pool.
+        assert!(
+            ops(&second)
+                .iter()
+                .all(|(k, _)| k != "assets/app-BbXQDiXP.js")
         );
     }
 }
