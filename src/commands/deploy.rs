@@ -122,6 +122,8 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
             && config.spa
             && work.routing.is_none()
         {
+            // --fix-spa writes the distribution: only within the lease.
+            fence.check()?;
             edge::check_spa(edge, &config.spa_fallback, config.fix_spa, publish.dry_run).await?;
         }
         for warning in &plan.warnings {

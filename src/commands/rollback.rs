@@ -39,8 +39,12 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
     let publish = &config.publish;
     let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
     let first = survey(&store, config).await?;
+    // Where the origin serves the state prefix now: the function hides it there.
+    let hidden_now = edge
+        .as_ref()
+        .map(|e| crate::core::routing::hidden_path(&config.site.state_prefix, &e.origin_path));
     // The routing function and response headers the target release had are published again.
-    let work = EdgeWork::of_release(&first.0.target, publish)?
+    let work = EdgeWork::of_release(&first.0.target, publish, hidden_now.clone())?
         .check(edge.as_ref())
         .await?;
     let changes = !first.1.is_empty() || work.changes();
@@ -57,7 +61,7 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
         // Under the lock, read again: another deploy before it may have changed the edge, or
         // which release is the one before.
         let work = if locked {
-            EdgeWork::of_release(&chosen.target, publish)?
+            EdgeWork::of_release(&chosen.target, publish, hidden_now.clone())?
                 .check(edge.as_ref())
                 .await?
         } else {
@@ -291,7 +295,11 @@ fn check_versions_kept(
         return Ok(());
     };
     // A version the bucket keeps, but of another key: not expired, but a record that lies.
-    let owner = kept.iter().find(|(_, v)| v.all.contains(version));
+    // (`null`, the version of an object written before versioning, is every such key's.)
+    let owner = kept
+        .iter()
+        .filter(|_| version != "null")
+        .find(|(other, v)| other.as_str() != key && v.all.contains(version));
     Err(match owner {
         Some((other, _)) => Error::RecordRefused {
             id: target_id.to_owned(),
@@ -758,20 +766,24 @@ mod tests {
         assert!(restored.objects.contains_key("about.html"), "v1's objects");
     }
 
-    /// Records of another version are generated again by this one: what is published is
-    /// always this version's code for the recorded inputs.
+    /// Code another version generated is generated again by this one: what is published is
+    /// always this version's code for the recorded inputs. The version is the code's own (a
+    /// release recorded by this version may carry the code an older one published, when its
+    /// deploy left routing alone).
     #[test]
-    fn a_record_of_another_version_is_published_as_this_version_generates_it() {
-        let (store, cdn, key, _) = two_routed_releases();
-        let mut inputs = None;
-        tamper_record(&store, &key, |r| {
-            r.shipfront = "0.9.0".to_owned();
-            r.routing = Some("// written by shipfront 0.9.0".to_owned());
-            inputs = r.routing_inputs.clone();
-        });
-        run_rollback(&store, &cdn, &rollback_config()).expect("rolled back");
-        let want = inputs.expect("inputs").function().expect("code");
-        assert_eq!(live_function(&cdn), want);
+    fn code_of_another_version_is_published_as_this_version_generates_it() {
+        for recorded_by in ["0.9.0", env!("CARGO_PKG_VERSION")] {
+            let (store, cdn, key, _) = two_routed_releases();
+            let mut inputs = None;
+            tamper_record(&store, &key, |r| {
+                r.shipfront = recorded_by.to_owned();
+                r.routing = Some("// Written by shipfront 0.9.0: old code".to_owned());
+                inputs = r.routing_inputs.clone();
+            });
+            run_rollback(&store, &cdn, &rollback_config()).expect("rolled back");
+            let want = inputs.expect("inputs").function().expect("code");
+            assert_eq!(live_function(&cdn), want, "recorded by {recorded_by}");
+        }
     }
 
     /// A build whose `big.bin` (`body`) was uploaded in parts, as large files are.

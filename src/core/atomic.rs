@@ -490,7 +490,30 @@ mod plan_tests {
     use super::*;
     use crate::core::object_headers::HeaderPolicy;
     use crate::core::release::ReleasedObject;
-    use crate::run::fixtures::tree;
+    use md5::{Digest, Md5};
+
+    /// A file of the build at `rel` (its key too) holding `body`.
+    fn local_file(rel: &str, body: &str) -> LocalFile {
+        LocalFile {
+            rel: rel.to_owned(),
+            key: rel.to_owned(),
+            path: rel.into(),
+            size: body.len() as u64,
+            md5: Md5::digest(body.as_bytes()).into(),
+            multipart: None,
+        }
+    }
+
+    fn tree(files: &[(&str, &str)]) -> LocalTree {
+        LocalTree {
+            files: files
+                .iter()
+                .map(|(rel, body)| std::sync::Arc::new(local_file(rel, body)))
+                .collect(),
+            warnings: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
 
     const DIR: &str = "_releases/";
 
@@ -524,7 +547,10 @@ mod plan_tests {
         planned: &AtomicPlan,
         local: &LocalTree,
     ) -> crate::core::release::Release {
-        let mut record = crate::run::fixtures::release(id, &[]);
+        let mut record = crate::core::release::Release {
+            id: id.to_owned(),
+            ..crate::core::release::Release::default()
+        };
         for file in &local.files {
             let headers = config()
                 .headers
@@ -615,11 +641,10 @@ mod plan_tests {
         let first = plan(&v1, &RemoteListing::default(), None, &config(), &r1);
         let record = record_of("r1", &first, &v1);
         let mut v2 = build("home 2", "app 1");
-        v2.files
-            .push(std::sync::Arc::new(crate::run::fixtures::local_file(
-                "assets/new-EkQx9_3b.js",
-                "new",
-            )));
+        v2.files.push(std::sync::Arc::new(local_file(
+            "assets/new-EkQx9_3b.js",
+            "new",
+        )));
         v2.files.sort_by(|a, b| a.key.cmp(&b.key));
         let r2 = Release {
             id: "r2",

@@ -215,9 +215,9 @@ pub enum Error {
 
     /// A release record that cannot be trusted: what it says would be published.
     #[error(
-        "release `{id}`'s record is refused: {why}. Nothing was written; shipfront publishes only \
-         functions it generates. The records live under the state prefix: check who can write \
-         there, then roll back to another release (`shipfront releases`) or deploy again"
+        "release `{id}`'s record is refused: {why}. Nothing was written. The records live under \
+         the state prefix: check who can write there, then roll back to another release \
+         (`shipfront releases`) or deploy again"
     )]
     RecordRefused { id: String, why: String },
 

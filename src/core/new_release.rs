@@ -179,11 +179,13 @@ pub(crate) fn of_rollback(
         ),
         pending_invalidation: Vec::new(),
         // What the target recorded none of stays live, so this record keeps the live one's.
-        routing: target
-            .routing
-            .clone()
-            .or_else(|| live.and_then(|l| l.routing.clone())),
-        routing_inputs: match &target.routing {
+        // A target that recorded code without its inputs (an older version) does not get it
+        // published either: the live function stays, and so does its record.
+        routing: match &target.routing_inputs {
+            Some(_) => target.routing.clone(),
+            None => live.and_then(|l| l.routing.clone()),
+        },
+        routing_inputs: match &target.routing_inputs {
             Some(_) => target.routing_inputs.clone(),
             None => live.and_then(|l| l.routing_inputs.clone()),
         },

@@ -456,7 +456,7 @@ pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> St
                 if *missing_versions == 0 {
                     String::new()
                 } else {
-                    format!(" (not restorable: {missing_versions} version(s) expired)")
+                    format!(" (not restorable: {missing_versions} version(s) gone)")
                 }
             )),
             Listed::Unreadable { id } => s.push_str(&format!(

@@ -476,6 +476,16 @@ impl RoutingInputs {
     }
 }
 
+/// The shipfront version that generated `code`, as its first line says.
+#[must_use]
+pub fn generator_version(code: &str) -> Option<&str> {
+    code.lines()
+        .next()?
+        .strip_prefix("// Written by shipfront ")?
+        .split_once(':')
+        .map(|(version, _)| version)
+}
+
 /// The function's source for a build whose files are `rels`.
 ///
 /// # Errors

@@ -46,9 +46,13 @@ pub struct LifecycleRule {
 }
 
 impl LifecycleRule {
-    /// It applies to some of the site's keys (under `prefix`).
-    fn touches(&self, prefix: &str) -> bool {
-        self.enabled && (prefix.starts_with(&self.prefix) || self.prefix.starts_with(prefix))
+    /// It applies to some of the site's objects (under `prefix`, not under `state_prefix`,
+    /// where shipfront's records and lock live).
+    fn touches(&self, prefix: &str, state_prefix: &str) -> bool {
+        let state_only = !self.prefix.is_empty() && self.prefix.starts_with(state_prefix);
+        self.enabled
+            && !state_only
+            && (prefix.starts_with(&self.prefix) || self.prefix.starts_with(prefix))
     }
 
     /// It applies to every key of the site.
@@ -60,7 +64,11 @@ impl LifecycleRule {
 /// What the lifecycle rules do to a site under `prefix` whose releases are `ages` days old
 /// (newest first): how deep a rollback can go, whether the live files expire, whether a killed
 /// deploy's parts are ever cleaned up.
-fn lifecycle_checks(bucket: &str, prefix: &str, facts: &BucketFacts) -> Vec<Check> {
+fn lifecycle_checks(
+    bucket: &str,
+    (prefix, state_prefix): (&str, &str),
+    facts: &BucketFacts,
+) -> Vec<Check> {
     let rules = match &facts.lifecycle {
         Ok(rules) => rules,
         Err(why) => {
@@ -72,14 +80,11 @@ fn lifecycle_checks(bucket: &str, prefix: &str, facts: &BucketFacts) -> Vec<Chec
             )];
         }
     };
-    let mut out = vec![rollback_depth_check(
-        rules,
-        prefix,
-        &facts.release_ages_days,
-    )];
+    let site = (prefix, state_prefix);
+    let mut out = vec![rollback_depth_check(rules, site, &facts.release_ages_days)];
     if let Some(rule) = rules
         .iter()
-        .find(|r| r.touches(prefix) && r.expiration_days.is_some())
+        .find(|r| r.touches(prefix, state_prefix) && r.expiration_days.is_some())
     {
         out.push(check(
             "live files kept",
@@ -126,11 +131,15 @@ fn lifecycle_checks(bucket: &str, prefix: &str, facts: &BucketFacts) -> Vec<Chec
 
 /// How long noncurrent versions (what a rollback restores) are kept, against the age of the
 /// recorded releases.
-fn rollback_depth_check(rules: &[LifecycleRule], prefix: &str, ages: &[u64]) -> Check {
+fn rollback_depth_check(
+    rules: &[LifecycleRule],
+    (prefix, state_prefix): (&str, &str),
+    ages: &[u64],
+) -> Check {
     const NAME: &str = "rollback depth";
     let expiring = rules
         .iter()
-        .filter(|r| r.touches(prefix))
+        .filter(|r| r.touches(prefix, state_prefix))
         .filter_map(|r| r.noncurrent_days.map(|days| (days, r)))
         .min_by_key(|(days, _)| *days);
     let Some((days, rule)) = expiring else {
@@ -147,9 +156,12 @@ fn rollback_depth_check(rules: &[LifecycleRule], prefix: &str, ages: &[u64]) -> 
         .newer_noncurrent_versions
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(0);
+    // A release's versions became noncurrent when the release after it was deployed: the
+    // release at `k` (newest first) has been noncurrent as long as the one at `k - 1` is old.
     let older = ages
         .iter()
-        .skip(1 + kept_newest)
+        .skip(kept_newest)
+        .take(ages.len().saturating_sub(1 + kept_newest))
         .filter(|age| **age > days_u64)
         .count();
     if older == 0 {
@@ -169,8 +181,8 @@ fn rollback_depth_check(rules: &[LifecycleRule], prefix: &str, ages: &[u64]) -> 
         Status::Warn,
         format!(
             "noncurrent versions expire after {days} day(s) (rule `{}`), sooner than the releases \
-             kept: {older} of {} recorded release(s) are older, and their versions may be gone \
-             (`shipfront releases` marks those not restorable)",
+             kept: {older} of {} recorded release(s) were replaced longer ago than that, so their \
+             versions may be gone (`shipfront releases` marks those whose versions are)",
             rule.id,
             ages.len()
         ),
@@ -523,7 +535,7 @@ pub fn checks(
     if facts.reachable.is_err() {
         return out;
     }
-    out.extend(lifecycle_checks(bucket, prefix, facts));
+    out.extend(lifecycle_checks(bucket, (prefix, state_prefix), facts));
     let Some((id, distribution)) = distribution else {
         return out;
     };
@@ -1120,7 +1132,7 @@ mod tests {
                 expiration_days: None,
                 abort_incomplete_days: Some(7),
             }]),
-            release_ages_days: vec![0, 3, 20],
+            release_ages_days: vec![0, 10, 40],
         }
     }
 
@@ -1795,17 +1807,18 @@ mod tests {
     type LifecycleCase = (LifecycleRule, Status, Status, Option<&'static str>);
 
     /// (rule, rollback depth, incomplete uploads, what a check says) for a site at `site/`
-    /// whose releases are 0, 3 and 20 days old.
+    /// whose releases are 0, 10 and 40 days old: the oldest one's versions have been
+    /// noncurrent for 10 days, the next one's since today.
     fn lifecycle_cases() -> Vec<LifecycleCase> {
         use Status::{Pass, Warn};
         let rule = lifecycle_rule;
         vec![
-            // Noncurrent versions expire after 7 days: the 20-day-old release may be gone.
+            // Noncurrent versions expire after 7 days: the oldest release's may be gone.
             (
                 rule("", |r| r.noncurrent_days = Some(7)),
                 Warn,
                 Warn,
-                Some("1 of 3 recorded release(s) are older"),
+                Some("1 of 3 recorded release(s) were replaced longer ago"),
             ),
             // ... unless the newest noncurrent versions are kept.
             (
@@ -1857,7 +1870,7 @@ mod tests {
                 lifecycle: Ok(rules),
                 ..good_bucket()
             };
-            lifecycle_checks("www", "site/", &facts)
+            lifecycle_checks("www", ("site/", "site/.shipfront/"), &facts)
         };
         // None at all: versions kept forever, uploads never aborted.
         let none = judged(vec![]);
@@ -1874,11 +1887,21 @@ mod tests {
 
     #[test]
     fn a_rule_expiring_the_live_files_fails_and_unreadable_rules_warn() {
+        // One that prunes old records only is no danger to the site.
+        let records_only = lifecycle_rule("site/.shipfront/releases/", |r| {
+            r.expiration_days = Some(90);
+        });
+        let facts = BucketFacts {
+            lifecycle: Ok(vec![records_only]),
+            ..good_bucket()
+        };
+        let c = lifecycle_checks("www", ("site/", "site/.shipfront/"), &facts);
+        assert!(c.iter().all(|c| c.name != "live files kept"), "{c:#?}");
         let facts = BucketFacts {
             lifecycle: Ok(vec![lifecycle_rule("", |r| r.expiration_days = Some(90))]),
             ..good_bucket()
         };
-        let c = lifecycle_checks("www", "site/", &facts);
+        let c = lifecycle_checks("www", ("site/", "site/.shipfront/"), &facts);
         assert!(
             c.iter()
                 .any(|c| c.name == "live files kept" && c.status == Status::Fail),
@@ -1888,7 +1911,7 @@ mod tests {
             lifecycle: Err("AccessDenied".into()),
             ..good_bucket()
         };
-        let c = lifecycle_checks("www", "site/", &facts);
+        let c = lifecycle_checks("www", ("site/", "site/.shipfront/"), &facts);
         assert_eq!(statuses(&c), [("lifecycle", Status::Warn)]);
     }
 

@@ -235,8 +235,11 @@ async fn settle_stopped<S: ObjectStore, C: Cdn>(
         )),
     }
     if still_pending.as_slice() != pending {
+        // Owed now (the invalidation failed), or no longer (it was sent with what was owed).
+        let owed = !still_pending.is_empty();
         let remembered = record_release(&**store, settings, None, live, still_pending).await;
         match remembered {
+            Ok(()) if !owed => {}
             Ok(()) if live.is_some() => github::warn(
                 "the invalidation is recorded as pending in the live release: the next deploy or \
                  rollback sends it",
@@ -244,6 +247,7 @@ async fn settle_stopped<S: ObjectStore, C: Cdn>(
             Ok(()) => github::warn(
                 "no release is recorded yet to remember the invalidation: send it by hand",
             ),
+            Err(_) if !owed => {}
             Err(e) => github::warn(&format!(
                 "the pending invalidation could not be recorded ({e}): send it by hand"
             )),

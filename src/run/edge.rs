@@ -100,7 +100,11 @@ impl EdgeWork {
 
     /// What a rollback to `target` keeps live at the edge: the routing function and the response
     /// headers the release recorded, published again.
-    pub(crate) fn of_release(target: &Release, publish: &Publish) -> Result<Self> {
+    pub(crate) fn of_release(
+        target: &Release,
+        publish: &Publish,
+        hidden_now: Option<Option<String>>,
+    ) -> Result<Self> {
         let headers = match &target.headers {
             Some(table) => Some(Headers::from_table(
                 table,
@@ -110,11 +114,14 @@ impl EdgeWork {
             None => None,
         };
         let routing = match (&target.routing, &target.routing_inputs) {
-            (Some(recorded), Some(inputs)) => Some(Routing {
-                code: regenerate(target, recorded, inputs)?,
-                inputs: inputs.clone(),
-                force: publish.force_routing,
-            }),
+            (Some(recorded), Some(inputs)) => {
+                let (code, inputs) = regenerate(target, recorded, inputs, hidden_now)?;
+                Some(Routing {
+                    code,
+                    inputs,
+                    force: publish.force_routing,
+                })
+            }
             (Some(_), None) => {
                 crate::run::github::warn(&format!(
                     "release `{}` was recorded by shipfront {} with its routing function's code \
@@ -131,28 +138,53 @@ impl EdgeWork {
     }
 }
 
-/// The routing function of `target`, generated again from its recorded `inputs`: refused when
-/// the inputs do not pass the config's checks, or when this very version would not have
-/// generated the code the record holds (`recorded`): the record was changed.
-fn regenerate(target: &Release, recorded: &str, inputs: &RoutingInputs) -> Result<String> {
+/// The routing function of `target`, generated again from its recorded `inputs`, hiding the
+/// state prefix where the origin serves it now (`hidden_now`; None: unknown, as recorded).
+/// Refused when the inputs do not pass the config's checks, or when the version that generated
+/// the recorded code (its first line names it) is this one and would not have generated that
+/// code from those inputs: the record was changed. shipfront publishes only what it generates.
+fn regenerate(
+    target: &Release,
+    recorded: &str,
+    inputs: &RoutingInputs,
+    hidden_now: Option<Option<String>>,
+) -> Result<(String, RoutingInputs)> {
     let refused = |why: String| Error::RecordRefused {
         id: target.id.clone(),
-        why,
+        why: format!("{why}; shipfront publishes only functions it generates"),
     };
     inputs
         .check()
-        .map_err(|e| refused(format!("its routing redirects do not pass the checks: {e}")))?;
+        .map_err(|e| refused(format!("its routing inputs do not pass the checks: {e}")))?;
     let code = inputs
         .function()
         .map_err(|e| refused(format!("its routing function cannot be generated: {e}")))?;
-    if target.shipfront == env!("CARGO_PKG_VERSION") && code != recorded {
+    // Every function shipfront writes names its version on its first line.
+    let changed = match crate::core::routing::generator_version(recorded) {
+        None => true,
+        Some(version) => version == env!("CARGO_PKG_VERSION") && code != recorded,
+    };
+    if changed {
         return Err(refused(
             "its routing function's code is not what its recorded inputs generate, so someone \
              changed it after the deploy"
                 .to_owned(),
         ));
     }
-    Ok(code)
+    let Some(hidden) = hidden_now else {
+        return Ok((code, inputs.clone()));
+    };
+    let now = RoutingInputs {
+        config: crate::core::routing::RoutingConfig {
+            hidden,
+            ..inputs.config.clone()
+        },
+        layout: inputs.layout.clone(),
+    };
+    let code = now
+        .function()
+        .map_err(|e| refused(format!("its routing function cannot be generated: {e}")))?;
+    Ok((code, now))
 }
 
 /// The edge-routing function a run keeps live.

@@ -239,9 +239,13 @@ async fn run_writes<S: ObjectStore>(
             let progress = Arc::clone(progress);
             let fence = fence.clone();
             tasks.spawn(async move {
-                // Checked as the write is sent: a holder past its lease sends nothing more.
+                // Checked as the write is sent, and while it is in flight: a holder past its
+                // lease sends nothing more, and gives up what it is sending.
                 let outcome = match fence.check() {
-                    Ok(()) => run_write(&*store, &action).await.map_err(Error::from),
+                    Ok(()) => tokio::select! {
+                        out = run_write(&*store, &action) => out.map_err(Error::from),
+                        e = fence.closed() => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 if outcome.is_ok() {

@@ -233,6 +233,21 @@ impl Fence {
             .map(|l| locked(&l.state).renewed.monotonic + l.writes_allowed_for)
     }
 
+    /// Completes, with the error `check` gives, once the fence closes: checked every second,
+    /// so a write in flight (a large upload's parts) is given up within a second of the lease
+    /// running out. Never completes for a run without a lock.
+    pub(crate) async fn closed(&self) -> Error {
+        if self.lease.is_none() {
+            return std::future::pending().await;
+        }
+        loop {
+            if let Err(e) = self.check() {
+                return e;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
     /// The clocks, read now (None: no lock).
     #[must_use]
     pub(crate) fn now(&self) -> Option<Reading> {

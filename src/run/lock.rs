@@ -21,6 +21,9 @@ use crate::core::error::{Error, Result};
 use crate::run::lease::{Clocks, Fence, Lost, Reading, refresh_for};
 use crate::store::{Condition, ObjectStore, RemoteError};
 
+/// How long a run that lost its lock may go on settling what it wrote (it writes nothing more).
+const LOST_GRACE: Duration = Duration::from_secs(30);
+
 /// How often a lock whose time cannot be trusted is read while it is watched.
 const WATCH_POLL: Duration = Duration::from_secs(5);
 
@@ -165,10 +168,13 @@ pub(crate) async fn acquire<S: ObjectStore>(
         start(Arc::clone(&store), key.clone(), etag, record, policy, fence)
     };
     let mut last_error = None;
+    // A write whose answer was lost may be any of this call's: the lease counts from the first.
+    let mut first_sent = None;
     // Rounds: a lock released or taken between our write and our read is simply tried again.
     for _ in 0..3 {
         // The lease counts from before the write: it may land any time after.
         let sent = clocks.now();
+        let first = *first_sent.get_or_insert(sent);
         let created = write(
             &*store,
             &key,
@@ -184,8 +190,8 @@ pub(crate) async fn acquire<S: ObjectStore>(
         };
         let found: Option<LockRecord> = serde_json::from_slice(&bytes).ok();
         if found.as_ref().is_some_and(|f| f.token == record.token) {
-            // Our own write landed; only its answer was lost.
-            return Ok(started(etag, record, sent));
+            // One of our writes landed; only its answer was lost.
+            return Ok(started(etag, record, first));
         }
         let now = clocks.now().wall_secs();
         if !may_take(&*store, &key, &etag, found.as_ref(), site, policy, now).await? {
@@ -277,11 +283,12 @@ async fn may_take<S: ObjectStore>(
         command: found.map(|f| f.command.clone()).unwrap_or_default(),
         age,
     };
-    // The holder fences itself within its own lease, which may be longer than ours.
+    // The holder fences itself within its own lease, which may be longer than ours: it is
+    // judged, and watched, by the longer of the two.
     let watch_for = found
         .map(LockRecord::lease)
         .map_or(policy.stale_after, |theirs| theirs.max(policy.stale_after));
-    match (judge(found, now, policy.stale_after), policy.force) {
+    match (judge(found, now, watch_for), policy.force) {
         (Found::Held { age }, _) if policy.force_live => {
             crate::run::github::warn(&format!(
                 "--force-unlock-live: taking the lock from {who} (refreshed {age}s ago): if it \
@@ -295,12 +302,12 @@ async fn may_take<S: ObjectStore>(
             target: site.target(),
             holder: who.clone(),
             age,
-            lease: found
-                .map_or(policy.stale_after, LockRecord::lease)
-                .as_secs(),
+            lease: watch_for.as_secs(),
         }),
-        (Found::Untrusted { why }, true) => {
-            crate::run::github::warn(&format!("--force-unlock: taking the lock of {who} ({why})"));
+        (Found::Untrusted { why }, true) if policy.force_live => {
+            crate::run::github::warn(&format!(
+                "--force-unlock-live: taking the lock of {who} ({why})"
+            ));
             Ok(true)
         }
         (Found::Stale { age }, true) => {
@@ -316,7 +323,9 @@ async fn may_take<S: ObjectStore>(
             let why = format!("not refreshed for {age}s by its own clock");
             watch_then_take(store, key, etag, &who, &why, watch_for, || locked(0)).await
         }
-        (Found::Untrusted { why }, false) => {
+        // Its holder may well be alive (a clock running ahead still refreshes): without
+        // --force-unlock-live, even --force-unlock watches it first.
+        (Found::Untrusted { why }, _) => {
             watch_then_take(store, key, etag, &who, &why, watch_for, || locked(0)).await
         }
     }
@@ -472,12 +481,15 @@ async fn renew<S: ObjectStore>(
     fence: &Fence,
 ) -> std::result::Result<Reading, Lost> {
     let mut wait = Duration::from_secs(1);
+    // A write whose answer was lost may be any attempt: the lease counts from the first.
+    let mut first_sent = None;
     loop {
         // A lease already run out (the machine slept) is not renewed: it is lost.
         fence.check().map_err(|e| lost_reason(&e))?;
         let Some(sent) = fence.now() else {
             return Err(Lost::alone("it is not held"));
         };
+        let first_sent = *first_sent.get_or_insert(sent);
         record.refreshed = sent.wall_secs();
         record.renewals += 1;
         let body = serde_json::to_vec(&record).unwrap_or_default();
@@ -510,7 +522,7 @@ async fn renew<S: ObjectStore>(
                         if let Ok(mut e) = etag.lock() {
                             *e = now;
                         }
-                        return Ok(sent);
+                        return Ok(first_sent);
                     }
                     Some(f) if f.token == record.token => {}
                     Some(f) => return Err(taken_over(&f.holder)),
@@ -603,7 +615,16 @@ pub(crate) async fn run_holding<S: ObjectStore, T>(
                 Err(Error::Interrupted)
             }
         }
-        e = lock_lost => Err(e),
+        e = lock_lost => {
+            // The fence is closed, so the work writes nothing more: its next write fails, and
+            // on its way out it invalidates what it had overwritten. It is given a while for
+            // that.
+            match tokio::time::timeout(LOST_GRACE, &mut work).await {
+                Ok(Ok(done)) => Ok(done),
+                Ok(Err(own)) => Err(own),
+                Err(_) => Err(e),
+            }
+        }
     };
     if let Some(lock) = lock {
         if result.is_err() {
@@ -854,7 +875,8 @@ mod tests {
         assert_eq!(creates, 2);
     }
 
-    /// Takes the lock and holds it while `work` runs, with time paused.
+    /// Takes the lock and holds it while working for `work`, with time paused: a write
+    /// every second, each through the fence, as the executor's are; how long until it stopped.
     fn hold(
         store: &Arc<crate::store::memory::MemoryStore>,
         work: Duration,
@@ -864,8 +886,13 @@ mod tests {
             let lock = acquire_lease(store, Taking::Waiting, Arc::new(SystemClocks)).await;
             let result = match lock {
                 Ok(lock) => {
-                    run_holding(Some(lock), Interrupts::listen(), async {
-                        tokio::time::sleep(work).await;
+                    let fence = lock.fence();
+                    run_holding(Some(lock), Interrupts::listen(), async move {
+                        let until = Instant::now() + work;
+                        while Instant::now() < until {
+                            fence.check()?;
+                            tokio::time::sleep(Duration::from_secs(1).min(work)).await;
+                        }
                         Ok(())
                     })
                     .await
@@ -969,15 +996,55 @@ mod tests {
     }
 
     #[test]
-    fn a_holder_with_a_longer_lease_is_watched_for_its_lease() {
-        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
-        let mut long =
-            serde_json::from_slice::<LockRecord>(&record_at("slow", now_secs() - 500)).unwrap();
-        long.lease_secs = 600;
-        store.with_objects(|o| o.put(KEY, &serde_json::to_vec(&long).unwrap()));
+    fn a_holder_with_a_longer_lease_is_judged_and_watched_by_its_lease() {
+        let with_lease = |refreshed_ago: u64| {
+            let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+            let record = record_at("slow", now_secs() - refreshed_ago);
+            let mut long = serde_json::from_slice::<LockRecord>(&record).unwrap();
+            long.lease_secs = 600;
+            store.with_objects(|o| o.put(KEY, &serde_json::to_vec(&long).unwrap()));
+            store
+        };
+        // Refreshed 500s ago, within its own lease of 600s (though past ours): held, even for
+        // --force-unlock.
+        let store = with_lease(500);
+        let (result, _) = hold(&store, Duration::from_secs(1));
+        assert!(matches!(result, Err(Error::Locked { .. })), "{result:?}");
+        let err = take(&store, Taking::Forced).unwrap_err();
+        assert!(
+            err.to_string().contains("within its lease of 600s"),
+            "{err}"
+        );
+        // Past its lease: watched for it, then taken.
+        let store = with_lease(700);
         let (result, elapsed) = hold(&store, Duration::from_secs(1));
         result.expect("taken after its lease");
         assert!(elapsed >= Duration::from_secs(600), "{elapsed:?}");
+    }
+
+    /// A lock whose time cannot be trusted may have a live holder: --force-unlock watches it
+    /// too; only --force-unlock-live takes it at once.
+    #[test]
+    fn a_lock_whose_time_cannot_be_trusted_is_taken_at_once_only_by_force_live() {
+        let future = || {
+            let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+            store.with_objects(|o| o.put(KEY, &record_at("ahead", now_secs() + 3600)));
+            store
+        };
+        let elapsed = |taking| {
+            crate::run::fixtures::block_on_paused(async {
+                let started = Instant::now();
+                let store = future();
+                let lock = acquire_lease(&store, taking, Arc::new(SystemClocks)).await;
+                lock.expect("taken").release().await;
+                started.elapsed()
+            })
+        };
+        assert!(elapsed(Taking::Forced) >= LEASE, "watched first");
+        assert!(
+            elapsed(Taking::ForcedLive) < Duration::from_secs(1),
+            "at once"
+        );
     }
 
     #[test]
@@ -987,7 +1054,11 @@ mod tests {
         store.hang_nth("PutObject", 2);
         let (result, elapsed) = hold(&store, Duration::from_secs(3600));
         assert!(matches!(result, Err(Error::LockLost { .. })), "{result:?}");
-        assert!(elapsed <= LEASE - REFRESH, "{elapsed:?}");
+        // The work checks the fence every second: it stops within one of the lease's end.
+        assert!(
+            elapsed <= LEASE - REFRESH + Duration::from_secs(1),
+            "{elapsed:?}"
+        );
     }
 
     /// Takes the lock timed by `clocks` and holds it while `work` runs, with time paused;
@@ -1011,22 +1082,28 @@ mod tests {
         })
     }
 
-    /// The laptop sleeps through its refreshes while it holds the lock; another deploy takes it
-    /// meanwhile. Woken, the holder writes nothing more and does not renew: it stops at its
-    /// first write, naming the lease.
+    /// The laptop sleeps through its refreshes while it holds the lock (another deploy may take
+    /// it meanwhile). Renewed twice before, it is not renewed after waking (the refresher finds
+    /// the lease run out first), and the holder writes nothing more: it stops at its next
+    /// write, naming the lease.
     #[test]
     fn a_holder_woken_after_its_lease_writes_nothing_more() {
         let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         let clocks = TestClocks::new();
         let sleeper = Arc::clone(&clocks);
         let result = hold_with(&store, clocks.clone(), LEASE, async |fence| {
+            // A page every 25s: at 0, 25 and 50s; renewals at 30 and 60s.
             for page in 0..100 {
                 if page == 3 {
+                    // At 75s the machine sleeps half an hour; it wakes, and works 20s more
+                    // (past the refresher's turn at 90s) before its next write.
                     sleeper.suspend(Duration::from_secs(30 * 60));
+                    tokio::time::sleep(Duration::from_secs(20)).await;
                 }
                 fence.check()?;
                 let key = format!("page-{page}.html");
                 store.put_bytes(&key, vec![1], "text/html", None).await?;
+                tokio::time::sleep(Duration::from_secs(25)).await;
             }
             Ok(())
         });
@@ -1039,8 +1116,36 @@ mod tests {
         assert_eq!(pages, 3, "only the pages written before the sleep");
         assert_eq!(
             store.count_calls("PutObject .shipfront/lock"),
-            1,
-            "never renewed"
+            3,
+            "taken, renewed at 30s and 60s, never after the sleep"
+        );
+    }
+
+    /// A holder that finds its lock taken over stops writing, but its work goes on long enough
+    /// to settle what it wrote (the invalidation of what it overwrote), as the executor's does.
+    #[test]
+    fn a_lost_lock_lets_the_work_settle_what_it_wrote() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
+        store.before_nth("PutObject", 2, |o| {
+            o.put(KEY, &record_at("the other", now_secs()));
+        });
+        let result = hold_with(&store, Arc::new(SystemClocks), LEASE, async |fence| {
+            loop {
+                if let Err(e) = fence.check() {
+                    // What the executor does on its way out: nothing the fence guards.
+                    store
+                        .put_bytes("settled", vec![1], "text/plain", None)
+                        .await?;
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("the other took it over"), "{err}");
+        assert!(
+            store.with_objects(|o| o.current("settled").is_some()),
+            "settled"
         );
     }
 
@@ -1094,7 +1199,7 @@ mod tests {
     fn a_lock_claiming_a_huge_lease_is_watched_for_the_longest_allowed() {
         let store = Arc::new(crate::store::memory::MemoryStore::new("b"));
         let mut huge =
-            serde_json::from_slice::<LockRecord>(&record_at("odd", now_secs() - 500)).unwrap();
+            serde_json::from_slice::<LockRecord>(&record_at("odd", now_secs() - 4000)).unwrap();
         huge.lease_secs = u64::MAX;
         store.with_objects(|o| o.put(KEY, &serde_json::to_vec(&huge).unwrap()));
         let (result, elapsed) = hold(&store, Duration::from_secs(1));

@@ -259,8 +259,10 @@ fn doctor_reads_the_lifecycle_rules_against_the_releases_kept() {
     let site = crate::harness::Site::new();
     site.file("index.html", "x");
     world.shipfront("deploy").site(&site).ok();
-    // A release recorded long ago, beside today's.
-    world.put(".shipfront/releases/20200101T000000.000Z-0a0a0a.json", "{}");
+    // Two releases recorded long ago, beside today's: the older one's versions have been
+    // noncurrent since the newer one, years ago; the newer one's only since today.
+    world.put(".shipfront/releases/20190101T000000.000Z-0a0a0a.json", "{}");
+    world.put(".shipfront/releases/20200101T000000.000Z-0b0b0b.json", "{}");
 
     // The check named `name`'s line says `says`.
     let check = |run: &crate::harness::Run, name: &str, says: &str| {
@@ -315,7 +317,7 @@ fn doctor_reads_the_lifecycle_rules_against_the_releases_kept() {
             &run,
             "rollback depth",
             "warn  noncurrent versions expire after 30 day(s) (rule `tidy`), sooner than the \
-             releases kept: 1 of 2 recorded release(s) are older",
+             releases kept: 1 of 3 recorded release(s) were replaced longer ago than that",
         );
         let uploads = if abort {
             "pass  aborted after 7 day(s) (rule `tidy`)"

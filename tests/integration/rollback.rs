@@ -165,7 +165,7 @@ fn rollback_refuses_before_any_write_when_a_version_has_expired() {
     let run = world.shipfront("releases").ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
-        lines[2].ends_with("(not restorable: 1 version(s) expired)")
+        lines[2].ends_with("(not restorable: 1 version(s) gone)")
             && !lines[1].contains("not restorable"),
         "{}",
         run.stdout
