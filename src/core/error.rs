@@ -221,6 +221,14 @@ pub enum Error {
     )]
     RecordRefused { id: String, why: String },
 
+    /// An atomic switch found the live release changed since its plan was made.
+    #[error(
+        "the live release in KeyValueStore `{store}` changed while this run was working (it is \
+         now {now}): another deploy or rollback switched it, and its switch stands. Nothing was \
+         switched; run the command again"
+    )]
+    SwitchRaced { store: String, now: String },
+
     /// Ctrl-C during a deploy or rollback.
     #[error(
         "interrupted: the writes stopped where they were; the live site is consistent (every \
@@ -287,6 +295,7 @@ impl Error {
             | Error::LockLive { .. }
             | Error::Interrupted
             | Error::LockLost { .. }
+            | Error::SwitchRaced { .. }
             | Error::Internal(_)
             | Error::WriteFailed { .. }
             | Error::Output(_) => 1,

@@ -14,3 +14,4 @@ pub(crate) mod output;
 pub(crate) mod progress;
 pub mod scan;
 pub(crate) mod survey;
+pub mod switch;

@@ -810,3 +810,89 @@ impl Cdn for Arc<MemoryCdn> {
         Ok("Completed".to_owned())
     }
 }
+
+/// A KeyValueStore in memory: its keys, and an ETag that changes with every write, checked
+/// as CloudFront checks `IfMatch`; calls logged, failures on demand.
+#[derive(Default)]
+pub struct MemoryKvs {
+    pub keys: Mutex<BTreeMap<String, String>>,
+    etag: Mutex<u64>,
+    calls: Mutex<Vec<String>>,
+    /// Runs before the `nth` `UpdateKeys` (1-based): another writer's change, say.
+    before_update: Mutex<Vec<(usize, KvsHook)>>,
+}
+
+/// What runs before an `UpdateKeys` of the in-memory store.
+type KvsHook = Box<dyn FnOnce(&MemoryKvs) + Send>;
+
+impl MemoryKvs {
+    /// The calls so far: `GetKey KEY`, `UpdateKeys N`.
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.calls).clone()
+    }
+
+    /// Runs `hook` before the `nth` `UpdateKeys`.
+    pub fn before_update(&self, nth: usize, hook: impl FnOnce(&MemoryKvs) + Send + 'static) {
+        lock(&self.before_update).push((nth, Box::new(hook)));
+    }
+
+    /// Writes `key` as another writer would: unconditionally, changing the ETag.
+    pub fn put_now(&self, key: &str, value: &str) {
+        lock(&self.keys).insert(key.to_owned(), value.to_owned());
+        *lock(&self.etag) += 1;
+    }
+
+    fn etag(&self) -> String {
+        format!("E{}", *lock(&self.etag))
+    }
+}
+
+impl crate::store::KeyValueStore for MemoryKvs {
+    fn name(&self) -> &str {
+        "shipfront-E1"
+    }
+
+    async fn get(&self, key: &str) -> Result<(Option<String>, String), RemoteError> {
+        lock(&self.calls).push(format!("GetKey {key}"));
+        Ok((lock(&self.keys).get(key).cloned(), self.etag()))
+    }
+
+    async fn update(
+        &self,
+        puts: Vec<(String, String)>,
+        deletes: Vec<String>,
+        if_match: &str,
+    ) -> Result<String, RemoteError> {
+        let nth = {
+            let mut calls = lock(&self.calls);
+            calls.push(format!("UpdateKeys {}", puts.len() + deletes.len()));
+            calls.iter().filter(|c| c.starts_with("UpdateKeys")).count()
+        };
+        let hooks: Vec<_> = {
+            let mut all = lock(&self.before_update);
+            let (now, later) = all.drain(..).partition(|(n, _)| *n == nth);
+            *all = later;
+            now
+        };
+        for (_, hook) in hooks {
+            hook(self);
+        }
+        if if_match != self.etag() {
+            return Err(RemoteError::on_key_value_store(
+                RemoteFailure::PreconditionFailed,
+                "UpdateKeys",
+                self.name(),
+            ));
+        }
+        let mut keys = lock(&self.keys);
+        for (key, value) in puts {
+            keys.insert(key, value);
+        }
+        for key in deletes {
+            keys.remove(&key);
+        }
+        drop(keys);
+        *lock(&self.etag) += 1;
+        Ok(self.etag())
+    }
+}

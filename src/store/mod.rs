@@ -121,6 +121,8 @@ pub enum Resource {
     Function(String),
     /// A CloudFront response headers policy, by name.
     HeadersPolicy(String),
+    /// A CloudFront KeyValueStore, by name or ARN.
+    KeyValueStore(String),
 }
 
 /// A failed call to a port, with the operation and the bucket, key or distribution it was made
@@ -167,7 +169,10 @@ impl RemoteError {
     pub fn key(&self) -> Option<&str> {
         match &self.on {
             Resource::Bucket { key, .. } => key.as_deref(),
-            Resource::Distribution(_) | Resource::Function(_) | Resource::HeadersPolicy(_) => None,
+            Resource::Distribution(_)
+            | Resource::Function(_)
+            | Resource::HeadersPolicy(_)
+            | Resource::KeyValueStore(_) => None,
         }
     }
 
@@ -178,6 +183,16 @@ impl RemoteError {
             failure,
             operation,
             on: Resource::Function(name.to_owned()),
+        }
+    }
+
+    /// A failed call on the KeyValueStore `name`.
+    #[must_use]
+    pub fn on_key_value_store(failure: RemoteFailure, operation: &'static str, name: &str) -> Self {
+        RemoteError {
+            failure,
+            operation,
+            on: Resource::KeyValueStore(name.to_owned()),
         }
     }
 
@@ -258,6 +273,12 @@ impl From<RemoteError> for Error {
             (failure, Resource::HeadersPolicy(name)) => Error::CdnResource {
                 operation,
                 kind: "response headers policy",
+                name,
+                message: failure.to_string(),
+            },
+            (failure, Resource::KeyValueStore(name)) => Error::CdnResource {
+                operation,
+                kind: "KeyValueStore",
                 name,
                 message: failure.to_string(),
             },
@@ -375,6 +396,34 @@ pub trait ObjectStore: Send + Sync + 'static {
         &self,
         keys: Vec<String>,
     ) -> impl Future<Output = Result<Vec<RemoteError>, RemoteError>> + Send;
+}
+
+/// The most keys one `UpdateKeys` call writes or deletes.
+pub const KVS_BATCH: usize = 50;
+
+/// A CloudFront KeyValueStore's data plane: what an atomic site's pointer lives in. Every
+/// write is conditional on the store's ETag, so two writers never overwrite each other
+/// unseen.
+pub trait KeyValueStore: Send + Sync + 'static {
+    /// The store's name, for messages.
+    fn name(&self) -> &str;
+
+    /// The value of `key` (None: absent) and the store's ETag (`DescribeKeyValueStore`,
+    /// `GetKey`).
+    fn get(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<(Option<String>, String), RemoteError>> + Send;
+
+    /// Puts `puts` and deletes `deletes` (at most `KVS_BATCH` in all) in one call, if the
+    /// store's ETag is still `if_match` (else `PreconditionFailed`): its new ETag
+    /// (`UpdateKeys`).
+    fn update(
+        &self,
+        puts: Vec<(String, String)>,
+        deletes: Vec<String>,
+        if_match: &str,
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
 }
 
 /// The CDN in front of the bucket: what a deploy needs from CloudFront.
