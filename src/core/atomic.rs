@@ -346,6 +346,24 @@ pub fn plan(
     }
 }
 
+/// A plan with nothing to write: an atomic rollback's, which only switches the pointer.
+#[must_use]
+pub fn empty_plan(bucket: &str, prefix: &str) -> Plan {
+    Plan {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        actions: Vec::new(),
+        unchanged: 0,
+        unchanged_bytes: 0,
+        kept_stale: 0,
+        kept_assets: BTreeMap::new(),
+        keep_assets: 0,
+        notes: Vec::new(),
+        warnings: Vec::new(),
+        evidence: Evidence::default(),
+    }
+}
+
 /// An upload of `file` to `key`: every key of a new release is new, and nothing is visible
 /// before the switch, so all of them go in one phase.
 fn upload(file: &std::sync::Arc<LocalFile>, key: String, headers: Headers) -> Action {

@@ -133,6 +133,8 @@ pub(crate) fn of_deploy(
         pending_invalidation: Vec::new(),
         routing: o.previous.and_then(|p| p.routing.clone()),
         routing_inputs: o.previous.and_then(|p| p.routing_inputs.clone()),
+        // An in-place deploy makes an in-place release.
+        atomic: None,
         headers: o.previous.and_then(|p| p.headers.clone()),
     }
 }
@@ -189,6 +191,7 @@ pub(crate) fn of_rollback(
             Some(_) => target.routing_inputs.clone(),
             None => live.and_then(|l| l.routing_inputs.clone()),
         },
+        atomic: target.atomic.clone(),
         headers: target
             .headers
             .clone()

@@ -54,10 +54,22 @@ pub struct Release {
     /// What the routing function was generated from (absent in records of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_inputs: Option<crate::core::routing::RoutingInputs>,
+    /// An atomic release (`atomic = true`): the pointer and exception keys that make it live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atomic: Option<AtomicRecord>,
     /// The response headers (`[headers]` as written) live after this release, which a rollback
     /// to it writes again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
+}
+
+/// What makes an atomic release live: the KeyValueStore pointer's value (`core::atomic`) and
+/// the exception keys it needs there. A rollback writes the pointer back; the keys stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtomicRecord {
+    pub pointer: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exception_keys: Vec<String>,
 }
 
 /// One object as the release left it.

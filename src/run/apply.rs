@@ -485,7 +485,7 @@ pub(crate) fn record_time(now: SystemTime) -> String {
 }
 
 /// Writes a release record under the state prefix, last of a deploy's or rollback's writes.
-async fn write_record<S: ObjectStore>(
+pub(crate) async fn write_record<S: ObjectStore>(
     store: &S,
     state_prefix: &str,
     record: &Release,
