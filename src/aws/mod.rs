@@ -13,6 +13,7 @@ macro_rules! send {
 pub(crate) use send;
 
 mod cloudfront;
+mod kvs;
 mod response_headers;
 mod s3;
 
@@ -25,6 +26,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_s3::config::{ProvideCredentials, Region};
 
 pub use cloudfront::CloudFrontCdn;
+pub use kvs::KvsStore;
 pub use s3::S3Store;
 
 use crate::core::error::{Error, Result};

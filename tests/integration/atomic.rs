@@ -183,3 +183,51 @@ fn copy_version_copies_a_given_or_the_current_version_server_side() {
         ("text/html; charset=utf-8".to_owned(), "no-cache".to_owned())
     );
 }
+
+/// The KeyValueStore adapter through the SDK (SigV4A-signed) against the fault proxy's
+/// stand-in for the data plane, which the emulator lacks: the switch writes the exception
+/// keys and the pointer, a stale ETag is a conflict, and a switch planned against a pointer
+/// no longer live is refused.
+#[test]
+fn the_kvs_adapter_switches_the_pointer_and_detects_a_race() {
+    use shipfront::core::atomic::Pointer;
+    use shipfront::store::KeyValueStore;
+    const ARN: &str =
+        "arn:aws:cloudfront::123456789012:key-value-store/9a1b2c3d-0000-4000-8000-000000000001";
+    let proxy = crate::harness::Proxy::start(&["--kvs"]);
+    let kvs = shipfront::aws::KvsStore::new(&crate::integrity::sdk(&proxy.endpoint), ARN);
+    let pointer = |id: &str| Pointer {
+        release: id.to_owned(),
+        pool_folders: vec!["/assets/".to_owned()],
+    };
+    crate::harness::block_on(async {
+        let (live, first_etag) = kvs.get(LIVE_KEY).await.unwrap();
+        assert_eq!(live, None);
+        let exceptions = ["x/r1/assets/data.json".to_owned()];
+        let switched = shipfront::run::switch::switch(&kvs, &pointer("r1"), &exceptions, None)
+            .await
+            .unwrap();
+        assert_eq!(switched.writes, 2);
+        let (live, _) = kvs.get(LIVE_KEY).await.unwrap();
+        assert_eq!(live, Some(pointer("r1").value()));
+        let (marked, _) = kvs.get("x/r1/assets/data.json").await.unwrap();
+        assert_eq!(marked.as_deref(), Some("1"));
+        // A write on a stale ETag is a conflict, read as a failed precondition.
+        let stale = kvs
+            .update(vec![("k".into(), "v".into())], vec![], &first_etag)
+            .await
+            .unwrap_err();
+        assert!(stale.is_precondition_failed(), "{stale:?}");
+        // Planned against r0, but r1 is live: refused, r1 stays.
+        let err = shipfront::run::switch::switch(&kvs, &pointer("r2"), &[], Some("r0"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, shipfront::core::error::Error::SwitchRaced { .. }),
+            "{err}"
+        );
+    });
+    let stats = proxy.stats();
+    assert_eq!(stats.get("kvs_post"), Some(&3), "{stats:?}");
+    assert_eq!(stats.get("kvs_conflicts"), Some(&1), "{stats:?}");
+}

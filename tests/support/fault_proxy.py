@@ -25,6 +25,11 @@ faults on demand:
                   likewise response headers policies, which the emulator lacks: create, get,
                   list and update them (under their ETag) here, and keep the default cache
                   behavior's ResponseHeadersPolicyId
+  --kvs           stand in for the CloudFront KeyValueStore data plane, which the emulator lacks
+                  (it has the control plane): DescribeKeyValueStore, GetKey and UpdateKeys on
+                  /key-value-stores/ARN, in memory, with an ETag that changes on every write;
+                  UpdateKeys whose If-Match is not the store's ETag answers 409 ConflictException,
+                  a missing key 404 ResourceNotFoundException, as CloudFront documents
   --delay-ms N    wait N ms before forwarding each request (requests in flight wait at the same
                   time): a stand-in for S3's round trip, which the local emulator lacks
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
@@ -239,6 +244,57 @@ def url_encoded_versions(path, data):
     return text.encode("utf-8")
 
 
+# KeyValueStores by ARN: {"etag": n, "items": {key: value}}.
+kv_stores = {}
+KVS_PATH = re.compile(r"^/key-value-stores/([^/?]+)(/keys(/([^?]*))?)?(\?.*)?$")
+
+
+def kvs_stub(handler, body):
+    """The KeyValueStore data plane (restJson1), in memory: True when it answered."""
+    from urllib.parse import unquote
+    m = KVS_PATH.match(handler.path)
+    if not m:
+        return False
+    arn, keys, key = unquote(m.group(1)), m.group(2), m.group(4)
+    bump("kvs_" + handler.command.lower())
+    with lock:
+        status, doc, error, etag = kvs_answer(handler, body, arn, keys, key)
+    if error == "ConflictException":
+        bump("kvs_conflicts")
+    headers = [("Content-Type", "application/json"), ("ETag", etag)]
+    if error:
+        headers.append(("x-amzn-ErrorType", error))
+    handler.reply(status, json.dumps(doc).encode(), headers)
+    return True
+
+
+def kvs_answer(handler, body, arn, keys, key):
+    """What the stand-in answers, with `lock` held: (status, document, error type, ETag)."""
+    from urllib.parse import unquote
+    store = kv_stores.setdefault(arn, {"etag": 1, "items": {}})
+    counts = lambda: {"ItemCount": len(store["items"]),
+                      "TotalSizeInBytes": sum(len(k) + len(v) for k, v in store["items"].items())}
+    tag = lambda: "KV" + str(store["etag"])
+    if handler.command == "GET" and not keys:
+        return 200, dict(counts(), KvsARN=arn, Created=1700000000, Status="READY"), None, tag()
+    if handler.command == "GET" and key is not None:
+        key = unquote(key)
+        if key not in store["items"]:
+            return 404, {"message": f"Key {key} not found"}, "ResourceNotFoundException", tag()
+        return 200, dict(counts(), Key=key, Value=store["items"][key]), None, tag()
+    if handler.command == "POST" and keys and not key:
+        if handler.headers.get("If-Match") != tag():
+            return 409, {"message": "the ETag does not match"}, "ConflictException", tag()
+        doc = json.loads(body or b"{}")
+        for put in doc.get("Puts") or []:
+            store["items"][put["Key"]] = put["Value"]
+        for delete in doc.get("Deletes") or []:
+            store["items"].pop(delete["Key"], None)
+        store["etag"] += 1
+        return 200, dict(counts(), ETag=tag()), None, tag()
+    return 400, {"message": "not stood in for"}, "ValidationException", tag()
+
+
 def policy_xml(policy_id):
     p = POLICIES[policy_id]
     return (f'<ResponseHeadersPolicy><Id>{policy_id}</Id><LastModifiedTime>2026-01-01T00:00:00Z'
@@ -384,6 +440,8 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(stats).encode()
             return self.reply(200, body, [("Content-Type", "application/json")])
         body = self.read_body()
+        if args.kvs and kvs_stub(self, body):
+            return
         if args.functions:
             if functions_stub(self, body) or policies_stub(self, body):
                 return
@@ -506,6 +564,7 @@ def main():
     p.add_argument("--drop-first", type=int, default=0)
     p.add_argument("--drop-match", default="")
     p.add_argument("--functions", action="store_true")
+    p.add_argument("--kvs", action="store_true")
     p.add_argument("--delay-ms", type=float, default=0.0)
     p.add_argument("--hold-after", type=int, default=None)
     p.add_argument("--hold-match", default="")
