@@ -724,3 +724,203 @@ mod plan_tests {
         );
     }
 }
+
+/// What retention removes from an atomic site: the prefixes of releases no longer kept, the
+/// pool files only they used, and their exception keys in the KeyValueStore.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Objects under the prefixes of releases no longer kept.
+    pub release_keys: Vec<String>,
+    /// Pool files no kept release, nor one in its grace for open tabs, uses.
+    pub pool_keys: Vec<String>,
+    /// The exception keys of the releases no longer kept.
+    pub kvs_keys: Vec<String>,
+}
+
+impl Pruned {
+    /// How many objects it deletes.
+    #[must_use]
+    pub fn objects(&self) -> usize {
+        self.release_keys.len() + self.pool_keys.len()
+    }
+}
+
+/// What to prune, given the atomic releases recorded (`newest_first`), the live one (`live`,
+/// always kept, even when older than the ones kept by count), `keep_releases` (how many of the
+/// newest are kept) and `keep_assets` (how many releases after those keep their pool files for
+/// tabs still open on them), and the site's objects now (`listing`). Pool files are deleted
+/// only when a pruned release used them: a key no record names is left alone.
+#[must_use]
+pub fn prune(
+    newest_first: &[&crate::core::release::Release],
+    live: &str,
+    (keep_releases, keep_assets): (usize, usize),
+    listing: &RemoteListing,
+    (prefix, releases_dir): (&str, &str),
+) -> Pruned {
+    let kept: Vec<&crate::core::release::Release> = newest_first
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| *i < keep_releases || r.id == live)
+        .map(|(_, r)| *r)
+        .collect();
+    let kept_ids: BTreeSet<&str> = kept.iter().map(|r| r.id.as_str()).collect();
+    // Pool files still needed: by the kept releases, and by those in their grace.
+    let graced = newest_first
+        .iter()
+        .filter(|r| !kept_ids.contains(r.id.as_str()))
+        .take(keep_assets);
+    let needed: BTreeSet<&str> = kept
+        .iter()
+        .copied()
+        .chain(graced.copied())
+        .flat_map(|r| r.objects.keys().map(String::as_str))
+        .collect();
+    let pruned: Vec<&crate::core::release::Release> = newest_first
+        .iter()
+        .filter(|r| !kept_ids.contains(r.id.as_str()))
+        .copied()
+        .collect();
+    let used_by_pruned: BTreeSet<&str> = pruned
+        .iter()
+        .flat_map(|r| r.objects.keys().map(String::as_str))
+        .collect();
+    let releases_root = format!("{prefix}{releases_dir}");
+    let mut out = Pruned::default();
+    for object in &listing.objects {
+        let key = object.key.as_str();
+        match key.strip_prefix(&releases_root) {
+            Some(rest) => {
+                let id = rest.split('/').next().unwrap_or_default();
+                if pruned.iter().any(|r| r.id == id) {
+                    out.release_keys.push(key.to_owned());
+                }
+            }
+            None if used_by_pruned.contains(key) && !needed.contains(key) => {
+                out.pool_keys.push(key.to_owned());
+            }
+            None => {}
+        }
+    }
+    out.kvs_keys = pruned
+        .iter()
+        .filter_map(|r| r.atomic.as_ref())
+        .flat_map(|a| a.exception_keys.iter().cloned())
+        .collect();
+    out
+}
+
+#[cfg(test)]
+mod prune_tests {
+    use super::*;
+    use crate::core::release::{AtomicRecord, Release, ReleasedObject};
+
+    /// Release `n` (`r1`..): its page under its prefix, and the pool bundle `app-<bundle>.js`.
+    fn release(n: u32, bundle: &str) -> Release {
+        let object = ReleasedObject {
+            version_id: None,
+            size: 1,
+            content_md5: String::new(),
+            etag: String::new(),
+            content_type: "text/html".into(),
+            cache_control: "no-cache".into(),
+        };
+        let mut r = Release {
+            id: format!("r{n}"),
+            atomic: Some(AtomicRecord {
+                pointer: String::new(),
+                exception_keys: vec![format!("x/r{n}/assets/data.json")],
+            }),
+            ..Release::default()
+        };
+        r.objects
+            .insert(format!("_releases/r{n}/index.html"), object.clone());
+        r.objects.insert(format!("assets/app-{bundle}.js"), object);
+        r
+    }
+
+    fn listing(keys: &[String]) -> RemoteListing {
+        RemoteListing {
+            objects: keys
+                .iter()
+                .map(|key| RemoteObject {
+                    key: key.clone(),
+                    etag: String::new(),
+                    size: 1,
+                    headers: None,
+                })
+                .collect(),
+            pages: 1,
+            chain: 1,
+        }
+    }
+
+    /// Five releases, newest first; r2 and r3 share a bundle. Plus a key no record names.
+    fn site() -> (Vec<Release>, RemoteListing) {
+        let releases = vec![
+            release(5, "E"),
+            release(4, "D"),
+            release(3, "C"),
+            release(2, "C"),
+            release(1, "A"),
+        ];
+        let mut keys: Vec<String> = releases
+            .iter()
+            .flat_map(|r| r.objects.keys().cloned())
+            .collect();
+        keys.push("robots.txt".into());
+        keys.sort();
+        keys.dedup();
+        (releases, listing(&keys))
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_the_live_one_and_the_grace_for_open_tabs() {
+        let (releases, listed) = site();
+        let refs: Vec<&Release> = releases.iter().collect();
+        type Case = (
+            (usize, usize),
+            &'static str,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let cases: [Case; 4] = [
+            // Keep 2, no grace: r3..r1 go, with the bundles only they used (C, A).
+            (
+                (2, 0),
+                "r5",
+                &["r3", "r2", "r1"],
+                &["assets/app-A.js", "assets/app-C.js"],
+            ),
+            // A grace of one release: r3's bundle C stays for open tabs.
+            ((2, 1), "r5", &["r3", "r2", "r1"], &["assets/app-A.js"]),
+            // Rolled back to r1: the live release stays, with its bundle.
+            ((2, 0), "r1", &["r3", "r2"], &["assets/app-C.js"]),
+            // Keep all.
+            ((10, 0), "r5", &[], &[]),
+        ];
+        for ((keep, grace), live, gone, pool) in cases {
+            let pruned = prune(&refs, live, (keep, grace), &listed, ("", "_releases/"));
+            let want: Vec<String> = gone
+                .iter()
+                .map(|id| format!("_releases/{id}/index.html"))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            assert_eq!(
+                pruned.release_keys, want,
+                "keep {keep} grace {grace} live {live}"
+            );
+            assert_eq!(
+                pruned.pool_keys,
+                pool.to_vec(),
+                "keep {keep} grace {grace} live {live}"
+            );
+            assert_eq!(pruned.kvs_keys.len(), gone.len());
+            assert!(
+                !pruned.pool_keys.contains(&"robots.txt".to_owned()),
+                "unknown keys stay"
+            );
+        }
+    }
+}
