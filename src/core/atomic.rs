@@ -297,19 +297,7 @@ pub fn plan(
         &evidence,
         release.id,
     );
-    let mut plan = Plan {
-        bucket: config.bucket.clone(),
-        prefix: config.prefix.clone(),
-        actions: Vec::new(),
-        unchanged: 0,
-        unchanged_bytes: 0,
-        kept_stale: 0,
-        kept_assets: BTreeMap::new(),
-        keep_assets: config.keep_assets,
-        notes: local.notes.clone(),
-        warnings: evidence.warnings().to_vec(),
-        evidence,
-    };
+    let mut plan = Plan::new(config, local.notes.clone(), evidence);
     for file in &local.files {
         let headers = config.headers.headers_for(&file.rel, &plan.evidence);
         let pooled = placement.pool.contains(&file.rel);

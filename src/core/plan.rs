@@ -221,6 +221,25 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan for `config`'s site with no action yet: the build's `notes`, and what its
+    /// `evidence` says (its warnings with it).
+    #[must_use]
+    pub fn new(config: &PlanConfig, notes: Vec<String>, evidence: Evidence) -> Self {
+        Plan {
+            bucket: config.bucket.clone(),
+            prefix: config.prefix.clone(),
+            actions: Vec::new(),
+            unchanged: 0,
+            unchanged_bytes: 0,
+            kept_stale: 0,
+            kept_assets: BTreeMap::new(),
+            keep_assets: config.keep_assets,
+            notes,
+            warnings: evidence.warnings().to_vec(),
+            evidence,
+        }
+    }
+
     /// `s3://bucket/prefix`, for messages.
     #[must_use]
     pub fn target(&self) -> String {
@@ -290,19 +309,7 @@ pub fn plan(
         .map(|o| (o.key.as_str(), o))
         .collect();
     let evidence = evidence(local, release, &config.prefix);
-    let mut plan = Plan {
-        bucket: config.bucket.clone(),
-        prefix: config.prefix.clone(),
-        actions: Vec::new(),
-        unchanged: 0,
-        unchanged_bytes: 0,
-        kept_stale: 0,
-        kept_assets: BTreeMap::new(),
-        keep_assets: config.keep_assets,
-        notes: local.notes.clone(),
-        warnings: evidence.warnings().to_vec(),
-        evidence,
-    };
+    let mut plan = Plan::new(config, local.notes.clone(), evidence);
     for file in local.files.iter().filter(|f| !is_state(&f.key)) {
         // A file whose key falls under the state prefix would collide with the records; the
         // deploy refuses such a folder before planning.

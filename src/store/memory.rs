@@ -176,11 +176,22 @@ impl MemoryStore {
         key: &str,
         pick: impl FnOnce(&[Version]) -> Option<Version>,
     ) -> Result<WriteOutcome, RemoteError> {
+        self.copy_from(operation, key, key, pick)
+    }
+
+    /// Copies the version `pick` chooses among `source`'s onto `key`, as S3's CopyObject.
+    fn copy_from(
+        &self,
+        operation: &'static str,
+        key: &str,
+        source: &str,
+        pick: impl FnOnce(&[Version]) -> Option<Version>,
+    ) -> Result<WriteOutcome, RemoteError> {
         self.call(operation, Some(key))?;
         let mut state = self.state();
-        let picked = state.objects.keys.get(key).and_then(|vs| pick(vs));
+        let picked = state.objects.keys.get(source).and_then(|vs| pick(vs));
         let Some(mut version) = picked else {
-            return Err(self.missing(operation, key));
+            return Err(self.missing(operation, source));
         };
         // As S3 documents: a copy is stored whole, so a multipart upload's copy has the plain
         // MD5 of its content as ETag, not the parts' one.
@@ -406,24 +417,12 @@ impl ObjectStore for MemoryStore {
         source: &str,
         version_id: Option<&str>,
     ) -> Result<WriteOutcome, RemoteError> {
-        self.call("CopyObject", Some(key))?;
-        let mut state = self.state();
-        let versions = state.objects.keys.get(source);
-        let picked = versions.and_then(|vs| match version_id {
-            Some(id) => vs.iter().find(|v| v.id == id && !v.delete_marker),
-            None => vs.last().filter(|v| !v.delete_marker),
-        });
-        let Some(mut version) = picked.cloned() else {
-            return Err(self.missing("CopyObject", source));
-        };
-        // As S3 documents: a copy is stored whole (see `copy_onto`).
-        if version.etag.contains('-') {
-            version.etag.clone_from(&version.content_md5);
-        }
-        let etag = version.etag.clone();
-        Ok(WriteOutcome {
-            version_id: state.objects.write(key, version),
-            etag: Some(etag),
+        self.copy_from("CopyObject", key, source, |versions| match version_id {
+            Some(id) => versions
+                .iter()
+                .find(|v| v.id == id && !v.delete_marker)
+                .cloned(),
+            None => versions.last().filter(|v| !v.delete_marker).cloned(),
         })
     }
 

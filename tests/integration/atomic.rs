@@ -48,6 +48,20 @@ fn every_file_of_every_fixture_reaches_the_key_it_was_placed_at() {
     );
 }
 
+/// The atomic routing function of a multi-page build of `rels` with `redirects`, its state
+/// prefix at the bucket's root, served by the origin.
+fn atomic_source(rels: &[String], redirects: Vec<shipfront::core::routing::Redirect>) -> String {
+    let config = RoutingConfig {
+        mode: Mode::Pages,
+        trailing_slash: TrailingSlash::AsBuilt,
+        redirects,
+        hidden: None,
+    };
+    let rels = rels.iter().map(String::as_str);
+    let inputs = RoutingInputs::of(rels, &config, ".shipfront/", Some(""));
+    atomic::function(&inputs, RELEASES).unwrap()
+}
+
 /// Runs the atomic function of the build `rels` on the URL of each of its files; returns how
 /// many were checked, and how many of them are in the pool.
 fn check_build(name: &str, version: u32, rels: &[String]) -> (usize, usize) {
@@ -57,19 +71,7 @@ fn check_build(name: &str, version: u32, rels: &[String]) -> (usize, usize) {
     for uri in &placement.exceptions {
         kvs.insert(atomic::exception_key(ID, uri), "1".to_owned());
     }
-    let config = RoutingConfig {
-        mode: Mode::Pages,
-        trailing_slash: TrailingSlash::AsBuilt,
-        redirects: Vec::new(),
-        hidden: None,
-    };
-    let inputs = RoutingInputs::of(
-        rels.iter().map(String::as_str),
-        &config,
-        ".shipfront/",
-        Some(""),
-    );
-    let source = atomic::function(&inputs, RELEASES).unwrap();
+    let source = atomic_source(rels, Vec::new());
     let requests: Vec<String> = rels.iter().map(|rel| url(rel)).collect();
     let requests: Vec<&str> = requests.iter().map(String::as_str).collect();
     let got = run_in_node_with_kvs(&source, &requests, &kvs);
@@ -100,19 +102,8 @@ fn clean_urls_follow_the_pointer_and_answers_come_first() {
     .to_vec();
     let evidence = Evidence::new(rels.iter().map(String::as_str));
     let placement = atomic::place(rels.iter().map(String::as_str), &evidence, ID);
-    let config = RoutingConfig {
-        mode: Mode::Pages,
-        trailing_slash: TrailingSlash::AsBuilt,
-        redirects: vec![shipfront::core::routing::Redirect::new("/old", "/about/", 301).unwrap()],
-        hidden: None,
-    };
-    let inputs = RoutingInputs::of(
-        rels.iter().map(String::as_str),
-        &config,
-        ".shipfront/",
-        Some(""),
-    );
-    let source = atomic::function(&inputs, RELEASES).unwrap();
+    let redirect = shipfront::core::routing::Redirect::new("/old", "/about/", 301).unwrap();
+    let source = atomic_source(&rels, vec![redirect]);
     let requests = [
         "/",
         "/about/",
