@@ -375,7 +375,7 @@ fn state_url(state_prefix: &str, served: &str) -> String {
 /// routing function hides it on every cache behavior that reaches the bucket (`unrouted`: the
 /// path patterns of those that run without it).
 fn records_check(
-    bucket: &str,
+    (bucket, distribution): (&str, &str),
     state_prefix: &str,
     served: &str,
     origin_path: &str,
@@ -392,7 +392,7 @@ fn records_check(
             None,
         );
     }
-    if policy.is_some_and(|p| policy_denies_cloudfront(p, bucket, state_prefix)) {
+    if policy.is_some_and(|p| policy_denies_cloudfront(p, (bucket, distribution), state_prefix)) {
         return check(
             NAME,
             Status::Pass,
@@ -451,7 +451,11 @@ fn records_check(
 /// requests the condition matches (AWS's TLS-only statement denies plain HTTP, which CloudFront
 /// does not use), so it counts only when its condition just names the caller (the
 /// distribution's ARN, the account).
-fn policy_denies_cloudfront(policy: &str, bucket: &str, state_prefix: &str) -> bool {
+fn policy_denies_cloudfront(
+    policy: &str,
+    (bucket, distribution): (&str, &str),
+    state_prefix: &str,
+) -> bool {
     let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
         return false;
     };
@@ -490,13 +494,16 @@ fn policy_denies_cloudfront(policy: &str, bucket: &str, state_prefix: &str) -> b
                     .and_then(|key| key.strip_suffix('*'))
                     .is_some_and(|key_prefix| state_prefix.starts_with(key_prefix))
         });
-        deny && for_cloudfront && gets && covers && names_only_the_caller(st.get("Condition"))
+        deny && for_cloudfront
+            && gets
+            && covers
+            && names_only_the_caller(st.get("Condition"), distribution)
     })
 }
 
-/// Whether a statement's `Condition` (None: there is none) only narrows it to a caller: the
-/// source ARN or account, which a Deny meant for the distribution names.
-fn names_only_the_caller(condition: Option<&serde_json::Value>) -> bool {
+/// Whether a statement's `Condition` (None: there is none) only narrows it to a caller that
+/// includes `distribution`: a source ARN naming it (or a pattern), or an account.
+fn names_only_the_caller(condition: Option<&serde_json::Value>, distribution: &str) -> bool {
     let Some(condition) = condition else {
         return true;
     };
@@ -510,14 +517,28 @@ fn names_only_the_caller(condition: Option<&serde_json::Value>) -> bool {
         );
         equals
             && keys.as_object().is_some_and(|keys| {
-                keys.keys().all(|key| {
-                    matches!(
-                        key.to_ascii_lowercase().as_str(),
-                        "aws:sourcearn" | "aws:sourceaccount"
-                    )
-                })
+                keys.iter()
+                    .all(|(key, values)| match key.to_ascii_lowercase().as_str() {
+                        "aws:sourcearn" => names_distribution(values, distribution),
+                        "aws:sourceaccount" => true,
+                        _ => false,
+                    })
             })
     })
+}
+
+/// Whether a condition's values (one string or a list) name the distribution `id`'s ARN, or
+/// hold a pattern that may.
+fn names_distribution(values: &serde_json::Value, id: &str) -> bool {
+    let ours = format!(":distribution/{id}");
+    let one = |v: &serde_json::Value| {
+        v.as_str()
+            .is_some_and(|v| v.ends_with(&ours) || v.contains('*'))
+    };
+    match values {
+        serde_json::Value::Array(list) => list.iter().any(one),
+        value => one(value),
+    }
 }
 
 /// The checks for `bucket` (and the distribution, when one was given).
@@ -554,7 +575,7 @@ pub fn checks(
             return out;
         }
     };
-    out.extend(origin_checks(bucket, prefix, state_prefix, facts, d));
+    out.extend(origin_checks((bucket, id), prefix, state_prefix, facts, d));
     out.push(match d.viewer_protocol_policy.as_str() {
         "redirect-to-https" | "https-only" => check(
             "https",
@@ -663,7 +684,7 @@ fn bucket_checks(bucket: &str, facts: &BucketFacts) -> Vec<Check> {
 
 /// The origin serving the bucket: the right bucket, the right path, records private, OAC.
 fn origin_checks(
-    bucket: &str,
+    (bucket, id): (&str, &str),
     prefix: &str,
     state_prefix: &str,
     facts: &BucketFacts,
@@ -713,7 +734,7 @@ fn origin_checks(
             });
             let unrouted = unrouted_behaviors(d, bucket, &state_url(state_prefix, served));
             out.push(records_check(
-                bucket,
+                (bucket, id),
                 state_prefix,
                 served,
                 &o.origin_path,
@@ -1218,13 +1239,21 @@ mod tests {
             ("site/.shipfront/", "/site", routed(""), Status::Warn),
         ] {
             let served = origin_path.trim_matches('/');
-            let c = records_check("www", state, served, origin_path, None, Some(&code), &[]);
+            let c = records_check(
+                ("www", "E1"),
+                state,
+                served,
+                origin_path,
+                None,
+                Some(&code),
+                &[],
+            );
             assert_eq!(c.status, want, "{state} {origin_path} {code}: {c:?}");
         }
         for (state, origin_path, policy, want) in cases {
             let served = origin_path.trim_matches('/');
             let c = records_check(
-                "www",
+                ("www", "E1"),
                 state,
                 served,
                 origin_path,
@@ -1261,6 +1290,15 @@ mod tests {
                 r#"{"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::1:distribution/E1"}}"#,
                 Status::Pass,
             ),
+            // Another distribution's requests only: ours still read the records.
+            (
+                r#"{"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::1:distribution/E9"}}"#,
+                Status::Warn,
+            ),
+            (
+                r#"{"ArnLike": {"aws:SourceArn": ["arn:aws:cloudfront::1:distribution/*"]}}"#,
+                Status::Pass,
+            ),
             (
                 r#"{"StringEquals": {"aws:SourceAccount": "1"}, "Bool": {"aws:SecureTransport": "false"}}"#,
                 Status::Warn,
@@ -1268,7 +1306,15 @@ mod tests {
         ];
         for (condition, want) in cases {
             let policy = policy(condition);
-            let c = records_check("www", ".shipfront/", "", "", Some(&policy), None, &[]);
+            let c = records_check(
+                ("www", "E1"),
+                ".shipfront/",
+                "",
+                "",
+                Some(&policy),
+                None,
+                &[],
+            );
             assert_eq!(c.status, want, "{condition}: {c:?}");
         }
     }
@@ -1323,7 +1369,7 @@ mod tests {
                 policy: None,
                 ..good_bucket()
             };
-            let found = origin_checks("www", "", ".shipfront/", &facts, &d);
+            let found = origin_checks(("www", "E1"), "", ".shipfront/", &facts, &d);
             let c = found
                 .iter()
                 .find(|c| c.name == "records private")
