@@ -659,6 +659,38 @@ impl Cdn for CloudFrontCdn {
         .await
     }
 
+    async fn key_value_store(&self, name: &str) -> Result<Option<String>, RemoteError> {
+        let found = self
+            .client
+            .describe_key_value_store()
+            .name(name)
+            .send()
+            .await;
+        match found {
+            Ok(out) => Ok(out.key_value_store().map(|k| k.arn().to_owned())),
+            Err(e) if e.code() == Some("EntityNotFound") => Ok(None),
+            Err(e) => Err(RemoteError::on_key_value_store(
+                super::classify(&e),
+                "DescribeKeyValueStore",
+                name,
+            )),
+        }
+    }
+
+    async fn create_key_value_store(&self, name: &str) -> Result<String, RemoteError> {
+        let created = super::send!(
+            self.client
+                .create_key_value_store()
+                .name(name)
+                .comment("The live release of an atomic site, written by shipfront")
+        )
+        .map_err(|f| RemoteError::on_key_value_store(f, "CreateKeyValueStore", name))?;
+        Ok(created
+            .key_value_store()
+            .map(|k| k.arn().to_owned())
+            .unwrap_or_default())
+    }
+
     async fn invalidation_status(
         &self,
         distribution_id: &str,

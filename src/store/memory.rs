@@ -607,6 +607,8 @@ pub struct MemoryCdn {
     pub headers_policies: Mutex<BTreeMap<String, HeadersPolicy>>,
     /// The id of the default cache behavior's response headers policy.
     pub attached_policy: Mutex<Option<String>>,
+    /// KeyValueStores by name: their ARNs.
+    pub key_value_stores: Mutex<BTreeMap<String, String>>,
     calls: Mutex<Vec<&'static str>>,
     faults: Mutex<Vec<(&'static str, usize)>>,
 }
@@ -807,6 +809,29 @@ impl Cdn for Arc<MemoryCdn> {
     async fn invalidation_status(&self, id: &str, _: &str) -> Result<String, RemoteError> {
         self.call("GetInvalidation", id)?;
         Ok("Completed".to_owned())
+    }
+
+    async fn key_value_store(&self, name: &str) -> Result<Option<String>, RemoteError> {
+        self.call("DescribeKeyValueStore", name)?;
+        Ok(lock(&self.key_value_stores).get(name).cloned())
+    }
+
+    async fn create_key_value_store(&self, name: &str) -> Result<String, RemoteError> {
+        self.call("CreateKeyValueStore", name)?;
+        let arn = format!("arn:aws:cloudfront::123456789012:key-value-store/{name}");
+        let mut stores = lock(&self.key_value_stores);
+        if stores.contains_key(name) {
+            return Err(RemoteError::on_key_value_store(
+                RemoteFailure::Other {
+                    message: "EntityAlreadyExists (HTTP 409)".to_owned(),
+                    retryable: false,
+                },
+                "CreateKeyValueStore",
+                name,
+            ));
+        }
+        stores.insert(name.to_owned(), arn.clone());
+        Ok(arn)
     }
 }
 

@@ -526,6 +526,19 @@ pub trait Cdn: Send + Sync + 'static {
         distribution_id: &str,
         invalidation_id: &str,
     ) -> impl Future<Output = Result<String, RemoteError>> + Send;
+
+    /// The ARN of the KeyValueStore `name`; None when there is none
+    /// (`DescribeKeyValueStore`).
+    fn key_value_store(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, RemoteError>> + Send;
+
+    /// Creates the KeyValueStore `name`; its ARN (`CreateKeyValueStore`).
+    fn create_key_value_store(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<String, RemoteError>> + Send;
 }
 
 #[cfg(test)]

@@ -222,3 +222,26 @@ fn the_kvs_adapter_switches_the_pointer_and_detects_a_race() {
     assert_eq!(stats.get("kvs_post"), Some(&3), "{stats:?}");
     assert_eq!(stats.get("kvs_conflicts"), Some(&1), "{stats:?}");
 }
+
+/// The KeyValueStore's control plane through the SDK against the CloudFront emulator: absent,
+/// created, then found by name with the same ARN.
+#[test]
+fn the_key_value_store_is_created_and_found_through_the_sdk() {
+    use shipfront::store::Cdn;
+    let world = crate::harness::World::without_bucket("atomic-kvs-control");
+    let name = format!("shipfront-{}", world.bucket);
+    let cdn = shipfront::aws::CloudFrontCdn::new(&crate::integrity::sdk(
+        crate::harness::moto_cloudfront(),
+    ));
+    crate::harness::block_on(async {
+        assert_eq!(cdn.key_value_store(&name).await.unwrap(), None);
+        let arn = cdn.create_key_value_store(&name).await.unwrap();
+        assert!(
+            arn.starts_with("arn:aws:cloudfront::") && arn.contains(":key-value-store/"),
+            "{arn}"
+        );
+        assert_eq!(cdn.key_value_store(&name).await.unwrap(), Some(arn));
+        let again = cdn.create_key_value_store(&name).await.unwrap_err();
+        assert_eq!(again.operation, "CreateKeyValueStore");
+    });
+}
