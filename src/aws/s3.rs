@@ -499,6 +499,20 @@ impl S3Store {
 }
 
 impl S3Store {
+    /// CopyObject's `x-amz-copy-source` for `key` of this bucket (at `version_id`, when given),
+    /// percent-encoded.
+    fn copy_source(&self, key: &str, version_id: Option<&str>) -> String {
+        let key = utf8_percent_encode(key, COPY_SOURCE);
+        match version_id {
+            Some(v) => format!(
+                "{}/{key}?versionId={}",
+                self.bucket,
+                utf8_percent_encode(v, COPY_SOURCE)
+            ),
+            None => format!("{}/{key}", self.bucket),
+        }
+    }
+
     /// Copies `source` (the key itself, or one of its versions) onto `key`: with `headers`, the
     /// object's metadata replaced by them; without, the source's kept.
     async fn copy_onto(
@@ -614,8 +628,7 @@ impl ObjectStore for S3Store {
         key: &str,
         headers: &Headers,
     ) -> Result<WriteOutcome, RemoteError> {
-        let source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE));
-        let copied = self.copy_onto(key, source, Some(headers));
+        let copied = self.copy_onto(key, self.copy_source(key, None), Some(headers));
         self.context("CopyObject", Some(key), copied).await
     }
 
@@ -624,13 +637,7 @@ impl ObjectStore for S3Store {
         key: &str,
         version_id: &str,
     ) -> Result<WriteOutcome, RemoteError> {
-        let source = format!(
-            "{}/{}?versionId={}",
-            self.bucket,
-            utf8_percent_encode(key, COPY_SOURCE),
-            utf8_percent_encode(version_id, COPY_SOURCE)
-        );
-        let copied = self.copy_onto(key, source, None);
+        let copied = self.copy_onto(key, self.copy_source(key, Some(version_id)), None);
         self.context("CopyObject (restore)", Some(key), copied)
             .await
     }
@@ -641,16 +648,7 @@ impl ObjectStore for S3Store {
         source: &str,
         version_id: Option<&str>,
     ) -> Result<WriteOutcome, RemoteError> {
-        let mut copy_source = format!(
-            "{}/{}",
-            self.bucket,
-            utf8_percent_encode(source, COPY_SOURCE)
-        );
-        if let Some(version_id) = version_id {
-            copy_source.push_str("?versionId=");
-            copy_source.push_str(&utf8_percent_encode(version_id, COPY_SOURCE).to_string());
-        }
-        let copied = self.copy_onto(key, copy_source, None);
+        let copied = self.copy_onto(key, self.copy_source(source, version_id), None);
         self.context("CopyObject", Some(key), copied).await
     }
 

@@ -141,25 +141,12 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
     };
     // What the run overwrote (a dry run: would overwrite), with what a failed invalidation
     // left pending.
-    let pending = recorder
-        .live()
-        .map(|live| live.pending_invalidation.as_slice())
-        .unwrap_or_default();
+    let pending = pending_of(recorder.live());
     let keys = match &result {
         Some(result) => cached_keys(&plan, result),
         None => planned_cached_keys(&plan),
     };
-    let publish = settings.publish;
-    let inv = edge.and_then(|edge| {
-        let max_paths = publish.max_invalidation_paths;
-        invalidate::of_run(
-            publish.invalidate,
-            keys,
-            &edge.origin_path,
-            max_paths,
-            pending,
-        )
-    });
+    let inv = edge.and_then(|edge| owed(edge, keys, settings, pending));
     let Some(mut result) = result else {
         return Ok(Outcome {
             command: settings.command.clone(),
@@ -192,6 +179,30 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
     })
 }
 
+/// The paths a failed invalidation left pending in the live release `live`.
+fn pending_of(live: Option<&Release>) -> &[String] {
+    live.map(|live| live.pending_invalidation.as_slice())
+        .unwrap_or_default()
+}
+
+/// The invalidation a run owes for the cached `keys` it overwrote or deleted, with what was
+/// `pending`, as `--invalidate` and `--max-invalidation-paths` say; None when nothing is owed.
+fn owed<C: Cdn>(
+    edge: &Edge<C>,
+    keys: Vec<&str>,
+    settings: &Settings<'_>,
+    pending: &[String],
+) -> Option<Invalidation> {
+    let publish = settings.publish;
+    invalidate::of_run(
+        publish.invalidate,
+        keys,
+        &edge.origin_path,
+        publish.max_invalidation_paths,
+        pending,
+    )
+}
+
 /// What a run that stopped midway still owes: the URLs of what it overwrote before it stopped
 /// are invalidated with what was pending or, when that fails, recorded pending in the live
 /// release for the next run (a rerun finds those objects unchanged and would not). The error
@@ -210,17 +221,8 @@ async fn settle_stopped<S: ObjectStore, C: Cdn>(
         return error;
     };
     let overwritten = keys.len();
-    let pending = live
-        .map(|live| live.pending_invalidation.as_slice())
-        .unwrap_or_default();
-    let publish = settings.publish;
-    let inv = invalidate::of_run(
-        publish.invalidate,
-        keys,
-        &edge.origin_path,
-        publish.max_invalidation_paths,
-        pending,
-    );
+    let pending = pending_of(live);
+    let inv = owed(edge, keys, settings, pending);
     let (sent, still_pending) = send_owed(Some(edge), inv, None, settings, pending).await;
     match sent {
         Ok(Some(sent)) => github::warn(&format!(

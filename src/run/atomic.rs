@@ -221,10 +221,8 @@ fn released(
 /// The record of release `id`, when there is one that reads.
 async fn read<S: ObjectStore>(store: &Arc<S>, site: &Site, id: &str) -> Result<Option<Release>> {
     let key = release::record_key(&site.state_prefix, id);
-    match store.get_with_etag(&key).await? {
-        Some(_) => survey::read_record(&**store, &key).await,
-        None => Ok(None),
-    }
+    let found = store.get_with_etag(&key).await?;
+    Ok(found.and_then(|(bytes, _)| survey::parse_record(&key, &bytes)))
 }
 
 /// Switches `live` back to release `to` (default: the one before the live one), after

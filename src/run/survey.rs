@@ -155,13 +155,18 @@ pub(crate) async fn read_record<S: ObjectStore>(
     key: &str,
 ) -> Result<Option<release::Release>> {
     let bytes = store.get_bytes(key).await?;
-    match serde_json::from_slice::<release::Release>(&bytes) {
-        Ok(record) => Ok(Some(record)),
+    Ok(parse_record(key, &bytes))
+}
+
+/// The record `key` holds (`bytes`); None, with a warning, when it cannot be read.
+pub(crate) fn parse_record(key: &str, bytes: &[u8]) -> Option<release::Release> {
+    match serde_json::from_slice::<release::Release>(bytes) {
+        Ok(record) => Some(record),
         Err(e) => {
             github::warn(&format!(
                 "ignoring release record `{key}`, which cannot be read: {e}"
             ));
-            Ok(None)
+            None
         }
     }
 }

@@ -404,10 +404,7 @@ impl ObjectStore for MemoryStore {
         version_id: &str,
     ) -> Result<WriteOutcome, RemoteError> {
         self.copy_onto("CopyObject (restore)", key, |versions| {
-            let found = versions
-                .iter()
-                .find(|v| v.id == version_id && !v.delete_marker);
-            found.cloned()
+            version_of(versions, Some(version_id))
         })
     }
 
@@ -417,12 +414,8 @@ impl ObjectStore for MemoryStore {
         source: &str,
         version_id: Option<&str>,
     ) -> Result<WriteOutcome, RemoteError> {
-        self.copy_from("CopyObject", key, source, |versions| match version_id {
-            Some(id) => versions
-                .iter()
-                .find(|v| v.id == id && !v.delete_marker)
-                .cloned(),
-            None => versions.last().filter(|v| !v.delete_marker).cloned(),
+        self.copy_from("CopyObject", key, source, |versions| {
+            version_of(versions, version_id)
         })
     }
 
@@ -833,6 +826,15 @@ impl Cdn for Arc<MemoryCdn> {
         stores.insert(name.to_owned(), arn.clone());
         Ok(arn)
     }
+}
+
+/// Version `id` of a key's `versions` (None: the current one), unless it is a delete marker.
+fn version_of(versions: &[Version], id: Option<&str>) -> Option<Version> {
+    let found = match id {
+        Some(id) => versions.iter().find(|v| v.id == id),
+        None => versions.last(),
+    };
+    found.filter(|v| !v.delete_marker).cloned()
 }
 
 /// A KeyValueStore in memory: its keys, and an ETag that changes with every write, checked
