@@ -76,6 +76,10 @@ pub struct RoutingArgs {
     #[command(flatten)]
     pub serving: ServingArgs,
 
+    /// The function of an atomic site, which reads the live release from the KeyValueStore
+    #[arg(long)]
+    pub atomic: bool,
+
     /// Config file [default: ./shipfront.toml when it exists]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -310,6 +314,11 @@ pub struct SiteArgs {
     /// Config file (default: ./shipfront.toml when it exists)
     #[arg(long, env = "SHIPFRONT_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Atomic releases: each release in its own prefix, the live one chosen by a CloudFront
+    /// KeyValueStore pointer, switched and rolled back in one write (`atomic = true`)
+    #[arg(long)]
+    pub atomic: bool,
 
     #[command(flatten)]
     pub aws: AwsArgs,

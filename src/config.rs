@@ -31,6 +31,8 @@ pub(crate) const MIN_LOCK_LEASE: std::time::Duration = std::time::Duration::from
 /// The longest lease allowed, and the longest a lock found is watched before it is taken over,
 /// whatever lease it claims.
 pub(crate) const MAX_LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Atomic sites: the newest releases kept by default.
+pub(crate) const DEFAULT_KEEP_RELEASES: u32 = 10;
 /// Default multipart threshold and part size, in MiB.
 pub(crate) const DEFAULT_PART_SIZE_MIB: u64 = 16;
 
@@ -51,6 +53,11 @@ pub(crate) struct FileConfig {
     pub(crate) trailing_slash: Option<String>,
     /// Publish the edge-routing function with every deploy.
     pub(crate) routing: Option<bool>,
+    /// Atomic releases: each release in its own prefix, the live one chosen by a CloudFront
+    /// KeyValueStore pointer (implies `routing`).
+    pub(crate) atomic: Option<bool>,
+    /// The KeyValueStore holding an atomic site's pointer (default `shipfront-<distribution>`).
+    pub(crate) key_value_store: Option<String>,
     /// Headers every response carries (HSTS, Content-Security-Policy...), added by a CloudFront
     /// response headers policy.
     pub(crate) headers: Option<BTreeMap<String, String>>,
@@ -88,6 +95,8 @@ pub(crate) struct DeploySection {
     pub(crate) max_invalidation_paths: Option<usize>,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub(crate) keep_assets: Option<u32>,
+    /// Atomic sites: how many of the newest releases are kept (older ones are pruned).
+    pub(crate) keep_releases: Option<u32>,
     /// Deploy precompressed `X.br` / `X.gz` copies beside `X` (left out by default).
     pub(crate) upload_precompressed: Option<bool>,
     /// A lock not refreshed for this long is stale, e.g. "5m".
@@ -115,6 +124,10 @@ pub(crate) struct Site {
     pub(crate) state_prefix: String,
     /// Where and as whom to reach AWS.
     pub(crate) aws: AwsSettings,
+    /// Atomic releases (`--atomic`, `atomic = true`): the live one is chosen by a pointer.
+    pub(crate) atomic: bool,
+    /// The KeyValueStore named in the config (`key_value_store`), checked; None: the default.
+    pub(crate) key_value_store: Option<String>,
 }
 
 impl Site {
@@ -154,16 +167,35 @@ impl Site {
                 state
             }
         };
+        let key_value_store = match &file.key_value_store {
+            Some(name) => Some(crate::core::atomic::check_store_name(name).map_err(|why| {
+                Error::Usage(format!(
+                    "key_value_store = \"{name}\" in shipfront.toml: {why}"
+                ))
+            })?),
+            None => None,
+        };
         Ok(Site {
             bucket,
             prefix,
             state_prefix,
+            atomic: args.atomic || file.atomic.unwrap_or(false),
+            key_value_store,
             aws: AwsSettings {
                 region: args.aws.region,
                 profile: args.aws.profile,
                 endpoint_url: args.aws.endpoint_url,
             },
         })
+    }
+
+    /// The KeyValueStore of an atomic site in front of `distribution`: the one the config
+    /// names, else `shipfront-<distribution>`.
+    #[must_use]
+    pub(crate) fn key_value_store_name(&self, distribution: &str) -> String {
+        self.key_value_store
+            .clone()
+            .unwrap_or_else(|| crate::core::atomic::store_name(distribution))
     }
 
     /// `s3://bucket/prefix`, for messages.
@@ -201,6 +233,8 @@ pub(crate) struct DeployConfig {
     pub(crate) message: Option<String>,
     /// Releases a stale fingerprinted asset is kept after it left the tree.
     pub(crate) keep_assets: u32,
+    /// Atomic sites: how many of the newest releases are kept.
+    pub(crate) keep_releases: u32,
     /// The edge routing to publish (`--routing`), if any.
     pub(crate) routing: Option<crate::core::routing::RoutingConfig>,
     /// `[headers]` as written (checked), kept live by a response headers policy.
@@ -478,6 +512,9 @@ pub(crate) struct RoutingSettings {
     /// `[deploy] exclude` of the config file, as a deploy leaves them out.
     pub(crate) excludes: Vec<String>,
     pub(crate) routing: crate::core::routing::RoutingConfig,
+    /// The atomic variant (`--atomic`, `atomic = true`): the live release read from the
+    /// KeyValueStore.
+    pub(crate) atomic: bool,
 }
 
 impl RoutingSettings {
@@ -496,6 +533,7 @@ impl RoutingSettings {
             dir: args.dir,
             excludes: file.deploy.exclude.clone(),
             routing,
+            atomic: args.atomic || file.atomic.unwrap_or(false),
         })
     }
 }
@@ -711,7 +749,14 @@ impl DeployConfig {
             ));
         }
         let response_headers = response_headers_of(&file, distribution)?;
-        let routing = deploy_routing(&args, distribution, spa, &spa_fallback, &file)?;
+        let routing = deploy_routing(&args, &site, distribution, (spa, &spa_fallback), &file)?;
+        let keep_releases = file.deploy.keep_releases.unwrap_or(DEFAULT_KEEP_RELEASES);
+        if keep_releases == 0 {
+            return Err(Error::Usage(
+                "keep_releases in [deploy] must be at least 1: the live release is always kept"
+                    .to_owned(),
+            ));
+        }
         let delete = if args.no_delete {
             false
         } else if args.delete {
@@ -743,6 +788,7 @@ impl DeployConfig {
             fix_spa: args.fix_spa,
             message: crate::environment::default_message(args.message),
             keep_assets: args.keep_assets.or(file.deploy.keep_assets).unwrap_or(1),
+            keep_releases,
             routing,
             response_headers,
         })
@@ -753,12 +799,19 @@ impl DeployConfig {
 /// distribution.
 fn deploy_routing(
     args: &DeployArgs,
+    site: &Site,
     distribution: Option<&String>,
-    spa: bool,
-    spa_fallback: &str,
+    (spa, spa_fallback): (bool, &str),
     file: &FileConfig,
 ) -> Result<Option<crate::core::routing::RoutingConfig>> {
-    if !args.routing && !file.routing.unwrap_or(false) {
+    if site.atomic && distribution.is_none() {
+        return Err(Error::Usage(
+            "--atomic (atomic = true) switches releases in shipfront's routing function at \
+             CloudFront: pass --distribution-id ID too"
+                .to_owned(),
+        ));
+    }
+    if !args.routing && !file.routing.unwrap_or(false) && !site.atomic {
         return Ok(None);
     }
     if distribution.is_none() {
@@ -866,6 +919,54 @@ mod tests {
     fn merge(mut a: DeployArgs, f: FileConfig) -> Result<DeployConfig> {
         let site = Site::merge(std::mem::take(&mut a.site), &f, None)?;
         DeployConfig::merge(a, site, f)
+    }
+
+    /// `--atomic` or `atomic = true` needs a distribution, implies the routing function, and
+    /// reads the store's name and `keep_releases` from the file, each checked.
+    #[test]
+    fn atomic_sites_resolve_with_their_store_and_retention() {
+        type Want = std::result::Result<(&'static str, u32), &'static str>;
+        let cases: [(&[&str], &str, Want); 6] = [
+            (&["--atomic"], "", Err("pass --distribution-id ID too")),
+            (&[], "atomic = true\n", Err("pass --distribution-id ID too")),
+            (
+                &["--atomic", "--distribution-id", "E1"],
+                "",
+                Ok(("shipfront-E1", 10)),
+            ),
+            (
+                &["--distribution-id", "E1"],
+                "atomic = true\nkey_value_store = \"site_live\"\n[deploy]\nkeep_releases = 3\n",
+                Ok(("site_live", 3)),
+            ),
+            (
+                &["--atomic", "--distribution-id", "E1"],
+                "key_value_store = \"a b\"\n",
+                Err("key_value_store = \"a b\""),
+            ),
+            (
+                &["--atomic", "--distribution-id", "E1"],
+                "[deploy]\nkeep_releases = 0\n",
+                Err("keep_releases in [deploy] must be at least 1"),
+            ),
+        ];
+        for (flags, text, want) in cases {
+            let mut argv = vec!["dist", "--bucket", "site-bucket"];
+            argv.extend_from_slice(flags);
+            let got = merge(args(&argv), file(text));
+            match (got, want) {
+                (Ok(c), Ok((store, keep))) => {
+                    assert!(c.site.atomic && c.routing.is_some(), "{flags:?} {text}");
+                    assert_eq!(c.site.key_value_store_name("E1"), store);
+                    assert_eq!(c.keep_releases, keep);
+                }
+                (Err(e), Err(message)) => {
+                    assert_eq!(e.exit_code(), 2);
+                    assert!(e.to_string().contains(message), "{e}");
+                }
+                (got, want) => panic!("{flags:?} {text}: {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]

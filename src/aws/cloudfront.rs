@@ -7,8 +7,8 @@ use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::primitives::Blob;
 use aws_sdk_cloudfront::types::{
     CustomErrorResponse, CustomErrorResponses, DistributionConfig, EventType, FunctionAssociation,
-    FunctionAssociations, FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch, Paths,
-    ResponseHeadersPolicyType,
+    FunctionAssociations, FunctionConfig, FunctionRuntime, FunctionStage, InvalidationBatch,
+    KeyValueStoreAssociation, KeyValueStoreAssociations, Paths, ResponseHeadersPolicyType,
 };
 
 use super::response_headers;
@@ -16,7 +16,7 @@ use crate::core::response_headers::HeadersPolicy;
 use crate::core::response_headers::ResponseHeaders;
 use crate::core::spa::{self, ErrorResponse, SpaSettings};
 use crate::core::verdicts::{DistributionFacts, OriginFacts};
-use crate::store::{Cdn, RemoteError, RemoteFailure};
+use crate::store::{Cdn, KvsFacts, RemoteError, RemoteFailure};
 
 /// How long CloudFront caches an error answer when shipfront adds the SPA fallback.
 const FALLBACK_ERROR_TTL: i64 = 10;
@@ -36,6 +36,32 @@ fn spa_settings_of(config: &DistributionConfig) -> SpaSettings {
             })
             .collect(),
     }
+}
+
+/// A shipfront function's config: `cloudfront-js-2.0`, associated with `key_value_store` when
+/// there is one (an atomic site's pointer).
+fn function_config(key_value_store: Option<&str>) -> Result<FunctionConfig, RemoteFailure> {
+    let associations = match key_value_store {
+        Some(arn) => Some(
+            KeyValueStoreAssociations::builder()
+                .quantity(1)
+                .items(
+                    KeyValueStoreAssociation::builder()
+                        .key_value_store_arn(arn)
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build()
+                .map_err(build_error)?,
+        ),
+        None => None,
+    };
+    FunctionConfig::builder()
+        .comment("Edge routing written by shipfront")
+        .runtime(FunctionRuntime::CloudfrontJs20)
+        .set_key_value_store_associations(associations)
+        .build()
+        .map_err(build_error)
 }
 
 fn build_error(e: impl std::fmt::Display) -> RemoteFailure {
@@ -511,14 +537,11 @@ impl Cdn for CloudFrontCdn {
         name: &str,
         code: &str,
         etag: Option<&str>,
+        key_value_store: Option<&str>,
     ) -> Result<String, RemoteError> {
         let operation = crate::store::put_function_operation(etag);
         context(operation, (RemoteError::on_function, name), async {
-            let config = FunctionConfig::builder()
-                .comment("Edge routing written by shipfront")
-                .runtime(FunctionRuntime::CloudfrontJs20)
-                .build()
-                .map_err(build_error)?;
+            let config = function_config(key_value_store)?;
             let code = Blob::new(code.as_bytes().to_vec());
             let etag = match etag {
                 Some(etag) => super::send!(
@@ -543,6 +566,37 @@ impl Cdn for CloudFrontCdn {
             };
             Ok(etag.unwrap_or_default())
         })
+        .await
+    }
+
+    async fn function_key_value_store(&self, name: &str) -> Result<Option<String>, RemoteError> {
+        context(
+            "DescribeFunction",
+            (RemoteError::on_function, name),
+            async {
+                let described = self
+                    .client
+                    .describe_function()
+                    .name(name)
+                    .stage(FunctionStage::Live)
+                    .send()
+                    .await;
+                match described {
+                    Ok(out) => Ok(out
+                        .function_summary()
+                        .and_then(|s| s.function_config())
+                        .and_then(|c| c.key_value_store_associations())
+                        .and_then(|a| a.items().first())
+                        .map(|a| a.key_value_store_arn().to_owned())),
+                    Err(SdkError::ServiceError(e))
+                        if e.err().code() == Some("NoSuchFunctionExists") =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(super::classify(&e)),
+                }
+            },
+        )
         .await
     }
 
@@ -659,7 +713,7 @@ impl Cdn for CloudFrontCdn {
         .await
     }
 
-    async fn key_value_store(&self, name: &str) -> Result<Option<String>, RemoteError> {
+    async fn key_value_store(&self, name: &str) -> Result<Option<KvsFacts>, RemoteError> {
         let found = self
             .client
             .describe_key_value_store()
@@ -667,7 +721,10 @@ impl Cdn for CloudFrontCdn {
             .send()
             .await;
         match found {
-            Ok(out) => Ok(out.key_value_store().map(|k| k.arn().to_owned())),
+            Ok(out) => Ok(out.key_value_store().map(|k| KvsFacts {
+                arn: k.arn().to_owned(),
+                status: k.status().unwrap_or_default().to_owned(),
+            })),
             Err(e) if e.code() == Some("EntityNotFound") => Ok(None),
             Err(e) => Err(RemoteError::on_key_value_store(
                 super::classify(&e),

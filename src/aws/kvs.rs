@@ -15,17 +15,17 @@ pub struct KvsStore {
 }
 
 impl KvsStore {
-    /// The store `arn` through `sdk`'s settings. With a custom endpoint (an emulator, a test
-    /// stand-in) requests go to it as given: the service's rules would put the account id in
-    /// front of its host name (`123456789012.cloudfront-kvs.global.api.aws`).
+    /// The store `arn` through `sdk`'s settings. With a custom endpoint (`--endpoint-url`,
+    /// `AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE`: an emulator, a test stand-in) requests go to
+    /// it as given: the service's rules would put the account id in front of its host name
+    /// (`123456789012.cloudfront-kvs.global.api.aws`).
     #[must_use]
     pub fn new(sdk: &aws_config::SdkConfig, arn: &str) -> Self {
-        let mut config = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(sdk);
-        if let Some(url) = sdk.endpoint_url() {
-            config = config.endpoint_resolver(AsGiven(url.to_owned()));
-        }
+        let config = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(sdk)
+            .endpoint_resolver(AsGiven::default())
+            .build();
         KvsStore {
-            client: Client::from_conf(config.build()),
+            client: Client::from_conf(config),
             arn: arn.to_owned(),
         }
     }
@@ -35,23 +35,27 @@ impl KvsStore {
     }
 }
 
-/// Resolves every request to one endpoint as given, signed with SigV4A as the service's own
-/// rules sign (every region, name `cloudfront-keyvaluestore`).
-#[derive(Debug)]
-struct AsGiven(String);
+/// Resolves a request with a custom endpoint to that endpoint as given, signed with SigV4A as
+/// the service's own rules sign (every region, name `cloudfront-keyvaluestore`); any other by
+/// the service's rules.
+#[derive(Debug, Default)]
+struct AsGiven(aws_sdk_cloudfrontkeyvaluestore::config::endpoint::DefaultResolver);
 
 impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for AsGiven {
     fn resolve_endpoint<'a>(
         &'a self,
-        _: &'a aws_sdk_cloudfrontkeyvaluestore::config::endpoint::Params,
+        params: &'a aws_sdk_cloudfrontkeyvaluestore::config::endpoint::Params,
     ) -> aws_sdk_cloudfrontkeyvaluestore::config::endpoint::EndpointFuture<'a> {
         use aws_smithy_types::Document;
         use aws_smithy_types::endpoint::{Endpoint, EndpointAuthScheme};
+        let Some(url) = params.endpoint() else {
+            return self.0.resolve_endpoint(params);
+        };
         let scheme = EndpointAuthScheme::with_capacity("sigv4a", 2)
             .put("signingName", "cloudfront-keyvaluestore")
             .put("signingRegionSet", vec![Document::from("*")]);
         let endpoint = Endpoint::builder()
-            .url(self.0.clone())
+            .url(url.to_owned())
             .auth_scheme(scheme)
             .build();
         aws_sdk_cloudfrontkeyvaluestore::config::endpoint::EndpointFuture::ready(Ok(endpoint))

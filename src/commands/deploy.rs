@@ -14,17 +14,58 @@ use crate::core::plan::Plan;
 use crate::core::release::Release;
 use crate::core::report::{Command, Outcome};
 use crate::run::apply::{self, Recorder};
+use crate::run::atomic;
 use crate::run::edge::{self, Edge, EdgeWork};
-use crate::store::{Cdn, ObjectStore};
+use crate::store::{Cdn, KeyValueStore, ObjectStore};
 use crate::{core::new_release, core::plan, core::spa, run::github, run::scan, run::survey};
 
 /// Runs `shipfront deploy`: scans the folder, then deploys it to S3 (and CloudFront).
 pub(crate) async fn run(config: DeployConfig) -> Result<()> {
     let started = Instant::now();
     let tree = scan_folder(&config).await?;
-    let (store, cdn) = super::connect(&config.site, &config.publish).await?;
-    let outcome = deploy(store, cdn, &config, &tree, started).await?;
+    let outcome = if config.site.atomic {
+        let (store, cdn, open) = super::connect_atomic(&config.site, &config.publish).await?;
+        Box::pin(deploy_atomic(store, cdn, open, &config, &tree, started)).await?
+    } else {
+        let (store, cdn) = super::connect(&config.site, &config.publish).await?;
+        deploy(store, cdn, &config, &tree, started).await?
+    };
     apply::print(&outcome, config.publish.json)
+}
+
+/// Deploys `tree` as an atomic release (`--atomic`): the KeyValueStore found (or created), the
+/// routing function that reads it checked before any write, then the release written beside
+/// the live one and switched to.
+pub(crate) async fn deploy_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
+    store: Arc<S>,
+    cdn: Option<C>,
+    open: impl FnOnce(&str) -> K,
+    config: &DeployConfig,
+    tree: &LocalTree,
+    started: Instant,
+) -> Result<Outcome> {
+    let publish = &config.publish;
+    let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
+    let Some(edge) = edge else {
+        return Err(Error::Usage(
+            "--atomic switches releases at CloudFront: pass --distribution-id ID too".to_owned(),
+        ));
+    };
+    let name = config.site.key_value_store_name(&edge.distribution);
+    let arn = atomic::key_value_store(&edge.cdn, &name, publish.dry_run).await?;
+    let mut work = EdgeWork::of_deploy(config, tree, Some(&edge.origin_path))?;
+    if let Some(routing) = work.routing.as_mut() {
+        routing.key_value_store.clone_from(&arn);
+    }
+    let work = work.check(Some(&edge)).await?;
+    let kvs = arn.as_deref().map(open);
+    let ports = atomic::Ports {
+        store: &store,
+        edge: Some(&edge),
+        kvs: kvs.as_ref(),
+        kvs_name: &name,
+    };
+    atomic::deploy(&ports, &work, config, tree, started).await
 }
 
 /// Scans the build folder and refuses a folder that cannot deploy as it is.
@@ -57,6 +98,21 @@ async fn scan_folder(config: &DeployConfig) -> Result<LocalTree> {
             shadowed.len(),
             config.dir.display(),
             config.site.state_prefix
+        )));
+    }
+    let reserved: Vec<&str> = tree
+        .files
+        .iter()
+        .filter(|f| f.rel.starts_with(plan::RELEASES_DIR))
+        .map(|f| f.rel.as_str())
+        .collect();
+    if let Some(first) = reserved.first() {
+        return Err(Error::Usage(format!(
+            "{} file(s) of {} (first: `{first}`) are under `{}`, the folder where atomic sites \
+             keep their releases; rename or --exclude them",
+            reserved.len(),
+            config.dir.display(),
+            plan::RELEASES_DIR
         )));
     }
     if tree.files.is_empty() {
@@ -94,6 +150,7 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
     let first = survey::survey(&store, config, tree, None).await?;
+    refuse_atomic_site(first.live.as_ref(), &config.site, config.routing.is_some())?;
     let changes = !first.plan.is_empty() || work.changes();
     let policy = apply::lock_for(publish, first.live.as_ref(), changes);
     apply::under_lock(&store, &config.site, "deploy", policy, async |fence| {
@@ -134,7 +191,8 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
             config,
             tree,
             listing: &listing,
-            previous: live.as_ref(),
+            // An atomic release's objects are not this site's keys: the versions are listed.
+            previous: live.as_ref().filter(|r| r.atomic.is_none()),
             edge_changes: work.changes(),
         };
         let settings = apply::Settings::new(Command::Deploy, started, publish, &config.site, work)
@@ -142,6 +200,28 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
         apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await
+}
+
+/// Refuses an in-place run on a site whose newest release is atomic, unless it moves the site
+/// back with the plain routing function (`routing`): the atomic function reads the release from
+/// the KeyValueStore, so in-place writes would not be served until it is replaced. (An in-place
+/// plan never touches `_releases/`, so the atomic function keeps serving until then.)
+pub(crate) fn refuse_atomic_site(
+    newest: Option<&Release>,
+    site: &crate::config::Site,
+    routing: bool,
+) -> Result<()> {
+    match newest {
+        Some(release) if release.atomic.is_some() && !routing => Err(Error::Usage(format!(
+            "the newest release of {} (`{}`) is an atomic release, switched by a KeyValueStore \
+             pointer; nothing was written. Pass --atomic (or set atomic = true in \
+             shipfront.toml), or deploy with --routing to move the site back to in-place \
+             deploys",
+            site.target(),
+            release.id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Records a deploy: the live record's objects updated with what this deploy wrote.

@@ -31,6 +31,26 @@ async fn connect(site: &Site, publish: &Publish) -> Result<(Arc<S3Store>, Option
     Ok((Arc::new(store), cdn))
 }
 
+/// The ports of an atomic site: the bucket, CloudFront, and how to reach the KeyValueStore
+/// whose ARN CloudFront gives.
+async fn connect_atomic(
+    site: &Site,
+    publish: &Publish,
+) -> Result<(
+    Arc<S3Store>,
+    Option<CloudFrontCdn>,
+    impl FnOnce(&str) -> aws::KvsStore,
+)> {
+    let (sdk, store) = aws::connect(&site.bucket, &site.aws).await?;
+    let cdn = publish
+        .distribution_id
+        .as_ref()
+        .map(|_| CloudFrontCdn::new(&sdk));
+    Ok((Arc::new(store), cdn, move |arn: &str| {
+        aws::KvsStore::new(&sdk, arn)
+    }))
+}
+
 /// Prints a failed command's error: a workflow annotation in GitHub Actions (with the job
 /// summary told too), `error: ...` elsewhere.
 pub fn report_error(command: &str, err: &Error) {

@@ -15,15 +15,60 @@ use crate::core::report::{Command, Outcome};
 use crate::core::{new_release, plan};
 use crate::run::apply::{self, Recorder};
 use crate::run::edge::{Edge, EdgeWork};
-use crate::run::survey;
-use crate::store::{Cdn, ObjectStore};
+use crate::run::{atomic, survey};
+use crate::store::{Cdn, KeyValueStore, ObjectStore};
 
 /// Runs `shipfront rollback`.
 pub(crate) async fn run(config: RollbackConfig) -> Result<()> {
     let started = Instant::now();
-    let (store, cdn) = super::connect(&config.site, &config.publish).await?;
-    let outcome = rollback(store, cdn, &config, started).await?;
+    let outcome = if config.site.atomic {
+        let (store, cdn, open) = super::connect_atomic(&config.site, &config.publish).await?;
+        Box::pin(rollback_atomic(store, cdn, open, &config, started)).await?
+    } else {
+        let (store, cdn) = super::connect(&config.site, &config.publish).await?;
+        rollback(store, cdn, &config, started).await?
+    };
     apply::print(&outcome, config.publish.json)
+}
+
+/// Rolls an atomic site back (`--atomic`): one switch of its KeyValueStore pointer to a release
+/// whose objects are all still there, then its routing function and headers where they differ.
+pub(crate) async fn rollback_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
+    store: Arc<S>,
+    cdn: Option<C>,
+    open: impl FnOnce(&str) -> K,
+    config: &RollbackConfig,
+    started: Instant,
+) -> Result<Outcome> {
+    let (site, publish) = (&config.site, &config.publish);
+    let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &site.bucket).await?;
+    let Some(edge) = edge else {
+        return Err(Error::Usage(
+            "--atomic switches releases at CloudFront: pass --distribution-id ID too".to_owned(),
+        ));
+    };
+    let name = site.key_value_store_name(&edge.distribution);
+    let Some(facts) = edge.cdn.key_value_store(&name).await? else {
+        return Err(Error::Usage(format!(
+            "KeyValueStore `{name}` does not exist, so no atomic release is live: deploy with \
+             --atomic first (or name the store with key_value_store in shipfront.toml)"
+        )));
+    };
+    let kvs = open(&facts.arn);
+    let target = atomic::rollback_target(&store, &kvs, site, config.to.as_deref()).await?;
+    let hidden_now = crate::core::routing::hidden_path(&site.state_prefix, &edge.origin_path);
+    let mut work = EdgeWork::of_release(&target.release, publish, Some(hidden_now))?;
+    if let Some(routing) = work.routing.as_mut() {
+        routing.key_value_store = Some(facts.arn.clone());
+    }
+    let work = work.check(Some(&edge)).await?;
+    let ports = atomic::Ports {
+        store: &store,
+        edge: Some(&edge),
+        kvs: Some(&kvs),
+        kvs_name: &name,
+    };
+    atomic::rollback(&ports, &target, &work, (site, publish), started).await
 }
 
 /// Rolls the site back through the ports: reads the releases and plans; when there is something
@@ -39,6 +84,17 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
     let publish = &config.publish;
     let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
     let first = survey(&store, config).await?;
+    super::deploy::refuse_atomic_site(first.0.live.as_ref(), &config.site, false)?;
+    if first.0.target.atomic.is_some() {
+        return Err(Error::Usage(format!(
+            "release `{}` is an atomic release: its files live under `{}{}`, switched by a \
+             KeyValueStore pointer, so an in-place rollback cannot restore it; nothing was \
+             written. Deploy its build again, or roll back to an in-place release",
+            first.0.target.id,
+            config.site.prefix,
+            plan::RELEASES_DIR
+        )));
+    }
     // Where the origin serves the state prefix now: the function hides it there.
     let hidden_now = edge
         .as_ref()

@@ -19,8 +19,16 @@ pub(crate) fn run(settings: &RoutingSettings) -> Result<()> {
             settings.dir.display()
         )));
     }
-    let source =
-        routing::function_source(tree.files.iter().map(|f| f.rel.as_str()), &settings.routing)
-            .map_err(|e| Error::Usage(e.to_string()))?;
+    let rels = tree.files.iter().map(|f| f.rel.as_str());
+    let source = if settings.atomic {
+        let inputs = routing::RoutingInputs {
+            config: settings.routing.clone(),
+            layout: routing::Layout::of(rels),
+        };
+        crate::core::atomic::function(&inputs, crate::core::atomic::RELEASES_URL)
+    } else {
+        routing::function_source(rels, &settings.routing)
+    }
+    .map_err(|e| Error::Usage(e.to_string()))?;
     output::to_stdout(|out| out.write_all(source.as_bytes()))
 }

@@ -21,6 +21,35 @@ use crate::core::objects::{LocalFile, LocalTree, RemoteListing, RemoteObject};
 use crate::core::plan::{Action, Op, Phase, Plan, PlanConfig, Reason};
 use crate::core::routing::{MAX_FUNCTION_BYTES, RoutingInputs, TooLarge};
 
+/// The default name of an atomic site's KeyValueStore in front of `distribution`.
+#[must_use]
+pub fn store_name(distribution: &str) -> String {
+    format!("shipfront-{distribution}")
+}
+
+/// `name` when CloudFront accepts it as a KeyValueStore's name (1 to 64 letters, digits, `-`
+/// and `_`), else why not.
+///
+/// # Errors
+/// What is wrong with the name.
+pub fn check_store_name(name: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if name.is_empty() || name.len() > 64 {
+        return Err("a KeyValueStore name has 1 to 64 characters".to_owned());
+    }
+    match name.chars().find(|c| !fine(*c)) {
+        Some(c) => Err(format!(
+            "`{}` is not allowed: use letters, digits, `-` and `_`",
+            c.escape_default()
+        )),
+        None => Ok(name.to_owned()),
+    }
+}
+
+/// The URL path of that folder as the function rewrites to it: the site's URLs are its files'
+/// paths under the prefix, as the routing function's are.
+pub const RELEASES_URL: &str = "/_releases/";
+
 /// The KVS key whose value is the live release's pointer.
 pub const LIVE_KEY: &str = "live";
 
@@ -185,9 +214,11 @@ impl Placement {
 pub fn function(inputs: &RoutingInputs, releases_url: &str) -> Result<String, TooLarge> {
     let routed = inputs.function()?;
     let (head, handler) = function_lines(releases_url);
+    // The first line, naming the version that wrote it, stays first.
+    let (first, rest) = routed.split_once('\n').unwrap_or((routed.as_str(), ""));
     let s = format!(
-        "{head}{}{handler}",
-        routed.replacen("function handler(event) {", "function route(event) {", 1)
+        "{first}\n{head}{}{handler}",
+        rest.replacen("function handler(event) {", "function route(event) {", 1)
     );
     if s.len() > MAX_FUNCTION_BYTES {
         return Err(TooLarge {
@@ -389,6 +420,47 @@ fn carried(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_names_are_checked_as_cloudfront_does() {
+        let long = "a".repeat(65);
+        let cases = [
+            ("shipfront-E2EXAMPLE", true),
+            ("site_live-2", true),
+            ("", false),
+            (long.as_str(), false),
+            ("a b", false),
+            ("caf\u{e9}", false),
+            ("a/b", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(check_store_name(name).is_ok(), ok, "{name:?}");
+        }
+        assert_eq!(store_name("E1"), "shipfront-E1");
+    }
+
+    /// The atomic function's first line names the version that wrote it, as every function
+    /// shipfront writes does: a rollback reads it to tell a changed record from an old one.
+    #[test]
+    fn the_atomic_function_names_its_version_first() {
+        let inputs = RoutingInputs::of(
+            ["index.html", "assets/app-BbXQDiXP.js"],
+            &crate::core::routing::RoutingConfig {
+                mode: crate::core::routing::Mode::Pages,
+                trailing_slash: crate::core::routing::TrailingSlash::AsBuilt,
+                redirects: Vec::new(),
+                hidden: None,
+            },
+            ".shipfront/",
+            Some(""),
+        );
+        let code = function(&inputs, RELEASES_URL).expect("small");
+        assert_eq!(
+            crate::core::routing::generator_version(&code),
+            Some(env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(code.lines().nth(1), Some("import cf from 'cloudfront';"));
+    }
 
     const ID: &str = "20261206T000000.000Z-abcdef";
 
@@ -730,6 +802,28 @@ impl Pruned {
     #[must_use]
     pub fn objects(&self) -> usize {
         self.release_keys.len() + self.pool_keys.len()
+    }
+
+    /// The deletions, as plan actions (sizes as `listing` has them).
+    #[must_use]
+    pub fn actions(&self, listing: &RemoteListing) -> Vec<crate::core::plan::Action> {
+        use crate::core::plan::{Action, Op, Phase, Reason};
+        let sizes: BTreeMap<&str, u64> = listing
+            .objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.size))
+            .collect();
+        let mut keys: Vec<&String> = self.release_keys.iter().chain(&self.pool_keys).collect();
+        keys.sort();
+        keys.into_iter()
+            .map(|key| Action {
+                key: key.clone(),
+                op: Op::Delete,
+                reason: Reason::Pruned,
+                phase: Phase::Deletes,
+                size: sizes.get(key.as_str()).copied().unwrap_or(0),
+            })
+            .collect()
     }
 }
 

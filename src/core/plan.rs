@@ -28,6 +28,20 @@ pub fn is_state(key: &str, prefix: &str, state_prefix: &str) -> bool {
         || is_record_name(key)
 }
 
+/// The folder of an atomic site's releases, under its prefix: never part of an in-place site's
+/// plan (neither deleted nor restored), so moving between the modes leaves the releases the
+/// routing function may still read.
+pub const RELEASES_DIR: &str = "_releases/";
+
+/// Whether `key` is one of the site's own objects under `prefix` that an in-place plan works
+/// on: neither shipfront's state nor an atomic release's.
+#[must_use]
+pub fn is_in_place_key(key: &str, prefix: &str, state_prefix: &str) -> bool {
+    key.strip_prefix(prefix)
+        .is_some_and(|rel| !rel.starts_with(RELEASES_DIR))
+        && !is_state(key, prefix, state_prefix)
+}
+
 /// `.../releases/20261128T032033.120Z-3f2a1b.json`: a release record's key, by its shape.
 fn is_record_name(key: &str) -> bool {
     let Some(id) = key
@@ -79,6 +93,9 @@ pub enum Reason {
     /// A file kept for open pages after it left the folder, whose `--keep-assets` grace ended.
     /// Not invalidated: it is fingerprinted, and evicting it only hurts old tabs.
     GraceEnded,
+    /// An atomic site's object that only releases older than `keep_releases` (and their grace
+    /// for open tabs) used: retention deletes it.
+    Pruned,
 }
 
 impl fmt::Display for Reason {
@@ -89,6 +106,7 @@ impl fmt::Display for Reason {
             Reason::HeadersChanged => "headers changed",
             Reason::Stale => "stale",
             Reason::GraceEnded => "grace ended",
+            Reason::Pruned => "pruned",
         })
     }
 }
@@ -191,7 +209,10 @@ impl Action {
     /// hurts old tabs).
     #[must_use]
     pub fn overwrites_existing(&self) -> bool {
-        !matches!(self.reason, Reason::New | Reason::GraceEnded)
+        !matches!(
+            self.reason,
+            Reason::New | Reason::GraceEnded | Reason::Pruned
+        )
     }
 }
 
@@ -305,7 +326,7 @@ pub fn plan(
     let remote_by_key: BTreeMap<&str, _> = remote
         .objects
         .iter()
-        .filter(|o| o.key.starts_with(&config.prefix) && !is_state(&o.key))
+        .filter(|o| is_in_place_key(&o.key, &config.prefix, &config.state_prefix))
         .map(|o| (o.key.as_str(), o))
         .collect();
     let evidence = evidence(local, release, &config.prefix);
@@ -611,7 +632,7 @@ pub fn rollback(
     let now: BTreeMap<&str, &RemoteObject> = listing
         .objects
         .iter()
-        .filter(|o| o.key.starts_with(prefix) && !is_state(&o.key, prefix, state_prefix))
+        .filter(|o| is_in_place_key(&o.key, prefix, state_prefix))
         .map(|o| (o.key.as_str(), o))
         .collect();
     let mut actions = Vec::new();

@@ -28,6 +28,85 @@ pub(crate) struct DeployOutput<'a> {
     pub(crate) invalidation: Option<InvalidationReport>,
     /// The id of the release record written; None when nothing changed (or a dry run).
     pub(crate) release: Option<String>,
+    /// An atomic site's pointer switch (planned, in a dry run); None for an in-place site.
+    pub(crate) switch: Option<&'a SwitchReport>,
+}
+
+/// An atomic site's switch of its live release: the KeyValueStore's `live` key pointed at a
+/// release, after its exception keys.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SwitchReport {
+    /// The KeyValueStore's name.
+    pub(crate) key_value_store: String,
+    /// The release `live` points at now (in a dry run: would).
+    pub(crate) release: String,
+    /// The release it pointed at before; None for the first.
+    pub(crate) from: Option<String>,
+    /// Exception keys written with the pointer.
+    pub(crate) exception_keys: usize,
+    /// The store's ETag after the switch; None in a dry run.
+    pub(crate) etag: Option<String>,
+    /// `UpdateKeys` calls made; 0 in a dry run.
+    pub(crate) writes: usize,
+    /// Seconds from the command's start to the switch; None in a dry run.
+    pub(crate) seconds: Option<f64>,
+}
+
+impl SwitchReport {
+    /// A switch of KeyValueStore `store` to `release` from `from`, with `exception_keys`, not
+    /// made yet.
+    #[must_use]
+    pub(crate) fn planned(
+        store: &str,
+        release: &str,
+        from: Option<String>,
+        exception_keys: usize,
+    ) -> Self {
+        SwitchReport {
+            key_value_store: store.to_owned(),
+            release: release.to_owned(),
+            from,
+            exception_keys,
+            etag: None,
+            writes: 0,
+            seconds: None,
+        }
+    }
+
+    /// The switch made: the store's ETag after it, the writes it took, and the time from the
+    /// command's start.
+    pub(crate) fn done(&mut self, etag: String, writes: usize, elapsed: std::time::Duration) {
+        self.etag = Some(etag);
+        self.writes = writes;
+        self.seconds = Some(elapsed.as_secs_f64());
+    }
+}
+
+impl std::fmt::Display for SwitchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extra = match self.exception_keys {
+            0 => String::new(),
+            n => format!(" with {n} exception key{}", if n == 1 { "" } else { "s" }),
+        };
+        match self.seconds {
+            Some(seconds) => write!(
+                f,
+                "switched `live` of KeyValueStore `{}` to release {}{extra} {:.2}s after the \
+                 start ({} write{})",
+                self.key_value_store,
+                self.release,
+                seconds,
+                self.writes,
+                if self.writes == 1 { "" } else { "s" }
+            ),
+            None => write!(
+                f,
+                "switch: point `live` of KeyValueStore `{}` at release {}{extra}, once every \
+                 object is written",
+                self.key_value_store, self.release
+            ),
+        }
+    }
 }
 
 /// What a deploy or a rollback did (or, in a dry run, would do): the one result both commands
@@ -42,6 +121,8 @@ pub(crate) struct Outcome {
     pub(crate) invalidation: Option<InvalidationReport>,
     /// The id of the release record written; None when nothing changed (or a dry run).
     pub(crate) release: Option<String>,
+    /// An atomic site's pointer switch; None for an in-place site.
+    pub(crate) switch: Option<SwitchReport>,
 }
 
 /// Which command ran, with what its text output names.
@@ -90,6 +171,7 @@ impl Outcome {
             result: self.result.as_ref(),
             invalidation: self.invalidation.clone(),
             release: self.release.clone(),
+            switch: self.switch.as_ref(),
         }
     }
 }
@@ -104,9 +186,17 @@ impl std::fmt::Display for Outcome {
             if let Some(inv) = &self.invalidation {
                 writeln!(f, "{}", invalidation_plan(inv))?;
             }
+            if let Some(switch) = &self.switch {
+                writeln!(f, "{switch}")?;
+            }
             return f.write_str("dry run: nothing was written");
         };
         match &self.command {
+            Command::Rollback { to } if self.switch.is_some() => write!(
+                f,
+                "rolled back {} to release {to}: no object written, nothing to invalidate",
+                self.plan.target()
+            )?,
             Command::Deploy => {
                 f.write_str(&summary(&self.plan, result, self.invalidation.as_ref()))?;
             }
@@ -128,6 +218,9 @@ impl std::fmt::Display for Outcome {
                     .map_or_else(String::new, |i| format!(", invalidated {}", i.describe())),
                 result.elapsed.as_secs_f64()
             )?,
+        }
+        if let Some(switch) = &self.switch {
+            write!(f, "\n{switch}")?;
         }
         if let Some(id) = &self.release {
             write!(f, "\nrelease {id}")?;
@@ -214,6 +307,9 @@ pub(crate) fn summary(
         report.deleted,
         plan.unchanged,
     );
+    if report.copied > 0 {
+        s.push_str(&format!(", copied {}", report.copied));
+    }
     if report.headers_updated > 0 {
         s.push_str(&format!(", headers updated {}", report.headers_updated));
     }

@@ -301,6 +301,7 @@ mod tests {
             result: None,
             invalidation: None,
             release: None,
+            switch: None,
         }
     }
 

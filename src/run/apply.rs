@@ -155,6 +155,7 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
             result: None,
             invalidation: inv.map(|inv| InvalidationReport::planned(&inv)),
             release: None,
+            switch: None,
         });
     };
     let now = SystemTime::now();
@@ -176,6 +177,7 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
         result: Some(result),
         invalidation,
         release: release_id,
+        switch: None,
     })
 }
 

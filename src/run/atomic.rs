@@ -5,32 +5,86 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::config::{DeployConfig, Site};
 use crate::core::atomic::{self, AtomicPlan, LIVE_KEY, Pointer};
 use crate::core::error::{Error, Result};
 use crate::core::exec_report::ExecReport;
 use crate::core::objects::{LocalTree, RemoteListing};
-use crate::core::plan::PlanConfig;
+use crate::core::plan::RELEASES_DIR;
+use crate::core::plan::{Plan, PlanConfig};
 use crate::core::release::{self, AtomicRecord, Release, ReleasedObject};
+use crate::core::report::{Command, Outcome, SwitchReport};
+use crate::run::edge::{Edge, EdgeWork};
+use crate::run::lease::Fence;
 use crate::run::{apply, execute, progress, survey, switch};
-use crate::store::{KeyValueStore, ObjectStore};
+use crate::store::{Cdn, KeyValueStore, ObjectStore};
 
-/// The folder of an atomic site's releases, under its prefix.
-pub(crate) const RELEASES_DIR: &str = "_releases/";
+/// Where an atomic run works: the bucket, the distribution (None only where a unit test
+/// leaves the edge out) and the KeyValueStore (None in a dry run before the store exists).
+pub(crate) struct Ports<'a, S, C, K> {
+    pub(crate) store: &'a Arc<S>,
+    pub(crate) edge: Option<&'a Edge<C>>,
+    pub(crate) kvs: Option<&'a K>,
+    /// The KeyValueStore's name, for what the run prints.
+    pub(crate) kvs_name: &'a str,
+}
 
-/// What an atomic deploy or rollback did.
-#[derive(Debug)]
-pub(crate) struct AtomicOutcome {
-    /// The release now live (the new one, or the rollback's target).
-    pub(crate) release: String,
-    /// The plan of the writes (empty for a rollback).
-    pub(crate) plan: crate::core::plan::Plan,
-    /// What the writes did; None in a dry run.
-    pub(crate) result: Option<ExecReport>,
-    /// The switch; None in a dry run.
-    pub(crate) switched: Option<switch::Switched>,
+/// How long a new KeyValueStore is waited for to become ready, at most.
+const PROVISIONING_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The ARN of the KeyValueStore `name`, created when there is none (in a dry run: None, and
+/// said), and waited for while it is provisioned.
+///
+/// # Errors
+/// CloudFront's; a store still not ready after `PROVISIONING_WAIT`.
+pub(crate) async fn key_value_store<C: Cdn>(
+    cdn: &C,
+    name: &str,
+    dry_run: bool,
+) -> Result<Option<String>> {
+    let mut facts = cdn.key_value_store(name).await?;
+    if facts.is_none() {
+        if dry_run {
+            crate::run::output::err_line(&format!(
+                "KeyValueStore `{name}` does not exist: a deploy creates it"
+            ));
+            return Ok(None);
+        }
+        let arn = cdn.create_key_value_store(name).await?;
+        crate::run::output::err_line(&format!(
+            "created KeyValueStore `{name}` for the live release pointer"
+        ));
+        facts = Some(crate::store::KvsFacts {
+            arn,
+            status: "PROVISIONING".to_owned(),
+        });
+    }
+    let mut delay = std::time::Duration::from_millis(500);
+    let waited = Instant::now();
+    loop {
+        match facts {
+            Some(f) if f.ready() => return Ok(Some(f.arn)),
+            Some(f) if waited.elapsed() >= PROVISIONING_WAIT => {
+                return Err(Error::Usage(format!(
+                    "KeyValueStore `{name}` is still {} after {}s; run the deploy again in a \
+                     minute",
+                    f.status,
+                    PROVISIONING_WAIT.as_secs()
+                )));
+            }
+            _ => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+        facts = cdn.key_value_store(name).await?;
+        if facts.is_none() {
+            return Err(Error::Usage(format!(
+                "KeyValueStore `{name}` was deleted while shipfront waited for it"
+            )));
+        }
+    }
 }
 
 /// What the KeyValueStore says is live: the pointer's value as stored (None: nothing yet) and
@@ -61,76 +115,278 @@ fn release_id(now: SystemTime, previous: Option<&str>, tree: &LocalTree) -> Stri
     release::new_id(now, previous, &salt.join("\n"))
 }
 
-/// Deploys `tree` as a new atomic release of `config.site`, then switches `live` to it.
+/// Deploys `tree` as a new atomic release of `config.site`, then switches `live` to it, then
+/// records it and publishes the edge `work` (the routing function reads `live`, so it goes
+/// live after the pointer exists).
 ///
 /// # Errors
 /// A failed write (nothing switched: the live release is untouched), a switch that raced
 /// another (`SwitchRaced`), the lock held by another run.
-pub(crate) async fn deploy<S: ObjectStore, K: KeyValueStore>(
-    store: &Arc<S>,
-    kvs: &K,
+pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
+    ports: &Ports<'_, S, C, K>,
+    work: &EdgeWork,
     config: &DeployConfig,
     tree: &LocalTree,
+    started: Instant,
+) -> Result<Outcome> {
+    let (site, store) = (&config.site, ports.store);
+    let Prepared {
+        expected,
+        listing,
+        id,
+        now,
+        planned,
+        pruned,
+        deletes,
+        mut switch,
+    } = prepare(ports, work, config, tree).await?;
+    let (Some(kvs), false) = (ports.kvs, config.publish.dry_run) else {
+        let mut plan = planned.plan;
+        plan.actions.extend(deletes.actions);
+        return Ok(outcome(Command::Deploy, plan, None, None, switch));
+    };
+    let policy = Some(config.publish.lock);
+    let (mut result, switched) = apply::under_lock(store, site, "deploy", policy, async |fence| {
+        let mut result = write_release(store, &planned.plan, config, &fence).await?;
+        fence.check()?;
+        let exceptions = planned.exception_keys();
+        let switched =
+            switch::switch(kvs, &planned.pointer, &exceptions, expected.as_deref()).await?;
+        let elapsed = started.elapsed();
+        let record = record_of(&planned, &result, &listing, (&id, now), config, work);
+        fence.check()?;
+        apply::write_record(&**store, &site.state_prefix, &record).await?;
+        if let Some(edge) = ports.edge {
+            fence.check()?;
+            work.publish(edge).await?;
+        }
+        // Retention, once the new release is live: the pruned objects, then their keys.
+        if !deletes.is_empty() {
+            let pruned_objects = write_release(store, &deletes, config, &fence).await?;
+            result.deleted = pruned_objects.deleted;
+            result.deleted_keys = pruned_objects.deleted_keys;
+        }
+        fence.check()?;
+        switch::delete_keys(kvs, &pruned.kvs_keys).await?;
+        Ok((result, (switched, elapsed)))
+    })
+    .await?;
+    let (switched, elapsed) = switched;
+    switch.done(switched.etag, switched.writes, elapsed);
+    result.elapsed = started.elapsed();
+    let mut plan = planned.plan;
+    plan.actions.extend(deletes.actions);
+    Ok(outcome(
+        Command::Deploy,
+        plan,
+        Some(result),
+        Some(id),
+        switch,
+    ))
+}
+
+/// An atomic deploy as planned before any write.
+struct Prepared {
+    /// `live` as stored when planned: the switch is conditional on it.
+    expected: Option<String>,
+    listing: RemoteListing,
+    id: String,
     now: SystemTime,
-) -> Result<AtomicOutcome> {
-    let site = &config.site;
-    let live = live_pointer(kvs).await?;
+    planned: AtomicPlan,
+    pruned: atomic::Pruned,
+    /// Retention's deletions, run once the new release is live.
+    deletes: Plan,
+    switch: SwitchReport,
+}
+
+/// Reads what is live and plans the release of `tree` after it, with retention's deletions
+/// (refused over `--max-deletes`) and the switch.
+async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
+    ports: &Ports<'_, S, C, K>,
+    work: &EdgeWork,
+    config: &DeployConfig,
+    tree: &LocalTree,
+) -> Result<Prepared> {
+    let (site, store) = (&config.site, ports.store);
+    let live = match ports.kvs {
+        Some(kvs) => live_pointer(kvs).await?,
+        None => None,
+    };
     let previous = match &live {
         Some((_, pointer)) => read(store, site, &pointer.release).await?,
         None => None,
     };
     let listing = store.list(&site.prefix).await?;
-    let id = release_id(now, live.as_ref().map(|(_, p)| p.release.as_str()), tree);
-    let plan_config = PlanConfig {
+    let now = SystemTime::now();
+    let from = live.as_ref().map(|(_, p)| p.release.clone());
+    let id = release_id(now, from.as_deref(), tree);
+    let releases = atomic::Release {
+        id: &id,
+        releases_dir: RELEASES_DIR,
+    };
+    let plan_config = plan_config(config);
+    let mut planned = atomic::plan(tree, &listing, previous.as_ref(), &plan_config, &releases);
+    if let Some(edge) = ports.edge {
+        planned.plan.notes.extend(work.notes(&edge.distribution));
+    }
+    let pruned = retention(store, config, &listing, &planned, &id).await?;
+    let deletes = Plan {
+        actions: pruned.actions(&listing),
+        ..atomic::empty_plan(&site.bucket, &site.prefix)
+    };
+    check_prune(&deletes, config)?;
+    let switch = SwitchReport::planned(
+        ports.kvs_name,
+        &id,
+        from,
+        planned.placement.exceptions.len(),
+    );
+    Ok(Prepared {
+        expected: live.map(|(value, _)| value),
+        listing,
+        id,
+        now,
+        planned,
+        pruned,
+        deletes,
+        switch,
+    })
+}
+
+/// The plan settings of an atomic deploy: nothing is deleted (retention prunes).
+fn plan_config(config: &DeployConfig) -> PlanConfig {
+    let site = &config.site;
+    PlanConfig {
         bucket: site.bucket.clone(),
         prefix: site.prefix.clone(),
         state_prefix: site.state_prefix.clone(),
         delete: false,
         headers: config.headers.clone(),
         keep_assets: config.keep_assets,
-    };
-    let releases = atomic::Release {
-        id: &id,
-        releases_dir: RELEASES_DIR,
-    };
-    let planned = atomic::plan(tree, &listing, previous.as_ref(), &plan_config, &releases);
-    if config.publish.dry_run {
-        return Ok(AtomicOutcome {
-            release: id,
-            plan: planned.plan,
-            result: None,
-            switched: None,
-        });
     }
-    let expected = live.map(|(value, _)| value);
-    let policy = Some(config.publish.lock);
-    apply::under_lock(store, site, "deploy", policy, async |fence| {
-        let run = execute::Run {
-            command: "deploy",
-            concurrency: execute::within_open_files(config.publish.concurrency),
-            progress: progress::for_stderr(config.publish.progress && !planned.plan.is_empty()),
-            fence: fence.clone(),
-        };
-        let writes =
-            execute::execute_around_deletes(Arc::clone(store), &planned.plan, run, async {
-                Ok(())
-            });
-        let result = writes.await.map_err(|stopped| stopped.error)?;
-        fence.check()?;
-        let exceptions = planned.exception_keys();
-        let switched =
-            switch::switch(kvs, &planned.pointer, &exceptions, expected.as_deref()).await?;
-        let record = record_of(&planned, &result, &listing, (&id, now), config);
-        fence.check()?;
-        apply::write_record(&**store, &site.state_prefix, &record).await?;
-        Ok(AtomicOutcome {
-            release: id.clone(),
-            plan: planned.plan.clone(),
-            result: Some(result),
-            switched: Some(switched),
+}
+
+/// Runs `plan` (the release's uploads and copies, or retention's deletions) within the lock's
+/// lease.
+async fn write_release<S: ObjectStore>(
+    store: &Arc<S>,
+    plan: &Plan,
+    config: &DeployConfig,
+    fence: &Fence,
+) -> Result<ExecReport> {
+    let run = execute::Run {
+        command: "deploy",
+        concurrency: execute::within_open_files(config.publish.concurrency),
+        progress: progress::for_stderr(config.publish.progress && !plan.is_empty()),
+        fence: fence.clone(),
+    };
+    let writes = execute::execute_around_deletes(Arc::clone(store), plan, run, async { Ok(()) });
+    writes.await.map_err(|stopped| stopped.error)
+}
+
+/// What retention prunes once release `id` (planned as `planned`) is live: the releases whose
+/// prefixes `listing` shows, beyond the newest `keep_releases`, and the pool files only they
+/// used after `--keep-assets` releases of grace. Only the records of releases still holding
+/// objects are read.
+async fn retention<S: ObjectStore>(
+    store: &Arc<S>,
+    config: &DeployConfig,
+    listing: &RemoteListing,
+    planned: &AtomicPlan,
+    id: &str,
+) -> Result<atomic::Pruned> {
+    let site = &config.site;
+    let root = format!("{}{RELEASES_DIR}", site.prefix);
+    let present: std::collections::BTreeSet<&str> = listing
+        .objects
+        .iter()
+        .filter_map(|o| o.key.strip_prefix(&root)?.split('/').next())
+        .filter(|other| *other != id)
+        .collect();
+    let mut records = Vec::new();
+    for other in present {
+        // A release whose record cannot be read is left alone, with its pool files.
+        if let Some(record) = read(store, site, other).await? {
+            records.push(record);
+        }
+    }
+    let objects = planned
+        .plan
+        .actions
+        .iter()
+        .map(|a| a.key.clone())
+        .chain(
+            planned
+                .placement
+                .pool
+                .iter()
+                .map(|rel| format!("{}{rel}", site.prefix)),
+        )
+        .map(|key| {
+            let placeholder = ReleasedObject {
+                version_id: None,
+                size: 0,
+                content_md5: String::new(),
+                etag: String::new(),
+                content_type: "".into(),
+                cache_control: "".into(),
+            };
+            (key, placeholder)
         })
+        .collect();
+    records.push(Release {
+        id: id.to_owned(),
+        objects,
+        ..Release::default()
+    });
+    let mut newest_first: Vec<&Release> = records.iter().collect();
+    newest_first.sort_by(|a, b| b.id.cmp(&a.id));
+    let keep = (config.keep_releases as usize, config.keep_assets as usize);
+    let paths = (site.prefix.as_str(), RELEASES_DIR);
+    Ok(atomic::prune(&newest_first, id, keep, listing, paths))
+}
+
+/// Refuses (in a dry run: warns of) retention that deletes more than `--max-deletes`, before
+/// any write.
+fn check_prune(deletes: &Plan, config: &DeployConfig) -> Result<()> {
+    let (count, max) = (deletes.deletes(), config.publish.max_deletes);
+    if count <= max {
+        return Ok(());
+    }
+    if config.publish.dry_run {
+        crate::run::github::warn(&format!(
+            "retention deletes {count} objects, more than --max-deletes {max}: a real deploy \
+             would refuse it"
+        ));
+        return Ok(());
+    }
+    Err(Error::TooManyDeletes {
+        count,
+        max,
+        target: deletes.target(),
+        check: "Check keep_releases in [deploy] (releases older than the newest ones kept are \
+                pruned)",
+        keep: "",
     })
-    .await
+}
+
+/// The outcome of an atomic run: no invalidation ever (every switch changes the cache keys).
+fn outcome(
+    command: Command,
+    plan: Plan,
+    result: Option<ExecReport>,
+    release: Option<String>,
+    switch: SwitchReport,
+) -> Outcome {
+    Outcome {
+        command,
+        dry_run: result.is_none(),
+        plan,
+        result,
+        invalidation: None,
+        release,
+        switch: Some(switch),
+    }
 }
 
 /// The record of release `id` after `planned` ran (`result`): every key of the release, in
@@ -142,6 +398,7 @@ fn record_of(
     listing: &RemoteListing,
     (id, now): (&str, SystemTime),
     config: &DeployConfig,
+    work: &EdgeWork,
 ) -> Release {
     let written: BTreeMap<&str, &crate::core::exec_report::WriteRecord> =
         result.writes.iter().map(|w| (w.key.as_str(), w)).collect();
@@ -187,6 +444,9 @@ fn record_of(
             pointer: planned.pointer.value(),
             exception_keys: planned.exception_keys(),
         }),
+        routing: work.routing.as_ref().map(|r| r.code.clone()),
+        routing_inputs: work.routing.as_ref().map(|r| r.inputs.clone()),
+        headers: work.headers.as_ref().map(|h| h.table.clone()),
         ..Release::default()
     }
 }
@@ -225,19 +485,28 @@ async fn read<S: ObjectStore>(store: &Arc<S>, site: &Site, id: &str) -> Result<O
     Ok(found.and_then(|(bytes, _)| survey::parse_record(&key, &bytes)))
 }
 
-/// Switches `live` back to release `to` (default: the one before the live one), after
-/// checking that every object it needs is still there: one pointer write, no object write.
+/// What an atomic rollback switches from and to, checked before any write.
+#[derive(Debug)]
+pub(crate) struct RollbackTarget {
+    /// `live` as stored now: the switch is conditional on it.
+    live_value: String,
+    live: Pointer,
+    /// The release switched to, as recorded.
+    pub(crate) release: Release,
+    pointer: Pointer,
+}
+
+/// The release a rollback of an atomic site switches `live` to: `to` (default: the one before
+/// the live one), checked to be an atomic release whose objects are all still there.
 ///
 /// # Errors
-/// No such release, or one whose objects are gone (exit 2, before any write); a switch that
-/// raced another.
-pub(crate) async fn rollback<S: ObjectStore, K: KeyValueStore>(
+/// Nothing live, no such release, or one whose objects are gone (exit 2, before any write).
+pub(crate) async fn rollback_target<S: ObjectStore, K: KeyValueStore>(
     store: &Arc<S>,
     kvs: &K,
     site: &Site,
     to: Option<&str>,
-    lock: crate::config::LockPolicy,
-) -> Result<AtomicOutcome> {
+) -> Result<RollbackTarget> {
     let Some((live_value, live)) = live_pointer(kvs).await? else {
         return Err(Error::Usage(format!(
             "nothing is live in KeyValueStore `{}` yet: deploy first",
@@ -247,7 +516,8 @@ pub(crate) async fn rollback<S: ObjectStore, K: KeyValueStore>(
     let target = choose(store, site, to, &live.release).await?;
     let Some(atomic) = target.atomic.clone() else {
         return Err(Error::Usage(format!(
-            "release `{}` was not an atomic release: it has no pointer to switch back to",
+            "release `{}` was not an atomic release: it has no pointer to switch back to \
+             (an in-place release is restored by a rollback without --atomic)",
             target.id
         )));
     };
@@ -258,17 +528,66 @@ pub(crate) async fn rollback<S: ObjectStore, K: KeyValueStore>(
             target.id
         ))
     })?;
-    apply::under_lock(store, site, "rollback", Some(lock), async |fence| {
-        fence.check()?;
-        let switched = switch::switch(kvs, &pointer, &[], Some(&live_value)).await?;
-        Ok(AtomicOutcome {
-            release: target.id.clone(),
-            plan: crate::core::atomic::empty_plan(&site.bucket, &site.prefix),
-            result: None,
-            switched: Some(switched),
-        })
+    Ok(RollbackTarget {
+        live_value,
+        live,
+        release: target,
+        pointer,
     })
-    .await
+}
+
+/// Switches `live` to `target`: one pointer write, no object write, no invalidation; then
+/// publishes the edge `work` (the target's routing function and headers, where they differ).
+///
+/// # Errors
+/// A switch that raced another; the lock held by another run.
+pub(crate) async fn rollback<S: ObjectStore, C: Cdn, K: KeyValueStore>(
+    ports: &Ports<'_, S, C, K>,
+    target: &RollbackTarget,
+    work: &EdgeWork,
+    (site, publish): (&Site, &crate::config::Publish),
+    started: Instant,
+) -> Result<Outcome> {
+    let id = target.release.id.clone();
+    let command = Command::Rollback { to: id.clone() };
+    let plan = atomic::empty_plan(&site.bucket, &site.prefix);
+    if target.live.release == id {
+        return Ok(Outcome {
+            command,
+            dry_run: publish.dry_run,
+            plan,
+            result: (!publish.dry_run).then(ExecReport::default),
+            invalidation: None,
+            release: None,
+            switch: None,
+        });
+    }
+    let from = Some(target.live.release.clone());
+    let mut switch = SwitchReport::planned(ports.kvs_name, &id, from, 0);
+
+    let (Some(kvs), false) = (ports.kvs, publish.dry_run) else {
+        return Ok(outcome(command, plan, None, None, switch));
+    };
+    let policy = Some(publish.lock);
+    let (switched, elapsed) =
+        apply::under_lock(ports.store, site, "rollback", policy, async |fence| {
+            fence.check()?;
+            let expected = Some(target.live_value.as_str());
+            let switched = switch::switch(kvs, &target.pointer, &[], expected).await?;
+            let elapsed = started.elapsed();
+            if let Some(edge) = ports.edge {
+                fence.check()?;
+                work.publish(edge).await?;
+            }
+            Ok((switched, elapsed))
+        })
+        .await?;
+    switch.done(switched.etag, switched.writes, elapsed);
+    let result = ExecReport {
+        elapsed: started.elapsed(),
+        ..ExecReport::default()
+    };
+    Ok(outcome(command, plan, Some(result), None, switch))
 }
 
 /// The release a rollback switches to: `to`, else the newest recorded one older than `live`.
@@ -328,7 +647,7 @@ async fn check_objects_kept<S: ObjectStore>(
 mod tests {
     use super::*;
     use crate::run::fixtures::{block_on, deploy_config, tree};
-    use crate::store::memory::{MemoryKvs, MemoryStore};
+    use crate::store::memory::{MemoryCdn, MemoryKvs, MemoryStore};
     use md5::Digest;
 
     fn v1() -> LocalTree {
@@ -351,18 +670,103 @@ mod tests {
         ])
     }
 
-    fn deployed(
+    fn deployed(store: &Arc<MemoryStore>, kvs: &MemoryKvs, build: &LocalTree) -> Result<Outcome> {
+        deployed_with(store, kvs, build, &deploy_config())
+    }
+
+    fn deployed_with(
         store: &Arc<MemoryStore>,
         kvs: &MemoryKvs,
         build: &LocalTree,
-    ) -> Result<AtomicOutcome> {
-        block_on(deploy(
+        config: &DeployConfig,
+    ) -> Result<Outcome> {
+        let ports = Ports {
             store,
-            kvs,
-            &deploy_config(),
-            build,
-            SystemTime::now(),
-        ))
+            edge: None::<&Edge<Arc<MemoryCdn>>>,
+            kvs: Some(kvs),
+            kvs_name: "kvs",
+        };
+        let work = EdgeWork::default();
+        block_on(deploy(&ports, &work, config, build, Instant::now()))
+    }
+
+    /// Release `n` of a site whose page and chunk change every time, with a data file that
+    /// is rewritten under its own name in a pool folder (an exception key per release).
+    fn release_build(n: u32) -> LocalTree {
+        let chunk = format!("assets/app-{:08x}.js", 0x1a2b_3c00 + n);
+        tree(&[
+            ("index.html", format!("home {n}").as_str()),
+            (chunk.as_str(), format!("app {n}").as_str()),
+            ("assets/vendor-Cwq-3PKq.js", "vendor"),
+            ("assets/b-DkQx9_2a.css", "css"),
+            ("assets/data.json", format!("data {n}").as_str()),
+        ])
+    }
+
+    /// Retention after the switch: with `keep_releases = 2` and no grace, the third deploy
+    /// deletes the first release's prefix, the pool chunk only it used and its exception key;
+    /// the shared pool files and the kept releases stay. Over `--max-deletes`, refused first.
+    #[test]
+    fn retention_prunes_the_oldest_release_once_the_new_one_is_live() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let mut config = deploy_config();
+        config.keep_releases = 2;
+        let first = deployed_with(&store, &kvs, &release_build(1), &config).expect("1");
+        let first = made_live(&first);
+        let keys = |store: &MemoryStore| -> Vec<String> {
+            store.with_objects(|o| {
+                let present = o.keys.keys().filter(|k| o.current(k).is_some());
+                present
+                    .filter(|k| !k.starts_with(".shipfront/"))
+                    .cloned()
+                    .collect()
+            })
+        };
+        let exception = atomic::exception_key(&first, "/assets/data.json");
+        let has_key =
+            |kvs: &MemoryKvs, key: &str| crate::store::memory::lock(&kvs.keys).contains_key(key);
+        deployed_with(&store, &kvs, &release_build(2), &config).expect("2");
+        let before = keys(&store);
+        assert!(has_key(&kvs, &exception), "{exception}");
+        let mut strict = config.clone();
+        strict.publish.max_deletes = 1;
+        let err = deployed_with(&store, &kvs, &release_build(3), &strict).unwrap_err();
+        assert!(matches!(err, Error::TooManyDeletes { .. }), "{err}");
+        assert_eq!(keys(&store), before, "refused before any write");
+        let third = deployed_with(&store, &kvs, &release_build(3), &config).expect("3");
+        let result = third.result.expect("ran");
+        let gone: Vec<&String> = before
+            .iter()
+            .filter(|k| !keys(&store).contains(k))
+            .collect();
+        assert_eq!(result.deleted, gone.len());
+        assert!(
+            gone.iter()
+                .all(|k| k.starts_with(&format!("_releases/{first}/"))
+                    || k.as_str() == "assets/app-1a2b3c01.js"),
+            "{gone:?}"
+        );
+        assert!(
+            gone.contains(&&"assets/app-1a2b3c01.js".to_owned()),
+            "{gone:?}"
+        );
+        assert!(
+            gone.contains(&&format!("_releases/{first}/index.html")),
+            "{gone:?}"
+        );
+        let now = keys(&store);
+        for kept in ["assets/vendor-Cwq-3PKq.js", "assets/app-1a2b3c02.js"] {
+            assert!(now.contains(&kept.to_owned()), "{kept}");
+        }
+        assert!(
+            !has_key(&kvs, &exception),
+            "the pruned release's exception key"
+        );
+    }
+
+    /// The id of the release `outcome` made live.
+    fn made_live(outcome: &Outcome) -> String {
+        outcome.switch.as_ref().expect("a switch").release.clone()
     }
 
     fn live(kvs: &MemoryKvs) -> Pointer {
@@ -374,23 +778,25 @@ mod tests {
     fn a_deploy_writes_its_release_then_switches_the_pointer_to_it() {
         let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
         let first = deployed(&store, &kvs, &v1()).expect("v1");
-        assert_eq!(live(&kvs).release, first.release);
+        let id = made_live(&first);
+        assert_eq!(first.release.as_ref(), Some(&id), "recorded");
+        assert_eq!(live(&kvs).release, id);
         assert_eq!(live(&kvs).pool_folders, ["/assets/"]);
         assert_eq!(first.plan.actions.len(), 5);
         assert_eq!(first.result.as_ref().map(|r| r.uploaded), Some(5));
         assert_eq!(
-            first.switched.as_ref().map(|s| s.writes),
+            first.switch.as_ref().map(|s| s.writes),
             Some(1),
             "the pointer"
         );
-        let in_release = |rel: &str| format!("_releases/{}/{rel}", first.release);
+        let in_release = |rel: &str| format!("_releases/{id}/{rel}");
         for key in [in_release("index.html"), in_release("logo.png")] {
             assert!(store.with_objects(|o| o.current(&key).is_some()), "{key}");
         }
         assert!(store.with_objects(|o| o.current("assets/app-BbXQDiXP.js").is_some()));
         let in_place = store.with_objects(|o| o.current("index.html").is_some());
         assert!(!in_place, "nothing in place");
-        let record = block_on(read(&store, &deploy_config().site, &first.release))
+        let record = block_on(read(&store, &deploy_config().site, &id))
             .expect("read")
             .expect("recorded");
         assert_eq!(record.objects.len(), 5);
@@ -411,7 +817,7 @@ mod tests {
             })
             .cloned()
             .collect();
-        let id = &second.release;
+        let id = &made_live(&second);
         assert_eq!(
             writes,
             [
@@ -422,7 +828,7 @@ mod tests {
             ]
         );
         assert_eq!(live(&kvs).release, *id);
-        let old = format!("_releases/{}/index.html", first.release);
+        let old = format!("_releases/{}/index.html", made_live(&first));
         let md5 = store.with_objects(|o| o.current(&old).map(|v| v.content_md5.clone()));
         let home_1 = crate::core::etag::hex(&md5::Md5::digest(b"home 1"));
         assert_eq!(md5, Some(home_1), "the release before is kept");
@@ -435,18 +841,24 @@ mod tests {
         let first = deployed(&store, &kvs, &v1()).expect("v1");
         deployed(&store, &kvs, &v2()).expect("v2");
         let (objects, switches) = (store.calls().len(), kvs.calls().len());
-        let config = deploy_config();
-        let back = block_on(rollback(
-            &store,
-            &kvs,
-            &config.site,
-            None,
-            config.publish.lock,
-        ))
+        let config = crate::run::fixtures::rollback_config();
+        let back = block_on(async {
+            let target = rollback_target(&store, &kvs, &config.site, None).await?;
+            let ports = Ports {
+                store: &store,
+                edge: None::<&Edge<Arc<MemoryCdn>>>,
+                kvs: Some(&kvs),
+                kvs_name: "kvs",
+            };
+            let work = EdgeWork::default();
+            let site = (&config.site, &config.publish);
+            rollback(&ports, &target, &work, site, Instant::now()).await
+        })
         .expect("rolled back");
-        assert_eq!(back.release, first.release);
-        assert!(back.plan.actions.is_empty() && back.result.is_none());
-        assert_eq!(live(&kvs).release, first.release);
+        let first = made_live(&first);
+        assert_eq!(made_live(&back), first);
+        assert!(back.plan.actions.is_empty() && back.release.is_none());
+        assert_eq!(live(&kvs).release, first);
         let calls = store.calls();
         let written: Vec<&String> = calls[objects..]
             .iter()
@@ -469,7 +881,7 @@ mod tests {
         store.fail_key("PutObject", "assets/app-DkQx9_2a.js");
         let updates = kvs.calls().len();
         deployed(&store, &kvs, &v2()).unwrap_err();
-        assert_eq!(live(&kvs).release, first.release);
+        assert_eq!(live(&kvs).release, made_live(&first));
         assert_eq!(
             kvs.calls().len(),
             updates + 1,

@@ -80,9 +80,11 @@ impl EdgeWork {
                     origin_path,
                 );
                 Some(Routing {
-                    code: inputs.function().map_err(|e| Error::Usage(e.to_string()))?,
+                    code: code_of(&inputs, config.site.atomic)
+                        .map_err(|e| Error::Usage(e.to_string()))?,
                     inputs,
                     force: config.publish.force_routing,
+                    key_value_store: None,
                 })
             }
             None => None,
@@ -120,6 +122,7 @@ impl EdgeWork {
                     code,
                     inputs,
                     force: publish.force_routing,
+                    key_value_store: None,
                 })
             }
             (Some(_), None) => {
@@ -156,8 +159,8 @@ fn regenerate(
     inputs
         .check()
         .map_err(|e| refused(format!("its routing inputs do not pass the checks: {e}")))?;
-    let code = inputs
-        .function()
+    let atomic = target.atomic.is_some();
+    let code = code_of(inputs, atomic)
         .map_err(|e| refused(format!("its routing function cannot be generated: {e}")))?;
     // Every function shipfront writes names its version on its first line.
     let changed = match crate::core::routing::generator_version(recorded) {
@@ -181,10 +184,22 @@ fn regenerate(
         },
         layout: inputs.layout.clone(),
     };
-    let code = now
-        .function()
+    let code = code_of(&now, atomic)
         .map_err(|e| refused(format!("its routing function cannot be generated: {e}")))?;
     Ok((code, now))
+}
+
+/// The routing function generated from `inputs`: an atomic site's reads the live release from
+/// the KeyValueStore and sends every URL into it.
+fn code_of(
+    inputs: &RoutingInputs,
+    atomic: bool,
+) -> std::result::Result<String, crate::core::routing::TooLarge> {
+    if atomic {
+        crate::core::atomic::function(inputs, crate::core::atomic::RELEASES_URL)
+    } else {
+        inputs.function()
+    }
 }
 
 /// The edge-routing function a run keeps live.
@@ -195,6 +210,8 @@ pub(crate) struct Routing {
     pub(crate) inputs: RoutingInputs,
     /// Replace a viewer-request function shipfront did not write.
     pub(crate) force: bool,
+    /// An atomic site's KeyValueStore (its ARN), which the function is associated with.
+    pub(crate) key_value_store: Option<String>,
 }
 
 /// The response headers (`[headers]`) a run keeps live.
@@ -297,7 +314,7 @@ impl EdgeWork {
     /// Publishes what changes: the routing function, then the response headers policy.
     pub(crate) async fn publish<C: Cdn>(&self, edge: &Edge<C>) -> Result<()> {
         if let Some(routing) = self.routing.as_ref().filter(|_| self.routing_changes) {
-            publish_routing(edge, &routing.code, self.associated.as_deref()).await?;
+            publish_routing(edge, routing, self.associated.as_deref()).await?;
         }
         if let Some(headers) = self.headers.as_ref().filter(|_| self.headers_change) {
             publish_headers(edge, &headers.policy, self.attached_policy.as_deref()).await?;
@@ -331,8 +348,12 @@ async fn routing_changes<C: Cdn>(
         .function_code(&name, true)
         .await?
         .map(|(code, _)| code);
+    let store_changes = match &routing.key_value_store {
+        Some(arn) => edge.cdn.function_key_value_store(&name).await?.as_ref() != Some(arn),
+        None => false,
+    };
     Ok((
-        !ours || live.as_deref() != Some(routing.code.as_str()),
+        !ours || store_changes || live.as_deref() != Some(routing.code.as_str()),
         associated,
     ))
 }
@@ -367,12 +388,16 @@ async fn headers_change<C: Cdn>(
 /// place of `associated`, the function `check` found there.
 async fn publish_routing<C: Cdn>(
     edge: &Edge<C>,
-    code: &str,
+    routing: &Routing,
     associated: Option<&str>,
 ) -> Result<()> {
     let name = crate::core::routing::function_name(&edge.distribution);
     let etag = edge.cdn.function_code(&name, false).await?.map(|(_, e)| e);
-    let etag = edge.cdn.put_function(&name, code, etag.as_deref()).await?;
+    let store = routing.key_value_store.as_deref();
+    let etag = edge
+        .cdn
+        .put_function(&name, &routing.code, etag.as_deref(), store)
+        .await?;
     let arn = edge.cdn.publish_function(&name, &etag).await?;
     // Associating it again would be a distribution update (minutes to deploy) for nothing.
     if associated != Some(arn.as_str()) {

@@ -48,6 +48,8 @@ pub(crate) fn site() -> Site {
         prefix: String::new(),
         state_prefix: crate::core::plan::STATE_DIR.to_owned(),
         aws: crate::store::AwsSettings::default(),
+        atomic: false,
+        key_value_store: None,
     }
 }
 
@@ -68,6 +70,7 @@ pub(crate) fn deploy_config() -> DeployConfig {
         fix_spa: false,
         message: None,
         keep_assets: 0,
+        keep_releases: crate::config::DEFAULT_KEEP_RELEASES,
         routing: None,
         response_headers: None,
     }

@@ -3,12 +3,6 @@
 //! folder, progress and output, GitHub Actions reporting. Never the SDK: that is `aws`'s.
 
 pub(crate) mod apply;
-// Wired to `deploy --atomic` and `rollback` with the KeyValueStore adapter, the next step of
-// issue 22; until then only its tests use it.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "wired with the KeyValueStore adapter, next")
-)]
 pub(crate) mod atomic;
 pub(crate) mod edge;
 pub mod execute;

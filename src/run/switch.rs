@@ -45,6 +45,35 @@ pub async fn switch<K: KeyValueStore>(
     Ok(Switched { etag, writes })
 }
 
+/// Deletes `keys` (a pruned release's exception keys) in batches, each conditional on the
+/// store's ETag and tried again when another writer came first. `live` is never among them.
+///
+/// # Errors
+/// The store's, once the retries are spent.
+pub async fn delete_keys<K: KeyValueStore>(kvs: &K, keys: &[String]) -> Result<usize> {
+    let mut writes = 0;
+    for batch in keys.chunks(KVS_BATCH) {
+        let batch: Vec<String> = batch.iter().filter(|k| *k != LIVE_KEY).cloned().collect();
+        let mut last = None;
+        for _ in 0..=RETRIES {
+            let (_, etag) = kvs.get(LIVE_KEY).await?;
+            writes += 1;
+            match kvs.update(Vec::new(), batch.clone(), &etag).await {
+                Ok(_) => {
+                    last = None;
+                    break;
+                }
+                Err(e) if e.is_precondition_failed() => last = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(e) = last {
+            return Err(e.into());
+        }
+    }
+    Ok(writes)
+}
+
 /// The store's ETag, once `live` is seen to hold `expected`.
 async fn current<K: KeyValueStore>(kvs: &K, expected: Option<&str>) -> Result<String> {
     let (live, etag) = kvs.get(LIVE_KEY).await?;

@@ -14,7 +14,7 @@ use crate::core::response_headers::HeadersPolicy;
 use crate::core::response_headers::ResponseHeaders;
 use crate::core::spa::SpaSettings;
 use crate::store::{
-    Cdn, Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, WriteOutcome,
+    Cdn, Condition, KvsFacts, ObjectStore, PutFile, RemoteError, RemoteFailure, WriteOutcome,
 };
 
 /// One stored version of a key (or a delete marker).
@@ -572,6 +572,9 @@ pub struct MemoryFunction {
     pub code: String,
     pub etag: String,
     pub live: Option<String>,
+    /// The KeyValueStore the development stage is associated with, and the live stage.
+    pub key_value_store: Option<String>,
+    pub live_key_value_store: Option<String>,
 }
 
 /// One invalidation the CDN received.
@@ -706,6 +709,7 @@ impl Cdn for Arc<MemoryCdn> {
         name: &str,
         code: &str,
         etag: Option<&str>,
+        key_value_store: Option<&str>,
     ) -> Result<String, RemoteError> {
         let operation = crate::store::put_function_operation(etag);
         self.call(operation, name)?;
@@ -720,6 +724,7 @@ impl Cdn for Arc<MemoryCdn> {
         }
         let function = functions.entry(name.to_owned()).or_default();
         function.code = code.to_owned();
+        function.key_value_store = key_value_store.map(str::to_owned);
         function.etag = format!("E{}", function.etag.len() + 1);
         Ok(function.etag.clone())
     }
@@ -735,10 +740,19 @@ impl Cdn for Arc<MemoryCdn> {
             ));
         };
         function.live = Some(function.code.clone());
+        function.live_key_value_store = function.key_value_store.clone();
         if let Some(hook) = lock(&self.on_publish).take() {
             hook();
         }
         Ok(format!("arn:aws:cloudfront::123456789012:function/{name}"))
+    }
+
+    async fn function_key_value_store(&self, name: &str) -> Result<Option<String>, RemoteError> {
+        self.call("DescribeFunction", name)?;
+        let functions = lock(&self.functions);
+        Ok(functions
+            .get(name)
+            .and_then(|f| f.live_key_value_store.clone()))
     }
 
     async fn viewer_request_function(&self, id: &str) -> Result<Option<String>, RemoteError> {
@@ -804,9 +818,12 @@ impl Cdn for Arc<MemoryCdn> {
         Ok("Completed".to_owned())
     }
 
-    async fn key_value_store(&self, name: &str) -> Result<Option<String>, RemoteError> {
+    async fn key_value_store(&self, name: &str) -> Result<Option<KvsFacts>, RemoteError> {
         self.call("DescribeKeyValueStore", name)?;
-        Ok(lock(&self.key_value_stores).get(name).cloned())
+        Ok(lock(&self.key_value_stores).get(name).map(|arn| KvsFacts {
+            arn: arn.clone(),
+            status: "READY".to_owned(),
+        }))
     }
 
     async fn create_key_value_store(&self, name: &str) -> Result<String, RemoteError> {

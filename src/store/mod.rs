@@ -398,6 +398,22 @@ pub trait ObjectStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<RemoteError>, RemoteError>> + Send;
 }
 
+/// A KeyValueStore as the control plane describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvsFacts {
+    pub arn: String,
+    /// `READY` once it can be written and associated; `PROVISIONING` before.
+    pub status: String,
+}
+
+impl KvsFacts {
+    /// Whether the store can be written and associated yet.
+    #[must_use]
+    pub fn ready(&self) -> bool {
+        self.status == "READY"
+    }
+}
+
 /// The most keys one `UpdateKeys` call writes or deletes.
 pub const KVS_BATCH: usize = 50;
 
@@ -468,13 +484,22 @@ pub trait Cdn: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<(String, String)>, RemoteError>> + Send;
 
     /// Creates the function (`etag` None) or updates its development code (`If-Match: etag`),
-    /// as a `cloudfront-js-2.0` function; returns the new ETag.
+    /// as a `cloudfront-js-2.0` function associated with the KeyValueStore `key_value_store`
+    /// (an ARN; None: with none); returns the new ETag.
     fn put_function(
         &self,
         name: &str,
         code: &str,
         etag: Option<&str>,
+        key_value_store: Option<&str>,
     ) -> impl Future<Output = Result<String, RemoteError>> + Send;
+
+    /// The ARN of the KeyValueStore the function's live stage is associated with; None when
+    /// none, or no such function (`DescribeFunction`).
+    fn function_key_value_store(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, RemoteError>> + Send;
 
     /// Publishes the development code live; returns the function's ARN.
     fn publish_function(
@@ -527,12 +552,12 @@ pub trait Cdn: Send + Sync + 'static {
         invalidation_id: &str,
     ) -> impl Future<Output = Result<String, RemoteError>> + Send;
 
-    /// The ARN of the KeyValueStore `name`; None when there is none
+    /// The KeyValueStore `name`: its ARN and status; None when there is none
     /// (`DescribeKeyValueStore`).
     fn key_value_store(
         &self,
         name: &str,
-    ) -> impl Future<Output = Result<Option<String>, RemoteError>> + Send;
+    ) -> impl Future<Output = Result<Option<KvsFacts>, RemoteError>> + Send;
 
     /// Creates the KeyValueStore `name`; its ARN (`CreateKeyValueStore`).
     fn create_key_value_store(

@@ -240,8 +240,275 @@ fn the_key_value_store_is_created_and_found_through_the_sdk() {
             arn.starts_with("arn:aws:cloudfront::") && arn.contains(":key-value-store/"),
             "{arn}"
         );
-        assert_eq!(cdn.key_value_store(&name).await.unwrap(), Some(arn));
+        let found = cdn.key_value_store(&name).await.unwrap().expect("created");
+        assert_eq!((found.ready(), found.arn), (true, arn));
         let again = cdn.create_key_value_store(&name).await.unwrap_err();
         assert_eq!(again.operation, "CreateKeyValueStore");
     });
+}
+
+/// The routing function live at the edge, read back from CloudFront (the proxy's stand-in),
+/// and, when it is associated with a KeyValueStore (the site's), the values of `keys` there.
+fn live_edge(
+    proxy: &crate::harness::Proxy,
+    distribution: &str,
+    keys: &[String],
+) -> (String, BTreeMap<String, String>) {
+    use shipfront::store::{Cdn, KeyValueStore};
+    let sdk = crate::integrity::sdk(&proxy.endpoint);
+    let cdn = shipfront::aws::CloudFrontCdn::new(&sdk);
+    let name = format!("shipfront-{distribution}");
+    crate::harness::block_on(async {
+        let (code, _) = cdn.function_code(&name, true).await.unwrap().expect("live");
+        let mut items = BTreeMap::new();
+        let Some(arn) = cdn.function_key_value_store(&name).await.unwrap() else {
+            return (code, items);
+        };
+        let facts = cdn
+            .key_value_store(&name)
+            .await
+            .unwrap()
+            .expect("the store");
+        assert_eq!(arn, facts.arn, "associated with the site's store");
+        let kvs = shipfront::aws::KvsStore::new(&sdk, &arn);
+        for key in keys {
+            if let (Some(value), _) = kvs.get(key).await.unwrap() {
+                items.insert(key.clone(), value);
+            }
+        }
+        (code, items)
+    })
+}
+
+/// What the edge would do for each of `requests` now: the live routing function run in Node
+/// against the KeyValueStore as it is.
+fn edge_answers(
+    proxy: &crate::harness::Proxy,
+    distribution: &str,
+    keys: &[String],
+    requests: &[&str],
+) -> Vec<String> {
+    let (code, items) = live_edge(proxy, distribution, keys);
+    run_in_node_with_kvs(&code, requests, &items)
+}
+
+/// Checks that every one of `requests` the function `code` (reading `items`) answers with an
+/// object reaches one the bucket holds.
+#[track_caller]
+fn all_served(
+    world: &crate::harness::World,
+    (code, items): &(String, BTreeMap<String, String>),
+    requests: &[&str],
+) {
+    let objects = world.all_objects();
+    let answers = run_in_node_with_kvs(code, requests, items);
+    for (request, answer) in requests.iter().zip(&answers) {
+        if answer.starts_with("30") {
+            continue;
+        }
+        let key = reached(answer, request);
+        assert!(
+            objects.contains_key(&key),
+            "{request} -> {answer}: `{key}` absent"
+        );
+    }
+}
+
+/// The object a rewritten request reaches (`rewrite /k` -> `k`; `pass /k` -> `k`).
+fn reached(answer: &str, request: &str) -> String {
+    let uri = answer.strip_prefix("rewrite ").unwrap_or(request);
+    uri.trim_start_matches('/').to_owned()
+}
+
+/// Before any write: `--atomic` without a distribution is refused, and a dry run shows the
+/// writes and the switch, writing nothing (not even the KeyValueStore).
+#[test]
+fn an_atomic_dry_run_shows_the_switch_and_writes_nothing() {
+    let world = crate::harness::World::new("atomic-dry");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home")
+        .file("assets/app-BbXQDiXP.js", "app");
+    world
+        .shipfront("deploy")
+        .site(&site)
+        .args(&["--atomic"])
+        .run()
+        .fails(2, "pass --distribution-id ID too");
+    let dry = world
+        .shipfront("deploy")
+        .site(&site)
+        .distribution(&distribution)
+        .args(&["--atomic", "--dry-run"])
+        .cloudfront_via(&cloudfront)
+        .ok();
+    assert!(
+        dry.stdout.contains("switch: point `live`") && dry.stdout.contains("nothing was written"),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stderr.contains("a deploy creates it"), "{}", dry.stderr);
+    assert!(world.all_objects().is_empty());
+    let stats = cloudfront.stats();
+    assert_eq!(stats.get("kvs_post"), None, "{stats:?}");
+}
+
+/// `deploy --atomic` and `rollback --atomic` end to end through the binary: S3 is the
+/// emulator (through a counting proxy), CloudFront the emulator with the proxy's stand-ins for
+/// functions and the KeyValueStore data plane. The first deploy creates the store, writes the
+/// release, switches `live` and publishes the function associated with the store; every URL
+/// then reaches an object the bucket holds. The second copies what did not change; the
+/// rollback is one pointer write, no object write and no invalidation.
+#[test]
+fn atomic_deploys_switch_the_pointer_and_roll_back_with_one_write() {
+    let world = crate::harness::World::new("atomic-e2e");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    let s3 = crate::harness::Proxy::start(&[]);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "<h1>home 1</h1>")
+        .file("about/index.html", "<h1>about</h1>")
+        .file("logo.png", "png")
+        .file("assets/app-BbXQDiXP.js", "app 1")
+        .file("assets/vendor-Cwq-3PKq.js", "vendor");
+    let deploy = || {
+        world
+            .shipfront("deploy")
+            .site(&site)
+            .distribution(&distribution)
+            .args(&["--atomic", "--no-progress"])
+            .via(&s3)
+            .cloudfront_via(&cloudfront)
+            .ok()
+    };
+    let name = format!("shipfront-{distribution}");
+    let first = deploy();
+    let created = format!("created KeyValueStore `{name}`");
+    assert!(first.stderr.contains(&created), "{}", first.stderr);
+    assert!(first.stdout.contains("switched `live`"), "{}", first.stdout);
+    let live = |keys: &[String], requests: &[&str]| {
+        edge_answers(&cloudfront, &distribution, keys, requests)
+    };
+    let requests = [
+        "/",
+        "/about/",
+        "/about",
+        "/logo.png",
+        "/assets/app-BbXQDiXP.js",
+    ];
+    all_served(
+        &world,
+        &live_edge(&cloudfront, &distribution, &[LIVE_KEY.to_owned()]),
+        &requests,
+    );
+    let answers = live(&[LIVE_KEY.to_owned()], &requests);
+    let objects = world.all_objects();
+    assert!(answers[0].starts_with("rewrite /_releases/"), "{answers:?}");
+    assert_eq!(answers[4], "pass", "the pool at its own name");
+    assert!(!objects.contains_key("index.html"), "nothing in place");
+
+    // The second release: a new page and chunk; the rest copied, not uploaded.
+    site.file("index.html", "<h1>home 2</h1>")
+        .file("assets/app-DkQx9_2a.js", "app 2");
+    site.remove("assets/app-BbXQDiXP.js");
+    let before = s3.stats();
+    let second = deploy();
+    let after = s3.stats();
+    assert!(second.stdout.contains("copied 2"), "{}", second.stdout);
+    let puts = after.get("put").copied().unwrap_or(0) - before.get("put").copied().unwrap_or(0);
+    // Two copies, index.html, the new chunk, the record, the lock (refreshed at most once).
+    assert!((6..=7).contains(&puts), "{puts} PUTs (copies included)");
+    let pointer = |answers: &[String]| answers[0].split('/').nth(2).map(str::to_owned);
+    let second_id = pointer(&live(&[LIVE_KEY.to_owned()], &["/"]));
+    let first_id = pointer(&answers);
+    assert_ne!(second_id, first_id);
+
+    // Rollback: one pointer write, no object write but the lock, no invalidation.
+    let before = (s3.stats(), cloudfront.stats());
+    let back = world
+        .shipfront("rollback")
+        .args(&["--atomic", "--no-progress"])
+        .distribution(&distribution)
+        .via(&s3)
+        .cloudfront_via(&cloudfront)
+        .ok();
+    let after = (s3.stats(), cloudfront.stats());
+    assert!(back.stdout.contains("no object written"), "{}", back.stdout);
+    let count = |stats: &BTreeMap<String, u64>, kind: &str| stats.get(kind).copied().unwrap_or(0);
+    assert_eq!(
+        count(&after.1, "kvs_post") - count(&before.1, "kvs_post"),
+        1
+    );
+    let object_puts = count(&after.0, "put") - count(&before.0, "put");
+    assert!(object_puts <= 2, "{object_puts} PUTs: the lock only");
+    let invalidations = world.invalidations(&distribution);
+    assert!(invalidations.is_empty(), "{invalidations:?}");
+    let now = live(&[LIVE_KEY.to_owned()], &["/"]);
+    assert_eq!(pointer(&now), first_id, "{now:?}");
+}
+
+/// Moving an in-place site to atomic releases and back, through the binary: at every step
+/// every URL reaches an object through the function live at that step, and through the one
+/// before it (edge locations that have not yet received a publish). An in-place run that
+/// would leave the atomic function reading releases it cannot see is refused before any write.
+#[test]
+fn a_site_moves_to_atomic_releases_and_back_servable_throughout() {
+    let world = crate::harness::World::new("atomic-migrate");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "<h1>home 1</h1>")
+        .file("about/index.html", "<h1>about</h1>")
+        .file("assets/app-BbXQDiXP.js", "app 1")
+        .file("assets/vendor-Cwq-3PKq.js", "vendor");
+    let deploy = |args: &[&str]| {
+        world
+            .shipfront("deploy")
+            .site(&site)
+            .distribution(&distribution)
+            .args(&["--no-progress"])
+            .args(args)
+            .cloudfront_via(&cloudfront)
+            .run()
+    };
+    let requests = ["/", "/about/", "/about", "/assets/app-BbXQDiXP.js"];
+    let live_keys = [LIVE_KEY.to_owned()];
+    deploy(&["--routing"]).ok();
+    let in_place = live_edge(&cloudfront, &distribution, &live_keys);
+    all_served(&world, &in_place, &requests);
+
+    // To atomic: the release beside the in-place pages, which stay until the function moves.
+    site.file("index.html", "<h1>home 2</h1>");
+    deploy(&["--atomic"]).ok();
+    let atomic = live_edge(&cloudfront, &distribution, &live_keys);
+    assert!(atomic.0.contains("cf.kvs()") && atomic.1.contains_key(LIVE_KEY));
+    all_served(&world, &atomic, &requests);
+    all_served(&world, &in_place, &requests);
+
+    // In place again without the plain function, or an in-place rollback: refused.
+    let before = world.all_objects();
+    deploy(&[]).fails(2, "deploy with --routing to move the site back");
+    world
+        .shipfront("rollback")
+        .distribution(&distribution)
+        .cloudfront_via(&cloudfront)
+        .run()
+        .fails(2, "is an atomic release");
+    assert_eq!(world.all_objects(), before, "nothing written");
+
+    // Back in place with the plain function: the releases stay for edges still on the atomic one.
+    site.file("index.html", "<h1>home 3</h1>");
+    deploy(&["--routing"]).ok();
+    let back = live_edge(&cloudfront, &distribution, &live_keys);
+    assert!(!back.0.contains("cf.kvs()"), "the plain function");
+    all_served(&world, &back, &requests);
+    all_served(&world, &atomic, &requests);
+    assert_eq!(
+        String::from_utf8(world.get("index.html")).unwrap(),
+        "<h1>home 3</h1>"
+    );
+    // A build with a folder where atomic releases live is refused.
+    site.file("_releases/x.html", "x");
+    deploy(&["--routing"]).fails(2, "the folder where atomic sites keep their releases");
 }

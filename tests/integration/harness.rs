@@ -577,6 +577,10 @@ impl World {
         isolate_env(&mut cmd, self.workdir.path());
         cmd.env("AWS_ENDPOINT_URL_S3", endpoint)
             .env("AWS_ENDPOINT_URL_CLOUDFRONT", moto_cloudfront())
+            .env(
+                "AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE",
+                moto_cloudfront(),
+            )
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1");
@@ -957,7 +961,8 @@ impl Invocation<'_> {
         args.extend(self.args.iter().cloned());
         let mut cmd = self.world.cmd_via(endpoint, &args);
         if let Some(cloudfront) = &self.cloudfront {
-            cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront);
+            cmd.env("AWS_ENDPOINT_URL_CLOUDFRONT", cloudfront)
+                .env("AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE", cloudfront);
         }
         for (key, value) in &self.env {
             match value {

@@ -126,6 +126,41 @@ fn check(name: &str, shape: &Shape, printed: &[Value]) -> Vec<String> {
     errors
 }
 
+/// The documents of an atomic site (`--atomic`): a dry run, two deploys (the second with a
+/// pointer to switch from) and a rollback, through the proxy's stand-ins for CloudFront
+/// Functions and the KeyValueStore.
+fn atomic_documents() -> Vec<Value> {
+    let world = World::new("json-shape-atomic");
+    let distribution = world.distribution("");
+    let proxy = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    let site = Site::new();
+    site.file("index.html", "v1")
+        .file("assets/app-1a2b3c4d.js", "v1");
+    let run = |command: &str| {
+        world
+            .shipfront(command)
+            .site(&site)
+            .distribution(&distribution)
+            .args(&["--atomic"])
+            .cloudfront_via(&proxy)
+            .json()
+    };
+    let mut documents = vec![
+        run("deploy").dry_run().ok().json(),
+        run("deploy").ok().json(),
+    ];
+    site.file("index.html", "v2");
+    documents.push(run("deploy").ok().json());
+    let rollback = world
+        .shipfront("rollback")
+        .distribution(&distribution)
+        .args(&["--atomic"])
+        .cloudfront_via(&proxy)
+        .json();
+    documents.push(rollback.ok().json());
+    documents
+}
+
 #[test]
 fn every_json_document_matches_docs_json_md() {
     let world = World::new("json-shape");
@@ -177,6 +212,10 @@ fn every_json_document_matches_docs_json_md() {
         .entry("deploy")
         .or_default()
         .extend([json(rollback().dry_run().ok()), json(rollback().ok())]);
+    printed
+        .entry("deploy")
+        .or_default()
+        .extend(atomic_documents());
     printed
         .entry("releases")
         .or_default()

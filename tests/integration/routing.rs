@@ -322,7 +322,7 @@ fn the_routing_function_is_created_and_read_back_through_the_sdk() {
     let code = "function handler(event) { return event.request; }\n";
     crate::harness::block_on(async {
         assert_eq!(cdn.function_code(&name, false).await.unwrap(), None);
-        let etag = cdn.put_function(&name, code, None).await.unwrap();
+        let etag = cdn.put_function(&name, code, None, None).await.unwrap();
         assert!(!etag.is_empty());
         let (read, _) = cdn.function_code(&name, false).await.unwrap().unwrap();
         assert_eq!(read, code);

@@ -169,9 +169,15 @@ def count_list_chain(path, data):
 def function_summary(name, stage):
     f = FUNCTIONS[name]
     status = "DEPLOYED" if f["live"] is not None else "UNPUBLISHED"
+    kvs = f["live_kvs"] if stage == "LIVE" else f["kvs"]
+    associations = ""
+    if kvs:
+        associations = ('<KeyValueStoreAssociations><Quantity>1</Quantity><Items><KeyValueStoreAssociation>'
+                        f'<KeyValueStoreARN>{kvs}</KeyValueStoreARN></KeyValueStoreAssociation></Items>'
+                        '</KeyValueStoreAssociations>')
     return (f'<?xml version="1.0" encoding="UTF-8"?><FunctionSummary xmlns="{NS}"><Name>{name}</Name>'
             f'<Status>{status}</Status><FunctionConfig><Comment>stub</Comment><Runtime>cloudfront-js-2.0</Runtime>'
-            f'</FunctionConfig><FunctionMetadata><FunctionARN>arn:aws:cloudfront::123456789012:function/{name}'
+            f'{associations}</FunctionConfig><FunctionMetadata><FunctionARN>arn:aws:cloudfront::123456789012:function/{name}'
             f'</FunctionARN><Stage>{stage}</Stage><CreatedTime>2026-01-01T00:00:00Z</CreatedTime>'
             f'<LastModifiedTime>2026-01-01T00:00:00Z</LastModifiedTime></FunctionMetadata></FunctionSummary>').encode()
 
@@ -179,10 +185,11 @@ def function_summary(name, stage):
 def functions_stub(handler, body):
     """Answers a CloudFront Functions call; False when the request is not one."""
     path = urlsplit(handler.path)
-    m = re.match(r"^/2020-05-31/function(?:/([^/]+))?(/publish)?$", path.path)
+    m = re.match(r"^/2020-05-31/function(?:/([^/]+))?(/publish|/describe)?$", path.path)
     if not m:
         return False
-    name, publish = m.group(1), m.group(2)
+    name, publish = m.group(1), m.group(2) == "/publish"
+    describe = m.group(2) == "/describe"
     bump("functions_" + handler.command.lower())
 
     def error(status, code):
@@ -202,7 +209,8 @@ def functions_stub(handler, body):
         if name in FUNCTIONS:
             return error(409, "FunctionAlreadyExists")
         code = base64.b64decode(root.find(f"{{{NS}}}FunctionCode").text)
-        FUNCTIONS[name] = {"code": code, "live": None, "etag": 1}
+        FUNCTIONS[name] = {"code": code, "live": None, "etag": 1, "kvs": associated_kvs(root),
+                           "live_kvs": None}
         return answer(201, "DEVELOPMENT")
     if name not in FUNCTIONS:
         return error(404, "NoSuchFunctionExists")
@@ -210,13 +218,21 @@ def functions_stub(handler, body):
     if handler.command in ("PUT", "POST") and handler.headers.get("If-Match") != f"E{f['etag']}":
         return error(412, "PreconditionFailed")
     if handler.command == "PUT":
-        f["code"] = base64.b64decode(ET.fromstring(body).find(f"{{{NS}}}FunctionCode").text)
+        root = ET.fromstring(body)
+        f["code"] = base64.b64decode(root.find(f"{{{NS}}}FunctionCode").text)
+        f["kvs"] = associated_kvs(root)
         f["etag"] += 1
         # CloudFront's UpdateFunction names this header `ETtag` (sic), and the SDK reads that.
         return answer(200, "DEVELOPMENT", "ETtag")
     if handler.command == "POST" and publish:
         f["live"] = f["code"]
+        f["live_kvs"] = f["kvs"]
         return answer(200, "LIVE")
+    if handler.command == "GET" and describe:
+        stage = parse_qs(path.query).get("Stage", ["DEVELOPMENT"])[0]
+        if stage == "LIVE" and f["live"] is None:
+            return error(404, "NoSuchFunctionExists")
+        return answer(200, stage)
     if handler.command == "GET":
         stage = parse_qs(path.query).get("Stage", ["DEVELOPMENT"])[0]
         code = f["live"] if stage == "LIVE" else f["code"]
@@ -225,6 +241,12 @@ def functions_stub(handler, body):
         handler.reply(200, code, [("Content-Type", "application/octet-stream"), ("ETag", f"E{f['etag']}")])
         return True
     return error(400, "InvalidArgument")
+
+
+def associated_kvs(root):
+    """The KeyValueStore ARN a CreateFunction or UpdateFunction body associates, if any."""
+    arn = root.find(f".//{{{NS}}}KeyValueStoreAssociation/{{{NS}}}KeyValueStoreARN")
+    return arn.text if arn is not None else None
 
 
 def url_encoded_versions(path, data):
