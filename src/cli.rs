@@ -140,6 +140,11 @@ pub struct ReleasesArgs {
     /// Print the releases as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// CloudFront distribution whose KeyValueStore says which release of an atomic site is
+    /// live (`--atomic`)
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
 }
 
 /// Flags of `shipfront doctor`.

@@ -696,14 +696,29 @@ fn spa_setting(
 pub(crate) struct ReleasesConfig {
     pub(crate) site: Site,
     pub(crate) json: bool,
+    /// The distribution whose KeyValueStore an atomic site's pointer is in.
+    pub(crate) distribution_id: Option<String>,
 }
 
 impl ReleasesConfig {
     pub(crate) fn resolve(args: crate::cli::ReleasesArgs) -> Result<Self> {
-        let (site, _) = Site::resolve(args.site)?;
+        let (site, file) = Site::resolve(args.site)?;
+        let distribution_id = args
+            .distribution_id
+            .or(file.distribution_id)
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        if site.atomic && distribution_id.is_none() {
+            return Err(Error::Usage(
+                "an atomic site's live release is the one its KeyValueStore points at: pass \
+                 --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
         Ok(ReleasesConfig {
             site,
             json: args.json,
+            distribution_id,
         })
     }
 }

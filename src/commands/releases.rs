@@ -8,12 +8,24 @@ use crate::config::ReleasesConfig;
 use crate::core::error::Result;
 use crate::core::{objects, release, report};
 use crate::run::{output, survey};
+use crate::store::{Cdn, KeyValueStore};
 
 /// Lists the release records, newest first; the newest is the live one.
 pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
-    let (_, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
+    let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
+    let pointer = match config
+        .distribution_id
+        .as_deref()
+        .filter(|_| config.site.atomic)
+    {
+        Some(distribution) => {
+            let cdn = aws::CloudFrontCdn::new(&sdk);
+            let name = config.site.key_value_store_name(distribution);
+            Some(pointer_view(&cdn, &name, |arn| aws::KvsStore::new(&sdk, arn)).await?)
+        }
+        None => None,
+    };
     let store = Arc::new(store);
-    let dir = release::releases_prefix(&config.site.state_prefix);
     let survey::Records {
         keys,
         newest,
@@ -43,7 +55,13 @@ pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
         );
         records.push(match record {
             Some(record) => {
-                let missing = release::missing_versions(&record, &versions);
+                // An atomic release is restorable while its objects are all there.
+                let missing = if record.atomic.is_some() {
+                    let gone = record.objects.keys().filter(|k| !current.contains_key(*k));
+                    gone.count()
+                } else {
+                    release::missing_versions(&record, &versions)
+                };
                 report::Listed::read(record, missing)
             }
             None => report::Listed::Unreadable {
@@ -53,7 +71,25 @@ pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
             },
         });
     }
-    let live = release::live_of(&compared, !current.is_empty());
+    let live = match &pointer {
+        // An atomic site's live release is the one its pointer names, whatever the bucket holds.
+        Some(pointer) => records.iter().position(|listed| match listed {
+            report::Listed::Read { record, .. } => pointer.release.as_ref() == Some(&record.id),
+            report::Listed::Unreadable { id } => pointer.release.as_ref() == Some(id),
+        }),
+        None => release::live_of(&compared, !current.is_empty()),
+    };
+    print(&config, &records, live, pointer.as_ref())
+}
+
+/// Prints the releases (newest first, `live` marked) as a table or as the `--json` document.
+fn print(
+    config: &ReleasesConfig,
+    records: &[report::Listed],
+    live: Option<usize>,
+    pointer: Option<&report::PointerView>,
+) -> Result<()> {
+    let dir = release::releases_prefix(&config.site.state_prefix);
     output::to_stdout(|stdout| {
         if config.json {
             let document = report::ReleasesOutput {
@@ -63,6 +99,7 @@ pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
                     .enumerate()
                     .map(|(i, r)| report::ReleaseSummary::of(r, live == Some(i)))
                     .collect(),
+                pointer,
             };
             serde_json::to_writer_pretty(&mut *stdout, &document)?;
             writeln!(stdout)
@@ -74,7 +111,25 @@ pub(crate) async fn run(config: ReleasesConfig) -> Result<()> {
                 config.site.bucket
             )
         } else {
-            writeln!(stdout, "{}", report::releases_table(&records, live))
+            if let Some(pointer) = pointer {
+                writeln!(stdout, "{pointer}")?;
+            }
+            writeln!(stdout, "{}", report::releases_table(records, live))
         }
+    })
+}
+
+/// What the `live` key of KeyValueStore `name` holds, read through `open` (the data plane).
+async fn pointer_view<C: Cdn, K: KeyValueStore>(
+    cdn: &C,
+    name: &str,
+    open: impl FnOnce(&str) -> K,
+) -> Result<report::PointerView> {
+    let facts = crate::run::atomic::existing_store(cdn, name).await?;
+    let (live, etag) = crate::run::atomic::pointer_and_etag(&open(&facts.arn)).await?;
+    Ok(report::PointerView {
+        key_value_store: name.to_owned(),
+        release: live.map(|(_, pointer)| pointer.release),
+        etag,
     })
 }

@@ -48,12 +48,7 @@ pub(crate) async fn rollback_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         ));
     };
     let name = site.key_value_store_name(&edge.distribution);
-    let Some(facts) = edge.cdn.key_value_store(&name).await? else {
-        return Err(Error::Usage(format!(
-            "KeyValueStore `{name}` does not exist, so no atomic release is live: deploy with \
-             --atomic first (or name the store with key_value_store in shipfront.toml)"
-        )));
-    };
+    let facts = atomic::existing_store(&edge.cdn, &name).await?;
     let kvs = open(&facts.arn);
     let target = atomic::rollback_target(&store, &kvs, site, config.to.as_deref()).await?;
     let hidden_now = crate::core::routing::hidden_path(&site.state_prefix, &edge.origin_path);

@@ -365,6 +365,58 @@ pub fn plan(
     }
 }
 
+impl AtomicPlan {
+    /// Whether this release would be `previous` again: every file of it copied (same bytes and
+    /// headers), none more or fewer, the same pool and the same exceptions. Such a deploy makes
+    /// no release (a new one would only push older ones out of retention).
+    #[must_use]
+    pub fn repeats(
+        &self,
+        previous: &crate::core::release::Release,
+        prefix: &str,
+        releases_dir: &str,
+    ) -> bool {
+        let Some(recorded) = &previous.atomic else {
+            return false;
+        };
+        let Ok(pointer) = serde_json::from_str::<Pointer>(&recorded.pointer) else {
+            return false;
+        };
+        if self
+            .plan
+            .actions
+            .iter()
+            .any(|a| !matches!(a.op, Op::Copy { .. }))
+        {
+            return false;
+        }
+        let releases = format!("{prefix}{releases_dir}");
+        let own = format!("{releases}{}/", previous.id);
+        let keys = previous.objects.keys();
+        let release: BTreeSet<&str> = keys.clone().filter_map(|k| k.strip_prefix(&own)).collect();
+        let pool: BTreeSet<&str> = keys
+            .filter(|k| !k.starts_with(&releases))
+            .filter_map(|k| k.strip_prefix(prefix))
+            .collect();
+        let marker = format!("x/{}", previous.id);
+        let exceptions: Vec<&str> = recorded
+            .exception_keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(&marker))
+            .collect();
+        release == self.placement.release.iter().map(String::as_str).collect()
+            && pool == self.placement.pool.iter().map(String::as_str).collect()
+            && pointer.pool_folders == self.placement.pool_folders
+            && exceptions
+                == self
+                    .placement
+                    .exceptions
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+    }
+}
+
 /// A plan with nothing to write: an atomic rollback's, which only switches the pointer.
 #[must_use]
 pub fn empty_plan(bucket: &str, prefix: &str) -> Plan {

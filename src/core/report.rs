@@ -153,6 +153,36 @@ pub(crate) struct ReleasesOutput<'a> {
     pub(crate) schema: u32,
     /// Newest first.
     pub(crate) releases: Vec<ReleaseSummary<'a>>,
+    /// An atomic site's pointer, which says which release is live; None for an in-place site.
+    pub(crate) pointer: Option<&'a PointerView>,
+}
+
+/// An atomic site's `live` pointer as `releases` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PointerView {
+    /// The KeyValueStore's name.
+    pub(crate) key_value_store: String,
+    /// The release `live` points at; None when nothing is live yet.
+    pub(crate) release: Option<String>,
+    /// The store's ETag: a switch is conditional on it.
+    pub(crate) etag: String,
+}
+
+impl std::fmt::Display for PointerView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.release {
+            Some(id) => write!(
+                f,
+                "live: release {id}, by `live` in KeyValueStore `{}` (ETag {})",
+                self.key_value_store, self.etag
+            ),
+            None => write!(
+                f,
+                "live: nothing yet; KeyValueStore `{}` has no `live` key (ETag {})",
+                self.key_value_store, self.etag
+            ),
+        }
+    }
 }
 
 impl Outcome {

@@ -90,18 +90,43 @@ pub(crate) async fn key_value_store<C: Cdn>(
 /// What the KeyValueStore says is live: the pointer's value as stored (None: nothing yet) and
 /// the pointer it holds.
 async fn live_pointer<K: KeyValueStore>(kvs: &K) -> Result<Option<(String, Pointer)>> {
-    let (value, _) = kvs.get(LIVE_KEY).await?;
+    Ok(pointer_and_etag(kvs).await?.0)
+}
+
+/// The `live` key of `kvs` (its value as stored, and the pointer it holds; None: nothing is
+/// live yet) and the store's ETag.
+///
+/// # Errors
+/// The store's; a value that is no pointer shipfront wrote.
+pub(crate) async fn pointer_and_etag<K: KeyValueStore>(
+    kvs: &K,
+) -> Result<(Option<(String, Pointer)>, String)> {
+    let (value, etag) = kvs.get(LIVE_KEY).await?;
     let Some(value) = value else {
-        return Ok(None);
+        return Ok((None, etag));
     };
     match serde_json::from_str::<Pointer>(&value) {
-        Ok(pointer) => Ok(Some((value, pointer))),
+        Ok(pointer) => Ok((Some((value, pointer)), etag)),
         Err(e) => Err(Error::Usage(format!(
             "the `{LIVE_KEY}` key of KeyValueStore `{}` holds `{value}`, which is no release \
              pointer shipfront wrote ({e}); fix or delete it",
             kvs.name()
         ))),
     }
+}
+
+/// The KeyValueStore `name`, which must exist: an atomic site's rollback and `releases` read
+/// it.
+///
+/// # Errors
+/// None by that name (exit 2); CloudFront's.
+pub(crate) async fn existing_store<C: Cdn>(cdn: &C, name: &str) -> Result<crate::store::KvsFacts> {
+    cdn.key_value_store(name).await?.ok_or_else(|| {
+        Error::Usage(format!(
+            "KeyValueStore `{name}` does not exist, so no atomic release is live: deploy with \
+             --atomic first (or name the store with key_value_store in shipfront.toml)"
+        ))
+    })
 }
 
 /// The id of the release a deploy of `tree` makes after `previous`: its time, salted with the
@@ -139,7 +164,28 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         pruned,
         deletes,
         mut switch,
+        repeats,
     } = prepare(ports, work, config, tree).await?;
+    if repeats {
+        // The live release already is this build, and the edge is as it should be.
+        let mut plan = atomic::empty_plan(&site.bucket, &site.prefix);
+        plan.unchanged = tree.files.len();
+        plan.unchanged_bytes = tree.files.iter().map(|f| f.size).sum();
+        plan.notes = planned.plan.notes;
+        let result = (!config.publish.dry_run).then(|| ExecReport {
+            elapsed: started.elapsed(),
+            ..ExecReport::default()
+        });
+        return Ok(Outcome {
+            command: Command::Deploy,
+            dry_run: result.is_none(),
+            plan,
+            result,
+            invalidation: None,
+            release: None,
+            switch: None,
+        });
+    }
     let (Some(kvs), false) = (ports.kvs, config.publish.dry_run) else {
         let mut plan = planned.plan;
         plan.actions.extend(deletes.actions);
@@ -197,6 +243,8 @@ struct Prepared {
     /// Retention's deletions, run once the new release is live.
     deletes: Plan,
     switch: SwitchReport,
+    /// The build is the live release again, and the edge needs no change: nothing to do.
+    repeats: bool,
 }
 
 /// Reads what is live and plans the release of `tree` after it, with retention's deletions
@@ -229,6 +277,13 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
     if let Some(edge) = ports.edge {
         planned.plan.notes.extend(work.notes(&edge.distribution));
     }
+    let repeats = !work.changes()
+        && previous
+            .as_ref()
+            .zip(live.as_ref())
+            .is_some_and(|(p, (_, l))| {
+                p.id == l.release && planned.repeats(p, &site.prefix, RELEASES_DIR)
+            });
     let pruned = retention(store, config, &listing, &planned, &id).await?;
     let deletes = Plan {
         actions: pruned.actions(&listing),
@@ -250,6 +305,7 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         pruned,
         deletes,
         switch,
+        repeats,
     })
 }
 
@@ -832,6 +888,39 @@ mod tests {
         let md5 = store.with_objects(|o| o.current(&old).map(|v| v.content_md5.clone()));
         let home_1 = crate::core::etag::hex(&md5::Md5::digest(b"home 1"));
         assert_eq!(md5, Some(home_1), "the release before is kept");
+    }
+
+    /// The live release's build deployed again (a CI rerun, or after a rollback to it) makes
+    /// no release: no write, no switch, so retention keeps the history it had.
+    #[test]
+    fn deploying_the_live_build_again_makes_no_release() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let first = made_live(&deployed(&store, &kvs, &v1()).expect("v1"));
+        let (objects, switches) = (store.calls().len(), kvs.calls().len());
+        let again = deployed(&store, &kvs, &v1()).expect("again");
+        assert!(
+            again.switch.is_none() && again.release.is_none(),
+            "{again:?}"
+        );
+        assert_eq!(again.plan.unchanged, 5);
+        let writes = |calls: &[String]| {
+            calls
+                .iter()
+                .filter(|c| {
+                    !c.starts_with("List") && !c.starts_with("Get") && !c.starts_with("Head")
+                })
+                .count()
+        };
+        assert_eq!(writes(&store.calls()[objects..]), 0, "{:?}", store.calls());
+        let updates = kvs.calls()[switches..]
+            .iter()
+            .filter(|c| c.starts_with("UpdateKeys"))
+            .count();
+        assert_eq!(updates, 0);
+        assert_eq!(live(&kvs).release, first);
+        // A changed build is a release again.
+        let second = deployed(&store, &kvs, &v2()).expect("v2");
+        assert!(second.switch.is_some());
     }
 
     /// A rollback is one pointer write: no object is written.

@@ -354,6 +354,20 @@ fn an_atomic_dry_run_shows_the_switch_and_writes_nothing() {
     assert_eq!(stats.get("kvs_post"), None, "{stats:?}");
 }
 
+/// `shipfront COMMAND --atomic` on `distribution`, reaching CloudFront through `cloudfront`.
+fn atomic_run<'w>(
+    world: &'w crate::harness::World,
+    command: &str,
+    distribution: &str,
+    cloudfront: &crate::harness::Proxy,
+) -> crate::harness::Invocation<'w> {
+    world
+        .shipfront(command)
+        .distribution(distribution)
+        .args(&["--atomic"])
+        .cloudfront_via(cloudfront)
+}
+
 /// `deploy --atomic` and `rollback --atomic` end to end through the binary: S3 is the
 /// emulator (through a counting proxy), CloudFront the emulator with the proxy's stand-ins for
 /// functions and the KeyValueStore data plane. The first deploy creates the store, writes the
@@ -373,14 +387,8 @@ fn atomic_deploys_switch_the_pointer_and_roll_back_with_one_write() {
         .file("assets/app-BbXQDiXP.js", "app 1")
         .file("assets/vendor-Cwq-3PKq.js", "vendor");
     let deploy = || {
-        world
-            .shipfront("deploy")
-            .site(&site)
-            .distribution(&distribution)
-            .args(&["--atomic", "--no-progress"])
-            .via(&s3)
-            .cloudfront_via(&cloudfront)
-            .ok()
+        let run = atomic_run(&world, "deploy", &distribution, &cloudfront);
+        run.site(&site).args(&["--no-progress"]).via(&s3).ok()
     };
     let name = format!("shipfront-{distribution}");
     let first = deploy();
@@ -426,12 +434,8 @@ fn atomic_deploys_switch_the_pointer_and_roll_back_with_one_write() {
 
     // Rollback: one pointer write, no object write but the lock, no invalidation.
     let before = (s3.stats(), cloudfront.stats());
-    let back = world
-        .shipfront("rollback")
-        .args(&["--atomic", "--no-progress"])
-        .distribution(&distribution)
+    let back = atomic_run(&world, "rollback", &distribution, &cloudfront)
         .via(&s3)
-        .cloudfront_via(&cloudfront)
         .ok();
     let after = (s3.stats(), cloudfront.stats());
     assert!(back.stdout.contains("no object written"), "{}", back.stdout);
@@ -446,6 +450,16 @@ fn atomic_deploys_switch_the_pointer_and_roll_back_with_one_write() {
     assert!(invalidations.is_empty(), "{invalidations:?}");
     let now = live(&[LIVE_KEY.to_owned()], &["/"]);
     assert_eq!(pointer(&now), first_id, "{now:?}");
+    // `releases` says the pointer's release is live, though it is not the newest.
+    let listed = atomic_run(&world, "releases", &distribution, &cloudfront).ok();
+    let first_id = first_id.unwrap();
+    assert!(
+        listed
+            .stdout
+            .contains(&format!("live: release {first_id}, by `live`")),
+        "{}",
+        listed.stdout
+    );
 }
 
 /// Moving an in-place site to atomic releases and back, through the binary: at every step

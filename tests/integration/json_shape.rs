@@ -127,9 +127,9 @@ fn check(name: &str, shape: &Shape, printed: &[Value]) -> Vec<String> {
 }
 
 /// The documents of an atomic site (`--atomic`): a dry run, two deploys (the second with a
-/// pointer to switch from) and a rollback, through the proxy's stand-ins for CloudFront
+/// pointer to switch from), a rollback and the releases, through the proxy's stand-ins for CloudFront
 /// Functions and the KeyValueStore.
-fn atomic_documents() -> Vec<Value> {
+fn atomic_documents() -> (Vec<Value>, Value) {
     let world = World::new("json-shape-atomic");
     let distribution = world.distribution("");
     let proxy = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
@@ -158,7 +158,13 @@ fn atomic_documents() -> Vec<Value> {
         .cloudfront_via(&proxy)
         .json();
     documents.push(rollback.ok().json());
-    documents
+    let releases = world
+        .shipfront("releases")
+        .distribution(&distribution)
+        .args(&["--atomic"])
+        .cloudfront_via(&proxy)
+        .json();
+    (documents, releases.ok().json())
 }
 
 #[test]
@@ -212,14 +218,12 @@ fn every_json_document_matches_docs_json_md() {
         .entry("deploy")
         .or_default()
         .extend([json(rollback().dry_run().ok()), json(rollback().ok())]);
-    printed
-        .entry("deploy")
-        .or_default()
-        .extend(atomic_documents());
-    printed
-        .entry("releases")
-        .or_default()
-        .push(json(world.shipfront("releases").json().ok()));
+    let (atomic_deploys, atomic_releases) = atomic_documents();
+    printed.entry("deploy").or_default().extend(atomic_deploys);
+    printed.entry("releases").or_default().extend([
+        json(world.shipfront("releases").json().ok()),
+        atomic_releases,
+    ]);
     printed.entry("doctor").or_default().push(json(
         world
             .shipfront("doctor")
