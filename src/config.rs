@@ -632,6 +632,7 @@ pub(crate) struct DoctorBuild {
 impl DoctorConfig {
     pub(crate) fn resolve(args: crate::cli::DoctorArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
+        let atomic = site.atomic;
         let (spa, fallback) = spa_setting(args.serving.spa, args.serving.spa_fallback, &file)?;
         let headers = match &file.headers {
             Some(table) => Some(
@@ -667,7 +668,7 @@ impl DoctorConfig {
                 .or(file.distribution_id)
                 .filter(|d| !d.trim().is_empty()),
             spa_fallback: spa.then_some(fallback),
-            routing: args.routing || file.routing.unwrap_or(false),
+            routing: args.routing || file.routing.unwrap_or(false) || atomic,
             headers,
             build,
             json: args.json,

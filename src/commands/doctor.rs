@@ -19,17 +19,20 @@ fn build_files(build: &config::DoctorBuild) -> Result<Vec<String>> {
 fn build_facts(
     build: &config::DoctorBuild,
     files: Vec<String>,
-    state_prefix: &str,
+    site: &config::Site,
     origin_path: &str,
 ) -> verdicts::BuildFacts {
     let routing_code = build.routing.clone().and_then(|routing| {
-        routing::function_for(
-            files.iter().map(String::as_str),
-            &routing,
-            state_prefix,
-            Some(origin_path),
-        )
-        .map_err(|e| e.to_string())
+        let rels = files.iter().map(String::as_str);
+        let inputs =
+            routing::RoutingInputs::of(rels, &routing, &site.state_prefix, Some(origin_path));
+        // An atomic site's function reads the live release from the KeyValueStore.
+        let code = if site.atomic {
+            crate::core::atomic::function(&inputs, crate::core::atomic::RELEASES_URL)
+        } else {
+            inputs.function()
+        };
+        code.map_err(|e| e.to_string())
     });
     verdicts::BuildFacts {
         dir: build.dir.display().to_string(),
@@ -54,6 +57,48 @@ async fn release_ages(store: &aws::S3Store, state_prefix: &str) -> Vec<u64> {
 }
 
 /// Runs every check and prints the table (or JSON); fails when any check fails.
+/// What an atomic site's KeyValueStore and pointer are (each read's failure kept as its
+/// message): the store, the function's association, the release `live` names and whether a
+/// record of it exists.
+async fn atomic_facts(
+    sdk: &aws_config::SdkConfig,
+    store: &aws::S3Store,
+    site: &crate::config::Site,
+    distribution: &str,
+) -> verdicts::AtomicFacts {
+    use crate::store::{Cdn, ObjectStore};
+    let cdn = aws::CloudFrontCdn::new(sdk);
+    let name = site.key_value_store_name(distribution);
+    let said = |e: crate::store::RemoteError| Error::from(e).to_string();
+    let found = cdn.key_value_store(&name).await.map_err(said);
+    let function = crate::core::routing::function_name(distribution);
+    let associated = cdn.function_key_value_store(&function).await.map_err(said);
+    let live = match &found {
+        Ok(Some(facts)) => {
+            let kvs = aws::KvsStore::new(sdk, &facts.arn);
+            crate::run::atomic::pointer_and_etag(&kvs)
+                .await
+                .map(|(live, _)| live.map(|(_, pointer)| pointer.release))
+                .map_err(|e| e.to_string())
+        }
+        _ => Ok(None),
+    };
+    let recorded = match &live {
+        Ok(Some(id)) => {
+            let key = crate::core::release::record_key(&site.state_prefix, id);
+            store.head(&key).await.is_ok_and(|found| found.is_some())
+        }
+        _ => false,
+    };
+    verdicts::AtomicFacts {
+        store: name,
+        found: found.map(|f| f.map(|f| (f.arn, f.status))),
+        associated,
+        live,
+        recorded,
+    }
+}
+
 pub(crate) async fn run(config: DoctorConfig) -> Result<()> {
     let files = config.build.as_ref().map(build_files).transpose()?;
     let (sdk, store) = aws::connect(&config.site.bucket, &config.site.aws).await?;
@@ -76,10 +121,19 @@ pub(crate) async fn run(config: DoctorConfig) -> Result<()> {
         .and_then(|(_, facts)| facts.as_ref().ok())
         .and_then(|d| d.origin_for(&config.site.bucket))
         .map_or("", |o| o.origin_path.as_str());
-    let build =
-        config.build.as_ref().zip(files).map(|(build, files)| {
-            build_facts(build, files, &config.site.state_prefix, origin_path)
-        });
+    let build = config
+        .build
+        .as_ref()
+        .zip(files)
+        .map(|(build, files)| build_facts(build, files, &config.site, origin_path));
+    let atomic = match config
+        .distribution_id
+        .as_deref()
+        .filter(|_| config.site.atomic)
+    {
+        Some(id) => Some(atomic_facts(&sdk, &store, &config.site, id).await),
+        None => None,
+    };
     let checks = verdicts::checks(
         &config.site.bucket,
         &config.site.prefix,
@@ -93,6 +147,7 @@ pub(crate) async fn run(config: DoctorConfig) -> Result<()> {
             routing: config.routing,
             headers: config.headers.as_ref(),
             build: build.as_ref(),
+            atomic: atomic.as_ref(),
         },
     );
     output::to_stdout(|stdout| {

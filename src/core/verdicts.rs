@@ -261,6 +261,16 @@ fn unrouted_behaviors(d: &DistributionFacts, bucket: &str, state_url: &str) -> V
         format!("{state_url}lock"),
         format!("{state_url}releases/20261206T000000.000Z-000000.json"),
     ];
+    behaviors_without_routing(d, bucket, &samples)
+}
+
+/// The cache behaviors (by path pattern) that reach `bucket` without the default behavior's
+/// viewer-request function and match one of the URL paths `samples`.
+fn behaviors_without_routing(
+    d: &DistributionFacts,
+    bucket: &str,
+    samples: &[String],
+) -> Vec<String> {
     d.behaviors
         .iter()
         .filter(|b| serves_bucket(&b.origin_domain, bucket))
@@ -313,6 +323,24 @@ pub struct EdgeExpect<'a> {
     /// `[headers]`, when set.
     pub headers: Option<&'a ResponseHeaders>,
     pub build: Option<&'a BuildFacts>,
+    /// An atomic site's store and pointer (`--atomic`, `atomic = true`).
+    pub atomic: Option<&'a AtomicFacts>,
+}
+
+/// What doctor found of an atomic site's (`--atomic`) KeyValueStore and pointer; each Err
+/// says why it could not be read.
+#[derive(Debug, Clone)]
+pub struct AtomicFacts {
+    /// The KeyValueStore's name.
+    pub store: String,
+    /// Its ARN and status (`READY`); None when there is none.
+    pub found: Result<Option<(String, String)>, String>,
+    /// The KeyValueStore shipfront's function is associated with at its live stage.
+    pub associated: Result<Option<String>, String>,
+    /// The release the `live` key names; None when there is no `live` key.
+    pub live: Result<Option<String>, String>,
+    /// A record of that release is under the state prefix.
+    pub recorded: bool,
 }
 
 /// A verdict.
@@ -595,6 +623,9 @@ pub fn checks(
     let routed = runs_routing(id, d);
     out.extend(spa_checks(d, spa_fallback, routed));
     out.extend(edge_checks(id, d, spa_fallback.is_some(), edge));
+    if let Some(atomic) = edge.atomic {
+        out.extend(atomic_checks((bucket, id), d, atomic));
+    }
     out.push(match (d.aliases.is_empty(), d.custom_certificate) {
         (true, _) => check(
             "alias certificate",
@@ -862,6 +893,162 @@ fn edge_checks(id: &str, d: &DistributionFacts, spa: bool, edge: EdgeExpect<'_>)
     }
     out.push(headers_check(id, d, edge.headers));
     out
+}
+
+/// An atomic site's checks: its KeyValueStore exists and is ready, shipfront's function is
+/// associated with it, its `live` key names a recorded release, and no cache behavior reaches
+/// the releases' folder without the function (which sends every URL into the live release).
+fn atomic_checks(
+    (bucket, id): (&str, &str),
+    d: &DistributionFacts,
+    facts: &AtomicFacts,
+) -> Vec<Check> {
+    let (found, arn) = store_check(facts);
+    let mut out = vec![found];
+    let Some(arn) = arn else {
+        return out;
+    };
+    out.push(association_check(id, arn, facts));
+    out.push(live_check(facts));
+    let sample = format!(
+        "{}20261206T000000.000Z-000000/index.html",
+        crate::core::atomic::RELEASES_URL
+    );
+    let unrouted = behaviors_without_routing(d, bucket, &[sample]);
+    out.push(if unrouted.is_empty() {
+        check(
+            "releases private",
+            Status::Pass,
+            format!(
+                "the function sends every URL into the live release: no URL reaches {}... as such",
+                crate::core::atomic::RELEASES_URL
+            ),
+            None,
+        )
+    } else {
+        check(
+            "releases private",
+            Status::Warn,
+            format!(
+                "the cache behavior(s) {} reach the bucket without the routing function: \
+                 CloudFront serves every kept release (and shipfront's records) through them",
+                unrouted.join(", ")
+            ),
+            Some("run the routing function on those behaviors' viewer requests too".into()),
+        )
+    });
+    out
+}
+
+/// What a deploy with `--atomic` sets up: the fix of most atomic checks.
+fn deploy_atomic() -> Option<String> {
+    Some(
+        "deploy with --atomic: it creates the store, points `live` at the release and publishes \
+         the function associated with it"
+            .to_owned(),
+    )
+}
+
+/// Whether the KeyValueStore exists and is ready; its ARN when it exists.
+fn store_check(facts: &AtomicFacts) -> (Check, Option<&String>) {
+    const NAME: &str = "key value store";
+    let store = &facts.store;
+    match &facts.found {
+        Ok(Some((arn, status))) if status == "READY" => (
+            check(NAME, Status::Pass, format!("`{store}`"), None),
+            Some(arn),
+        ),
+        Ok(Some((arn, status))) => (
+            check(
+                NAME,
+                Status::Warn,
+                format!("`{store}` is {status}"),
+                Some("wait a minute and run doctor again".into()),
+            ),
+            Some(arn),
+        ),
+        Ok(None) => (
+            check(
+                NAME,
+                Status::Fail,
+                format!(
+                    "no KeyValueStore `{store}`: nothing tells the function which release is live"
+                ),
+                deploy_atomic(),
+            ),
+            None,
+        ),
+        Err(why) => (
+            check(
+                NAME,
+                Status::Fail,
+                why.clone(),
+                Some("check the credentials can call cloudfront:DescribeKeyValueStore".into()),
+            ),
+            None,
+        ),
+    }
+}
+
+/// Whether shipfront's function of distribution `id` reads the store `arn`.
+fn association_check(id: &str, arn: &str, facts: &AtomicFacts) -> Check {
+    const NAME: &str = "store associated";
+    let (function, store) = (crate::core::routing::function_name(id), &facts.store);
+    match &facts.associated {
+        Ok(Some(associated)) if associated == arn => check(
+            NAME,
+            Status::Pass,
+            format!("`{function}` reads `{store}`"),
+            None,
+        ),
+        Ok(Some(other)) => check(
+            NAME,
+            Status::Fail,
+            format!("`{function}` is associated with {other}, not `{store}`"),
+            deploy_atomic(),
+        ),
+        Ok(None) => check(
+            NAME,
+            Status::Fail,
+            format!("`{function}` is associated with no KeyValueStore"),
+            deploy_atomic(),
+        ),
+        Err(why) => check(
+            NAME,
+            Status::Fail,
+            why.clone(),
+            Some("check the credentials can call cloudfront:DescribeFunction".into()),
+        ),
+    }
+}
+
+/// Whether `live` names a release a record describes.
+fn live_check(facts: &AtomicFacts) -> Check {
+    const NAME: &str = "live release";
+    match (&facts.live, facts.recorded) {
+        (Ok(Some(release)), true) => check(NAME, Status::Pass, format!("release {release}"), None),
+        (Ok(Some(release)), false) => check(
+            NAME,
+            Status::Fail,
+            format!("`live` points at release {release}, which no record names"),
+            Some("roll back with --atomic --to one of `shipfront releases`".into()),
+        ),
+        (Ok(None), _) => check(
+            NAME,
+            Status::Fail,
+            format!(
+                "`{}` has no `live` key: the function answers errors",
+                facts.store
+            ),
+            deploy_atomic(),
+        ),
+        (Err(why), _) => check(
+            NAME,
+            Status::Fail,
+            why.clone(),
+            Some("check the credentials can call cloudfront-keyvaluestore:GetKey (SigV4A)".into()),
+        ),
+    }
 }
 
 /// Whether shipfront's routing function runs on viewer requests, as the build implies.
@@ -1379,6 +1566,75 @@ mod tests {
                 assert!(c.detail.contains(&format!("`{}`", b.path_pattern)), "{c:?}");
             }
         }
+    }
+
+    /// An atomic site's checks, one fact wrong at a time: each names itself and its fix.
+    #[test]
+    fn an_atomic_site_needs_its_store_the_association_and_a_recorded_live_release() {
+        const ARN: &str = "arn:aws:cloudfront::1:key-value-store/k1";
+        let good = AtomicFacts {
+            store: "shipfront-E1".into(),
+            found: Ok(Some((ARN.into(), "READY".into()))),
+            associated: Ok(Some(ARN.into())),
+            live: Ok(Some("20261206T000000.000Z-abcdef".into())),
+            recorded: true,
+        };
+        let bucket = "www.s3.us-east-1.amazonaws.com";
+        let unrouted = BehaviorFacts {
+            path_pattern: "/_releases/*".into(),
+            origin_domain: bucket.into(),
+            viewer_request_function: None,
+        };
+        type Change = fn(&mut AtomicFacts, &mut DistributionFacts);
+        let cases: [(Change, &str, Status); 8] = [
+            (|_, _| {}, "", Status::Pass),
+            (|a, _| a.found = Ok(None), "key value store", Status::Fail),
+            (
+                |a, _| a.found = Ok(Some((ARN.into(), "PROVISIONING".into()))),
+                "key value store",
+                Status::Warn,
+            ),
+            (
+                |a, _| a.associated = Ok(None),
+                "store associated",
+                Status::Fail,
+            ),
+            (
+                |a, _| a.associated = Ok(Some("arn:other".into())),
+                "store associated",
+                Status::Fail,
+            ),
+            (|a, _| a.recorded = false, "live release", Status::Fail),
+            (|a, _| a.live = Ok(None), "live release", Status::Fail),
+            (|_, _| {}, "releases private", Status::Pass),
+        ];
+        for (change, name, want) in cases {
+            let (mut facts, mut d) = (good.clone(), good_distribution());
+            change(&mut facts, &mut d);
+            let found = atomic_checks(("www", "E1"), &d, &facts);
+            if name.is_empty() {
+                assert!(found.iter().all(|c| c.status == Status::Pass), "{found:#?}");
+                assert_eq!(found.len(), 4);
+                continue;
+            }
+            let c = found.iter().find(|c| c.name == name).expect(name);
+            assert_eq!(c.status, want, "{c:?}");
+            if want != Status::Pass {
+                assert!(c.fix.is_some(), "{c:?}");
+            }
+        }
+        let mut d = good_distribution();
+        d.behaviors = vec![unrouted];
+        let found = atomic_checks(("www", "E1"), &d, &good);
+        let c = found
+            .iter()
+            .find(|c| c.name == "releases private")
+            .expect("the check");
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        assert!(
+            c.detail.contains("`/_releases/*`") || c.detail.contains("/_releases/*"),
+            "{c:?}"
+        );
     }
 
     fn good_distribution() -> DistributionFacts {

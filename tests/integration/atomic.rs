@@ -526,3 +526,59 @@ fn a_site_moves_to_atomic_releases_and_back_servable_throughout() {
     site.file("_releases/x.html", "x");
     deploy(&["--routing"]).fails(2, "the folder where atomic sites keep their releases");
 }
+
+/// `doctor --atomic` reads the store, the function's association and the pointer through the
+/// SDK (the proxy's stand-ins): all pass after a deploy; a `live` key pointing at a release
+/// nobody recorded fails, naming the fix.
+#[test]
+fn doctor_checks_the_store_the_association_and_the_live_release() {
+    use shipfront::store::{Cdn, KeyValueStore};
+    let world = crate::harness::World::new("atomic-doctor");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home")
+        .file("assets/app-BbXQDiXP.js", "app");
+    let deploy = atomic_run(&world, "deploy", &distribution, &cloudfront);
+    deploy.site(&site).ok();
+    let statuses = || {
+        let run = atomic_run(&world, "doctor", &distribution, &cloudfront)
+            .json()
+            .run();
+        let checks = run.json()["checks"].as_array().cloned().unwrap_or_default();
+        let of = |name: &str| {
+            let c = checks.iter().find(|c| c["name"] == name);
+            c.map(|c| c["status"].as_str().unwrap_or_default().to_owned())
+        };
+        [
+            "key value store",
+            "store associated",
+            "live release",
+            "releases private",
+        ]
+        .map(of)
+    };
+    let pass = Some("pass".to_owned());
+    assert_eq!(
+        statuses(),
+        [pass.clone(), pass.clone(), pass.clone(), pass.clone()]
+    );
+    let sdk = crate::integrity::sdk(&cloudfront.endpoint);
+    crate::harness::block_on(async {
+        let cdn = shipfront::aws::CloudFrontCdn::new(&sdk);
+        let name = format!("shipfront-{distribution}");
+        let arn = cdn
+            .key_value_store(&name)
+            .await
+            .unwrap()
+            .expect("created")
+            .arn;
+        let kvs = shipfront::aws::KvsStore::new(&sdk, &arn);
+        let (_, etag) = kvs.get(LIVE_KEY).await.unwrap();
+        let stranger = r#"{"r":"20200101T000000.000Z-000000","p":[]}"#;
+        kvs.update(vec![(LIVE_KEY.into(), stranger.into())], vec![], &etag)
+            .await
+            .unwrap();
+    });
+    assert_eq!(statuses()[2].as_deref(), Some("fail"));
+}
