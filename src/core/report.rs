@@ -224,8 +224,12 @@ impl std::fmt::Display for Outcome {
         match &self.command {
             Command::Rollback { to } if self.switch.is_some() => write!(
                 f,
-                "rolled back {} to release {to}: no object written, nothing to invalidate",
-                self.plan.target()
+                "rolled back {} to release {to}: {}, nothing to invalidate",
+                self.plan.target(),
+                match result.copied {
+                    0 => "no object written".to_owned(),
+                    n => format!("no object written but its {n} error page(s) at their own keys"),
+                }
             )?,
             Command::Deploy => {
                 f.write_str(&summary(&self.plan, result, self.invalidation.as_ref()))?;

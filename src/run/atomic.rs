@@ -163,37 +163,23 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         planned,
         pruned,
         deletes,
+        page_copies,
         mut switch,
         repeats,
     } = prepare(ports, work, config, tree).await?;
     if repeats {
         // The live release already is this build, and the edge is as it should be.
-        let mut plan = atomic::empty_plan(&site.bucket, &site.prefix);
-        plan.unchanged = tree.files.len();
-        plan.unchanged_bytes = tree.files.iter().map(|f| f.size).sum();
-        plan.notes = planned.plan.notes;
-        let result = (!config.publish.dry_run).then(|| ExecReport {
-            elapsed: started.elapsed(),
-            ..ExecReport::default()
-        });
-        return Ok(Outcome {
-            command: Command::Deploy,
-            dry_run: result.is_none(),
-            plan,
-            result,
-            invalidation: None,
-            release: None,
-            switch: None,
-        });
+        return Ok(unchanged(config, tree, planned.plan.notes, started));
     }
     let (Some(kvs), false) = (ports.kvs, config.publish.dry_run) else {
         let mut plan = planned.plan;
+        plan.actions.extend(page_copies.actions);
         plan.actions.extend(deletes.actions);
         return Ok(outcome(Command::Deploy, plan, None, None, switch));
     };
     let policy = Some(config.publish.lock);
     let (mut result, switched) = apply::under_lock(store, site, "deploy", policy, async |fence| {
-        let mut result = write_release(store, &planned.plan, config, &fence).await?;
+        let mut result = write_release(store, &planned.plan, &config.publish, &fence).await?;
         fence.check()?;
         let exceptions = planned.exception_keys();
         let switched =
@@ -202,13 +188,14 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         let record = record_of(&planned, &result, &listing, (&id, now), config, work);
         fence.check()?;
         apply::write_record(&**store, &site.state_prefix, &record).await?;
+        copy_error_pages(store, &page_copies, &config.publish, &fence, &mut result).await?;
         if let Some(edge) = ports.edge {
             fence.check()?;
             work.publish(edge).await?;
         }
         // Retention, once the new release is live: the pruned objects, then their keys.
         if !deletes.is_empty() {
-            let pruned_objects = write_release(store, &deletes, config, &fence).await?;
+            let pruned_objects = write_release(store, &deletes, &config.publish, &fence).await?;
             result.deleted = pruned_objects.deleted;
             result.deleted_keys = pruned_objects.deleted_keys;
         }
@@ -221,6 +208,7 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
     switch.done(switched.etag, switched.writes, elapsed);
     result.elapsed = started.elapsed();
     let mut plan = planned.plan;
+    plan.actions.extend(page_copies.actions);
     plan.actions.extend(deletes.actions);
     Ok(outcome(
         Command::Deploy,
@@ -229,6 +217,33 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         Some(id),
         switch,
     ))
+}
+
+/// The outcome of a deploy of the live release's build again: nothing written, no release.
+fn unchanged(
+    config: &DeployConfig,
+    tree: &LocalTree,
+    notes: Vec<String>,
+    started: Instant,
+) -> Outcome {
+    let site = &config.site;
+    let mut plan = atomic::empty_plan(&site.bucket, &site.prefix);
+    plan.unchanged = tree.files.len();
+    plan.unchanged_bytes = tree.files.iter().map(|f| f.size).sum();
+    plan.notes = notes;
+    let result = (!config.publish.dry_run).then(|| ExecReport {
+        elapsed: started.elapsed(),
+        ..ExecReport::default()
+    });
+    Outcome {
+        command: Command::Deploy,
+        dry_run: result.is_none(),
+        plan,
+        result,
+        invalidation: None,
+        release: None,
+        switch: None,
+    }
 }
 
 /// An atomic deploy as planned before any write.
@@ -242,6 +257,8 @@ struct Prepared {
     pruned: atomic::Pruned,
     /// Retention's deletions, run once the new release is live.
     deletes: Plan,
+    /// The error pages copied to their own keys once the new release is live.
+    page_copies: Plan,
     switch: SwitchReport,
     /// The build is the live release again, and the edge needs no change: nothing to do.
     repeats: bool,
@@ -284,6 +301,20 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
             .is_some_and(|(p, (_, l))| {
                 p.id == l.release && planned.repeats(p, &site.prefix, RELEASES_DIR)
             });
+    let pages = error_pages(ports.edge).await?;
+    let local: BTreeMap<&str, &crate::core::objects::LocalFile> =
+        tree.files.iter().map(|f| (f.rel.as_str(), &**f)).collect();
+    let source = |rel: &str| -> Option<PageSource> {
+        let file = local
+            .get(rel)
+            .filter(|_| planned.placement.release.contains(rel))?;
+        let key = releases.key_in(&site.prefix, &id, rel);
+        Some((key, None, crate::core::etag::hex(&file.md5)))
+    };
+    let page_copies = Plan {
+        actions: error_page_copies(store, site, &pages, source).await?,
+        ..atomic::empty_plan(&site.bucket, &site.prefix)
+    };
     let pruned = retention(store, config, &listing, &planned, &id).await?;
     let deletes = Plan {
         actions: pruned.actions(&listing),
@@ -304,9 +335,86 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         planned,
         pruned,
         deletes,
+        page_copies,
         switch,
         repeats,
     })
+}
+
+/// The pages the distribution's custom error responses name (`/404.html`), as files under the
+/// site: CloudFront fetches an error page without running the viewer-request function, so an
+/// atomic site keeps each at its own key, copied from the live release after every switch.
+async fn error_pages<C: Cdn>(edge: Option<&Edge<C>>) -> Result<Vec<String>> {
+    let Some(edge) = edge else {
+        return Ok(Vec::new());
+    };
+    let settings = edge.cdn.spa_settings(&edge.distribution).await?;
+    let mut pages: Vec<String> = settings
+        .error_responses
+        .iter()
+        .filter_map(|r| r.page.as_deref())
+        .map(|page| page.trim_start_matches('/').to_owned())
+        .filter(|page| !page.is_empty())
+        .collect();
+    pages.sort();
+    pages.dedup();
+    Ok(pages)
+}
+
+/// Where a release holds an error page: its key there, the version to copy (None: the
+/// current one) and its ETag.
+type PageSource = (String, Option<String>, String);
+
+/// The copies that put each of the error `pages` the release holds (`source`) at its own key,
+/// where that key holds other bytes (one `ListObjectsV2` of the key each).
+async fn error_page_copies<S: ObjectStore>(
+    store: &Arc<S>,
+    site: &Site,
+    pages: &[String],
+    source: impl Fn(&str) -> Option<PageSource>,
+) -> Result<Vec<crate::core::plan::Action>> {
+    use crate::core::plan::{Action, Op, Phase, Reason};
+    let mut copies = Vec::new();
+    for rel in pages {
+        let Some((from, version_id, etag)) = source(rel) else {
+            continue;
+        };
+        let key = format!("{}{rel}", site.prefix);
+        let listed = store.list(&key).await?;
+        let now = listed.objects.iter().find(|o| o.key == key);
+        if now.is_some_and(|o| o.etag == etag) {
+            continue;
+        }
+        copies.push(Action {
+            op: Op::Copy { from, version_id },
+            reason: if now.is_some() {
+                Reason::ContentChanged
+            } else {
+                Reason::New
+            },
+            phase: Phase::Pages,
+            size: now.map_or(0, |o| o.size),
+            key,
+        });
+    }
+    Ok(copies)
+}
+
+/// Runs the error page copies after a switch, adding them to `result`.
+async fn copy_error_pages<S: ObjectStore>(
+    store: &Arc<S>,
+    copies: &Plan,
+    publish: &crate::config::Publish,
+    fence: &Fence,
+    result: &mut ExecReport,
+) -> Result<()> {
+    if copies.is_empty() {
+        return Ok(());
+    }
+    let done = write_release(store, copies, publish, fence).await?;
+    result.copied += done.copied;
+    result.writes.extend(done.writes);
+    Ok(())
 }
 
 /// The plan settings of an atomic deploy: nothing is deleted (retention prunes).
@@ -322,18 +430,18 @@ fn plan_config(config: &DeployConfig) -> PlanConfig {
     }
 }
 
-/// Runs `plan` (the release's uploads and copies, or retention's deletions) within the lock's
-/// lease.
+/// Runs `plan` (the release's uploads and copies, the error pages, or retention's deletions)
+/// within the lock's lease.
 async fn write_release<S: ObjectStore>(
     store: &Arc<S>,
     plan: &Plan,
-    config: &DeployConfig,
+    publish: &crate::config::Publish,
     fence: &Fence,
 ) -> Result<ExecReport> {
     let run = execute::Run {
         command: "deploy",
-        concurrency: execute::within_open_files(config.publish.concurrency),
-        progress: progress::for_stderr(config.publish.progress && !plan.is_empty()),
+        concurrency: execute::within_open_files(publish.concurrency),
+        progress: progress::for_stderr(publish.progress && !plan.is_empty()),
         fence: fence.clone(),
     };
     let writes = execute::execute_around_deletes(Arc::clone(store), plan, run, async { Ok(()) });
@@ -620,29 +728,37 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn, K: KeyValueStore>(
     }
     let from = Some(target.live.release.clone());
     let mut switch = SwitchReport::planned(ports.kvs_name, &id, from, 0);
-
+    let pages = error_pages(ports.edge).await?;
+    let own = format!("{}{RELEASES_DIR}{id}/", site.prefix);
+    let source = |rel: &str| -> Option<PageSource> {
+        let key = format!("{own}{rel}");
+        let recorded = target.release.objects.get(&key)?;
+        Some((key, recorded.version_id.clone(), recorded.etag.clone()))
+    };
+    let copies = error_page_copies(ports.store, site, &pages, source).await?;
+    let mut plan = plan;
+    plan.actions = copies;
     let (Some(kvs), false) = (ports.kvs, publish.dry_run) else {
         return Ok(outcome(command, plan, None, None, switch));
     };
     let policy = Some(publish.lock);
-    let (switched, elapsed) =
+    let (switched, elapsed, mut result) =
         apply::under_lock(ports.store, site, "rollback", policy, async |fence| {
             fence.check()?;
             let expected = Some(target.live_value.as_str());
             let switched = switch::switch(kvs, &target.pointer, &[], expected).await?;
             let elapsed = started.elapsed();
+            let mut result = ExecReport::default();
+            copy_error_pages(ports.store, &plan, publish, &fence, &mut result).await?;
             if let Some(edge) = ports.edge {
                 fence.check()?;
                 work.publish(edge).await?;
             }
-            Ok((switched, elapsed))
+            Ok((switched, elapsed, result))
         })
         .await?;
     switch.done(switched.etag, switched.writes, elapsed);
-    let result = ExecReport {
-        elapsed: started.elapsed(),
-        ..ExecReport::default()
-    };
+    result.elapsed = started.elapsed();
     Ok(outcome(command, plan, Some(result), None, switch))
 }
 
@@ -921,6 +1037,70 @@ mod tests {
         // A changed build is a release again.
         let second = deployed(&store, &kvs, &v2()).expect("v2");
         assert!(second.switch.is_some());
+    }
+
+    /// The error page the distribution names is fetched without the function, so it is kept
+    /// at its own key, as the live release has it: after each deploy's switch, and after a
+    /// rollback's (the only object a rollback writes); left alone when it is already right.
+    #[test]
+    fn the_error_page_follows_the_live_release_at_its_own_key() {
+        use crate::core::spa::ErrorResponse;
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let cdn = Arc::new(MemoryCdn::default());
+        crate::store::memory::lock(&cdn.spa).error_responses = vec![ErrorResponse {
+            error_code: 404,
+            page: Some("/404.html".into()),
+            response_code: Some("404".into()),
+        }];
+        let edge = Edge {
+            cdn,
+            distribution: "E1".into(),
+            origin_path: String::new(),
+        };
+        let ports = Ports {
+            store: &store,
+            edge: Some(&edge),
+            kvs: Some(&kvs),
+            kvs_name: "kvs",
+        };
+        let build = |n: &str, page: &str| {
+            tree(&[
+                ("index.html", n),
+                ("404.html", page),
+                ("assets/app-BbXQDiXP.js", "a"),
+            ])
+        };
+        let config = deploy_config();
+        let deploy_build = |b: &LocalTree| {
+            block_on(deploy(
+                &ports,
+                &EdgeWork::default(),
+                &config,
+                b,
+                Instant::now(),
+            ))
+        };
+        let page = || store.with_objects(|o| o.current("404.html").map(|v| v.content_md5.clone()));
+        let md5 = |body: &str| Some(crate::core::etag::hex(&md5::Md5::digest(body.as_bytes())));
+        let first = deploy_build(&build("1", "not found 1")).expect("1");
+        assert_eq!(first.result.as_ref().map(|r| r.copied), Some(1), "the page");
+        assert_eq!(page(), md5("not found 1"));
+        // Same page, other home: the page is left alone.
+        let second = deploy_build(&build("2", "not found 1")).expect("2");
+        let copied_page = |o: &Outcome| o.plan.actions.iter().any(|a| a.key == "404.html");
+        assert!(!copied_page(&second), "{:?}", second.plan.actions);
+        deploy_build(&build("3", "not found 3")).expect("3");
+        assert_eq!(page(), md5("not found 3"));
+        let rollback_config = crate::run::fixtures::rollback_config();
+        let back = block_on(async {
+            let to = Some(made_live(&first));
+            let target = rollback_target(&store, &kvs, &config.site, to.as_deref()).await?;
+            let site = (&rollback_config.site, &rollback_config.publish);
+            rollback(&ports, &target, &EdgeWork::default(), site, Instant::now()).await
+        })
+        .expect("rolled back");
+        assert_eq!(back.result.map(|r| r.copied), Some(1));
+        assert_eq!(page(), md5("not found 1"));
     }
 
     /// A rollback is one pointer write: no object is written.
