@@ -64,6 +64,7 @@ fi
 [ -z "${INPUT_CONFIG:-}" ] || argv+=(--config "$INPUT_CONFIG")
 if is_true dry-run "${INPUT_DRY_RUN:-}"; then argv+=(--dry-run); fi
 if is_true wait "${INPUT_WAIT:-}"; then argv+=(--wait); fi
+if is_true atomic "${INPUT_ATOMIC:-}"; then argv+=(--atomic); fi
 if [ -n "${INPUT_ARGS:-}" ]; then
   set -f # split on spaces, but never expand globs such as *.map
   # shellcheck disable=SC2206

@@ -92,6 +92,10 @@ pub struct InitArgs {
     #[arg(long)]
     pub github: bool,
 
+    /// Atomic releases: write `atomic = true` (the first deploy creates the KeyValueStore)
+    #[arg(long)]
+    pub atomic: bool,
+
     /// Bucket to write into the files (else an example, commented out)
     #[arg(long)]
     pub bucket: Option<String>,

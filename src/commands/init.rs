@@ -32,6 +32,8 @@ pub(crate) struct Answers {
     pub(crate) dir: String,
     pub(crate) region: Option<String>,
     pub(crate) role_arn: Option<String>,
+    /// Atomic releases (`--atomic`).
+    pub(crate) atomic: bool,
 }
 
 /// The files `init` writes: path relative to the project, and content.
@@ -41,7 +43,13 @@ pub(crate) fn render(answers: &Answers, github: bool) -> Vec<(PathBuf, String)> 
         Some(v) => format!("{key} = {}", toml_string(v)),
         None => format!("# {key} = \"{example}\"   # {why}"),
     };
+    let atomic = if answers.atomic {
+        "atomic = true"
+    } else {
+        "# atomic = true"
+    };
     let config = CONFIG_TEMPLATE
+        .replace("{{atomic}}", atomic)
         .replace(
             "{{bucket}}",
             &setting(
@@ -133,6 +141,7 @@ pub(crate) fn run(args: InitArgs) -> Result<()> {
         dir: args.dir.trim_end_matches('/').to_owned(),
         region: args.region,
         role_arn: args.role_arn,
+        atomic: args.atomic,
     };
     let files = render(&answers, args.github);
     if !args.force {
@@ -191,6 +200,7 @@ mod tests {
                 bucket: Some("my-site".into()),
                 distribution_id: Some("E123".into()),
                 dir: "build".into(),
+                atomic: true,
                 ..Answers::default()
             },
         ] {
@@ -201,6 +211,7 @@ mod tests {
             assert_eq!(parsed.bucket, answers.bucket);
             assert_eq!(parsed.distribution_id, answers.distribution_id);
             assert_eq!(parsed.deploy.max_deletes, Some(256));
+            assert_eq!(parsed.atomic, answers.atomic.then_some(true));
         }
     }
 

@@ -240,7 +240,13 @@ fn bad_inputs_fail_with_an_annotation_that_says_what_to_fix() {
     site.file("index.html", "x");
     let dir = site.path().to_str().unwrap().to_owned();
     let bucket = world.bucket.as_str();
-    let cases: [(Inputs, i32, &str); 5] = [
+    let cases: [(Inputs, i32, &str); 6] = [
+        (
+            &[("DIR", &dir), ("BUCKET", bucket), ("ATOMIC", "true")],
+            2,
+            "--atomic (atomic = true) switches releases in shipfront's routing function at \
+             CloudFront: pass --distribution-id ID too",
+        ),
         (
             &[("DIR", &dir)],
             2,
