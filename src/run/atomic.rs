@@ -185,7 +185,14 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         let switched =
             switch::switch(kvs, &planned.pointer, &exceptions, expected.as_deref()).await?;
         let elapsed = started.elapsed();
-        let record = record_of(&planned, &result, &listing, (&id, now), config, work);
+        let record = record_of(
+            &planned,
+            (&result, tree),
+            &listing,
+            (&id, now),
+            config,
+            work,
+        );
         fence.check()?;
         apply::write_record(&**store, &site.state_prefix, &record).await?;
         copy_error_pages(store, &page_copies, &config.publish, &fence, &mut result).await?;
@@ -315,7 +322,7 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         actions: error_page_copies(store, site, &pages, source).await?,
         ..atomic::empty_plan(&site.bucket, &site.prefix)
     };
-    let pruned = retention(store, config, &listing, &planned, &id).await?;
+    let pruned = retention(store, config, &listing, &planned, (&id, from.as_deref())).await?;
     let deletes = Plan {
         actions: pruned.actions(&listing),
         ..atomic::empty_plan(&site.bucket, &site.prefix)
@@ -448,16 +455,17 @@ async fn write_release<S: ObjectStore>(
     writes.await.map_err(|stopped| stopped.error)
 }
 
-/// What retention prunes once release `id` (planned as `planned`) is live: the releases whose
-/// prefixes `listing` shows, beyond the newest `keep_releases`, and the pool files only they
-/// used after `--keep-assets` releases of grace. Only the records of releases still holding
+/// What retention prunes once release `id` (planned as `planned`) is live in place of `live`:
+/// the releases whose prefixes `listing` shows, beyond the newest `keep_releases`, and the pool
+/// files only they used after `--keep-assets` releases of grace; and the folders of deploys
+/// that stopped before their switch (no record). Only the records of releases still holding
 /// objects are read.
 async fn retention<S: ObjectStore>(
     store: &Arc<S>,
     config: &DeployConfig,
     listing: &RemoteListing,
     planned: &AtomicPlan,
-    id: &str,
+    (id, live): (&str, Option<&str>),
 ) -> Result<atomic::Pruned> {
     let site = &config.site;
     let root = format!("{}{RELEASES_DIR}", site.prefix);
@@ -467,11 +475,16 @@ async fn retention<S: ObjectStore>(
         .filter_map(|o| o.key.strip_prefix(&root)?.split('/').next())
         .filter(|other| *other != id)
         .collect();
-    let mut records = Vec::new();
+    let (mut records, mut orphans) = (Vec::new(), Vec::new());
     for other in present {
-        // A release whose record cannot be read is left alone, with its pool files.
-        if let Some(record) = read(store, site, other).await? {
-            records.push(record);
+        let key = release::record_key(&site.state_prefix, other);
+        match store.get_with_etag(&key).await? {
+            // A release whose record cannot be read is left alone, with its pool files.
+            Some((bytes, _)) => records.extend(survey::parse_record(&key, &bytes)),
+            // A folder without a record, older than this release and not the live one: a
+            // deploy that stopped before its switch (the lock is held: no other runs now).
+            None if other < id && Some(other) != live => orphans.push(format!("{root}{other}/")),
+            None => {}
         }
     }
     let objects = planned
@@ -507,7 +520,14 @@ async fn retention<S: ObjectStore>(
     newest_first.sort_by(|a, b| b.id.cmp(&a.id));
     let keep = (config.keep_releases as usize, config.keep_assets as usize);
     let paths = (site.prefix.as_str(), RELEASES_DIR);
-    Ok(atomic::prune(&newest_first, id, keep, listing, paths))
+    let mut pruned = atomic::prune(&newest_first, id, keep, listing, paths);
+    let abandoned = listing.objects.iter().filter(|o| {
+        orphans
+            .iter()
+            .any(|folder| o.key.starts_with(folder.as_str()))
+    });
+    pruned.release_keys.extend(abandoned.map(|o| o.key.clone()));
+    Ok(pruned)
 }
 
 /// Refuses (in a dry run: warns of) retention that deletes more than `--max-deletes`, before
@@ -558,7 +578,7 @@ fn outcome(
 /// makes it live.
 fn record_of(
     planned: &AtomicPlan,
-    result: &ExecReport,
+    (result, tree): (&ExecReport, &LocalTree),
     listing: &RemoteListing,
     (id, now): (&str, SystemTime),
     config: &DeployConfig,
@@ -576,23 +596,33 @@ fn record_of(
         id,
         releases_dir: RELEASES_DIR,
     };
+    // The MD5 of the whole content, whatever the ETag (a multipart upload's is not one).
+    let md5_of: BTreeMap<&str, String> = tree
+        .files
+        .iter()
+        .map(|f| (f.rel.as_str(), crate::core::etag::hex(&f.md5)))
+        .collect();
+    let md5 = |rel: &str| md5_of.get(rel).cloned().unwrap_or_default();
     for action in &planned.plan.actions {
         let Some(w) = written.get(action.key.as_str()) else {
             continue;
         };
         let rel = key_rel(&action.key, &config.site.prefix, &releases);
         let headers = config.headers.headers_for(rel, &planned.plan.evidence);
-        objects.insert(
-            action.key.clone(),
-            released(w.version_id.clone(), w.etag.clone(), action.size, &headers),
+        let entry = released(
+            (w.version_id.clone(), w.etag.clone()),
+            md5(rel),
+            action.size,
+            &headers,
         );
+        objects.insert(action.key.clone(), entry);
     }
     // Pool files left alone: as listed (their versions do not matter: they never change).
     for rel in &planned.placement.pool {
         let key = format!("{}{rel}", config.site.prefix);
         if let (false, Some(o)) = (objects.contains_key(&key), listed.get(key.as_str())) {
             let headers = config.headers.headers_for(rel, &planned.plan.evidence);
-            let entry = released(None, Some(o.etag.clone()), o.size, &headers);
+            let entry = released((None, Some(o.etag.clone())), md5(rel), o.size, &headers);
             objects.insert(key, entry);
         }
     }
@@ -624,19 +654,19 @@ fn key_rel<'k>(key: &'k str, prefix: &str, releases: &atomic::Release<'_>) -> &'
         .unwrap_or(rel)
 }
 
-/// A recorded object: its version and ETag, size, and the headers it was written with.
+/// A recorded object: its version and ETag, the MD5 of its content, size, and the headers it
+/// was written with.
 fn released(
-    version_id: Option<String>,
-    etag: Option<String>,
+    (version_id, etag): (Option<String>, Option<String>),
+    content_md5: String,
     size: u64,
     headers: &crate::core::object_headers::Headers,
 ) -> ReleasedObject {
-    let etag = etag.unwrap_or_default();
     ReleasedObject {
         version_id,
         size,
-        content_md5: etag.clone(),
-        etag,
+        content_md5,
+        etag: etag.unwrap_or_default(),
         content_type: headers.content_type.as_str().into(),
         cache_control: headers.cache_control.as_str().into(),
     }
@@ -1103,6 +1133,38 @@ mod tests {
         assert_eq!(page(), md5("not found 1"));
     }
 
+    /// A file uploaded in parts (its ETag is no MD5) is carried to the next release by a copy,
+    /// as any other: the record keeps the MD5 of its content beside the ETag.
+    #[test]
+    fn a_multipart_file_is_copied_to_the_next_release_not_uploaded() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let with_video = |home: &str| {
+            let mut build = tree(&[("index.html", home)]);
+            let mut video = crate::run::fixtures::local_file("media/intro.mp4", "frames");
+            video.multipart = Some(crate::core::etag::MultipartDigest {
+                part_size: 3,
+                part_md5s: vec![
+                    md5::Md5::digest(b"fra").into(),
+                    md5::Md5::digest(b"mes").into(),
+                ],
+            });
+            build.files.push(Arc::new(video));
+            build
+        };
+        deployed(&store, &kvs, &with_video("1")).expect("1");
+        let second = deployed(&store, &kvs, &with_video("2")).expect("2");
+        let video = second
+            .plan
+            .actions
+            .iter()
+            .find(|a| a.key.ends_with("media/intro.mp4"))
+            .expect("in the release");
+        assert!(
+            matches!(video.op, crate::core::plan::Op::Copy { .. }),
+            "{video:?}"
+        );
+    }
+
     /// A rollback is one pointer write: no object is written.
     #[test]
     fn a_rollback_switches_the_pointer_back_and_writes_no_object() {
@@ -1157,6 +1219,34 @@ mod tests {
             "read, never written: {:?}",
             kvs.calls()
         );
+    }
+
+    /// The folder a deploy left when it stopped before its switch (no record) is pruned by the
+    /// next deploy that goes live; the live release and the kept ones stay.
+    #[test]
+    fn an_abandoned_release_folder_is_pruned_by_the_next_deploy() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let first = made_live(&deployed(&store, &kvs, &v1()).expect("v1"));
+        store.fail_key("PutObject", "assets/app-DkQx9_2a.js");
+        deployed(&store, &kvs, &v2()).unwrap_err();
+        let folders = || -> std::collections::BTreeSet<String> {
+            store.with_objects(|o| {
+                let present = o.keys.keys().filter(|k| o.current(k).is_some());
+                present
+                    .filter_map(|k| k.strip_prefix("_releases/")?.split('/').next())
+                    .map(str::to_owned)
+                    .collect()
+            })
+        };
+        assert_eq!(
+            folders().len(),
+            2,
+            "the stopped deploy's copies: {:?}",
+            folders()
+        );
+        store.clear_faults();
+        let third = made_live(&deployed(&store, &kvs, &v2()).expect("v2 again"));
+        assert_eq!(folders(), [first, third].into_iter().collect());
     }
 
     /// Another deploy switched meanwhile: this one's switch is refused, theirs stands.
