@@ -820,19 +820,23 @@ async fn choose<S: ObjectStore>(
         .ok_or_else(|| Error::Usage(format!("the record of release `{id}` cannot be read")))
 }
 
-/// Refuses a target whose objects are not all in the bucket any more (pruned, deleted).
+/// Refuses a target whose objects are not all in the bucket any more (pruned, deleted). Only
+/// the folders that hold them are listed (its own folder, the pool folders it uses), not every
+/// kept release.
 async fn check_objects_kept<S: ObjectStore>(
     store: &Arc<S>,
     site: &Site,
     target: &Release,
 ) -> Result<()> {
-    let listing = store.list(&site.prefix).await?;
-    let present: std::collections::BTreeSet<&str> =
-        listing.objects.iter().map(|o| o.key.as_str()).collect();
+    let mut present = std::collections::BTreeSet::new();
+    for folder in folders_of(target.objects.keys().map(String::as_str), &site.prefix) {
+        let listing = store.list(&folder).await?;
+        present.extend(listing.objects.into_iter().map(|o| o.key));
+    }
     let missing: Vec<&String> = target
         .objects
         .keys()
-        .filter(|key| !present.contains(key.as_str()))
+        .filter(|key| !present.contains(*key))
         .collect();
     match missing.first() {
         None => Ok(()),
@@ -845,10 +849,51 @@ async fn check_objects_kept<S: ObjectStore>(
     }
 }
 
+/// The fewest key prefixes (folders, each ending in `/`, or the site `prefix`) that cover
+/// `keys`: no prefix listed twice, none inside another.
+fn folders_of<'k>(keys: impl Iterator<Item = &'k str>, prefix: &str) -> Vec<String> {
+    let mut folders: Vec<String> = keys
+        .map(|key| match key.rfind('/') {
+            Some(end) if end + 1 > prefix.len() => key[..=end].to_owned(),
+            _ => prefix.to_owned(),
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Sorted, a folder comes right after any folder that holds it.
+    let mut kept: Vec<String> = Vec::new();
+    for folder in folders.drain(..) {
+        if !kept.last().is_some_and(|k| folder.starts_with(k.as_str())) {
+            kept.push(folder);
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::run::fixtures::{block_on, deploy_config, tree};
+
+    #[test]
+    fn the_folders_listed_cover_every_key_once() {
+        let keys = [
+            "site/_releases/r1/index.html",
+            "site/_releases/r1/about/index.html",
+            "site/assets/app-1.js",
+            "site/assets/fonts/a-1.woff2",
+            "site/_next/static/chunks/x-1.js",
+        ];
+        assert_eq!(
+            folders_of(keys.into_iter(), "site/"),
+            [
+                "site/_next/static/chunks/",
+                "site/_releases/r1/",
+                "site/assets/"
+            ]
+        );
+        assert_eq!(folders_of(["top.html"].into_iter(), ""), [""]);
+    }
     use crate::store::memory::{MemoryCdn, MemoryKvs, MemoryStore};
     use md5::Digest;
 
@@ -1202,6 +1247,25 @@ mod tests {
             .filter(|c| c.starts_with("UpdateKeys"))
             .count();
         assert_eq!(updates, 1, "{:?}", kvs.calls());
+    }
+
+    /// A target whose objects are gone (pruned, deleted by hand) is refused before any write,
+    /// naming the first missing object; `live` stays.
+    #[test]
+    fn a_rollback_to_a_release_missing_objects_is_refused() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let first = made_live(&deployed(&store, &kvs, &v1()).expect("v1"));
+        let second = made_live(&deployed(&store, &kvs, &v2()).expect("v2"));
+        let gone = format!("_releases/{first}/logo.png");
+        store.with_objects(|o| o.delete(&gone));
+        let config = crate::run::fixtures::rollback_config();
+        let err = block_on(rollback_target(&store, &kvs, &config.site, None)).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains(&format!("(first: `{gone}`)")),
+            "{err}"
+        );
+        assert_eq!(live(&kvs).release, second);
     }
 
     /// Killed (a write failed) before the switch: the live release is untouched.
