@@ -556,6 +556,39 @@ impl ObjectStore for S3Store {
         &self.bucket
     }
 
+    async fn list_folders(&self, prefix: &str) -> Result<Vec<String>, RemoteError> {
+        self.context("ListObjectsV2", None, async {
+            let mut folders = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let page = super::send!(
+                    self.client
+                        .list_objects_v2()
+                        .bucket(&self.bucket)
+                        .prefix(prefix)
+                        .delimiter("/")
+                        .encoding_type(EncodingType::Url)
+                        .set_continuation_token(token.take())
+                )?;
+                let encoded = page.encoding_type() == Some(&EncodingType::Url);
+                for folder in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
+                    folders.push(if encoded {
+                        decode_key(folder)
+                    } else {
+                        folder.to_owned()
+                    });
+                }
+                match (page.is_truncated(), page.next_continuation_token()) {
+                    (Some(true), Some(next)) => token = Some(next.to_owned()),
+                    _ => break,
+                }
+            }
+            folders.sort();
+            Ok(folders)
+        })
+        .await
+    }
+
     async fn list_range(
         &self,
         prefix: &str,

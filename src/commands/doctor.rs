@@ -6,6 +6,7 @@ use crate::config::{self, DoctorConfig};
 use crate::core::error::{Error, Result};
 use crate::core::{release, routing, verdicts};
 use crate::run::{output, scan};
+use crate::store::{Cdn, KeyValueStore, ObjectStore};
 
 /// The files of the build folder doctor checks the edge against, as a deploy scans them.
 fn build_files(build: &config::DoctorBuild) -> Result<Vec<String>> {
@@ -44,7 +45,6 @@ fn build_facts(
 /// How old each recorded release is, in days, newest first; none when they cannot be listed
 /// (the bucket checks say why).
 async fn release_ages(store: &aws::S3Store, state_prefix: &str) -> Vec<u64> {
-    use crate::store::ObjectStore;
     let Ok(listing) = store.list(&release::releases_prefix(state_prefix)).await else {
         return Vec::new();
     };
@@ -60,14 +60,12 @@ async fn release_ages(store: &aws::S3Store, state_prefix: &str) -> Vec<u64> {
 /// What an atomic site's KeyValueStore and pointer are (each read's failure kept as its
 /// message): the store, the function's association, the release `live` names and whether a
 /// record of it exists.
-async fn atomic_facts(
-    sdk: &aws_config::SdkConfig,
-    store: &aws::S3Store,
+async fn atomic_facts<C: Cdn, K: KeyValueStore, S: ObjectStore>(
+    (cdn, open): (&C, impl FnOnce(&str) -> K),
+    store: &S,
     site: &crate::config::Site,
     distribution: &str,
 ) -> verdicts::AtomicFacts {
-    use crate::store::{Cdn, ObjectStore};
-    let cdn = aws::CloudFrontCdn::new(sdk);
     let name = site.key_value_store_name(distribution);
     let said = |e: crate::store::RemoteError| Error::from(e).to_string();
     let found = cdn.key_value_store(&name).await.map_err(said);
@@ -75,7 +73,7 @@ async fn atomic_facts(
     let associated = cdn.function_key_value_store(&function).await.map_err(said);
     let live = match &found {
         Ok(Some(facts)) => {
-            let kvs = aws::KvsStore::new(sdk, &facts.arn);
+            let kvs = open(&facts.arn);
             crate::run::atomic::pointer_and_etag(&kvs)
                 .await
                 .map(|(live, _)| live.map(|(_, pointer)| pointer.release))
@@ -131,7 +129,11 @@ pub(crate) async fn run(config: DoctorConfig) -> Result<()> {
         .as_deref()
         .filter(|_| config.site.atomic)
     {
-        Some(id) => Some(atomic_facts(&sdk, &store, &config.site, id).await),
+        Some(id) => {
+            let cdn = aws::CloudFrontCdn::new(&sdk);
+            let open = |arn: &str| aws::KvsStore::new(&sdk, arn);
+            Some(atomic_facts((&cdn, open), &store, &config.site, id).await)
+        }
         None => None,
     };
     let checks = verdicts::checks(

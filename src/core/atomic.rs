@@ -847,6 +847,9 @@ pub struct Pruned {
     pub pool_keys: Vec<String>,
     /// The exception keys of the releases no longer kept.
     pub kvs_keys: Vec<String>,
+    /// The ids of the releases no longer kept, whose folders go (their keys are in
+    /// `release_keys` as far as the listing given had them).
+    pub release_ids: Vec<String>,
 }
 
 impl Pruned {
@@ -941,6 +944,7 @@ pub fn prune(
         .filter_map(|r| r.atomic.as_ref())
         .flat_map(|a| a.exception_keys.iter().cloned())
         .collect();
+    out.release_ids = pruned.iter().map(|r| r.id.clone()).collect();
     out
 }
 

@@ -288,7 +288,7 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         Some((_, pointer)) => read(store, site, &pointer.release).await?,
         None => None,
     };
-    let listing = store.list(&site.prefix).await?;
+    let (listing, release_ids) = survey_site(store, site).await?;
     let now = SystemTime::now();
     let from = live.as_ref().map(|(_, p)| p.release.clone());
     let id = release_id(now, from.as_deref(), tree);
@@ -322,9 +322,14 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         actions: error_page_copies(store, site, &pages, source).await?,
         ..atomic::empty_plan(&site.bucket, &site.prefix)
     };
-    let pruned = retention(store, config, &listing, &planned, (&id, from.as_deref())).await?;
+    let kept = Kept {
+        listing: &listing,
+        release_ids: &release_ids,
+        planned: &planned,
+    };
+    let (pruned, gone) = retention(store, config, &kept, (&id, from.as_deref())).await?;
     let deletes = Plan {
-        actions: pruned.actions(&listing),
+        actions: pruned.actions(&gone),
         ..atomic::empty_plan(&site.bucket, &site.prefix)
     };
     check_prune(&deletes, config)?;
@@ -463,27 +468,22 @@ async fn write_release<S: ObjectStore>(
 async fn retention<S: ObjectStore>(
     store: &Arc<S>,
     config: &DeployConfig,
-    listing: &RemoteListing,
-    planned: &AtomicPlan,
+    kept: &Kept<'_>,
     (id, live): (&str, Option<&str>),
-) -> Result<atomic::Pruned> {
-    let site = &config.site;
+) -> Result<(atomic::Pruned, RemoteListing)> {
+    let (site, planned) = (&config.site, kept.planned);
     let root = format!("{}{RELEASES_DIR}", site.prefix);
-    let present: std::collections::BTreeSet<&str> = listing
-        .objects
-        .iter()
-        .filter_map(|o| o.key.strip_prefix(&root)?.split('/').next())
-        .filter(|other| *other != id)
-        .collect();
     let (mut records, mut orphans) = (Vec::new(), Vec::new());
-    for other in present {
+    for other in kept.release_ids.iter().filter(|other| *other != id) {
         let key = release::record_key(&site.state_prefix, other);
         match store.get_with_etag(&key).await? {
             // A release whose record cannot be read is left alone, with its pool files.
             Some((bytes, _)) => records.extend(survey::parse_record(&key, &bytes)),
             // A folder without a record, older than this release and not the live one: a
             // deploy that stopped before its switch (the lock is held: no other runs now).
-            None if other < id && Some(other) != live => orphans.push(format!("{root}{other}/")),
+            None if other.as_str() < id && Some(other.as_str()) != live => {
+                orphans.push(other.clone());
+            }
             None => {}
         }
     }
@@ -520,14 +520,50 @@ async fn retention<S: ObjectStore>(
     newest_first.sort_by(|a, b| b.id.cmp(&a.id));
     let keep = (config.keep_releases as usize, config.keep_assets as usize);
     let paths = (site.prefix.as_str(), RELEASES_DIR);
-    let mut pruned = atomic::prune(&newest_first, id, keep, listing, paths);
-    let abandoned = listing.objects.iter().filter(|o| {
-        orphans
-            .iter()
-            .any(|folder| o.key.starts_with(folder.as_str()))
-    });
-    pruned.release_keys.extend(abandoned.map(|o| o.key.clone()));
-    Ok(pruned)
+    let mut pruned = atomic::prune(&newest_first, id, keep, kept.listing, paths);
+    // The folders that go are listed now, and only they.
+    let mut gone = RemoteListing::default();
+    for folder in pruned.release_ids.iter().chain(&orphans) {
+        let listed = store.list(&format!("{root}{folder}/")).await?;
+        gone.objects.extend(listed.objects);
+    }
+    pruned.release_keys = gone.objects.iter().map(|o| o.key.clone()).collect();
+    gone.objects.extend(kept.listing.objects.iter().cloned());
+    Ok((pruned, gone))
+}
+
+/// What retention works from: the site's objects outside the releases' folder, the release
+/// folders there are, and the new release.
+struct Kept<'a> {
+    listing: &'a RemoteListing,
+    release_ids: &'a [String],
+    planned: &'a AtomicPlan,
+}
+
+/// An atomic site's objects outside its releases' folder (two ranges of one listing, before
+/// and after `_releases/`), and the ids of the release folders (one listing of its folders):
+/// the kept releases' files are never listed.
+async fn survey_site<S: ObjectStore>(
+    store: &Arc<S>,
+    site: &Site,
+) -> Result<(RemoteListing, Vec<String>)> {
+    let root = format!("{}{RELEASES_DIR}", site.prefix);
+    // Every key under `root` sorts after `root` itself and before this one.
+    let past = format!("{root}\u{10FFFF}");
+    let (mut listing, after, folders) = tokio::try_join!(
+        store.list_range(&site.prefix, None, Some(&root)),
+        store.list_range(&site.prefix, Some(&past), None),
+        store.list_folders(&root),
+    )?;
+    listing.objects.extend(after.objects);
+    listing.pages += after.pages;
+    listing.chain = listing.chain.max(after.chain);
+    let ids = folders
+        .iter()
+        .filter_map(|f| f.strip_prefix(&root)?.strip_suffix('/'))
+        .map(str::to_owned)
+        .collect();
+    Ok((listing, ids))
 }
 
 /// Refuses (in a dry run: warns of) retention that deletes more than `--max-deletes`, before

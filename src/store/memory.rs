@@ -320,6 +320,23 @@ impl ObjectStore for MemoryStore {
         &self.bucket
     }
 
+    async fn list_folders(&self, prefix: &str) -> Result<Vec<String>, RemoteError> {
+        self.call("ListObjectsV2", None)?;
+        let state = self.state();
+        let folders: std::collections::BTreeSet<String> = state
+            .objects
+            .keys
+            .keys()
+            .filter(|k| state.objects.current(k).is_some())
+            .filter_map(|k| {
+                let rest = k.strip_prefix(prefix)?;
+                let end = rest.find('/')?;
+                Some(format!("{prefix}{}", &rest[..=end]))
+            })
+            .collect();
+        Ok(folders.into_iter().collect())
+    }
+
     async fn list_range(
         &self,
         prefix: &str,

@@ -309,6 +309,13 @@ pub trait ObjectStore: Send + Sync + 'static {
         through: Option<&str>,
     ) -> impl Future<Output = Result<RemoteListing, RemoteError>> + Send;
 
+    /// The folders directly under `prefix` (each a key prefix ending in `/`, `prefix`
+    /// included): `ListObjectsV2` with the delimiter `/`, its common prefixes only.
+    fn list_folders(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, RemoteError>> + Send;
+
     /// Uploads a file, in parts when `parts` is set, with its integrity checksum.
     fn put_file(
         &self,

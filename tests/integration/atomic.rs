@@ -320,6 +320,62 @@ fn reached(answer: &str, request: &str) -> String {
     uri.trim_start_matches('/').to_owned()
 }
 
+/// What an atomic deploy lists, through the S3 adapter against the emulator: the release
+/// folders by their common prefixes (one page, names with a space or a plus decoded), and the
+/// site around `_releases/` in two key ranges that leave every release file out and keep the
+/// names that sort next to it.
+#[test]
+fn the_release_folders_and_the_rest_of_the_site_are_listed_apart() {
+    use shipfront::store::ObjectStore;
+    let world = crate::harness::World::new("atomic-list");
+    for key in [
+        "_releases/r1/index.html",
+        "_releases/r2/docs/a.html",
+        "_releases/r 3+x/index.html",
+        "_releases/loose.txt",
+        "_releases",
+        "_releases-old.html",
+        "_releasesZ.html",
+        "assets/app-1.js",
+        "index.html",
+    ] {
+        world.put(key, "x");
+    }
+    let store =
+        shipfront::aws::S3Store::new(&crate::integrity::sdk(&world.endpoint), &world.bucket, true);
+    crate::harness::block_on(async {
+        let folders = store.list_folders("_releases/").await.unwrap();
+        assert_eq!(
+            folders,
+            ["_releases/r 3+x/", "_releases/r1/", "_releases/r2/"]
+        );
+        let before = store
+            .list_range("", None, Some("_releases/"))
+            .await
+            .unwrap();
+        let after = store
+            .list_range("", Some("_releases/\u{10FFFF}"), None)
+            .await
+            .unwrap();
+        let keys: Vec<String> = before
+            .objects
+            .into_iter()
+            .chain(after.objects)
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "_releases",
+                "_releases-old.html",
+                "_releasesZ.html",
+                "assets/app-1.js",
+                "index.html"
+            ]
+        );
+    });
+}
+
 /// Before any write: `--atomic` without a distribution is refused, and a dry run shows the
 /// writes and the switch, writing nothing (not even the KeyValueStore).
 #[test]
@@ -581,4 +637,67 @@ fn doctor_checks_the_store_the_association_and_the_live_release() {
             .unwrap();
     });
     assert_eq!(statuses()[2].as_deref(), Some("fail"));
+}
+
+/// Retention against the emulator, with `keep_releases = 1` and no grace (shipfront.toml):
+/// each deploy prunes the release before it, so the third leaves one release folder, the live
+/// one, and the pool chunks only pruned releases used are gone; the plan says so, as `pruned`
+/// deletions.
+#[test]
+fn retention_leaves_the_kept_releases_and_the_pool_they_use() {
+    let world = crate::harness::World::new("atomic-retention");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "atomic = true\n[deploy]\nkeep_releases = 1\nkeep_assets = 0\n",
+    )
+    .unwrap();
+    let site = crate::harness::Site::new();
+    let chunks = [
+        "assets/app-BbXQDiXP.js",
+        "assets/app-DkQx9_2a.js",
+        "assets/app-Tq7Zp1Lm.js",
+    ];
+    let deploy = |n: usize| {
+        site.file("index.html", format!("home {n}"))
+            .file("assets/vendor-Cwq-3PKq.js", "vendor")
+            .file("assets/style-C8vLw2Qa.css", "css");
+        if n > 0 {
+            site.remove(chunks[n - 1]);
+        }
+        site.file(chunks[n], format!("app {n}"));
+        let run = world
+            .shipfront("deploy")
+            .site(&site)
+            .distribution(&distribution);
+        run.cloudfront_via(&cloudfront).json().ok().json()
+    };
+    deploy(0);
+    let second = deploy(1);
+    let third = deploy(2);
+    let pruned: Vec<&str> = third["plan"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["reason"] == "pruned")
+        .filter_map(|a| a["key"].as_str())
+        .collect();
+    let before = second["switch"]["release"].as_str().unwrap();
+    let page = format!("_releases/{before}/index.html");
+    assert!(
+        pruned.contains(&page.as_str()) && pruned.contains(&chunks[1]),
+        "{pruned:?}"
+    );
+    let objects = world.all_objects();
+    let folders: std::collections::BTreeSet<&str> = objects
+        .keys()
+        .filter_map(|k| k.strip_prefix("_releases/")?.split('/').next())
+        .collect();
+    let live = third["switch"]["release"].as_str().unwrap();
+    assert_eq!(folders.into_iter().collect::<Vec<_>>(), [live]);
+    for key in ["assets/vendor-Cwq-3PKq.js", chunks[2]] {
+        assert!(objects.contains_key(key), "{key}");
+    }
+    assert!(!objects.contains_key(chunks[0]) && !objects.contains_key(chunks[1]));
 }
