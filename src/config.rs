@@ -737,8 +737,16 @@ pub(crate) struct RollbackConfig {
 impl RollbackConfig {
     pub(crate) fn resolve(args: crate::cli::RollbackArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
+        let publish = Publish::resolve(args.publish, &file)?;
+        if site.atomic && publish.distribution_id.is_none() {
+            return Err(Error::Usage(
+                "--atomic (atomic = true) rolls back by switching the KeyValueStore pointer at \
+                 CloudFront: pass --distribution-id ID too"
+                    .to_owned(),
+            ));
+        }
         Ok(RollbackConfig {
-            publish: Publish::resolve(args.publish, &file)?,
+            publish,
             site,
             to: args.to,
         })

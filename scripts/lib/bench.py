@@ -103,20 +103,22 @@ class Emulator:
         subprocess.run([self.python, "-c", code, self.endpoint, name], check=True)
 
 
-def run_measured(argv, env):
+def run_measured(argv, env, capture=False):
     """Runs argv under GNU time; returns wall seconds, CPU seconds (user + system) and peak RSS
-    in MiB. GNU time forks from a small process, so the RSS is the command's own."""
+    in MiB (and, with `capture`, its standard output). GNU time forks from a small process, so
+    the RSS is the command's own."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
         start = time.perf_counter()
         proc = subprocess.run(
             ["/usr/bin/time", "-f", "%U %S %M", "-o", out.name] + argv,
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             sys.exit(f"benchmark command failed ({proc.returncode}): {' '.join(argv)}\n{proc.stderr.decode(errors='replace')[-3000:]}")
         user, system, rss_kib = out.read().split()[-3:]
-    return wall, float(user) + float(system), int(rss_kib) / 1024
+    measured = wall, float(user) + float(system), int(rss_kib) / 1024
+    return measured + (proc.stdout.decode(),) if capture else measured
 
 
 def tool_commands(tool, dist, bucket, endpoint, bins):

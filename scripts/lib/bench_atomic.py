@@ -69,18 +69,7 @@ def change_as_built(root, rels, share, seed=2):
 
 def run(argv, env):
     """Runs argv under GNU time: (wall s, CPU s, peak RSS MiB, stdout)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
-        start = time.perf_counter()
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%U %S %M", "-o", timing.name] + argv,
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        wall = time.perf_counter() - start
-        if proc.returncode != 0:
-            sys.exit(f"benchmark command failed ({proc.returncode}): {' '.join(argv)}\n"
-                     f"{proc.stderr.decode(errors='replace')[-3000:]}")
-        user, system, rss_kib = timing.read().split()[-3:]
-    return wall, float(user) + float(system), int(rss_kib) / 1024, proc.stdout.decode()
+    return bench.run_measured(argv, env, capture=True)
 
 
 def counted(before, after):

@@ -99,6 +99,16 @@ impl S3Store {
     }
 }
 
+/// A key (or prefix) as a listing returned it: decoded when the answer says it is URL-encoded
+/// (`encoded`), as asked; an S3-compatible store may ignore the encoding asked for.
+fn listed_key(encoded: bool, raw: &str) -> String {
+    if encoded {
+        decode_key(raw)
+    } else {
+        raw.to_owned()
+    }
+}
+
 /// A key as a listing with `encoding-type=url` returns it: form-encoded (S3 writes a space as
 /// `+` and a plus as `%2B`).
 fn decode_key(raw: &str) -> String {
@@ -571,13 +581,8 @@ impl ObjectStore for S3Store {
                         .set_continuation_token(token.take())
                 )?;
                 let encoded = page.encoding_type() == Some(&EncodingType::Url);
-                for folder in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
-                    folders.push(if encoded {
-                        decode_key(folder)
-                    } else {
-                        folder.to_owned()
-                    });
-                }
+                let listed = page.common_prefixes().iter().filter_map(|p| p.prefix());
+                folders.extend(listed.map(|folder| listed_key(encoded, folder)));
                 match (page.is_truncated(), page.next_continuation_token()) {
                     (Some(true), Some(next)) => token = Some(next.to_owned()),
                     _ => break,
@@ -617,11 +622,7 @@ impl ObjectStore for S3Store {
                 let mut past_range = false;
                 for obj in page.contents() {
                     let Some(key) = obj.key() else { continue };
-                    let key = if encoded {
-                        decode_key(key)
-                    } else {
-                        key.to_owned()
-                    };
+                    let key = listed_key(encoded, key);
                     if through.is_some_and(|t| key.as_str() > t) {
                         past_range = true;
                         break;

@@ -392,6 +392,10 @@ fn an_atomic_dry_run_shows_the_switch_and_writes_nothing() {
         .args(&["--atomic"])
         .run()
         .fails(2, "pass --distribution-id ID too");
+    for command in ["rollback", "releases"] {
+        let run = world.shipfront(command).args(&["--atomic"]).run();
+        run.fails(2, "pass --distribution-id ID too");
+    }
     let dry = world
         .shipfront("deploy")
         .site(&site)
