@@ -51,6 +51,12 @@ pub(crate) async fn deploy_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
             "--atomic switches releases at CloudFront: pass --distribution-id ID too".to_owned(),
         ));
     };
+    if publish.wait || publish.invalidate == crate::core::invalidate::Invalidate::All {
+        github::warn(
+            "an atomic deploy invalidates nothing (each release has its own cache keys): \
+             --invalidate and --wait have no effect",
+        );
+    }
     let name = config.site.key_value_store_name(&edge.distribution);
     let arn = atomic::key_value_store(&edge.cdn, &name, publish.dry_run).await?;
     let mut work = EdgeWork::of_deploy(config, tree, Some(&edge.origin_path))?;

@@ -85,6 +85,7 @@ impl EdgeWork {
                     inputs,
                     force: config.publish.force_routing,
                     key_value_store: None,
+                    atomic: config.site.atomic,
                 })
             }
             None => None,
@@ -123,6 +124,7 @@ impl EdgeWork {
                     inputs,
                     force: publish.force_routing,
                     key_value_store: None,
+                    atomic: target.atomic.is_some(),
                 })
             }
             (Some(_), None) => {
@@ -212,6 +214,8 @@ pub(crate) struct Routing {
     pub(crate) force: bool,
     /// An atomic site's KeyValueStore (its ARN), which the function is associated with.
     pub(crate) key_value_store: Option<String>,
+    /// The function of an atomic site, published after the switch.
+    pub(crate) atomic: bool,
 }
 
 /// The response headers (`[headers]`) a run keeps live.
@@ -280,14 +284,20 @@ impl EdgeWork {
     /// What the plan says of the edge.
     pub(crate) fn notes(&self, distribution: &str) -> Vec<String> {
         let mut notes = Vec::new();
+        // An atomic site publishes after its switch; an in-place one between pages and deletions.
+        let when = if self.routing.as_ref().is_some_and(|r| r.atomic) {
+            "after the switch"
+        } else {
+            "after the pages and before deletions"
+        };
         if self.routing.is_some() {
             notes.push(format!(
                 "routing function `{}`: {}",
                 crate::core::routing::function_name(distribution),
                 if self.routing_changes {
-                    "published, and run on viewer requests, after the pages and before deletions"
+                    format!("published, and run on viewer requests, {when}")
                 } else {
-                    "unchanged"
+                    "unchanged".to_owned()
                 }
             ));
         }
@@ -302,9 +312,9 @@ impl EdgeWork {
                     names.join(", ")
                 },
                 if self.headers_change {
-                    "written and attached, after the pages and before deletions"
+                    format!("written and attached, {when}")
                 } else {
-                    "unchanged"
+                    "unchanged".to_owned()
                 }
             ));
         }

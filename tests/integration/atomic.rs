@@ -409,6 +409,11 @@ fn an_atomic_dry_run_shows_the_switch_and_writes_nothing() {
         dry.stdout
     );
     assert!(dry.stderr.contains("a deploy creates it"), "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains("run on viewer requests, after the switch"),
+        "{}",
+        dry.stdout
+    );
     assert!(world.all_objects().is_empty());
     let stats = cloudfront.stats();
     assert_eq!(stats.get("kvs_post"), None, "{stats:?}");
