@@ -724,6 +724,8 @@ pub(crate) struct RollbackTarget {
     /// The release switched to, as recorded.
     pub(crate) release: Release,
     pointer: Pointer,
+    /// The newest record's id, which the rollback's own record sorts after.
+    newest: String,
 }
 
 /// The release a rollback of an atomic site switches `live` to: `to` (default: the one before
@@ -743,7 +745,7 @@ pub(crate) async fn rollback_target<S: ObjectStore, K: KeyValueStore>(
             kvs.name()
         )));
     };
-    let target = choose(store, site, to, &live.release).await?;
+    let (target, newest) = choose(store, site, to, &live.release).await?;
     let Some(atomic) = target.atomic.clone() else {
         return Err(Error::Usage(format!(
             "release `{}` was not an atomic release: it has no pointer to switch back to \
@@ -763,6 +765,7 @@ pub(crate) async fn rollback_target<S: ObjectStore, K: KeyValueStore>(
         live,
         release: target,
         pointer,
+        newest,
     })
 }
 
@@ -808,7 +811,7 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         return Ok(outcome(command, plan, None, None, switch));
     };
     let policy = Some(publish.lock);
-    let (switched, elapsed, mut result) =
+    let (switched, elapsed, (mut result, recorded)) =
         apply::under_lock(ports.store, site, "rollback", policy, async |fence| {
             fence.check()?;
             let expected = Some(target.live_value.as_str());
@@ -816,25 +819,40 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn, K: KeyValueStore>(
             let elapsed = started.elapsed();
             let mut result = ExecReport::default();
             copy_error_pages(ports.store, &plan, publish, &fence, &mut result).await?;
+            let record = rollback_record(target, &result);
+            fence.check()?;
+            apply::write_record(&**ports.store, &site.state_prefix, &record).await?;
             if let Some(edge) = ports.edge {
                 fence.check()?;
                 work.publish(edge).await?;
             }
-            Ok((switched, elapsed, result))
+            Ok((switched, elapsed, (result, record.id)))
         })
         .await?;
     switch.done(switched.etag, switched.writes, elapsed);
     result.elapsed = started.elapsed();
-    Ok(outcome(command, plan, Some(result), None, switch))
+    Ok(outcome(command, plan, Some(result), Some(recorded), switch))
 }
 
-/// The release a rollback switches to: `to`, else the newest recorded one older than `live`.
+/// The record of a rollback to `target`: a release of its own, newer than every record, whose
+/// objects and pointer are the target's (`releases` lists it as "rollback to ..."; `live`
+/// still names the target's folder).
+fn rollback_record(target: &RollbackTarget, result: &ExecReport) -> Release {
+    let now = SystemTime::now();
+    let id = crate::core::new_release::rollback_id(now, &target.release.id, &target.newest);
+    let current = BTreeMap::new();
+    let time = apply::record_time(now);
+    crate::core::new_release::of_rollback(&target.release, None, &current, result, id, time)
+}
+
+/// The release a rollback switches to: `to`, else the newest recorded one older than `live`;
+/// and the newest record's id.
 async fn choose<S: ObjectStore>(
     store: &Arc<S>,
     site: &Site,
     to: Option<&str>,
     live: &str,
-) -> Result<Release> {
+) -> Result<(Release, String)> {
     let records = survey::records(&**store, &site.state_prefix).await?;
     let ids: Vec<&str> = records
         .keys
@@ -851,9 +869,13 @@ async fn choose<S: ObjectStore>(
             None => format!("no release is recorded before the live one (`{live}`)"),
         }));
     };
-    read(store, site, id)
+    let newest = ids
+        .last()
+        .map_or_else(|| id.to_owned(), |newest| (*newest).to_owned());
+    let target = read(store, site, id)
         .await?
-        .ok_or_else(|| Error::Usage(format!("the record of release `{id}` cannot be read")))
+        .ok_or_else(|| Error::Usage(format!("the record of release `{id}` cannot be read")))?;
+    Ok((target, newest))
 }
 
 /// Refuses a target whose objects are not all in the bucket any more (pruned, deleted). Only
@@ -1269,15 +1291,34 @@ mod tests {
         .expect("rolled back");
         let first = made_live(&first);
         assert_eq!(made_live(&back), first);
-        assert!(back.plan.actions.is_empty() && back.release.is_none());
+        assert!(back.plan.actions.is_empty());
         assert_eq!(live(&kvs).release, first);
         let calls = store.calls();
         let written: Vec<&String> = calls[objects..]
             .iter()
             .filter(|c| c.starts_with("PutObject") || c.starts_with("CopyObject"))
-            .filter(|c| !c.ends_with(".shipfront/lock"))
+            .filter(|c| !c.contains(".shipfront/"))
             .collect();
         assert!(written.is_empty(), "{written:?}");
+        // The rollback's own record: newer than every other, the target's objects and pointer.
+        let id = back.release.expect("recorded");
+        let record = block_on(read(&store, &config.site, &id))
+            .expect("read")
+            .expect("written");
+        assert_eq!(record.message, Some(format!("rollback to {first}")));
+        let target = block_on(read(&store, &config.site, &first))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (record.objects, record.atomic),
+            (target.objects, target.atomic)
+        );
+        // The default target of the next rollback is still the one before the live release.
+        let again = block_on(rollback_target(&store, &kvs, &config.site, None)).unwrap_err();
+        assert!(
+            again.to_string().contains("no release is recorded before"),
+            "{again}"
+        );
         let updates = kvs.calls()[switches..]
             .iter()
             .filter(|c| c.starts_with("UpdateKeys"))
