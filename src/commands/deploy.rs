@@ -57,6 +57,9 @@ pub(crate) async fn deploy_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
              --invalidate and --wait have no effect",
         );
     }
+    // The bucket is read before the store may be created: a wrong bucket creates nothing.
+    let releases = format!("{}{}", config.site.prefix, crate::core::plan::RELEASES_DIR);
+    store.list_folders(&releases).await?;
     let name = config.site.key_value_store_name(&edge.distribution);
     let arn = atomic::key_value_store(&edge.cdn, &name, publish.dry_run).await?;
     let mut work = EdgeWork::of_deploy(config, tree, Some(&edge.origin_path))?;

@@ -396,6 +396,17 @@ fn an_atomic_dry_run_shows_the_switch_and_writes_nothing() {
         let run = world.shipfront(command).args(&["--atomic"]).run();
         run.fails(2, "pass --distribution-id ID too");
     }
+    // A bucket that does not exist stops the deploy before the store is created.
+    world
+        .shipfront_without_bucket("deploy")
+        .site(&site)
+        .distribution(&distribution)
+        .args(&["--atomic", "--bucket", "no-such-bucket-here"])
+        .cloudfront_via(&cloudfront)
+        .run()
+        .fails(1, "no-such-bucket-here");
+    let stats = cloudfront.stats();
+    assert_eq!(stats.get("post"), None, "nothing created: {stats:?}");
     let dry = world
         .shipfront("deploy")
         .site(&site)
