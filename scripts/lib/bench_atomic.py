@@ -167,7 +167,7 @@ def write_report(args, n, total, rows):
     lines = [
         "# Benchmarks: atomic releases against in-place deploys",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} with `{args.command}` on one machine ({os.cpu_count()} cores), against",
+        f"Measured {time.strftime('%Y-%m-%d')} with `{args.command.strip()}` on one machine ({os.cpu_count()} cores), against",
         "the moto S3 and CloudFront emulators, with the test proxy's stand-ins for CloudFront Functions",
         "and the KeyValueStore data plane (the emulator has neither), counting every request.",
         "",
@@ -195,8 +195,9 @@ def write_report(args, n, total, rows):
     lines += ratios + [
         "",
         "`s to the switch`: from the command's start to the KeyValueStore write that made the release",
-        "live (`switch.seconds` of `--json`). KeyValueStore writes are `kvs_post`; the S3 requests of a",
-        "rollback include the deploy lock's (a put and a delete).",
+        "live (`switch.seconds` of `--json`). KeyValueStore writes are `kvs_post`; the S3 requests of an",
+        "atomic rollback are the records' listing and reads, the target's folders' listing, the deploy",
+        "lock (a put and a delete) and the rollback's record (a put).",
         "",
     ]
     with open(args.out, "w") as f:
