@@ -1390,6 +1390,52 @@ mod tests {
         assert_eq!(folders(), [first, third].into_iter().collect());
     }
 
+    /// Hostile state: a `live` key shipfront did not write stops a deploy and a rollback before
+    /// any write, naming the key and the store; a record whose pointer was changed by hand
+    /// cannot be rolled back to.
+    #[test]
+    fn a_tampered_pointer_or_record_is_refused_before_any_write() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let first = made_live(&deployed(&store, &kvs, &v1()).expect("v1"));
+        made_live(&deployed(&store, &kvs, &v2()).expect("v2"));
+        let config = crate::run::fixtures::rollback_config();
+        // The record of the first release, its pointer replaced.
+        let key = release::record_key(&config.site.state_prefix, &first);
+        let mut record = block_on(read(&store, &config.site, &first))
+            .unwrap()
+            .unwrap();
+        if let Some(atomic) = record.atomic.as_mut() {
+            atomic.pointer = "not json".to_owned();
+        }
+        let body = serde_json::to_vec(&record).unwrap();
+        block_on(store.put_bytes(&key, body, "application/json", None)).unwrap();
+        let err = block_on(rollback_target(&store, &kvs, &config.site, None)).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(
+            err.to_string()
+                .contains("records no pointer shipfront wrote"),
+            "{err}"
+        );
+        // `live` replaced by something else.
+        kvs.put_now(LIVE_KEY, "{\"release\": 1}");
+        let calls = store.calls().len();
+        for err in [
+            deployed(&store, &kvs, &v1()).unwrap_err(),
+            block_on(rollback_target(&store, &kvs, &config.site, None)).unwrap_err(),
+        ] {
+            assert_eq!(err.exit_code(), 2, "{err}");
+            assert!(
+                err.to_string().contains("the `live` key of KeyValueStore"),
+                "{err}"
+            );
+        }
+        let writes = store.calls()[calls..]
+            .iter()
+            .filter(|c| c.starts_with("Put") || c.starts_with("Copy") || c.starts_with("Delete"))
+            .count();
+        assert_eq!(writes, 0, "{:?}", store.calls());
+    }
+
     /// Another deploy switched meanwhile: this one's switch is refused, theirs stands.
     #[test]
     fn a_concurrent_switch_is_detected_by_the_deploy() {
