@@ -19,6 +19,7 @@ pub mod commands;
 pub(crate) mod config;
 pub mod core;
 pub(crate) mod environment;
+pub mod js;
 pub mod run;
 pub mod store;
 

@@ -18,4 +18,5 @@ pub mod response_headers;
 pub mod routing;
 pub mod spa;
 pub mod verdicts;
+pub mod viewer;
 pub(crate) mod workflow;

@@ -405,6 +405,30 @@ pub trait ObjectStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<RemoteError>, RemoteError>> + Send;
 }
 
+/// A viewer-request function that did not run: it threw, or answered what CloudFront would
+/// refuse (a 502 there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionFailed(pub String);
+
+impl std::fmt::Display for FunctionFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The viewer-request function as CloudFront runs it, in an engine: what `shipfront serve`
+/// puts in front of every request.
+pub trait ViewerFunction: Send + Sync + 'static {
+    /// The function's answer to `request`.
+    ///
+    /// # Errors
+    /// The function threw, or answered neither a request nor a response.
+    fn run(
+        &self,
+        request: &crate::core::viewer::ViewerRequest,
+    ) -> Result<crate::core::viewer::ViewerAnswer, FunctionFailed>;
+}
+
 /// A KeyValueStore as the control plane describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KvsFacts {

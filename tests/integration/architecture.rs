@@ -17,6 +17,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("store", &["core", "store"]),
     // The SDK adapter: the ports and the pure core, never the command line or a command.
     ("aws", &["core", "store", "aws"]),
+    // The JavaScript engine adapter (the viewer-request function), likewise.
+    ("js", &["core", "store", "js"]),
     // Syntax only.
     ("cli", &[]),
     // What the run's surroundings say, read once.
@@ -32,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "core",
             "store",
             "aws",
+            "js",
             "cli",
             "environment",
             "config",

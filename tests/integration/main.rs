@@ -23,3 +23,4 @@ mod releases;
 mod rollback;
 mod routing;
 mod scale;
+mod serve;
