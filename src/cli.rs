@@ -22,7 +22,10 @@ impl Cli {
             Command::Doctor(a) => a.json,
             Command::Releases(a) => a.json,
             Command::Rollback(a) => a.publish.json,
-            Command::Init(_) | Command::Routing(_) | Command::Completions(_) => false,
+            Command::Init(_)
+            | Command::Routing(_)
+            | Command::Serve(_)
+            | Command::Completions(_) => false,
         }
     }
 
@@ -36,6 +39,7 @@ impl Cli {
             Command::Rollback(_) => "rollback",
             Command::Init(_) => "init",
             Command::Routing(_) => "routing",
+            Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
         }
     }
@@ -56,6 +60,9 @@ pub enum Command {
     /// Print the CloudFront Function that routes DIR's URLs at the edge: SPA deep links, clean
     /// URLs, trailing slashes and redirects, from a private S3 origin.
     Routing(RoutingArgs),
+    /// Serve DIR on 127.0.0.1 the way the distribution will after `deploy`: the routing function
+    /// run on every request, then the file it names with the deploy's headers
+    Serve(ServeArgs),
     /// Print the shell completion script for SHELL (README: Shell completions says where it goes).
     Completions(CompletionsArgs),
 }
@@ -79,6 +86,28 @@ pub struct RoutingArgs {
     /// The function of an atomic site, which reads the live release from the KeyValueStore
     #[arg(long)]
     pub atomic: bool,
+
+    /// Config file [default: ./shipfront.toml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Flags of `shipfront serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The build output folder
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub serving: ServingArgs,
+
+    /// Run an atomic site's function (its release pointer stood in for)
+    #[arg(long)]
+    pub atomic: bool,
+
+    /// Port on 127.0.0.1 (0: any free one)
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
 
     /// Config file [default: ./shipfront.toml when it exists]
     #[arg(long, value_name = "FILE")]

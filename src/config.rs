@@ -538,6 +538,37 @@ impl RoutingSettings {
     }
 }
 
+/// What `shipfront serve` serves and how: the routing as `shipfront routing` resolves it, the
+/// headers a deploy would store, and the port.
+#[derive(Debug, Clone)]
+pub(crate) struct ServeSettings {
+    pub(crate) routing: RoutingSettings,
+    pub(crate) headers: HeaderPolicy,
+    pub(crate) port: u16,
+}
+
+impl ServeSettings {
+    /// Resolves the flags of `shipfront serve`.
+    ///
+    /// # Errors
+    /// A bad flag, config value or `_redirects` line, naming it.
+    pub(crate) fn resolve(args: crate::cli::ServeArgs) -> Result<Self> {
+        let (file, _) = find_file(args.config.as_deref())?;
+        let headers = header_policy(file.rules)?;
+        let routing = RoutingSettings::resolve(crate::cli::RoutingArgs {
+            dir: args.dir,
+            serving: args.serving,
+            atomic: args.atomic,
+            config: args.config,
+        })?;
+        Ok(ServeSettings {
+            routing,
+            headers,
+            port: args.port,
+        })
+    }
+}
+
 /// The state prefix the config file implies, as `Site` resolves it, for a command that needs
 /// no bucket.
 fn file_state_prefix(file: &FileConfig) -> Result<String> {

@@ -24,7 +24,9 @@ pub mod run;
 pub mod store;
 
 use crate::cli::{Cli, Command};
-use crate::config::{DeployConfig, DoctorConfig, ReleasesConfig, RollbackConfig, RoutingSettings};
+use crate::config::{
+    DeployConfig, DoctorConfig, ReleasesConfig, RollbackConfig, RoutingSettings, ServeSettings,
+};
 use crate::core::error::{Error, Result};
 
 /// Runs one command to completion on a fresh runtime.
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Command::Init(args) => commands::init::run(args),
             Command::Routing(args) => commands::routing::run(&RoutingSettings::resolve(args)?),
+            Command::Serve(args) => commands::serve::run(ServeSettings::resolve(args)?).await,
             Command::Completions(args) => commands::completions::run(args.shell),
         }
     })

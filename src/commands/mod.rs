@@ -11,6 +11,7 @@ pub(crate) mod init;
 pub(crate) mod releases;
 pub(crate) mod rollback;
 pub(crate) mod routing;
+pub(crate) mod serve;
 
 use std::sync::Arc;
 

@@ -3,11 +3,22 @@
 
 use crate::config::RoutingSettings;
 use crate::core::error::{Error, Result};
+use crate::core::objects::LocalTree;
 use crate::core::routing;
 use crate::run::{output, scan};
 
 /// Prints the routing function of the build folder (for review, and for tests that run it).
 pub(crate) fn run(settings: &RoutingSettings) -> Result<()> {
+    let (_, source) = scan_and_generate(settings)?;
+    output::to_stdout(|out| out.write_all(source.as_bytes()))
+}
+
+/// The build folder as a deploy scans it, and the routing function a deploy would publish for
+/// it (`serve` runs the very same).
+///
+/// # Errors
+/// A folder that cannot be scanned, an SPA without its fallback page, a function too large.
+pub(crate) fn scan_and_generate(settings: &RoutingSettings) -> Result<(LocalTree, String)> {
     let options = scan::ScanOptions::as_deployed(settings.excludes.clone());
     let tree = scan::scan(&settings.dir, &options)?;
     if let routing::Mode::Spa { fallback } = &settings.routing.mode
@@ -30,5 +41,5 @@ pub(crate) fn run(settings: &RoutingSettings) -> Result<()> {
         routing::function_source(rels, &settings.routing)
     }
     .map_err(|e| Error::Usage(e.to_string()))?;
-    output::to_stdout(|out| out.write_all(source.as_bytes()))
+    Ok((tree, source))
 }

@@ -166,3 +166,101 @@ fn a_function_that_throws_or_does_not_load_says_why() {
         .unwrap_err();
     assert!(err.0.contains("KeyNotFound: live"), "{err}");
 }
+
+/// One HTTP/1.1 request to `port`: the status, the `location` header and the body.
+fn get(port: u16, method: &str, target: &str) -> (u16, Option<String>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let location = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("location")
+            .then(|| value.trim().to_owned())
+    });
+    (status, location, raw[split + 4..].to_vec())
+}
+
+/// `shipfront serve` over HTTP, for real framework builds: every request of the routing tables
+/// gets what the function (run in Node, as `shipfront routing` prints it) says, and the file it
+/// names, whose body is that file's; the access log has a line per request.
+#[test]
+fn serve_answers_every_fixture_url_as_the_function_says() {
+    for framework in ["astro", "next", "hugo"] {
+        let world = crate::harness::World::without_bucket("serve");
+        let site = crate::harness::Site::new();
+        let rels = fixture_version(framework, 1);
+        for rel in &rels {
+            site.file(rel, rel);
+        }
+        let dir = site.path().to_str().unwrap().to_owned();
+        let source = world
+            .shipfront_without_bucket("routing")
+            .args(&[&dir])
+            .ok()
+            .stdout;
+        let targets = requests(&rels);
+        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+        let expected = run_in_node_with_kvs(&source, &targets, &BTreeMap::new());
+        let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_shipfront"))
+            .args(["serve", &dir, "--port", "0"])
+            .current_dir(world.workdir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(server.stdout.take().unwrap());
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        let port: u16 = line
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        for (target, want) in targets.iter().zip(&expected) {
+            let (status, location, body) = get(port, "GET", target);
+            let path = target.split('?').next().unwrap_or(target);
+            let named = match want.as_str() {
+                "pass" => Some(path),
+                w => w.strip_prefix("rewrite "),
+            };
+            match named {
+                Some(uri) => {
+                    let rel = percent_encoding::percent_decode_str(uri.trim_start_matches('/'))
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    if rels.contains(&rel) {
+                        assert_eq!(
+                            (status, body),
+                            (200, rel.into_bytes()),
+                            "{framework} {target}"
+                        );
+                    } else {
+                        assert_eq!(status, 404, "{framework} {target} -> {want}");
+                    }
+                }
+                None => {
+                    let (code, to) = want.split_once(' ').unwrap_or((want, ""));
+                    assert_eq!(status.to_string(), code, "{framework} {target}");
+                    assert_eq!(location.unwrap_or_default(), to, "{framework} {target}");
+                }
+            }
+        }
+        server.kill().unwrap();
+        let output = server.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(log.lines().count(), targets.len(), "{log}");
+    }
+}
