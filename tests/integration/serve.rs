@@ -264,3 +264,30 @@ fn serve_answers_every_fixture_url_as_the_function_says() {
         assert_eq!(log.lines().count(), targets.len(), "{log}");
     }
 }
+
+/// Bad input stops `serve` before it listens, naming what to fix: a port in use, a folder that
+/// does not exist, a mistyped flag.
+#[test]
+fn serve_refuses_a_port_in_use_and_a_missing_folder() {
+    let world = crate::harness::World::without_bucket("serve-bad");
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    world
+        .shipfront_without_bucket("serve")
+        .args(&[&dir, "--port", &port])
+        .run()
+        .fails(2, &format!("cannot listen on 127.0.0.1:{port}"));
+    world
+        .shipfront_without_bucket("serve")
+        .args(&["no-such-folder"])
+        .run()
+        .fails(2, "no-such-folder");
+    world
+        .shipfront_without_bucket("serve")
+        .args(&[&dir, "--prot", "1"])
+        .run()
+        .fails(2, "--port");
+}
