@@ -33,6 +33,9 @@ struct Served {
     evidence: Evidence,
     /// An atomic site's release folder as the function rewrites to it (`_releases/local/`).
     release_folder: Option<String>,
+    /// The build's 404 page, which the distribution answers a missing key with when its error
+    /// responses are set as `doctor` advises (403 and 404 -> the page, status 404).
+    not_found_page: Option<String>,
 }
 
 /// Runs `shipfront serve` until Ctrl-C.
@@ -70,6 +73,10 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
             .collect(),
         headers: settings.headers.clone(),
         evidence,
+        not_found_page: ["404.html", "404/index.html"]
+            .into_iter()
+            .find(|page| tree.files.iter().any(|f| f.rel == *page))
+            .map(str::to_owned),
         release_folder: settings
             .routing
             .atomic
@@ -169,8 +176,9 @@ async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<F
 }
 
 /// The file the function's `uri` names (an atomic site's release folder stands for the build),
-/// with the headers a deploy stores; 304 when `If-None-Match` names its ETag; 404 when the
-/// build has no such file.
+/// with the headers a deploy stores; 304 when `If-None-Match` names its ETag. A file the build
+/// does not have is answered with its 404 page (status 404), as the distribution's error
+/// responses do when set as `doctor` advises; without one, a plain 404.
 async fn file_response(
     served: &Served,
     uri: &str,
@@ -186,12 +194,18 @@ async fn file_response(
             .to_owned(),
         None => path,
     };
+    let (rel, status) = match (served.files.contains_key(&rel), &served.not_found_page) {
+        (true, _) => (rel, StatusCode::OK),
+        (false, Some(page)) => (page.clone(), StatusCode::NOT_FOUND),
+        (false, None) => return error(StatusCode::NOT_FOUND),
+    };
     let Some(file) = served.files.get(&rel) else {
         return error(StatusCode::NOT_FOUND);
     };
     let headers = served.headers.headers_for(&rel, &served.evidence);
     let etag = format!("\"{}\"", crate::core::etag::hex(&file.md5));
     let response = Response::builder()
+        .status(status)
         .header(hyper::header::CONTENT_TYPE, headers.content_type.as_str())
         .header(hyper::header::CACHE_CONTROL, headers.cache_control.as_str())
         .header(hyper::header::ETAG, &etag);
@@ -203,7 +217,7 @@ async fn file_response(
             v.split(',')
                 .any(|tag| tag.trim() == etag || tag.trim() == "*")
         });
-    if unchanged {
+    if unchanged && status == StatusCode::OK {
         return response
             .status(StatusCode::NOT_MODIFIED)
             .body(Full::default());

@@ -192,6 +192,28 @@ fn get(port: u16, method: &str, target: &str) -> (u16, Option<String>, Vec<u8>) 
     (status, location, raw[split + 4..].to_vec())
 }
 
+/// `shipfront serve DIR --port 0` started where `world` works, once it said where it listens:
+/// the process (its access log on stderr) and the port.
+fn start(world: &crate::harness::World, dir: &str) -> (std::process::Child, u16) {
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_shipfront"))
+        .args(["serve", dir, "--port", "0"])
+        .current_dir(world.workdir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(server.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let port = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (server, port)
+}
+
 /// `shipfront serve` over HTTP, for real framework builds: every request of the routing tables
 /// gets what the function (run in Node, as `shipfront routing` prints it) says, and the file it
 /// names, whose body is that file's; the access log has a line per request.
@@ -213,22 +235,7 @@ fn serve_answers_every_fixture_url_as_the_function_says() {
         let targets = requests(&rels);
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
         let expected = run_in_node_with_kvs(&source, &targets, &BTreeMap::new());
-        let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_shipfront"))
-            .args(["serve", &dir, "--port", "0"])
-            .current_dir(world.workdir.path())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let mut out = std::io::BufReader::new(server.stdout.take().unwrap());
-        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-        let port: u16 = line
-            .split("127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let (mut server, port) = start(&world, &dir);
         for (target, want) in targets.iter().zip(&expected) {
             let (status, location, body) = get(port, "GET", target);
             let path = target.split('?').next().unwrap_or(target);
@@ -290,4 +297,21 @@ fn serve_refuses_a_port_in_use_and_a_missing_folder() {
         .args(&[&dir, "--prot", "1"])
         .run()
         .fails(2, "--port");
+}
+
+/// A key the build does not have is answered with the build's 404 page and status 404, as the
+/// distribution's error responses do when set as doctor advises; the page itself is a 200.
+#[test]
+fn a_missing_file_gets_the_builds_404_page() {
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home").file("404.html", "not here");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let world = crate::harness::World::without_bucket("serve-404");
+    let (mut server, port) = start(&world, &dir);
+    let (status, _, body) = get(port, "GET", "/missing.js");
+    assert_eq!((status, body), (404, b"not here".to_vec()));
+    let (status, _, body) = get(port, "GET", "/404.html");
+    assert_eq!((status, body), (200, b"not here".to_vec()));
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
