@@ -544,6 +544,8 @@ impl RoutingSettings {
 pub(crate) struct ServeSettings {
     pub(crate) routing: RoutingSettings,
     pub(crate) headers: HeaderPolicy,
+    /// `[headers]`: what the response headers policy adds to every response.
+    pub(crate) response_headers: Option<crate::core::response_headers::ResponseHeaders>,
     pub(crate) port: u16,
 }
 
@@ -554,6 +556,13 @@ impl ServeSettings {
     /// A bad flag, config value or `_redirects` line, naming it.
     pub(crate) fn resolve(args: crate::cli::ServeArgs) -> Result<Self> {
         let (file, _) = find_file(args.config.as_deref())?;
+        let response_headers = match &file.headers {
+            Some(table) => Some(
+                crate::core::response_headers::parse(table)
+                    .map_err(|errors| Error::Usage(errors.join("; ")))?,
+            ),
+            None => None,
+        };
         let headers = header_policy(file.rules)?;
         let routing = RoutingSettings::resolve(crate::cli::RoutingArgs {
             dir: args.dir,
@@ -564,6 +573,7 @@ impl ServeSettings {
         Ok(ServeSettings {
             routing,
             headers,
+            response_headers,
             port: args.port,
         })
     }

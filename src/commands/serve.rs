@@ -33,6 +33,9 @@ struct Served {
     evidence: Evidence,
     /// An atomic site's release folder as the function rewrites to it (`_releases/local/`).
     release_folder: Option<String>,
+    /// `[headers]`, added to every response as the response headers policy adds them
+    /// (overriding what the origin sent).
+    added: Vec<(String, String)>,
     /// The build's 404 page, which the distribution answers a missing key with when its error
     /// responses are set as `doctor` advises (403 and 404 -> the page, status 404).
     not_found_page: Option<String>,
@@ -73,6 +76,11 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
             .collect(),
         headers: settings.headers.clone(),
         evidence,
+        added: settings
+            .response_headers
+            .as_ref()
+            .map(crate::core::response_headers::ResponseHeaders::lines)
+            .unwrap_or_default(),
         not_found_page: ["404.html", "404/index.html"]
             .into_iter()
             .find(|page| tree.files.iter().any(|f| f.rel == *page))
@@ -162,8 +170,16 @@ async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<F
             error(StatusCode::INTERNAL_SERVER_ERROR),
         ),
     };
-    let response =
+    let mut response =
         response.unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR).unwrap_or_default());
+    for (name, value) in &served.added {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::try_from(name.as_str()),
+            hyper::header::HeaderValue::try_from(value.as_str()),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     let bytes = hyper::body::Body::size_hint(response.body())
         .exact()
         .unwrap_or(0);

@@ -315,3 +315,42 @@ fn a_missing_file_gets_the_builds_404_page() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// `[headers]` of shipfront.toml are added to every response, files, redirects and 404s alike,
+/// as the response headers policy adds them at the edge.
+#[test]
+fn the_response_headers_of_the_config_are_on_every_answer() {
+    use std::io::{Read, Write};
+    let world = crate::harness::World::without_bucket("serve-headers");
+    std::fs::write(
+        world.workdir.path().join("shipfront.toml"),
+        "[headers]\nContent-Security-Policy = \"default-src 'self'\"\nX-Content-Type-Options = \"nosniff\"\n",
+    )
+    .unwrap();
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home")
+        .file("about/index.html", "about");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let (mut server, port) = start(&world, &dir);
+    for target in ["/", "/about", "/missing.js"] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "HEAD {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = String::new();
+        stream.read_to_string(&mut head).unwrap();
+        let head = head.to_ascii_lowercase();
+        assert!(
+            head.contains("content-security-policy: default-src 'self'"),
+            "{target}: {head}"
+        );
+        assert!(
+            head.contains("x-content-type-options: nosniff"),
+            "{target}: {head}"
+        );
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
