@@ -198,6 +198,17 @@ impl Site {
             .unwrap_or_else(|| crate::core::atomic::store_name(distribution))
     }
 
+    /// Refuses an atomic site without a distribution: what the command `does` at CloudFront
+    /// needs one.
+    fn needs_distribution(&self, distribution: Option<&String>, does: &str) -> Result<()> {
+        if self.atomic && distribution.is_none() {
+            return Err(Error::Usage(format!(
+                "--atomic (atomic = true) {does}: pass --distribution-id ID too"
+            )));
+        }
+        Ok(())
+    }
+
     /// `s3://bucket/prefix`, for messages.
     #[must_use]
     pub(crate) fn target(&self) -> String {
@@ -750,13 +761,10 @@ impl ReleasesConfig {
             .or(file.distribution_id)
             .map(|d| d.trim().to_owned())
             .filter(|d| !d.is_empty());
-        if site.atomic && distribution_id.is_none() {
-            return Err(Error::Usage(
-                "an atomic site's live release is the one its KeyValueStore points at: pass \
-                 --distribution-id ID too"
-                    .to_owned(),
-            ));
-        }
+        site.needs_distribution(
+            distribution_id.as_ref(),
+            "reads the live release from the KeyValueStore at CloudFront",
+        )?;
         Ok(ReleasesConfig {
             site,
             json: args.json,
@@ -779,13 +787,10 @@ impl RollbackConfig {
     pub(crate) fn resolve(args: crate::cli::RollbackArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
         let publish = Publish::resolve(args.publish, &file)?;
-        if site.atomic && publish.distribution_id.is_none() {
-            return Err(Error::Usage(
-                "--atomic (atomic = true) rolls back by switching the KeyValueStore pointer at \
-                 CloudFront: pass --distribution-id ID too"
-                    .to_owned(),
-            ));
-        }
+        site.needs_distribution(
+            publish.distribution_id.as_ref(),
+            "rolls back by switching the KeyValueStore pointer at CloudFront",
+        )?;
         Ok(RollbackConfig {
             publish,
             site,
@@ -869,13 +874,10 @@ fn deploy_routing(
     (spa, spa_fallback): (bool, &str),
     file: &FileConfig,
 ) -> Result<Option<crate::core::routing::RoutingConfig>> {
-    if site.atomic && distribution.is_none() {
-        return Err(Error::Usage(
-            "--atomic (atomic = true) switches releases in shipfront's routing function at \
-             CloudFront: pass --distribution-id ID too"
-                .to_owned(),
-        ));
-    }
+    site.needs_distribution(
+        distribution,
+        "switches releases in shipfront's routing function at CloudFront",
+    )?;
     if !args.routing && !file.routing.unwrap_or(false) && !site.atomic {
         return Ok(None);
     }

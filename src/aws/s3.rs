@@ -71,6 +71,19 @@ pub struct S3Store {
 }
 
 impl S3Store {
+    /// A `ListObjectsV2` of `prefix` in the bucket, keys URL-encoded so any key lists back,
+    /// control characters too (XML cannot carry them as they are).
+    fn list_request(
+        &self,
+        prefix: &str,
+    ) -> aws_sdk_s3::operation::list_objects_v2::builders::ListObjectsV2FluentBuilder {
+        self.client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .encoding_type(EncodingType::Url)
+    }
+
     /// A store for `bucket`. Integrity comes from the `Content-MD5` of the scan (which S3
     /// checks), so the SDK's own streaming checksums are turned off: they are computed while
     /// sending and would bless a file that changed after the scan. For the same reason
@@ -572,12 +585,8 @@ impl ObjectStore for S3Store {
             let mut token: Option<String> = None;
             loop {
                 let page = super::send!(
-                    self.client
-                        .list_objects_v2()
-                        .bucket(&self.bucket)
-                        .prefix(prefix)
+                    self.list_request(prefix)
                         .delimiter("/")
-                        .encoding_type(EncodingType::Url)
                         .set_continuation_token(token.take())
                 )?;
                 let encoded = page.encoding_type() == Some(&EncodingType::Url);
@@ -605,13 +614,7 @@ impl ObjectStore for S3Store {
             let mut token: Option<String> = None;
             loop {
                 let page = super::send!(
-                    self.client
-                        .list_objects_v2()
-                        .bucket(&self.bucket)
-                        .prefix(prefix)
-                        // Keys come URL-encoded, so any key lists back, control characters too
-                        // (XML cannot carry them as they are).
-                        .encoding_type(EncodingType::Url)
+                    self.list_request(prefix)
                         // Only the first page: later ones continue from their token.
                         .set_start_after(after.filter(|_| token.is_none()).map(str::to_owned))
                         .set_continuation_token(token.take())
