@@ -95,23 +95,28 @@ pub struct RoutingArgs {
 /// Flags of `shipfront serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The build output folder
-    pub dir: PathBuf,
+    /// The build output folder; without it, the bucket's live release (--bucket)
+    pub dir: Option<PathBuf>,
 
     #[command(flatten)]
     pub serving: ServingArgs,
 
-    /// Run an atomic site's function (its release pointer stood in for)
-    #[arg(long)]
-    pub atomic: bool,
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// Serve this recorded release of the bucket instead of the live one (`shipfront releases`
+    /// lists them)
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+
+    /// With --bucket: answer errors with this distribution's custom error responses and `/` with
+    /// its default root object [default: as doctor advises]
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
 
     /// Port on 127.0.0.1 (0: any free one)
     #[arg(long, default_value_t = 8787)]
     pub port: u16,
-
-    /// Config file [default: ./shipfront.toml when it exists]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 }
 
 /// Flags of `shipfront init`.

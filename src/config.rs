@@ -549,24 +549,73 @@ impl RoutingSettings {
     }
 }
 
-/// What `shipfront serve` serves and how: the routing as `shipfront routing` resolves it, the
-/// headers a deploy would store, and the port.
+/// What `shipfront serve` serves and how, and on which port.
 #[derive(Debug, Clone)]
 pub(crate) struct ServeSettings {
-    pub(crate) routing: RoutingSettings,
-    pub(crate) headers: HeaderPolicy,
-    /// `[headers]`: what the response headers policy adds to every response.
-    pub(crate) response_headers: Option<crate::core::response_headers::ResponseHeaders>,
+    pub(crate) source: ServeSource,
     pub(crate) port: u16,
 }
 
+/// Where `shipfront serve` takes the site from.
+#[derive(Debug, Clone)]
+pub(crate) enum ServeSource {
+    /// A build folder, routed as `shipfront routing` resolves it, with the headers a deploy
+    /// would store and `[headers]`, the response headers policy's.
+    Folder {
+        routing: RoutingSettings,
+        headers: HeaderPolicy,
+        response_headers: Option<crate::core::response_headers::ResponseHeaders>,
+    },
+    /// A bucket's release as recorded: the live one, or `release`; the distribution's error
+    /// responses when `distribution_id` is known.
+    Bucket {
+        site: Site,
+        release: Option<String>,
+        distribution_id: Option<String>,
+    },
+}
+
 impl ServeSettings {
-    /// Resolves the flags of `shipfront serve`.
+    /// Resolves the flags of `shipfront serve`: a folder when DIR is given, else the bucket.
     ///
     /// # Errors
-    /// A bad flag, config value or `_redirects` line, naming it.
+    /// A bad flag, config value or `_redirects` line, naming it; routing flags or `--release`
+    /// with the other source.
     pub(crate) fn resolve(args: crate::cli::ServeArgs) -> Result<Self> {
-        let (file, _) = find_file(args.config.as_deref())?;
+        let port = args.port;
+        let Some(dir) = args.dir else {
+            let serving = &args.serving;
+            if serving.spa || serving.spa_fallback.is_some() || serving.trailing_slash.is_some() {
+                return Err(Error::Usage(
+                    "--spa, --spa-fallback and --trailing-slash route a build folder: a \
+                     bucket's release is served with the routing it was deployed with"
+                        .to_owned(),
+                ));
+            }
+            let (site, file) = Site::resolve(args.site)?;
+            let distribution_id = args
+                .distribution_id
+                .or(file.distribution_id)
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty());
+            let release = args.release.map(|r| r.trim().to_owned());
+            return Ok(ServeSettings {
+                source: ServeSource::Bucket {
+                    site,
+                    release,
+                    distribution_id,
+                },
+                port,
+            });
+        };
+        if let Some(release) = args.release {
+            return Err(Error::Usage(format!(
+                "--release {release} serves a release from the bucket: drop the folder `{}` \
+                 and pass --bucket",
+                dir.display()
+            )));
+        }
+        let (file, _) = find_file(args.site.config.as_deref())?;
         let response_headers = match &file.headers {
             Some(table) => Some(
                 crate::core::response_headers::parse(table)
@@ -576,16 +625,18 @@ impl ServeSettings {
         };
         let headers = header_policy(file.rules)?;
         let routing = RoutingSettings::resolve(crate::cli::RoutingArgs {
-            dir: args.dir,
+            dir,
             serving: args.serving,
-            atomic: args.atomic,
-            config: args.config,
+            atomic: args.site.atomic,
+            config: args.site.config,
         })?;
         Ok(ServeSettings {
-            routing,
-            headers,
-            response_headers,
-            port: args.port,
+            source: ServeSource::Folder {
+                routing,
+                headers,
+                response_headers,
+            },
+            port,
         })
     }
 }

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::core::etag::{MultipartDigest, hex};
 use crate::core::object_headers::Headers;
-use crate::core::objects::{RemoteListing, RemoteObject, StoredHeaders, Versions};
+use crate::core::objects::{RemoteListing, RemoteObject, StoredHeaders, StoredObject, Versions};
 use crate::core::verdicts::BucketFacts;
 use crate::store::{Condition, ObjectStore, PutFile, RemoteError, RemoteFailure, WriteOutcome};
 
@@ -729,6 +729,41 @@ impl ObjectStore for S3Store {
         self.context("GetObject", Some(key), async {
             let out = super::send!(self.client.get_object().bucket(&self.bucket).key(key))?;
             read_whole(out.body, out.content_length, key).await
+        })
+        .await
+    }
+
+    async fn get_object(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<StoredObject>, RemoteError> {
+        self.context("GetObject", Some(key), async {
+            let request = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .set_version_id(version_id.map(str::to_owned));
+            let out = match request.send().await {
+                Ok(out) => out,
+                Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+                Err(SdkError::ServiceError(e)) if e.err().code() == Some("NoSuchVersion") => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(super::classify(&e)),
+            };
+            let headers = StoredHeaders {
+                content_type: out.content_type().unwrap_or_default().to_owned(),
+                cache_control: out.cache_control().unwrap_or_default().to_owned(),
+            };
+            let etag = out.e_tag().map(strip_quotes).unwrap_or_default();
+            let body = read_whole(out.body, out.content_length, key).await?;
+            Ok(Some(StoredObject {
+                body,
+                headers,
+                etag,
+            }))
         })
         .await
     }

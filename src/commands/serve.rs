@@ -1,10 +1,13 @@
 //! `shipfront serve`: the edge on localhost. Every request goes through the very routing
 //! function a deploy publishes, run in the embedded engine; what it lets through is answered
-//! with the file of the build it names, with the Content-Type and Cache-Control a deploy would
-//! store, an ETag and 304s. One access-log line per request on stderr.
+//! with the object it names (from a build folder, with the headers a deploy would store, or
+//! from the bucket, as a release recorded it), then as CloudFront delivers it: custom error
+//! responses, `[headers]`, ETag and 304, ranges, compression. One access-log line per request.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,84 +15,72 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
-use crate::config::ServeSettings;
+use crate::config::{RoutingSettings, ServeSettings, ServeSource, Site};
+use crate::core::delivery::{self, Part};
 use crate::core::error::{Error, Result};
 use crate::core::fingerprint::Evidence;
 use crate::core::object_headers::HeaderPolicy;
-use crate::core::objects::LocalFile;
+use crate::core::objects::{LocalFile, StoredHeaders, StoredObject};
+use crate::core::release::{self, Release};
+use crate::core::response_headers::ResponseHeaders;
+use crate::core::spa::ErrorResponse;
 use crate::core::viewer::{ViewerAnswer, ViewerRequest};
-use crate::run::output;
-use crate::store::ViewerFunction;
+use crate::run::{output, survey};
+use crate::store::{Cdn, ObjectStore, ViewerFunction};
 
-/// The release id an atomic site's function is pointed at locally.
+/// The release id an atomic site's function is pointed at when a build folder is served.
 const LOCAL_RELEASE: &str = "local";
+
+/// An object the origin answered with; None when it has none at that path.
+type Fetching = Pin<Box<dyn Future<Output = Result<Option<StoredObject>>> + Send>>;
+
+/// How the origin is asked for the object at a path (percent-decoded, no leading `/`).
+type Fetch = Box<dyn Fn(String) -> Fetching + Send + Sync>;
 
 /// What every request is answered from.
 struct Served {
-    function: crate::js::QuickJs,
-    /// The build's files by their path.
-    files: BTreeMap<String, Arc<LocalFile>>,
-    headers: HeaderPolicy,
-    evidence: Evidence,
-    /// An atomic site's release folder as the function rewrites to it (`_releases/local/`).
-    release_folder: Option<String>,
+    /// The routing function; None when the release served was deployed without one.
+    function: Option<crate::js::QuickJs>,
+    fetch: Fetch,
+    /// What the origin answers for a path it has no object at: 404 for a folder; 403 for S3
+    /// behind Origin Access Control, which may not list the bucket.
+    missing: u16,
+    /// The distribution's custom error responses (or those `doctor` advises).
+    error_responses: Vec<ErrorResponse>,
+    /// The distribution's default root object, for `/` when no function rewrites it.
+    root_object: Option<String>,
     /// `[headers]`, added to every response as the response headers policy adds them
     /// (overriding what the origin sent).
     added: Vec<(String, String)>,
-    /// The build's 404 page, which the distribution answers a missing key with when its error
-    /// responses are set as `doctor` advises (403 and 404 -> the page, status 404).
-    not_found_page: Option<String>,
 }
 
 /// Runs `shipfront serve` until Ctrl-C.
 pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
-    let routing = settings.routing.clone();
-    let (tree, source) =
-        tokio::task::spawn_blocking(move || super::routing::scan_and_generate(&routing))
-            .await
-            .map_err(|e| Error::Internal(format!("scan task failed: {e}")))??;
-    let rels: Vec<&str> = tree.files.iter().map(|f| f.rel.as_str()).collect();
-    let evidence = Evidence::new(rels.iter().copied());
-    let mut kvs = BTreeMap::new();
-    if settings.routing.atomic {
-        // The pointer a deploy of this build would write, at a local release.
-        let placement = crate::core::atomic::place(rels.iter().copied(), &evidence, LOCAL_RELEASE);
-        kvs.insert(
-            crate::core::atomic::LIVE_KEY.to_owned(),
-            placement.pointer(LOCAL_RELEASE).value(),
-        );
-        for uri in &placement.exceptions {
-            kvs.insert(
-                crate::core::atomic::exception_key(LOCAL_RELEASE, uri),
-                "1".to_owned(),
-            );
+    let (served, what) = match settings.source {
+        ServeSource::Folder {
+            routing,
+            headers,
+            response_headers,
+        } => {
+            let what = routing.dir.display().to_string();
+            (
+                from_folder(routing, headers, response_headers.as_ref()).await?,
+                what,
+            )
         }
-    }
-    let function = crate::js::QuickJs::load(&source, &kvs)
-        .map_err(|e| Error::Usage(format!("the routing function does not run: {e}")))?;
-    let served = Arc::new(Served {
-        function,
-        files: tree
-            .files
-            .iter()
-            .map(|f| (f.rel.clone(), Arc::clone(f)))
-            .collect(),
-        headers: settings.headers.clone(),
-        evidence,
-        added: settings
-            .response_headers
-            .as_ref()
-            .map(crate::core::response_headers::ResponseHeaders::lines)
-            .unwrap_or_default(),
-        not_found_page: ["404.html", "404/index.html"]
-            .into_iter()
-            .find(|page| tree.files.iter().any(|f| f.rel == *page))
-            .map(str::to_owned),
-        release_folder: settings
-            .routing
-            .atomic
-            .then(|| format!("{}{LOCAL_RELEASE}/", crate::core::plan::RELEASES_DIR)),
-    });
+        ServeSource::Bucket {
+            site,
+            release,
+            distribution_id,
+        } => {
+            let (sdk, store) = crate::aws::connect(&site.bucket, &site.aws).await?;
+            let cdn = distribution_id
+                .as_ref()
+                .map(|id| (crate::aws::CloudFrontCdn::new(&sdk), id.as_str()));
+            let served = from_bucket(Arc::new(store), cdn, &site, release.as_deref()).await?;
+            (served.0, served.1)
+        }
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
         .await
         .map_err(|e| {
@@ -100,11 +91,233 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         })?;
     let address = listener.local_addr().map_err(Error::Output)?;
     output::line(&format!(
-        "serving {} at http://{address}/ as the distribution would (Ctrl-C stops)",
-        settings.routing.dir.display()
+        "serving {what} at http://{address}/ as the distribution would (Ctrl-C stops)"
     ));
-    accept(&listener, &served).await;
+    accept(&listener, &Arc::new(served)).await;
     Ok(())
+}
+
+/// A build folder as a deploy would leave it: its routing function (an atomic site's pointed
+/// at a local release), each file with the headers a deploy stores, the 404 page as `doctor`
+/// advises the error responses.
+async fn from_folder(
+    settings: RoutingSettings,
+    headers: HeaderPolicy,
+    response_headers: Option<&ResponseHeaders>,
+) -> Result<Served> {
+    let atomic = settings.atomic;
+    let (tree, source) =
+        tokio::task::spawn_blocking(move || super::routing::scan_and_generate(&settings))
+            .await
+            .map_err(|e| Error::Internal(format!("scan task failed: {e}")))??;
+    let rels: Vec<&str> = tree.files.iter().map(|f| f.rel.as_str()).collect();
+    let evidence = Evidence::new(rels.iter().copied());
+    let mut kvs = BTreeMap::new();
+    if atomic {
+        // The pointer a deploy of this build would write, at a local release.
+        let placement = crate::core::atomic::place(rels.iter().copied(), &evidence, LOCAL_RELEASE);
+        let exceptions: Vec<String> = placement
+            .exceptions
+            .iter()
+            .map(|uri| crate::core::atomic::exception_key(LOCAL_RELEASE, uri))
+            .collect();
+        kvs = local_store(&placement.pointer(LOCAL_RELEASE).value(), &exceptions);
+    }
+    let not_found_page = ["404.html", "404/index.html"]
+        .into_iter()
+        .find(|page| rels.contains(page));
+    let files: BTreeMap<String, Arc<LocalFile>> = tree
+        .files
+        .iter()
+        .map(|f| (f.rel.clone(), Arc::clone(f)))
+        .collect();
+    let release_folder =
+        atomic.then(|| format!("{}{LOCAL_RELEASE}/", crate::core::plan::RELEASES_DIR));
+    let folder = Arc::new((files, headers, evidence, release_folder));
+    let fetch: Fetch = Box::new(move |path| {
+        let folder = Arc::clone(&folder);
+        Box::pin(async move {
+            let (files, headers, evidence, release_folder) = &*folder;
+            let rel = match release_folder {
+                Some(prefix) => path.strip_prefix(prefix.as_str()).unwrap_or(&path),
+                None => &path,
+            };
+            let Some(file) = files.get(rel) else {
+                return Ok(None);
+            };
+            let chosen = headers.headers_for(rel, evidence);
+            let body = tokio::fs::read(&file.path)
+                .await
+                .map_err(|e| Error::Unreadable {
+                    path: file.path.clone(),
+                    source: e,
+                })?;
+            Ok(Some(StoredObject {
+                body,
+                headers: StoredHeaders {
+                    content_type: chosen.content_type.as_str().to_owned(),
+                    cache_control: chosen.cache_control.as_str().to_owned(),
+                },
+                etag: crate::core::etag::hex(&file.md5),
+            }))
+        })
+    });
+    Ok(Served {
+        function: Some(load(&source, &kvs)?),
+        fetch,
+        missing: 404,
+        error_responses: delivery::advised_error_responses(not_found_page),
+        root_object: None,
+        added: response_headers
+            .map(ResponseHeaders::lines)
+            .unwrap_or_default(),
+    })
+}
+
+/// A release of the bucket as its record has it: the routing function it published (an
+/// atomic one pointed at it), its `[headers]`, and its objects: for a recorded in-place
+/// release each key at its recorded version, else each key's current one. The error responses
+/// and root object are the distribution's when `cdn` names it, else as `doctor` advises.
+async fn from_bucket<S: ObjectStore, C: Cdn>(
+    store: Arc<S>,
+    cdn: Option<(C, &str)>,
+    site: &Site,
+    release_id: Option<&str>,
+) -> Result<(Served, String)> {
+    let record = recorded_release(&*store, site, release_id).await?;
+    let what = format!(
+        "release {} of bucket `{}`{}",
+        record.id,
+        site.bucket,
+        if release_id.is_some() { "" } else { " (live)" }
+    );
+    let function = match &record.routing {
+        Some(code) => {
+            let kvs = match &record.atomic {
+                Some(atomic) => local_store(&atomic.pointer, &atomic.exception_keys),
+                None => BTreeMap::new(),
+            };
+            Some(load(code, &kvs)?)
+        }
+        None => None,
+    };
+    let not_found_page = ["404.html", "404/index.html"].into_iter().find(|page| {
+        record
+            .objects
+            .contains_key(&format!("{}{page}", site.prefix))
+    });
+    let (error_responses, root_object) = match cdn {
+        Some((cdn, distribution)) => {
+            let settings = cdn.spa_settings(distribution).await?;
+            let root = Some(settings.default_root_object).filter(|r| !r.is_empty());
+            (settings.error_responses, root)
+        }
+        None => (
+            delivery::advised_error_responses(not_found_page),
+            Some("index.html".to_owned()),
+        ),
+    };
+    let added = match &record.headers {
+        Some(table) => crate::core::response_headers::parse(table)
+            .map(|h| h.lines())
+            .map_err(|errors| Error::Usage(errors.join("; ")))?,
+        None => Vec::new(),
+    };
+    // A recorded in-place release is read by version id: what it left, whatever came after.
+    let versions = (release_id.is_some() && record.atomic.is_none()).then(|| {
+        record
+            .objects
+            .iter()
+            .map(|(key, object)| (key.clone(), object.version_id.clone()))
+            .collect::<BTreeMap<_, _>>()
+    });
+    let fetch = bucket_fetch(store, site, versions);
+    let served = Served {
+        function,
+        fetch,
+        missing: 403,
+        error_responses,
+        root_object,
+        added,
+    };
+    Ok((served, what))
+}
+
+/// The record of release `id`, or of the newest release (the live one: a rollback records a
+/// release too), naming what to do when there is none.
+async fn recorded_release<S: ObjectStore>(
+    store: &S,
+    site: &Site,
+    id: Option<&str>,
+) -> Result<Release> {
+    let bucket = &site.bucket;
+    let record = match id {
+        Some(id) => {
+            let key = release::record_key(&site.state_prefix, id);
+            match store.get_with_etag(&key).await? {
+                Some((bytes, _)) => survey::parse_record(&key, &bytes),
+                None => {
+                    return Err(Error::Usage(format!(
+                        "bucket `{bucket}` has no release `{id}`: `shipfront releases` lists \
+                         them"
+                    )));
+                }
+            }
+        }
+        None => survey::records(store, &site.state_prefix).await?.newest,
+    };
+    record.ok_or_else(|| {
+        Error::Usage(format!(
+            "bucket `{bucket}` has no readable release record under `{}`: deploy first, or \
+             serve a build folder (shipfront serve DIR)",
+            site.state_prefix
+        ))
+    })
+}
+
+/// Fetches from the bucket under the site's prefix: at the version `versions` names, else the
+/// current one (a key `versions` lacks was not part of the release). shipfront's own state is
+/// never served.
+fn bucket_fetch<S: ObjectStore>(
+    store: Arc<S>,
+    site: &Site,
+    versions: Option<BTreeMap<String, Option<String>>>,
+) -> Fetch {
+    let (prefix, state_prefix) = (site.prefix.clone(), site.state_prefix.clone());
+    let versions = Arc::new(versions);
+    Box::new(move |path| {
+        let (store, versions) = (Arc::clone(&store), Arc::clone(&versions));
+        let key = format!("{prefix}{path}");
+        let hidden = key.starts_with(&state_prefix);
+        Box::pin(async move {
+            let version = match &*versions {
+                None => None,
+                Some(versions) => match versions.get(&key) {
+                    Some(version) => version.clone(),
+                    None => return Ok(None),
+                },
+            };
+            if hidden {
+                return Ok(None);
+            }
+            Ok(store.get_object(&key, version.as_deref()).await?)
+        })
+    })
+}
+
+/// The KeyValueStore an atomic function reads: the pointer and the exception keys.
+fn local_store(pointer: &str, exception_keys: &[String]) -> BTreeMap<String, String> {
+    let mut kvs = BTreeMap::from([(crate::core::atomic::LIVE_KEY.to_owned(), pointer.to_owned())]);
+    for key in exception_keys {
+        kvs.insert(key.clone(), "1".to_owned());
+    }
+    kvs
+}
+
+/// The function loaded in the engine, or why it does not run.
+fn load(source: &str, kvs: &BTreeMap<String, String>) -> Result<crate::js::QuickJs> {
+    crate::js::QuickJs::load(source, kvs)
+        .map_err(|e| Error::Usage(format!("the routing function does not run: {e}")))
 }
 
 /// Accepts connections until Ctrl-C, each served on a task of its own.
@@ -131,7 +344,7 @@ async fn accept(listener: &tokio::net::TcpListener, served: &Arc<Served>) {
     }
 }
 
-/// The answer to one request: the function's own, or the file it names; logged.
+/// The answer to one request: the function's own, or the object it names; logged.
 async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     let target = request
         .uri()
@@ -142,13 +355,8 @@ async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<F
         .get(hyper::header::HOST)
         .and_then(|h| h.to_str().ok());
     let viewer = ViewerRequest::of(request.method().as_str(), target, host);
-    let ran = {
-        let served = Arc::clone(served);
-        let viewer = viewer.clone();
-        tokio::task::spawn_blocking(move || served.function.run(&viewer)).await
-    };
-    let (did, response) = match ran {
-        Ok(Ok(ViewerAnswer::Response { status, headers })) => {
+    let (did, response) = match run_function(served, &viewer).await {
+        Ok(ViewerAnswer::Response { status, headers }) => {
             let mut response = Response::builder().status(status);
             for (name, value) in &headers {
                 response = response.header(name, value);
@@ -156,19 +364,15 @@ async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<F
             let did = ViewerAnswer::Response { status, headers }.summary(&viewer);
             (format!("answered {did}"), response.body(Full::default()))
         }
-        Ok(Ok(ViewerAnswer::Request { uri })) => {
+        Ok(ViewerAnswer::Request { uri }) => {
             let did = if uri == viewer.uri {
                 "passed".to_owned()
             } else {
                 format!("rewrote to {uri}")
             };
-            (did, file_response(served, &uri, request).await)
+            (did, Ok(from_origin(served, &uri, request).await))
         }
-        Ok(Err(e)) => (format!("failed: {e}"), error(StatusCode::BAD_GATEWAY)),
-        Err(e) => (
-            format!("failed: {e}"),
-            error(StatusCode::INTERNAL_SERVER_ERROR),
-        ),
+        Err((status, why)) => (format!("failed: {why}"), error(status)),
     };
     let mut response =
         response.unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR).unwrap_or_default());
@@ -191,60 +395,134 @@ async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<F
     response
 }
 
-/// The file the function's `uri` names (an atomic site's release folder stands for the build),
-/// with the headers a deploy stores; 304 when `If-None-Match` names its ETag. A file the build
-/// does not have is answered with its 404 page (status 404), as the distribution's error
-/// responses do when set as `doctor` advises; without one, a plain 404.
-async fn file_response(
+/// What the routing function makes of `viewer` (the request as sent when there is none, `/` as
+/// the default root object); a failure as the status CloudFront answers it with.
+async fn run_function(
+    served: &Arc<Served>,
+    viewer: &ViewerRequest,
+) -> std::result::Result<ViewerAnswer, (StatusCode, String)> {
+    if served.function.is_none() {
+        let uri = match (&served.root_object, viewer.uri.as_str()) {
+            (Some(root), "/") => format!("/{root}"),
+            _ => viewer.uri.clone(),
+        };
+        return Ok(ViewerAnswer::Request { uri });
+    }
+    let ran = {
+        let served = Arc::clone(served);
+        let viewer = viewer.clone();
+        tokio::task::spawn_blocking(move || served.function.as_ref().map(|f| f.run(&viewer))).await
+    };
+    match ran {
+        Ok(Some(Ok(answer))) => Ok(answer),
+        Ok(Some(Err(e))) => Err((StatusCode::BAD_GATEWAY, e.to_string())),
+        Ok(None) => Err((StatusCode::INTERNAL_SERVER_ERROR, "no function".to_owned())),
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+/// The origin's answer for `uri`, as the distribution delivers it: the object; for one the
+/// origin does not have, the page of the custom error response for the origin's code, with that
+/// response's status (or the code itself when no response covers it).
+async fn from_origin(
     served: &Served,
     uri: &str,
     request: &Request<Incoming>,
-) -> hyper::http::Result<Response<Full<Bytes>>> {
+) -> Response<Full<Bytes>> {
     let path = percent_encoding::percent_decode_str(uri.trim_start_matches('/'))
         .decode_utf8_lossy()
         .into_owned();
-    let rel = match &served.release_folder {
-        Some(folder) => path
-            .strip_prefix(folder.as_str())
-            .unwrap_or(&path)
-            .to_owned(),
-        None => path,
+    let fetched = match (served.fetch)(path).await {
+        Ok(Some(object)) => Some((object, 200)),
+        Ok(None) => match delivery::error_page(&served.error_responses, served.missing) {
+            Some((page, status)) => match (served.fetch)(page).await {
+                Ok(Some(object)) => Some((object, status)),
+                Ok(None) => None,
+                Err(e) => return origin_failed(&e),
+            },
+            None => None,
+        },
+        Err(e) => return origin_failed(&e),
     };
-    let (rel, status) = match (served.files.contains_key(&rel), &served.not_found_page) {
-        (true, _) => (rel, StatusCode::OK),
-        (false, Some(page)) => (page.clone(), StatusCode::NOT_FOUND),
-        (false, None) => return error(StatusCode::NOT_FOUND),
+    let delivered = match fetched {
+        Some((object, status)) => deliver(object, status, request),
+        None => error(StatusCode::from_u16(served.missing).unwrap_or(StatusCode::NOT_FOUND)),
     };
-    let Some(file) = served.files.get(&rel) else {
-        return error(StatusCode::NOT_FOUND);
+    delivered.unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR).unwrap_or_default())
+}
+
+/// The origin failed (the bucket did not answer): 502, as CloudFront answers, and why on stderr.
+fn origin_failed(e: &Error) -> Response<Full<Bytes>> {
+    output::err_line(&format!("the origin failed: {e}"));
+    error(StatusCode::BAD_GATEWAY).unwrap_or_default()
+}
+
+/// `object` answered with `status` as CloudFront delivers it: 304 when `If-None-Match` names
+/// its ETag, the part a `Range` asks for (206, or 416), else compressed when the viewer accepts
+/// it and CloudFront compresses the type and size (ETag made weak); HEAD without the body.
+fn deliver(
+    object: StoredObject,
+    status: u16,
+    request: &Request<Incoming>,
+) -> hyper::http::Result<Response<Full<Bytes>>> {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &hyper::header::HeaderValue| v.to_str().ok())
     };
-    let headers = served.headers.headers_for(&rel, &served.evidence);
-    let etag = format!("\"{}\"", crate::core::etag::hex(&file.md5));
+    let mut etag = format!("\"{}\"", object.etag);
     let response = Response::builder()
-        .status(status)
-        .header(hyper::header::CONTENT_TYPE, headers.content_type.as_str())
-        .header(hyper::header::CACHE_CONTROL, headers.cache_control.as_str())
-        .header(hyper::header::ETAG, &etag);
-    let unchanged = request
-        .headers()
-        .get(hyper::header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
-        });
-    if unchanged && status == StatusCode::OK {
+        .header(hyper::header::CONTENT_TYPE, &object.headers.content_type)
+        .header(hyper::header::CACHE_CONTROL, &object.headers.cache_control)
+        .header(hyper::header::ACCEPT_RANGES, "bytes");
+    let len = object.body.len() as u64;
+    let (status, mut response, body) =
+        match (status, delivery::part(header(hyper::header::RANGE), len)) {
+            (200, Part::Bytes { first, last }) => {
+                let range = format!("bytes {first}-{last}/{len}");
+                let body = object.body[first as usize..=last as usize].to_vec();
+                (
+                    206,
+                    response.header(hyper::header::CONTENT_RANGE, range),
+                    body,
+                )
+            }
+            (200, Part::Unsatisfiable) => {
+                let range = format!("bytes */{len}");
+                (
+                    416,
+                    response.header(hyper::header::CONTENT_RANGE, range),
+                    Vec::new(),
+                )
+            }
+            _ => (status, response, object.body),
+        };
+    let encoding = delivery::encoding_for(header(hyper::header::ACCEPT_ENCODING))
+        .filter(|_| delivery::compressible(status, &object.headers.content_type, len));
+    let body = match encoding {
+        Some(encoding) => {
+            etag = delivery::weakened(&etag);
+            response = response
+                .header(hyper::header::CONTENT_ENCODING, encoding.name())
+                .header(hyper::header::VARY, "Accept-Encoding");
+            delivery::compress(&body, encoding)
+        }
+        None => body,
+    };
+    let response = response.header(hyper::header::ETAG, &etag);
+    if status == 200 && delivery::none_match(header(hyper::header::IF_NONE_MATCH), &etag) {
         return response
             .status(StatusCode::NOT_MODIFIED)
             .body(Full::default());
     }
-    match tokio::fs::read(&file.path).await {
-        Ok(body) if request.method() == hyper::Method::HEAD => response
+    let response = response.status(status);
+    if request.method() == hyper::Method::HEAD {
+        return response
             .header(hyper::header::CONTENT_LENGTH, body.len())
-            .body(Full::default()),
-        Ok(body) => response.body(Full::new(Bytes::from(body))),
-        Err(_) => error(StatusCode::NOT_FOUND),
+            .body(Full::default());
     }
+    response.body(Full::new(Bytes::from(body)))
 }
 
 /// An answer of `status` with its reason as the body.

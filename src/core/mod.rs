@@ -3,6 +3,7 @@
 //! file here free of IO and of imports from the layers above.
 
 pub mod atomic;
+pub mod delivery;
 pub mod error;
 pub mod etag;
 pub mod exec_report;

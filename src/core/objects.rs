@@ -71,6 +71,15 @@ pub struct StoredHeaders {
     pub cache_control: String,
 }
 
+/// An object read whole, with what a viewer is sent beside it (`shipfront serve --bucket`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub body: Vec<u8>,
+    pub headers: StoredHeaders,
+    /// The ETag S3 reports, without quotes.
+    pub etag: String,
+}
+
 /// Everything under the deploy's prefix, the state prefix left out.
 #[derive(Debug, Clone, Default)]
 pub struct RemoteListing {

@@ -461,6 +461,32 @@ impl ObjectStore for MemoryStore {
             .ok_or_else(|| self.missing("GetObject", key))
     }
 
+    async fn get_object(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<crate::core::objects::StoredObject>, RemoteError> {
+        self.call("GetObject", Some(key))?;
+        let state = self.state();
+        let version = match version_id {
+            None => state.objects.current(key),
+            Some(id) => state
+                .objects
+                .keys
+                .get(key)
+                .and_then(|versions| versions.iter().find(|v| v.id == id))
+                .filter(|v| !v.delete_marker),
+        };
+        Ok(version.map(|v| crate::core::objects::StoredObject {
+            body: v.body.clone(),
+            headers: crate::core::objects::StoredHeaders {
+                content_type: v.content_type.clone(),
+                cache_control: v.cache_control.clone(),
+            },
+            etag: v.etag.clone(),
+        }))
+    }
+
     async fn put_bytes(
         &self,
         key: &str,

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use crate::core::error::Error;
 use crate::core::object_headers::Headers;
-use crate::core::objects::{RemoteListing, StoredHeaders, Versions};
+use crate::core::objects::{RemoteListing, StoredHeaders, StoredObject, Versions};
 use crate::core::response_headers::HeadersPolicy;
 use crate::core::response_headers::ResponseHeaders;
 use crate::core::spa::SpaSettings;
@@ -353,6 +353,14 @@ pub trait ObjectStore: Send + Sync + 'static {
 
     /// The bytes of a small object (a release record).
     fn get_bytes(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, RemoteError>> + Send;
+
+    /// `key` read whole with its headers and ETag: its version `version_id`, else its current
+    /// one; None when it (or that version) does not exist.
+    fn get_object(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Result<Option<StoredObject>, RemoteError>> + Send;
 
     /// Writes a small object (a release record) from memory.
     fn put_bytes(

@@ -23,4 +23,5 @@ mod releases;
 mod rollback;
 mod routing;
 mod scale;
-mod serve;
+pub(crate) mod serve;
+mod serve_bucket;

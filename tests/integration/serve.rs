@@ -167,13 +167,30 @@ fn a_function_that_throws_or_does_not_load_says_why() {
     assert!(err.0.contains("KeyNotFound: live"), "{err}");
 }
 
-/// One HTTP/1.1 request to `port`: the status, the `location` header and the body.
-fn get(port: u16, method: &str, target: &str) -> (u16, Option<String>, Vec<u8>) {
+/// One HTTP/1.1 answer: its status, its headers (names in lower case) and its body.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// One HTTP/1.1 request to `port` with `headers` besides `Host`.
+pub(crate) fn ask(port: u16, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -184,20 +201,38 @@ fn get(port: u16, method: &str, target: &str) -> (u16, Option<String>, Vec<u8>) 
         .expect("a head");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let location = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("location")
-            .then(|| value.trim().to_owned())
-    });
-    (status, location, raw[split + 4..].to_vec())
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        })
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// One HTTP/1.1 request to `port`: the status, the `location` header and the body.
+fn get(port: u16, method: &str, target: &str) -> (u16, Option<String>, Vec<u8>) {
+    let answer = ask(port, method, target, &[]);
+    let location = answer.header("location").map(str::to_owned);
+    (answer.status, location, answer.body)
 }
 
 /// `shipfront serve DIR --port 0` started where `world` works, once it said where it listens:
 /// the process (its access log on stderr) and the port.
 fn start(world: &crate::harness::World, dir: &str) -> (std::process::Child, u16) {
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_shipfront"))
-        .args(["serve", dir, "--port", "0"])
-        .current_dir(world.workdir.path())
+    let invocation = world.shipfront_without_bucket("serve");
+    start_server(invocation.args(&[dir, "--port", "0"]).command())
+}
+
+/// Starts `serve` as `command` says (with `--port 0`), once it said where it listens.
+pub(crate) fn start_server(mut command: std::process::Command) -> (std::process::Child, u16) {
+    let mut server = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -209,24 +244,50 @@ fn start(world: &crate::harness::World, dir: &str) -> (std::process::Child, u16)
         .split("127.0.0.1:")
         .nth(1)
         .and_then(|rest| rest.split('/').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+        .and_then(|p| p.parse().ok());
+    let Some(port) = port else {
+        let _ = server.kill();
+        let output = server.wait_with_output().unwrap();
+        panic!(
+            "no address in {line:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    };
     (server, port)
 }
 
-/// `shipfront serve` over HTTP, for real framework builds: every request of the routing tables
+/// `shipfront serve` over HTTP, for every real framework build of testdata: every request of the routing tables
 /// gets what the function (run in Node, as `shipfront routing` prints it) says, and the file it
 /// names, whose body is that file's; the access log has a line per request.
 #[test]
 fn serve_answers_every_fixture_url_as_the_function_says() {
-    for framework in ["astro", "next", "hugo"] {
+    let frameworks = std::fs::read_dir(repo_root().join("testdata/frameworks")).unwrap();
+    let mut served = 0;
+    for entry in frameworks {
+        let path = entry.unwrap().path();
+        let framework = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !path.is_dir() {
+            continue;
+        }
+        let rels = fixture_version(&framework, 1);
+        if rels.is_empty() {
+            continue;
+        }
+        served += 1;
         let world = crate::harness::World::without_bucket("serve");
         let site = crate::harness::Site::new();
-        let rels = fixture_version(framework, 1);
         for rel in &rels {
             site.file(rel, rel);
         }
         let dir = site.path().to_str().unwrap().to_owned();
+        // What a deploy ships (it leaves `.nojekyll` and precompressed twins out).
+        let options = shipfront::run::scan::ScanOptions::as_deployed(Vec::new());
+        let shipped: Vec<String> = shipfront::run::scan::scan(site.path(), &options)
+            .unwrap()
+            .files
+            .iter()
+            .map(|f| f.rel.clone())
+            .collect();
         let source = world
             .shipfront_without_bucket("routing")
             .args(&[&dir])
@@ -236,39 +297,70 @@ fn serve_answers_every_fixture_url_as_the_function_says() {
         let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
         let expected = run_in_node_with_kvs(&source, &targets, &BTreeMap::new());
         let (mut server, port) = start(&world, &dir);
+        let deployed = Deployed::of(&shipped);
         for (target, want) in targets.iter().zip(&expected) {
-            let (status, location, body) = get(port, "GET", target);
-            let path = target.split('?').next().unwrap_or(target);
-            let named = match want.as_str() {
-                "pass" => Some(path),
-                w => w.strip_prefix("rewrite "),
-            };
-            match named {
-                Some(uri) => {
-                    let rel = percent_encoding::percent_decode_str(uri.trim_start_matches('/'))
-                        .decode_utf8_lossy()
-                        .into_owned();
-                    if rels.contains(&rel) {
-                        assert_eq!(
-                            (status, body),
-                            (200, rel.into_bytes()),
-                            "{framework} {target}"
-                        );
-                    } else {
-                        assert_eq!(status, 404, "{framework} {target} -> {want}");
-                    }
-                }
-                None => {
-                    let (code, to) = want.split_once(' ').unwrap_or((want, ""));
-                    assert_eq!(status.to_string(), code, "{framework} {target}");
-                    assert_eq!(location.unwrap_or_default(), to, "{framework} {target}");
-                }
-            }
+            deployed.check(port, target, want, &framework);
         }
         server.kill().unwrap();
         let output = server.wait_with_output().unwrap();
         let log = String::from_utf8_lossy(&output.stderr);
         assert_eq!(log.lines().count(), targets.len(), "{log}");
+    }
+    assert!(served >= 8, "only {served} framework builds served");
+}
+
+/// The files a deploy ships and the headers it stores them with.
+struct Deployed {
+    files: Vec<String>,
+    policy: shipfront::core::object_headers::HeaderPolicy,
+    evidence: Evidence,
+}
+
+impl Deployed {
+    fn of(files: &[String]) -> Deployed {
+        Deployed {
+            files: files.to_vec(),
+            policy: shipfront::core::object_headers::HeaderPolicy::new(Vec::new()),
+            evidence: Evidence::new(files.iter().map(String::as_str)),
+        }
+    }
+
+    /// What `serve` on `port` answers `target`, checked against the function's answer `want`
+    /// (from Node): the file it names with its body and the headers a deploy stores, a 404 for
+    /// one the deploy does not ship, or the function's own status and `Location`.
+    fn check(&self, port: u16, target: &str, want: &str, framework: &str) {
+        let answer = ask(port, "GET", target, &[]);
+        let path = target.split('?').next().unwrap_or(target);
+        let named = match want {
+            "pass" => Some(path),
+            w => w.strip_prefix("rewrite "),
+        };
+        let Some(uri) = named else {
+            let (code, to) = want.split_once(' ').unwrap_or((want, ""));
+            assert_eq!(answer.status.to_string(), code, "{framework} {target}");
+            let location = answer.header("location").unwrap_or_default();
+            assert_eq!(location, to, "{framework} {target}");
+            return;
+        };
+        let rel = percent_encoding::percent_decode_str(uri.trim_start_matches('/'))
+            .decode_utf8_lossy()
+            .into_owned();
+        if !self.files.contains(&rel) {
+            assert_eq!(answer.status, 404, "{framework} {target} -> {want}");
+            return;
+        }
+        assert_eq!(answer.status, 200, "{framework} {target}");
+        assert_eq!(answer.body, rel.as_bytes(), "{framework} {target}");
+        let headers = self.policy.headers_for(&rel, &self.evidence);
+        let stored = (
+            headers.content_type.as_str(),
+            headers.cache_control.as_str(),
+        );
+        let served = (
+            answer.header("content-type").unwrap_or_default(),
+            answer.header("cache-control").unwrap_or_default(),
+        );
+        assert_eq!(served, stored, "{framework} {target}");
     }
 }
 
@@ -350,6 +442,127 @@ fn the_response_headers_of_the_config_are_on_every_answer() {
             head.contains("x-content-type-options: nosniff"),
             "{target}: {head}"
         );
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// CloudFront's delivery of what the origin answered, over HTTP: compression (Brotli over
+/// gzip, only listed types of 1,000 bytes or more, the ETag made weak, `Vary`), a weak
+/// `If-None-Match` answered 304, a `Range` answered 206 uncompressed or 416, HEAD the length of
+/// what GET sends.
+#[test]
+fn serve_compresses_ranges_and_revalidates_as_cloudfront_does() {
+    use md5::Digest;
+    use std::io::Read;
+    let script: String = (0..200)
+        .map(|i| format!("export const f{i} = () => {i};\n"))
+        .collect();
+    assert!(script.len() > 5_000);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home")
+        .file("assets/app-BbXQDiXP.js", &script)
+        .file("logo.png", vec![7u8; 3_000])
+        .file("small.css", "body{}");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let world = crate::harness::World::without_bucket("serve-delivery");
+    let (mut server, port) = start(&world, &dir);
+    let js = "/assets/app-BbXQDiXP.js";
+    let md5 = format!(
+        "\"{}\"",
+        crate::harness::hex(&md5::Md5::digest(script.as_bytes()))
+    );
+
+    let plain = ask(port, "GET", js, &[]);
+    assert_eq!(
+        (plain.status, plain.header("etag")),
+        (200, Some(md5.as_str()))
+    );
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.body, script.as_bytes());
+    assert_eq!(
+        plain.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+
+    let br = ask(port, "GET", js, &[("Accept-Encoding", "gzip, deflate, br")]);
+    assert_eq!(br.header("content-encoding"), Some("br"));
+    assert_eq!(br.header("vary"), Some("Accept-Encoding"));
+    let weak = format!("W/{md5}");
+    assert_eq!(br.header("etag"), Some(weak.as_str()));
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(br.body.as_slice(), 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, script.as_bytes());
+    assert!(br.body.len() < script.len() / 2);
+
+    let gzip = ask(port, "GET", js, &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(gzip.body.as_slice())
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, script.as_bytes());
+
+    let head = ask(port, "HEAD", js, &[("Accept-Encoding", "br")]);
+    assert_eq!(
+        head.header("content-length"),
+        Some(br.body.len().to_string().as_str())
+    );
+    assert!(head.body.is_empty());
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// A weak `If-None-Match` answered 304, a `Range` answered 206 uncompressed or 416, and types
+/// CloudFront does not compress (or bodies under 1,000 bytes) sent as they are.
+#[test]
+fn serve_answers_ranges_and_revalidations_as_cloudfront_does() {
+    let script = "export const f = 1;\n".repeat(300);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home")
+        .file("assets/app-BbXQDiXP.js", &script)
+        .file("logo.png", vec![7u8; 3_000])
+        .file("small.css", "body{}");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let world = crate::harness::World::without_bucket("serve-ranges");
+    let (mut server, port) = start(&world, &dir);
+    let js = "/assets/app-BbXQDiXP.js";
+    let weak = ask(port, "GET", js, &[("Accept-Encoding", "br")])
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    assert!(weak.starts_with("W/\""), "{weak}");
+    // A revalidation with the weak ETag a compressed answer carried.
+    let again = ask(
+        port,
+        "GET",
+        js,
+        &[("Accept-Encoding", "br"), ("If-None-Match", &weak)],
+    );
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let changed = ask(port, "GET", js, &[("If-None-Match", "\"0000\"")]);
+    assert_eq!(changed.status, 200);
+
+    // Ranges: the bytes asked for, never compressed; past the end, 416.
+    let range = [("Range", "bytes=0-9"), ("Accept-Encoding", "br")];
+    let part = ask(port, "GET", js, &range);
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, &script.as_bytes()[..10]);
+    let total = format!("bytes 0-9/{}", script.len());
+    assert_eq!(part.header("content-range"), Some(total.as_str()));
+    assert_eq!(part.header("content-encoding"), None);
+    let past = ask(port, "GET", js, &[("Range", "bytes=999999-")]);
+    assert_eq!(past.status, 416);
+    let none = format!("bytes */{}", script.len());
+    assert_eq!(past.header("content-range"), Some(none.as_str()));
+
+    for target in ["/logo.png", "/small.css", "/"] {
+        let answer = ask(port, "GET", target, &[("Accept-Encoding", "gzip, br")]);
+        assert_eq!(answer.status, 200, "{target}");
+        assert_eq!(answer.header("content-encoding"), None, "{target}");
     }
     server.kill().unwrap();
     server.wait().unwrap();
