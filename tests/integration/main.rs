@@ -8,6 +8,7 @@ mod action;
 mod architecture;
 mod atomic;
 mod bad_input;
+mod browser;
 mod cloudfront;
 mod completions;
 mod deploy;

@@ -1,0 +1,3 @@
+export function more() {
+  return 'more of v1';
+}

@@ -1,0 +1,1 @@
+function e(){return`more of v1`}export{e as more};

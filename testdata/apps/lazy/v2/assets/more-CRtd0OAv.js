@@ -1,0 +1,1 @@
+function e(){return`more of v2`}export{e as more};
