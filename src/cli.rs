@@ -60,8 +60,9 @@ pub enum Command {
     /// Print the CloudFront Function that routes DIR's URLs at the edge: SPA deep links, clean
     /// URLs, trailing slashes and redirects, from a private S3 origin.
     Routing(RoutingArgs),
-    /// Serve DIR on 127.0.0.1 the way the distribution will after `deploy`: the routing function
-    /// run on every request, then the file it names with the deploy's headers
+    /// Serve DIR (or, with --bucket, a deployed release) on 127.0.0.1 the way the distribution
+    /// does: the routing function run on every request, then the object it names as CloudFront
+    /// delivers it
     Serve(ServeArgs),
     /// Print the shell completion script for SHELL (README: Shell completions says where it goes).
     Completions(CompletionsArgs),

@@ -567,11 +567,13 @@ pub(crate) enum ServeSource {
         response_headers: Option<crate::core::response_headers::ResponseHeaders>,
     },
     /// A bucket's release as recorded: the live one, or `release`; the distribution's error
-    /// responses when `distribution_id` is known.
+    /// responses when `distribution_id` is known, else those `doctor` advises: for an SPA
+    /// deployed without the routing function (`spa_fallback`), its fallback page.
     Bucket {
         site: Site,
         release: Option<String>,
         distribution_id: Option<String>,
+        spa_fallback: Option<String>,
     },
 }
 
@@ -584,15 +586,24 @@ impl ServeSettings {
     pub(crate) fn resolve(args: crate::cli::ServeArgs) -> Result<Self> {
         let port = args.port;
         let Some(dir) = args.dir else {
-            let serving = &args.serving;
-            if serving.spa || serving.spa_fallback.is_some() || serving.trailing_slash.is_some() {
+            if args.serving.trailing_slash.is_some() {
                 return Err(Error::Usage(
-                    "--spa, --spa-fallback and --trailing-slash route a build folder: a \
-                     bucket's release is served with the routing it was deployed with"
+                    "--trailing-slash routes a build folder: a bucket's release is served with \
+                     the routing it was deployed with"
+                        .to_owned(),
+                ));
+            }
+            if args.site.bucket.is_none()
+                && find_file(args.site.config.as_deref())?.0.bucket.is_none()
+            {
+                return Err(Error::Usage(
+                    "serve what? give the build folder (shipfront serve dist), or --bucket NAME \
+                     to serve what is deployed there"
                         .to_owned(),
                 ));
             }
             let (site, file) = Site::resolve(args.site)?;
+            let (spa, fallback) = spa_setting(args.serving.spa, args.serving.spa_fallback, &file)?;
             let distribution_id = args
                 .distribution_id
                 .or(file.distribution_id)
@@ -604,6 +615,7 @@ impl ServeSettings {
                     site,
                     release,
                     distribution_id,
+                    spa_fallback: spa.then_some(fallback),
                 },
                 port,
             });

@@ -23,7 +23,7 @@ use crate::core::object_headers::HeaderPolicy;
 use crate::core::objects::{LocalFile, StoredHeaders, StoredObject};
 use crate::core::release::{self, Release};
 use crate::core::response_headers::ResponseHeaders;
-use crate::core::spa::ErrorResponse;
+use crate::core::spa::{ErrorResponse, SpaSettings};
 use crate::core::viewer::{ViewerAnswer, ViewerRequest};
 use crate::run::{output, survey};
 use crate::store::{Cdn, ObjectStore, ViewerFunction};
@@ -72,13 +72,17 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
             site,
             release,
             distribution_id,
+            spa_fallback,
         } => {
             let (sdk, store) = crate::aws::connect(&site.bucket, &site.aws).await?;
             let cdn = distribution_id
                 .as_ref()
                 .map(|id| (crate::aws::CloudFrontCdn::new(&sdk), id.as_str()));
-            let served = from_bucket(Arc::new(store), cdn, &site, release.as_deref()).await?;
-            (served.0, served.1)
+            let wanted = Wanted {
+                release: release.as_deref(),
+                spa_fallback: spa_fallback.as_deref(),
+            };
+            from_bucket(Arc::new(store), cdn, &site, wanted).await?
         }
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
@@ -182,8 +186,9 @@ async fn from_bucket<S: ObjectStore, C: Cdn>(
     store: Arc<S>,
     cdn: Option<(C, &str)>,
     site: &Site,
-    release_id: Option<&str>,
+    wanted: Wanted<'_>,
 ) -> Result<(Served, String)> {
+    let release_id = wanted.release;
     let record = recorded_release(&*store, site, release_id).await?;
     let what = format!(
         "release {} of bucket `{}`{}",
@@ -212,10 +217,17 @@ async fn from_bucket<S: ObjectStore, C: Cdn>(
             let root = Some(settings.default_root_object).filter(|r| !r.is_empty());
             (settings.error_responses, root)
         }
-        None => (
-            delivery::advised_error_responses(not_found_page),
-            Some("index.html".to_owned()),
-        ),
+        // An SPA routed by the distribution's error responses (no function): its fallback.
+        None => match wanted.spa_fallback.filter(|_| function.is_none()) {
+            Some(fallback) => {
+                let advised = crate::core::spa::repaired(&SpaSettings::default(), fallback);
+                (advised.error_responses, Some(advised.default_root_object))
+            }
+            None => (
+                delivery::advised_error_responses(not_found_page),
+                Some(crate::core::spa::INDEX.to_owned()),
+            ),
+        },
     };
     let added = match &record.headers {
         Some(table) => crate::core::response_headers::parse(table)
@@ -241,6 +253,14 @@ async fn from_bucket<S: ObjectStore, C: Cdn>(
         added,
     };
     Ok((served, what))
+}
+
+/// Which release of the bucket to serve (None: the live one), and the SPA fallback page of a
+/// site routed by the distribution's error responses.
+#[derive(Debug, Clone, Copy)]
+struct Wanted<'a> {
+    release: Option<&'a str>,
+    spa_fallback: Option<&'a str>,
 }
 
 /// The record of release `id`, or of the newest release (the live one: a rollback records a

@@ -1106,7 +1106,10 @@ fn routing_check(id: &str, d: &DistributionFacts, edge: EdgeExpect<'_>) -> Optio
             NAME,
             Status::Warn,
             format!("`{name}` differs from what {dir} implies (its pages or redirects changed)"),
-            Some(format!("deploy {dir} with --routing")),
+            Some(format!(
+                "try it locally first (`shipfront serve {dir}` runs the function it implies), \
+                 then deploy {dir} with --routing"
+            )),
         ),
         (Ok(Some(_)), Some((_, Err(why)))) => check(NAME, Status::Fail, why.clone(), None),
         (Ok(Some(_)), None) => check(

@@ -245,6 +245,12 @@ fn doctor_checks_the_edge_against_the_build_folder() {
         "{}",
         stale.stdout
     );
+    // It points at serve, where the new function can be tried before a deploy.
+    assert!(
+        stale.stdout.contains(&format!("`shipfront serve {dir}`")),
+        "{}",
+        stale.stdout
+    );
 }
 
 /// The bucket's lifecycle rules, read through the SDK from the emulator: noncurrent versions

@@ -147,10 +147,17 @@ fn serve_bucket_serves_the_live_release_or_a_recorded_one_by_version() {
 }
 
 /// Bad input names what to fix: a release the bucket has not, a folder with `--release`,
-/// routing flags with a bucket, a bucket with no release, a bucket that does not exist.
+/// `--trailing-slash` with a bucket, a bucket with no release, a bucket that does not exist.
+/// A release deployed without the routing function is served as the distribution's settings
+/// doctor advises serve it: `/` its default root object, a missing key the 404 page, or with
+/// `--spa` the app's fallback page.
 #[test]
 fn serve_bucket_refuses_what_it_cannot_serve() {
     let world = crate::harness::World::new("serve-bucket-bad");
+    world.shipfront_without_bucket("serve").run().fails(
+        2,
+        "give the build folder (shipfront serve dist), or --bucket NAME",
+    );
     world
         .shipfront("serve")
         .run()
@@ -175,7 +182,7 @@ fn serve_bucket_refuses_what_it_cannot_serve() {
         .fails(2, "drop the folder");
     world
         .shipfront("serve")
-        .args(&["--spa"])
+        .args(&["--trailing-slash", "always"])
         .run()
         .fails(2, "served with the routing it was deployed with");
     world
@@ -196,6 +203,12 @@ fn serve_bucket_refuses_what_it_cannot_serve() {
             answer(404, "<h1>lost 1</h1>"),
         ]
     );
+    // An SPA routed by the distribution's error responses: a deep link gets the app.
+    let spa = served(
+        world.shipfront("serve").args(&["--spa"]),
+        &["/settings/profile"],
+    );
+    assert_eq!(spa, [answer(200, "<h1>home 1</h1>")]);
 }
 
 /// An atomic site: the live release through the function and the pointer its record holds;
