@@ -447,6 +447,40 @@ fn the_response_headers_of_the_config_are_on_every_answer() {
     server.wait().unwrap();
 }
 
+/// `serve` on a build of a 5 KiB script, a 3 KB image, a tiny stylesheet and a page; the
+/// folder and the world live as long as it.
+struct Delivery {
+    script: String,
+    server: std::process::Child,
+    port: u16,
+    _site: crate::harness::Site,
+    _world: crate::harness::World,
+}
+
+impl Delivery {
+    fn start(name: &str) -> Delivery {
+        let script: String = (0..200)
+            .map(|i| format!("export const f{i} = () => {i};\n"))
+            .collect();
+        assert!(script.len() > 5_000);
+        let site = crate::harness::Site::new();
+        site.file("index.html", "home")
+            .file("assets/app-BbXQDiXP.js", &script)
+            .file("logo.png", vec![7u8; 3_000])
+            .file("small.css", "body{}");
+        let dir = site.path().to_str().unwrap().to_owned();
+        let world = crate::harness::World::without_bucket(name);
+        let (server, port) = start(&world, &dir);
+        Delivery {
+            script,
+            server,
+            port,
+            _site: site,
+            _world: world,
+        }
+    }
+}
+
 /// CloudFront's delivery of what the origin answered, over HTTP: compression (Brotli over
 /// gzip, only listed types of 1,000 bytes or more, the ETag made weak, `Vary`), a weak
 /// `If-None-Match` answered 304, a `Range` answered 206 uncompressed or 416, HEAD the length of
@@ -455,18 +489,14 @@ fn the_response_headers_of_the_config_are_on_every_answer() {
 fn serve_compresses_ranges_and_revalidates_as_cloudfront_does() {
     use md5::Digest;
     use std::io::Read;
-    let script: String = (0..200)
-        .map(|i| format!("export const f{i} = () => {i};\n"))
-        .collect();
-    assert!(script.len() > 5_000);
-    let site = crate::harness::Site::new();
-    site.file("index.html", "home")
-        .file("assets/app-BbXQDiXP.js", &script)
-        .file("logo.png", vec![7u8; 3_000])
-        .file("small.css", "body{}");
-    let dir = site.path().to_str().unwrap().to_owned();
-    let world = crate::harness::World::without_bucket("serve-delivery");
-    let (mut server, port) = start(&world, &dir);
+    // Bound by name, the folder and the world live to the test's end.
+    let Delivery {
+        script,
+        mut server,
+        port,
+        _site,
+        _world,
+    } = Delivery::start("serve-delivery");
     let js = "/assets/app-BbXQDiXP.js";
     let md5 = format!(
         "\"{}\"",
@@ -520,15 +550,14 @@ fn serve_compresses_ranges_and_revalidates_as_cloudfront_does() {
 /// CloudFront does not compress (or bodies under 1,000 bytes) sent as they are.
 #[test]
 fn serve_answers_ranges_and_revalidations_as_cloudfront_does() {
-    let script = "export const f = 1;\n".repeat(300);
-    let site = crate::harness::Site::new();
-    site.file("index.html", "home")
-        .file("assets/app-BbXQDiXP.js", &script)
-        .file("logo.png", vec![7u8; 3_000])
-        .file("small.css", "body{}");
-    let dir = site.path().to_str().unwrap().to_owned();
-    let world = crate::harness::World::without_bucket("serve-ranges");
-    let (mut server, port) = start(&world, &dir);
+    // Bound by name, the folder and the world live to the test's end.
+    let Delivery {
+        script,
+        mut server,
+        port,
+        _site,
+        _world,
+    } = Delivery::start("serve-ranges");
     let js = "/assets/app-BbXQDiXP.js";
     let weak = ask(port, "GET", js, &[("Accept-Encoding", "br")])
         .header("etag")
