@@ -714,6 +714,7 @@ fn routing_config(
         trailing_slash,
         redirects,
         hidden: None,
+        preview_domain: None,
     })
 }
 

@@ -111,6 +111,7 @@ pub(crate) fn routed(mut config: DeployConfig) -> DeployConfig {
         trailing_slash: crate::core::routing::TrailingSlash::AsBuilt,
         redirects: Vec::new(),
         hidden: None,
+        preview_domain: None,
     });
     config
 }

@@ -213,7 +213,7 @@ impl Placement {
 /// When it would be larger than CloudFront allows.
 pub fn function(inputs: &RoutingInputs, releases_url: &str) -> Result<String, TooLarge> {
     let routed = inputs.function()?;
-    let (head, handler) = function_lines(releases_url);
+    let (head, handler) = function_lines(releases_url, inputs.config.preview_domain.as_deref());
     // The first line, naming the version that wrote it, stays first.
     let (first, rest) = routed.split_once('\n').unwrap_or((routed.as_str(), ""));
     let s = format!(
@@ -231,17 +231,38 @@ pub fn function(inputs: &RoutingInputs, releases_url: &str) -> Result<String, To
 }
 
 /// The lines the atomic routing function adds to the generated one: the KVS handle and the
-/// handler that sends every URL the routing did not answer to its key.
-fn function_lines(releases_url: &str) -> (String, String) {
+/// handler that sends every URL the routing did not answer to its key, in the release `live`
+/// points at or, on the host `NAME.<preview_domain>`, the one the preview key `p/NAME` points
+/// at (404 when there is no such preview).
+fn function_lines(releases_url: &str, preview_domain: Option<&str>) -> (String, String) {
     let head = "import cf from 'cloudfront';\nvar kvs = cf.kvs();\n".to_owned();
     let releases = serde_json::Value::String(releases_url.to_owned()).to_string();
+    // Without previews, the text is as it was before previews existed.
+    let pointer_key = match preview_domain {
+        None => format!("  var live = await kvs.get('{LIVE_KEY}', {{format: 'json'}});\n"),
+        Some(domain) => {
+            let suffix = serde_json::Value::String(format!(".{domain}")).to_string();
+            format!(
+                r#"  var key = '{LIVE_KEY}';
+  var host = event.request.headers.host ? event.request.headers.host.value : '';
+  host = host.toLowerCase().split(':')[0];
+  var PREVIEWS = {suffix};
+  if (host.length > PREVIEWS.length && host.slice(-PREVIEWS.length) === PREVIEWS) {{
+    key = '{prefix}' + host.slice(0, -PREVIEWS.length);
+    if (!(await kvs.exists(key))) return {{statusCode: 404, statusDescription: 'Not Found'}};
+  }}
+  var live = await kvs.get(key, {{format: 'json'}});
+"#,
+                prefix = crate::core::preview::KEY_PREFIX
+            )
+        }
+    };
     let handler = format!(
         r#"var RELEASES = {releases};
 async function handler(event) {{
   var out = route(event);
   if (out.statusCode) return out;
-  var live = await kvs.get('{LIVE_KEY}', {{format: 'json'}});
-  var uri = out.uri;
+{pointer_key}  var uri = out.uri;
   var folder = uri.slice(0, uri.lastIndexOf('/') + 1);
   var pooled = live.p.indexOf(folder) !== -1 && !(await kvs.exists('x/' + live.r + uri));
   if (!pooled) out.uri = RELEASES + live.r + uri;
@@ -502,6 +523,7 @@ mod tests {
                 trailing_slash: crate::core::routing::TrailingSlash::AsBuilt,
                 redirects: Vec::new(),
                 hidden: None,
+                preview_domain: None,
             },
             ".shipfront/",
             Some(""),

@@ -13,6 +13,7 @@ pub(crate) mod new_release;
 pub mod object_headers;
 pub mod objects;
 pub mod plan;
+pub mod preview;
 pub mod release;
 pub(crate) mod report;
 pub mod response_headers;

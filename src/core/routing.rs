@@ -301,6 +301,10 @@ pub struct RoutingConfig {
     /// never read the release records or the lock (`hidden_path`); None when the origin does
     /// not serve it.
     pub hidden: Option<String>,
+    /// An atomic site's preview domain (`preview.example.com`): the function serves the host
+    /// `NAME.<domain>` from the release the KVS key `p/NAME` points at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_domain: Option<String>,
 }
 
 /// The URL path at which an origin serving `origin_path` of the bucket would serve
@@ -785,6 +789,7 @@ mod tests {
             trailing_slash: TrailingSlash::AsBuilt,
             redirects,
             hidden: None,
+            preview_domain: None,
         };
         let err = function_source(["index.html"], &config).unwrap_err();
         assert!(err.bytes > MAX_FUNCTION_BYTES);

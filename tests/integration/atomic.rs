@@ -56,6 +56,7 @@ fn atomic_source(rels: &[String], redirects: Vec<shipfront::core::routing::Redir
         trailing_slash: TrailingSlash::AsBuilt,
         redirects,
         hidden: None,
+        preview_domain: None,
     };
     let rels = rels.iter().map(String::as_str);
     let inputs = RoutingInputs::of(rels, &config, ".shipfront/", Some(""));

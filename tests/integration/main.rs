@@ -20,6 +20,7 @@ mod headers_policy;
 mod integrity;
 mod json_shape;
 mod lock;
+mod previews;
 mod releases;
 mod rollback;
 mod routing;

@@ -98,6 +98,7 @@ fn the_engine_answers_as_node_does_for_every_fixture() {
                 trailing_slash: TrailingSlash::AsBuilt,
                 redirects: redirects.clone(),
                 hidden: Some("/.shipfront/".to_owned()),
+                preview_domain: None,
             };
             let inputs = RoutingInputs::of(
                 rels.iter().map(String::as_str),
@@ -152,6 +153,7 @@ fn a_function_that_throws_or_does_not_load_says_why() {
         trailing_slash: TrailingSlash::AsBuilt,
         redirects: Vec::new(),
         hidden: None,
+        preview_domain: None,
     };
     let inputs = RoutingInputs::of(
         rels.iter().map(String::as_str),

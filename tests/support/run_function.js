@@ -1,7 +1,8 @@
 // Runs a CloudFront Function (viewer request) on requests, for the tests: prints, for each,
 // `rewrite URI`, `pass` (untouched), `STATUS LOCATION` or `STATUS` (an answer without a
 // location), as one JSON array.
-// Usage: node run_function.js FUNCTION.js CASES.json [KVS.json]   (CASES: ["/path?query", ...])
+// Usage: node run_function.js FUNCTION.js CASES.json [KVS.json]   (CASES: ["/path?query", ...];
+// a case `//HOST/path` is asked with that Host header)
 // A function that imports CloudFront's `cloudfront` module gets a stand-in whose `kvs()` reads
 // KVS.json ({"key": "value"}) as a KeyValueStore would: `get` (string or json format) throws
 // for a missing key, `exists` says whether it is there. The handler may be async.
@@ -23,7 +24,15 @@ const cf = {
 const body = source.split('\n').filter((line) => line.trim() !== IMPORT).join('\n');
 const handler = new Function('cf', body + '\nreturn handler;')(cf);
 const cases = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
-const run = async (request) => {
+const run = async (asked) => {
+  // `//HOST/path?query` sends a Host header.
+  let request = asked;
+  const headers = {};
+  if (asked.startsWith('//')) {
+    const slash = asked.indexOf('/', 2);
+    headers.host = { value: asked.slice(2, slash) };
+    request = asked.slice(slash);
+  }
   const at = request.indexOf('?');
   const uri = at === -1 ? request : request.slice(0, at);
   const querystring = {};
@@ -38,7 +47,7 @@ const run = async (request) => {
       else querystring[name] = { value: seen.value, multiValue: [seen, value] };
     }
   }
-  const out = await handler({ request: { method: 'GET', uri, querystring, headers: {}, cookies: {} } });
+  const out = await handler({ request: { method: 'GET', uri, querystring, headers, cookies: {} } });
   if (out.statusCode && !out.headers) return String(out.statusCode);
   if (out.statusCode) return out.statusCode + ' ' + out.headers.location.value;
   return out.uri === uri ? 'pass' : 'rewrite ' + out.uri;
