@@ -22,6 +22,8 @@ impl Cli {
             Command::Doctor(a) => a.json,
             Command::Releases(a) => a.json,
             Command::Rollback(a) => a.publish.json,
+            Command::Promote(a) => a.publish.json,
+            Command::Previews(a) => a.json,
             Command::Init(_)
             | Command::Routing(_)
             | Command::Serve(_)
@@ -37,6 +39,8 @@ impl Cli {
             Command::Doctor(_) => "doctor",
             Command::Releases(_) => "releases",
             Command::Rollback(_) => "rollback",
+            Command::Promote(_) => "promote",
+            Command::Previews(_) => "previews",
             Command::Init(_) => "init",
             Command::Routing(_) => "routing",
             Command::Serve(_) => "serve",
@@ -55,6 +59,11 @@ pub enum Command {
     Releases(ReleasesArgs),
     /// Put back the object versions of an earlier release (default: the one before the live one).
     Rollback(RollbackArgs),
+    /// Make what preview NAME shows live: `live` switched to its release, one pointer write,
+    /// no upload (atomic sites).
+    Promote(PromoteArgs),
+    /// List an atomic site's previews; `previews remove NAME`, `previews prune --older-than 14d`.
+    Previews(PreviewsArgs),
     /// Write a commented shipfront.toml (and with --github, deploy and rollback workflows).
     Init(InitArgs),
     /// Print the CloudFront Function that routes DIR's URLs at the edge: SPA deep links, clean
@@ -170,6 +179,60 @@ pub struct RollbackArgs {
     pub publish: PublishArgs,
 }
 
+/// Flags of `shipfront promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The preview whose release goes live (`shipfront previews` lists them)
+    pub name: String,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// What `shipfront previews` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreviewsAction {
+    /// Each preview: its name, the release it shows, its age, its URL
+    List,
+    /// Delete preview NAME: its pointer, then its entry
+    Remove,
+    /// Remove the previews not changed for --older-than
+    Prune,
+}
+
+/// Flags of `shipfront previews`.
+#[derive(Debug, Args)]
+pub struct PreviewsArgs {
+    /// `list` (the default), `remove NAME`, or `prune --older-than AGE`
+    #[arg(value_enum, default_value = "list")]
+    pub action: PreviewsAction,
+
+    /// The preview to remove
+    pub name: Option<String>,
+
+    /// With prune: the previews not changed for this long go, e.g. `14d`
+    #[arg(long, value_name = "AGE")]
+    pub older_than: Option<String>,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// CloudFront distribution whose KeyValueStore holds the previews' pointers
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
+
+    /// Say what would go, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the previews (or what went) as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Flags of `shipfront releases`.
 #[derive(Debug, Args)]
 pub struct ReleasesArgs {
@@ -261,6 +324,12 @@ pub struct DeployArgs {
     /// distribution's viewer requests
     #[arg(long)]
     pub routing: bool,
+
+    /// An atomic site's preview: the release is uploaded and served at
+    /// https://NAME.<preview_domain>/ only; `live` stays where it is (`shipfront promote NAME`
+    /// switches it)
+    #[arg(long, env = "SHIPFRONT_PREVIEW", value_name = "NAME")]
+    pub preview: Option<String>,
 
     #[command(flatten)]
     pub publish: PublishArgs,

@@ -58,6 +58,9 @@ pub(crate) struct FileConfig {
     pub(crate) atomic: Option<bool>,
     /// The KeyValueStore holding an atomic site's pointer (default `shipfront-<distribution>`).
     pub(crate) key_value_store: Option<String>,
+    /// An atomic site's preview domain: `deploy --preview NAME` is served at
+    /// `NAME.<preview_domain>`.
+    pub(crate) preview_domain: Option<String>,
     /// Headers every response carries (HSTS, Content-Security-Policy...), added by a CloudFront
     /// response headers policy.
     pub(crate) headers: Option<BTreeMap<String, String>>,
@@ -128,6 +131,8 @@ pub(crate) struct Site {
     pub(crate) atomic: bool,
     /// The KeyValueStore named in the config (`key_value_store`), checked; None: the default.
     pub(crate) key_value_store: Option<String>,
+    /// `preview_domain` of the config, checked: previews are served at `NAME.<domain>`.
+    pub(crate) preview_domain: Option<String>,
 }
 
 impl Site {
@@ -175,12 +180,14 @@ impl Site {
             })?),
             None => None,
         };
+        let preview_domain = checked_preview_domain(file)?;
         Ok(Site {
             bucket,
             prefix,
             state_prefix,
             atomic: args.atomic || file.atomic.unwrap_or(false),
             key_value_store,
+            preview_domain,
             aws: AwsSettings {
                 region: args.aws.region,
                 profile: args.aws.profile,
@@ -214,6 +221,40 @@ impl Site {
     pub(crate) fn target(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }
+}
+
+/// `preview_domain` of the config file, checked.
+fn checked_preview_domain(file: &FileConfig) -> Result<Option<String>> {
+    match &file.preview_domain {
+        Some(domain) => crate::core::preview::check_domain(domain.trim())
+            .map(|d| Some(d.to_owned()))
+            .map_err(|why| Error::Usage(format!("{why} (in shipfront.toml)"))),
+        None => Ok(None),
+    }
+}
+
+/// `--preview NAME` of an atomic site with a preview domain, checked before anything is read.
+fn checked_preview(name: Option<String>, site: &Site) -> Result<Option<String>> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    if !site.atomic {
+        return Err(Error::Usage(format!(
+            "--preview {name}: previews are releases of an atomic site that `live` does not \
+             point at; set atomic = true (or pass --atomic)"
+        )));
+    }
+    let Some(domain) = &site.preview_domain else {
+        return Err(Error::Usage(format!(
+            "--preview {name}: set preview_domain = \"preview.example.com\" in shipfront.toml \
+             (the distribution serves *.preview.example.com) to say where previews are served"
+        )));
+    };
+    let name = crate::core::preview::check_name(&name)
+        .map_err(|why| Error::Usage(format!("--preview: {why}")))?;
+    crate::core::preview::check_host(name, domain)
+        .map_err(|why| Error::Usage(format!("--preview: {why}")))?;
+    Ok(Some(name.to_owned()))
 }
 
 /// Everything `deploy` needs, resolved and validated.
@@ -250,6 +291,8 @@ pub(crate) struct DeployConfig {
     pub(crate) routing: Option<crate::core::routing::RoutingConfig>,
     /// `[headers]` as written (checked), kept live by a response headers policy.
     pub(crate) response_headers: Option<BTreeMap<String, String>>,
+    /// `--preview NAME`: the release is a preview, `live` stays.
+    pub(crate) preview: Option<String>,
 }
 
 /// How `deploy` and `rollback` publish, resolved once from the flags they share
@@ -540,11 +583,15 @@ impl RoutingSettings {
         let mut routing = routing_config(&args.dir, spa, fallback, trailing_slash, &file)?;
         // As a deploy to an origin without OriginPath hides it.
         routing.hidden = crate::core::routing::hidden_path(&file_state_prefix(&file)?, "");
+        let atomic = args.atomic || file.atomic.unwrap_or(false);
+        if atomic {
+            routing.preview_domain = checked_preview_domain(&file)?;
+        }
         Ok(RoutingSettings {
             dir: args.dir,
             excludes: file.deploy.exclude.clone(),
             routing,
-            atomic: args.atomic || file.atomic.unwrap_or(false),
+            atomic,
         })
     }
 }
@@ -837,12 +884,104 @@ impl ReleasesConfig {
     }
 }
 
+/// What `shipfront previews` does, on which site.
+#[derive(Debug, Clone)]
+pub(crate) struct PreviewsConfig {
+    pub(crate) site: Site,
+    pub(crate) action: PreviewsAction,
+    /// The distribution whose KeyValueStore holds the pointers (remove and prune).
+    pub(crate) distribution_id: Option<String>,
+    pub(crate) dry_run: bool,
+    pub(crate) json: bool,
+}
+
+/// One of `shipfront previews`' actions, its arguments checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PreviewsAction {
+    List,
+    Remove(String),
+    /// The previews unchanged for longer than this go.
+    Prune(std::time::Duration),
+}
+
+impl PreviewsConfig {
+    pub(crate) fn resolve(args: crate::cli::PreviewsArgs) -> Result<Self> {
+        use crate::cli::PreviewsAction as Asked;
+        let action = match (args.action, args.name, args.older_than) {
+            (Asked::List, None, None) => PreviewsAction::List,
+            (Asked::Remove, Some(name), None) => PreviewsAction::Remove(
+                crate::core::preview::check_name(&name)
+                    .map_err(|why| Error::Usage(format!("previews remove: {why}")))?
+                    .to_owned(),
+            ),
+            (Asked::Remove, None, _) => {
+                return Err(Error::Usage(
+                    "previews remove NAME: name the preview (`shipfront previews` lists them)"
+                        .to_owned(),
+                ));
+            }
+            (Asked::Prune, None, Some(age)) => match humantime::parse_duration(age.trim()) {
+                Ok(age) => PreviewsAction::Prune(age),
+                Err(e) => {
+                    return Err(Error::Usage(format!(
+                        "invalid --older-than `{age}` ({e}): use an age like `14d` or `36h`"
+                    )));
+                }
+            },
+            (Asked::Prune, None, None) => {
+                return Err(Error::Usage(
+                    "previews prune --older-than AGE: say how old a preview must be to go, e.g. \
+                     `--older-than 14d`"
+                        .to_owned(),
+                ));
+            }
+            (action, name, older_than) => {
+                return Err(Error::Usage(format!(
+                    "previews {}: takes {}",
+                    format!("{action:?}").to_lowercase(),
+                    match (name, older_than) {
+                        (Some(name), _) => format!("no name (got `{name}`)"),
+                        _ => "no --older-than".to_owned(),
+                    }
+                )));
+            }
+        };
+        let (site, file) = Site::resolve(args.site)?;
+        let distribution_id = args
+            .distribution_id
+            .or(file.distribution_id)
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        if !site.atomic {
+            return Err(Error::Usage(
+                "previews are releases of an atomic site: set atomic = true (or pass --atomic)"
+                    .to_owned(),
+            ));
+        }
+        if action != PreviewsAction::List {
+            site.needs_distribution(
+                distribution_id.as_ref(),
+                "removes a preview's pointer from the KeyValueStore at CloudFront",
+            )?;
+        }
+        Ok(PreviewsConfig {
+            site,
+            action,
+            distribution_id,
+            dry_run: args.dry_run,
+            json: args.json,
+        })
+    }
+}
+
 /// What `shipfront rollback` does, resolved like a deploy's settings.
 #[derive(Debug, Clone)]
 pub(crate) struct RollbackConfig {
     pub(crate) site: Site,
     /// Release id to restore; None: the one before the live one.
     pub(crate) to: Option<String>,
+    /// `promote NAME`: the release preview NAME shows is the one switched to.
+    pub(crate) promote: Option<String>,
     /// How the rollback publishes (the flags it shares with deploy).
     pub(crate) publish: Publish,
 }
@@ -859,6 +998,34 @@ impl RollbackConfig {
             publish,
             site,
             to: args.to,
+            promote: None,
+        })
+    }
+
+    /// Resolves the flags of `shipfront promote`: an atomic site with a distribution, and a
+    /// name that can be a preview's.
+    pub(crate) fn resolve_promote(args: crate::cli::PromoteArgs) -> Result<Self> {
+        let (site, file) = Site::resolve(args.site)?;
+        let publish = Publish::resolve(args.publish, &file)?;
+        if !site.atomic {
+            return Err(Error::Usage(format!(
+                "promote {}: previews are releases of an atomic site; set atomic = true (or \
+                 pass --atomic)",
+                args.name
+            )));
+        }
+        site.needs_distribution(
+            publish.distribution_id.as_ref(),
+            "promotes a preview by switching the KeyValueStore pointer at CloudFront",
+        )?;
+        let name = crate::core::preview::check_name(&args.name)
+            .map_err(|why| Error::Usage(format!("promote: {why}")))?
+            .to_owned();
+        Ok(RollbackConfig {
+            publish,
+            site,
+            to: None,
+            promote: Some(name),
         })
     }
 }
@@ -882,6 +1049,7 @@ impl DeployConfig {
                     .to_owned(),
             ));
         }
+        let preview = checked_preview(args.preview.take(), &site)?;
         let response_headers = response_headers_of(&file, distribution)?;
         let routing = deploy_routing(&args, &site, distribution, (spa, &spa_fallback), &file)?;
         let keep_releases = file.deploy.keep_releases.unwrap_or(DEFAULT_KEEP_RELEASES);
@@ -925,6 +1093,7 @@ impl DeployConfig {
             keep_releases,
             routing,
             response_headers,
+            preview,
         })
     }
 }
@@ -950,14 +1119,18 @@ fn deploy_routing(
             "--routing publishes a CloudFront Function: pass --distribution-id ID too".to_owned(),
         ));
     }
-    routing_config(
+    let mut routing = routing_config(
         &args.dir,
         spa,
         spa_fallback.to_owned(),
         args.serving.trailing_slash.clone(),
         file,
-    )
-    .map(Some)
+    )?;
+    // An atomic site's function serves its previews too.
+    if site.atomic {
+        routing.preview_domain.clone_from(&site.preview_domain);
+    }
+    Ok(Some(routing))
 }
 
 /// `[headers]` of the config file, checked; refused without a distribution to serve them.

@@ -25,7 +25,8 @@ pub mod store;
 
 use crate::cli::{Cli, Command};
 use crate::config::{
-    DeployConfig, DoctorConfig, ReleasesConfig, RollbackConfig, RoutingSettings, ServeSettings,
+    DeployConfig, DoctorConfig, PreviewsConfig, ReleasesConfig, RollbackConfig, RoutingSettings,
+    ServeSettings,
 };
 use crate::core::error::{Error, Result};
 
@@ -50,6 +51,12 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Command::Rollback(args) => {
                 commands::rollback::run(RollbackConfig::resolve(args)?).await
+            }
+            Command::Promote(args) => {
+                commands::promote::run(RollbackConfig::resolve_promote(args)?).await
+            }
+            Command::Previews(args) => {
+                commands::previews::run(PreviewsConfig::resolve(args)?).await
             }
             Command::Init(args) => commands::init::run(args),
             Command::Routing(args) => commands::routing::run(&RoutingSettings::resolve(args)?),

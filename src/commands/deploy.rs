@@ -67,6 +67,9 @@ pub(crate) async fn deploy_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         routing.key_value_store.clone_from(&arn);
     }
     let work = work.check(Some(&edge)).await?;
+    if let Some(name) = &config.preview {
+        previews_served(&edge, name, config).await?;
+    }
     let kvs = arn.as_deref().map(open);
     let ports = atomic::Ports {
         store: &store,
@@ -75,6 +78,23 @@ pub(crate) async fn deploy_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         kvs_name: &name,
     };
     atomic::deploy(&ports, &work, config, tree, started).await
+}
+
+/// Refuses preview `name` before any write when the live routing function does not serve
+/// previews: a preview deploy leaves the edge as it is.
+async fn previews_served<C: Cdn>(edge: &Edge<C>, name: &str, config: &DeployConfig) -> Result<()> {
+    let domain = config.site.preview_domain.as_deref().unwrap_or_default();
+    let function = crate::core::routing::function_name(&edge.distribution);
+    let live = edge.cdn.function_code(&function, true).await?;
+    if live.is_some_and(|(code, _)| crate::core::atomic::serves_previews(&code, domain)) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--preview {name}: the routing function live on distribution `{}` does not serve \
+         previews at *.{domain} yet; deploy the live site once with preview_domain set \
+         (shipfront deploy DIR), then its previews",
+        edge.distribution
+    )))
 }
 
 /// Scans the build folder and refuses a folder that cannot deploy as it is.

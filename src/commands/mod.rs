@@ -8,6 +8,8 @@ pub(crate) mod doctor;
 #[cfg(test)]
 pub(crate) mod in_memory;
 pub(crate) mod init;
+pub(crate) mod previews;
+pub(crate) mod promote;
 pub(crate) mod releases;
 pub(crate) mod rollback;
 pub(crate) mod routing;

@@ -50,7 +50,12 @@ pub(crate) async fn rollback_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
     let name = site.key_value_store_name(&edge.distribution);
     let facts = atomic::existing_store(&edge.cdn, &name).await?;
     let kvs = open(&facts.arn);
-    let target = atomic::rollback_target(&store, &kvs, site, config.to.as_deref()).await?;
+    let to = match &config.promote {
+        Some(name) => Some(atomic::preview_release(&kvs, name).await?),
+        None => config.to.clone(),
+    };
+    let mut target = atomic::rollback_target(&store, &kvs, site, to.as_deref()).await?;
+    target.promoted.clone_from(&config.promote);
     let hidden_now = crate::core::routing::hidden_path(&site.state_prefix, &edge.origin_path);
     let mut work = EdgeWork::of_release(&target.release, publish, Some(hidden_now))?;
     if let Some(routing) = work.routing.as_mut() {

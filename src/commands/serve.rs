@@ -199,7 +199,7 @@ async fn from_bucket<S: ObjectStore, C: Cdn>(
     let function = match &record.routing {
         Some(code) => {
             let kvs = match &record.atomic {
-                Some(atomic) => local_store(&atomic.pointer, &atomic.exception_keys),
+                Some(atomic) => recorded_store(&*store, site, atomic).await?,
                 None => BTreeMap::new(),
             };
             Some(load(code, &kvs)?)
@@ -284,7 +284,7 @@ async fn recorded_release<S: ObjectStore>(
                 }
             }
         }
-        None => survey::records(store, &site.state_prefix).await?.newest,
+        None => live_record(store, &site.state_prefix).await?,
     };
     record.ok_or_else(|| {
         Error::Usage(format!(
@@ -293,6 +293,52 @@ async fn recorded_release<S: ObjectStore>(
             site.state_prefix
         ))
     })
+}
+
+/// The newest record that is not a preview's (previews leave `live` alone; a rollback and a
+/// promote record a release of their own).
+async fn live_record<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<Option<Release>> {
+    let records = survey::records(store, state_prefix).await?;
+    if records.newest.as_ref().is_some_and(|r| r.preview.is_none()) {
+        return Ok(records.newest);
+    }
+    for key in records.keys.iter().rev().skip(1) {
+        if let Some(record) = survey::read_record(store, key).await?
+            && record.preview.is_none()
+        {
+            return Ok(Some(record));
+        }
+    }
+    Ok(None)
+}
+
+/// The KeyValueStore an atomic site's function reads, as the bucket's records make it: the
+/// live release's pointer and exception keys, and each preview's (from its entry's release).
+async fn recorded_store<S: ObjectStore>(
+    store: &S,
+    site: &Site,
+    live: &crate::core::release::AtomicRecord,
+) -> Result<BTreeMap<String, String>> {
+    let mut kvs = local_store(&live.pointer, &live.exception_keys);
+    for entry in crate::run::previews::entries(store, &site.state_prefix).await? {
+        let key = release::record_key(&site.state_prefix, &entry.release);
+        let Some((bytes, _)) = store.get_with_etag(&key).await? else {
+            continue;
+        };
+        let Some(record) = survey::parse_record(&key, &bytes) else {
+            continue;
+        };
+        if let Some(atomic) = record.atomic {
+            kvs.insert(crate::core::preview::key(&entry.name), atomic.pointer);
+            kvs.extend(
+                atomic
+                    .exception_keys
+                    .into_iter()
+                    .map(|k| (k, "1".to_owned())),
+            );
+        }
+    }
+    Ok(kvs)
 }
 
 /// Fetches from the bucket under the site's prefix: at the version `versions` names, else the

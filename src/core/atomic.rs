@@ -273,6 +273,14 @@ async function handler(event) {{
     (head, handler)
 }
 
+/// Whether the routing function `code` serves previews under `domain` (it was generated with
+/// that `preview_domain`).
+#[must_use]
+pub fn serves_previews(code: &str, domain: &str) -> bool {
+    let suffix = serde_json::Value::String(format!(".{domain}")).to_string();
+    code.contains(&format!("var PREVIEWS = {suffix};"))
+}
+
 /// Where a site's atomic releases live, and the release being made.
 #[derive(Debug, Clone)]
 pub struct Release<'a> {
@@ -904,15 +912,16 @@ impl Pruned {
     }
 }
 
-/// What to prune, given the atomic releases recorded (`newest_first`), the live one (`live`,
-/// always kept, even when older than the ones kept by count), `keep_releases` (how many of the
+/// What to prune, given the atomic releases recorded (`newest_first`), the ones always kept
+/// (`pinned`: the live one and those previews show, even when older than the ones kept by
+/// count), `keep_releases` (how many of the
 /// newest are kept) and `keep_assets` (how many releases after those keep their pool files for
 /// tabs still open on them), and the site's objects now (`listing`). Pool files are deleted
 /// only when a pruned release used them: a key no record names is left alone.
 #[must_use]
 pub fn prune(
     newest_first: &[&crate::core::release::Release],
-    live: &str,
+    pinned: &[&str],
     (keep_releases, keep_assets): (usize, usize),
     listing: &RemoteListing,
     (prefix, releases_dir): (&str, &str),
@@ -920,7 +929,7 @@ pub fn prune(
     let kept: Vec<&crate::core::release::Release> = newest_first
         .iter()
         .enumerate()
-        .filter(|(i, r)| *i < keep_releases || r.id == live)
+        .filter(|(i, r)| *i < keep_releases || pinned.contains(&r.id.as_str()))
         .map(|(_, r)| *r)
         .collect();
     let kept_ids: BTreeSet<&str> = kept.iter().map(|r| r.id.as_str()).collect();
@@ -1060,7 +1069,7 @@ mod prune_tests {
             ((10, 0), "r5", &[], &[]),
         ];
         for ((keep, grace), live, gone, pool) in cases {
-            let pruned = prune(&refs, live, (keep, grace), &listed, ("", "_releases/"));
+            let pruned = prune(&refs, &[live], (keep, grace), &listed, ("", "_releases/"));
             let want: Vec<String> = gone
                 .iter()
                 .map(|id| format!("_releases/{id}/index.html"))
@@ -1082,5 +1091,11 @@ mod prune_tests {
                 "unknown keys stay"
             );
         }
+        // A preview shows r2: kept past the count, with its files; r3 and r1 go.
+        let pruned = prune(&refs, &["r5", "r2"], (2, 0), &listed, ("", "_releases/"));
+        assert_eq!(
+            pruned.release_keys,
+            ["_releases/r1/index.html", "_releases/r3/index.html"]
+        );
     }
 }

@@ -136,6 +136,7 @@ pub(crate) fn of_deploy(
         // An in-place deploy makes an in-place release.
         atomic: None,
         headers: o.previous.and_then(|p| p.headers.clone()),
+        preview: None,
     }
 }
 
@@ -196,6 +197,7 @@ pub(crate) fn of_rollback(
             .headers
             .clone()
             .or_else(|| live.and_then(|l| l.headers.clone())),
+        preview: None,
     }
 }
 

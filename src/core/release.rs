@@ -57,6 +57,10 @@ pub struct Release {
     /// An atomic release (`atomic = true`): the pointer and exception keys that make it live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atomic: Option<AtomicRecord>,
+    /// The preview this release was deployed as (`deploy --preview NAME`): `live` did not
+    /// point at it then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
     /// The response headers (`[headers]` as written) live after this release, which a rollback
     /// to it writes again.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -38,6 +38,11 @@ pub(crate) struct DeployOutput<'a> {
 pub(crate) struct SwitchReport {
     /// The KeyValueStore's name.
     pub(crate) key_value_store: String,
+    /// The key pointed: `live`, or a preview's `p/NAME`.
+    pub(crate) key: String,
+    /// A preview's name and address; None when `live` is switched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) preview: Option<PreviewReport>,
     /// The release `live` points at now (in a dry run: would).
     pub(crate) release: String,
     /// The release it pointed at before; None for the first.
@@ -64,6 +69,8 @@ impl SwitchReport {
     ) -> Self {
         SwitchReport {
             key_value_store: store.to_owned(),
+            key: crate::core::atomic::LIVE_KEY.to_owned(),
+            preview: None,
             release: release.to_owned(),
             from,
             exception_keys,
@@ -71,6 +78,16 @@ impl SwitchReport {
             writes: 0,
             seconds: None,
         }
+    }
+
+    /// Makes it preview `name`'s, served at `url`, which showed release `from` before.
+    pub(crate) fn preview(&mut self, name: &str, url: &str, from: Option<String>) {
+        self.key = crate::core::preview::key(name);
+        self.from = from;
+        self.preview = Some(PreviewReport {
+            name: name.to_owned(),
+            url: url.to_owned(),
+        });
     }
 
     /// The switch made: the store's ETag after it, the writes it took, and the time from the
@@ -82,6 +99,13 @@ impl SwitchReport {
     }
 }
 
+/// A preview a deploy made: its name and where it is served.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PreviewReport {
+    pub(crate) name: String,
+    pub(crate) url: String,
+}
+
 impl std::fmt::Display for SwitchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let extra = match self.exception_keys {
@@ -91,8 +115,9 @@ impl std::fmt::Display for SwitchReport {
         match self.seconds {
             Some(seconds) => write!(
                 f,
-                "switched `live` of KeyValueStore `{}` to release {}{extra} {:.2}s after the \
+                "switched `{}` of KeyValueStore `{}` to release {}{extra} {:.2}s after the \
                  start ({} write{})",
+                self.key,
                 self.key_value_store,
                 self.release,
                 seconds,
@@ -101,10 +126,18 @@ impl std::fmt::Display for SwitchReport {
             ),
             None => write!(
                 f,
-                "switch: point `live` of KeyValueStore `{}` at release {}{extra}, once every \
+                "switch: point `{}` of KeyValueStore `{}` at release {}{extra}, once every \
                  object is written",
-                self.key_value_store, self.release
+                self.key, self.key_value_store, self.release
             ),
+        }?;
+        match &self.preview {
+            Some(preview) => write!(
+                f,
+                "\npreview `{}`: {} (`live` is unchanged; `shipfront promote {}` makes it live)",
+                preview.name, preview.url, preview.name
+            ),
+            None => Ok(()),
         }
     }
 }
@@ -133,6 +166,11 @@ pub(crate) enum Command {
     Rollback {
         to: String,
     },
+    /// `live` switched to release `to`, which preview `name` shows.
+    Promote {
+        name: String,
+        to: String,
+    },
 }
 
 impl Command {
@@ -142,6 +180,7 @@ impl Command {
         match self {
             Command::Deploy => "deploy",
             Command::Rollback { .. } => "rollback",
+            Command::Promote { .. } => "promote",
         }
     }
 }
@@ -193,7 +232,7 @@ impl Outcome {
             schema: JSON_SCHEMA,
             command: self.command.name(),
             to: match &self.command {
-                Command::Rollback { to } => Some(to),
+                Command::Rollback { to } | Command::Promote { to, .. } => Some(to),
                 Command::Deploy => None,
             },
             dry_run: self.dry_run,
@@ -209,8 +248,12 @@ impl Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Some(result) = &self.result else {
-            if let Command::Rollback { to } = &self.command {
-                writeln!(f, "rollback to {to}")?;
+            match &self.command {
+                Command::Rollback { to } => writeln!(f, "rollback to {to}")?,
+                Command::Promote { name, to } => {
+                    writeln!(f, "promote preview `{name}` (release {to})")?;
+                }
+                Command::Deploy => {}
             }
             writeln!(f, "{}", self.plan)?;
             if let Some(inv) = &self.invalidation {
@@ -222,6 +265,16 @@ impl std::fmt::Display for Outcome {
             return f.write_str("dry run: nothing was written");
         };
         match &self.command {
+            Command::Promote { name, to } if self.switch.is_some() => write!(
+                f,
+                "promoted preview `{name}`: {} now serves release {to}, what the preview \
+                 showed; nothing uploaded, nothing to invalidate",
+                self.plan.target()
+            )?,
+            Command::Promote { name, to } => write!(
+                f,
+                "preview `{name}` shows release {to}, which is live already: nothing to do"
+            )?,
             Command::Rollback { to } if self.switch.is_some() => write!(
                 f,
                 "rolled back {} to release {to}: {}, nothing to invalidate",

@@ -406,7 +406,9 @@ fn check_deletes(plan: &Plan, settings: &Settings) -> Result<()> {
     }
     let (check, keep) = match settings.command {
         Command::Deploy => ("Check the folder", ", or --no-delete to keep them"),
-        Command::Rollback { .. } => ("Check the release (`shipfront releases`)", ""),
+        Command::Rollback { .. } | Command::Promote { .. } => {
+            ("Check the release (`shipfront releases`)", "")
+        }
     };
     Err(Error::TooManyDeletes {
         count: plan.deletes(),

@@ -14,6 +14,7 @@ use crate::core::exec_report::ExecReport;
 use crate::core::objects::{LocalTree, RemoteListing};
 use crate::core::plan::RELEASES_DIR;
 use crate::core::plan::{Plan, PlanConfig};
+use crate::core::preview;
 use crate::core::release::{self, AtomicRecord, Release, ReleasedObject};
 use crate::core::report::{Command, Outcome, SwitchReport};
 use crate::run::edge::{Edge, EdgeWork};
@@ -182,8 +183,15 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         let mut result = write_release(store, &planned.plan, &config.publish, &fence).await?;
         fence.check()?;
         let exceptions = planned.exception_keys();
-        let switched =
-            switch::switch(kvs, &planned.pointer, &exceptions, expected.as_deref()).await?;
+        let switched = match &config.preview {
+            None => switch::switch(kvs, &planned.pointer, &exceptions, expected.as_deref()).await?,
+            Some(name) => {
+                let entry = preview_entry(name, &id, now, site);
+                super::previews::write_entry(&**store, &site.state_prefix, &entry).await?;
+                fence.check()?;
+                switch::point_preview(kvs, name, &planned.pointer, &exceptions).await?
+            }
+        };
         let elapsed = started.elapsed();
         let record = record_of(
             &planned,
@@ -195,10 +203,13 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         );
         fence.check()?;
         apply::write_record(&**store, &site.state_prefix, &record).await?;
-        copy_error_pages(store, &page_copies, &config.publish, &fence, &mut result).await?;
-        if let Some(edge) = ports.edge {
-            fence.check()?;
-            work.publish(edge).await?;
+        // A preview leaves the edge as it is: its function and error pages are live's.
+        if config.preview.is_none() {
+            copy_error_pages(store, &page_copies, &config.publish, &fence, &mut result).await?;
+            if let Some(edge) = ports.edge {
+                fence.check()?;
+                work.publish(edge).await?;
+            }
         }
         // Retention, once the new release is live: the pruned objects, then their keys.
         if !deletes.is_empty() {
@@ -302,6 +313,7 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         planned.plan.notes.extend(work.notes(&edge.distribution));
     }
     let repeats = !work.changes()
+        && config.preview.is_none()
         && previous
             .as_ref()
             .zip(live.as_ref())
@@ -322,10 +334,12 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         actions: error_page_copies(store, site, &pages, source).await?,
         ..atomic::empty_plan(&site.bucket, &site.prefix)
     };
+    let previews = super::previews::entries(&**store, &site.state_prefix).await?;
     let kept = Kept {
         listing: &listing,
         release_ids: &release_ids,
         planned: &planned,
+        previews: &previews,
     };
     let (pruned, gone) = retention(store, config, &kept, (&id, from.as_deref())).await?;
     let deletes = Plan {
@@ -333,12 +347,8 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         ..atomic::empty_plan(&site.bucket, &site.prefix)
     };
     check_prune(&deletes, config)?;
-    let switch = SwitchReport::planned(
-        ports.kvs_name,
-        &id,
-        from,
-        planned.placement.exceptions.len(),
-    );
+    let exceptions = planned.placement.exceptions.len();
+    let switch = switch_report((ports.kvs_name, &id, exceptions), from, config, &previews);
     Ok(Prepared {
         expected: live.map(|(value, _)| value),
         listing,
@@ -351,6 +361,23 @@ async fn prepare<S: ObjectStore, C: Cdn, K: KeyValueStore>(
         switch,
         repeats,
     })
+}
+
+/// The switch a deploy plans: `live` of KeyValueStore `store` to release `id` (with
+/// `exceptions` keys) from `from`; for a preview, its key instead, from what it showed.
+fn switch_report(
+    (store, id, exceptions): (&str, &str, usize),
+    from: Option<String>,
+    config: &DeployConfig,
+    previews: &[preview::Entry],
+) -> SwitchReport {
+    let mut switch = SwitchReport::planned(store, id, from, exceptions);
+    if let (Some(name), Some(domain)) = (&config.preview, &config.site.preview_domain) {
+        let shown = previews.iter().find(|p| &p.name == name);
+        let url = preview::url(name, domain);
+        switch.preview(name, &url, shown.map(|p| p.release.clone()));
+    }
+    switch
 }
 
 /// The pages the distribution's custom error responses name (`/404.html`), as files under the
@@ -471,6 +498,10 @@ async fn retention<S: ObjectStore>(
     kept: &Kept<'_>,
     (id, live): (&str, Option<&str>),
 ) -> Result<(atomic::Pruned, RemoteListing)> {
+    // Always kept: the new release, the live one while a preview is made, what previews show.
+    let mut pinned: Vec<&str> = vec![id];
+    pinned.extend(live.filter(|_| config.preview.is_some()));
+    pinned.extend(kept.previews.iter().map(|p| p.release.as_str()));
     let (site, planned) = (&config.site, kept.planned);
     let root = format!("{}{RELEASES_DIR}", site.prefix);
     let (mut records, mut orphans) = (Vec::new(), Vec::new());
@@ -520,7 +551,7 @@ async fn retention<S: ObjectStore>(
     newest_first.sort_by(|a, b| b.id.cmp(&a.id));
     let keep = (config.keep_releases as usize, config.keep_assets as usize);
     let paths = (site.prefix.as_str(), RELEASES_DIR);
-    let mut pruned = atomic::prune(&newest_first, id, keep, kept.listing, paths);
+    let mut pruned = atomic::prune(&newest_first, &pinned, keep, kept.listing, paths);
     // The folders that go are listed now, and only they.
     let mut gone = RemoteListing::default();
     for folder in pruned.release_ids.iter().chain(&orphans) {
@@ -538,6 +569,8 @@ struct Kept<'a> {
     listing: &'a RemoteListing,
     release_ids: &'a [String],
     planned: &'a AtomicPlan,
+    /// The previews, whose releases are kept.
+    previews: &'a [preview::Entry],
 }
 
 /// An atomic site's objects outside its releases' folder (two ranges of one listing, before
@@ -677,7 +710,22 @@ fn record_of(
         routing: work.routing.as_ref().map(|r| r.code.clone()),
         routing_inputs: work.routing.as_ref().map(|r| r.inputs.clone()),
         headers: work.headers.as_ref().map(|h| h.table.clone()),
+        preview: config.preview.clone(),
         ..Release::default()
+    }
+}
+
+/// The entry of preview `name`, showing release `id` from `now`.
+fn preview_entry(name: &str, id: &str, now: SystemTime, site: &Site) -> preview::Entry {
+    preview::Entry {
+        name: name.to_owned(),
+        release: id.to_owned(),
+        time: apply::record_time(now),
+        url: site
+            .preview_domain
+            .as_deref()
+            .map(|domain| preview::url(name, domain))
+            .unwrap_or_default(),
     }
 }
 
@@ -726,6 +774,28 @@ pub(crate) struct RollbackTarget {
     pointer: Pointer,
     /// The newest record's id, which the rollback's own record sorts after.
     newest: String,
+    /// The preview whose release this is, when `promote` switches to it.
+    pub(crate) promoted: Option<String>,
+}
+
+/// The release preview `name` shows, as its KeyValueStore key says.
+///
+/// # Errors
+/// No such preview (exit 2), or one whose pointer shipfront did not write.
+pub(crate) async fn preview_release<K: KeyValueStore>(kvs: &K, name: &str) -> Result<String> {
+    let (value, _) = kvs.get(&preview::key(name)).await?;
+    let Some(value) = value else {
+        return Err(Error::Usage(format!(
+            "KeyValueStore `{}` has no preview `{name}`: `shipfront previews` lists them",
+            kvs.name()
+        )));
+    };
+    let pointer: Pointer = serde_json::from_str(&value).map_err(|e| {
+        Error::Usage(format!(
+            "preview `{name}` holds no pointer shipfront wrote ({e}): deploy it again"
+        ))
+    })?;
+    Ok(pointer.release)
 }
 
 /// The release a rollback of an atomic site switches `live` to: `to` (default: the one before
@@ -766,6 +836,7 @@ pub(crate) async fn rollback_target<S: ObjectStore, K: KeyValueStore>(
         release: target,
         pointer,
         newest,
+        promoted: None,
     })
 }
 
@@ -782,7 +853,13 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn, K: KeyValueStore>(
     started: Instant,
 ) -> Result<Outcome> {
     let id = target.release.id.clone();
-    let command = Command::Rollback { to: id.clone() };
+    let command = match &target.promoted {
+        Some(name) => Command::Promote {
+            name: name.clone(),
+            to: id.clone(),
+        },
+        None => Command::Rollback { to: id.clone() },
+    };
     let plan = atomic::empty_plan(&site.bucket, &site.prefix);
     if target.live.release == id {
         return Ok(Outcome {
@@ -842,7 +919,12 @@ fn rollback_record(target: &RollbackTarget, result: &ExecReport) -> Release {
     let id = crate::core::new_release::rollback_id(now, &target.release.id, &target.newest);
     let current = BTreeMap::new();
     let time = apply::record_time(now);
-    crate::core::new_release::of_rollback(&target.release, None, &current, result, id, time)
+    let mut record =
+        crate::core::new_release::of_rollback(&target.release, None, &current, result, id, time);
+    if let Some(name) = &target.promoted {
+        record.message = Some(format!("promote {name} ({})", target.release.id));
+    }
+    record
 }
 
 /// The release a rollback switches to: `to`, else the newest recorded one older than `live`;
@@ -1070,6 +1152,56 @@ mod tests {
     }
 
     /// The id of the release `outcome` made live.
+    /// A preview deploy uploads its release and points `p/NAME` at it, writes its entry and a
+    /// record naming it, and leaves `live` where it was. The next deploy's retention keeps the
+    /// preview's release however old it grows; the live site's next deploy copies from `live`,
+    /// not from the preview.
+    #[test]
+    fn a_preview_leaves_live_alone_and_keeps_its_release() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let mut config = deploy_config();
+        config.keep_releases = 1;
+        config.site.atomic = true;
+        config.site.preview_domain = Some("preview.example.com".to_owned());
+        let first = deployed_with(&store, &kvs, &release_build(1), &config).expect("1");
+        let live_id = made_live(&first);
+        let mut preview = config.clone();
+        preview.preview = Some("pr-7".to_owned());
+        let shown = deployed_with(&store, &kvs, &release_build(2), &preview).expect("preview");
+        let switch = shown.switch.as_ref().expect("a switch");
+        assert_eq!(switch.key, "p/pr-7");
+        let url = switch.preview.as_ref().map(|p| p.url.as_str());
+        assert_eq!(url, Some("https://pr-7.preview.example.com/"));
+        let preview_id = switch.release.clone();
+        assert_eq!(live(&kvs).release, live_id, "live unchanged");
+        let pointed = crate::store::memory::lock(&kvs.keys).get("p/pr-7").cloned();
+        let pointed: Pointer = serde_json::from_str(&pointed.expect("p/pr-7")).expect("pointer");
+        assert_eq!(pointed.release, preview_id);
+        let entries = block_on(super::super::previews::entries(&*store, ".shipfront/"));
+        let entries = entries.expect("entries");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].name.as_str(), entries[0].release.as_str()),
+            ("pr-7", preview_id.as_str())
+        );
+        let record = block_on(read(&store, &config.site, &preview_id)).expect("read");
+        assert_eq!(record.and_then(|r| r.preview), Some("pr-7".to_owned()));
+        // Two live deploys later, with one release kept, the preview's release is still whole.
+        for n in [3, 4] {
+            deployed_with(&store, &kvs, &release_build(n), &config).expect("live deploy");
+        }
+        let page = format!("_releases/{preview_id}/index.html");
+        assert!(
+            store.with_objects(|o| o.current(&page).is_some()),
+            "{page} kept"
+        );
+        let first_page = format!("_releases/{live_id}/index.html");
+        assert!(
+            store.with_objects(|o| o.current(&first_page).is_none()),
+            "{first_page} pruned"
+        );
+    }
+
     fn made_live(outcome: &Outcome) -> String {
         outcome.switch.as_ref().expect("a switch").release.clone()
     }

@@ -50,6 +50,7 @@ pub(crate) fn site() -> Site {
         aws: crate::store::AwsSettings::default(),
         atomic: false,
         key_value_store: None,
+        preview_domain: None,
     }
 }
 
@@ -73,6 +74,7 @@ pub(crate) fn deploy_config() -> DeployConfig {
         keep_releases: crate::config::DEFAULT_KEEP_RELEASES,
         routing: None,
         response_headers: None,
+        preview: None,
     }
 }
 
@@ -82,6 +84,7 @@ pub(crate) fn rollback_config() -> RollbackConfig {
     RollbackConfig {
         site: site(),
         to: None,
+        promote: None,
         publish: publish(),
     }
 }

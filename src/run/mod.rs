@@ -12,6 +12,7 @@ pub(crate) mod github;
 pub(crate) mod lease;
 pub(crate) mod lock;
 pub(crate) mod output;
+pub(crate) mod previews;
 pub(crate) mod progress;
 pub mod scan;
 pub(crate) mod survey;

@@ -31,17 +31,54 @@ pub async fn switch<K: KeyValueStore>(
     exception_keys: &[String],
     expected: Option<&str>,
 ) -> Result<Switched> {
-    let mut etag = current(kvs, expected).await?;
+    let guard = Guard::Live(expected);
+    put_pointer(kvs, LIVE_KEY, pointer, exception_keys, guard).await
+}
+
+/// Points preview `name`'s key at `pointer`, after writing `exception_keys`, whatever `live`
+/// holds: `live` is not written.
+///
+/// # Errors
+/// The store's, once the retries are spent.
+pub async fn point_preview<K: KeyValueStore>(
+    kvs: &K,
+    name: &str,
+    pointer: &Pointer,
+    exception_keys: &[String],
+) -> Result<Switched> {
+    let key = crate::core::preview::key(name);
+    put_pointer(kvs, &key, pointer, exception_keys, Guard::Any).await
+}
+
+/// What a write must still find when the store changed under it.
+#[derive(Debug, Clone, Copy)]
+enum Guard<'a> {
+    /// `live` holding this value (None: absent): a switch of `live`.
+    Live(Option<&'a str>),
+    /// Anything: a preview's key, which no other writer's change invalidates.
+    Any,
+}
+
+/// Writes `exception_keys`, then `key` = `pointer`, each write conditional on the ETag the last
+/// one left and tried again as `guard` allows.
+async fn put_pointer<K: KeyValueStore>(
+    kvs: &K,
+    key: &str,
+    pointer: &Pointer,
+    exception_keys: &[String],
+    guard: Guard<'_>,
+) -> Result<Switched> {
+    let mut etag = current(kvs, guard).await?;
     let mut writes = 0;
     for batch in exception_keys.chunks(KVS_BATCH) {
         let puts: Vec<(String, String)> = batch
             .iter()
             .map(|key| (key.clone(), "1".to_owned()))
             .collect();
-        etag = write(kvs, puts, etag, expected, &mut writes).await?;
+        etag = write(kvs, puts, etag, guard, &mut writes).await?;
     }
-    let live = vec![(LIVE_KEY.to_owned(), pointer.value())];
-    etag = write(kvs, live, etag, expected, &mut writes).await?;
+    let puts = vec![(key.to_owned(), pointer.value())];
+    etag = write(kvs, puts, etag, guard, &mut writes).await?;
     Ok(Switched { etag, writes })
 }
 
@@ -74,27 +111,27 @@ pub async fn delete_keys<K: KeyValueStore>(kvs: &K, keys: &[String]) -> Result<u
     Ok(writes)
 }
 
-/// The store's ETag, once `live` is seen to hold `expected`.
-async fn current<K: KeyValueStore>(kvs: &K, expected: Option<&str>) -> Result<String> {
+/// The store's ETag, once `guard` holds: `live` is seen to hold what it expects.
+async fn current<K: KeyValueStore>(kvs: &K, guard: Guard<'_>) -> Result<String> {
     let (live, etag) = kvs.get(LIVE_KEY).await?;
-    if live.as_deref() == expected {
-        Ok(etag)
-    } else {
-        Err(Error::SwitchRaced {
+    match guard {
+        Guard::Any => Ok(etag),
+        Guard::Live(expected) if live.as_deref() == expected => Ok(etag),
+        Guard::Live(_) => Err(Error::SwitchRaced {
             store: kvs.name().to_owned(),
             now: live.unwrap_or_else(|| "nothing".to_owned()),
-        })
+        }),
     }
 }
 
 /// One conditional `UpdateKeys` of `puts` on `etag`: the new ETag. When the ETag changed
-/// meanwhile, `live` is read again: still `expected`, the write is tried again on the new
+/// meanwhile, the store is read again: while `guard` holds, the write is tried again on the new
 /// ETag; else the switch raced another.
 async fn write<K: KeyValueStore>(
     kvs: &K,
     puts: Vec<(String, String)>,
     mut etag: String,
-    expected: Option<&str>,
+    guard: Guard<'_>,
     writes: &mut usize,
 ) -> Result<String> {
     let mut last: Option<RemoteError> = None;
@@ -103,7 +140,7 @@ async fn write<K: KeyValueStore>(
         match kvs.update(puts.clone(), Vec::new(), &etag).await {
             Ok(next) => return Ok(next),
             Err(e) if e.is_precondition_failed() => {
-                etag = current(kvs, expected).await?;
+                etag = current(kvs, guard).await?;
                 last = Some(e);
             }
             Err(e) => return Err(e.into()),
@@ -191,11 +228,27 @@ mod tests {
     #[test]
     fn an_unrelated_write_costs_a_retry() {
         let kvs = MemoryKvs::default();
-        kvs.before_update(1, |kvs| kvs.put_now("preview/pr-7", "{}"));
+        kvs.before_update(1, |kvs| kvs.put_now("p/pr-7", "{}"));
         let switched = run(switch(&kvs, &pointer("r1"), &[], None)).expect("switched");
         assert_eq!(switched.writes, 2);
         let keys = crate::store::memory::lock(&kvs.keys).clone();
         assert_eq!(keys.get(LIVE_KEY), Some(&pointer("r1").value()));
-        assert!(keys.contains_key("preview/pr-7"));
+        assert!(keys.contains_key("p/pr-7"));
+    }
+
+    /// A preview's pointer is written whatever `live` holds, even when a deploy switches
+    /// `live` meanwhile; `live` itself is never written.
+    #[test]
+    fn a_preview_points_its_own_key_and_leaves_live_alone() {
+        let kvs = MemoryKvs::default();
+        kvs.put_now(LIVE_KEY, &pointer("r1").value());
+        kvs.before_update(1, |kvs| kvs.put_now(LIVE_KEY, &pointer("r2").value()));
+        let exceptions = ["x/r3/assets/data.json".to_owned()];
+        let pointed = run(point_preview(&kvs, "pr-7", &pointer("r3"), &exceptions));
+        assert_eq!(pointed.expect("pointed").writes, 3);
+        let keys = crate::store::memory::lock(&kvs.keys).clone();
+        assert_eq!(keys.get("p/pr-7"), Some(&pointer("r3").value()));
+        assert_eq!(keys.get(LIVE_KEY), Some(&pointer("r2").value()));
+        assert!(keys.contains_key("x/r3/assets/data.json"));
     }
 }

@@ -89,3 +89,147 @@ fn a_preview_host_is_served_from_its_own_release() {
     let node = run_in_node_with_kvs(&plain, &["//pr-7.preview.example.com/about/"], &kvs);
     assert_eq!(node, ["rewrite /_releases/r1/about/index.html"]);
 }
+
+/// A page through `serve` on `port` as host `host` would get it: status and body.
+fn page(port: u16, host: &str, path: &str) -> (u16, String) {
+    let answer = crate::serve::ask(port, "GET", path, &[("Host", host)]);
+    (
+        answer.status,
+        String::from_utf8_lossy(&answer.body).into_owned(),
+    )
+}
+
+/// `serve --bucket` of `world`, standing in for CloudFront: the port and the process.
+fn edge(world: &crate::harness::World) -> (std::process::Child, u16) {
+    let serve = world.shipfront("serve").args(&["--port", "0"]);
+    crate::serve::start_server(serve.command())
+}
+
+fn stop(mut server: std::process::Child) {
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+const LIVE_HOST: &str = "www.example.com";
+const PREVIEW_HOST: &str = "pr-7.preview.example.com";
+
+/// End to end through the binary, `serve --bucket` standing in for CloudFront: a live release,
+/// then a preview of the next build, served on its own host while `live` is unchanged; listed
+/// by `previews`; promoted (one pointer write, no upload: the preview's release is what goes
+/// live); removed (its host answers 404).
+#[test]
+fn a_preview_is_served_on_its_host_promoted_and_removed() {
+    let world = crate::harness::World::new("previews-e2e");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    world.config("atomic = true\npreview_domain = \"preview.example.com\"\n");
+    let site = crate::harness::Site::new();
+    site.file("index.html", "<h1>home 1</h1>")
+        .file("about/index.html", "<h1>about 1</h1>");
+    let run = |command: &str| {
+        world
+            .shipfront(command)
+            .distribution(&distribution)
+            .cloudfront_via(&cloudfront)
+    };
+    run("deploy").site(&site).args(&["--no-progress"]).ok();
+    site.file("index.html", "<h1>home 2</h1>");
+    let preview = run("deploy")
+        .site(&site)
+        .args(&["--no-progress", "--preview", "pr-7"])
+        .ok();
+    assert!(
+        preview
+            .stdout
+            .contains("preview `pr-7`: https://pr-7.preview.example.com/"),
+        "{}",
+        preview.stdout
+    );
+    let (server, port) = edge(&world);
+    assert_eq!(
+        page(port, LIVE_HOST, "/"),
+        (200, "<h1>home 1</h1>".to_owned())
+    );
+    assert_eq!(
+        page(port, PREVIEW_HOST, "/"),
+        (200, "<h1>home 2</h1>".to_owned())
+    );
+    assert_eq!(page(port, PREVIEW_HOST, "/about/").0, 200);
+    assert_eq!(page(port, "pr-8.preview.example.com", "/").0, 404);
+    stop(server);
+
+    let listed = run("previews").json().ok().json();
+    let previews = listed["previews"].as_array().unwrap();
+    assert_eq!(previews.len(), 1, "{listed}");
+    assert_eq!(previews[0]["name"], "pr-7");
+    assert_eq!(previews[0]["url"], "https://pr-7.preview.example.com/");
+    let shown = previews[0]["release"].as_str().unwrap().to_owned();
+
+    let before = world.all_objects();
+    let promoted = run("promote").args(&["pr-7"]).json().ok().json();
+    assert_eq!(promoted["command"], "promote", "{promoted}");
+    assert_eq!(promoted["switch"]["release"], shown.as_str());
+    assert_eq!(promoted["result"]["uploaded"], 0);
+    let after = world.all_objects();
+    let written: Vec<&String> = after
+        .keys()
+        .filter(|k| before.get(*k) != after.get(*k) && !k.starts_with(".shipfront/"))
+        .collect();
+    assert!(written.is_empty(), "no site object written: {written:?}");
+    let (server, port) = edge(&world);
+    assert_eq!(
+        page(port, LIVE_HOST, "/"),
+        (200, "<h1>home 2</h1>".to_owned())
+    );
+    stop(server);
+
+    run("previews").args(&["remove", "pr-7"]).ok();
+    let listed = run("previews").json().ok().json();
+    assert_eq!(listed["previews"], serde_json::json!([]));
+    let (server, port) = edge(&world);
+    assert_eq!(page(port, PREVIEW_HOST, "/").0, 404);
+    assert_eq!(
+        page(port, LIVE_HOST, "/"),
+        (200, "<h1>home 2</h1>".to_owned())
+    );
+    stop(server);
+}
+
+/// Bad input stops before any write: a name that is not a DNS label, a preview of an in-place
+/// site, no preview_domain, and a live function that does not serve previews yet.
+#[test]
+fn bad_previews_are_refused_before_any_write() {
+    let world = crate::harness::World::new("previews-bad");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    let site = crate::harness::Site::new();
+    site.file("index.html", "home");
+    let deploy = |args: &[&str]| {
+        world
+            .shipfront("deploy")
+            .site(&site)
+            .distribution(&distribution)
+            .cloudfront_via(&cloudfront)
+            .args(args)
+            .run()
+    };
+    deploy(&["--preview", "pr-7"]).fails(2, "previews are releases of an atomic site");
+    deploy(&["--atomic", "--preview", "pr-7"]).fails(2, "set preview_domain");
+    world.config("preview_domain = \"preview.example.com\"\n");
+    deploy(&["--atomic", "--preview", "PR_7"]).fails(2, "is not a DNS label");
+    // The live function was published before preview_domain was set: it serves no previews.
+    world.config("");
+    deploy(&["--atomic", "--no-progress"]).ok();
+    world.config("preview_domain = \"preview.example.com\"\n");
+    let before = world.all_objects();
+    deploy(&["--atomic", "--preview", "pr-7"])
+        .fails(2, "does not serve previews at *.preview.example.com");
+    assert_eq!(world.all_objects(), before, "nothing written");
+    world
+        .shipfront("promote")
+        .args(&["pr-7", "--atomic"])
+        .distribution(&distribution)
+        .cloudfront_via(&cloudfront)
+        .run()
+        .fails(2, "has no preview `pr-7`");
+}

@@ -182,17 +182,22 @@ impl Answer {
     }
 }
 
-/// One HTTP/1.1 request to `port` with `headers` besides `Host`.
+/// One HTTP/1.1 request to `port` with `headers` (`Host: localhost` unless they name one).
 pub(crate) fn ask(port: u16, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let host = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+        .map_or("localhost", |(_, value)| *value);
     let extra: String = headers
         .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
         .map(|(name, value)| format!("{name}: {value}\r\n"))
         .collect();
     write!(
         stream,
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
