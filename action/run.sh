@@ -39,14 +39,25 @@ case "$command" in
     fi
     if is_true spa "${INPUT_SPA:-}"; then argv+=(--spa); fi
     [ -z "${INPUT_MESSAGE:-}" ] || argv+=(--message "$INPUT_MESSAGE")
+    [ -z "${INPUT_PREVIEW:-}" ] || argv+=(--preview "$INPUT_PREVIEW")
+    ;;
+  promote | remove-preview)
+    [ -n "${INPUT_PREVIEW:-}" ] || fail "input \`preview\` names the preview to $command"
+    [ -z "${INPUT_TO:-}" ] || fail "input \`to\` is for \`command: rollback\`"
+    if [ "$command" = promote ]; then
+      argv+=(promote "$INPUT_PREVIEW")
+    else
+      argv+=(previews remove "$INPUT_PREVIEW")
+    fi
     ;;
   rollback)
+    [ -z "${INPUT_PREVIEW:-}" ] || fail "input \`preview\` is for \`command: deploy\`, \`promote\` or \`remove-preview\`"
     argv+=(rollback)
     [ -z "${INPUT_TO:-}" ] || argv+=(--to "$INPUT_TO")
     [ -z "${INPUT_DELETE:-}" ] || fail "input \`delete\` is for \`command: deploy\`"
     if is_true spa "${INPUT_SPA:-}"; then fail "input \`spa\` is for \`command: deploy\`"; fi
     ;;
-  *) fail "input \`command\` must be \`deploy\` or \`rollback\`, not \`$command\`" ;;
+  *) fail "input \`command\` must be \`deploy\`, \`rollback\`, \`promote\` or \`remove-preview\`, not \`$command\`" ;;
 esac
 
 # Without a bucket anywhere, say so in the action's terms. A config file named by an input or
@@ -63,7 +74,10 @@ fi
 [ -z "${INPUT_REGION:-}" ] || argv+=(--region "$INPUT_REGION")
 [ -z "${INPUT_CONFIG:-}" ] || argv+=(--config "$INPUT_CONFIG")
 if is_true dry-run "${INPUT_DRY_RUN:-}"; then argv+=(--dry-run); fi
-if is_true wait "${INPUT_WAIT:-}"; then argv+=(--wait); fi
+if is_true wait "${INPUT_WAIT:-}"; then
+  [ "$command" != remove-preview ] || fail "input \`wait\` has nothing to wait for when a preview is removed"
+  argv+=(--wait)
+fi
 if is_true atomic "${INPUT_ATOMIC:-}"; then argv+=(--atomic); fi
 if [ -n "${INPUT_ARGS:-}" ]; then
   set -f # split on spaces, but never expand globs such as *.map

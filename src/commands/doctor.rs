@@ -94,6 +94,7 @@ async fn atomic_facts<C: Cdn, K: KeyValueStore, S: ObjectStore>(
         associated,
         live,
         recorded,
+        preview_domain: site.preview_domain.clone(),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::core::error::{Error, Result};
 const CONFIG_TEMPLATE: &str = include_str!("templates/shipfront.toml");
 const DEPLOY_WORKFLOW: &str = include_str!("templates/deploy.yml");
 const ROLLBACK_WORKFLOW: &str = include_str!("templates/rollback.yml");
+const PREVIEW_WORKFLOW: &str = include_str!("templates/preview.yml");
 
 /// Where the workflows go, relative to the project.
 pub(crate) const WORKFLOWS_DIR: &str = ".github/workflows";
@@ -48,8 +49,14 @@ pub(crate) fn render(answers: &Answers, github: bool) -> Vec<(PathBuf, String)> 
     } else {
         "# atomic = true"
     };
+    let previews = if answers.atomic {
+        "preview_domain = \"preview.example.com\"   # the distribution serves *.preview.example.com"
+    } else {
+        "# preview_domain = \"preview.example.com\""
+    };
     let config = CONFIG_TEMPLATE
         .replace("{{atomic}}", atomic)
+        .replace("{{preview_domain}}", previews)
         .replace(
             "{{bucket}}",
             &setting(
@@ -97,6 +104,10 @@ pub(crate) fn render(answers: &Answers, github: bool) -> Vec<(PathBuf, String)> 
         let dir = Path::new(WORKFLOWS_DIR);
         files.push((dir.join("deploy.yml"), workflow(DEPLOY_WORKFLOW)));
         files.push((dir.join("rollback.yml"), workflow(ROLLBACK_WORKFLOW)));
+        // Previews are releases of an atomic site.
+        if answers.atomic {
+            files.push((dir.join("preview.yml"), workflow(PREVIEW_WORKFLOW)));
+        }
     }
     files
 }
@@ -256,10 +267,12 @@ mod tests {
         let files = render(
             &Answers {
                 dir: "dist".into(),
+                atomic: true,
                 ..Answers::default()
             },
             true,
         );
+        assert_eq!(files.len(), 4, "the preview workflow with --atomic");
         for (path, text) in &files[1..] {
             assert!(
                 readme.contains(&format!("```yaml\n{text}```")),

@@ -341,6 +341,8 @@ pub struct AtomicFacts {
     pub live: Result<Option<String>, String>,
     /// A record of that release is under the state prefix.
     pub recorded: bool,
+    /// `preview_domain` of the config: previews are served at `NAME.<domain>`.
+    pub preview_domain: Option<String>,
 }
 
 /// A verdict.
@@ -937,7 +939,56 @@ fn atomic_checks(
             Some("run the routing function on those behaviors' viewer requests too".into()),
         )
     });
+    if let Some(domain) = &facts.preview_domain {
+        out.extend(preview_checks(id, domain, d));
+    }
     out
+}
+
+/// Previews at `*.domain`: the distribution's alternate name (CloudFront accepts none its
+/// certificate does not cover, so the alias proves the certificate), and a live function that
+/// serves them.
+fn preview_checks(id: &str, domain: &str, d: &DistributionFacts) -> Vec<Check> {
+    let wildcard = format!("*.{domain}");
+    let alias = if d.aliases.iter().any(|a| a.eq_ignore_ascii_case(&wildcard)) {
+        check(
+            "preview domain",
+            Status::Pass,
+            format!(
+                "distribution `{id}` answers `{wildcard}` (CloudFront accepts no alternate name \
+                 its certificate does not cover)"
+            ),
+            None,
+        )
+    } else {
+        check(
+            "preview domain",
+            Status::Fail,
+            format!("previews at {wildcard} need distribution `{id}` to answer that name"),
+            Some(format!(
+                "add the alternate name `{wildcard}` with a certificate (us-east-1) covering it, \
+                 and a DNS record sending `{wildcard}` to the distribution"
+            )),
+        )
+    };
+    let serves = matches!(&d.viewer_request_code, Ok(Some(code))
+        if crate::core::atomic::serves_previews(code, domain));
+    let function = if serves {
+        check(
+            "preview routing",
+            Status::Pass,
+            format!("the live routing function serves NAME.{domain} from preview NAME"),
+            None,
+        )
+    } else {
+        check(
+            "preview routing",
+            Status::Warn,
+            format!("the live routing function does not serve previews at {wildcard} yet"),
+            Some("deploy the live site once with preview_domain set".into()),
+        )
+    };
+    vec![alias, function]
 }
 
 /// What a deploy with `--atomic` sets up: the fix of most atomic checks.
@@ -1581,6 +1632,7 @@ mod tests {
             associated: Ok(Some(ARN.into())),
             live: Ok(Some("20261206T000000.000Z-abcdef".into())),
             recorded: true,
+            preview_domain: None,
         };
         let bucket = "www.s3.us-east-1.amazonaws.com";
         let unrouted = BehaviorFacts {
@@ -1626,6 +1678,22 @@ mod tests {
                 assert!(c.fix.is_some(), "{c:?}");
             }
         }
+        // Previews: the wildcard alias, and the live function serving them.
+        let previews = AtomicFacts {
+            preview_domain: Some("preview.example.com".into()),
+            ..good.clone()
+        };
+        let status = |d: &DistributionFacts, name: &str| {
+            let found = atomic_checks(("www", "E1"), d, &previews);
+            found.iter().find(|c| c.name == name).map(|c| c.status)
+        };
+        let mut d = good_distribution();
+        assert_eq!(status(&d, "preview domain"), Some(Status::Fail));
+        assert_eq!(status(&d, "preview routing"), Some(Status::Warn));
+        d.aliases.push("*.preview.example.com".into());
+        d.viewer_request_code = Ok(Some("var PREVIEWS = \".preview.example.com\";".into()));
+        assert_eq!(status(&d, "preview domain"), Some(Status::Pass));
+        assert_eq!(status(&d, "preview routing"), Some(Status::Pass));
         let mut d = good_distribution();
         d.behaviors = vec![unrouted];
         let found = atomic_checks(("www", "E1"), &d, &good);

@@ -73,6 +73,13 @@ pub(crate) fn outputs(out: &DeployOutput<'_>) -> Vec<(&'static str, String)> {
                 .unwrap_or_default(),
         ),
         ("dry-run", out.dry_run.to_string()),
+        (
+            "preview-url",
+            out.switch
+                .and_then(|s| s.preview.as_ref())
+                .map(|p| p.url.clone())
+                .unwrap_or_default(),
+        ),
     ]
 }
 
@@ -101,6 +108,13 @@ pub(crate) fn summary(command: &str, out: &DeployOutput<'_>) -> String {
     let _ = writeln!(s, "| | |\n| --- | --- |");
     if let Some(id) = &out.release {
         let _ = writeln!(s, "| release | `{id}` |");
+    }
+    if let Some(preview) = out.switch.and_then(|s| s.preview.as_ref()) {
+        let _ = writeln!(
+            s,
+            "| preview `{}` | [{}]({}) |",
+            preview.name, preview.url, preview.url
+        );
     }
     let verb = |done: &str, planned: &str| if out.dry_run { planned } else { done }.to_owned();
     let _ = writeln!(
@@ -348,7 +362,8 @@ mod tests {
         assert_eq!(
             output_lines(&outputs(&done)),
             "release-id=20261128T000000.000Z-abcdef\nuploaded=2\nheaders-updated=1\nrestored=0\n\
-             deleted=1\nunchanged=7\nbytes=4096\nchanged=4\ninvalidation-id=I2J0\ndry-run=false\n"
+             deleted=1\nunchanged=7\nbytes=4096\nchanged=4\ninvalidation-id=I2J0\ndry-run=false\n\
+             preview-url=\n"
         );
         let text = summary("deploy", &done);
         for want in [

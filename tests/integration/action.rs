@@ -41,7 +41,7 @@ fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
     world
         .shipfront("init")
         .bucket("my-site")
-        .args(&["--github"])
+        .args(&["--github", "--atomic"])
         .distribution("E123")
         .ok();
     let workflows = world.workdir.path().join(".github/workflows");
@@ -60,6 +60,7 @@ fn action_yml_and_the_workflows_init_writes_match_githubs_schema() {
         repo_root().join("action.yml"),
         workflows.join("deploy.yml"),
         workflows.join("rollback.yml"),
+        workflows.join("preview.yml"),
         release_checked,
         repo_root().join(".github/workflows/ci.yml"),
     ] {
@@ -240,7 +241,7 @@ fn bad_inputs_fail_with_an_annotation_that_says_what_to_fix() {
     site.file("index.html", "x");
     let dir = site.path().to_str().unwrap().to_owned();
     let bucket = world.bucket.as_str();
-    let cases: [(Inputs, i32, &str); 6] = [
+    let cases: [(Inputs, i32, &str); 8] = [
         (
             &[("DIR", &dir), ("BUCKET", bucket), ("ATOMIC", "true")],
             2,
@@ -255,7 +256,22 @@ fn bad_inputs_fail_with_an_annotation_that_says_what_to_fix() {
         (
             &[("DIR", &dir), ("BUCKET", bucket), ("COMMAND", "deploi")],
             2,
-            "input `command` must be `deploy` or `rollback`, not `deploi`",
+            "input `command` must be `deploy`, `rollback`, `promote` or `remove-preview`, not \
+             `deploi`",
+        ),
+        (
+            &[("BUCKET", bucket), ("COMMAND", "promote")],
+            2,
+            "input `preview` names the preview to promote",
+        ),
+        (
+            &[
+                ("BUCKET", bucket),
+                ("COMMAND", "rollback"),
+                ("PREVIEW", "pr-1"),
+            ],
+            2,
+            "input `preview` is for `command: deploy`, `promote` or `remove-preview`",
         ),
         (
             &[("DIR", &dir), ("BUCKET", bucket), ("DRY_RUN", "maybe")],

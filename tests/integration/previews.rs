@@ -233,3 +233,73 @@ fn bad_previews_are_refused_before_any_write() {
         .run()
         .fails(2, "has no preview `pr-7`");
 }
+
+/// The GitHub Action, as a pull request workflow runs it: `command: deploy` with `preview`
+/// gives the `preview-url` output and a summary link; `promote` and `remove-preview` act on it.
+#[test]
+fn the_action_deploys_promotes_and_removes_a_preview() {
+    let world = crate::harness::World::new("previews-action");
+    let distribution = world.distribution("");
+    let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
+    world.config("atomic = true\npreview_domain = \"preview.example.com\"\n");
+    let site = crate::harness::Site::new();
+    site.file("index.html", "<h1>home 1</h1>");
+    let dir = site.path().to_str().unwrap().to_owned();
+    let action = |inputs: &[(&str, &str)]| {
+        let files = tempfile::tempdir().unwrap();
+        let (output, summary) = (files.path().join("output"), files.path().join("summary"));
+        let mut cmd = world.script("action/run.sh");
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("AWS_ENDPOINT_URL_CLOUDFRONT", &cloudfront.endpoint)
+            .env(
+                "AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE",
+                &cloudfront.endpoint,
+            )
+            .env("INPUT_BUCKET", &world.bucket)
+            .env("INPUT_DISTRIBUTION_ID", &distribution)
+            .env("INPUT_DIR", &dir);
+        for (name, value) in inputs {
+            cmd.env(format!("INPUT_{name}"), value);
+        }
+        let run = crate::harness::Run::of(cmd);
+        assert_eq!(run.code, 0, "{inputs:?}: {}{}", run.stdout, run.stderr);
+        let outputs = std::fs::read_to_string(&output).unwrap_or_default();
+        (
+            outputs,
+            std::fs::read_to_string(&summary).unwrap_or_default(),
+        )
+    };
+    action(&[]);
+    site.file("index.html", "<h1>home 2</h1>");
+    let (outputs, summary) = action(&[("PREVIEW", "pr-12")]);
+    let url = "https://pr-12.preview.example.com/";
+    assert!(
+        outputs.contains(&format!("preview-url={url}\n")),
+        "{outputs}"
+    );
+    assert!(summary.contains(&format!("[{url}]({url})")), "{summary}");
+    let (outputs, _) = action(&[("COMMAND", "promote"), ("PREVIEW", "pr-12")]);
+    assert!(outputs.contains("release-id="), "{outputs}");
+    let kvs_live = run_previews(&world, &distribution, &cloudfront);
+    assert_eq!(kvs_live, 1);
+    action(&[("COMMAND", "remove-preview"), ("PREVIEW", "pr-12")]);
+    assert_eq!(run_previews(&world, &distribution, &cloudfront), 0);
+}
+
+/// How many previews `shipfront previews` lists.
+fn run_previews(
+    world: &crate::harness::World,
+    distribution: &str,
+    cloudfront: &crate::harness::Proxy,
+) -> usize {
+    let listed = world
+        .shipfront("previews")
+        .distribution(distribution)
+        .cloudfront_via(cloudfront)
+        .json()
+        .ok()
+        .json();
+    listed["previews"].as_array().map_or(0, Vec::len)
+}
