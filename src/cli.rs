@@ -325,6 +325,16 @@ pub struct DeployArgs {
     #[arg(long)]
     pub routing: bool,
 
+    /// After the deploy, ask URL (default: the distribution's address) for the root page, the
+    /// SPA fallback and the changed files, and compare them with what the release wrote; on a
+    /// mismatch an atomic site switches back, and the deploy exits 1
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub verify: Option<String>,
+
+    /// How long --verify waits for the change to reach the edge [default: 3m]
+    #[arg(long, value_name = "DURATION")]
+    pub verify_timeout: Option<String>,
+
     /// An atomic site's preview: the release is uploaded and served at
     /// https://NAME.<preview_domain>/ only; `live` stays where it is (`shipfront promote NAME`
     /// switches it)

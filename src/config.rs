@@ -293,6 +293,61 @@ pub(crate) struct DeployConfig {
     pub(crate) response_headers: Option<BTreeMap<String, String>>,
     /// `--preview NAME`: the release is a preview, `live` stays.
     pub(crate) preview: Option<String>,
+    /// `--verify [URL]`: what visitors get is checked after the deploy.
+    pub(crate) verify: Option<VerifySettings>,
+}
+
+/// Where and how patiently `--verify` checks a release.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifySettings {
+    /// The address to ask (`https://www.example.com`); None: the distribution's.
+    pub(crate) base: Option<String>,
+    pub(crate) patience: crate::core::verify::Patience,
+}
+
+impl VerifySettings {
+    /// `--verify [URL]` and `--verify-timeout`, checked: a URL or a distribution to ask.
+    fn resolve(
+        url: Option<String>,
+        timeout: Option<String>,
+        distribution: Option<&String>,
+    ) -> Result<Option<Self>> {
+        let Some(url) = url else {
+            if timeout.is_some() {
+                return Err(Error::Usage(
+                    "--verify-timeout says how long --verify waits: pass --verify too".to_owned(),
+                ));
+            }
+            return Ok(None);
+        };
+        let url = url.trim();
+        let base = if url.is_empty() {
+            if distribution.is_none() {
+                return Err(Error::Usage(
+                    "--verify asks the distribution: pass --distribution-id ID, or the address \
+                     to ask (--verify https://www.example.com)"
+                        .to_owned(),
+                ));
+            }
+            None
+        } else if url.starts_with("https://") || url.starts_with("http://") {
+            Some(url.trim_end_matches('/').to_owned())
+        } else {
+            return Err(Error::Usage(format!(
+                "--verify `{url}`: give an address starting with https:// (or http://)"
+            )));
+        };
+        let mut patience = crate::core::verify::Patience::default();
+        if let Some(raw) = timeout {
+            patience.timeout = humantime::parse_duration(raw.trim()).map_err(|e| {
+                Error::Usage(format!(
+                    "invalid --verify-timeout `{raw}` ({e}): use a duration like `3m` or `30s`"
+                ))
+            })?;
+            patience.first_wait = patience.first_wait.min(patience.timeout / 4);
+        }
+        Ok(Some(VerifySettings { base, patience }))
+    }
 }
 
 /// How `deploy` and `rollback` publish, resolved once from the flags they share
@@ -1050,6 +1105,8 @@ impl DeployConfig {
             ));
         }
         let preview = checked_preview(args.preview.take(), &site)?;
+        let verify =
+            VerifySettings::resolve(args.verify.take(), args.verify_timeout.take(), distribution)?;
         let response_headers = response_headers_of(&file, distribution)?;
         let routing = deploy_routing(&args, &site, distribution, (spa, &spa_fallback), &file)?;
         let keep_releases = file.deploy.keep_releases.unwrap_or(DEFAULT_KEEP_RELEASES);
@@ -1094,6 +1151,7 @@ impl DeployConfig {
             routing,
             response_headers,
             preview,
+            verify,
         })
     }
 }

@@ -7,6 +7,8 @@
 //! - `run/`: what the commands share that does IO through the ports (apply, execute, lock,
 //!   survey, edge, scan, progress, output, GitHub reporting);
 //! - `aws/`: the only user of the AWS SDK, adapting S3 and CloudFront to the ports;
+//! - `js/`: the JavaScript engine the routing function runs in (`serve`); `web/`: HTTP as a
+//!   visitor asks (`verify`);
 //! - `store/`: the ports (`ObjectStore`, `Cdn`) in our own types, and the in-memory adapter;
 //! - `core/`: the pure decisions (plan, headers, invalidation paths, routing, records, verdicts).
 //!
@@ -22,6 +24,7 @@ pub(crate) mod environment;
 pub mod js;
 pub mod run;
 pub mod store;
+pub mod web;
 
 use crate::cli::{Cli, Command};
 use crate::config::{

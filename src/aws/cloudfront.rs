@@ -337,6 +337,34 @@ impl CloudFrontCdn {
         }
         Ok(facts)
     }
+
+    /// The address visitors reach the distribution at: `https://` and its first alternate
+    /// name that is no wildcard, else its CloudFront domain name.
+    ///
+    /// # Errors
+    /// The distribution cannot be read.
+    pub async fn viewer_address(&self, distribution_id: &str) -> Result<String, RemoteError> {
+        let read = async {
+            let out = super::send!(self.client.get_distribution().id(distribution_id))?;
+            let distribution = out
+                .distribution
+                .ok_or_else(|| build_error("GetDistribution returned no Distribution"))?;
+            let alias = distribution
+                .distribution_config()
+                .and_then(|c| c.aliases())
+                .map(aws_sdk_cloudfront::types::Aliases::items)
+                .unwrap_or_default()
+                .iter()
+                .find(|a| !a.starts_with('*'))
+                .cloned();
+            Ok(format!(
+                "https://{}",
+                alias.unwrap_or_else(|| distribution.domain_name().to_owned())
+            ))
+        };
+        let on = (RemoteError::on_distribution as Naming, distribution_id);
+        context("GetDistribution", on, read).await
+    }
 }
 
 /// What the distribution's config says, for `shipfront doctor`.

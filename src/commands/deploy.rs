@@ -23,14 +23,16 @@ use crate::{core::new_release, core::plan, core::spa, run::github, run::scan, ru
 pub(crate) async fn run(config: DeployConfig) -> Result<()> {
     let started = Instant::now();
     let tree = scan_folder(&config).await?;
-    let outcome = if config.site.atomic {
+    let mut outcome = if config.site.atomic {
         let (store, cdn, open) = super::connect_atomic(&config.site, &config.publish).await?;
         Box::pin(deploy_atomic(store, cdn, open, &config, &tree, started)).await?
     } else {
         let (store, cdn) = super::connect(&config.site, &config.publish).await?;
         deploy(store, cdn, &config, &tree, started).await?
     };
-    apply::print(&outcome, config.publish.json)
+    Box::pin(super::verify::after_deploy(&config, &mut outcome, started)).await?;
+    apply::print(&outcome, config.publish.json)?;
+    super::verify::failure(outcome.verify.as_ref())
 }
 
 /// Deploys `tree` as an atomic release (`--atomic`): the KeyValueStore found (or created), the

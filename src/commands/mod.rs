@@ -14,6 +14,7 @@ pub(crate) mod releases;
 pub(crate) mod rollback;
 pub(crate) mod routing;
 pub(crate) mod serve;
+pub(crate) mod verify;
 
 use std::sync::Arc;
 

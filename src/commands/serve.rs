@@ -37,8 +37,8 @@ type Fetching = Pin<Box<dyn Future<Output = Result<Option<StoredObject>>> + Send
 /// How the origin is asked for the object at a path (percent-decoded, no leading `/`).
 type Fetch = Box<dyn Fn(String) -> Fetching + Send + Sync>;
 
-/// What every request is answered from.
-struct Served {
+/// What every request is answered from, as the site is now.
+struct Snapshot {
     /// The routing function; None when the release served was deployed without one.
     function: Option<crate::js::QuickJs>,
     fetch: Fetch,
@@ -54,6 +54,59 @@ struct Served {
     added: Vec<(String, String)>,
 }
 
+/// The site served: its snapshot, and for a bucket's live release, how to see that it changed
+/// and take a new one (a deploy, a rollback or a promote while serving: as the edge does, the
+/// next request sees it).
+struct Served {
+    snapshot: std::sync::RwLock<Arc<Snapshot>>,
+    watch: Option<Watch>,
+}
+
+/// A future of `T`, boxed.
+type Boxed<T> = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
+
+/// How a bucket's live release is watched: a cheap look at its state (the newest record, the
+/// previews), and a new snapshot when that changed.
+struct Watch {
+    seen: tokio::sync::Mutex<String>,
+    state: Box<dyn Fn() -> Boxed<String> + Send + Sync>,
+    rebuild: Box<dyn Fn() -> Boxed<Snapshot> + Send + Sync>,
+}
+
+impl Served {
+    fn fixed(snapshot: Snapshot) -> Self {
+        Served {
+            snapshot: std::sync::RwLock::new(Arc::new(snapshot)),
+            watch: None,
+        }
+    }
+
+    /// The snapshot to answer from: taken again first when the watched state changed.
+    async fn current(&self) -> Arc<Snapshot> {
+        if let Some(watch) = &self.watch {
+            let mut seen = watch.seen.lock().await;
+            match (watch.state)().await {
+                Ok(state) if state != *seen => match (watch.rebuild)().await {
+                    Ok(fresh) => {
+                        if let Ok(mut snapshot) = self.snapshot.write() {
+                            *snapshot = Arc::new(fresh);
+                        }
+                        output::err_line("the live release changed: serving it now");
+                        *seen = state;
+                    }
+                    Err(e) => output::err_line(&format!("cannot serve the new release: {e}")),
+                },
+                Ok(_) => {}
+                Err(e) => output::err_line(&format!("cannot read the bucket's releases: {e}")),
+            }
+        }
+        match self.snapshot.read() {
+            Ok(snapshot) => Arc::clone(&snapshot),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
 /// Runs `shipfront serve` until Ctrl-C.
 pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     let (served, what) = match settings.source {
@@ -63,10 +116,8 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
             response_headers,
         } => {
             let what = routing.dir.display().to_string();
-            (
-                from_folder(routing, headers, response_headers.as_ref()).await?,
-                what,
-            )
+            let snapshot = from_folder(routing, headers, response_headers.as_ref()).await?;
+            (Served::fixed(snapshot), what)
         }
         ServeSource::Bucket {
             site,
@@ -75,14 +126,15 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
             spa_fallback,
         } => {
             let (sdk, store) = crate::aws::connect(&site.bucket, &site.aws).await?;
-            let cdn = distribution_id
-                .as_ref()
-                .map(|id| (crate::aws::CloudFrontCdn::new(&sdk), id.as_str()));
-            let wanted = Wanted {
-                release: release.as_deref(),
-                spa_fallback: spa_fallback.as_deref(),
+            let cdn = distribution_id.map(|id| (crate::aws::CloudFrontCdn::new(&sdk), id));
+            let source = BucketSource {
+                store: Arc::new(store),
+                cdn,
+                site,
+                release,
+                spa_fallback,
             };
-            from_bucket(Arc::new(store), cdn, &site, wanted).await?
+            Arc::new(source).served().await?
         }
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
@@ -108,7 +160,7 @@ async fn from_folder(
     settings: RoutingSettings,
     headers: HeaderPolicy,
     response_headers: Option<&ResponseHeaders>,
-) -> Result<Served> {
+) -> Result<Snapshot> {
     let atomic = settings.atomic;
     let (tree, source) =
         tokio::task::spawn_blocking(move || super::routing::scan_and_generate(&settings))
@@ -166,7 +218,7 @@ async fn from_folder(
             }))
         })
     });
-    Ok(Served {
+    Ok(Snapshot {
         function: Some(load(&source, &kvs)?),
         fetch,
         missing: 404,
@@ -187,7 +239,7 @@ async fn from_bucket<S: ObjectStore, C: Cdn>(
     cdn: Option<(C, &str)>,
     site: &Site,
     wanted: Wanted<'_>,
-) -> Result<(Served, String)> {
+) -> Result<(Snapshot, String)> {
     let release_id = wanted.release;
     let record = recorded_release(&*store, site, release_id).await?;
     let what = format!(
@@ -244,7 +296,7 @@ async fn from_bucket<S: ObjectStore, C: Cdn>(
             .collect::<BTreeMap<_, _>>()
     });
     let fetch = bucket_fetch(store, site, versions);
-    let served = Served {
+    let served = Snapshot {
         function,
         fetch,
         missing: 403,
@@ -261,6 +313,67 @@ async fn from_bucket<S: ObjectStore, C: Cdn>(
 struct Wanted<'a> {
     release: Option<&'a str>,
     spa_fallback: Option<&'a str>,
+}
+
+/// A bucket's release to serve, and how to reach it again.
+struct BucketSource<S, C> {
+    store: Arc<S>,
+    cdn: Option<(C, String)>,
+    site: Site,
+    /// None: the live release, watched.
+    release: Option<String>,
+    spa_fallback: Option<String>,
+}
+
+impl<S: ObjectStore, C: Cdn + Clone + 'static> BucketSource<S, C> {
+    /// A snapshot of the release as it is now, and what it is.
+    async fn snapshot(&self) -> Result<(Snapshot, String)> {
+        let wanted = Wanted {
+            release: self.release.as_deref(),
+            spa_fallback: self.spa_fallback.as_deref(),
+        };
+        let cdn = self.cdn.as_ref().map(|(c, id)| (c.clone(), id.as_str()));
+        from_bucket(Arc::clone(&self.store), cdn, &self.site, wanted).await
+    }
+
+    /// The site served: a recorded release fixed; the live one watched, so a deploy, a
+    /// rollback or a promote while serving is seen by the next request.
+    async fn served(self: Arc<Self>) -> Result<(Served, String)> {
+        let state = live_state(&*self.store, &self.site.state_prefix).await?;
+        let (snapshot, what) = self.snapshot().await?;
+        let mut served = Served::fixed(snapshot);
+        if self.release.is_none() {
+            let (looked, taken) = (Arc::clone(&self), Arc::clone(&self));
+            served.watch = Some(Watch {
+                seen: tokio::sync::Mutex::new(state),
+                state: Box::new(move || {
+                    let source = Arc::clone(&looked);
+                    Box::pin(
+                        async move { live_state(&*source.store, &source.site.state_prefix).await },
+                    )
+                }),
+                rebuild: Box::new(move || {
+                    let source = Arc::clone(&taken);
+                    Box::pin(async move { source.snapshot().await.map(|(s, _)| s) })
+                }),
+            });
+        }
+        Ok((served, what))
+    }
+}
+
+/// What says which release is live and which previews there are: the keys and ETags of the
+/// release records and of the preview entries.
+async fn live_state<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<String> {
+    let records = store.list(&release::releases_prefix(state_prefix)).await?;
+    let previews = format!("{state_prefix}{}", crate::core::preview::ENTRIES_DIR);
+    let previews = store.list(&previews).await?;
+    Ok(records
+        .objects
+        .iter()
+        .chain(&previews.objects)
+        .map(|o| format!("{} {}\n", o.key, o.etag))
+        .collect())
 }
 
 /// The record of release `id`, or of the newest release (the live one: a rollback records a
@@ -411,7 +524,8 @@ async fn accept(listener: &tokio::net::TcpListener, served: &Arc<Served>) {
 }
 
 /// The answer to one request: the function's own, or the object it names; logged.
-async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(served: &Served, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let served = &served.current().await;
     let target = request
         .uri()
         .path_and_query()
@@ -464,7 +578,7 @@ async fn answer(served: &Arc<Served>, request: &Request<Incoming>) -> Response<F
 /// What the routing function makes of `viewer` (the request as sent when there is none, `/` as
 /// the default root object); a failure as the status CloudFront answers it with.
 async fn run_function(
-    served: &Arc<Served>,
+    served: &Arc<Snapshot>,
     viewer: &ViewerRequest,
 ) -> std::result::Result<ViewerAnswer, (StatusCode, String)> {
     if served.function.is_none() {
@@ -491,7 +605,7 @@ async fn run_function(
 /// origin does not have, the page of the custom error response for the origin's code, with that
 /// response's status (or the code itself when no response covers it).
 async fn from_origin(
-    served: &Served,
+    served: &Snapshot,
     uri: &str,
     request: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {

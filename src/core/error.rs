@@ -229,6 +229,10 @@ pub enum Error {
     )]
     SwitchRaced { store: String, now: String },
 
+    /// `deploy --verify` found visitors getting something else than the release wrote.
+    #[error("verification failed: {0}")]
+    VerifyFailed(String),
+
     /// Ctrl-C during a deploy or rollback.
     #[error(
         "interrupted: the writes stopped where they were; the live site is consistent (every \
@@ -296,6 +300,7 @@ impl Error {
             | Error::Interrupted
             | Error::LockLost { .. }
             | Error::SwitchRaced { .. }
+            | Error::VerifyFailed(_)
             | Error::Internal(_)
             | Error::WriteFailed { .. }
             | Error::Output(_) => 1,

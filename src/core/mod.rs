@@ -20,5 +20,6 @@ pub mod response_headers;
 pub mod routing;
 pub mod spa;
 pub mod verdicts;
+pub mod verify;
 pub mod viewer;
 pub(crate) mod workflow;

@@ -137,6 +137,7 @@ pub(crate) fn of_deploy(
         atomic: None,
         headers: o.previous.and_then(|p| p.headers.clone()),
         preview: None,
+        verification: None,
     }
 }
 
@@ -198,6 +199,7 @@ pub(crate) fn of_rollback(
             .clone()
             .or_else(|| live.and_then(|l| l.headers.clone())),
         preview: None,
+        verification: None,
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Release {
     /// point at it then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
+    /// What visitors got right after the release went live (`deploy --verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
     /// The response headers (`[headers]` as written) live after this release, which a rollback
     /// to it writes again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,6 +349,69 @@ fn id_time(id: &str) -> Option<SystemTime> {
         &s[13..]
     );
     humantime::parse_rfc3339(&text).ok()
+}
+
+/// One URL that did not answer as the release wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mismatch {
+    pub path: String,
+    /// What differed, e.g. `Content-Type text/plain, not text/html; charset=utf-8`.
+    pub differences: Vec<String>,
+}
+
+/// A verification's outcome, as the release record and `--json` keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// The address the URLs were asked at.
+    pub base: String,
+    /// URLs asked for.
+    pub checked: usize,
+    /// Rounds of asking (the first, then the retries while the change propagated).
+    pub attempts: usize,
+    /// Those that still differed at the last round; empty when it passed.
+    pub mismatches: Vec<Mismatch>,
+    /// What was done about a failure: `switched back to release ID`, or the command to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+impl Verification {
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.passed() {
+            return write!(
+                f,
+                "verified {} URL(s) at {}: each answers as the release wrote it ({} round{})",
+                self.checked,
+                self.base,
+                self.attempts,
+                if self.attempts == 1 { "" } else { "s" }
+            );
+        }
+        write!(
+            f,
+            "verification failed at {}: {} of {} URL(s) differ from what the release wrote \
+             (after {} round{})",
+            self.base,
+            self.mismatches.len(),
+            self.checked,
+            self.attempts,
+            if self.attempts == 1 { "" } else { "s" }
+        )?;
+        for m in &self.mismatches {
+            write!(f, "\n  {}: {}", m.path, m.differences.join("; "))?;
+        }
+        if let Some(action) = &self.action {
+            write!(f, "\n{action}")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

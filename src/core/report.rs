@@ -30,6 +30,9 @@ pub(crate) struct DeployOutput<'a> {
     pub(crate) release: Option<String>,
     /// An atomic site's pointer switch (planned, in a dry run); None for an in-place site.
     pub(crate) switch: Option<&'a SwitchReport>,
+    /// `--verify`: what visitors got; None when not asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) verify: Option<&'a crate::core::verify::Verification>,
 }
 
 /// An atomic site's switch of its live release: the KeyValueStore's `live` key pointed at a
@@ -156,6 +159,8 @@ pub(crate) struct Outcome {
     pub(crate) release: Option<String>,
     /// An atomic site's pointer switch; None for an in-place site.
     pub(crate) switch: Option<SwitchReport>,
+    /// What visitors got after it (`--verify`); None when not asked.
+    pub(crate) verify: Option<crate::core::verify::Verification>,
 }
 
 /// Which command ran, with what its text output names.
@@ -241,6 +246,7 @@ impl Outcome {
             invalidation: self.invalidation.clone(),
             release: self.release.clone(),
             switch: self.switch.as_ref(),
+            verify: self.verify.as_ref(),
         }
     }
 }
@@ -311,6 +317,9 @@ impl std::fmt::Display for Outcome {
         }
         if let Some(id) = &self.release {
             write!(f, "\nrelease {id}")?;
+        }
+        if let Some(verification) = &self.verify {
+            write!(f, "\n{verification}")?;
         }
         Ok(())
     }

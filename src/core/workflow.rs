@@ -316,6 +316,7 @@ mod tests {
             invalidation: None,
             release: None,
             switch: None,
+            verify: None,
         }
     }
 

@@ -156,6 +156,7 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
             invalidation: inv.map(|inv| InvalidationReport::planned(&inv)),
             release: None,
             switch: None,
+            verify: None,
         });
     };
     let now = SystemTime::now();
@@ -178,6 +179,7 @@ pub(crate) async fn apply<S: ObjectStore, C: Cdn>(
         invalidation,
         release: release_id,
         switch: None,
+        verify: None,
     })
 }
 

@@ -261,6 +261,7 @@ fn unchanged(
         invalidation: None,
         release: None,
         switch: None,
+        verify: None,
     }
 }
 
@@ -639,6 +640,7 @@ fn outcome(
         invalidation: None,
         release,
         switch: Some(switch),
+        verify: None,
     }
 }
 
@@ -870,6 +872,7 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn, K: KeyValueStore>(
             invalidation: None,
             release: None,
             switch: None,
+            verify: None,
         });
     }
     let from = Some(target.live.release.clone());

@@ -75,6 +75,7 @@ pub(crate) fn deploy_config() -> DeployConfig {
         routing: None,
         response_headers: None,
         preview: None,
+        verify: None,
     }
 }
 

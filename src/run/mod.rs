@@ -17,3 +17,4 @@ pub(crate) mod progress;
 pub mod scan;
 pub(crate) mod survey;
 pub mod switch;
+pub mod verify;

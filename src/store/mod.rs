@@ -413,6 +413,15 @@ pub trait ObjectStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<RemoteError>, RemoteError>> + Send;
 }
 
+/// What visitors get: a GET through the CDN, redirects followed, the body uncompressed.
+pub trait Visitor: Send + Sync {
+    /// What `url` answers; Err: why nothing answered (no connection, a timeout).
+    fn visit(
+        &self,
+        url: &str,
+    ) -> impl Future<Output = Result<crate::core::verify::Answer, String>> + Send;
+}
+
 /// A viewer-request function that did not run: it threw, or answered what CloudFront would
 /// refuse (a 502 there).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,6 +19,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("aws", &["core", "store", "aws"]),
     // The JavaScript engine adapter (the viewer-request function), likewise.
     ("js", &["core", "store", "js"]),
+    // The HTTP adapter (what visitors get, for `verify`), likewise.
+    ("web", &["core", "store", "web"]),
     // Syntax only.
     ("cli", &[]),
     // What the run's surroundings say, read once.
@@ -35,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "store",
             "aws",
             "js",
+            "web",
             "cli",
             "environment",
             "config",

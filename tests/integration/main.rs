@@ -27,3 +27,4 @@ mod routing;
 mod scale;
 pub(crate) mod serve;
 mod serve_bucket;
+mod verify;

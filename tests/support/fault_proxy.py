@@ -30,6 +30,11 @@ faults on demand:
                   /key-value-stores/ARN, in memory, with an ETag that changes on every write;
                   UpdateKeys whose If-Match is not the store's ETag answers 409 ConflictException,
                   a missing key 404 ResourceNotFoundException, as CloudFront documents
+  --read-fault KIND --read-match TEXT
+                  spoil every object read (GET of a key, not a listing) whose path contains TEXT,
+                  as a misbehaving origin or cache would: `content-type` answers it with
+                  Content-Type text/plain, `503` answers 503 SlowDown without forwarding,
+                  `missing` answers 404 NoSuchKey
   --delay-ms N    wait N ms before forwarding each request (requests in flight wait at the same
                   time): a stand-in for S3's round trip, which the local emulator lacks
   --hold-after N  let N writes through, then hold every later write until the proxy exits,
@@ -483,6 +488,14 @@ class Handler(BaseHTTPRequestHandler):
         if args.delay_ms:
             time.sleep(args.delay_ms / 1000)
         k = kind(self.command, self.path)
+        spoiled = (args.read_fault and self.command == "GET" and k != "list"
+                   and args.read_match in self.path)
+        if spoiled and args.read_fault == "503":
+            bump("read_faults")
+            return self.s3_error(503, "SlowDown", "Please reduce your request rate.")
+        if spoiled and args.read_fault == "missing":
+            bump("read_faults")
+            return self.s3_error(404, "NoSuchKey", "The specified key does not exist.")
         bump(k)
         if k == "list" and "start-after=" in self.path:
             bump("list_start_after")
@@ -557,6 +570,10 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return
         out_headers = [(h, v) for h, v in resp.getheaders() if h.lower() not in ("transfer-encoding", "content-length", "connection", "date", "server")]
+        if spoiled and args.read_fault == "content-type" and resp.status == 200:
+            bump("read_faults")
+            out_headers = [(h, v) for h, v in out_headers if h.lower() != "content-type"]
+            out_headers.append(("Content-Type", "text/plain"))
         length = resp.getheader("Content-Length") if self.command == "HEAD" else None
         self.reply(resp.status, data, out_headers, length)
 
@@ -587,6 +604,8 @@ def main():
     p.add_argument("--drop-match", default="")
     p.add_argument("--functions", action="store_true")
     p.add_argument("--kvs", action="store_true")
+    p.add_argument("--read-fault", choices=["content-type", "503", "missing"], default=None)
+    p.add_argument("--read-match", default="")
     p.add_argument("--delay-ms", type=float, default=0.0)
     p.add_argument("--hold-after", type=int, default=None)
     p.add_argument("--hold-match", default="")

@@ -1,0 +1,158 @@
+//! Verifying what visitors get: `deploy --verify [URL]` right after the release went live, and
+//! `shipfront verify [URL] [--release ID]` at any time. The root page, an SPA's fallback and
+//! the changed files are asked through the CDN and compared with what the release wrote; after
+//! a failed deploy an atomic site is switched back to the release before. The outcome goes into
+//! the release's record.
+
+use std::time::Instant;
+
+use crate::aws;
+use crate::config::{DeployConfig, RollbackConfig, Site};
+use crate::core::error::{Error, Result};
+use crate::core::plan::Op;
+use crate::core::release::{self, Release};
+use crate::core::report::Outcome;
+use crate::core::verify::{self, Verification};
+use crate::run::{apply, survey};
+use crate::store::ObjectStore;
+
+/// After a deploy with `--verify`: verifies the release it recorded, switches an atomic site
+/// back on a failure, and records the outcome in the release's record and `outcome`.
+///
+/// # Errors
+/// The bucket or the distribution cannot be read, or the switch back failed.
+pub(crate) async fn after_deploy(
+    config: &DeployConfig,
+    outcome: &mut Outcome,
+    started: Instant,
+) -> Result<()> {
+    let (Some(settings), Some(id), false) = (
+        &config.verify,
+        outcome.release.clone(),
+        config.publish.dry_run,
+    ) else {
+        return Ok(());
+    };
+    let site = &config.site;
+    let (sdk, store) = aws::connect(&site.bucket, &site.aws).await?;
+    let base = match (&settings.base, &config.preview, &site.preview_domain) {
+        (Some(base), _, _) => base.clone(),
+        (None, Some(name), Some(domain)) => crate::core::preview::url(name, domain),
+        (None, ..) => {
+            let distribution = config
+                .publish
+                .distribution_id
+                .as_deref()
+                .unwrap_or_default();
+            aws::CloudFrontCdn::new(&sdk)
+                .viewer_address(distribution)
+                .await?
+        }
+    };
+    let mut record = recorded(&store, site, &id).await?;
+    let changed: Vec<String> = outcome
+        .plan
+        .actions
+        .iter()
+        .filter(|a| !matches!(a.op, Op::Delete))
+        .map(|a| a.key.clone())
+        .collect();
+    let targets = verify::targets(&record, &site.prefix, &changed);
+    let mut verification = ask(&base, &targets, settings.patience).await?;
+    if !verification.passed() {
+        verification.action = Some(respond(config, outcome, started).await?);
+    }
+    record.verification = Some(verification.clone());
+    apply::write_record(&store, &site.state_prefix, &record).await?;
+    outcome.verify = Some(verification);
+    Ok(())
+}
+
+/// The failure a verification that did not pass makes of a command: exit 1, naming it.
+pub(crate) fn failure(verification: Option<&Verification>) -> Result<()> {
+    let Some(v) = verification.filter(|v| !v.passed()) else {
+        return Ok(());
+    };
+    let first: Vec<String> = v
+        .mismatches
+        .iter()
+        .take(5)
+        .map(|m| format!("{}: {}", m.path, m.differences.join(", ")))
+        .collect();
+    let more = match v.mismatches.len().saturating_sub(first.len()) {
+        0 => String::new(),
+        n => format!("; {n} more"),
+    };
+    let action = v
+        .action
+        .as_deref()
+        .map_or_else(String::new, |a| format!("; {a}"));
+    Err(Error::VerifyFailed(format!(
+        "{} of {} URL(s) at {} differ from what the release wrote ({}{more}){action}",
+        v.mismatches.len(),
+        v.checked,
+        v.base,
+        first.join("; "),
+    )))
+}
+
+/// The record of release `id`.
+async fn recorded<S: ObjectStore>(store: &S, site: &Site, id: &str) -> Result<Release> {
+    let key = release::record_key(&site.state_prefix, id);
+    let found = store.get_with_etag(&key).await?;
+    found
+        .and_then(|(bytes, _)| survey::parse_record(&key, &bytes))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "bucket `{}` has no readable record of release `{id}`: `shipfront releases` \
+                 lists them",
+                site.bucket
+            ))
+        })
+}
+
+/// Asks every target at `base` over HTTP(S), with `patience`.
+async fn ask(
+    base: &str,
+    targets: &[verify::Target],
+    patience: verify::Patience,
+) -> Result<Verification> {
+    let visitor = crate::web::HttpVisitor::new().map_err(Error::Internal)?;
+    Ok(crate::run::verify::verify(&visitor, base, targets, patience).await)
+}
+
+/// What is done about a failed verification of the deploy `outcome`: an atomic site's `live`
+/// switched back to the release before (a rollback of its own, recorded); else what to run.
+async fn respond(config: &DeployConfig, outcome: &Outcome, started: Instant) -> Result<String> {
+    let switch = outcome.switch.as_ref();
+    if config.preview.is_some() {
+        return Ok(
+            "`live` is unchanged (a preview): fix the build and deploy the preview again"
+                .to_owned(),
+        );
+    }
+    let Some(switch) = switch else {
+        return Ok(
+            "put the release before it back with `shipfront rollback` (in place, a deploy \
+             cannot be switched back by itself)"
+                .to_owned(),
+        );
+    };
+    let Some(previous) = switch.from.clone() else {
+        return Ok(
+            "nothing was live before this release: fix the build and deploy again".to_owned(),
+        );
+    };
+    let rollback = RollbackConfig {
+        site: config.site.clone(),
+        to: Some(previous.clone()),
+        promote: None,
+        publish: config.publish.clone(),
+    };
+    let (store, cdn, open) = super::connect_atomic(&rollback.site, &rollback.publish).await?;
+    Box::pin(super::rollback::rollback_atomic(
+        store, cdn, open, &rollback, started,
+    ))
+    .await?;
+    Ok(format!("switched `live` back to release {previous}"))
+}
