@@ -24,6 +24,7 @@ impl Cli {
             Command::Rollback(a) => a.publish.json,
             Command::Promote(a) => a.publish.json,
             Command::Previews(a) => a.json,
+            Command::Verify(a) => a.json,
             Command::Init(_)
             | Command::Routing(_)
             | Command::Serve(_)
@@ -41,6 +42,7 @@ impl Cli {
             Command::Rollback(_) => "rollback",
             Command::Promote(_) => "promote",
             Command::Previews(_) => "previews",
+            Command::Verify(_) => "verify",
             Command::Init(_) => "init",
             Command::Routing(_) => "routing",
             Command::Serve(_) => "serve",
@@ -64,6 +66,9 @@ pub enum Command {
     Promote(PromoteArgs),
     /// List an atomic site's previews; `previews remove NAME`, `previews prune --older-than 14d`.
     Previews(PreviewsArgs),
+    /// Ask the site as visitors do (root page, SPA fallback, a sample of files) and compare with
+    /// what the live (or a recorded) release wrote.
+    Verify(VerifyArgs),
     /// Write a commented shipfront.toml (and with --github, deploy and rollback workflows).
     Init(InitArgs),
     /// Print the CloudFront Function that routes DIR's URLs at the edge: SPA deep links, clean
@@ -190,6 +195,33 @@ pub struct PromoteArgs {
 
     #[command(flatten)]
     pub publish: PublishArgs,
+}
+
+/// Flags of `shipfront verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The address to ask, e.g. https://www.example.com [default: the distribution's]
+    pub url: Option<String>,
+
+    /// Verify this recorded release instead of the live one (`shipfront releases` lists them)
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// CloudFront distribution whose address is asked (and, atomic, whose pointer says what is
+    /// live)
+    #[arg(long, env = "SHIPFRONT_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
+
+    /// How long to wait for the release to reach the edge [default: 3m]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Print the outcome as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What `shipfront previews` does.

@@ -939,6 +939,39 @@ impl ReleasesConfig {
     }
 }
 
+/// What `shipfront verify` asks, where, about which release.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifyConfig {
+    pub(crate) site: Site,
+    pub(crate) settings: VerifySettings,
+    /// None: the live release.
+    pub(crate) release: Option<String>,
+    pub(crate) distribution_id: Option<String>,
+    pub(crate) json: bool,
+}
+
+impl VerifyConfig {
+    pub(crate) fn resolve(args: crate::cli::VerifyArgs) -> Result<Self> {
+        let (site, file) = Site::resolve(args.site)?;
+        let distribution_id = args
+            .distribution_id
+            .or(file.distribution_id)
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        let url = Some(args.url.unwrap_or_default());
+        let settings = VerifySettings::resolve(url, args.timeout, distribution_id.as_ref())
+            .map_err(|e| Error::Usage(e.to_string().replace("--verify-timeout", "--timeout")))?
+            .ok_or_else(|| Error::Internal("verify without settings".to_owned()))?;
+        Ok(VerifyConfig {
+            site,
+            settings,
+            release: args.release.map(|r| r.trim().to_owned()),
+            distribution_id,
+            json: args.json,
+        })
+    }
+}
+
 /// What `shipfront previews` does, on which site.
 #[derive(Debug, Clone)]
 pub(crate) struct PreviewsConfig {

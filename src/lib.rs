@@ -29,7 +29,7 @@ pub mod web;
 use crate::cli::{Cli, Command};
 use crate::config::{
     DeployConfig, DoctorConfig, PreviewsConfig, ReleasesConfig, RollbackConfig, RoutingSettings,
-    ServeSettings,
+    ServeSettings, VerifyConfig,
 };
 use crate::core::error::{Error, Result};
 
@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Previews(args) => {
                 commands::previews::run(PreviewsConfig::resolve(args)?).await
             }
+            Command::Verify(args) => commands::verify::run(VerifyConfig::resolve(args)?).await,
             Command::Init(args) => commands::init::run(args),
             Command::Routing(args) => commands::routing::run(&RoutingSettings::resolve(args)?),
             Command::Serve(args) => commands::serve::run(ServeSettings::resolve(args)?).await,

@@ -397,7 +397,7 @@ async fn recorded_release<S: ObjectStore>(
                 }
             }
         }
-        None => live_record(store, &site.state_prefix).await?,
+        None => survey::live_record(store, &site.state_prefix).await?,
     };
     record.ok_or_else(|| {
         Error::Usage(format!(
@@ -406,23 +406,6 @@ async fn recorded_release<S: ObjectStore>(
             site.state_prefix
         ))
     })
-}
-
-/// The newest record that is not a preview's (previews leave `live` alone; a rollback and a
-/// promote record a release of their own).
-async fn live_record<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<Option<Release>> {
-    let records = survey::records(store, state_prefix).await?;
-    if records.newest.as_ref().is_some_and(|r| r.preview.is_none()) {
-        return Ok(records.newest);
-    }
-    for key in records.keys.iter().rev().skip(1) {
-        if let Some(record) = survey::read_record(store, key).await?
-            && record.preview.is_none()
-        {
-            return Ok(Some(record));
-        }
-    }
-    Ok(None)
 }
 
 /// The KeyValueStore an atomic site's function reads, as the bucket's records make it: the

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use crate::aws;
-use crate::config::{DeployConfig, RollbackConfig, Site};
+use crate::config::{DeployConfig, RollbackConfig, Site, VerifyConfig};
 use crate::core::error::{Error, Result};
 use crate::core::plan::Op;
 use crate::core::release::{self, Release};
@@ -68,6 +68,57 @@ pub(crate) async fn after_deploy(
     Ok(())
 }
 
+/// The `--json` document of `shipfront verify`.
+#[derive(Debug, serde::Serialize)]
+struct VerifyOutput<'a> {
+    schema: u32,
+    release: &'a str,
+    verify: &'a Verification,
+}
+
+/// Runs `shipfront verify`: the live release (or `--release`) asked for at the address.
+pub(crate) async fn run(config: VerifyConfig) -> Result<()> {
+    let site = &config.site;
+    let (sdk, store) = aws::connect(&site.bucket, &site.aws).await?;
+    let record = match &config.release {
+        Some(id) => recorded(&store, site, id).await?,
+        None => survey::live_record(&store, &site.state_prefix)
+            .await?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "bucket `{}` has no release recorded under `{}`: deploy first",
+                    site.bucket, site.state_prefix
+                ))
+            })?,
+    };
+    let base = match &config.settings.base {
+        Some(base) => base.clone(),
+        None => {
+            let distribution = config.distribution_id.as_deref().unwrap_or_default();
+            aws::CloudFrontCdn::new(&sdk)
+                .viewer_address(distribution)
+                .await?
+        }
+    };
+    let keys: Vec<String> = record.objects.keys().cloned().collect();
+    let targets = verify::targets(&record, &site.prefix, &keys);
+    let verification = ask(&base, &targets, config.settings.patience).await?;
+    crate::run::output::to_stdout(|stdout| {
+        if config.json {
+            let document = VerifyOutput {
+                schema: crate::core::report::JSON_SCHEMA,
+                release: &record.id,
+                verify: &verification,
+            };
+            serde_json::to_writer_pretty(&mut *stdout, &document)?;
+            writeln!(stdout)
+        } else {
+            writeln!(stdout, "release {}: {verification}", record.id)
+        }
+    })?;
+    failure(Some(&verification))
+}
+
 /// The failure a verification that did not pass makes of a command: exit 1, naming it.
 pub(crate) fn failure(verification: Option<&Verification>) -> Result<()> {
     let Some(v) = verification.filter(|v| !v.passed()) else {
@@ -124,35 +175,20 @@ async fn ask(
 /// What is done about a failed verification of the deploy `outcome`: an atomic site's `live`
 /// switched back to the release before (a rollback of its own, recorded); else what to run.
 async fn respond(config: &DeployConfig, outcome: &Outcome, started: Instant) -> Result<String> {
-    let switch = outcome.switch.as_ref();
-    if config.preview.is_some() {
-        return Ok(
-            "`live` is unchanged (a preview): fix the build and deploy the preview again"
-                .to_owned(),
-        );
+    let from = outcome.switch.as_ref().map(|s| s.from.as_deref());
+    let decided = verify::OnFailure::of(from, config.preview.is_some());
+    if let verify::OnFailure::SwitchBack(previous) = &decided {
+        let rollback = RollbackConfig {
+            site: config.site.clone(),
+            to: Some(previous.clone()),
+            promote: None,
+            publish: config.publish.clone(),
+        };
+        let (store, cdn, open) = super::connect_atomic(&rollback.site, &rollback.publish).await?;
+        Box::pin(super::rollback::rollback_atomic(
+            store, cdn, open, &rollback, started,
+        ))
+        .await?;
     }
-    let Some(switch) = switch else {
-        return Ok(
-            "put the release before it back with `shipfront rollback` (in place, a deploy \
-             cannot be switched back by itself)"
-                .to_owned(),
-        );
-    };
-    let Some(previous) = switch.from.clone() else {
-        return Ok(
-            "nothing was live before this release: fix the build and deploy again".to_owned(),
-        );
-    };
-    let rollback = RollbackConfig {
-        site: config.site.clone(),
-        to: Some(previous.clone()),
-        promote: None,
-        publish: config.publish.clone(),
-    };
-    let (store, cdn, open) = super::connect_atomic(&rollback.site, &rollback.publish).await?;
-    Box::pin(super::rollback::rollback_atomic(
-        store, cdn, open, &rollback, started,
-    ))
-    .await?;
-    Ok(format!("switched `live` back to release {previous}"))
+    Ok(decided.said())
 }

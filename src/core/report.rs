@@ -556,6 +556,12 @@ pub(crate) struct ReleaseSummary<'a> {
     /// How many of its versions the bucket no longer keeps (expired).
     #[serde(skip_serializing_if = "is_zero")]
     pub(crate) missing_versions: usize,
+    /// The preview it was deployed as; absent for a release made live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) preview: Option<&'a str>,
+    /// What `deploy --verify` found; absent when it was not verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) verification: Option<&'a crate::core::verify::Verification>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -583,6 +589,8 @@ impl<'a> ReleaseSummary<'a> {
                 pending_invalidation: &r.pending_invalidation,
                 restorable: *missing_versions == 0,
                 missing_versions: *missing_versions,
+                preview: r.preview.as_deref(),
+                verification: r.verification.as_ref(),
             },
             Listed::Unreadable { id } => ReleaseSummary {
                 id,
@@ -596,9 +604,29 @@ impl<'a> ReleaseSummary<'a> {
                 pending_invalidation: &[],
                 restorable: false,
                 missing_versions: 0,
+                preview: None,
+                verification: None,
             },
         }
     }
+}
+
+/// What the table adds after a release's message: the preview it showed, its verification.
+fn release_notes(r: &crate::core::release::Release) -> String {
+    let mut out = String::new();
+    if let Some(name) = &r.preview {
+        out.push_str(&format!(" (preview `{name}`)"));
+    }
+    match &r.verification {
+        Some(v) if v.passed() => out.push_str(&format!(" (verified {} URL(s))", v.checked)),
+        Some(v) => out.push_str(&format!(
+            " (verification failed: {} of {} URL(s) differed)",
+            v.mismatches.len(),
+            v.checked
+        )),
+        None => {}
+    }
+    out
 }
 
 /// `shipfront releases`: newest first, the live one (`live`, an index) marked with `*`. The
@@ -627,7 +655,7 @@ pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> St
                 files,
                 missing_versions,
             } => s.push_str(&format!(
-                "\n{mark} {:<id_w$}  {:<time_w$}  {:>5}  {:>7}  {:>9}  {}{}{}",
+                "\n{mark} {:<id_w$}  {:<time_w$}  {:>5}  {:>7}  {:>9}  {}{}{}{}",
                 r.id,
                 r.time,
                 files,
@@ -649,7 +677,8 @@ pub(crate) fn releases_table(newest_first: &[Listed], live: Option<usize>) -> St
                     String::new()
                 } else {
                     format!(" (not restorable: {missing_versions} version(s) gone)")
-                }
+                },
+                release_notes(r),
             )),
             Listed::Unreadable { id } => s.push_str(&format!(
                 "\n{mark} {id:<id_w$}  (the record cannot be read: skipped)"

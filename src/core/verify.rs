@@ -59,6 +59,51 @@ pub struct Answer {
     pub md5: String,
 }
 
+/// What a deploy does when its verification fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnFailure {
+    /// An atomic site: `live` switched back to this release (the one before).
+    SwitchBack(String),
+    /// A preview: `live` was never touched; nothing to undo.
+    Preview,
+    /// An atomic site's first release: there is nothing to switch back to.
+    NothingBefore,
+    /// In place: the objects are overwritten; `shipfront rollback` puts the release before back.
+    Rollback,
+}
+
+impl OnFailure {
+    /// For a deploy that switched `live` from `switched_from` (None: in place; `Some(None)`:
+    /// the first atomic release), or a preview.
+    #[must_use]
+    pub fn of(switched_from: Option<Option<&str>>, preview: bool) -> Self {
+        match (preview, switched_from) {
+            (true, _) => OnFailure::Preview,
+            (false, None) => OnFailure::Rollback,
+            (false, Some(None)) => OnFailure::NothingBefore,
+            (false, Some(Some(before))) => OnFailure::SwitchBack(before.to_owned()),
+        }
+    }
+
+    /// What the user is told was done, or is to do.
+    #[must_use]
+    pub fn said(&self) -> String {
+        match self {
+            OnFailure::SwitchBack(before) => format!("switched `live` back to release {before}"),
+            OnFailure::Preview => {
+                "`live` is unchanged (a preview): fix the build and deploy the preview again"
+                    .to_owned()
+            }
+            OnFailure::NothingBefore => {
+                "nothing was live before this release: fix the build and deploy again".to_owned()
+            }
+            OnFailure::Rollback => "put the release before it back with `shipfront rollback` \
+                 (in place, a deploy cannot be switched back by itself)"
+                .to_owned(),
+        }
+    }
+}
+
 /// The file of the site a key of `record` holds (its prefix, and an atomic release's folder,
 /// left out).
 fn rel_of<'k>(key: &'k str, prefix: &str, record: &Release) -> &'k str {
@@ -72,11 +117,12 @@ fn rel_of<'k>(key: &'k str, prefix: &str, record: &Release) -> &'k str {
     rel
 }
 
-/// The path a visitor asks for the file `rel` at: a folder's page at the folder (`/about/`),
-/// the root page at `/`, any other file at its own name.
-fn path_of(rel: &str) -> String {
+/// The path a visitor asks for the file `rel` at: with the routing function (`routed`), a
+/// folder's page at the folder (`/about/`); without it, which a private S3 origin cannot serve
+/// at a folder, at its own name; any other file at its own name.
+fn path_of(rel: &str, routed: bool) -> String {
     match rel.strip_suffix("index.html") {
-        Some(folder) if folder.is_empty() || folder.ends_with('/') => {
+        Some(folder) if routed && (folder.is_empty() || folder.ends_with('/')) => {
             format!("/{}", crate::core::routing::encode_path(folder))
         }
         _ => format!("/{}", crate::core::routing::encode_path(rel)),
@@ -126,7 +172,7 @@ pub fn targets(record: &Release, prefix: &str, changed: &[String]) -> Vec<Target
     changed.dedup();
     let step = changed.len().div_ceil(MAX_CHANGED).max(1);
     for key in changed.into_iter().step_by(step) {
-        let path = path_of(rel_of(key, prefix, record));
+        let path = path_of(rel_of(key, prefix, record), record.routing.is_some());
         if out.iter().any(|t| t.path == path) {
             continue;
         }
@@ -213,6 +259,7 @@ mod tests {
             layout: crate::core::routing::Layout::default(),
         };
         spa.routing_inputs = Some(inputs);
+        spa.routing = Some("function handler(event) {}".into());
         let changed = [
             "site/index.html".to_owned(),
             "site/assets/app.js".to_owned(),
@@ -259,6 +306,36 @@ mod tests {
             .map(|t| (t.path.as_str(), t.key.as_str()))
             .collect();
         assert_eq!(all.len(), found.len(), "each path once");
+    }
+
+    #[test]
+    fn without_the_routing_function_pages_are_asked_for_at_their_names() {
+        let plain = record(&["index.html", "about/index.html"]);
+        let paths: Vec<String> = targets(&plain, "", &["about/index.html".to_owned()])
+            .into_iter()
+            .map(|t| t.path)
+            .collect();
+        assert_eq!(paths, ["/", "/about/index.html"]);
+    }
+
+    #[test]
+    fn a_failed_verification_switches_back_only_what_it_can() {
+        let cases = [
+            (Some(Some("r1")), false, OnFailure::SwitchBack("r1".into())),
+            (Some(Some("r1")), true, OnFailure::Preview),
+            (Some(None), false, OnFailure::NothingBefore),
+            (Some(None), true, OnFailure::Preview),
+            (None, false, OnFailure::Rollback),
+        ];
+        for (from, preview, want) in cases {
+            assert_eq!(OnFailure::of(from, preview), want, "{from:?} {preview}");
+        }
+        assert!(OnFailure::Rollback.said().contains("`shipfront rollback`"));
+        assert!(
+            OnFailure::SwitchBack("r1".into())
+                .said()
+                .ends_with("release r1")
+        );
     }
 
     #[test]

@@ -66,6 +66,26 @@ pub(crate) async fn records<S: ObjectStore>(store: &S, state_prefix: &str) -> Re
     })
 }
 
+/// The newest record that is not a preview's (previews leave `live` alone; a rollback and a
+/// promote record a release of their own).
+pub(crate) async fn live_record<S: ObjectStore>(
+    store: &S,
+    state_prefix: &str,
+) -> Result<Option<release::Release>> {
+    let records = records(store, state_prefix).await?;
+    if records.newest.as_ref().is_some_and(|r| r.preview.is_none()) {
+        return Ok(records.newest);
+    }
+    for key in records.keys.iter().rev().skip(1) {
+        if let Some(record) = read_record(store, key).await?
+            && record.preview.is_none()
+        {
+            return Ok(Some(record));
+        }
+    }
+    Ok(None)
+}
+
 /// Lists `prefix` in the ranges `splits` divides it into (`objects::split_points`), all at
 /// the same time, merged in key order: the same listing as one `list`, with the longest range's
 /// pages as its critical path instead of all of them. One listing when there are no splits.

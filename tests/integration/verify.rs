@@ -139,6 +139,31 @@ fn an_in_place_deploy_that_fails_verification_says_how_to_roll_back() {
         "{}",
         failed.stdout
     );
+    // `shipfront verify` at any time: the live release passes through a sound edge, fails
+    // through the spoiled one; the first release, no longer live, differs.
+    let (clean, clean_url) = edge(&world, None);
+    let verify = |url: &str, more: &[&str]| {
+        world
+            .shipfront("verify")
+            .args(&[url, "--timeout", "1s"])
+            .args(more)
+            .run()
+    };
+    let passed = verify(&clean_url, &[]).ok();
+    assert!(
+        passed
+            .stdout
+            .contains("each answers as the release wrote it"),
+        "{}",
+        passed.stdout
+    );
+    verify(&url, &[]).fails(1, "Content-Type `text/plain`");
+    let first = world.releases().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    verify(&clean_url, &["--release", &first]).fails(1, "/: a body of MD5");
+    stop(clean);
     stop(spoiled);
     // Bad input: no address to ask, a malformed one.
     world
