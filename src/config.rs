@@ -960,7 +960,16 @@ impl VerifyConfig {
             .filter(|d| !d.is_empty());
         let url = Some(args.url.unwrap_or_default());
         let settings = VerifySettings::resolve(url, args.timeout, distribution_id.as_ref())
-            .map_err(|e| Error::Usage(e.to_string().replace("--verify-timeout", "--timeout")))?
+            .map_err(|e| {
+                // The same checks as `deploy --verify`, said in this command's terms.
+                let said = e
+                    .to_string()
+                    .replace("--verify-timeout", "--timeout")
+                    .replace("(--verify https://", "(shipfront verify https://")
+                    .replace("--verify asks", "verify asks")
+                    .replace("--verify `", "`");
+                Error::Usage(said)
+            })?
             .ok_or_else(|| Error::Internal("verify without settings".to_owned()))?;
         Ok(VerifyConfig {
             site,

@@ -511,6 +511,15 @@ impl Cdn for CloudFrontCdn {
         .await
     }
 
+    async fn aliases(&self, distribution_id: &str) -> Result<Vec<String>, RemoteError> {
+        let config = self.read_config(distribution_id).await?;
+        Ok(config
+            .aliases()
+            .map(aws_sdk_cloudfront::types::Aliases::items)
+            .unwrap_or_default()
+            .to_vec())
+    }
+
     async fn spa_settings(&self, distribution_id: &str) -> Result<SpaSettings, RemoteError> {
         Ok(spa_settings_of(&self.read_config(distribution_id).await?))
     }

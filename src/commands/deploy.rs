@@ -82,10 +82,21 @@ pub(crate) async fn deploy_atomic<S: ObjectStore, C: Cdn, K: KeyValueStore>(
     atomic::deploy(&ports, &work, config, tree, started).await
 }
 
-/// Refuses preview `name` before any write when the live routing function does not serve
-/// previews: a preview deploy leaves the edge as it is.
+/// Refuses preview `name` before any write when the distribution does not answer
+/// `*.<preview_domain>`, or its live routing function does not serve previews (a preview
+/// deploy leaves the edge as it is).
 async fn previews_served<C: Cdn>(edge: &Edge<C>, name: &str, config: &DeployConfig) -> Result<()> {
     let domain = config.site.preview_domain.as_deref().unwrap_or_default();
+    let wildcard = format!("*.{domain}");
+    let aliases = edge.cdn.aliases(&edge.distribution).await?;
+    if !aliases.iter().any(|a| a.eq_ignore_ascii_case(&wildcard)) {
+        return Err(Error::Usage(format!(
+            "--preview {name}: distribution `{}` does not answer `{wildcard}`: add that \
+             alternate name with a certificate covering it (shipfront doctor --atomic checks \
+             it), and a DNS record sending it to the distribution",
+            edge.distribution
+        )));
+    }
     let function = crate::core::routing::function_name(&edge.distribution);
     let live = edge.cdn.function_code(&function, true).await?;
     if live.is_some_and(|(code, _)| crate::core::atomic::serves_previews(&code, domain)) {

@@ -1203,6 +1203,20 @@ mod tests {
             store.with_objects(|o| o.current(&first_page).is_none()),
             "{first_page} pruned"
         );
+        // Removed (its key, then its entry), the preview keeps nothing: the next deploy prunes
+        // its release.
+        block_on(switch::delete_keys(&kvs, &["p/pr-7".to_owned()])).expect("key");
+        block_on(super::super::previews::delete_entry(
+            &*store,
+            ".shipfront/",
+            "pr-7",
+        ))
+        .expect("entry");
+        deployed_with(&store, &kvs, &release_build(5), &config).expect("after removal");
+        assert!(
+            store.with_objects(|o| o.current(&page).is_none()),
+            "{page} pruned"
+        );
     }
 
     fn made_live(outcome: &Outcome) -> String {
@@ -1401,6 +1415,56 @@ mod tests {
             matches!(video.op, crate::core::plan::Op::Copy { .. }),
             "{video:?}"
         );
+    }
+
+    /// Promote is one pointer write: `live` switched to the release the preview shows, no
+    /// object written, recorded as "promote NAME (ID)"; a preview that is not there is refused.
+    #[test]
+    fn promote_is_one_pointer_write_to_the_previews_release() {
+        let (store, kvs) = (Arc::new(MemoryStore::new("b")), MemoryKvs::default());
+        let mut config = deploy_config();
+        config.site.atomic = true;
+        config.site.preview_domain = Some("preview.example.com".to_owned());
+        deployed_with(&store, &kvs, &release_build(1), &config).expect("live");
+        let mut preview = config.clone();
+        preview.preview = Some("pr-7".to_owned());
+        let shown = deployed_with(&store, &kvs, &release_build(2), &preview).expect("preview");
+        let shown = made_live(&shown);
+        let (objects, switches) = (store.calls().len(), kvs.calls().len());
+        let rollback_config = crate::run::fixtures::rollback_config();
+        let promoted = block_on(async {
+            let to = preview_release(&kvs, "pr-7").await?;
+            let mut target = rollback_target(&store, &kvs, &config.site, Some(&to)).await?;
+            target.promoted = Some("pr-7".to_owned());
+            let ports = Ports {
+                store: &store,
+                edge: None::<&Edge<Arc<MemoryCdn>>>,
+                kvs: Some(&kvs),
+                kvs_name: "kvs",
+            };
+            let site = (&rollback_config.site, &rollback_config.publish);
+            rollback(&ports, &target, &EdgeWork::default(), site, Instant::now()).await
+        })
+        .expect("promoted");
+        assert_eq!(live(&kvs).release, shown);
+        let kvs_calls = kvs.calls();
+        let updates = kvs_calls[switches..]
+            .iter()
+            .filter(|c| c.starts_with("UpdateKeys"))
+            .count();
+        assert_eq!(updates, 1, "{kvs_calls:?}");
+        let calls = store.calls();
+        let written = calls[objects..]
+            .iter()
+            .filter(|c| c.starts_with("PutObject") || c.starts_with("CopyObject"))
+            .filter(|c| !c.contains(".shipfront/"))
+            .count();
+        assert_eq!(written, 0, "{calls:?}");
+        let id = promoted.release.expect("recorded");
+        let record = block_on(read(&store, &config.site, &id)).unwrap().unwrap();
+        assert_eq!(record.message, Some(format!("promote pr-7 ({shown})")));
+        let none = block_on(preview_release(&kvs, "pr-8")).unwrap_err();
+        assert!(none.to_string().contains("no preview `pr-8`"), "{none}");
     }
 
     /// A rollback is one pointer write: no object is written.

@@ -509,6 +509,15 @@ pub trait Cdn: Send + Sync + 'static {
         caller_reference: &str,
     ) -> impl Future<Output = Result<String, RemoteError>> + Send;
 
+    /// The distribution's alternate names (`www.example.com`, `*.preview.example.com`).
+    fn aliases(
+        &self,
+        distribution_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, RemoteError>> + Send {
+        let _ = distribution_id;
+        async { Ok(Vec::new()) }
+    }
+
     /// The settings the SPA guard checks.
     fn spa_settings(
         &self,

@@ -313,6 +313,20 @@ impl World {
     /// A distribution as a user may have set it up by hand: an alias, a comment, a 500 error
     /// page, and (when `ready`) the SPA fallback; otherwise no DefaultRootObject and no
     /// fallback.
+    /// A distribution that answers `*.preview.example.com` (previews) besides its own name.
+    pub(crate) fn preview_distribution(&self) -> String {
+        use aws_sdk_cloudfront::types::Aliases;
+        self.create_distribution("", |c| {
+            c.default_root_object("index.html").aliases(
+                Aliases::builder()
+                    .quantity(1)
+                    .items("*.preview.example.com")
+                    .build()
+                    .unwrap(),
+            )
+        })
+    }
+
     pub(crate) fn spa_distribution(&self, ready: bool) -> String {
         use aws_sdk_cloudfront::types::{Aliases, CustomErrorResponse, CustomErrorResponses};
         let error = |code: i32, page: &str, status: &str| {

@@ -120,7 +120,7 @@ const PREVIEW_HOST: &str = "pr-7.preview.example.com";
 #[test]
 fn a_preview_is_served_on_its_host_promoted_and_removed() {
     let world = crate::harness::World::new("previews-e2e");
-    let distribution = world.distribution("");
+    let distribution = world.preview_distribution();
     let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
     world.config("atomic = true\npreview_domain = \"preview.example.com\"\n");
     let site = crate::harness::Site::new();
@@ -145,18 +145,18 @@ fn a_preview_is_served_on_its_host_promoted_and_removed() {
         "{}",
         preview.stdout
     );
-    let (server, port) = edge(&world);
-    assert_eq!(
-        page(port, LIVE_HOST, "/"),
-        (200, "<h1>home 1</h1>".to_owned())
+    let answers = pages(
+        &world,
+        &[
+            (LIVE_HOST, "/"),
+            (PREVIEW_HOST, "/"),
+            (PREVIEW_HOST, "/about/"),
+            ("pr-8.preview.example.com", "/"),
+        ],
     );
-    assert_eq!(
-        page(port, PREVIEW_HOST, "/"),
-        (200, "<h1>home 2</h1>".to_owned())
-    );
-    assert_eq!(page(port, PREVIEW_HOST, "/about/").0, 200);
-    assert_eq!(page(port, "pr-8.preview.example.com", "/").0, 404);
-    stop(server);
+    let home = |n: u32| (200, format!("<h1>home {n}</h1>"));
+    assert_eq!(answers[..2], [home(1), home(2)]);
+    assert_eq!((answers[2].0, answers[3].0), (200, 404));
 
     let listed = run("previews").json().ok().json();
     let previews = listed["previews"].as_array().unwrap();
@@ -176,23 +176,39 @@ fn a_preview_is_served_on_its_host_promoted_and_removed() {
         .filter(|k| before.get(*k) != after.get(*k) && !k.starts_with(".shipfront/"))
         .collect();
     assert!(written.is_empty(), "no site object written: {written:?}");
-    let (server, port) = edge(&world);
-    assert_eq!(
-        page(port, LIVE_HOST, "/"),
-        (200, "<h1>home 2</h1>".to_owned())
-    );
-    stop(server);
+    assert_eq!(pages(&world, &[(LIVE_HOST, "/")]), [home(2)]);
 
+    // Prune: a preview younger than the age stays; a dry run removes nothing.
+    let kept = run("previews").args(&["prune", "--older-than", "30d"]).ok();
+    assert!(
+        kept.stdout.contains("no preview to remove"),
+        "{}",
+        kept.stdout
+    );
+    let dry = run("previews")
+        .args(&["prune", "--older-than", "0s", "--dry-run"])
+        .ok();
+    assert!(
+        dry.stdout.contains("would remove preview(s): pr-7"),
+        "{}",
+        dry.stdout
+    );
     run("previews").args(&["remove", "pr-7"]).ok();
     let listed = run("previews").json().ok().json();
     assert_eq!(listed["previews"], serde_json::json!([]));
-    let (server, port) = edge(&world);
-    assert_eq!(page(port, PREVIEW_HOST, "/").0, 404);
-    assert_eq!(
-        page(port, LIVE_HOST, "/"),
-        (200, "<h1>home 2</h1>".to_owned())
-    );
+    let answers = pages(&world, &[(PREVIEW_HOST, "/"), (LIVE_HOST, "/")]);
+    assert_eq!((answers[0].0, &answers[1]), (404, &home(2)));
+}
+
+/// What `serve --bucket` of `world` answers each `(host, path)`.
+fn pages(world: &crate::harness::World, asked: &[(&str, &str)]) -> Vec<(u16, String)> {
+    let (server, port) = edge(world);
+    let answers = asked
+        .iter()
+        .map(|(host, path)| page(port, host, path))
+        .collect();
     stop(server);
+    answers
 }
 
 /// Bad input stops before any write: a name that is not a DNS label, a preview of an in-place
@@ -200,23 +216,29 @@ fn a_preview_is_served_on_its_host_promoted_and_removed() {
 #[test]
 fn bad_previews_are_refused_before_any_write() {
     let world = crate::harness::World::new("previews-bad");
-    let distribution = world.distribution("");
+    let plain = world.distribution("");
+    let distribution = world.preview_distribution();
     let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
     let site = crate::harness::Site::new();
     site.file("index.html", "home");
-    let deploy = |args: &[&str]| {
+    let deploy_to = |distribution: &str, args: &[&str]| {
         world
             .shipfront("deploy")
             .site(&site)
-            .distribution(&distribution)
+            .distribution(distribution)
             .cloudfront_via(&cloudfront)
             .args(args)
             .run()
     };
+    let deploy = |args: &[&str]| deploy_to(&distribution, args);
     deploy(&["--preview", "pr-7"]).fails(2, "previews are releases of an atomic site");
     deploy(&["--atomic", "--preview", "pr-7"]).fails(2, "set preview_domain");
     world.config("preview_domain = \"preview.example.com\"\n");
     deploy(&["--atomic", "--preview", "PR_7"]).fails(2, "is not a DNS label");
+    // A distribution that does not answer *.preview.example.com.
+    deploy_to(&plain, &["--atomic", "--no-progress"]).ok();
+    deploy_to(&plain, &["--atomic", "--preview", "pr-7"])
+        .fails(2, "does not answer `*.preview.example.com`");
     // The live function was published before preview_domain was set: it serves no previews.
     world.config("");
     deploy(&["--atomic", "--no-progress"]).ok();
@@ -239,7 +261,7 @@ fn bad_previews_are_refused_before_any_write() {
 #[test]
 fn the_action_deploys_promotes_and_removes_a_preview() {
     let world = crate::harness::World::new("previews-action");
-    let distribution = world.distribution("");
+    let distribution = world.preview_distribution();
     let cloudfront = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
     world.config("atomic = true\npreview_domain = \"preview.example.com\"\n");
     let site = crate::harness::Site::new();
