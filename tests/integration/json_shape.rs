@@ -129,9 +129,10 @@ fn check(name: &str, shape: &Shape, printed: &[Value]) -> Vec<String> {
 /// The documents of an atomic site (`--atomic`): a dry run, two deploys (the second with a
 /// pointer to switch from), a rollback and the releases, through the proxy's stand-ins for CloudFront
 /// Functions and the KeyValueStore.
-fn atomic_documents() -> (Vec<Value>, Value) {
+fn atomic_documents() -> (Vec<Value>, Value, Vec<Value>) {
     let world = World::new("json-shape-atomic");
-    let distribution = world.distribution("");
+    let distribution = world.preview_distribution();
+    world.config("preview_domain = \"preview.example.com\"\n");
     let proxy = crate::harness::Proxy::start_cloudfront(&["--functions", "--kvs"]);
     let site = Site::new();
     site.file("index.html", "v1")
@@ -151,6 +152,29 @@ fn atomic_documents() -> (Vec<Value>, Value) {
     ];
     site.file("index.html", "v2");
     documents.push(run("deploy").ok().json());
+    // A preview, listed, promoted and removed.
+    site.file("index.html", "v3");
+    documents.push(run("deploy").args(&["--preview", "pr-1"]).ok().json());
+    let previews = |args: &[&str]| {
+        world
+            .shipfront("previews")
+            .distribution(&distribution)
+            .args(&["--atomic"])
+            .args(args)
+            .cloudfront_via(&proxy)
+            .json()
+            .ok()
+            .json()
+    };
+    let mut listed = vec![previews(&[])];
+    let promote = world
+        .shipfront("promote")
+        .args(&["pr-1", "--atomic"])
+        .distribution(&distribution)
+        .cloudfront_via(&proxy)
+        .json();
+    documents.push(promote.ok().json());
+    listed.push(previews(&["remove", "pr-1"]));
     let rollback = world
         .shipfront("rollback")
         .distribution(&distribution)
@@ -164,7 +188,7 @@ fn atomic_documents() -> (Vec<Value>, Value) {
         .args(&["--atomic"])
         .cloudfront_via(&proxy)
         .json();
-    (documents, releases.ok().json())
+    (documents, releases.ok().json(), listed)
 }
 
 #[test]
@@ -218,8 +242,9 @@ fn every_json_document_matches_docs_json_md() {
         .entry("deploy")
         .or_default()
         .extend([json(rollback().dry_run().ok()), json(rollback().ok())]);
-    let (atomic_deploys, atomic_releases) = atomic_documents();
+    let (atomic_deploys, atomic_releases, previews) = atomic_documents();
     printed.entry("deploy").or_default().extend(atomic_deploys);
+    printed.entry("previews").or_default().extend(previews);
     printed.entry("releases").or_default().extend([
         json(world.shipfront("releases").json().ok()),
         atomic_releases,
@@ -235,7 +260,7 @@ fn every_json_document_matches_docs_json_md() {
     let shapes = documented();
     assert_eq!(
         shapes.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["deploy", "doctor", "releases"],
+        ["deploy", "doctor", "previews", "releases"],
         "docs/json.md documents each document once"
     );
     let mut errors = Vec::new();

@@ -237,8 +237,10 @@ fn bad_previews_are_refused_before_any_write() {
     deploy(&["--atomic", "--preview", "PR_7"]).fails(2, "is not a DNS label");
     // A distribution that does not answer *.preview.example.com.
     deploy_to(&plain, &["--atomic", "--no-progress"]).ok();
+    let before = world.all_objects();
     deploy_to(&plain, &["--atomic", "--preview", "pr-7"])
         .fails(2, "does not answer `*.preview.example.com`");
+    assert_eq!(world.all_objects(), before, "nothing written");
     // The live function was published before preview_domain was set: it serves no previews.
     world.config("");
     deploy(&["--atomic", "--no-progress"]).ok();
