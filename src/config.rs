@@ -706,11 +706,7 @@ impl ServeSettings {
             }
             let (site, file) = Site::resolve(args.site)?;
             let (spa, fallback) = spa_setting(args.serving.spa, args.serving.spa_fallback, &file)?;
-            let distribution_id = args
-                .distribution_id
-                .or(file.distribution_id)
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty());
+            let distribution_id = distribution_of(args.distribution_id, file.distribution_id);
             let release = args.release.map(|r| r.trim().to_owned());
             return Ok(ServeSettings {
                 source: ServeSource::Bucket {
@@ -922,11 +918,7 @@ pub(crate) struct ReleasesConfig {
 impl ReleasesConfig {
     pub(crate) fn resolve(args: crate::cli::ReleasesArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
-        let distribution_id = args
-            .distribution_id
-            .or(file.distribution_id)
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
+        let distribution_id = distribution_of(args.distribution_id, file.distribution_id);
         site.needs_distribution(
             distribution_id.as_ref(),
             "reads the live release from the KeyValueStore at CloudFront",
@@ -937,6 +929,13 @@ impl ReleasesConfig {
             distribution_id,
         })
     }
+}
+
+/// The distribution a flag (or its variable) names, else the config file's; blank is none.
+fn distribution_of(flag: Option<String>, file: Option<String>) -> Option<String> {
+    flag.or(file)
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
 }
 
 /// What `shipfront verify` asks, where, about which release.
@@ -953,11 +952,7 @@ pub(crate) struct VerifyConfig {
 impl VerifyConfig {
     pub(crate) fn resolve(args: crate::cli::VerifyArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
-        let distribution_id = args
-            .distribution_id
-            .or(file.distribution_id)
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
+        let distribution_id = distribution_of(args.distribution_id, file.distribution_id);
         let url = Some(args.url.unwrap_or_default());
         let settings = VerifySettings::resolve(url, args.timeout, distribution_id.as_ref())
             .map_err(|e| {
@@ -1044,11 +1039,7 @@ impl PreviewsConfig {
             }
         };
         let (site, file) = Site::resolve(args.site)?;
-        let distribution_id = args
-            .distribution_id
-            .or(file.distribution_id)
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
+        let distribution_id = distribution_of(args.distribution_id, file.distribution_id);
         if !site.atomic {
             return Err(Error::Usage(
                 "previews are releases of an atomic site: set atomic = true (or pass --atomic)"
