@@ -305,48 +305,87 @@ pub(crate) struct VerifySettings {
     pub(crate) patience: crate::core::verify::Patience,
 }
 
+/// How a command's flags for verification are named in its messages.
+struct VerifyTerms {
+    /// What asks (`--verify`, `verify`).
+    asks: &'static str,
+    /// What stands before a bad address (`--verify `, nothing).
+    address: &'static str,
+    /// The timeout flag.
+    timeout: &'static str,
+    /// How an address is given.
+    example: &'static str,
+}
+
+/// `deploy --verify [URL] --verify-timeout`.
+const DEPLOY_VERIFY: VerifyTerms = VerifyTerms {
+    asks: "--verify",
+    address: "--verify ",
+    timeout: "--verify-timeout",
+    example: "--verify https://www.example.com",
+};
+
+/// `shipfront verify [URL] --timeout`.
+const VERIFY_COMMAND: VerifyTerms = VerifyTerms {
+    asks: "verify",
+    address: "",
+    timeout: "--timeout",
+    example: "shipfront verify https://www.example.com",
+};
+
 impl VerifySettings {
-    /// `--verify [URL]` and `--verify-timeout`, checked: a URL or a distribution to ask.
-    fn resolve(
+    /// `--verify [URL]` and `--verify-timeout` of a deploy: None without `--verify`.
+    fn of_deploy(
         url: Option<String>,
         timeout: Option<String>,
         distribution: Option<&String>,
     ) -> Result<Option<Self>> {
-        let Some(url) = url else {
-            if timeout.is_some() {
-                return Err(Error::Usage(
-                    "--verify-timeout says how long --verify waits: pass --verify too".to_owned(),
-                ));
-            }
-            return Ok(None);
-        };
+        match url {
+            Some(url) => Self::of(&url, timeout.as_deref(), distribution, &DEPLOY_VERIFY).map(Some),
+            None if timeout.is_some() => Err(Error::Usage(
+                "--verify-timeout says how long --verify waits: pass --verify too".to_owned(),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// An address (empty: the distribution's) and a timeout, checked: a URL or a distribution
+    /// to ask; errors said in `terms`.
+    fn of(
+        url: &str,
+        timeout: Option<&str>,
+        distribution: Option<&String>,
+        terms: &VerifyTerms,
+    ) -> Result<Self> {
         let url = url.trim();
         let base = if url.is_empty() {
             if distribution.is_none() {
-                return Err(Error::Usage(
-                    "--verify asks the distribution: pass --distribution-id ID, or the address \
-                     to ask (--verify https://www.example.com)"
-                        .to_owned(),
-                ));
+                return Err(Error::Usage(format!(
+                    "{} asks the distribution: pass --distribution-id ID, or the address to ask \
+                     ({})",
+                    terms.asks, terms.example
+                )));
             }
             None
         } else if url.starts_with("https://") || url.starts_with("http://") {
             Some(url.trim_end_matches('/').to_owned())
         } else {
             return Err(Error::Usage(format!(
-                "--verify `{url}`: give an address starting with https:// (or http://)"
+                "{}`{url}`: give an address starting with https:// (or http://)",
+                terms.address
             )));
         };
         let mut patience = crate::core::verify::Patience::default();
         if let Some(raw) = timeout {
             patience.timeout = humantime::parse_duration(raw.trim()).map_err(|e| {
                 Error::Usage(format!(
-                    "invalid --verify-timeout `{raw}` ({e}): use a duration like `3m` or `30s`"
+                    "invalid {} `{raw}` ({e}): use a duration like `3m` or `30s`",
+                    terms.timeout
                 ))
             })?;
             patience.first_wait = patience.first_wait.min(patience.timeout / 4);
         }
-        Ok(Some(VerifySettings { base, patience }))
+        Ok(VerifySettings { base, patience })
     }
 }
 
@@ -953,19 +992,10 @@ impl VerifyConfig {
     pub(crate) fn resolve(args: crate::cli::VerifyArgs) -> Result<Self> {
         let (site, file) = Site::resolve(args.site)?;
         let distribution_id = distribution_of(args.distribution_id, file.distribution_id);
-        let url = Some(args.url.unwrap_or_default());
-        let settings = VerifySettings::resolve(url, args.timeout, distribution_id.as_ref())
-            .map_err(|e| {
-                // The same checks as `deploy --verify`, said in this command's terms.
-                let said = e
-                    .to_string()
-                    .replace("--verify-timeout", "--timeout")
-                    .replace("(--verify https://", "(shipfront verify https://")
-                    .replace("--verify asks", "verify asks")
-                    .replace("--verify `", "`");
-                Error::Usage(said)
-            })?
-            .ok_or_else(|| Error::Internal("verify without settings".to_owned()))?;
+        let url = args.url.unwrap_or_default();
+        let timeout = args.timeout.as_deref();
+        let settings =
+            VerifySettings::of(&url, timeout, distribution_id.as_ref(), &VERIFY_COMMAND)?;
         Ok(VerifyConfig {
             site,
             settings,
@@ -1138,8 +1168,11 @@ impl DeployConfig {
             ));
         }
         let preview = checked_preview(args.preview.take(), &site)?;
-        let verify =
-            VerifySettings::resolve(args.verify.take(), args.verify_timeout.take(), distribution)?;
+        let verify = VerifySettings::of_deploy(
+            args.verify.take(),
+            args.verify_timeout.take(),
+            distribution,
+        )?;
         let response_headers = response_headers_of(&file, distribution)?;
         let routing = deploy_routing(&args, &site, distribution, (spa, &spa_fallback), &file)?;
         let keep_releases = file.deploy.keep_releases.unwrap_or(DEFAULT_KEEP_RELEASES);

@@ -71,6 +71,46 @@ pub async fn connect(
     Ok((sdk, store))
 }
 
+/// One connection to AWS: the SDK's settings loaded and the credentials checked once (with
+/// OIDC, one web-identity exchange), and every client a command needs made from them.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    sdk: aws_config::SdkConfig,
+    store: std::sync::Arc<S3Store>,
+}
+
+impl Connection {
+    /// Connects to `bucket` (`connect`).
+    ///
+    /// # Errors
+    /// No region, no credentials.
+    pub async fn open(bucket: &str, settings: &AwsSettings) -> Result<Self> {
+        let (sdk, store) = connect(bucket, settings).await?;
+        Ok(Connection {
+            sdk,
+            store: std::sync::Arc::new(store),
+        })
+    }
+
+    /// The bucket.
+    #[must_use]
+    pub fn store(&self) -> std::sync::Arc<S3Store> {
+        std::sync::Arc::clone(&self.store)
+    }
+
+    /// CloudFront.
+    #[must_use]
+    pub fn cdn(&self) -> CloudFrontCdn {
+        CloudFrontCdn::new(&self.sdk)
+    }
+
+    /// The KeyValueStore `arn` (its data plane).
+    #[must_use]
+    pub fn kvs(&self, arn: &str) -> KvsStore {
+        KvsStore::new(&self.sdk, arn)
+    }
+}
+
 /// Fails before any request when the credential chain finds nothing, with a message that says
 /// how to provide credentials (the SDK's own error surfaces only at the first call).
 pub async fn check_credentials(sdk: &aws_config::SdkConfig, args: &AwsSettings) -> Result<()> {

@@ -23,14 +23,30 @@ use crate::{core::new_release, core::plan, core::spa, run::github, run::scan, ru
 pub(crate) async fn run(config: DeployConfig) -> Result<()> {
     let started = Instant::now();
     let tree = scan_folder(&config).await?;
+    // One connection for the deploy and, with --verify, what follows it.
+    let aws = crate::aws::Connection::open(&config.site.bucket, &config.site.aws).await?;
+    let cdn = config.publish.distribution_id.as_ref().map(|_| aws.cdn());
     let mut outcome = if config.site.atomic {
-        let (store, cdn, open) = super::connect_atomic(&config.site, &config.publish).await?;
-        Box::pin(deploy_atomic(store, cdn, open, &config, &tree, started)).await?
+        let open = |arn: &str| aws.kvs(arn);
+        Box::pin(deploy_atomic(
+            aws.store(),
+            cdn,
+            open,
+            &config,
+            &tree,
+            started,
+        ))
+        .await?
     } else {
-        let (store, cdn) = super::connect(&config.site, &config.publish).await?;
-        deploy(store, cdn, &config, &tree, started).await?
+        deploy(aws.store(), cdn, &config, &tree, started).await?
     };
-    Box::pin(super::verify::after_deploy(&config, &mut outcome, started)).await?;
+    Box::pin(super::verify::after_deploy(
+        &aws,
+        &config,
+        &mut outcome,
+        started,
+    ))
+    .await?;
     apply::print(&outcome, config.publish.json)?;
     super::verify::failure(outcome.verify.as_ref())
 }
@@ -192,7 +208,7 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
     // taken and the bucket surveyed again, so the plan that runs is made on a bucket nobody
     // else is changing.
     let first = survey::survey(&store, config, tree, None).await?;
-    refuse_atomic_site(first.live.as_ref(), &config.site, config.routing.is_some())?;
+    atomic::refuse_atomic_site(first.live.as_ref(), &config.site, config.routing.is_some())?;
     let changes = !first.plan.is_empty() || work.changes();
     let policy = apply::lock_for(publish, first.live.as_ref(), changes);
     apply::under_lock(&store, &config.site, "deploy", policy, async |fence| {
@@ -242,28 +258,6 @@ pub(crate) async fn deploy<S: ObjectStore, C: Cdn>(
         apply::apply(&store, edge.as_ref(), plan, &settings, &recorder).await
     })
     .await
-}
-
-/// Refuses an in-place run on a site whose newest release is atomic, unless it moves the site
-/// back with the plain routing function (`routing`): the atomic function reads the release from
-/// the KeyValueStore, so in-place writes would not be served until it is replaced. (An in-place
-/// plan never touches `_releases/`, so the atomic function keeps serving until then.)
-pub(crate) fn refuse_atomic_site(
-    newest: Option<&Release>,
-    site: &crate::config::Site,
-    routing: bool,
-) -> Result<()> {
-    match newest {
-        Some(release) if release.atomic.is_some() && !routing => Err(Error::Usage(format!(
-            "the newest release of {} (`{}`) is an atomic release, switched by a KeyValueStore \
-             pointer; nothing was written. Pass --atomic (or set atomic = true in \
-             shipfront.toml), or deploy with --routing to move the site back to in-place \
-             deploys",
-            site.target(),
-            release.id
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// Records a deploy: the live record's objects updated with what this deploy wrote.

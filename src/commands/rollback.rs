@@ -84,7 +84,7 @@ pub(crate) async fn rollback<S: ObjectStore, C: Cdn>(
     let publish = &config.publish;
     let edge = Edge::reach(cdn, publish.distribution_id.as_ref(), &config.site.bucket).await?;
     let first = survey(&store, config).await?;
-    super::deploy::refuse_atomic_site(first.0.live.as_ref(), &config.site, false)?;
+    atomic::refuse_atomic_site(first.0.live.as_ref(), &config.site, false)?;
     if first.0.target.atomic.is_some() {
         return Err(Error::Usage(format!(
             "release `{}` is an atomic release: its files live under `{}{}`, switched by a \

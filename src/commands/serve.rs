@@ -172,11 +172,7 @@ async fn from_folder(
     if atomic {
         // The pointer a deploy of this build would write, at a local release.
         let placement = crate::core::atomic::place(rels.iter().copied(), &evidence, LOCAL_RELEASE);
-        let exceptions: Vec<String> = placement
-            .exceptions
-            .iter()
-            .map(|uri| crate::core::atomic::exception_key(LOCAL_RELEASE, uri))
-            .collect();
+        let exceptions = placement.exception_keys(LOCAL_RELEASE);
         kvs = local_store(&placement.pointer(LOCAL_RELEASE).value(), &exceptions);
     }
     let not_found_page = ["404.html", "404/index.html"]
@@ -363,15 +359,16 @@ impl<S: ObjectStore, C: Cdn + Clone + 'static> BucketSource<S, C> {
 }
 
 /// What says which release is live and which previews there are: the keys and ETags of the
-/// release records and of the preview entries.
+/// release records and of the preview entries, from one listing of the state prefix (the lock,
+/// which comes and goes during a deploy, left out).
 async fn live_state<S: ObjectStore>(store: &S, state_prefix: &str) -> Result<String> {
-    let records = store.list(&release::releases_prefix(state_prefix)).await?;
+    let listed = store.list(state_prefix).await?;
+    let records = release::releases_prefix(state_prefix);
     let previews = format!("{state_prefix}{}", crate::core::preview::ENTRIES_DIR);
-    let previews = store.list(&previews).await?;
-    Ok(records
+    Ok(listed
         .objects
         .iter()
-        .chain(&previews.objects)
+        .filter(|o| o.key.starts_with(&records) || o.key.starts_with(&previews))
         .map(|o| format!("{} {}\n", o.key, o.etag))
         .collect())
 }
@@ -385,18 +382,15 @@ async fn recorded_release<S: ObjectStore>(
 ) -> Result<Release> {
     let bucket = &site.bucket;
     let record = match id {
-        Some(id) => {
-            let key = release::record_key(&site.state_prefix, id);
-            match store.get_with_etag(&key).await? {
-                Some((bytes, _)) => survey::parse_record(&key, &bytes),
-                None => {
-                    return Err(Error::Usage(format!(
-                        "bucket `{bucket}` has no release `{id}`: `shipfront releases` lists \
-                         them"
-                    )));
-                }
+        Some(id) => match survey::record_by_id(store, &site.state_prefix, id).await? {
+            Some(record) => Some(record),
+            None => {
+                return Err(Error::Usage(format!(
+                    "bucket `{bucket}` has no release `{id}`: `shipfront releases` \
+                     lists them"
+                )));
             }
-        }
+        },
         None => survey::live_record(store, &site.state_prefix).await?,
     };
     record.ok_or_else(|| {
@@ -417,11 +411,8 @@ async fn recorded_store<S: ObjectStore>(
 ) -> Result<BTreeMap<String, String>> {
     let mut kvs = local_store(&live.pointer, &live.exception_keys);
     for entry in crate::run::previews::entries(store, &site.state_prefix).await? {
-        let key = release::record_key(&site.state_prefix, &entry.release);
-        let Some((bytes, _)) = store.get_with_etag(&key).await? else {
-            continue;
-        };
-        let Some(record) = survey::parse_record(&key, &bytes) else {
+        let Some(record) = survey::record_by_id(store, &site.state_prefix, &entry.release).await?
+        else {
             continue;
         };
         if let Some(atomic) = record.atomic {

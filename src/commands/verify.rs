@@ -10,7 +10,7 @@ use crate::aws;
 use crate::config::{DeployConfig, RollbackConfig, Site, VerifyConfig};
 use crate::core::error::{Error, Result};
 use crate::core::plan::Op;
-use crate::core::release::{self, Release};
+use crate::core::release::Release;
 use crate::core::report::Outcome;
 use crate::core::verify::{self, Verification};
 use crate::run::{apply, survey};
@@ -22,6 +22,7 @@ use crate::store::ObjectStore;
 /// # Errors
 /// The bucket or the distribution cannot be read, or the switch back failed.
 pub(crate) async fn after_deploy(
+    aws: &aws::Connection,
     config: &DeployConfig,
     outcome: &mut Outcome,
     started: Instant,
@@ -33,8 +34,7 @@ pub(crate) async fn after_deploy(
     ) else {
         return Ok(());
     };
-    let site = &config.site;
-    let (sdk, store) = aws::connect(&site.bucket, &site.aws).await?;
+    let (site, store) = (&config.site, aws.store());
     let base = match (&settings.base, &config.preview, &site.preview_domain) {
         (Some(base), _, _) => base.clone(),
         (None, Some(name), Some(domain)) => crate::core::preview::url(name, domain),
@@ -44,12 +44,10 @@ pub(crate) async fn after_deploy(
                 .distribution_id
                 .as_deref()
                 .unwrap_or_default();
-            aws::CloudFrontCdn::new(&sdk)
-                .viewer_address(distribution)
-                .await?
+            aws.cdn().viewer_address(distribution).await?
         }
     };
-    let mut record = recorded(&store, site, &id).await?;
+    let mut record = recorded(&*store, site, &id).await?;
     let changed: Vec<String> = outcome
         .plan
         .actions
@@ -60,10 +58,10 @@ pub(crate) async fn after_deploy(
     let targets = verify::targets(&record, &site.prefix, &changed);
     let mut verification = ask(&base, &targets, settings.patience).await?;
     if !verification.passed() {
-        verification.action = Some(respond(config, outcome, started).await?);
+        verification.action = Some(respond(aws, config, outcome, started).await?);
     }
     record.verification = Some(verification.clone());
-    apply::write_record(&store, &site.state_prefix, &record).await?;
+    apply::write_record(&*store, &site.state_prefix, &record).await?;
     outcome.verify = Some(verification);
     Ok(())
 }
@@ -149,17 +147,14 @@ pub(crate) fn failure(verification: Option<&Verification>) -> Result<()> {
 
 /// The record of release `id`.
 async fn recorded<S: ObjectStore>(store: &S, site: &Site, id: &str) -> Result<Release> {
-    let key = release::record_key(&site.state_prefix, id);
-    let found = store.get_with_etag(&key).await?;
-    found
-        .and_then(|(bytes, _)| survey::parse_record(&key, &bytes))
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "bucket `{}` has no readable record of release `{id}`: `shipfront releases` \
+    let found = survey::record_by_id(store, &site.state_prefix, id).await?;
+    found.ok_or_else(|| {
+        Error::Usage(format!(
+            "bucket `{}` has no readable record of release `{id}`: `shipfront releases` \
                  lists them",
-                site.bucket
-            ))
-        })
+            site.bucket
+        ))
+    })
 }
 
 /// Asks every target at `base` over HTTP(S), with `patience`.
@@ -174,7 +169,12 @@ async fn ask(
 
 /// What is done about a failed verification of the deploy `outcome`: an atomic site's `live`
 /// switched back to the release before (a rollback of its own, recorded); else what to run.
-async fn respond(config: &DeployConfig, outcome: &Outcome, started: Instant) -> Result<String> {
+async fn respond(
+    aws: &aws::Connection,
+    config: &DeployConfig,
+    outcome: &Outcome,
+    started: Instant,
+) -> Result<String> {
     let from = outcome.switch.as_ref().map(|s| s.from.as_deref());
     let decided = verify::OnFailure::of(from, config.preview.is_some());
     if let verify::OnFailure::SwitchBack(previous) = &decided {
@@ -184,11 +184,15 @@ async fn respond(config: &DeployConfig, outcome: &Outcome, started: Instant) -> 
             promote: None,
             publish: config.publish.clone(),
         };
-        let (store, cdn, open) = super::connect_atomic(&rollback.site, &rollback.publish).await?;
-        Box::pin(super::rollback::rollback_atomic(
-            store, cdn, open, &rollback, started,
-        ))
-        .await?;
+        let open = |arn: &str| aws.kvs(arn);
+        let back = super::rollback::rollback_atomic(
+            aws.store(),
+            Some(aws.cdn()),
+            open,
+            &rollback,
+            started,
+        );
+        Box::pin(back).await?;
     }
     Ok(decided.said())
 }

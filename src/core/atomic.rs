@@ -195,6 +195,15 @@ pub fn place<'a>(
 }
 
 impl Placement {
+    /// The KVS keys that mark this placement's exceptions for release `id`.
+    #[must_use]
+    pub fn exception_keys(&self, id: &str) -> Vec<String> {
+        self.exceptions
+            .iter()
+            .map(|uri| exception_key(id, uri))
+            .collect()
+    }
+
     /// The pointer to this placement's release `id`.
     #[must_use]
     pub fn pointer(&self, id: &str) -> Pointer {
@@ -312,11 +321,7 @@ impl AtomicPlan {
     /// The KVS keys the switch writes besides the pointer: one per exception.
     #[must_use]
     pub fn exception_keys(&self) -> Vec<String> {
-        self.placement
-            .exceptions
-            .iter()
-            .map(|uri| exception_key(&self.pointer.release, uri))
-            .collect()
+        self.placement.exception_keys(&self.pointer.release)
     }
 }
 

@@ -760,9 +760,29 @@ fn released(
 
 /// The record of release `id`, when there is one that reads.
 async fn read<S: ObjectStore>(store: &Arc<S>, site: &Site, id: &str) -> Result<Option<Release>> {
-    let key = release::record_key(&site.state_prefix, id);
-    let found = store.get_with_etag(&key).await?;
-    Ok(found.and_then(|(bytes, _)| survey::parse_record(&key, &bytes)))
+    survey::record_by_id(&**store, &site.state_prefix, id).await
+}
+
+/// Refuses an in-place run on a site whose newest release is atomic, unless it moves the site
+/// back with the plain routing function (`routing`): the atomic function reads the release from
+/// the KeyValueStore, so in-place writes would not be served until it is replaced. (An in-place
+/// plan never touches `_releases/`, so the atomic function keeps serving until then.)
+pub(crate) fn refuse_atomic_site(
+    newest: Option<&Release>,
+    site: &crate::config::Site,
+    routing: bool,
+) -> Result<()> {
+    match newest {
+        Some(release) if release.atomic.is_some() && !routing => Err(Error::Usage(format!(
+            "the newest release of {} (`{}`) is an atomic release, switched by a KeyValueStore \
+             pointer; nothing was written. Pass --atomic (or set atomic = true in \
+             shipfront.toml), or deploy with --routing to move the site back to in-place \
+             deploys",
+            site.target(),
+            release.id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// What an atomic rollback switches from and to, checked before any write.

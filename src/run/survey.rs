@@ -178,6 +178,18 @@ pub(crate) async fn read_record<S: ObjectStore>(
     Ok(parse_record(key, &bytes))
 }
 
+/// The record of release `id`; None when there is none, or (with a warning) when it cannot
+/// be read.
+pub(crate) async fn record_by_id<S: ObjectStore>(
+    store: &S,
+    state_prefix: &str,
+    id: &str,
+) -> Result<Option<release::Release>> {
+    let key = release::record_key(state_prefix, id);
+    let found = store.get_with_etag(&key).await?;
+    Ok(found.and_then(|(bytes, _)| parse_record(&key, &bytes)))
+}
+
 /// The record `key` holds (`bytes`); None, with a warning, when it cannot be read.
 pub(crate) fn parse_record(key: &str, bytes: &[u8]) -> Option<release::Release> {
     match serde_json::from_slice::<release::Release>(bytes) {

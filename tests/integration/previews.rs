@@ -305,7 +305,22 @@ fn the_action_deploys_promotes_and_removes_a_preview() {
     );
     assert!(summary.contains(&format!("[{url}]({url})")), "{summary}");
     let (outputs, _) = action(&[("COMMAND", "promote"), ("PREVIEW", "pr-12")]);
-    assert!(outputs.contains("release-id="), "{outputs}");
+    assert!(
+        !outputs.contains("release-id=\n"),
+        "a release recorded: {outputs}"
+    );
+    let listed = world
+        .shipfront("releases")
+        .distribution(&distribution)
+        .cloudfront_via(&cloudfront)
+        .json()
+        .ok()
+        .json();
+    let newest = listed["releases"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(newest.starts_with("promote pr-12 ("), "{newest}");
     let kvs_live = run_previews(&world, &distribution, &cloudfront);
     assert_eq!(kvs_live, 1);
     action(&[("COMMAND", "remove-preview"), ("PREVIEW", "pr-12")]);
